@@ -1,0 +1,28 @@
+/* Counter-based random numbers (Philox4x32-10, Salmon et al., SC'11). A draw is a pure function of
+ * (seed, stream, counter), so element i of a fill is the same number however many threads compute it, and the
+ * whole state that a checkpoint must keep is three integers. */
+#ifndef WM_CORE_RNG_H
+#define WM_CORE_RNG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    uint64_t seed;    /* the Philox key */
+    uint64_t stream;  /* the upper half of the 128-bit counter: independent streams for independent uses */
+    uint64_t counter; /* the lower half: how many 4-word blocks this stream has used */
+} WmRng;
+
+WmRng rng_stream(uint64_t seed, uint64_t stream);
+
+/* One Philox4x32-10 block: out = philox(counter, key). Exposed for the known-answer test. */
+void rng_philox4x32(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]);
+
+/* Uniform in [0, 1), 24 bits of mantissa. Uses ceil(n / 4) blocks. */
+void rng_fill_uniform(WmRng *rng, float *out, size_t n);
+/* Normal(mean, std) by Box-Muller. Uses ceil(n / 2) blocks. */
+void rng_fill_normal(WmRng *rng, float *out, size_t n, float mean, float std);
+/* Uniform integers in [0, bound), bound > 0; 64-bit multiply-shift, bias below 2^-32. */
+uint32_t rng_below(WmRng *rng, uint32_t bound);
+
+#endif

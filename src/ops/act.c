@@ -1,0 +1,55 @@
+#include "ops/act.h"
+
+#include <math.h>
+#include <string.h>
+
+static const char *const ACT_NAMES[] = {"none", "relu", "elu", "tanh", "sigmoid", "softplus"};
+
+int act_from_name(const char *name) {
+    for (int k = 0; k < (int)(sizeof ACT_NAMES / sizeof ACT_NAMES[0]); k++)
+        if (strcmp(name, ACT_NAMES[k]) == 0) return k;
+    return -1;
+}
+
+const char *act_name(WmActivation kind) { return ACT_NAMES[kind]; }
+
+/* Stable for large |x|: max(x, 0) + log1p(exp(-|x|)). */
+float act_softplus(float x) { return fmaxf(x, 0.0f) + log1pf(expf(-fabsf(x))); }
+
+float act_sigmoid(float x) {
+    if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
+    float e = expf(x);
+    return e / (1.0f + e);
+}
+
+void act_forward(WmActivation kind, float *y, const float *x, size_t n) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        switch (kind) {
+        case WM_ACT_NONE: break;
+        case WM_ACT_RELU: v = v > 0.0f ? v : 0.0f; break;
+        case WM_ACT_ELU: v = v > 0.0f ? v : expm1f(v); break;
+        case WM_ACT_TANH: v = tanhf(v); break;
+        case WM_ACT_SIGMOID: v = act_sigmoid(v); break;
+        case WM_ACT_SOFTPLUS: v = act_softplus(v); break;
+        }
+        y[i] = v;
+    }
+}
+
+void act_backward(WmActivation kind, float *dx, const float *dy, const float *x, const float *y, size_t n) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i++) {
+        float slope = 1.0f;
+        switch (kind) {
+        case WM_ACT_NONE: break;
+        case WM_ACT_RELU: slope = x[i] > 0.0f ? 1.0f : 0.0f; break;
+        case WM_ACT_ELU: slope = x[i] > 0.0f ? 1.0f : y[i] + 1.0f; break; /* d/dx (e^x - 1) = y + 1 */
+        case WM_ACT_TANH: slope = 1.0f - y[i] * y[i]; break;
+        case WM_ACT_SIGMOID: slope = y[i] * (1.0f - y[i]); break;
+        case WM_ACT_SOFTPLUS: slope = act_sigmoid(x[i]); break;
+        }
+        dx[i] += dy[i] * slope;
+    }
+}

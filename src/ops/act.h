@@ -1,0 +1,22 @@
+/* Elementwise activations. Backward accumulates dx += dy * f'(x), using the saved output where that is cheaper. */
+#ifndef WM_OPS_ACT_H
+#define WM_OPS_ACT_H
+
+#include <stddef.h>
+
+typedef enum { WM_ACT_NONE, WM_ACT_RELU, WM_ACT_ELU, WM_ACT_TANH, WM_ACT_SIGMOID, WM_ACT_SOFTPLUS } WmActivation;
+
+/* Parses "relu", "elu", ...; returns -1 for an unknown name. */
+int act_from_name(const char *name);
+const char *act_name(WmActivation kind);
+
+/* y and x may be the same buffer for forward. */
+void act_forward(WmActivation kind, float *y, const float *x, size_t n);
+/* x and y are the forward input and output. */
+void act_backward(WmActivation kind, float *dx, const float *dy, const float *x, const float *y, size_t n);
+
+/* Scalar helpers shared with other ops. */
+float act_softplus(float x);
+float act_sigmoid(float x);
+
+#endif

@@ -1,0 +1,188 @@
+#include "ops/conv.h"
+
+#include <string.h>
+
+void conv_output_size(const WmConvShape *s, int *out_height, int *out_width) {
+    if (s->transposed) {
+        *out_height = (s->in_height - 1) * s->stride - 2 * s->padding + s->kernel;
+        *out_width = (s->in_width - 1) * s->stride - 2 * s->padding + s->kernel;
+    } else {
+        *out_height = (s->in_height + 2 * s->padding - s->kernel) / s->stride + 1;
+        *out_width = (s->in_width + 2 * s->padding - s->kernel) / s->stride + 1;
+    }
+}
+
+double conv_forward_flops(const WmConvShape *s) {
+    int oh, ow;
+    conv_output_size(s, &oh, &ow);
+    /* A transposed convolution does the work of the convolution it transposes: one MAC per input pixel per tap. */
+    double pixels = s->transposed ? (double)s->in_height * s->in_width : (double)oh * ow;
+    return 2.0 * s->batch * pixels * s->in_channels * s->out_channels * s->kernel * s->kernel;
+}
+
+/* The three op descriptors differ between convolution and deconvolution only in the function that fills them. */
+static dnnl_status_t init_forward_desc(const WmConvShape *s, dnnl_convolution_desc_t *desc,
+                                       const dnnl_memory_desc_t *x, const dnnl_memory_desc_t *w,
+                                       const dnnl_memory_desc_t *b, const dnnl_memory_desc_t *y,
+                                       const dnnl_dims_t strides, const dnnl_dims_t pad) {
+    if (s->transposed)
+        return dnnl_deconvolution_forward_desc_init(desc, dnnl_forward_training, dnnl_deconvolution_direct, x, w, b,
+                                                    y, strides, pad, pad);
+    return dnnl_convolution_forward_desc_init(desc, dnnl_forward_training, dnnl_convolution_direct, x, w, b, y,
+                                              strides, pad, pad);
+}
+
+static dnnl_status_t init_backward_data_desc(const WmConvShape *s, dnnl_convolution_desc_t *desc,
+                                             const dnnl_memory_desc_t *dx, const dnnl_memory_desc_t *w,
+                                             const dnnl_memory_desc_t *dy, const dnnl_dims_t strides,
+                                             const dnnl_dims_t pad) {
+    if (s->transposed)
+        return dnnl_deconvolution_backward_data_desc_init(desc, dnnl_deconvolution_direct, dx, w, dy, strides, pad,
+                                                          pad);
+    return dnnl_convolution_backward_data_desc_init(desc, dnnl_convolution_direct, dx, w, dy, strides, pad, pad);
+}
+
+static dnnl_status_t init_backward_weights_desc(const WmConvShape *s, dnnl_convolution_desc_t *desc,
+                                                const dnnl_memory_desc_t *x, const dnnl_memory_desc_t *dw,
+                                                const dnnl_memory_desc_t *db, const dnnl_memory_desc_t *dy,
+                                                const dnnl_dims_t strides, const dnnl_dims_t pad) {
+    if (s->transposed)
+        return dnnl_deconvolution_backward_weights_desc_init(desc, dnnl_deconvolution_direct, x, dw, db, dy,
+                                                             strides, pad, pad);
+    return dnnl_convolution_backward_weights_desc_init(desc, dnnl_convolution_direct, x, dw, db, dy, strides, pad,
+                                                       pad);
+}
+
+static const dnnl_memory_desc_t *query_md(const_dnnl_primitive_desc_t pd, dnnl_query_t what) {
+    return dnnl_primitive_desc_query_md(pd, what, 0);
+}
+
+WmStatus conv_init(WmConv *conv, const WmDnnl *ctx, const WmConvShape *s, WmError *err) {
+    memset(conv, 0, sizeof *conv);
+    conv->shape = *s;
+    conv_output_size(s, &conv->out_height, &conv->out_width);
+    if (conv->out_height <= 0 || conv->out_width <= 0 || s->stride <= 0 || s->batch <= 0)
+        return wm_error_set(err, WM_ERR_ARG, "convolution: %dx%d input, kernel %d, stride %d has no output",
+                            s->in_height, s->in_width, s->kernel, s->stride);
+
+    dnnl_dims_t x_dims = {s->batch, s->in_channels, s->in_height, s->in_width};
+    dnnl_dims_t y_dims = {s->batch, s->out_channels, conv->out_height, conv->out_width};
+    dnnl_dims_t w_dims = {s->out_channels, s->in_channels, s->kernel, s->kernel};
+    dnnl_dims_t b_dims = {s->out_channels};
+    dnnl_dims_t strides = {s->stride, s->stride};
+    dnnl_dims_t pad = {s->padding, s->padding};
+    dnnl_memory_desc_t x_plain, y_plain, w_plain, b_plain, x_any, y_any, w_any;
+    dnnl_convolution_desc_t desc;
+    dnnl_primitive_desc_t fwd_pd = NULL, bd_pd = NULL, bw_pd = NULL;
+
+    if (dnnl_plain_md(&x_plain, 4, x_dims, err) || dnnl_plain_md(&y_plain, 4, y_dims, err) ||
+        dnnl_plain_md(&w_plain, 4, w_dims, err) || dnnl_plain_md(&b_plain, 1, b_dims, err))
+        goto fail;
+    WM_DNNL_CHECK(dnnl_memory_desc_init_by_tag(&x_any, 4, x_dims, dnnl_f32, dnnl_format_tag_any), err);
+    WM_DNNL_CHECK(dnnl_memory_desc_init_by_tag(&y_any, 4, y_dims, dnnl_f32, dnnl_format_tag_any), err);
+    WM_DNNL_CHECK(dnnl_memory_desc_init_by_tag(&w_any, 4, w_dims, dnnl_f32, dnnl_format_tag_any), err);
+
+    WM_DNNL_CHECK(init_forward_desc(s, &desc, &x_any, &w_any, &b_plain, &y_any, strides, pad), err);
+    WM_DNNL_CHECK(dnnl_primitive_desc_create(&fwd_pd, &desc, NULL, ctx->engine, NULL), err);
+    WM_DNNL_CHECK(dnnl_primitive_create(&conv->forward, fwd_pd), err);
+    if (dnnl_view_init(&conv->x, ctx, &x_plain, query_md(fwd_pd, dnnl_query_src_md), WM_VIEW_READ, err) ||
+        dnnl_view_init(&conv->weight, ctx, &w_plain, query_md(fwd_pd, dnnl_query_weights_md), WM_VIEW_READ, err) ||
+        dnnl_view_init(&conv->bias, ctx, &b_plain, &b_plain, WM_VIEW_READ, err) ||
+        dnnl_view_init(&conv->y, ctx, &y_plain, query_md(fwd_pd, dnnl_query_dst_md), WM_VIEW_WRITE, err))
+        goto fail;
+
+    WM_DNNL_CHECK(init_backward_data_desc(s, &desc, &x_any, &w_any, &y_any, strides, pad), err);
+    WM_DNNL_CHECK(dnnl_primitive_desc_create(&bd_pd, &desc, NULL, ctx->engine, fwd_pd), err);
+    WM_DNNL_CHECK(dnnl_primitive_create(&conv->backward_data, bd_pd), err);
+    if (dnnl_view_init(&conv->bd_dy, ctx, &y_plain, query_md(bd_pd, dnnl_query_diff_dst_md), WM_VIEW_READ, err) ||
+        dnnl_view_init(&conv->bd_weight, ctx, &w_plain, query_md(bd_pd, dnnl_query_weights_md), WM_VIEW_READ,
+                       err) ||
+        dnnl_view_init(&conv->dx, ctx, &x_plain, query_md(bd_pd, dnnl_query_diff_src_md), WM_VIEW_ACCUMULATE, err))
+        goto fail;
+
+    WM_DNNL_CHECK(init_backward_weights_desc(s, &desc, &x_any, &w_any, &b_plain, &y_any, strides, pad), err);
+    WM_DNNL_CHECK(dnnl_primitive_desc_create(&bw_pd, &desc, NULL, ctx->engine, fwd_pd), err);
+    WM_DNNL_CHECK(dnnl_primitive_create(&conv->backward_weights, bw_pd), err);
+    if (dnnl_view_init(&conv->bw_x, ctx, &x_plain, query_md(bw_pd, dnnl_query_src_md), WM_VIEW_READ, err) ||
+        dnnl_view_init(&conv->bw_dy, ctx, &y_plain, query_md(bw_pd, dnnl_query_diff_dst_md), WM_VIEW_READ, err) ||
+        dnnl_view_init(&conv->dweight, ctx, &w_plain, query_md(bw_pd, dnnl_query_diff_weights_md),
+                       WM_VIEW_ACCUMULATE, err) ||
+        dnnl_view_init(&conv->dbias, ctx, &b_plain, dnnl_primitive_desc_query_md(bw_pd, dnnl_query_exec_arg_md, DNNL_ARG_DIFF_BIAS), WM_VIEW_ACCUMULATE,
+                       err))
+        goto fail;
+
+    dnnl_primitive_desc_destroy(fwd_pd);
+    dnnl_primitive_desc_destroy(bd_pd);
+    dnnl_primitive_desc_destroy(bw_pd);
+    return WM_OK;
+fail:
+    if (fwd_pd) dnnl_primitive_desc_destroy(fwd_pd);
+    if (bd_pd) dnnl_primitive_desc_destroy(bd_pd);
+    if (bw_pd) dnnl_primitive_desc_destroy(bw_pd);
+    conv_free(conv);
+    return err->status;
+}
+
+void conv_free(WmConv *conv) {
+    WmDnnlView *views[] = {&conv->x,     &conv->weight, &conv->bias, &conv->y,       &conv->bd_dy, &conv->bd_weight,
+                           &conv->dx,    &conv->bw_x,   &conv->bw_dy, &conv->dweight, &conv->dbias};
+    for (size_t i = 0; i < sizeof views / sizeof views[0]; i++) dnnl_view_free(views[i]);
+    if (conv->forward) dnnl_primitive_destroy(conv->forward);
+    if (conv->backward_data) dnnl_primitive_destroy(conv->backward_data);
+    if (conv->backward_weights) dnnl_primitive_destroy(conv->backward_weights);
+    memset(conv, 0, sizeof *conv);
+}
+
+static WmStatus execute(dnnl_primitive_t primitive, const WmDnnl *ctx, int nargs, const dnnl_exec_arg_t *args,
+                        WmError *err) {
+    WM_DNNL_CHECK(dnnl_primitive_execute(primitive, ctx->stream, nargs, args), err);
+    WM_DNNL_CHECK(dnnl_stream_wait(ctx->stream), err);
+    return WM_OK;
+fail:
+    return err->status;
+}
+
+WmStatus conv_forward(WmConv *conv, const WmDnnl *ctx, float *y, const float *x, const float *weight,
+                      const float *bias, WmError *err) {
+    if (dnnl_view_begin(&conv->x, ctx, x, err) || dnnl_view_begin(&conv->weight, ctx, weight, err) ||
+        dnnl_view_begin(&conv->bias, ctx, bias, err) || dnnl_view_begin(&conv->y, ctx, y, err))
+        return err->status;
+    dnnl_exec_arg_t args[] = {{DNNL_ARG_SRC, conv->x.inner},
+                              {DNNL_ARG_WEIGHTS, conv->weight.inner},
+                              {DNNL_ARG_BIAS, conv->bias.inner},
+                              {DNNL_ARG_DST, conv->y.inner}};
+    if (execute(conv->forward, ctx, 4, args, err)) return err->status;
+    return dnnl_view_end(&conv->y, ctx, err);
+}
+
+WmStatus conv_backward_data(WmConv *conv, const WmDnnl *ctx, float *dx, const float *dy, const float *weight,
+                            WmError *err) {
+    if (dnnl_view_begin(&conv->bd_dy, ctx, dy, err) || dnnl_view_begin(&conv->bd_weight, ctx, weight, err) ||
+        dnnl_view_begin(&conv->dx, ctx, dx, err))
+        return err->status;
+    dnnl_exec_arg_t args[] = {{DNNL_ARG_DIFF_DST, conv->bd_dy.inner},
+                              {DNNL_ARG_WEIGHTS, conv->bd_weight.inner},
+                              {DNNL_ARG_DIFF_SRC, conv->dx.inner}};
+    if (execute(conv->backward_data, ctx, 3, args, err)) return err->status;
+    return dnnl_view_end(&conv->dx, ctx, err);
+}
+
+WmStatus conv_backward_weights(WmConv *conv, const WmDnnl *ctx, float *dweight, float *dbias, const float *dy,
+                               const float *x, WmError *err) {
+    if (dnnl_view_begin(&conv->bw_x, ctx, x, err) || dnnl_view_begin(&conv->bw_dy, ctx, dy, err) ||
+        dnnl_view_begin(&conv->dweight, ctx, dweight, err) || dnnl_view_begin(&conv->dbias, ctx, dbias, err))
+        return err->status;
+    dnnl_exec_arg_t args[] = {{DNNL_ARG_SRC, conv->bw_x.inner},
+                              {DNNL_ARG_DIFF_DST, conv->bw_dy.inner},
+                              {DNNL_ARG_DIFF_WEIGHTS, conv->dweight.inner},
+                              {DNNL_ARG_DIFF_BIAS, conv->dbias.inner}};
+    if (execute(conv->backward_weights, ctx, 4, args, err)) return err->status;
+    if (dnnl_view_end(&conv->dweight, ctx, err)) return err->status;
+    return dnnl_view_end(&conv->dbias, ctx, err);
+}
+
+WmStatus conv_backward(WmConv *conv, const WmDnnl *ctx, float *dx, float *dweight, float *dbias, const float *dy,
+                       const float *x, const float *weight, WmError *err) {
+    if (dx != NULL && conv_backward_data(conv, ctx, dx, dy, weight, err)) return err->status;
+    return conv_backward_weights(conv, ctx, dweight, dbias, dy, x, err);
+}

@@ -1,0 +1,51 @@
+/* 2-D convolution and transposed convolution (deconvolution) on oneDNN, square kernels, symmetric padding.
+ * Tensors in the caller's memory are plain: x (N, C, H, W), weight (O, I, K, K) where O is always the output
+ * channel count (for the transposed op too), bias (O). Primitives, their preferred layouts and the reorders into
+ * them are created once per shape, at init; forward and backward then only execute. */
+#ifndef WM_OPS_CONV_H
+#define WM_OPS_CONV_H
+
+#include "core/dnnl_ctx.h"
+
+typedef struct {
+    int batch;
+    int in_channels, in_height, in_width;
+    int out_channels;
+    int kernel, stride, padding;
+    int transposed; /* 0: convolution, 1: transposed convolution */
+} WmConvShape;
+
+/* out = (in + 2p - k) / s + 1 for a convolution; (in - 1) s - 2p + k for a transposed one. */
+void conv_output_size(const WmConvShape *shape, int *out_height, int *out_width);
+/* Multiply-adds of one forward pass, times two. Backward data and backward weights cost the same each. */
+double conv_forward_flops(const WmConvShape *shape);
+
+typedef struct {
+    WmConvShape shape;
+    int out_height, out_width;
+    dnnl_primitive_t forward, backward_data, backward_weights;
+    /* forward */
+    WmDnnlView x, weight, bias, y;
+    /* backward data: dx += conv^T(dy, weight) */
+    WmDnnlView bd_dy, bd_weight, dx;
+    /* backward weights: dweight += ..., dbias += ... */
+    WmDnnlView bw_x, bw_dy, dweight, dbias;
+} WmConv;
+
+WmStatus conv_init(WmConv *conv, const WmDnnl *ctx, const WmConvShape *shape, WmError *err);
+void conv_free(WmConv *conv);
+
+/* y = conv(x, weight) + bias; y (N, O, OH, OW) is overwritten. */
+WmStatus conv_forward(WmConv *conv, const WmDnnl *ctx, float *y, const float *x, const float *weight,
+                      const float *bias, WmError *err);
+/* dx += dL/dx. */
+WmStatus conv_backward_data(WmConv *conv, const WmDnnl *ctx, float *dx, const float *dy, const float *weight,
+                            WmError *err);
+/* dweight += dL/dweight, dbias += dL/dbias. */
+WmStatus conv_backward_weights(WmConv *conv, const WmDnnl *ctx, float *dweight, float *dbias, const float *dy,
+                               const float *x, WmError *err);
+/* Both of the above; dx may be NULL (an image needs no gradient). */
+WmStatus conv_backward(WmConv *conv, const WmDnnl *ctx, float *dx, float *dweight, float *dbias, const float *dy,
+                       const float *x, const float *weight, WmError *err);
+
+#endif

@@ -1,0 +1,35 @@
+/* A GRU cell with PyTorch's equations and layout (so weights compare one to one with torch.nn.GRUCell):
+ *   r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
+ *   u = sigmoid(W_iu x + b_iu + W_hu h + b_hu)          (PyTorch calls it z; here z is the stochastic state)
+ *   n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+ *   h' = (1 - u) * n + u * h
+ * weight_ih (3H, I) and weight_hh (3H, H) stack the r, u, n blocks in that order; biases (3H). */
+#ifndef WM_OPS_GRU_H
+#define WM_OPS_GRU_H
+
+#include <stddef.h>
+
+#include "core/arena.h"
+#include "core/error.h"
+
+typedef struct {
+    const float *weight_ih, *weight_hh, *bias_ih, *bias_hh;
+} WmGruWeights;
+
+typedef struct {
+    float *weight_ih, *weight_hh, *bias_ih, *bias_hh;
+} WmGruGrads;
+
+/* What one step keeps for backward: (B, 3H) each of the input and hidden projections and the gates r, u, n. */
+size_t gru_cache_floats(int batch, int hidden);
+
+/* h_next (B, H) from x (B, I) and h (B, H); fills cache (gru_cache_floats). */
+WmStatus gru_forward(float *h_next, float *cache, const float *x, const float *h, const WmGruWeights *w,
+                     int batch, int in, int hidden, WmError *err);
+/* Accumulates dx, dh (either may be NULL) and the weight gradients from dh_next. Scratch comes from `scratch`
+ * and is handed back before returning. */
+WmStatus gru_backward(float *dx, float *dh, const WmGruGrads *grads, const float *dh_next, const float *cache,
+                      const float *x, const float *h, const WmGruWeights *w, int batch, int in, int hidden,
+                      WmArena *scratch, WmError *err);
+
+#endif

@@ -1,0 +1,21 @@
+/* Plain-C twins of the optimised ops: the slowest, most obvious loops, accumulated in double. Tests hold the
+ * oneDNN and sgemm paths to them; nothing on a hot path calls them. Gradient outputs accumulate, like the ops. */
+#ifndef WM_OPS_REFERENCE_H
+#define WM_OPS_REFERENCE_H
+
+#include "ops/conv.h"
+#include "ops/gru.h"
+
+void linear_reference_forward(float *y, const float *x, const float *weight, const float *bias, int batch, int in,
+                              int out);
+void linear_reference_backward(float *dx, float *dweight, float *dbias, const float *dy, const float *x,
+                               const float *weight, int batch, int in, int out);
+
+/* Forward when y is not NULL (overwritten); backward when dy is not NULL (dx may be NULL). */
+void conv_reference(const WmConvShape *shape, float *y, const float *x, const float *weight, const float *bias,
+                    float *dx, float *dweight, float *dbias, const float *dy);
+
+void gru_reference_forward(float *h_next, const float *x, const float *h, const WmGruWeights *w, int batch, int in,
+                           int hidden);
+
+#endif

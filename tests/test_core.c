@@ -1,0 +1,211 @@
+/* The core: arenas, the parameter block, the counter-based RNG, deterministic reductions and Adam. */
+#include <check.h>
+#include <math.h>
+#include <omp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/params.h"
+#include "core/reduce.h"
+#include "core/rng.h"
+#include "optim/adam.h"
+
+START_TEST(arena_aligns_and_reports_overflow) {
+    WmArena arena;
+    WmError err = {0};
+    ck_assert_int_eq(arena_init(&arena, "activations", 1000, &err), WM_OK);
+    ck_assert_uint_eq(arena.capacity, 1024);
+    float *a = arena_floats(&arena, 3), *b = arena_floats(&arena, 5);
+    ck_assert_uint_eq((uintptr_t)a % WM_ALIGN, 0);
+    ck_assert_uint_eq((uintptr_t)b % WM_ALIGN, 0);
+    ck_assert_ptr_eq((char *)b, (char *)a + WM_ALIGN);
+    size_t mark = arena_mark(&arena);
+    ck_assert_ptr_nonnull(arena_alloc(&arena, 500));
+    arena_rewind(&arena, mark);
+    ck_assert_uint_eq(arena.used, mark);
+    ck_assert_ptr_null(arena_alloc(&arena, 2000));
+    ck_assert_int_eq(arena_check(&arena, &err), WM_ERR_NOMEM);
+    ck_assert_ptr_nonnull(strstr(err.message, "arena 'activations' overflow: asked 2000 bytes"));
+    arena_reset(&arena);
+    ck_assert_uint_eq(arena.used, 0);
+    ck_assert_uint_eq(arena.peak, 128 + 512);
+    WmError clean = {0};
+    ck_assert_int_eq(arena_check(&arena, &clean), WM_OK);
+    arena_free(&arena);
+}
+END_TEST
+
+START_TEST(params_share_aligned_blocks) {
+    WmParams params;
+    WmError err = {0};
+    params_init(&params);
+    int shape_a[] = {3, 5}, shape_b[] = {7};
+    int a = params_declare(&params, "encoder.conv1.weight", 2, shape_a, &err);
+    int b = params_declare(&params, "encoder.conv1.bias", 1, shape_b, &err);
+    ck_assert_int_eq(a, 0);
+    ck_assert_int_eq(b, 1);
+    ck_assert_int_eq(params_declare(&params, "encoder.conv1.bias", 1, shape_b, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.message, "declared twice"));
+    WmError fresh = {0};
+    ck_assert_int_eq(params_allocate(&params, &fresh), WM_OK);
+    ck_assert_uint_eq(params.infos[b].offset % 16, 0);
+    ck_assert_uint_eq(params.infos[b].offset, 16);
+    ck_assert_uint_eq(params.total, 32);
+    ck_assert_int_eq(params_find(&params, "encoder.conv1.bias"), 1);
+    ck_assert_int_eq(params_find(&params, "nothing"), -1);
+    ck_assert_ptr_eq(params_grad(&params, b), params.grad + 16);
+    for (size_t i = 0; i < params.total; i++) ck_assert_float_eq(params.value[i], 0.0f);
+    params_free(&params);
+}
+END_TEST
+
+/* Known answers from the Philox paper's reference implementation (Random123 kat_vectors). */
+START_TEST(rng_philox_known_answers) {
+    static const uint32_t cases[3][10] = {
+        {0, 0, 0, 0, 0, 0, 0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8},
+        {0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0x408f276d, 0x41c83b0e, 0xa20bc7c6,
+         0x6d5451fd},
+        {0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344, 0xa4093822, 0x299f31d0, 0xd16cfe09, 0x94fdcceb, 0x5001e420,
+         0x24126ea1},
+    };
+    for (int c = 0; c < 3; c++) {
+        uint32_t out[4];
+        rng_philox4x32(cases[c], cases[c] + 4, out);
+        for (int j = 0; j < 4; j++) ck_assert_uint_eq(out[j], cases[c][6 + j]);
+    }
+}
+END_TEST
+
+START_TEST(rng_streams_are_reproducible_and_thread_independent) {
+    enum { N = 200003 };
+    float *one = malloc(N * sizeof *one), *two = malloc(N * sizeof *two), *other = malloc(N * sizeof *other);
+    int threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    WmRng rng = rng_stream(7, 3);
+    rng_fill_normal(&rng, one, N, 0.0f, 1.0f);
+    omp_set_num_threads(threads > 1 ? threads : 2);
+    rng = rng_stream(7, 3);
+    rng_fill_normal(&rng, two, N, 0.0f, 1.0f);
+    omp_set_num_threads(threads);
+    ck_assert_int_eq(memcmp(one, two, N * sizeof *one), 0);
+    ck_assert_uint_eq(rng.counter, (N + 1) / 2);
+
+    WmRng next = rng_stream(7, 4);
+    rng_fill_normal(&next, other, N, 0.0f, 1.0f);
+    int same = 0;
+    for (int i = 0; i < N; i++) same += one[i] == other[i];
+    ck_assert_int_lt(same, 10);
+
+    double mean = 0.0, var = 0.0;
+    for (int i = 0; i < N; i++) mean += one[i];
+    mean /= N;
+    for (int i = 0; i < N; i++) var += (one[i] - mean) * (one[i] - mean);
+    var /= N;
+    ck_assert_double_lt(fabs(mean), 0.01);
+    ck_assert_double_lt(fabs(var - 1.0), 0.02);
+
+    /* Drawing in two pieces continues the stream: the counter is the whole state. */
+    WmRng whole = rng_stream(9, 0), pieces = rng_stream(9, 0);
+    rng_fill_uniform(&whole, one, 1000);
+    rng_fill_uniform(&pieces, two, 400);
+    rng_fill_uniform(&pieces, two + 400, 600);
+    ck_assert_int_eq(memcmp(one, two, 1000 * sizeof *one), 0);
+    for (int i = 0; i < 1000; i++) ck_assert(one[i] >= 0.0f && one[i] < 1.0f);
+
+    int counts[10] = {0};
+    WmRng ints = rng_stream(1, 1);
+    for (int i = 0; i < 10000; i++) counts[rng_below(&ints, 10)]++;
+    for (int k = 0; k < 10; k++) ck_assert_int_gt(counts[k], 850);
+    free(one), free(two), free(other);
+}
+END_TEST
+
+START_TEST(reduction_is_thread_count_independent) {
+    enum { N = 1000001 };
+    float *x = malloc(N * sizeof *x);
+    WmRng rng = rng_stream(5, 5);
+    rng_fill_normal(&rng, x, N, 0.0f, 3.0f);
+    int threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    double single = reduce_sum_squares(x, N);
+    omp_set_num_threads(2);
+    double parallel = reduce_sum_squares(x, N);
+    omp_set_num_threads(threads);
+    ck_assert_int_eq(memcmp(&single, &parallel, sizeof single), 0);
+    ck_assert_double_eq_tol(single / N, 9.0, 0.1);
+    free(x);
+}
+END_TEST
+
+/* One step by hand: p = 1, g = 0.5, lr 0.1, betas 0.9 / 0.999, eps 1e-4.
+ * m = 0.05, v = 0.00025, m_hat = 0.5, v_hat = 0.25, p' = 1 - 0.1 * 0.5 / (0.5 + 1e-4) = 0.90001999600... */
+START_TEST(adam_matches_a_hand_computed_step) {
+    WmAdam adam = {.learning_rate = 0.1f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-4f, .clip_norm = 0.0f};
+    float value = 1.0f, m = 0.0f, v = 0.0f, grad = 0.5f;
+    adam_update(&adam, &value, &m, &v, &grad, 1, 1.0f);
+    ck_assert_float_eq_tol(m, 0.05f, 1e-7f);
+    ck_assert_float_eq_tol(v, 0.00025f, 1e-8f); /* (1 - 0.999f) is not exact in fp32 */
+    ck_assert_float_eq_tol(value, 0.900019996f, 1e-6f);
+    /* Second step, g = -0.25: m = 0.02, v = 0.000312250, m_hat = 0.02/0.19, v_hat = 0.00031225/0.001999 */
+    adam.step = 1;
+    grad = -0.25f;
+    adam_update(&adam, &value, &m, &v, &grad, 1, 1.0f);
+    double m_hat = 0.02 / 0.19, v_hat = 0.00031225 / (1.0 - 0.999 * 0.999);
+    ck_assert_float_eq_tol(value, 0.900019996f - (float)(0.1 * m_hat / (sqrt(v_hat) + 1e-4)), 1e-6f);
+}
+END_TEST
+
+START_TEST(adam_clips_by_global_norm) {
+    WmParams params;
+    WmError err = {0};
+    params_init(&params);
+    int shape[] = {2};
+    params_declare(&params, "a", 1, shape, &err);
+    params_declare(&params, "b", 1, shape, &err);
+    ck_assert_int_eq(params_allocate(&params, &err), WM_OK);
+    float *ga = params_grad(&params, 0), *gb = params_grad(&params, 1);
+    ga[0] = 3.0f, gb[1] = 4.0f; /* global norm 5 */
+    WmAdam adam = adam_defaults();
+    adam.clip_norm = 1.0f;
+    double norm = adam_step(&adam, &params);
+    ck_assert_double_eq_tol(norm, 5.0, 1e-9);
+    ck_assert_int_eq(adam.step, 1);
+    /* The first moment holds (1 - beta1) * the clipped gradient. */
+    ck_assert_float_eq_tol(params.adam_m[params.infos[0].offset], 0.1f * 0.6f, 1e-7f);
+    ck_assert_float_eq_tol(params.adam_m[params.infos[1].offset + 1], 0.1f * 0.8f, 1e-7f);
+    /* Step one of Adam moves every parameter with a gradient by about lr, whatever the scale. */
+    ck_assert_float_eq_tol(params_value(&params, 0)[0], -1e-3f, 1e-6f);
+    ck_assert_float_eq(params_value(&params, 0)[1], 0.0f);
+    /* A non-finite gradient updates nothing and is reported through the norm. */
+    ga[1] = NAN;
+    float before = params_value(&params, 0)[0];
+    ck_assert(!isfinite(adam_step(&adam, &params)));
+    ck_assert_float_eq(params_value(&params, 0)[0], before);
+    ck_assert_int_eq(adam.step, 1);
+    params_free(&params);
+}
+END_TEST
+
+static Suite *core_suite(void) {
+    Suite *suite = suite_create("core");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, arena_aligns_and_reports_overflow);
+    tcase_add_test(tc, params_share_aligned_blocks);
+    tcase_add_test(tc, rng_philox_known_answers);
+    tcase_add_test(tc, rng_streams_are_reproducible_and_thread_independent);
+    tcase_add_test(tc, reduction_is_thread_count_independent);
+    tcase_add_test(tc, adam_matches_a_hand_computed_step);
+    tcase_add_test(tc, adam_clips_by_global_norm);
+    suite_add_tcase(suite, tc);
+    return suite;
+}
+
+int main(void) {
+    SRunner *runner = srunner_create(core_suite());
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

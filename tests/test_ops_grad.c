@@ -1,0 +1,498 @@
+/* A central-difference gradient check for every differentiable op in src/ops: linear, conv2d, transposed conv2d,
+ * the five activations, the GRU cell, concat/split, the Gaussian log-likelihoods, the diagonal-Gaussian KL, free
+ * nats, MSE and reparameterised sampling. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/dnnl_ctx.h"
+#include "gradcheck.h"
+#include "ops/act.h"
+#include "ops/concat.h"
+#include "ops/conv.h"
+#include "ops/gru.h"
+#include "ops/linear.h"
+#include "ops/loss.h"
+#include "ops/sample.h"
+
+/* ---- buffers that live for one test ---- */
+enum { MAX_BUFFERS = 64 };
+static float *buffers[MAX_BUFFERS];
+static int buffer_count;
+
+static float *buffer(size_t n) {
+    ck_assert_int_lt(buffer_count, MAX_BUFFERS);
+    float *b = calloc(n ? n : 1, sizeof(float));
+    ck_assert_ptr_nonnull(b);
+    return buffers[buffer_count++] = b;
+}
+
+static void free_buffers(void) {
+    for (int i = 0; i < buffer_count; i++) free(buffers[i]);
+    buffer_count = 0;
+}
+
+static void add_input(GcProblem *p, const char *name, float *value, size_t count) {
+    p->inputs[p->input_count++] = (GcInput){name, value, buffer(count), count};
+}
+
+static void add_output(GcProblem *p, float *value, size_t count) {
+    p->outputs[p->output_count++] = (GcOutput){value, buffer(count), count};
+}
+
+static void expect_gradients(GcProblem *p, const char *what) {
+    char report[256];
+    int failed = gradcheck_run(p, report, sizeof report);
+    ck_assert_msg(!failed, "%s: gradient check failed, %s", what, report);
+}
+
+static GcProblem problem(void *ctx, void (*forward)(void *), void (*backward)(void *)) {
+    GcProblem p;
+    memset(&p, 0, sizeof p);
+    p.ctx = ctx, p.forward = forward, p.backward = backward;
+    p.eps = 1e-2, p.atol = 2e-3, p.rtol = 1e-2, p.max_checks = 60;
+    return p;
+}
+
+/* Keeps values away from kinks (ReLU at 0, free nats at the allowance), where central differences lie. */
+static void push_away_from(float *x, size_t n, float kink, float gap) {
+    for (size_t i = 0; i < n; i++)
+        if (fabsf(x[i] - kink) < gap) x[i] = kink + (x[i] >= kink ? gap : -gap);
+}
+
+/* ---- linear ---- */
+typedef struct {
+    int batch, in, out;
+    float *x, *w, *b, *y, *dx, *dw, *db, *dy;
+} LinearCase;
+
+static void linear_fwd(void *c) {
+    LinearCase *k = c;
+    ck_assert_int_eq(linear_forward(k->y, k->x, k->w, k->b, k->batch, k->in, k->out, NULL), WM_OK);
+}
+static void linear_bwd(void *c) {
+    LinearCase *k = c;
+    ck_assert_int_eq(linear_backward(k->dx, k->dw, k->db, k->dy, k->x, k->w, k->batch, k->in, k->out, NULL), WM_OK);
+}
+
+START_TEST(grad_linear) {
+    LinearCase k = {.batch = 4, .in = 6, .out = 5};
+    GcProblem p = problem(&k, linear_fwd, linear_bwd);
+    k.x = buffer(24), k.w = buffer(30), k.b = buffer(5), k.y = buffer(20);
+    fill_normal(k.x, 24, 1.0f, 1), fill_normal(k.w, 30, 0.5f, 2), fill_normal(k.b, 5, 0.5f, 3);
+    add_input(&p, "x", k.x, 24), add_input(&p, "weight", k.w, 30), add_input(&p, "bias", k.b, 5);
+    add_output(&p, k.y, 20);
+    k.dx = p.inputs[0].grad, k.dw = p.inputs[1].grad, k.db = p.inputs[2].grad, k.dy = p.outputs[0].grad;
+    expect_gradients(&p, "linear");
+    free_buffers();
+}
+END_TEST
+
+/* ---- conv2d and transposed conv2d ---- */
+typedef struct {
+    WmDnnl dnnl;
+    WmConv conv;
+    float *x, *w, *b, *y, *dx, *dw, *db, *dy;
+} ConvCase;
+
+static void conv_fwd(void *c) {
+    ConvCase *k = c;
+    WmError err = {0};
+    ck_assert_msg(conv_forward(&k->conv, &k->dnnl, k->y, k->x, k->w, k->b, &err) == WM_OK, "%s", err.message);
+}
+static void conv_bwd(void *c) {
+    ConvCase *k = c;
+    WmError err = {0};
+    ck_assert_msg(conv_backward(&k->conv, &k->dnnl, k->dx, k->dw, k->db, k->dy, k->x, k->w, &err) == WM_OK, "%s",
+                  err.message);
+}
+
+static const WmConvShape CONV_GRAD_SHAPES[] = {
+    {.batch = 2, .in_channels = 3, .in_height = 9, .in_width = 7, .out_channels = 4, .kernel = 3, .stride = 2,
+     .padding = 1},
+    {.batch = 2, .in_channels = 2, .in_height = 10, .in_width = 10, .out_channels = 3, .kernel = 4, .stride = 2},
+    {.batch = 2, .in_channels = 3, .in_height = 1, .in_width = 1, .out_channels = 2, .kernel = 5, .stride = 2,
+     .transposed = 1},
+    {.batch = 2, .in_channels = 2, .in_height = 4, .in_width = 3, .out_channels = 3, .kernel = 6, .stride = 2,
+     .transposed = 1},
+};
+
+START_TEST(grad_conv) {
+    const WmConvShape *s = &CONV_GRAD_SHAPES[_i];
+    ConvCase k;
+    WmError err = {0};
+    ck_assert_int_eq(dnnl_ctx_init(&k.dnnl, &err), WM_OK);
+    ck_assert_msg(conv_init(&k.conv, &k.dnnl, s, &err) == WM_OK, "%s", err.message);
+    size_t nx = (size_t)s->batch * s->in_channels * s->in_height * s->in_width;
+    size_t nw = (size_t)s->out_channels * s->in_channels * s->kernel * s->kernel;
+    size_t ny = (size_t)s->batch * s->out_channels * k.conv.out_height * k.conv.out_width;
+    GcProblem p = problem(&k, conv_fwd, conv_bwd);
+    k.x = buffer(nx), k.w = buffer(nw), k.b = buffer(s->out_channels), k.y = buffer(ny);
+    fill_normal(k.x, nx, 1.0f, 4), fill_normal(k.w, nw, 0.3f, 5), fill_normal(k.b, s->out_channels, 0.3f, 6);
+    add_input(&p, "x", k.x, nx), add_input(&p, "weight", k.w, nw), add_input(&p, "bias", k.b, s->out_channels);
+    add_output(&p, k.y, ny);
+    k.dx = p.inputs[0].grad, k.dw = p.inputs[1].grad, k.db = p.inputs[2].grad, k.dy = p.outputs[0].grad;
+    p.atol = 5e-3;
+    expect_gradients(&p, s->transposed ? "transposed conv2d" : "conv2d");
+    conv_free(&k.conv);
+    dnnl_ctx_free(&k.dnnl);
+    free_buffers();
+}
+END_TEST
+
+/* ---- activations ---- */
+typedef struct {
+    WmActivation kind;
+    size_t n;
+    float *x, *y, *dx, *dy;
+} ActCase;
+
+static void act_fwd(void *c) {
+    ActCase *k = c;
+    act_forward(k->kind, k->y, k->x, k->n);
+}
+static void act_bwd(void *c) {
+    ActCase *k = c;
+    act_backward(k->kind, k->dx, k->dy, k->x, k->y, k->n);
+}
+
+START_TEST(grad_activation) {
+    static const WmActivation kinds[] = {WM_ACT_RELU, WM_ACT_ELU, WM_ACT_TANH, WM_ACT_SIGMOID, WM_ACT_SOFTPLUS};
+    ActCase k = {.kind = kinds[_i], .n = 40};
+    GcProblem p = problem(&k, act_fwd, act_bwd);
+    k.x = buffer(k.n), k.y = buffer(k.n);
+    fill_normal(k.x, k.n, 2.0f, 7);
+    push_away_from(k.x, k.n, 0.0f, 0.05f);
+    add_input(&p, "x", k.x, k.n);
+    add_output(&p, k.y, k.n);
+    k.dx = p.inputs[0].grad, k.dy = p.outputs[0].grad;
+    p.eps = 1e-3;
+    expect_gradients(&p, act_name(k.kind));
+    free_buffers();
+}
+END_TEST
+
+/* ---- GRU cell ---- */
+typedef struct {
+    int batch, in, hidden;
+    WmArena scratch;
+    float *x, *h, *wih, *whh, *bih, *bhh, *h_next, *cache;
+    float *dx, *dh, *dwih, *dwhh, *dbih, *dbhh, *dh_next;
+} GruCase;
+
+static WmGruWeights gru_weights(const GruCase *k) { return (WmGruWeights){k->wih, k->whh, k->bih, k->bhh}; }
+
+static void gru_fwd(void *c) {
+    GruCase *k = c;
+    WmGruWeights w = gru_weights(k);
+    ck_assert_int_eq(gru_forward(k->h_next, k->cache, k->x, k->h, &w, k->batch, k->in, k->hidden, NULL), WM_OK);
+}
+static void gru_bwd(void *c) {
+    GruCase *k = c;
+    WmGruWeights w = gru_weights(k);
+    WmGruGrads g = {k->dwih, k->dwhh, k->dbih, k->dbhh};
+    WmError err = {0};
+    ck_assert_msg(gru_backward(k->dx, k->dh, &g, k->dh_next, k->cache, k->x, k->h, &w, k->batch, k->in, k->hidden,
+                               &k->scratch, &err) == WM_OK,
+                  "%s", err.message);
+}
+
+START_TEST(grad_gru) {
+    GruCase k = {.batch = 3, .in = 4, .hidden = 5};
+    ck_assert_int_eq(arena_init(&k.scratch, "gru scratch", 1 << 16, NULL), WM_OK);
+    GcProblem p = problem(&k, gru_fwd, gru_bwd);
+    int g = 3 * k.hidden;
+    k.x = buffer(12), k.h = buffer(15), k.wih = buffer(g * 4), k.whh = buffer(g * 5), k.bih = buffer(g);
+    k.bhh = buffer(g), k.h_next = buffer(15), k.cache = buffer(gru_cache_floats(3, 5));
+    fill_normal(k.x, 12, 1.0f, 8), fill_normal(k.h, 15, 0.5f, 9), fill_normal(k.wih, g * 4, 0.5f, 10);
+    fill_normal(k.whh, g * 5, 0.5f, 11), fill_normal(k.bih, g, 0.3f, 12), fill_normal(k.bhh, g, 0.3f, 13);
+    add_input(&p, "x", k.x, 12), add_input(&p, "h", k.h, 15), add_input(&p, "weight_ih", k.wih, g * 4);
+    add_input(&p, "weight_hh", k.whh, g * 5), add_input(&p, "bias_ih", k.bih, g), add_input(&p, "bias_hh", k.bhh, g);
+    add_output(&p, k.h_next, 15);
+    k.dx = p.inputs[0].grad, k.dh = p.inputs[1].grad, k.dwih = p.inputs[2].grad, k.dwhh = p.inputs[3].grad;
+    k.dbih = p.inputs[4].grad, k.dbhh = p.inputs[5].grad, k.dh_next = p.outputs[0].grad;
+    p.eps = 1e-3;
+    expect_gradients(&p, "gru");
+    ck_assert_int_eq(k.scratch.used, 0); /* backward handed its scratch back */
+    arena_free(&k.scratch);
+    free_buffers();
+}
+END_TEST
+
+/* ---- concat and split ---- */
+enum { JOIN_BATCH = 3, JOIN_PARTS = 3, JOIN_TOTAL = 9 };
+static const int JOIN_WIDTHS[JOIN_PARTS] = {2, 3, 4};
+
+typedef struct {
+    float *parts[JOIN_PARTS], *dparts[JOIN_PARTS], *joined, *djoined;
+} JoinCase;
+
+static void concat_fwd(void *c) {
+    JoinCase *k = c;
+    concat_forward(k->joined, (const float *const *)k->parts, JOIN_WIDTHS, JOIN_PARTS, JOIN_BATCH);
+}
+static void concat_bwd(void *c) {
+    JoinCase *k = c;
+    concat_backward(k->dparts, k->djoined, JOIN_WIDTHS, JOIN_PARTS, JOIN_BATCH);
+}
+static void split_fwd(void *c) {
+    JoinCase *k = c;
+    split_forward(k->parts, k->joined, JOIN_WIDTHS, JOIN_PARTS, JOIN_BATCH);
+}
+static void split_bwd(void *c) {
+    JoinCase *k = c;
+    split_backward(k->djoined, (const float *const *)k->dparts, JOIN_WIDTHS, JOIN_PARTS, JOIN_BATCH);
+}
+
+START_TEST(grad_concat) {
+    JoinCase k;
+    GcProblem p = problem(&k, concat_fwd, concat_bwd);
+    for (int j = 0; j < JOIN_PARTS; j++) {
+        size_t n = (size_t)JOIN_BATCH * JOIN_WIDTHS[j];
+        k.parts[j] = buffer(n);
+        fill_normal(k.parts[j], n, 1.0f, 20 + j);
+        add_input(&p, "part", k.parts[j], n);
+        k.dparts[j] = p.inputs[j].grad;
+    }
+    k.joined = buffer(JOIN_BATCH * JOIN_TOTAL);
+    add_output(&p, k.joined, JOIN_BATCH * JOIN_TOTAL);
+    k.djoined = p.outputs[0].grad;
+    expect_gradients(&p, "concat");
+    free_buffers();
+}
+END_TEST
+
+START_TEST(grad_split) {
+    JoinCase k;
+    GcProblem p = problem(&k, split_fwd, split_bwd);
+    k.joined = buffer(JOIN_BATCH * JOIN_TOTAL);
+    fill_normal(k.joined, JOIN_BATCH * JOIN_TOTAL, 1.0f, 24);
+    add_input(&p, "joined", k.joined, JOIN_BATCH * JOIN_TOTAL);
+    k.djoined = p.inputs[0].grad;
+    for (int j = 0; j < JOIN_PARTS; j++) {
+        size_t n = (size_t)JOIN_BATCH * JOIN_WIDTHS[j];
+        k.parts[j] = buffer(n);
+        add_output(&p, k.parts[j], n);
+        k.dparts[j] = p.outputs[j].grad;
+    }
+    expect_gradients(&p, "split");
+    free_buffers();
+}
+END_TEST
+
+/* ---- losses ---- */
+typedef struct {
+    size_t n;
+    int batch, dim;
+    float std_fixed, free_nats;
+    double loss;
+    float dloss;
+    float *a, *b, *c, *d, *da, *db, *dc, *dd, *out, *dout;
+} LossCase;
+
+static void ll_fixed_fwd(void *c) {
+    LossCase *k = c;
+    k->loss = gauss_ll_fixed_forward(k->a, k->b, k->n, k->std_fixed);
+}
+static void ll_fixed_bwd(void *c) {
+    LossCase *k = c;
+    gauss_ll_fixed_backward(k->da, k->a, k->b, k->n, k->std_fixed, k->dloss);
+}
+
+START_TEST(grad_gauss_ll_fixed) {
+    LossCase k = {.n = 30, .std_fixed = 0.7f};
+    GcProblem p = problem(&k, ll_fixed_fwd, ll_fixed_bwd);
+    k.a = buffer(30), k.b = buffer(30);
+    fill_normal(k.a, 30, 1.0f, 30), fill_normal(k.b, 30, 1.0f, 31);
+    add_input(&p, "mean", k.a, 30);
+    k.da = p.inputs[0].grad;
+    p.scalar = &k.loss, p.scalar_grad = &k.dloss;
+    expect_gradients(&p, "gaussian log-likelihood, fixed std");
+    free_buffers();
+}
+END_TEST
+
+static void ll_fwd(void *c) {
+    LossCase *k = c;
+    k->loss = gauss_ll_forward(k->a, k->c, k->b, k->n);
+}
+static void ll_bwd(void *c) {
+    LossCase *k = c;
+    gauss_ll_backward(k->da, k->dc, k->a, k->c, k->b, k->n, k->dloss);
+}
+
+START_TEST(grad_gauss_ll) {
+    LossCase k = {.n = 30};
+    GcProblem p = problem(&k, ll_fwd, ll_bwd);
+    k.a = buffer(30), k.b = buffer(30), k.c = buffer(30);
+    fill_normal(k.a, 30, 1.0f, 32), fill_normal(k.b, 30, 1.0f, 33), fill_uniform(k.c, 30, 0.5f, 1.5f, 34);
+    add_input(&p, "mean", k.a, 30), add_input(&p, "std", k.c, 30);
+    k.da = p.inputs[0].grad, k.dc = p.inputs[1].grad;
+    p.scalar = &k.loss, p.scalar_grad = &k.dloss;
+    p.eps = 1e-3;
+    expect_gradients(&p, "gaussian log-likelihood, learned std");
+    free_buffers();
+}
+END_TEST
+
+static void kl_fwd(void *c) {
+    LossCase *k = c;
+    kl_diag_gauss_forward(k->out, k->a, k->b, k->c, k->d, k->batch, k->dim);
+}
+static void kl_bwd(void *c) {
+    LossCase *k = c;
+    kl_diag_gauss_backward(k->da, k->db, k->dc, k->dd, k->dout, k->a, k->b, k->c, k->d, k->batch, k->dim);
+}
+
+START_TEST(grad_kl) {
+    LossCase k = {.batch = 3, .dim = 4};
+    GcProblem p = problem(&k, kl_fwd, kl_bwd);
+    k.a = buffer(12), k.b = buffer(12), k.c = buffer(12), k.d = buffer(12), k.out = buffer(3);
+    fill_normal(k.a, 12, 1.0f, 35), fill_uniform(k.b, 12, 0.4f, 1.5f, 36);
+    fill_normal(k.c, 12, 1.0f, 37), fill_uniform(k.d, 12, 0.4f, 1.5f, 38);
+    add_input(&p, "mean_q", k.a, 12), add_input(&p, "std_q", k.b, 12);
+    add_input(&p, "mean_p", k.c, 12), add_input(&p, "std_p", k.d, 12);
+    add_output(&p, k.out, 3);
+    k.da = p.inputs[0].grad, k.db = p.inputs[1].grad, k.dc = p.inputs[2].grad, k.dd = p.inputs[3].grad;
+    k.dout = p.outputs[0].grad;
+    p.eps = 1e-3;
+    expect_gradients(&p, "kl divergence");
+    /* KL of a distribution with itself is zero, and KL is never negative. */
+    kl_diag_gauss_forward(k.out, k.a, k.b, k.a, k.b, 3, 4);
+    for (int b = 0; b < 3; b++) ck_assert_float_eq_tol(k.out[b], 0.0f, 1e-6f);
+    kl_fwd(&k);
+    for (int b = 0; b < 3; b++) ck_assert_float_gt(k.out[b], 0.0f);
+    free_buffers();
+}
+END_TEST
+
+static void free_nats_fwd(void *c) {
+    LossCase *k = c;
+    free_nats_forward(k->out, k->a, k->n, k->free_nats);
+}
+static void free_nats_bwd(void *c) {
+    LossCase *k = c;
+    free_nats_backward(k->da, k->dout, k->a, k->n, k->free_nats);
+}
+
+START_TEST(grad_free_nats) {
+    LossCase k = {.n = 40, .free_nats = 3.0f};
+    GcProblem p = problem(&k, free_nats_fwd, free_nats_bwd);
+    k.a = buffer(40), k.out = buffer(40);
+    fill_uniform(k.a, 40, 1.0f, 5.0f, 39);
+    push_away_from(k.a, 40, 3.0f, 0.05f);
+    add_input(&p, "kl", k.a, 40);
+    add_output(&p, k.out, 40);
+    k.da = p.inputs[0].grad, k.dout = p.outputs[0].grad;
+    p.eps = 1e-3;
+    expect_gradients(&p, "free nats");
+    free_buffers();
+}
+END_TEST
+
+static void mse_fwd(void *c) {
+    LossCase *k = c;
+    k->loss = mse_forward(k->a, k->b, k->n);
+}
+static void mse_bwd(void *c) {
+    LossCase *k = c;
+    mse_backward(k->da, k->db, k->a, k->b, k->n, k->dloss);
+}
+
+START_TEST(grad_mse) {
+    LossCase k = {.n = 25};
+    GcProblem p = problem(&k, mse_fwd, mse_bwd);
+    k.a = buffer(25), k.b = buffer(25);
+    fill_normal(k.a, 25, 1.0f, 40), fill_normal(k.b, 25, 1.0f, 41);
+    add_input(&p, "a", k.a, 25), add_input(&p, "b", k.b, 25);
+    k.da = p.inputs[0].grad, k.db = p.inputs[1].grad;
+    p.scalar = &k.loss, p.scalar_grad = &k.dloss;
+    expect_gradients(&p, "mse");
+    free_buffers();
+}
+END_TEST
+
+/* ---- reparameterised sampling ---- */
+typedef struct {
+    size_t n;
+    float min_std;
+    float *mean, *raw, *noise, *z, *std, *dmean, *draw, *dz, *dstd;
+} SampleCase;
+
+static void sample_fwd(void *c) {
+    SampleCase *k = c;
+    gauss_sample_forward(k->z, k->std, k->mean, k->raw, k->noise, k->n, k->min_std);
+}
+static void sample_bwd(void *c) {
+    SampleCase *k = c;
+    gauss_sample_backward(k->dmean, k->draw, k->dz, k->dstd, k->raw, k->noise, k->n);
+}
+
+START_TEST(grad_sample) {
+    SampleCase k = {.n = 30, .min_std = 0.1f};
+    GcProblem p = problem(&k, sample_fwd, sample_bwd);
+    k.mean = buffer(30), k.raw = buffer(30), k.noise = buffer(30), k.z = buffer(30), k.std = buffer(30);
+    fill_normal(k.mean, 30, 1.0f, 42), fill_normal(k.raw, 30, 2.0f, 43), fill_normal(k.noise, 30, 1.0f, 44);
+    add_input(&p, "mean", k.mean, 30), add_input(&p, "raw_std", k.raw, 30);
+    add_output(&p, k.z, 30), add_output(&p, k.std, 30);
+    k.dmean = p.inputs[0].grad, k.draw = p.inputs[1].grad, k.dz = p.outputs[0].grad, k.dstd = p.outputs[1].grad;
+    p.eps = 1e-3;
+    expect_gradients(&p, "gaussian sample");
+    sample_fwd(&k);
+    for (int i = 0; i < 30; i++) ck_assert_float_gt(k.std[i], k.min_std);
+    free_buffers();
+}
+END_TEST
+
+/* The harness itself must be able to fail: a backward that drops a factor is caught. */
+static void broken_linear_bwd(void *c) {
+    LinearCase *k = c;
+    linear_bwd(c);
+    k->db[0] += 0.5f;
+}
+
+START_TEST(gradcheck_catches_a_wrong_gradient) {
+    LinearCase k = {.batch = 2, .in = 3, .out = 2};
+    GcProblem p = problem(&k, linear_fwd, broken_linear_bwd);
+    k.x = buffer(6), k.w = buffer(6), k.b = buffer(2), k.y = buffer(4);
+    fill_normal(k.x, 6, 1.0f, 50), fill_normal(k.w, 6, 1.0f, 51);
+    add_input(&p, "x", k.x, 6), add_input(&p, "weight", k.w, 6), add_input(&p, "bias", k.b, 2);
+    add_output(&p, k.y, 4);
+    k.dx = p.inputs[0].grad, k.dw = p.inputs[1].grad, k.db = p.inputs[2].grad, k.dy = p.outputs[0].grad;
+    char report[256];
+    ck_assert_int_ne(gradcheck_run(&p, report, sizeof report), 0);
+    ck_assert_ptr_nonnull(strstr(report, "'bias' index 0"));
+    free_buffers();
+}
+END_TEST
+
+static Suite *grad_suite(void) {
+    Suite *suite = suite_create("ops gradients");
+    TCase *tc = tcase_create("central differences");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, grad_linear);
+    tcase_add_loop_test(tc, grad_conv, 0, (int)(sizeof CONV_GRAD_SHAPES / sizeof CONV_GRAD_SHAPES[0]));
+    tcase_add_loop_test(tc, grad_activation, 0, 5);
+    tcase_add_test(tc, grad_gru);
+    tcase_add_test(tc, grad_concat);
+    tcase_add_test(tc, grad_split);
+    tcase_add_test(tc, grad_gauss_ll_fixed);
+    tcase_add_test(tc, grad_gauss_ll);
+    tcase_add_test(tc, grad_kl);
+    tcase_add_test(tc, grad_free_nats);
+    tcase_add_test(tc, grad_mse);
+    tcase_add_test(tc, grad_sample);
+    tcase_add_test(tc, gradcheck_catches_a_wrong_gradient);
+    suite_add_tcase(suite, tc);
+    return suite;
+}
+
+int main(void) {
+    SRunner *runner = srunner_create(grad_suite());
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,161 @@
+/* Every optimised op against its plain-C twin (src/ops/reference.c) on random inputs of odd sizes: the oneDNN
+ * convolution and transposed convolution (forward, backward data, backward weights, bias), the sgemm linear layer
+ * and the GRU cell built on it. Gradients are pre-filled so that accumulation is checked too. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/dnnl_ctx.h"
+#include "gradcheck.h"
+#include "ops/conv.h"
+#include "ops/gru.h"
+#include "ops/linear.h"
+#include "ops/reference.h"
+
+static const double TOLERANCE = 2e-5; /* relative to the largest reference value; fp32 sums of a few hundred terms */
+
+static float *filled(size_t n, float scale, unsigned stream) {
+    float *x = malloc((n ? n : 1) * sizeof *x);
+    ck_assert_ptr_nonnull(x);
+    fill_normal(x, n, scale, stream);
+    return x;
+}
+
+static float *copy_of(const float *x, size_t n) {
+    float *y = malloc((n ? n : 1) * sizeof *y);
+    ck_assert_ptr_nonnull(y);
+    memcpy(y, x, n * sizeof *y);
+    return y;
+}
+
+static void expect_close(const float *got, const float *want, size_t n, const char *what, const char *shape) {
+    double error = max_relative_error(got, want, n);
+    ck_assert_msg(error <= TOLERANCE, "%s (%s): relative error %.3g > %.3g", what, shape, error, TOLERANCE);
+}
+
+static const WmConvShape CONV_SHAPES[] = {
+    /* odd everything */
+    {.batch = 3, .in_channels = 5, .in_height = 13, .in_width = 11, .out_channels = 7, .kernel = 3, .stride = 2,
+     .padding = 1},
+    {.batch = 1, .in_channels = 3, .in_height = 9, .in_width = 17, .out_channels = 17, .kernel = 5, .stride = 1,
+     .padding = 2},
+    /* the encoder's first and last layers, PlaNet sizes, small batch */
+    {.batch = 2, .in_channels = 3, .in_height = 64, .in_width = 64, .out_channels = 32, .kernel = 4, .stride = 2},
+    {.batch = 3, .in_channels = 128, .in_height = 6, .in_width = 6, .out_channels = 256, .kernel = 4, .stride = 2},
+    /* the decoder's layers */
+    {.batch = 3, .in_channels = 40, .in_height = 1, .in_width = 1, .out_channels = 24, .kernel = 5, .stride = 2,
+     .transposed = 1},
+    {.batch = 2, .in_channels = 24, .in_height = 5, .in_width = 5, .out_channels = 13, .kernel = 5, .stride = 2,
+     .transposed = 1},
+    {.batch = 2, .in_channels = 32, .in_height = 30, .in_width = 30, .out_channels = 3, .kernel = 6, .stride = 2,
+     .transposed = 1},
+    {.batch = 3, .in_channels = 7, .in_height = 7, .in_width = 5, .out_channels = 5, .kernel = 3, .stride = 2,
+     .padding = 1, .transposed = 1},
+};
+
+START_TEST(conv_matches_reference) {
+    const WmConvShape *s = &CONV_SHAPES[_i];
+    char shape[128];
+    snprintf(shape, sizeof shape, "%s n%d c%d %dx%d -> o%d k%d s%d p%d", s->transposed ? "deconv" : "conv",
+             s->batch, s->in_channels, s->in_height, s->in_width, s->out_channels, s->kernel, s->stride, s->padding);
+    WmDnnl dnnl;
+    WmConv conv;
+    WmError err = {0};
+    ck_assert_int_eq(dnnl_ctx_init(&dnnl, &err), WM_OK);
+    ck_assert_msg(conv_init(&conv, &dnnl, s, &err) == WM_OK, "%s: %s", shape, err.message);
+    size_t nx = (size_t)s->batch * s->in_channels * s->in_height * s->in_width;
+    size_t nw = (size_t)s->out_channels * s->in_channels * s->kernel * s->kernel;
+    size_t ny = (size_t)s->batch * s->out_channels * conv.out_height * conv.out_width;
+    float *x = filled(nx, 1.0f, 1), *w = filled(nw, 0.2f, 2), *b = filled(s->out_channels, 0.5f, 3);
+    float *dy = filled(ny, 1.0f, 4);
+    float *y = filled(ny, 9.0f, 5), *y_ref = filled(ny, 9.0f, 6); /* garbage: forward must overwrite */
+    float *dx = filled(nx, 0.5f, 7), *dw = filled(nw, 0.5f, 8), *db = filled(s->out_channels, 0.5f, 9);
+    float *dx_ref = copy_of(dx, nx), *dw_ref = copy_of(dw, nw), *db_ref = copy_of(db, s->out_channels);
+
+    ck_assert_msg(conv_forward(&conv, &dnnl, y, x, w, b, &err) == WM_OK, "%s", err.message);
+    ck_assert_msg(conv_backward(&conv, &dnnl, dx, dw, db, dy, x, w, &err) == WM_OK, "%s", err.message);
+    conv_reference(s, y_ref, x, w, b, dx_ref, dw_ref, db_ref, dy);
+    expect_close(y, y_ref, ny, "forward", shape);
+    expect_close(dx, dx_ref, nx, "backward data", shape);
+    expect_close(dw, dw_ref, nw, "backward weights", shape);
+    expect_close(db, db_ref, s->out_channels, "backward bias", shape);
+
+    /* Reusing the primitives: a second backward without dx adds the same weight gradient again. */
+    float *dw_once = copy_of(dw, nw);
+    ck_assert_msg(conv_backward(&conv, &dnnl, NULL, dw, db, dy, x, w, &err) == WM_OK, "%s", err.message);
+    conv_reference(s, NULL, x, w, b, NULL, dw_once, db_ref, dy);
+    expect_close(dw, dw_once, nw, "second backward weights", shape);
+
+    float *all[] = {x, w, b, dy, y, y_ref, dx, dw, db, dx_ref, dw_ref, db_ref, dw_once};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
+    conv_free(&conv);
+    dnnl_ctx_free(&dnnl);
+}
+END_TEST
+
+static const int LINEAR_SHAPES[][3] = {{7, 13, 11}, {1, 5, 3}, {50, 230, 200}, {33, 1024, 17}};
+
+START_TEST(linear_matches_reference) {
+    int batch = LINEAR_SHAPES[_i][0], in = LINEAR_SHAPES[_i][1], out = LINEAR_SHAPES[_i][2];
+    char shape[64];
+    snprintf(shape, sizeof shape, "%d x %d -> %d", batch, in, out);
+    size_t nx = (size_t)batch * in, nw = (size_t)out * in, ny = (size_t)batch * out;
+    float *x = filled(nx, 1.0f, 10), *w = filled(nw, 0.1f, 11), *b = filled(out, 0.5f, 12), *dy = filled(ny, 1.f, 13);
+    float *y = filled(ny, 9.0f, 14), *y_ref = filled(ny, 9.0f, 15);
+    float *dx = filled(nx, 0.5f, 16), *dw = filled(nw, 0.5f, 17), *db = filled(out, 0.5f, 18);
+    float *dx_ref = copy_of(dx, nx), *dw_ref = copy_of(dw, nw), *db_ref = copy_of(db, out);
+    WmError err = {0};
+    ck_assert_int_eq(linear_forward(y, x, w, b, batch, in, out, &err), WM_OK);
+    ck_assert_int_eq(linear_backward(dx, dw, db, dy, x, w, batch, in, out, &err), WM_OK);
+    linear_reference_forward(y_ref, x, w, b, batch, in, out);
+    linear_reference_backward(dx_ref, dw_ref, db_ref, dy, x, w, batch, in, out);
+    expect_close(y, y_ref, ny, "linear forward", shape);
+    expect_close(dx, dx_ref, nx, "linear backward data", shape);
+    expect_close(dw, dw_ref, nw, "linear backward weights", shape);
+    expect_close(db, db_ref, out, "linear backward bias", shape);
+    /* Without a bias the output is the plain product. */
+    ck_assert_int_eq(linear_forward(y, x, w, NULL, batch, in, out, &err), WM_OK);
+    float *zero = calloc(out, sizeof *zero);
+    linear_reference_forward(y_ref, x, w, zero, batch, in, out);
+    expect_close(y, y_ref, ny, "linear forward without bias", shape);
+    float *all[] = {x, w, b, dy, y, y_ref, dx, dw, db, dx_ref, dw_ref, db_ref, zero};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
+}
+END_TEST
+
+START_TEST(gru_matches_reference) {
+    int batch = 5, in = 9, hidden = 7, g = 3 * hidden;
+    float *x = filled(batch * in, 1.0f, 20), *h = filled(batch * hidden, 0.5f, 21);
+    float *wih = filled(g * in, 0.4f, 22), *whh = filled(g * hidden, 0.4f, 23);
+    float *bih = filled(g, 0.3f, 24), *bhh = filled(g, 0.3f, 25);
+    float *out = filled(batch * hidden, 1.0f, 26), *out_ref = filled(batch * hidden, 1.0f, 27);
+    float *cache = filled(gru_cache_floats(batch, hidden), 1.0f, 28);
+    WmGruWeights w = {wih, whh, bih, bhh};
+    WmError err = {0};
+    ck_assert_int_eq(gru_forward(out, cache, x, h, &w, batch, in, hidden, &err), WM_OK);
+    gru_reference_forward(out_ref, x, h, &w, batch, in, hidden);
+    expect_close(out, out_ref, batch * hidden, "gru forward", "5 x 9 -> 7");
+    float *all[] = {x, h, wih, whh, bih, bhh, out, out_ref, cache};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
+}
+END_TEST
+
+static Suite *reference_suite(void) {
+    Suite *suite = suite_create("ops against reference");
+    TCase *tc = tcase_create("reference twins");
+    tcase_set_timeout(tc, 240);
+    tcase_add_loop_test(tc, conv_matches_reference, 0, (int)(sizeof CONV_SHAPES / sizeof CONV_SHAPES[0]));
+    tcase_add_loop_test(tc, linear_matches_reference, 0, (int)(sizeof LINEAR_SHAPES / sizeof LINEAR_SHAPES[0]));
+    tcase_add_test(tc, gru_matches_reference);
+    suite_add_tcase(suite, tc);
+    return suite;
+}
+
+int main(void) {
+    SRunner *runner = srunner_create(reference_suite());
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,8 @@
+/* The subcommands of `wm`. Each takes argc/argv after the subcommand name and returns the process exit code:
+ * 0 done, 1 failed, 2 bad usage. Only these functions print errors and choose exit codes. */
+#ifndef WM_TOOLS_COMMANDS_H
+#define WM_TOOLS_COMMANDS_H
+
+int command_bench(int argc, char **argv);
+
+#endif

@@ -1,0 +1,37 @@
+/* wm: learn a world model from camera images and act with it. This file only dispatches subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} WmCommand;
+
+static const WmCommand COMMANDS[] = {
+    {"bench", command_bench, "measure speed: ops (GFLOP/s per layer against sgemm)"},
+};
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: wm COMMAND [options]   (wm COMMAND --help for its options)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+        fprintf(out, "  %-8s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+        if (strcmp(argv[1], COMMANDS[i].name) == 0) return COMMANDS[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "wm: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -15,6 +15,8 @@ WmStatus gru_forward(float *h_next, float *cache, const float *x, const float *h
     WmStatus status = linear_forward(proj_x, x, w->weight_ih, w->bias_ih, batch, in, 3 * hidden, err);
     if (status == WM_OK) status = linear_forward(proj_h, h, w->weight_hh, w->bias_hh, batch, hidden, 3 * hidden, err);
     if (status != WM_OK) return status;
+    /* Rows are independent, so threading them changes no number. */
+#pragma omp parallel for schedule(static) if ((size_t)batch * hidden >= 16384)
     for (int b = 0; b < batch; b++) {
         const float *px = proj_x + b * width, *ph = proj_h + b * width;
         float *g = gates + b * width;
@@ -36,6 +38,7 @@ WmStatus gru_backward(float *dx, float *dh, const WmGruGrads *grads, const float
     const float *proj_h = cache + batch * width, *gates = cache + 2 * batch * width;
     float *dproj_x = arena_floats(scratch, batch * width), *dproj_h = arena_floats(scratch, batch * width);
     if (dproj_x == NULL || dproj_h == NULL) return arena_check(scratch, err);
+#pragma omp parallel for schedule(static) if ((size_t)batch * hidden >= 16384)
     for (int b = 0; b < batch; b++) {
         const float *ph = proj_h + b * width, *g = gates + b * width;
         float *dpx = dproj_x + b * width, *dph = dproj_h + b * width;

@@ -1,0 +1,60 @@
+#include "data/episode.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/episode_npz.h"
+#include "data/episode_png.h"
+
+WmStatus episode_alloc(WmEpisode *e, int length, int height, int width, int action_dim, WmError *err) {
+    memset(e, 0, sizeof *e);
+    if (length < 1 || height < 1 || width < 1 || action_dim < 0)
+        return wm_error_set(err, WM_ERR_ARG, "episode of %d frames of %dx%d, %d actions", length, height, width,
+                            action_dim);
+    e->length = length, e->height = height, e->width = width, e->action_dim = action_dim;
+    e->frames = calloc((size_t)length * height * width * 3, 1);
+    e->actions = calloc((size_t)length * (action_dim > 0 ? action_dim : 1), sizeof(float));
+    e->rewards = calloc(length, sizeof(float));
+    e->discounts = malloc(length * sizeof(float));
+    e->is_first = calloc(length, 1);
+    e->is_terminal = calloc(length, 1);
+    if (!e->frames || !e->actions || !e->rewards || !e->discounts || !e->is_first || !e->is_terminal) {
+        episode_free(e);
+        return wm_error_set(err, WM_ERR_NOMEM, "episode of %d frames: out of memory", length);
+    }
+    for (int t = 0; t < length; t++) e->discounts[t] = 1.0f;
+    e->is_first[0] = 1;
+    return WM_OK;
+}
+
+void episode_free(WmEpisode *e) {
+    free(e->frames);
+    free(e->actions);
+    free(e->rewards);
+    free(e->discounts);
+    free(e->is_first);
+    free(e->is_terminal);
+    memset(e, 0, sizeof *e);
+}
+
+size_t episode_frame_bytes(const WmEpisode *e) { return (size_t)e->height * e->width * 3; }
+
+size_t episode_bytes(const WmEpisode *e) {
+    return (size_t)e->length * (episode_frame_bytes(e) + (e->action_dim + 2) * sizeof(float) + 2);
+}
+
+double episode_return(const WmEpisode *e) {
+    double total = 0.0;
+    for (int t = 1; t < e->length; t++) total += e->rewards[t];
+    return total;
+}
+
+int episode_path_is_npz(const char *path) {
+    size_t n = strlen(path);
+    return n > 4 && strcmp(path + n - 4, ".npz") == 0;
+}
+
+WmStatus episode_read(const char *path, WmFrameSize *size, WmEpisode *episode, WmError *err) {
+    if (episode_path_is_npz(path)) return episode_read_npz(path, size, episode, err);
+    return episode_read_png_dir(path, size, episode, err);
+}

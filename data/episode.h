@@ -1,0 +1,42 @@
+/* One recorded episode in memory: T frames of H x W RGB (uint8, as on disk and in the replay store), with the
+ * action that led to each frame and the reward received on arriving at it (the PlaNet/Dreamer convention: row 0
+ * carries a zero action and zero reward). */
+#ifndef WM_DATA_EPISODE_H
+#define WM_DATA_EPISODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+typedef struct {
+    int length;     /* T */
+    int height, width;
+    int action_dim; /* A */
+    uint8_t *frames;      /* (T, H, W, 3) */
+    float *actions;       /* (T, A) */
+    float *rewards;       /* (T) */
+    float *discounts;     /* (T); 1 where the episode goes on */
+    uint8_t *is_first;    /* (T) */
+    uint8_t *is_terminal; /* (T) */
+} WmEpisode;
+
+/* Allocates every array for T frames; is_first[0] = 1, discounts 1, the rest zero. */
+WmStatus episode_alloc(WmEpisode *episode, int length, int height, int width, int action_dim, WmError *err);
+void episode_free(WmEpisode *episode);
+size_t episode_frame_bytes(const WmEpisode *episode);
+size_t episode_bytes(const WmEpisode *episode);
+/* Sum of rewards after the first frame: the episode's return. */
+double episode_return(const WmEpisode *episode);
+
+/* What a reader may be told to do with frames of another size. */
+typedef struct {
+    int height, width; /* 0: keep what the file has */
+    int resized;       /* out: set when any frame was resized, so the caller can tell the user once */
+} WmFrameSize;
+
+/* Episodes of either kind, chosen by the path: a directory (PNG frames + steps.csv) or a .npz file. */
+int episode_path_is_npz(const char *path);
+WmStatus episode_read(const char *path, WmFrameSize *size, WmEpisode *episode, WmError *err);
+
+#endif

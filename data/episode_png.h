@@ -1,0 +1,12 @@
+/* The PNG-directory episode: frame_000000.png ... and steps.csv with the header
+ * action_0,...,action_{A-1},reward,is_first,is_terminal and one row per frame (DESIGN.md). */
+#ifndef WM_DATA_EPISODE_PNG_H
+#define WM_DATA_EPISODE_PNG_H
+
+#include "data/episode.h"
+
+WmStatus episode_read_png_dir(const char *dir, WmFrameSize *size, WmEpisode *episode, WmError *err);
+/* Writes into dir.tmp, fsyncs, renames to dir: a reader never sees half an episode. Refuses an existing dir. */
+WmStatus episode_write_png_dir(const char *dir, const WmEpisode *episode, WmError *err);
+
+#endif

@@ -1,0 +1,137 @@
+#include "core/fs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int fs_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+int fs_is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+WmStatus fs_make_dirs(const char *path, WmError *err) {
+    char buffer[4096];
+    if (snprintf(buffer, sizeof buffer, "%s", path) >= (int)sizeof buffer)
+        return wm_error_set(err, WM_ERR_ARG, "%s: path too long", path);
+    for (char *p = buffer + 1; ; p++) {
+        if (*p == '/' || *p == '\0') {
+            char saved = *p;
+            *p = '\0';
+            if (mkdir(buffer, 0777) != 0 && errno != EEXIST)
+                return wm_error_set(err, WM_ERR_IO, "%s: cannot create directory: %s", buffer, strerror(errno));
+            *p = saved;
+            if (saved == '\0') break;
+        }
+    }
+    if (!fs_is_dir(path)) return wm_error_set(err, WM_ERR_IO, "%s: exists and is not a directory", path);
+    return WM_OK;
+}
+
+WmStatus fs_fsync_path(const char *path, WmError *err) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return wm_error_set(err, WM_ERR_IO, "%s: cannot open to sync: %s", path, strerror(errno));
+    int failed = fsync(fd) != 0 && errno != EINVAL; /* some file systems cannot sync directories */
+    int saved = errno;
+    close(fd);
+    if (failed) return wm_error_set(err, WM_ERR_IO, "%s: fsync failed: %s", path, strerror(saved));
+    return WM_OK;
+}
+
+WmStatus fs_commit(const char *from, const char *to, WmError *err) {
+    if (fs_fsync_path(from, err)) return err->status;
+    if (rename(from, to) != 0)
+        return wm_error_set(err, WM_ERR_IO, "%s: cannot rename to %s: %s", from, to, strerror(errno));
+    char parent[4096];
+    snprintf(parent, sizeof parent, "%s", to);
+    return fs_fsync_path(dirname(parent), err);
+}
+
+void fs_remove_shallow(const char *path) {
+    if (!fs_is_dir(path)) {
+        unlink(path);
+        return;
+    }
+    DIR *dir = opendir(path);
+    if (dir != NULL) {
+        struct dirent *entry;
+        char child[4096];
+        while ((entry = readdir(dir)) != NULL) {
+            if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) continue;
+            snprintf(child, sizeof child, "%s/%s", path, entry->d_name);
+            unlink(child);
+        }
+        closedir(dir);
+    }
+    rmdir(path);
+}
+
+WmStatus fs_read_all(const char *path, char **data, size_t *size, WmError *err) {
+    *data = NULL, *size = 0;
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) return wm_error_set(err, WM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    size_t capacity = 1 << 16, used = 0;
+    char *buffer = malloc(capacity);
+    while (buffer != NULL) {
+        used += fread(buffer + used, 1, capacity - used - 1, f);
+        if (used < capacity - 1) break;
+        char *grown = realloc(buffer, capacity * 2);
+        if (grown == NULL) free(buffer);
+        buffer = grown, capacity *= 2;
+    }
+    int read_failed = ferror(f);
+    fclose(f);
+    if (buffer == NULL) return wm_error_set(err, WM_ERR_NOMEM, "%s: out of memory", path);
+    if (read_failed) {
+        free(buffer);
+        return wm_error_set(err, WM_ERR_IO, "%s: read error", path);
+    }
+    buffer[used] = '\0';
+    *data = buffer, *size = used;
+    return WM_OK;
+}
+
+static int compare_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+WmStatus fs_list_dir(const char *path, char ***names, int *count, WmError *err) {
+    *names = NULL, *count = 0;
+    DIR *dir = opendir(path);
+    if (dir == NULL) return wm_error_set(err, WM_ERR_IO, "%s: cannot open directory: %s", path, strerror(errno));
+    int capacity = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) continue;
+        if (*count == capacity) {
+            capacity = capacity ? 2 * capacity : 64;
+            char **grown = realloc(*names, capacity * sizeof *grown);
+            if (grown == NULL) break;
+            *names = grown;
+        }
+        if (((*names)[*count] = strdup(entry->d_name)) == NULL) break;
+        (*count)++;
+    }
+    int incomplete = entry != NULL;
+    closedir(dir);
+    if (incomplete) {
+        fs_free_list(*names, *count);
+        *names = NULL, *count = 0;
+        return wm_error_set(err, WM_ERR_NOMEM, "%s: out of memory listing", path);
+    }
+    if (*count > 1) qsort(*names, *count, sizeof **names, compare_names);
+    return WM_OK;
+}
+
+void fs_free_list(char **names, int count) {
+    for (int i = 0; i < count; i++) free(names[i]);
+    free(names);
+}

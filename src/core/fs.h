@@ -1,0 +1,25 @@
+/* Files that are never torn: everything durable (episodes, checkpoints) is written under a temporary name,
+ * fsynced, renamed over the final name, and the directory fsynced, so a crash leaves the old file or the new one. */
+#ifndef WM_CORE_FS_H
+#define WM_CORE_FS_H
+
+#include <stddef.h>
+
+#include "core/error.h"
+
+int fs_exists(const char *path);
+int fs_is_dir(const char *path);
+/* mkdir -p. */
+WmStatus fs_make_dirs(const char *path, WmError *err);
+WmStatus fs_fsync_path(const char *path, WmError *err);
+/* fsyncs `from` (file or directory), renames it to `to`, fsyncs the parent directory of `to`. */
+WmStatus fs_commit(const char *from, const char *to, WmError *err);
+/* Removes a file, or a directory and the files in it (one level: a temporary episode directory). */
+void fs_remove_shallow(const char *path);
+/* Reads a whole file into a malloc'd buffer (NUL-terminated for convenience). */
+WmStatus fs_read_all(const char *path, char **data, size_t *size, WmError *err);
+/* The directory's entries, sorted by name, "." and ".." left out; free with fs_free_list. */
+WmStatus fs_list_dir(const char *path, char ***names, int *count, WmError *err);
+void fs_free_list(char **names, int count);
+
+#endif

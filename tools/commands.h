@@ -4,5 +4,7 @@
 #define WM_TOOLS_COMMANDS_H
 
 int command_bench(int argc, char **argv);
+int command_collect(int argc, char **argv);
+int command_info(int argc, char **argv);
 
 #endif

@@ -11,6 +11,8 @@ typedef struct {
 } WmCommand;
 
 static const WmCommand COMMANDS[] = {
+    {"collect", command_collect, "record episodes from a built-in pixel environment"},
+    {"info", command_info, "what an episode or a dataset holds, and whether it is valid"},
     {"bench", command_bench, "measure speed: ops (GFLOP/s per layer against sgemm)"},
 };
 

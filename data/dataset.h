@@ -1,0 +1,21 @@
+/* A dataset is a directory of episodes of either kind: subdirectories holding steps.csv, and .npz files. */
+#ifndef WM_DATA_DATASET_H
+#define WM_DATA_DATASET_H
+
+#include "data/episode.h"
+
+/* Paths of the episodes in dir, sorted; temporary leftovers (*.tmp) are not episodes. Free with fs_free_list. */
+WmStatus dataset_list(const char *dir, char ***paths, int *count, WmError *err);
+
+typedef struct {
+    WmEpisode *episodes;
+    int count;
+    int skipped; /* bad episodes passed over (skip_bad) */
+} WmDataset;
+
+/* Reads every episode. A bad episode stops the read with a message listing the bad ones, unless skip_bad, which
+ * passes them over and counts them. An empty dataset is an error. */
+WmStatus dataset_read(const char *dir, WmFrameSize *size, int skip_bad, WmDataset *dataset, WmError *err);
+void dataset_free(WmDataset *dataset);
+
+#endif

@@ -1,0 +1,141 @@
+#include "data/env.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "data/env_spec.h"
+
+static const WmEnvSpec *const ENV_SPECS[] = {&ENV_CARTPOLE_SWINGUP, &ENV_PENDULUM_SWINGUP, &ENV_REACHER_EASY,
+                                             &ENV_POINT_MASS_EASY};
+enum { ENV_COUNT = sizeof ENV_SPECS / sizeof ENV_SPECS[0] };
+
+static const WmEnvSpec *find_spec(const char *name) {
+    for (int i = 0; i < ENV_COUNT; i++)
+        if (strcmp(ENV_SPECS[i]->name, name) == 0) return ENV_SPECS[i];
+    return NULL;
+}
+
+const char *env_names(void) { return "cartpole-swingup, pendulum-swingup, reacher-easy, point-mass-easy"; }
+
+int env_default_action_repeat(const char *name) {
+    const WmEnvSpec *spec = find_spec(name);
+    return spec ? spec->action_repeat : -1;
+}
+
+WmStatus env_create(WmEnv *env, const char *name, uint64_t seed, int action_repeat, WmError *err) {
+    memset(env, 0, sizeof *env);
+    env->spec = find_spec(name);
+    if (env->spec == NULL) return wm_error_set(err, WM_ERR_ARG, "unknown environment '%s' (known: %s)", name, env_names());
+    if (action_repeat < 0 || action_repeat > WM_ENV_EPISODE_STEPS)
+        return wm_error_set(err, WM_ERR_ARG, "action repeat %d out of range [1, %d]", action_repeat,
+                            WM_ENV_EPISODE_STEPS);
+    env->action_repeat = action_repeat ? action_repeat : env->spec->action_repeat;
+    env->rng = rng_stream(seed, 0x656e76 /* "env" */);
+    env->surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, WM_ENV_SIZE, WM_ENV_SIZE);
+    if (cairo_surface_status(env->surface) != CAIRO_STATUS_SUCCESS)
+        return wm_error_set(err, WM_ERR_NOMEM, "environment '%s': cannot create a drawing surface", name);
+    return WM_OK;
+}
+
+void env_free(WmEnv *env) {
+    if (env->surface) cairo_surface_destroy(env->surface);
+    memset(env, 0, sizeof *env);
+}
+
+int env_action_dim(const WmEnv *env) { return env->spec->action_dim; }
+int env_episode_length(const WmEnv *env) {
+    return (WM_ENV_EPISODE_STEPS + env->action_repeat - 1) / env->action_repeat;
+}
+
+double env_tolerance(double x, double lo, double hi, double margin, WmTolerance sigmoid) {
+    if (x >= lo && x <= hi) return 1.0;
+    if (margin <= 0.0) return 0.0;
+    double d = (x < lo ? lo - x : x - hi) / margin;
+    if (sigmoid == WM_TOL_GAUSSIAN) return pow(0.1, d * d);
+    return fmax(0.0, 1.0 - d * d);
+}
+
+void env_hard_stop(double *position, double *velocity, double lo, double hi) {
+    if (*position < lo) {
+        *position = lo;
+        if (*velocity < 0.0) *velocity = 0.0;
+    } else if (*position > hi) {
+        *position = hi;
+        if (*velocity > 0.0) *velocity = 0.0;
+    }
+}
+
+void env_fill(cairo_t *cr, double r, double g, double b) {
+    cairo_set_source_rgb(cr, r, g, b);
+    cairo_fill(cr);
+}
+
+void env_checker_floor(cairo_t *cr, int cell) {
+    for (int y = 0; y < WM_ENV_SIZE; y += cell)
+        for (int x = 0; x < WM_ENV_SIZE; x += cell) {
+            cairo_rectangle(cr, x, y, cell, cell);
+            int dark = ((x + y) / cell) % 2;
+            env_fill(cr, dark ? 0.1 : 0.2, dark ? 0.2 : 0.3, dark ? 0.3 : 0.4);
+        }
+}
+
+static void render(WmEnv *env, uint8_t *rgb) {
+    if (rgb == NULL) return;
+    cairo_surface_t *surface = env->surface;
+    cairo_t *cr = cairo_create(surface);
+    env->spec->draw(env->state, cr);
+    cairo_destroy(cr);
+    cairo_surface_flush(surface);
+    const unsigned char *data = cairo_image_surface_get_data(surface);
+    int stride = cairo_image_surface_get_stride(surface);
+    for (int y = 0; y < WM_ENV_SIZE; y++)
+        for (int x = 0; x < WM_ENV_SIZE; x++) {
+            uint32_t pixel;
+            memcpy(&pixel, data + (size_t)y * stride + 4 * x, 4); /* native-endian xRGB */
+            uint8_t *out = rgb + ((size_t)y * WM_ENV_SIZE + x) * 3;
+            out[0] = (uint8_t)(pixel >> 16), out[1] = (uint8_t)(pixel >> 8), out[2] = (uint8_t)pixel;
+        }
+}
+
+void env_reset(WmEnv *env, uint8_t *rgb) {
+    memset(env->state, 0, sizeof env->state);
+    env->spec->reset(env->state, &env->rng);
+    env->env_steps = 0;
+    render(env, rgb);
+}
+
+/* Classic RK4 on the task's ODE, then its limits. */
+static void integrate(const WmEnvSpec *spec, double *state, const float *action, double dt) {
+    double k[4][WM_ENV_STATE_MAX], probe[WM_ENV_STATE_MAX];
+    int n = spec->state_dim;
+    static const double STAGE[3] = {0.5, 0.5, 1.0};
+    spec->derivative(state, action, k[0]);
+    for (int s = 0; s < 3; s++) {
+        for (int i = 0; i < n; i++) probe[i] = state[i] + STAGE[s] * dt * k[s][i];
+        spec->derivative(probe, action, k[s + 1]);
+    }
+    for (int i = 0; i < n; i++) state[i] += dt / 6.0 * (k[0][i] + 2.0 * k[1][i] + 2.0 * k[2][i] + k[3][i]);
+    if (spec->limit) spec->limit(state);
+}
+
+double env_step(WmEnv *env, const float *action, uint8_t *rgb, int *done) {
+    const WmEnvSpec *spec = env->spec;
+    float clipped[WM_ENV_ACTION_MAX];
+    for (int a = 0; a < spec->action_dim; a++) {
+        float v = action[a];
+        clipped[a] = isnan(v) ? 0.0f : v < -1.0f ? -1.0f : v > 1.0f ? 1.0f : v;
+    }
+    double reward = 0.0;
+    for (int r = 0; r < env->action_repeat && env->env_steps < WM_ENV_EPISODE_STEPS; r++) {
+        for (int s = 0; s < spec->substeps; s++) integrate(spec, env->state, clipped, spec->dt / spec->substeps);
+        reward += spec->reward(env->state, clipped);
+        env->env_steps++;
+    }
+    *done = env->env_steps >= WM_ENV_EPISODE_STEPS;
+    render(env, rgb);
+    return reward;
+}
+
+double env_reward(const WmEnv *env, const double *state, const float *action) {
+    return env->spec->reward(state, action);
+}

@@ -1,0 +1,52 @@
+/* Built-in pixel environments following DeepMind Control's task definitions (FACTS.md): 1000 environment steps an
+ * episode, actions in [-1, 1], rewards in [0, 1] per environment step, 64x64 RGB frames. An agent step repeats the
+ * action `action_repeat` times and sums the rewards. */
+#ifndef WM_DATA_ENV_H
+#define WM_DATA_ENV_H
+
+#include <stdint.h>
+
+#include "core/error.h"
+#include "core/rng.h"
+
+#define WM_ENV_STATE_MAX 8
+#define WM_ENV_ACTION_MAX 2
+#define WM_ENV_EPISODE_STEPS 1000
+#define WM_ENV_SIZE 64
+
+typedef struct WmEnvSpec WmEnvSpec;
+
+typedef struct {
+    const WmEnvSpec *spec;
+    double state[WM_ENV_STATE_MAX];
+    WmRng rng;
+    int action_repeat;
+    int env_steps; /* environment steps since reset */
+    void *surface; /* the cairo surface frames are drawn on */
+} WmEnv;
+
+/* Names: cartpole-swingup, pendulum-swingup, reacher-easy, point-mass-easy. action_repeat 0 takes the task's
+ * PlaNet default (cartpole 8, reacher 4, others 2). */
+WmStatus env_create(WmEnv *env, const char *name, uint64_t seed, int action_repeat, WmError *err);
+void env_free(WmEnv *env);
+int env_action_dim(const WmEnv *env);
+int env_default_action_repeat(const char *name); /* -1 for an unknown name */
+const char *env_names(void);                      /* "a, b, c, d" for messages */
+/* Agent steps in one episode: 1000 / action_repeat, rounded up. */
+int env_episode_length(const WmEnv *env);
+
+/* Starts an episode (initial state from the env's RNG stream) and renders frame 0 into rgb (64 x 64 x 3). */
+void env_reset(WmEnv *env, uint8_t *rgb);
+/* One agent step: clips the action to [-1, 1], repeats it, returns the summed reward; renders into rgb (may be
+ * NULL). *done is set once the episode's 1000 environment steps are used up. */
+double env_step(WmEnv *env, const float *action, uint8_t *rgb, int *done);
+
+/* The task's reward at one state and action, exposed for tests. */
+double env_reward(const WmEnv *env, const double *state, const float *action);
+
+/* DMC's tolerance(): 1 inside [lo, hi]; outside, with d = distance / margin, value_at_margin^(d^2) (gaussian) or
+ * max(0, 1 - d^2) (quadratic). margin 0 gives an indicator. */
+typedef enum { WM_TOL_GAUSSIAN, WM_TOL_QUADRATIC } WmTolerance;
+double env_tolerance(double x, double lo, double hi, double margin, WmTolerance sigmoid);
+
+#endif

@@ -1,0 +1,31 @@
+/* What one task supplies to the shared stepping and drawing code in env.c. */
+#ifndef WM_DATA_ENV_SPEC_H
+#define WM_DATA_ENV_SPEC_H
+
+#include <cairo.h>
+
+#include "data/env.h"
+
+struct WmEnvSpec {
+    const char *name;
+    int action_dim, state_dim, action_repeat;
+    double dt;    /* seconds per environment step */
+    int substeps; /* RK4 substeps per environment step, for stiff tasks */
+    void (*reset)(double *state, WmRng *rng);
+    /* ds/dt at state under action (already clipped). */
+    void (*derivative)(const double *state, const float *action, double *rate);
+    /* Joint limits after each substep: hard stops that remove the velocity into the limit. */
+    void (*limit)(double *state);
+    double (*reward)(const double *state, const float *action);
+    /* Draws the state on a 64 x 64 cairo context in pixel units. */
+    void (*draw)(const double *state, cairo_t *cr);
+};
+
+extern const WmEnvSpec ENV_CARTPOLE_SWINGUP, ENV_PENDULUM_SWINGUP, ENV_REACHER_EASY, ENV_POINT_MASS_EASY;
+
+/* Helpers for the tasks' drawing and physics. */
+void env_hard_stop(double *position, double *velocity, double lo, double hi);
+void env_fill(cairo_t *cr, double r, double g, double b);
+void env_checker_floor(cairo_t *cr, int cell);
+
+#endif

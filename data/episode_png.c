@@ -1,0 +1,293 @@
+#include "data/episode_png.h"
+
+#include <errno.h>
+#include <math.h>
+#include <png.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/fs.h"
+#include "data/frame_resize.h"
+
+#define STEPS_FILE "steps.csv"
+
+/* ---- steps.csv ---- */
+
+/* Splits the next line off *cursor (handles \n and \r\n). Returns NULL at the end. */
+static char *next_line(char **cursor) {
+    char *line = *cursor;
+    if (line == NULL || *line == '\0') return NULL;
+    char *end = strchr(line, '\n');
+    if (end != NULL) {
+        *end = '\0';
+        *cursor = end + 1;
+    } else {
+        *cursor = line + strlen(line);
+    }
+    size_t n = strlen(line);
+    if (n > 0 && line[n - 1] == '\r') line[n - 1] = '\0';
+    return line;
+}
+
+static int count_fields(const char *line) {
+    int fields = 1;
+    for (; *line; line++) fields += *line == ',';
+    return fields;
+}
+
+/* The header fixes A: action_0..action_{A-1}, then reward, is_first, is_terminal. */
+static WmStatus parse_header(const char *path, char *line, int *action_dim, WmError *err) {
+    int fields = count_fields(line);
+    if (fields < 3) return wm_error_set(err, WM_ERR_FORMAT, "%s: line 1: header has %d columns, needs at least 3 "
+                                                            "(reward,is_first,is_terminal)", path, fields);
+    *action_dim = fields - 3;
+    char *save = NULL, *name = strtok_r(line, ",", &save);
+    for (int column = 0; column < fields; column++, name = strtok_r(NULL, ",", &save)) {
+        char expected[32];
+        if (column < *action_dim) snprintf(expected, sizeof expected, "action_%d", column);
+        else snprintf(expected, sizeof expected, "%s",
+                      (const char *[]){"reward", "is_first", "is_terminal"}[column - *action_dim]);
+        if (name == NULL || strcmp(name, expected) != 0)
+            return wm_error_set(err, WM_ERR_FORMAT, "%s: line 1: column %d is '%s', expected '%s'", path, column + 1,
+                                name ? name : "", expected);
+    }
+    return WM_OK;
+}
+
+static WmStatus parse_row(const char *path, int line_number, char *line, int action_dim, float *values,
+                          WmError *err) {
+    int fields = count_fields(line), expected = action_dim + 3;
+    if (fields != expected)
+        return wm_error_set(err, WM_ERR_FORMAT, "%s: line %d: %d columns, expected %d", path, line_number, fields,
+                            expected);
+    char *cursor = line;
+    for (int column = 0; column < expected; column++) {
+        char *end = NULL;
+        errno = 0;
+        float value = strtof(cursor, &end);
+        if (end == cursor || (*end != ',' && *end != '\0') || errno == ERANGE)
+            return wm_error_set(err, WM_ERR_FORMAT, "%s: line %d, column %d: '%.*s' is not a number", path,
+                                line_number, column + 1, (int)strcspn(cursor, ","), cursor);
+        if (!isfinite(value))
+            return wm_error_set(err, WM_ERR_FORMAT, "%s: line %d, column %d: %g is not finite", path, line_number,
+                                column + 1, value);
+        if (column >= action_dim + 1 && value != 0.0f && value != 1.0f)
+            return wm_error_set(err, WM_ERR_FORMAT, "%s: line %d, column %d: a flag must be 0 or 1, not %g", path,
+                                line_number, column + 1, value);
+        values[column] = value;
+        cursor = *end == ',' ? end + 1 : end;
+    }
+    return WM_OK;
+}
+
+/* Reads steps.csv into rows (malloc'd, T x (A + 3)). */
+static WmStatus read_steps(const char *dir, float **rows, int *row_count, int *action_dim, WmError *err) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, STEPS_FILE);
+    char *text = NULL;
+    size_t size = 0;
+    *rows = NULL, *row_count = 0;
+    if (fs_read_all(path, &text, &size, err)) return err->status;
+    char *cursor = text, *line = next_line(&cursor);
+    WmStatus status = line ? parse_header(path, line, action_dim, err)
+                           : wm_error_set(err, WM_ERR_FORMAT, "%s: empty file, no header", path);
+    int capacity = 0, line_number = 1;
+    while (status == WM_OK && (line = next_line(&cursor)) != NULL) {
+        line_number++;
+        if (*line == '\0') continue; /* a trailing blank line */
+        if (*row_count == capacity) {
+            capacity = capacity ? 2 * capacity : 1024;
+            float *grown = realloc(*rows, (size_t)capacity * (*action_dim + 3) * sizeof *grown);
+            if (grown == NULL) {
+                status = wm_error_set(err, WM_ERR_NOMEM, "%s: out of memory", path);
+                break;
+            }
+            *rows = grown;
+        }
+        status = parse_row(path, line_number, line, *action_dim, *rows + (size_t)*row_count * (*action_dim + 3), err);
+        if (status == WM_OK) (*row_count)++;
+    }
+    if (status == WM_OK && *row_count == 0) status = wm_error_set(err, WM_ERR_FORMAT, "%s: no rows", path);
+    free(text);
+    if (status != WM_OK) {
+        free(*rows);
+        *rows = NULL;
+    }
+    return status;
+}
+
+/* ---- frames ---- */
+
+typedef struct {
+    int height, width; /* of the file */
+    uint8_t *rgb;      /* malloc'd, height x width x 3 */
+    char message[160]; /* empty when decoded */
+} DecodedFrame;
+
+/* libpng's simplified API: checks CRCs and truncation, converts any PNG colour type to RGB8. */
+static void decode_png(const char *path, DecodedFrame *frame) {
+    png_image image;
+    memset(&image, 0, sizeof image);
+    image.version = PNG_IMAGE_VERSION;
+    frame->rgb = NULL;
+    frame->message[0] = '\0';
+    if (!png_image_begin_read_from_file(&image, path)) {
+        snprintf(frame->message, sizeof frame->message, "%s", image.message);
+        return;
+    }
+    image.format = PNG_FORMAT_RGB;
+    frame->height = (int)image.height, frame->width = (int)image.width;
+    frame->rgb = malloc(PNG_IMAGE_SIZE(image));
+    if (frame->rgb == NULL) {
+        png_image_free(&image);
+        snprintf(frame->message, sizeof frame->message, "out of memory");
+        return;
+    }
+    if (!png_image_finish_read(&image, NULL, frame->rgb, 0, NULL)) {
+        snprintf(frame->message, sizeof frame->message, "%s", image.message);
+        free(frame->rgb);
+        frame->rgb = NULL;
+    }
+    png_image_free(&image);
+}
+
+static void frame_path(char *out, size_t size, const char *dir, int t) {
+    snprintf(out, size, "%s/frame_%06d.png", dir, t);
+}
+
+WmStatus episode_read_png_dir(const char *dir, WmFrameSize *size, WmEpisode *episode, WmError *err) {
+    memset(episode, 0, sizeof *episode);
+    float *rows = NULL;
+    int length = 0, action_dim = 0;
+    if (!fs_is_dir(dir)) return wm_error_set(err, WM_ERR_IO, "%s: not a directory", dir);
+    if (read_steps(dir, &rows, &length, &action_dim, err)) return err->status;
+
+    char path[4096];
+    frame_path(path, sizeof path, dir, length);
+    if (fs_exists(path)) {
+        free(rows);
+        return wm_error_set(err, WM_ERR_FORMAT, "%s: frame_%06d.png exists but %s has %d rows", dir, length,
+                            STEPS_FILE, length);
+    }
+    /* The first frame fixes the episode's size; the rest must match it. */
+    DecodedFrame first;
+    frame_path(path, sizeof path, dir, 0);
+    decode_png(path, &first);
+    if (first.rgb == NULL) {
+        free(rows);
+        return wm_error_set(err, WM_ERR_FORMAT, "%s: frame 0: %s", path, first.message);
+    }
+    int height = size->height ? size->height : first.height, width = size->width ? size->width : first.width;
+    if (episode_alloc(episode, length, height, width, action_dim, err)) {
+        free(rows), free(first.rgb);
+        return err->status;
+    }
+    int failed_frame = -1; /* the lowest failing frame wins, so the message does not depend on thread timing */
+    char failure[320] = "";
+#pragma omp parallel for schedule(dynamic, 16)
+    for (int t = 0; t < length; t++) {
+        DecodedFrame frame = first;
+        char my_path[4096];
+        frame_path(my_path, sizeof my_path, dir, t);
+        if (t > 0) decode_png(my_path, &frame);
+        char message[320] = "";
+        if (frame.rgb == NULL) {
+            snprintf(message, sizeof message, "%.200s: frame %d: %.80s", my_path, t, frame.message);
+        } else if (frame.height != first.height || frame.width != first.width) {
+            snprintf(message, sizeof message, "%.200s: frame %d is %dx%d, frame 0 is %dx%d", my_path, t, frame.width,
+                     frame.height, first.width, first.height);
+        } else {
+            frame_resize_rgb(episode->frames + (size_t)t * episode_frame_bytes(episode), height, width, frame.rgb,
+                             frame.height, frame.width);
+        }
+        if (message[0] != '\0') {
+#pragma omp critical(episode_png_failure)
+            if (failed_frame < 0 || t < failed_frame) {
+                failed_frame = t;
+                snprintf(failure, sizeof failure, "%s", message);
+            }
+        }
+        if (t > 0) free(frame.rgb);
+    }
+    if (first.height != height || first.width != width) size->resized = 1;
+    free(first.rgb);
+    if (failed_frame >= 0) {
+        free(rows);
+        episode_free(episode);
+        return wm_error_set(err, WM_ERR_FORMAT, "%s", failure);
+    }
+    int columns = action_dim + 3;
+    for (int t = 0; t < length; t++) {
+        const float *row = rows + (size_t)t * columns;
+        memcpy(episode->actions + (size_t)t * action_dim, row, action_dim * sizeof(float));
+        episode->rewards[t] = row[action_dim];
+        episode->is_first[t] = row[action_dim + 1] != 0.0f;
+        episode->is_terminal[t] = row[action_dim + 2] != 0.0f;
+        episode->discounts[t] = episode->is_terminal[t] ? 0.0f : 1.0f;
+    }
+    free(rows);
+    return WM_OK;
+}
+
+/* ---- writing ---- */
+
+static WmStatus write_png(const char *path, const uint8_t *rgb, int height, int width, WmError *err) {
+    png_image image;
+    memset(&image, 0, sizeof image);
+    image.version = PNG_IMAGE_VERSION;
+    image.width = (png_uint_32)width, image.height = (png_uint_32)height;
+    image.format = PNG_FORMAT_RGB;
+    FILE *f = fopen(path, "wb");
+    if (f == NULL) return wm_error_set(err, WM_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+    int ok = png_image_write_to_stdio(&image, f, 0, rgb, 0, NULL);
+    ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    if (fclose(f) != 0) ok = 0;
+    if (!ok) return wm_error_set(err, WM_ERR_IO, "%s: cannot write PNG: %s", path, image.message[0] ? image.message
+                                                                                                   : strerror(errno));
+    return WM_OK;
+}
+
+static WmStatus write_steps(const char *path, const WmEpisode *e, WmError *err) {
+    FILE *f = fopen(path, "w");
+    if (f == NULL) return wm_error_set(err, WM_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+    for (int a = 0; a < e->action_dim; a++) fprintf(f, "action_%d,", a);
+    fprintf(f, "reward,is_first,is_terminal\n");
+    for (int t = 0; t < e->length; t++) {
+        /* %.9g round-trips every float exactly. */
+        for (int a = 0; a < e->action_dim; a++) fprintf(f, "%.9g,", e->actions[(size_t)t * e->action_dim + a]);
+        fprintf(f, "%.9g,%d,%d\n", e->rewards[t], e->is_first[t], e->is_terminal[t]);
+    }
+    int ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+    if (fclose(f) != 0) ok = 0;
+    if (!ok) return wm_error_set(err, WM_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+    return WM_OK;
+}
+
+WmStatus episode_write_png_dir(const char *dir, const WmEpisode *e, WmError *err) {
+    if (fs_exists(dir)) return wm_error_set(err, WM_ERR_IO, "%s: already exists; not overwriting an episode", dir);
+    char tmp[4096], path[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", dir);
+    fs_remove_shallow(tmp); /* a leftover of a crash: never a finished episode, which has no .tmp */
+    if (mkdir(tmp, 0777) != 0) return wm_error_set(err, WM_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+    WmStatus status = WM_OK;
+    WmError frame_err = {0};
+#pragma omp parallel for schedule(dynamic, 16)
+    for (int t = 0; t < e->length; t++) {
+        char my_path[4096];
+        WmError my_err = {0};
+        frame_path(my_path, sizeof my_path, tmp, t);
+        if (write_png(my_path, e->frames + (size_t)t * episode_frame_bytes(e), e->height, e->width, &my_err)) {
+#pragma omp critical(episode_png_write)
+            wm_error_set(&frame_err, my_err.status, "%s", my_err.message);
+        }
+    }
+    if (frame_err.status) status = wm_error_set(err, frame_err.status, "%s", frame_err.message);
+    snprintf(path, sizeof path, "%s/%s", tmp, STEPS_FILE);
+    if (status == WM_OK) status = write_steps(path, e, err);
+    if (status == WM_OK) status = fs_commit(tmp, dir, err);
+    if (status != WM_OK) fs_remove_shallow(tmp);
+    return status;
+}

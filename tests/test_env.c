@@ -1,0 +1,125 @@
+/* The built-in environments: each task's reward at states computed by hand, DMC's tolerance(), and the returns
+ * of a do-nothing policy. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/env.h"
+
+static WmEnv make(const char *name) {
+    WmEnv env;
+    WmError err = {0};
+    ck_assert_msg(env_create(&env, name, 1, 0, &err) == WM_OK, "%s", err.message);
+    return env;
+}
+
+START_TEST(tolerance_matches_dmc) {
+    ck_assert_double_eq(env_tolerance(0.3, 0.0, 0.5, 1.0, WM_TOL_GAUSSIAN), 1.0);
+    ck_assert_double_eq_tol(env_tolerance(2.0, 0.0, 0.0, 2.0, WM_TOL_GAUSSIAN), 0.1, 1e-12);   /* d = 1 */
+    ck_assert_double_eq_tol(env_tolerance(-1.0, 0.0, 0.0, 2.0, WM_TOL_GAUSSIAN), pow(0.1, 0.25), 1e-12);
+    ck_assert_double_eq_tol(env_tolerance(0.5, 0.0, 0.0, 1.0, WM_TOL_QUADRATIC), 0.75, 1e-12);
+    ck_assert_double_eq(env_tolerance(1.5, 0.0, 0.0, 1.0, WM_TOL_QUADRATIC), 0.0);
+    ck_assert_double_eq(env_tolerance(0.1, 0.0, 0.0, 0.0, WM_TOL_GAUSSIAN), 0.0);
+}
+END_TEST
+
+START_TEST(cartpole_reward_by_hand) {
+    WmEnv env = make("cartpole-swingup");
+    double upright[4] = {0, 0, 0, 0}, hanging[4] = {0, M_PI, 0, 0}, off[4] = {2.0, 0, 0, 5.0};
+    float still = 0.0f, full = 1.0f;
+    ck_assert_double_eq_tol(env_reward(&env, upright, &still), 1.0, 1e-12);
+    ck_assert_double_eq_tol(env_reward(&env, hanging, &still), 0.0, 1e-12);
+    /* centered (1 + 0.1) / 2, small_control (4 + 0) / 5, small_velocity (1 + 0.1) / 2 */
+    ck_assert_double_eq_tol(env_reward(&env, off, &full), 0.55 * 0.8 * 0.55, 1e-12);
+    ck_assert_int_eq(env.action_repeat, 8);
+    ck_assert_int_eq(env_episode_length(&env), 125);
+    env_free(&env);
+}
+END_TEST
+
+START_TEST(pendulum_reward_by_hand) {
+    WmEnv env = make("pendulum-swingup");
+    double inside[2] = {7.0 * M_PI / 180.0, 3.0}, outside[2] = {-9.0 * M_PI / 180.0, 0.0};
+    float action = 0.5f;
+    ck_assert_double_eq(env_reward(&env, inside, &action), 1.0);
+    ck_assert_double_eq(env_reward(&env, outside, &action), 0.0);
+    env_free(&env);
+}
+END_TEST
+
+START_TEST(reacher_reward_by_hand) {
+    WmEnv env = make("reacher-easy");
+    /* Straight arm along x: the fingertip is at (0.24, 0). */
+    double near[6] = {0, 0, 0, 0, 0.24, 0.05}, far[6] = {0, 0, 0, 0, 0.24, 0.07};
+    float action[2] = {0, 0};
+    ck_assert_double_eq(env_reward(&env, near, action), 1.0);
+    ck_assert_double_eq(env_reward(&env, far, action), 0.0);
+    env_free(&env);
+}
+END_TEST
+
+START_TEST(point_mass_reward_by_hand) {
+    WmEnv env = make("point-mass-easy");
+    double centre[4] = {0, 0, 0, 0}, away[4] = {0.03, 0, 0, 0}; /* (0.03 - 0.015) / 0.015 = one margin: 0.1 */
+    float still[2] = {0, 0}, full[2] = {1, -1};
+    ck_assert_double_eq_tol(env_reward(&env, centre, still), 1.0, 1e-12);
+    ck_assert_double_eq_tol(env_reward(&env, away, full), 0.1 * 0.8, 1e-12);
+    env_free(&env);
+}
+END_TEST
+
+/* A policy that does nothing: the cart and the point mass stay where they start (far from the goal), so the
+ * return is near zero; every reward stays in [0, action_repeat]. */
+START_TEST(do_nothing_returns) {
+    static const char *names[] = {"cartpole-swingup", "point-mass-easy"};
+    WmEnv env = make(names[_i]);
+    float action[2] = {0, 0};
+    double total = 0.0;
+    for (int episode = 0; episode < 3; episode++) {
+        env_reset(&env, NULL);
+        int done = 0, steps = 0;
+        while (!done) {
+            double r = env_step(&env, action, NULL, &done);
+            ck_assert(r >= 0.0 && r <= env.action_repeat);
+            total += r;
+            steps++;
+        }
+        ck_assert_int_eq(steps, env_episode_length(&env));
+    }
+    ck_assert_double_lt(total / 3.0, 5.0);
+    env_free(&env);
+}
+END_TEST
+
+START_TEST(same_seed_same_episode) {
+    WmEnv a = make("reacher-easy"), b = make("reacher-easy");
+    uint8_t *fa = malloc(64 * 64 * 3), *fb = malloc(64 * 64 * 3);
+    env_reset(&a, fa);
+    env_reset(&b, fb);
+    float action[2] = {0.7f, -0.3f};
+    int done = 0;
+    for (int t = 0; t < 20; t++) ck_assert_double_eq(env_step(&a, action, fa, &done), env_step(&b, action, fb, &done));
+    ck_assert_int_eq(memcmp(fa, fb, 64 * 64 * 3), 0);
+    free(fa), free(fb);
+    env_free(&a), env_free(&b);
+}
+END_TEST
+
+int main(void) {
+    Suite *suite = suite_create("environments");
+    TCase *tc = tcase_create("rewards");
+    tcase_add_test(tc, tolerance_matches_dmc);
+    tcase_add_test(tc, cartpole_reward_by_hand);
+    tcase_add_test(tc, pendulum_reward_by_hand);
+    tcase_add_test(tc, reacher_reward_by_hand);
+    tcase_add_test(tc, point_mass_reward_by_hand);
+    tcase_add_loop_test(tc, do_nothing_returns, 0, 2);
+    tcase_add_test(tc, same_seed_same_episode);
+    suite_add_tcase(suite, tc);
+    SRunner *runner = srunner_create(suite);
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,5 +1,7 @@
 /* The core: arenas, the parameter block, the counter-based RNG, deterministic reductions and Adam. */
 #include <check.h>
+
+#include "check_run.h"
 #include <math.h>
 #include <omp.h>
 #include <stdint.h>
@@ -202,10 +204,4 @@ static Suite *core_suite(void) {
     return suite;
 }
 
-int main(void) {
-    SRunner *runner = srunner_create(core_suite());
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+int main(void) { return check_run(core_suite()); }

@@ -1,6 +1,8 @@
 /* The built-in environments: each task's reward at states computed by hand, DMC's tolerance(), and the returns
  * of a do-nothing policy. */
 #include <check.h>
+
+#include "check_run.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,9 +119,5 @@ int main(void) {
     tcase_add_loop_test(tc, do_nothing_returns, 0, 2);
     tcase_add_test(tc, same_seed_same_episode);
     suite_add_tcase(suite, tc);
-    SRunner *runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return check_run(suite);
 }

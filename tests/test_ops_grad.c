@@ -2,6 +2,8 @@
  * the five activations, the GRU cell, concat/split, the Gaussian log-likelihoods, the diagonal-Gaussian KL, free
  * nats, MSE and reparameterised sampling. */
 #include <check.h>
+
+#include "check_run.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -489,10 +491,4 @@ static Suite *grad_suite(void) {
     return suite;
 }
 
-int main(void) {
-    SRunner *runner = srunner_create(grad_suite());
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+int main(void) { return check_run(grad_suite()); }

@@ -2,6 +2,8 @@
  * convolution and transposed convolution (forward, backward data, backward weights, bias), the sgemm linear layer
  * and the GRU cell built on it. Gradients are pre-filled so that accumulation is checked too. */
 #include <check.h>
+
+#include "check_run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,10 +154,4 @@ static Suite *reference_suite(void) {
     return suite;
 }
 
-int main(void) {
-    SRunner *runner = srunner_create(reference_suite());
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+int main(void) { return check_run(reference_suite()); }

@@ -1,14 +1,22 @@
 #include "core/reduce.h"
 
-double reduce_sum_squares(const float *x, size_t n) {
+/* b may be NULL: then the sum is of x^2. */
+static double sum_squared_diff(const float *a, const float *b, size_t n) {
     double partial[WM_REDUCE_CHUNKS];
 #pragma omp parallel for schedule(static) if (n > 65536)
     for (int c = 0; c < WM_REDUCE_CHUNKS; c++) {
         size_t begin, end;
         reduce_chunk(n, c, &begin, &end);
         double sum = 0.0;
-        for (size_t i = begin; i < end; i++) sum += (double)x[i] * x[i];
+        for (size_t i = begin; i < end; i++) {
+            double diff = (double)a[i] - (b != NULL ? b[i] : 0.0f);
+            sum += diff * diff;
+        }
         partial[c] = sum;
     }
     return reduce_finish(partial);
 }
+
+double reduce_sum_squares(const float *x, size_t n) { return sum_squared_diff(x, NULL, n); }
+
+double reduce_sum_squared_diff(const float *a, const float *b, size_t n) { return sum_squared_diff(a, b, n); }

@@ -23,5 +23,7 @@ static inline double reduce_finish(const double partial[WM_REDUCE_CHUNKS]) {
 
 /* sum_i x_i^2 over n floats. */
 double reduce_sum_squares(const float *x, size_t n);
+/* sum_i (a_i - b_i)^2 over n floats. */
+double reduce_sum_squared_diff(const float *a, const float *b, size_t n);
 
 #endif

@@ -7,19 +7,8 @@
 static const double HALF_LOG_TWO_PI = 0.91893853320467274178;
 
 double gauss_ll_fixed_forward(const float *mean, const float *target, size_t n, float std) {
-    double partial[WM_REDUCE_CHUNKS], inv_var = 1.0 / ((double)std * std);
-#pragma omp parallel for schedule(static) if (n > 65536)
-    for (int c = 0; c < WM_REDUCE_CHUNKS; c++) {
-        size_t begin, end;
-        reduce_chunk(n, c, &begin, &end);
-        double sum = 0.0;
-        for (size_t i = begin; i < end; i++) {
-            double diff = (double)target[i] - mean[i];
-            sum += diff * diff;
-        }
-        partial[c] = sum;
-    }
-    return -0.5 * inv_var * reduce_finish(partial) - (double)n * (log((double)std) + HALF_LOG_TWO_PI);
+    double inv_var = 1.0 / ((double)std * std);
+    return -0.5 * inv_var * reduce_sum_squared_diff(target, mean, n) - (double)n * (log((double)std) + HALF_LOG_TWO_PI);
 }
 
 void gauss_ll_fixed_backward(float *dmean, const float *mean, const float *target, size_t n, float std,
@@ -95,19 +84,7 @@ void free_nats_backward(float *dx, const float *dy, const float *x, size_t n, fl
 }
 
 double mse_forward(const float *a, const float *b, size_t n) {
-    double partial[WM_REDUCE_CHUNKS];
-#pragma omp parallel for schedule(static) if (n > 65536)
-    for (int c = 0; c < WM_REDUCE_CHUNKS; c++) {
-        size_t begin, end;
-        reduce_chunk(n, c, &begin, &end);
-        double sum = 0.0;
-        for (size_t i = begin; i < end; i++) {
-            double diff = (double)a[i] - b[i];
-            sum += diff * diff;
-        }
-        partial[c] = sum;
-    }
-    return n > 0 ? reduce_finish(partial) / (double)n : 0.0;
+    return n > 0 ? reduce_sum_squared_diff(a, b, n) / (double)n : 0.0;
 }
 
 void mse_backward(float *da, float *db, const float *a, const float *b, size_t n, float dloss) {

@@ -81,7 +81,7 @@ static int info_dataset(const char *path, int skip_bad) {
         memory += episode_bytes(e);
     }
     printf("dataset %s: valid%s\n", path, d.skipped ? " (bad episodes skipped)" : "");
-    printf("  episodes    %d%s\n", d.count, d.skipped ? "" : "");
+    printf("  episodes    %d\n", d.count);
     if (d.skipped) printf("  skipped     %d bad episodes\n", d.skipped);
     printf("  frames      %lld (episode lengths %d to %d)\n", frames, shortest, longest);
     printf("  image       %dx%d RGB\n", size.width, size.height);

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "commands.h"
+#include "bench.h"
 #include "core/arena.h"
 #include "core/clock.h"
 #include "core/dnnl_ctx.h"
@@ -231,7 +231,7 @@ static const struct {
     {"decoder.deconv4", {.in_channels = 32, .in_height = 30, .in_width = 30, .out_channels = 3, .kernel = 6, .stride = 2, .transposed = 1}},
 };
 
-static int bench_ops_usage(FILE *out, int code) {
+int bench_ops_usage(FILE *out, int code) {
     fprintf(out, "usage: wm bench ops [--threads N] [--frames N] [--repeats N] [--json]\n"
                  "  --threads N   OpenMP/oneDNN threads (default: OMP_NUM_THREADS or all cores)\n"
                  "  --frames N    batch of the convolutions (default 2500 = B x L at PlaNet sizes)\n"
@@ -240,7 +240,7 @@ static int bench_ops_usage(FILE *out, int code) {
     return code;
 }
 
-static int bench_ops(int argc, char **argv) {
+int bench_ops(int argc, char **argv) {
     BenchOps b = {.threads = omp_get_max_threads(), .repeats = 3, .frames = 2500, .out = stdout};
     WmError err = {0};
     for (int i = 1; i < argc; i++) {
@@ -300,18 +300,4 @@ fail:
     fprintf(stderr, "wm bench ops: %s\n", err.message);
     dnnl_ctx_free(&dnnl);
     return 1;
-}
-
-int command_bench(int argc, char **argv) {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        FILE *out = argc < 2 ? stderr : stdout;
-        fprintf(out, "usage: wm bench WHAT [options]\n  ops     GFLOP/s of every layer against dnnl_sgemm\n");
-        return argc < 2 ? 2 : 0;
-    }
-    if (strcmp(argv[1], "ops") == 0) {
-        if (cli_wants_help(argc - 1, argv + 1)) return bench_ops_usage(stdout, 0);
-        return bench_ops(argc - 1, argv + 1);
-    }
-    fprintf(stderr, "wm bench: unknown benchmark '%s' (ops is what exists so far)\n", argv[1]);
-    return 2;
 }

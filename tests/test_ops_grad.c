@@ -176,6 +176,33 @@ START_TEST(grad_activation) {
 }
 END_TEST
 
+/* The in-place backward that reads the slope from the output: dx += (dy * f'(y)), through a copy of dy. */
+static void act_from_output_bwd(void *c) {
+    ActCase *k = c;
+    float *scaled = malloc(k->n * sizeof *scaled);
+    memcpy(scaled, k->dy, k->n * sizeof *scaled);
+    ck_assert_int_eq(act_backward_from_output(k->kind, scaled, k->y, k->n), 0);
+    for (size_t i = 0; i < k->n; i++) k->dx[i] += scaled[i];
+    free(scaled);
+}
+
+START_TEST(grad_activation_from_output) {
+    static const WmActivation kinds[] = {WM_ACT_RELU, WM_ACT_ELU, WM_ACT_TANH, WM_ACT_SIGMOID};
+    ActCase k = {.kind = kinds[_i], .n = 40};
+    GcProblem p = problem(&k, act_fwd, act_from_output_bwd);
+    k.x = buffer(k.n), k.y = buffer(k.n);
+    fill_normal(k.x, k.n, 2.0f, 8);
+    push_away_from(k.x, k.n, 0.0f, 0.05f);
+    add_input(&p, "x", k.x, k.n);
+    add_output(&p, k.y, k.n);
+    k.dx = p.inputs[0].grad, k.dy = p.outputs[0].grad;
+    p.eps = 1e-3;
+    expect_gradients(&p, act_name(k.kind));
+    ck_assert_int_eq(act_backward_from_output(WM_ACT_SOFTPLUS, k.dy, k.y, k.n), -1);
+    free_buffers();
+}
+END_TEST
+
 /* ---- GRU cell ---- */
 typedef struct {
     int batch, in, hidden;
@@ -448,6 +475,30 @@ START_TEST(grad_sample) {
 }
 END_TEST
 
+/* A prior needs only the std: z and noise NULL. */
+static void std_only_fwd(void *c) {
+    SampleCase *k = c;
+    gauss_sample_forward(NULL, k->std, k->mean, k->raw, NULL, k->n, k->min_std);
+}
+static void std_only_bwd(void *c) {
+    SampleCase *k = c;
+    gauss_sample_backward(NULL, k->draw, NULL, k->dstd, k->raw, NULL, k->n);
+}
+
+START_TEST(grad_std_only) {
+    SampleCase k = {.n = 30, .min_std = 0.1f};
+    GcProblem p = problem(&k, std_only_fwd, std_only_bwd);
+    k.mean = buffer(30), k.raw = buffer(30), k.std = buffer(30);
+    fill_normal(k.raw, 30, 2.0f, 45);
+    add_input(&p, "raw_std", k.raw, 30);
+    add_output(&p, k.std, 30);
+    k.draw = p.inputs[0].grad, k.dstd = p.outputs[0].grad;
+    p.eps = 1e-3;
+    expect_gradients(&p, "std from raw");
+    free_buffers();
+}
+END_TEST
+
 /* The harness itself must be able to fail: a backward that drops a factor is caught. */
 static void broken_linear_bwd(void *c) {
     LinearCase *k = c;
@@ -477,6 +528,7 @@ static Suite *grad_suite(void) {
     tcase_add_test(tc, grad_linear);
     tcase_add_loop_test(tc, grad_conv, 0, (int)(sizeof CONV_GRAD_SHAPES / sizeof CONV_GRAD_SHAPES[0]));
     tcase_add_loop_test(tc, grad_activation, 0, 5);
+    tcase_add_loop_test(tc, grad_activation_from_output, 0, 4);
     tcase_add_test(tc, grad_gru);
     tcase_add_test(tc, grad_concat);
     tcase_add_test(tc, grad_split);
@@ -486,6 +538,7 @@ static Suite *grad_suite(void) {
     tcase_add_test(tc, grad_free_nats);
     tcase_add_test(tc, grad_mse);
     tcase_add_test(tc, grad_sample);
+    tcase_add_test(tc, grad_std_only);
     tcase_add_test(tc, gradcheck_catches_a_wrong_gradient);
     suite_add_tcase(suite, tc);
     return suite;

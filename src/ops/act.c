@@ -53,3 +53,20 @@ void act_backward(WmActivation kind, float *dx, const float *dy, const float *x,
         dx[i] += dy[i] * slope;
     }
 }
+
+int act_backward_from_output(WmActivation kind, float *dy, const float *y, size_t n) {
+    if (kind == WM_ACT_SOFTPLUS) return -1;
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i++) {
+        float slope = 1.0f;
+        switch (kind) {
+        case WM_ACT_NONE: case WM_ACT_SOFTPLUS: break;
+        case WM_ACT_RELU: slope = y[i] > 0.0f ? 1.0f : 0.0f; break;
+        case WM_ACT_ELU: slope = y[i] > 0.0f ? 1.0f : y[i] + 1.0f; break;
+        case WM_ACT_TANH: slope = 1.0f - y[i] * y[i]; break;
+        case WM_ACT_SIGMOID: slope = y[i] * (1.0f - y[i]); break;
+        }
+        dy[i] *= slope;
+    }
+    return 0;
+}

@@ -15,6 +15,9 @@ void act_forward(WmActivation kind, float *y, const float *x, size_t n);
 /* x and y are the forward input and output. */
 void act_backward(WmActivation kind, float *dx, const float *dy, const float *x, const float *y, size_t n);
 
+/* In place, dy *= f'(x), with the slope read from the output alone: for relu, elu, tanh and sigmoid y says
+ * everything (y > 0 exactly when x > 0), so layers keep only their outputs. Other kinds are an error (returns -1). */
+int act_backward_from_output(WmActivation kind, float *dy, const float *y, size_t n);
 /* Scalar helpers shared with other ops. */
 float act_softplus(float x);
 float act_sigmoid(float x);

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+/* z may be NULL (with noise NULL): then only std is computed, as a prior needs. */
 void gauss_sample_forward(float *z, float *std, const float *mean, const float *raw_std, const float *noise,
                           size_t n, float min_std);
 /* Accumulates dmean += dz and draw_std += (dz * noise + dstd) * sigmoid(raw_std). dstd, the gradient reaching the

@@ -1,0 +1,45 @@
+/* A stack of stride-2 convolutions (the encoder) or transposed convolutions (the decoder), each followed by the
+ * activation except, optionally, the last. The parameters are declared once; the primitives are built for one
+ * batch size (B x L frames for training), since oneDNN primitives are made per shape. */
+#ifndef WM_NETS_CONV_STACK_H
+#define WM_NETS_CONV_STACK_H
+
+#include "core/arena.h"
+#include "core/params.h"
+#include "ops/act.h"
+#include "ops/conv.h"
+
+#define WM_STACK_MAX 8
+
+typedef struct {
+    int layers;
+    int transposed;
+    int in_channels, in_height, in_width;
+    int channels[WM_STACK_MAX], kernels[WM_STACK_MAX];
+    int heights[WM_STACK_MAX], widths[WM_STACK_MAX]; /* each layer's output */
+    WmActivation activation;
+    int last_linear; /* the last layer has no activation (the decoder's mean image) */
+    int weight[WM_STACK_MAX], bias[WM_STACK_MAX]; /* parameter indices */
+    /* Built for one batch: */
+    int batch;
+    WmConv convs[WM_STACK_MAX];
+} WmConvStack;
+
+/* Declares the parameters `name.convK.weight` (O, I, K, K) and `.bias` (O), K counting from 1. */
+WmStatus conv_stack_declare(WmConvStack *stack, WmParams *params, const char *name, int transposed, int in_channels,
+                            int in_height, int in_width, int layers, const int *channels, const int *kernels,
+                            WmActivation activation, int last_linear, WmError *err);
+/* Builds the primitives for `batch` images. */
+WmStatus conv_stack_build(WmConvStack *stack, const WmDnnl *dnnl, int batch, WmError *err);
+void conv_stack_free(WmConvStack *stack);
+/* Floats of layer i's output for the built batch. */
+size_t conv_stack_out_floats(const WmConvStack *stack, int layer);
+
+/* outs[i] (allocated from arena) receives layer i's output; outs[layers-1] is the result. */
+WmStatus conv_stack_forward(WmConvStack *stack, const WmDnnl *dnnl, const WmParams *params, WmArena *arena,
+                            float **outs, const float *x, WmError *err);
+/* dtop is the gradient of the last output (consumed). dx (may be NULL) += the gradient of x. */
+WmStatus conv_stack_backward(WmConvStack *stack, const WmDnnl *dnnl, WmParams *params, WmArena *arena, float *dx,
+                             float *dtop, const float *x, float *const *outs, WmError *err);
+
+#endif

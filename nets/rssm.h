@@ -1,0 +1,54 @@
+/* The recurrent state-space model (PlaNet, Hafner et al. 2019), with the dimension letters B batch, L steps,
+ * D deter, S stoch, E embed, A action, Hd the dense width:
+ *   x_t  = act(W_in [z_{t-1}, a_t])            a_t: the action that led to frame t (the row convention)
+ *   h_t  = GRU(x_t, h_{t-1})                   the deterministic state
+ *   prior     p(z_t | h_t)      = N(mean, softplus(raw) + min_std), both from act(W_p h_t)
+ *   posterior q(z_t | h_t, e_t) = N(mean, softplus(raw) + min_std), both from act(W_q [h_t, e_t])
+ *   z_t  = mean_q + std_q * noise_t            reparameterised, noise drawn by the caller
+ * A sequence starts from h = 0, z = 0 (chunks never cross an episode's start). Arrays are time-major, (L, B, X). */
+#ifndef WM_NETS_RSSM_H
+#define WM_NETS_RSSM_H
+
+#include "core/arena.h"
+#include "core/params.h"
+#include "nets/dense.h"
+
+typedef struct {
+    int deter, stoch, hidden, embed, action; /* D, S, Hd, E, A */
+    float min_std;
+    WmDense input;                          /* [z, a] -> Hd */
+    int gru_weight_ih, gru_weight_hh, gru_bias_ih, gru_bias_hh; /* (3D, Hd), (3D, D), (3D), (3D) */
+    WmDense prior_hidden, prior_mean, prior_std; /* D -> Hd -> S, S */
+    WmDense post_hidden, post_mean, post_std;    /* D + E -> Hd -> S, S */
+} WmRssm;
+
+/* What observe keeps for backward (and what the losses read). All (L, B, X). */
+typedef struct {
+    int batch, length;
+    float *input_cat, *input;        /* (S + A), Hd */
+    float *h, *gru_cache;            /* D; gru_cache_floats(B, D) per step */
+    float *prior_h, *prior_mean, *prior_raw, *prior_std;
+    float *post_cat, *post_h, *post_mean, *post_raw, *post_std;
+    float *noise, *z;                /* S */
+} WmRssmTrace;
+
+WmStatus rssm_declare(WmRssm *rssm, WmParams *params, int deter, int stoch, int hidden, int embed, int action,
+                      float min_std, WmActivation activation, WmError *err);
+
+/* Runs the filter over a sequence: embed (L, B, E), actions (L, B, A), noise (L, B, S) owned by the caller and
+ * kept by reference in the trace. */
+WmStatus rssm_observe(const WmRssm *rssm, const WmParams *params, WmArena *arena, WmRssmTrace *trace,
+                      const float *embed, const float *actions, const float *noise, int batch, int length,
+                      WmError *err);
+
+/* Gradients arriving from the losses, all (L, B, X): dh (D) and dz (S) from the heads (consumed), the KL's
+ * gradients on both distributions (consumed). dembed (L, B, E) += the gradient of the embedding. */
+typedef struct {
+    float *dh, *dz;
+    float *dpost_mean, *dpost_std, *dprior_mean, *dprior_std;
+} WmRssmGrads;
+
+WmStatus rssm_observe_backward(const WmRssm *rssm, WmParams *params, WmArena *arena, const WmRssmTrace *trace,
+                               WmRssmGrads *grads, float *dembed, WmError *err);
+
+#endif

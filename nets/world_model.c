@@ -1,0 +1,259 @@
+#include "nets/world_model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/reduce.h"
+#include "ops/concat.h"
+#include "ops/loss.h"
+
+enum { IMAGE_CHANNELS = 3 };
+
+WmStatus world_model_create(WmWorldModel *model, const WmConfig *config, int action_dim, WmError *err) {
+    memset(model, 0, sizeof *model);
+    model->config = *config;
+    model->action_dim = action_dim;
+    params_init(&model->params);
+    if (config_validate(config, err)) return err->status;
+    const WmActivation act = (WmActivation)act_from_name(config->model.activation);
+    const int d = (int)config->model.depth, H = (int)config->data.height, W = (int)config->data.width;
+    const WmIntList *ek = &config->model.encoder_kernels, *dk = &config->model.decoder_kernels;
+    if (ek->count > WM_STACK_MAX || dk->count > WM_STACK_MAX)
+        return wm_error_set(err, WM_ERR_ARG, "model: at most %d convolution layers", WM_STACK_MAX);
+    int channels[WM_STACK_MAX];
+    for (int i = 0; i < ek->count; i++) channels[i] = d << i; /* d, 2d, 4d, 8d */
+    if (conv_stack_declare(&model->encoder, &model->params, "encoder", 0, IMAGE_CHANNELS, H, W, ek->count, channels,
+                           ek->values, act, 0, err))
+        return err->status;
+    const WmConvStack *enc = &model->encoder;
+    model->embed = enc->channels[ek->count - 1] * enc->heights[ek->count - 1] * enc->widths[ek->count - 1];
+    const int D = (int)config->model.deter, S = (int)config->model.stoch;
+    if (rssm_declare(&model->rssm, &model->params, D, S, (int)config->model.hidden, model->embed, action_dim,
+                     (float)config->model.min_std, act, err))
+        return err->status;
+    /* PlaNet's decoder: dense to 32d, seen as a 32d x 1 x 1 image, then 4d, 2d, d, 3 channels. */
+    model->decoder_width = 32 * d;
+    if (dense_declare(&model->decoder_dense, &model->params, "decoder.dense", D + S, model->decoder_width,
+                      WM_ACT_NONE, err))
+        return err->status;
+    for (int i = 0; i < dk->count; i++) channels[i] = i == dk->count - 1 ? IMAGE_CHANNELS : d << (dk->count - 2 - i);
+    if (conv_stack_declare(&model->decoder, &model->params, "decoder", 1, model->decoder_width, 1, 1, dk->count,
+                           channels, dk->values, act, 1, err))
+        return err->status;
+    int in = D + S;
+    for (int i = 0; i <= config->model.reward_layers; i++) {
+        const int last = i == config->model.reward_layers, out = last ? 1 : (int)config->model.reward_units;
+        char name[64];
+        snprintf(name, sizeof name, last ? "reward.out" : "reward.hidden%d", i + 1);
+        if (dense_declare(&model->reward[i], &model->params, name, in, out, last ? WM_ACT_NONE : act, err))
+            return err->status;
+        in = out;
+    }
+    model->reward_count = (int)config->model.reward_layers + 1;
+    return params_allocate(&model->params, err);
+}
+
+void world_model_init_params(WmWorldModel *model, uint64_t seed) {
+    WmRng rng = rng_stream(seed, 1); /* stream 1: parameter init */
+    WmParams *p = &model->params;
+    for (int i = 0; i < p->count; i++) {
+        const WmParamInfo *info = &p->infos[i];
+        float *value = params_value(p, i);
+        if (info->rank == 1) {
+            memset(value, 0, info->count * sizeof *value);
+            continue;
+        }
+        const double receptive = info->rank == 4 ? (double)info->shape[2] * info->shape[3] : 1.0;
+        const double fan_out = info->shape[0] * receptive, fan_in = info->shape[1] * receptive;
+        const float limit = (float)sqrt(6.0 / (fan_in + fan_out));
+        rng_fill_uniform(&rng, value, info->count);
+        for (size_t j = 0; j < info->count; j++) value[j] = (2.0f * value[j] - 1.0f) * limit;
+    }
+}
+
+size_t world_model_image_floats(const WmWorldModel *model) {
+    return (size_t)model->batch * model->length * IMAGE_CHANNELS * model->config.data.height * model->config.data.width;
+}
+
+/* Floats one step allocates, counted generously: forward activations and their gradients. */
+static size_t step_floats(const WmWorldModel *model) {
+    const size_t N = (size_t)model->batch * model->length, B = (size_t)model->batch;
+    const size_t D = model->rssm.deter, S = model->rssm.stoch, Hd = model->rssm.hidden, E = model->embed,
+                 A = model->action_dim;
+    size_t total = 3 * world_model_image_floats(model);
+    for (int i = 0; i < model->encoder.layers; i++) total += 2 * conv_stack_out_floats(&model->encoder, i);
+    for (int i = 0; i < model->decoder.layers; i++) total += 2 * conv_stack_out_floats(&model->decoder, i);
+    total += N * (S + A + 3 * Hd + 11 * D + 12 * S + 2 * (D + E) + 2 * (D + S) + 2 * model->decoder_width + 8);
+    for (int i = 0; i < model->reward_count; i++) total += 2 * N * model->reward[i].out;
+    total += B * (8 * Hd + 16 * D + 4 * S + 2 * (D + E + S + A)); /* per-step scratch of the RSSM and GRU */
+    return total + 4096 * 64; /* alignment padding of every allocation */
+}
+
+WmStatus world_model_build(WmWorldModel *model, int batch, int length, WmError *err) {
+    model->batch = batch, model->length = length;
+    const size_t N = (size_t)batch * length;
+    if (dnnl_ctx_init(&model->dnnl, err)) return err->status;
+    if (conv_stack_build(&model->encoder, &model->dnnl, (int)N, err) ||
+        conv_stack_build(&model->decoder, &model->dnnl, (int)N, err))
+        return err->status;
+    if (arena_init(&model->arena, "training step", step_floats(model) * sizeof(float), err)) return err->status;
+    WmModelInput *in = &model->input;
+    in->images = wm_aligned_alloc(world_model_image_floats(model) * sizeof(float));
+    in->actions = wm_aligned_alloc(N * model->action_dim * sizeof(float) + WM_ALIGN);
+    in->rewards = wm_aligned_alloc(N * sizeof(float));
+    in->noise = wm_aligned_alloc(N * model->rssm.stoch * sizeof(float));
+    if (!in->images || !in->actions || !in->rewards || !in->noise)
+        return wm_error_set(err, WM_ERR_NOMEM, "world model: out of memory for a %d x %d batch", batch, length);
+    return WM_OK;
+}
+
+void world_model_free(WmWorldModel *model) {
+    conv_stack_free(&model->encoder);
+    conv_stack_free(&model->decoder);
+    if (model->dnnl.engine) dnnl_ctx_free(&model->dnnl);
+    arena_free(&model->arena);
+    free(model->input.images), free(model->input.actions), free(model->input.rewards), free(model->input.noise);
+    params_free(&model->params);
+    memset(model, 0, sizeof *model);
+}
+
+void world_model_preprocess(const WmWorldModel *model, float *images, const uint8_t *pixels, size_t frames,
+                            WmRng *dequantize_rng) {
+    const size_t plane = (size_t)model->config.data.height * model->config.data.width;
+    const int bits = (int)model->config.data.bit_depth;
+    const float levels = (float)(1 << bits), drop = (float)(1 << (8 - bits));
+#pragma omp parallel for schedule(static)
+    for (size_t n = 0; n < frames; n++)
+        for (size_t p = 0; p < plane; p++)
+            for (int c = 0; c < IMAGE_CHANNELS; c++) {
+                const float kept = floorf(pixels[(n * plane + p) * IMAGE_CHANNELS + c] / drop);
+                images[(n * IMAGE_CHANNELS + c) * plane + p] = kept / levels - 0.5f;
+            }
+    if (dequantize_rng != NULL) {
+        /* One fill for the whole batch, so the draw is the same on any thread count. */
+        const size_t count = frames * plane * IMAGE_CHANNELS;
+        float *noise = malloc(count * sizeof *noise);
+        if (noise == NULL) return;
+        rng_fill_uniform(dequantize_rng, noise, count);
+        for (size_t i = 0; i < count; i++) images[i] += noise[i] / levels;
+        free(noise);
+    }
+}
+
+/* The decoder and reward head on the features [h, z]. */
+static WmStatus heads_forward(WmWorldModel *m, float *features, float *decoder_in, float **decoder_outs,
+                              float **reward_outs, WmError *err) {
+    const int N = m->batch * m->length;
+    if (dense_forward(&m->decoder_dense, &m->params, decoder_in, features, N, err) ||
+        conv_stack_forward(&m->decoder, &m->dnnl, &m->params, &m->arena, decoder_outs, decoder_in, err))
+        return err->status;
+    const float *x = features;
+    for (int i = 0; i < m->reward_count; i++) {
+        reward_outs[i] = arena_floats(&m->arena, (size_t)N * m->reward[i].out);
+        if (reward_outs[i] == NULL) return arena_check(&m->arena, err);
+        if (dense_forward(&m->reward[i], &m->params, reward_outs[i], x, N, err)) return err->status;
+        x = reward_outs[i];
+    }
+    return WM_OK;
+}
+
+WmStatus world_model_step(WmWorldModel *m, WmLosses *losses, int backward, WmError *err) {
+    WmArena *arena = &m->arena;
+    arena_reset(arena);
+    const WmConfig *c = &m->config;
+    const int B = m->batch, L = m->length, N = B * L, D = m->rssm.deter, S = m->rssm.stoch, E = m->embed;
+    const size_t image_floats = world_model_image_floats(m);
+    const WmModelInput *in = &m->input;
+
+    /* Forward: encoder on all frames, the RSSM through time, heads on all features. */
+    float *encoder_outs[WM_STACK_MAX], *decoder_outs[WM_STACK_MAX], *reward_outs[WM_REWARD_LAYERS_MAX];
+    if (conv_stack_forward(&m->encoder, &m->dnnl, &m->params, arena, encoder_outs, in->images, err)) return err->status;
+    const float *embed = encoder_outs[m->encoder.layers - 1]; /* (N, E): NCHW flattened */
+    if (rssm_observe(&m->rssm, &m->params, arena, &m->trace, embed, in->actions, in->noise, B, L, err))
+        return err->status;
+    float *features = arena_floats(arena, (size_t)N * (D + S));
+    float *decoder_in = arena_floats(arena, (size_t)N * m->decoder_width);
+    float *kl = arena_floats(arena, N), *kl_clamped = arena_floats(arena, N);
+    if (arena_check(arena, err)) return err->status;
+    const float *feature_parts[2] = {m->trace.h, m->trace.z};
+    const int feature_widths[2] = {D, S};
+    concat_forward(features, feature_parts, feature_widths, 2, N);
+    if (heads_forward(m, features, decoder_in, decoder_outs, reward_outs, err)) return err->status;
+    m->image_mean = decoder_outs[m->decoder.layers - 1];
+    m->reward_mean = reward_outs[m->reward_count - 1];
+
+    /* The ELBO, per frame: image and reward log-likelihoods (std 1, as PlaNet), KL with free nats per step. */
+    const double image_ll = gauss_ll_fixed_forward(m->image_mean, in->images, image_floats, 1.0f);
+    const double reward_ll = gauss_ll_fixed_forward(m->reward_mean, in->rewards, (size_t)N, 1.0f);
+    kl_diag_gauss_forward(kl, m->trace.post_mean, m->trace.post_std, m->trace.prior_mean, m->trace.prior_std, N, S);
+    free_nats_forward(kl_clamped, kl, (size_t)N, (float)c->loss.free_nats);
+    double kl_sum = 0.0, kl_clamped_sum = 0.0;
+    for (int n = 0; n < N; n++) kl_sum += kl[n], kl_clamped_sum += kl_clamped[n];
+    losses->image_nll = -image_ll / N;
+    losses->reward_nll = -reward_ll / N;
+    losses->kl = kl_sum / N;
+    losses->image_mse = reduce_sum_squared_diff(m->image_mean, in->images, image_floats) / (double)image_floats;
+    losses->loss = losses->image_nll + c->loss.reward_scale * losses->reward_nll + c->loss.kl_scale * kl_clamped_sum / N;
+    if (!backward) return WM_OK;
+
+    /* Backward. Gradient buffers come from the arena; every one that accumulates starts at zero. */
+    const size_t rows_s = (size_t)N * S;
+    float *dimage = arena_floats(arena, image_floats);
+    float *ddecoder_in = arena_alloc_zero(arena, (size_t)N * m->decoder_width * sizeof(float));
+    float *dfeatures = arena_alloc_zero(arena, (size_t)N * (D + S) * sizeof(float));
+    float *dkl = arena_alloc_zero(arena, (size_t)N * sizeof(float));
+    float *dclamped = arena_floats(arena, N);
+    WmRssmGrads g = {
+        .dh = arena_alloc_zero(arena, (size_t)N * D * sizeof(float)),
+        .dz = arena_alloc_zero(arena, rows_s * sizeof(float)),
+        .dpost_mean = arena_alloc_zero(arena, rows_s * sizeof(float)),
+        .dpost_std = arena_alloc_zero(arena, rows_s * sizeof(float)),
+        .dprior_mean = arena_alloc_zero(arena, rows_s * sizeof(float)),
+        .dprior_std = arena_alloc_zero(arena, rows_s * sizeof(float)),
+    };
+    float *dembed = arena_alloc_zero(arena, (size_t)N * E * sizeof(float));
+    if (arena_check(arena, err)) return err->status;
+    const float per_frame = 1.0f / N;
+
+    memset(dimage, 0, image_floats * sizeof(float));
+    gauss_ll_fixed_backward(dimage, m->image_mean, in->images, image_floats, 1.0f, -per_frame);
+    if (conv_stack_backward(&m->decoder, &m->dnnl, &m->params, arena, ddecoder_in, dimage, decoder_in, decoder_outs,
+                            err) ||
+        dense_backward(&m->decoder_dense, &m->params, dfeatures, ddecoder_in, features, decoder_in, N, err))
+        return err->status;
+
+    /* Reward head: dL/dmean of -scale * ll, then back through the MLP. */
+    float *dreward = arena_alloc_zero(arena, (size_t)N * sizeof(float));
+    if (dreward == NULL) return arena_check(arena, err);
+    gauss_ll_fixed_backward(dreward, m->reward_mean, in->rewards, (size_t)N, 1.0f,
+                            -(float)c->loss.reward_scale * per_frame);
+    float *dy = dreward;
+    for (int i = m->reward_count - 1; i >= 0; i--) {
+        const float *x = i ? reward_outs[i - 1] : features;
+        float *dx = i ? arena_alloc_zero(arena, (size_t)N * m->reward[i - 1].out * sizeof(float)) : dfeatures;
+        if (dx == NULL) return arena_check(arena, err);
+        if (dense_backward(&m->reward[i], &m->params, dx, dy, x, reward_outs[i], N, err)) return err->status;
+        dy = dx;
+    }
+    float *const feature_grads[2] = {g.dh, g.dz};
+    concat_backward(feature_grads, dfeatures, feature_widths, 2, N);
+
+    /* KL with free nats; balancing splits the gradient between the two distributions (Dreamer V2). */
+    for (int n = 0; n < N; n++) dclamped[n] = (float)c->loss.kl_scale * per_frame;
+    free_nats_backward(dkl, dclamped, kl, (size_t)N, (float)c->loss.free_nats);
+    if (c->loss.kl_balancing) {
+        const float prior_share = (float)c->loss.kl_balance;
+        for (int n = 0; n < N; n++) dclamped[n] = dkl[n] * prior_share;
+        kl_diag_gauss_backward(NULL, NULL, g.dprior_mean, g.dprior_std, dclamped, m->trace.post_mean,
+                               m->trace.post_std, m->trace.prior_mean, m->trace.prior_std, N, S);
+        for (int n = 0; n < N; n++) dclamped[n] = dkl[n] * (1.0f - prior_share);
+        kl_diag_gauss_backward(g.dpost_mean, g.dpost_std, NULL, NULL, dclamped, m->trace.post_mean,
+                               m->trace.post_std, m->trace.prior_mean, m->trace.prior_std, N, S);
+    } else {
+        kl_diag_gauss_backward(g.dpost_mean, g.dpost_std, g.dprior_mean, g.dprior_std, dkl, m->trace.post_mean,
+                               m->trace.post_std, m->trace.prior_mean, m->trace.prior_std, N, S);
+    }
+    if (rssm_observe_backward(&m->rssm, &m->params, arena, &m->trace, &g, dembed, err)) return err->status;
+    return conv_stack_backward(&m->encoder, &m->dnnl, &m->params, arena, NULL, dembed, in->images, encoder_outs, err);
+}

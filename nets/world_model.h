@@ -1,0 +1,79 @@
+/* The world model: convolutional encoder, RSSM, deconvolutional decoder and reward head, trained jointly on the
+ * ELBO. Sizes come from the config's model section. Time folds into the batch wherever nothing recurs: encoder,
+ * decoder and reward head run once on N = L x B frames (time-major rows, n = t B + b); only the RSSM steps.
+ *
+ * Memory: the parameters (with gradients and Adam moments) live as long as the model; one step's activations live
+ * in `arena`, reset at the start of every step; the inputs of a step live in fixed buffers made at build. */
+#ifndef WM_NETS_WORLD_MODEL_H
+#define WM_NETS_WORLD_MODEL_H
+
+#include <stdint.h>
+
+#include "config/config.h"
+#include "core/arena.h"
+#include "core/dnnl_ctx.h"
+#include "core/params.h"
+#include "core/rng.h"
+#include "nets/conv_stack.h"
+#include "nets/rssm.h"
+
+#define WM_REWARD_LAYERS_MAX 17
+
+typedef struct {
+    double loss;      /* the objective minimised, per frame */
+    double image_nll; /* -log p(o | h, z) per frame */
+    double reward_nll;
+    double kl;        /* KL(q || p) per frame, before free nats */
+    double image_mse; /* per pixel, in [-0.5, 0.5] units: easier to read than the nll */
+} WmLosses;
+
+/* One step's inputs, time-major; filled by world_model_load_batch or by a test. */
+typedef struct {
+    float *images;  /* (N, 3, H, W), in [-0.5, 0.5] */
+    float *actions; /* (N, A) */
+    float *rewards; /* (N) */
+    float *noise;   /* (N, S): the posterior's reparameterisation noise */
+} WmModelInput;
+
+typedef struct {
+    WmConfig config;
+    int action_dim;
+    int batch, length; /* B, L the step runs at */
+    WmParams params;
+    WmConvStack encoder, decoder;
+    int embed;              /* E: the encoder's flattened output */
+    int decoder_width;      /* the decoder's dense layer, reshaped to (width, 1, 1) */
+    WmDense decoder_dense;
+    WmRssm rssm;
+    WmDense reward[WM_REWARD_LAYERS_MAX];
+    int reward_count;
+    WmDnnl dnnl;
+    WmArena arena;
+    WmModelInput input;
+    /* Outputs of the last forward, valid until the next: */
+    float *image_mean;    /* (N, 3, H, W) */
+    float *reward_mean;   /* (N) */
+    WmRssmTrace trace;
+} WmWorldModel;
+
+/* Declares and allocates the parameters (zero) for the config and action size; builds nothing yet. */
+WmStatus world_model_create(WmWorldModel *model, const WmConfig *config, int action_dim, WmError *err);
+/* Glorot-uniform weights, zero biases, from the seed's init stream. */
+void world_model_init_params(WmWorldModel *model, uint64_t seed);
+/* Makes the primitives, the arena and the input buffers for steps of B x L. */
+WmStatus world_model_build(WmWorldModel *model, int batch, int length, WmError *err);
+void world_model_free(WmWorldModel *model);
+
+/* Pixels uint8 (N, H, W, 3) to (N, 3, H, W) in [-0.5, 0.5], keeping bit_depth bits; with `dequantize_rng`, plus
+ * uniform noise of one quantisation step (PlaNet). */
+void world_model_preprocess(const WmWorldModel *model, float *images, const uint8_t *pixels, size_t frames,
+                            WmRng *dequantize_rng);
+
+/* The ELBO on model->input: fills losses; with `backward`, adds the gradient of losses->loss to the parameters'
+ * gradients (the caller zeroes them). */
+WmStatus world_model_step(WmWorldModel *model, WmLosses *losses, int backward, WmError *err);
+
+/* Floats of one (N, 3, H, W) image batch. */
+size_t world_model_image_floats(const WmWorldModel *model);
+
+#endif

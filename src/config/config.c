@@ -1,0 +1,233 @@
+/* The one table of configuration keys, and parsing of values into it. */
+#include "config/config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/act.h"
+
+typedef enum { KEY_INT, KEY_FLOAT, KEY_BOOL, KEY_TEXT, KEY_LIST } KeyType;
+
+typedef struct {
+    const char *name;
+    KeyType type;
+    size_t offset;
+    double lo, hi; /* inclusive bounds of a number, or of each list item */
+    const char *default_text;
+    const char *help;
+} ConfigKey;
+
+#define AT(field) offsetof(WmConfig, field)
+static const ConfigKey KEYS[] = {
+    {"run.seed", KEY_INT, AT(run.seed), 0, 4294967295.0, "0", "seeds every random stream of the run"},
+    {"run.steps", KEY_INT, AT(run.steps), 1, 1e9, "5000", "total gradient steps (a resumed run stops here too)"},
+    {"run.log_every", KEY_INT, AT(run.log_every), 1, 1e9, "10", "steps between lines of metrics.jsonl"},
+    {"run.checkpoint_every", KEY_INT, AT(run.checkpoint_every), 1, 1e9, "500", "steps between checkpoints"},
+    {"run.keep_checkpoints", KEY_INT, AT(run.keep_checkpoints), 0, 1e9, "0",
+     "step_N checkpoints kept besides latest; 0 keeps every one"},
+    {"data.env", KEY_TEXT, AT(data.env), 0, 0, "cartpole-swingup", "built-in environment of the online loop"},
+    {"data.height", KEY_INT, AT(data.height), 8, 1024, "64", "image height the model sees (frames are resized)"},
+    {"data.width", KEY_INT, AT(data.width), 8, 1024, "64", "image width the model sees"},
+    {"data.action_repeat", KEY_INT, AT(data.action_repeat), 0, 1000, "0", "0 takes the task's default"},
+    {"data.replay_capacity", KEY_INT, AT(data.replay_capacity), 1, 1e9, "1000000", "replay store size in frames"},
+    {"data.batch", KEY_INT, AT(data.batch), 1, 4096, "50", "B: sequences per batch"},
+    {"data.length", KEY_INT, AT(data.length), 1, 4096, "50", "L: steps per sequence"},
+    {"data.bit_depth", KEY_INT, AT(data.bit_depth), 1, 8, "5", "bits kept per colour channel"},
+    {"data.dequantize", KEY_BOOL, AT(data.dequantize), 0, 1, "true", "add uniform noise of one quantisation step"},
+    {"data.holdout_episodes", KEY_INT, AT(data.holdout_episodes), 0, 1e6, "0",
+     "last episodes of --data held out of training and evaluated at each log line"},
+    {"model.depth", KEY_INT, AT(model.depth), 1, 1024, "32", "convolution channels: d, 2d, 4d, 8d"},
+    {"model.encoder_kernels", KEY_LIST, AT(model.encoder_kernels), 1, 16, "[4, 4, 4, 4]",
+     "kernel of each encoder convolution (stride 2)"},
+    {"model.decoder_kernels", KEY_LIST, AT(model.decoder_kernels), 1, 16, "[5, 5, 6, 6]",
+     "kernel of each decoder deconvolution (stride 2, from 1x1 to the image size)"},
+    {"model.deter", KEY_INT, AT(model.deter), 1, 8192, "200", "D: deterministic (GRU) state size"},
+    {"model.stoch", KEY_INT, AT(model.stoch), 1, 8192, "30", "S: stochastic state size"},
+    {"model.hidden", KEY_INT, AT(model.hidden), 1, 8192, "200", "width of the RSSM's dense layers"},
+    {"model.min_std", KEY_FLOAT, AT(model.min_std), 1e-6, 10, "0.1", "floor of the stochastic state's std"},
+    {"model.reward_layers", KEY_INT, AT(model.reward_layers), 0, 16, "2", "hidden layers of the reward head"},
+    {"model.reward_units", KEY_INT, AT(model.reward_units), 1, 8192, "300", "width of the reward head"},
+    {"model.activation", KEY_TEXT, AT(model.activation), 0, 0, "relu", "relu or elu, for every hidden layer"},
+    {"loss.free_nats", KEY_FLOAT, AT(loss.free_nats), 0, 1e6, "3.0", "KL per step below this gets no gradient"},
+    {"loss.kl_scale", KEY_FLOAT, AT(loss.kl_scale), 0, 1e6, "1.0", "weight of the KL term"},
+    {"loss.kl_balancing", KEY_BOOL, AT(loss.kl_balancing), 0, 1, "false", "Dreamer V2 KL balancing"},
+    {"loss.kl_balance", KEY_FLOAT, AT(loss.kl_balance), 0, 1, "0.8", "prior's share of the KL gradient"},
+    {"loss.reward_scale", KEY_FLOAT, AT(loss.reward_scale), 0, 1e6, "1.0", "weight of the reward log-likelihood"},
+    {"loss.overshooting", KEY_INT, AT(loss.overshooting), 0, 0, "0",
+     "latent overshooting distance (PlaNet); 0 is off, and only 0 is accepted so far"},
+    {"loss.overshooting_scale", KEY_FLOAT, AT(loss.overshooting_scale), 0, 1e6, "1.0",
+     "weight of the overshooting KL terms"},
+    {"optim.learning_rate", KEY_FLOAT, AT(optim.learning_rate), 0, 10, "0.001", "Adam step size"},
+    {"optim.eps", KEY_FLOAT, AT(optim.eps), 0, 1, "0.0001", "Adam epsilon"},
+    {"optim.beta1", KEY_FLOAT, AT(optim.beta1), 0, 0.999999, "0.9", "Adam first-moment decay"},
+    {"optim.beta2", KEY_FLOAT, AT(optim.beta2), 0, 0.999999, "0.999", "Adam second-moment decay"},
+    {"optim.clip_norm", KEY_FLOAT, AT(optim.clip_norm), 0, 1e12, "1000.0", "global gradient norm clip; 0 is off"},
+};
+enum { KEY_COUNT = sizeof KEYS / sizeof KEYS[0] };
+
+int config_key_count(void) { return KEY_COUNT; }
+const char *config_key_name(int index) { return KEYS[index].name; }
+const char *config_key_help(int index) { return KEYS[index].help; }
+
+static const ConfigKey *find_key(const char *name) {
+    for (int i = 0; i < KEY_COUNT; i++)
+        if (strcmp(KEYS[i].name, name) == 0) return &KEYS[i];
+    return NULL;
+}
+
+static WmStatus parse_number(const ConfigKey *key, const char *text, const char *where, double *out, WmError *err) {
+    errno = 0;
+    char *end = NULL;
+    const double value = strtod(text, &end);
+    if (end == text || *end != '\0' || errno == ERANGE || !isfinite(value))
+        return wm_error_set(err, WM_ERR_ARG, "%s: %s: '%s' is not a number", where, key->name, text);
+    if (key->type != KEY_FLOAT && value != floor(value))
+        return wm_error_set(err, WM_ERR_ARG, "%s: %s: '%s' is not a whole number", where, key->name, text);
+    if (value < key->lo || value > key->hi)
+        return wm_error_set(err, WM_ERR_ARG, "%s: %s: %s is out of range [%g, %g]", where, key->name, text, key->lo,
+                            key->hi);
+    *out = value;
+    return WM_OK;
+}
+
+/* "[4, 4, 6]" or "4,4,6". */
+static WmStatus parse_list(const ConfigKey *key, const char *text, const char *where, WmIntList *out, WmError *err) {
+    char buffer[256];
+    snprintf(buffer, sizeof buffer, "%s", text);
+    char *s = buffer;
+    size_t n = strlen(s);
+    if (n >= 2 && s[0] == '[' && s[n - 1] == ']') s[n - 1] = '\0', s++;
+    WmIntList list = {0};
+    for (char *save = NULL, *item = strtok_r(s, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        while (*item == ' ') item++;
+        for (char *e = item + strlen(item); e > item && e[-1] == ' ';) *--e = '\0';
+        if (list.count == WM_CONFIG_LIST_MAX)
+            return wm_error_set(err, WM_ERR_ARG, "%s: %s: more than %d items", where, key->name, WM_CONFIG_LIST_MAX);
+        double value;
+        if (parse_number(key, item, where, &value, err)) return err->status;
+        list.values[list.count++] = (int)value;
+    }
+    if (list.count == 0) return wm_error_set(err, WM_ERR_ARG, "%s: %s: an empty list", where, key->name);
+    *out = list;
+    return WM_OK;
+}
+
+static WmStatus apply(WmConfig *config, const ConfigKey *key, const char *text, const char *where, WmError *err) {
+    char *field = (char *)config + key->offset;
+    double number;
+    switch (key->type) {
+    case KEY_INT:
+        if (parse_number(key, text, where, &number, err)) return err->status;
+        *(long *)field = (long)number;
+        return WM_OK;
+    case KEY_FLOAT:
+        if (parse_number(key, text, where, &number, err)) return err->status;
+        *(double *)field = number;
+        return WM_OK;
+    case KEY_BOOL:
+        if (strcmp(text, "true") == 0 || strcmp(text, "1") == 0) *(int *)field = 1;
+        else if (strcmp(text, "false") == 0 || strcmp(text, "0") == 0) *(int *)field = 0;
+        else return wm_error_set(err, WM_ERR_ARG, "%s: %s: '%s' is not true or false", where, key->name, text);
+        return WM_OK;
+    case KEY_TEXT:
+        if (strlen(text) >= WM_CONFIG_TEXT_MAX)
+            return wm_error_set(err, WM_ERR_ARG, "%s: %s: longer than %d characters", where, key->name,
+                                WM_CONFIG_TEXT_MAX - 1);
+        snprintf(field, WM_CONFIG_TEXT_MAX, "%s", text);
+        return WM_OK;
+    case KEY_LIST:
+        return parse_list(key, text, where, (WmIntList *)field, err);
+    }
+    return WM_OK;
+}
+
+void config_defaults(WmConfig *config) {
+    memset(config, 0, sizeof *config);
+    WmError err = {0};
+    for (int i = 0; i < KEY_COUNT; i++) apply(config, &KEYS[i], KEYS[i].default_text, "default", &err);
+}
+
+WmStatus config_set(WmConfig *config, const char *name, const char *text, const char *where, WmError *err) {
+    const ConfigKey *key = find_key(name);
+    if (key == NULL) return wm_error_set(err, WM_ERR_ARG, "%s: unknown key '%s'", where, name);
+    return apply(config, key, text, where, err);
+}
+
+WmStatus config_set_assignment(WmConfig *config, const char *assignment, WmError *err) {
+    const char *equals = strchr(assignment, '=');
+    if (equals == NULL || equals == assignment)
+        return wm_error_set(err, WM_ERR_ARG, "--set %s: expected section.key=value", assignment);
+    char name[128];
+    snprintf(name, sizeof name, "%.*s", (int)(equals - assignment), assignment);
+    return config_set(config, name, equals + 1, "--set", err);
+}
+
+WmStatus config_validate(const WmConfig *config, WmError *err) {
+    if (act_from_name(config->model.activation) != WM_ACT_RELU && act_from_name(config->model.activation) != WM_ACT_ELU)
+        return wm_error_set(err, WM_ERR_ARG, "model.activation: '%s' is not relu or elu", config->model.activation);
+    long height = config->data.height, width = config->data.width;
+    for (int i = 0; i < config->model.encoder_kernels.count; i++) {
+        const int k = config->model.encoder_kernels.values[i];
+        height = (height - k) / 2 + 1, width = (width - k) / 2 + 1;
+        if (height < 1 || width < 1)
+            return wm_error_set(err, WM_ERR_ARG, "model.encoder_kernels: layer %d has no output for %ldx%ld images",
+                                i + 1, config->data.width, config->data.height);
+    }
+    long size = 1;
+    for (int i = 0; i < config->model.decoder_kernels.count; i++) size = (size - 1) * 2 + config->model.decoder_kernels.values[i];
+    if (size != config->data.height || size != config->data.width)
+        return wm_error_set(err, WM_ERR_ARG, "model.decoder_kernels: the decoder makes %ldx%ld images, data is %ldx%ld",
+                            size, size, config->data.width, config->data.height);
+    if (config->model.decoder_kernels.count < 2)
+        return wm_error_set(err, WM_ERR_ARG, "model.decoder_kernels: at least 2 layers");
+    if (config->data.length < 2) return wm_error_set(err, WM_ERR_ARG, "data.length: at least 2 steps");
+    if (config->data.batch * config->data.length > 1000000)
+        return wm_error_set(err, WM_ERR_ARG, "data.batch: B x L = %ld frames is more than 10^6",
+                            config->data.batch * config->data.length);
+    return WM_OK;
+}
+
+static void format_value(const WmConfig *config, const ConfigKey *key, char *out, size_t size) {
+    const char *field = (const char *)config + key->offset;
+    switch (key->type) {
+    case KEY_INT: snprintf(out, size, "%ld", *(const long *)field); break;
+    case KEY_FLOAT: snprintf(out, size, "%.17g", *(const double *)field); break;
+    case KEY_BOOL: snprintf(out, size, "%s", *(const int *)field ? "true" : "false"); break;
+    case KEY_TEXT: snprintf(out, size, "%s", field); break;
+    case KEY_LIST: {
+        const WmIntList *list = (const WmIntList *)field;
+        size_t used = (size_t)snprintf(out, size, "[");
+        for (int i = 0; i < list->count && used < size; i++)
+            used += (size_t)snprintf(out + used, size - used, "%s%d", i ? ", " : "", list->values[i]);
+        if (used < size) snprintf(out + used, size - used, "]");
+        break;
+    }
+    }
+}
+
+void config_write_yaml(const WmConfig *config, FILE *out) {
+    char section[32] = "";
+    for (int i = 0; i < KEY_COUNT; i++) {
+        const char *dot = strchr(KEYS[i].name, '.');
+        if (strncmp(section, KEYS[i].name, (size_t)(dot - KEYS[i].name)) != 0 || section[dot - KEYS[i].name] != '\0') {
+            snprintf(section, sizeof section, "%.*s", (int)(dot - KEYS[i].name), KEYS[i].name);
+            fprintf(out, "%s:\n", section);
+        }
+        char value[256];
+        format_value(config, &KEYS[i], value, sizeof value);
+        fprintf(out, "  %s: %s\n", dot + 1, value);
+    }
+}
+
+char *config_to_yaml_string(const WmConfig *config) {
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    if (out == NULL) return NULL;
+    config_write_yaml(config, out);
+    fclose(out);
+    return text;
+}

@@ -1,0 +1,158 @@
+/* The whole world model against central differences: encoder, RSSM with sampling (fixed noise), decoder, reward
+ * head and the KL, on a tiny configuration, for every parameter tensor. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_run.h"
+#include "gradcheck.h"
+#include "nets/world_model.h"
+
+enum { ACTIONS = 2, BATCH = 2, LENGTH = 3 };
+
+static void tiny_config(WmConfig *c) {
+    WmError err = {0};
+    config_defaults(c);
+    static const char *const SETS[] = {
+        "data.height=16", "data.width=16", "model.depth=2", "model.encoder_kernels=[4,4]",
+        "model.decoder_kernels=[6,6]", "model.deter=8", "model.stoch=4", "model.hidden=8", "model.reward_layers=1",
+        "model.reward_units=8", "model.activation=elu", /* smooth, so central differences hold everywhere */
+        "loss.free_nats=0",                             /* every step's KL carries gradient */
+        "loss.reward_scale=2.5", "loss.kl_scale=0.7",
+    };
+    for (size_t i = 0; i < sizeof SETS / sizeof SETS[0]; i++)
+        ck_assert_msg(config_set_assignment(c, SETS[i], &err) == WM_OK, "%s", err.message);
+}
+
+static void make_model(WmWorldModel *m, const WmConfig *c) {
+    WmError err = {0};
+    ck_assert_msg(world_model_create(m, c, ACTIONS, &err) == WM_OK, "%s", err.message);
+    ck_assert_msg(world_model_build(m, BATCH, LENGTH, &err) == WM_OK, "%s", err.message);
+    world_model_init_params(m, 11);
+    /* Non-zero biases, so their gradients are exercised away from a special point. */
+    for (int i = 0; i < m->params.count; i++)
+        if (m->params.infos[i].rank == 1) fill_normal(params_value(&m->params, i), m->params.infos[i].count, 0.1f, 300 + i);
+    const int N = BATCH * LENGTH;
+    fill_uniform(m->input.images, world_model_image_floats(m), -0.5f, 0.5f, 1);
+    fill_normal(m->input.actions, (size_t)N * ACTIONS, 0.5f, 2);
+    fill_normal(m->input.rewards, N, 1.0f, 3);
+    fill_normal(m->input.noise, (size_t)N * m->rssm.stoch, 1.0f, 4);
+}
+
+typedef struct {
+    WmWorldModel *model;
+    double loss;
+    float loss_grad;
+    float *saved;
+} Fixture;
+
+static void model_forward(void *ctx) {
+    Fixture *f = ctx;
+    WmLosses losses;
+    WmError err = {0};
+    ck_assert_msg(world_model_step(f->model, &losses, 0, &err) == WM_OK, "%s", err.message);
+    f->loss = losses.loss;
+}
+
+/* The harness pre-fills the gradients and wants d(loss_grad * loss) added; the model adds d(loss). */
+static void model_backward(void *ctx) {
+    Fixture *f = ctx;
+    WmParams *p = &f->model->params;
+    memcpy(f->saved, p->grad, p->total * sizeof(float));
+    params_zero_grad(p);
+    WmLosses losses;
+    WmError err = {0};
+    ck_assert_msg(world_model_step(f->model, &losses, 1, &err) == WM_OK, "%s", err.message);
+    for (size_t i = 0; i < p->total; i++) p->grad[i] = f->saved[i] + f->loss_grad * p->grad[i];
+}
+
+START_TEST(full_model_matches_central_differences) {
+    WmConfig c;
+    tiny_config(&c);
+    WmWorldModel m;
+    make_model(&m, &c);
+    Fixture f = {.model = &m, .saved = malloc(m.params.total * sizeof(float))};
+    int checked_tensors = 0;
+    /* Eight tensors per problem (the harness's limit). */
+    for (int first = 0; first < m.params.count; first += 8) {
+        GcProblem p;
+        memset(&p, 0, sizeof p);
+        p.ctx = &f, p.forward = model_forward, p.backward = model_backward;
+        p.scalar = &f.loss, p.scalar_grad = &f.loss_grad;
+        p.eps = 3e-3, p.atol = 3e-3, p.rtol = 2e-2, p.max_checks = 6;
+        for (int i = first; i < first + 8 && i < m.params.count; i++) {
+            p.inputs[p.input_count++] = (GcInput){m.params.infos[i].name, params_value(&m.params, i),
+                                                  params_grad(&m.params, i), m.params.infos[i].count};
+            checked_tensors++;
+        }
+        char report[256];
+        ck_assert_msg(gradcheck_run(&p, report, sizeof report) == 0, "world model: %s", report);
+    }
+    ck_assert_int_eq(checked_tensors, m.params.count);
+    ck_assert_int_ge(m.params.count, 30);
+    free(f.saved);
+    world_model_free(&m);
+}
+END_TEST
+
+/* Balancing at 0.5 gives each side half the KL's gradient: the same as no balancing at half the KL scale. */
+START_TEST(kl_balance_half_is_half_scale) {
+    WmConfig balanced, halved;
+    tiny_config(&balanced);
+    tiny_config(&halved);
+    WmError err = {0};
+    ck_assert(config_set_assignment(&balanced, "loss.kl_balancing=true", &err) == WM_OK);
+    ck_assert(config_set_assignment(&balanced, "loss.kl_balance=0.5", &err) == WM_OK);
+    ck_assert(config_set_assignment(&halved, "loss.kl_scale=0.35", &err) == WM_OK);
+    WmWorldModel a, b;
+    make_model(&a, &balanced);
+    make_model(&b, &halved);
+    WmLosses la, lb;
+    ck_assert(world_model_step(&a, &la, 1, &err) == WM_OK);
+    ck_assert(world_model_step(&b, &lb, 1, &err) == WM_OK);
+    double worst = 0.0, largest = 0.0;
+    for (size_t i = 0; i < a.params.total; i++) {
+        worst = fmax(worst, fabs((double)a.params.grad[i] - b.params.grad[i]));
+        largest = fmax(largest, fabs((double)b.params.grad[i]));
+    }
+    ck_assert_msg(worst <= 1e-5 * largest, "balanced vs halved: %g of %g", worst, largest);
+    /* And the balanced loss value is the plain KL at the configured scale: it differs from the halved one. */
+    ck_assert_double_gt(la.loss, lb.loss);
+    world_model_free(&a);
+    world_model_free(&b);
+}
+END_TEST
+
+/* The preprocessing: 5 bits kept, centred, noise below one step. */
+START_TEST(preprocess_quantises_and_centres) {
+    WmConfig c;
+    tiny_config(&c);
+    WmWorldModel m;
+    make_model(&m, &c);
+    const size_t plane = 16 * 16;
+    uint8_t *pixels = calloc(plane * 3, 1);
+    pixels[0] = 255, pixels[1] = 7, pixels[2] = 8; /* pixel 0: r, g, b */
+    float *images = malloc(plane * 3 * sizeof(float));
+    world_model_preprocess(&m, images, pixels, 1, NULL);
+    ck_assert_float_eq(images[0], 31.0f / 32 - 0.5f);     /* r of pixel 0 */
+    ck_assert_float_eq(images[plane], -0.5f);             /* g: 7 >> 3 = 0 */
+    ck_assert_float_eq(images[2 * plane], 1.0f / 32 - 0.5f); /* b: 8 >> 3 = 1 */
+    WmRng rng = rng_stream(1, 2);
+    world_model_preprocess(&m, images, pixels, 1, &rng);
+    ck_assert(images[plane] >= -0.5f && images[plane] < -0.5f + 1.0f / 32);
+    free(pixels), free(images);
+    world_model_free(&m);
+}
+END_TEST
+
+int main(void) {
+    Suite *suite = suite_create("world model");
+    TCase *tc = tcase_create("world model");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, full_model_matches_central_differences);
+    tcase_add_test(tc, kl_balance_half_is_half_scale);
+    tcase_add_test(tc, preprocess_quantises_and_centres);
+    suite_add_tcase(suite, tc);
+    return check_run(suite);
+}

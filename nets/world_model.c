@@ -121,24 +121,18 @@ void world_model_free(WmWorldModel *model) {
 void world_model_preprocess(const WmWorldModel *model, float *images, const uint8_t *pixels, size_t frames,
                             WmRng *dequantize_rng) {
     const size_t plane = (size_t)model->config.data.height * model->config.data.width;
-    const int bits = (int)model->config.data.bit_depth;
+    const int bits = (int)model->config.data.bit_depth, noisy = dequantize_rng != NULL;
     const float levels = (float)(1 << bits), drop = (float)(1 << (8 - bits));
+    /* The noise is drawn first, in one fill, so it is the same on any thread count; no buffer but the output. */
+    if (noisy) rng_fill_uniform(dequantize_rng, images, frames * plane * IMAGE_CHANNELS);
 #pragma omp parallel for schedule(static)
     for (size_t n = 0; n < frames; n++)
         for (size_t p = 0; p < plane; p++)
             for (int c = 0; c < IMAGE_CHANNELS; c++) {
                 const float kept = floorf(pixels[(n * plane + p) * IMAGE_CHANNELS + c] / drop);
-                images[(n * IMAGE_CHANNELS + c) * plane + p] = kept / levels - 0.5f;
+                float *out = &images[(n * IMAGE_CHANNELS + c) * plane + p];
+                *out = kept / levels - 0.5f + (noisy ? *out / levels : 0.0f);
             }
-    if (dequantize_rng != NULL) {
-        /* One fill for the whole batch, so the draw is the same on any thread count. */
-        const size_t count = frames * plane * IMAGE_CHANNELS;
-        float *noise = malloc(count * sizeof *noise);
-        if (noise == NULL) return;
-        rng_fill_uniform(dequantize_rng, noise, count);
-        for (size_t i = 0; i < count; i++) images[i] += noise[i] / levels;
-        free(noise);
-    }
 }
 
 /* The decoder and reward head on the features [h, z]. */

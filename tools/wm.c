@@ -1,4 +1,6 @@
 /* wm: learn a world model from camera images and act with it. This file only dispatches subcommands. */
+#include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +14,7 @@ typedef struct {
 
 static const WmCommand COMMANDS[] = {
     {"collect", command_collect, "record episodes from a built-in pixel environment"},
+    {"train", command_train, "train the world model on recorded episodes (resumes an existing run)"},
     {"info", command_info, "what an episode or a dataset holds, and whether it is valid"},
     {"bench", command_bench, "measure speed: ops (GFLOP/s per layer against sgemm)"},
 };
@@ -23,6 +26,10 @@ static void usage(FILE *out) {
 }
 
 int main(int argc, char **argv) {
+    /* oneDNN allocates and frees large scratch buffers on every call; glibc would map and unmap them each time and
+     * fault the pages in again (a third of a training step's time here). Keep freed memory in the heap instead. */
+    mallopt(M_MMAP_MAX, 0);
+    mallopt(M_TRIM_THRESHOLD, INT_MAX);
     if (argc < 2) {
         usage(stderr);
         return 2;

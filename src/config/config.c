@@ -194,7 +194,14 @@ static void format_value(const WmConfig *config, const ConfigKey *key, char *out
     const char *field = (const char *)config + key->offset;
     switch (key->type) {
     case KEY_INT: snprintf(out, size, "%ld", *(const long *)field); break;
-    case KEY_FLOAT: snprintf(out, size, "%.17g", *(const double *)field); break;
+    case KEY_FLOAT: { /* the shortest text that reads back to the same double */
+        const double value = *(const double *)field;
+        for (int digits = 6; digits <= 17; digits++) {
+            snprintf(out, size, "%.*g", digits, value);
+            if (strtod(out, NULL) == value) break;
+        }
+        break;
+    }
     case KEY_BOOL: snprintf(out, size, "%s", *(const int *)field ? "true" : "false"); break;
     case KEY_TEXT: snprintf(out, size, "%s", field); break;
     case KEY_LIST: {

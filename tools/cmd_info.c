@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "core/fs.h"
+#include "core/safetensors.h"
 #include "data/dataset.h"
 
 /* Bytes on disk: the file, or the files directly inside the directory. */
@@ -93,10 +94,73 @@ static int info_dataset(const char *path, int skip_bad) {
     return 0;
 }
 
+typedef struct {
+    long tensors;
+    long long elements;
+} TensorTally;
+
+/* One line per tensor: dtype, shape, and for F32 the sum (in double, in file order) and the first value, so
+ * another reader can check the bytes. */
+static void print_tensor(void *ctx, const char *name, const char *dtype, int rank, const int64_t *shape,
+                         const void *data) {
+    TensorTally *tally = ctx;
+    char dims[96] = "";
+    size_t used = 0;
+    long long count = 1;
+    for (int d = 0; d < rank; d++) {
+        used += (size_t)snprintf(dims + used, sizeof dims - used, "%s%lld", d ? ", " : "", (long long)shape[d]);
+        count *= shape[d];
+    }
+    printf("  %-40s %-3s [%s]", name, dtype, dims);
+    if (strcmp(dtype, "F32") == 0 && count > 0) {
+        const float *values = data;
+        double sum = 0.0;
+        for (long long i = 0; i < count; i++) sum += values[i];
+        printf("  sum %.17g  first %.9g", sum, values[0]);
+    } else if (strcmp(dtype, "I64") == 0 && count > 0) {
+        long long first;
+        memcpy(&first, data, sizeof first);
+        printf("  value %lld", first);
+    }
+    printf("\n");
+    tally->tensors++, tally->elements += count;
+}
+
+static int info_checkpoint(const char *path) {
+    WmSafetensors file;
+    WmError err = {0};
+    if (safetensors_open(&file, path, &err)) {
+        printf("checkpoint %s: INVALID\n", path);
+        fprintf(stderr, "wm info: %s\n", err.message);
+        return 1;
+    }
+    const char *format = safetensors_meta(&file, "format");
+    printf("checkpoint %s: %s\n", path, format ? format : "safetensors without wm metadata");
+    static const char *const KEYS[] = {"step", "action_dim", "rng.sample", "rng.dequantize", "rng.latent"};
+    for (size_t i = 0; i < sizeof KEYS / sizeof KEYS[0]; i++) {
+        const char *value = safetensors_meta(&file, KEYS[i]);
+        if (value) printf("  %-14s %s\n", KEYS[i], value);
+    }
+    printf("tensors:\n");
+    TensorTally tally = {0};
+    safetensors_each(&file, print_tensor, &tally);
+    printf("  %ld tensors, %lld values, %lld bytes on disk\n", tally.tensors, tally.elements, disk_bytes(path));
+    const char *config = safetensors_meta(&file, "config");
+    if (config) printf("config:\n%s", config);
+    safetensors_close(&file);
+    return 0;
+}
+
+static int ends_with(const char *s, const char *suffix) {
+    const size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
 int command_info(int argc, char **argv) {
     if (cli_wants_help(argc, argv) || argc < 2) {
         fprintf(argc < 2 ? stderr : stdout, "usage: wm info PATH [--skip-bad]\n"
-                "  PATH: an episode (a PNG directory with steps.csv, or a .npz) or a dataset (a directory of them)\n");
+                "  PATH: an episode (a PNG directory with steps.csv, or a .npz), a dataset (a directory of them),\n"
+                "        or a checkpoint (.safetensors: its metadata, tensors and resolved config)\n");
         return argc < 2 ? 2 : 0;
     }
     const char *path = NULL;
@@ -119,6 +183,7 @@ int command_info(int argc, char **argv) {
         fprintf(stderr, "wm info: %s: no such file or directory\n", path);
         return 1;
     }
+    if (ends_with(path, ".safetensors")) return info_checkpoint(path);
     if (episode_path_is_npz(path) || fs_exists(steps)) return info_episode(path);
     if (fs_is_dir(path)) return info_dataset(path, skip_bad);
     fprintf(stderr, "wm info: %s: not an episode (.npz, or a directory with steps.csv) nor a dataset\n", path);

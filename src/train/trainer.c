@@ -58,8 +58,8 @@ static WmStatus check_finite(const WmLosses *l, long step, WmError *err) {
     } terms[] = {{"image_nll", l->image_nll}, {"reward_nll", l->reward_nll}, {"kl", l->kl}, {"loss", l->loss}};
     for (size_t i = 0; i < sizeof terms / sizeof terms[0]; i++)
         if (!isfinite(terms[i].value))
-            return wm_error_set(err, WM_ERR_NUMERIC, "step %ld: loss term '%s' is %g; no update was made", step + 1,
-                                terms[i].name, terms[i].value);
+            return wm_error_set(err, WM_ERR_NUMERIC, "step %ld: loss term '%s' is %s; no update was made", step + 1,
+                                terms[i].name, isnan(terms[i].value) ? "NaN" : "infinite");
     return WM_OK;
 }
 
@@ -73,8 +73,8 @@ WmStatus trainer_step(WmTrainer *t, WmLosses *losses, WmError *err) {
     if (world_model_step(m, losses, 1, err) || check_finite(losses, t->step, err)) return err->status;
     t->grad_norm = adam_step(&t->adam, &m->params);
     if (!isfinite(t->grad_norm))
-        return wm_error_set(err, WM_ERR_NUMERIC, "step %ld: the gradient norm is %g; no update was made", t->step + 1,
-                            t->grad_norm);
+        return wm_error_set(err, WM_ERR_NUMERIC, "step %ld: the gradient norm is %s; no update was made", t->step + 1,
+                            isnan(t->grad_norm) ? "NaN" : "infinite");
     t->step++;
     return WM_OK;
 }

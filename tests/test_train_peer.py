@@ -1,0 +1,156 @@
+"""wm train end to end on a tiny configuration, with Python (json + numpy, Debian's) as the outside reader:
+- two runs with the same seed and thread count write bit-identical checkpoints;
+- a run killed with SIGKILL after a checkpoint and resumed ends bit-identical to an uninterrupted one;
+- the checkpoint is a valid safetensors file: header parsed with json, every tensor's byte range checked, and
+  every F32 tensor's values checked against what `wm info` prints;
+- a diverging run stops naming the loss term and the step, and its last checkpoint stays readable;
+- bad configuration is refused with the key named.
+Usage: test_train_peer.py WM"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+WM = sys.argv[1]
+TINY = ["data.height=32", "data.width=32", "model.depth=4", "model.encoder_kernels=4,4,4",
+        "model.decoder_kernels=5,6,6", "model.deter=16", "model.stoch=4", "model.hidden=16",
+        "model.reward_layers=1", "model.reward_units=16", "data.batch=3", "data.length=8",
+        "run.log_every=1", "run.checkpoint_every=4"]
+failures = []
+
+
+def check(condition, what):
+    print(("ok   " if condition else "FAIL ") + what)
+    if not condition:
+        failures.append(what)
+
+
+def train(run, data, steps, extra=(), wait=True):
+    args = [WM, "train", "--run", run, "--data", data, "--steps", str(steps), "--threads", "2"]
+    for s in TINY + list(extra):
+        args += ["--set", s]
+    if not wait:
+        return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.run(args, capture_output=True, text=True)
+
+
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def safetensors(path):
+    blob = read_bytes(path)
+    size = int.from_bytes(blob[:8], "little")
+    header = json.loads(blob[8:8 + size])
+    data = blob[8 + size:]
+    tensors = {}
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = t["data_offsets"]
+        dtype = {"F32": np.float32, "I64": np.int64}[t["dtype"]]
+        count = int(np.prod(t["shape"])) if t["shape"] else 1
+        check_range = 0 <= begin <= end <= len(data) and end - begin == count * np.dtype(dtype).itemsize
+        if not check_range:
+            failures.append(f"{path}: {name} byte range")
+        tensors[name] = np.frombuffer(data[begin:end], dtype=dtype).reshape(t["shape"])
+    return header.get("__metadata__", {}), tensors
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    data = os.path.join(tmp, "episodes")
+    r = subprocess.run([WM, "collect", "--env", "cartpole-swingup", "--episodes", "3", "--out", data, "--seed", "4"],
+                       capture_output=True, text=True)
+    check(r.returncode == 0, "collect 3 episodes")
+
+    # Same seed, same threads: the same bytes.
+    a, b = os.path.join(tmp, "a"), os.path.join(tmp, "b")
+    ra, rb = train(a, data, 12), train(b, data, 12)
+    check(ra.returncode == 0 and rb.returncode == 0, "two runs of 12 steps finish: " + ra.stderr[-200:])
+    for name in ["latest.safetensors", "checkpoints/step_4.safetensors", "checkpoints/step_12.safetensors"]:
+        check(read_bytes(os.path.join(a, name)) == read_bytes(os.path.join(b, name)), f"{name} is bit-identical")
+    c = os.path.join(tmp, "c")
+    train(c, data, 12, ["run.seed=1"])
+    check(read_bytes(os.path.join(a, "latest.safetensors")) != read_bytes(os.path.join(c, "latest.safetensors")),
+          "another seed gives another checkpoint")
+
+    # Killed after a checkpoint, resumed: the same end as the uninterrupted run a.
+    k = os.path.join(tmp, "k")
+    process = train(k, data, 100000, wait=False)
+    latest = os.path.join(k, "latest.safetensors")
+    deadline = time.time() + 120
+    while not os.path.exists(latest) and time.time() < deadline and process.poll() is None:
+        time.sleep(0.002)
+    time.sleep(0.05)  # a few steps past the checkpoint, so the resume must redo them
+    still_running = process.poll() is None
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    check(still_running and os.path.exists(latest), "the run was killed by SIGKILL after writing a checkpoint")
+    meta, _ = safetensors(latest)
+    killed_at = int(meta["step"])
+    check(killed_at >= 4, f"the killed run's latest checkpoint is at step {killed_at}")
+    r = train(k, data, 12)
+    check(r.returncode == 0 and "resuming" in r.stderr, "the same command resumes: " + r.stderr.strip()[-160:])
+    check(read_bytes(os.path.join(a, "latest.safetensors")) == read_bytes(latest),
+          "killed and resumed ends bit-identical to uninterrupted")
+    with open(os.path.join(k, "metrics.jsonl")) as f:
+        steps = [json.loads(line)["step"] for line in f]
+    check(steps == list(range(1, 13)), "metrics.jsonl of the resumed run holds steps 1..12 once each")
+
+    # The checkpoint, read without wm, against `wm info`.
+    meta, tensors = safetensors(os.path.join(a, "latest.safetensors"))
+    check(meta.get("format") == "wm-checkpoint-1" and meta.get("step") == "12", "metadata: format and step")
+    check("model:" in meta.get("config", "") and "deter: 16" in meta["config"], "metadata holds the resolved config")
+    check("encoder.conv1.weight" in tensors and "optim.m.encoder.conv1.weight" in tensors
+          and int(tensors["optim.step"][0]) == 12, "parameters, Adam moments and step are there")
+    check(tensors["encoder.conv1.weight"].shape == (4, 3, 4, 4), "encoder.conv1.weight is (4, 3, 4, 4)")
+    info = subprocess.run([WM, "info", os.path.join(a, "latest.safetensors")], capture_output=True, text=True)
+    check(info.returncode == 0, "wm info opens the checkpoint")
+    seen = 0
+    for line in info.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 7 and parts[1] == "F32" and "sum" in parts:
+            name, total = parts[0], float(parts[parts.index("sum") + 1])
+            first = float(parts[parts.index("first") + 1])
+            values = tensors[name].astype(np.float64).ravel()
+            if abs(values.sum() - total) > 1e-9 * max(1.0, np.abs(values).sum()) or np.float32(first) != values[0]:
+                failures.append(f"wm info disagrees on {name}: {total} vs {values.sum()}")
+            seen += 1
+    check(seen == sum(1 for t in tensors.values() if t.dtype == np.float32) and seen > 90,
+          f"wm info and numpy agree on all {seen} F32 tensors")
+
+    # A non-finite loss term stops the run before any update, naming the term and the step; the checkpoint it
+    # resumed from is left as it was. The NaN is planted in the reward head's bias of a copy of run a.
+    d = os.path.join(tmp, "d")
+    shutil.copytree(a, d)
+    blob = bytearray(read_bytes(os.path.join(d, "latest.safetensors")))
+    size = int.from_bytes(blob[:8], "little")
+    begin = json.loads(blob[8:8 + size])["reward.out.bias"]["data_offsets"][0]
+    blob[8 + size + begin:8 + size + begin + 4] = np.array([np.nan], dtype=np.float32).tobytes()
+    os.remove(os.path.join(d, "latest.safetensors"))  # a hard link to step_12: replace, do not write through
+    with open(os.path.join(d, "latest.safetensors"), "wb") as f:
+        f.write(blob)
+    r = train(d, data, 16)
+    check(r.returncode == 1 and "step 13: loss term 'reward_nll' is NaN" in r.stderr,
+          "a NaN loss term stops the run: " + r.stderr.strip().splitlines()[-2][:120])
+    check(read_bytes(os.path.join(d, "latest.safetensors")) == bytes(blob)
+          and not os.path.exists(os.path.join(d, "checkpoints", "step_16.safetensors")),
+          "the last checkpoint is untouched and no new one was written")
+
+    # Bad configuration: named, exit 2.
+    r = train(os.path.join(tmp, "e"), data, 2, ["model.detr=3"])
+    check(r.returncode == 2 and "unknown key 'model.detr'" in r.stderr, "unknown key is named")
+    r = subprocess.run([WM, "train", "--run", os.path.join(tmp, "f"), "--data", data, "--set", "data.batch=0"],
+                       capture_output=True, text=True)
+    check(r.returncode == 2 and "data.batch: 0 is out of range" in r.stderr, "out-of-range value is named")
+    check(not os.listdir(data) or all(n.startswith("episode_") for n in os.listdir(data)), "nothing written into --data")
+
+print(f"{len(failures)} failed")
+sys.exit(1 if failures else 0)

@@ -31,6 +31,82 @@ static WmGruWeights gru_weights(const WmRssm *rssm, const WmParams *params) {
                           params_value(params, rssm->gru_bias_ih), params_value(params, rssm->gru_bias_hh)};
 }
 
+/* ---- one transition ---- */
+
+WmStatus rssm_step_alloc(const WmRssm *rssm, WmArena *arena, WmRssmStep *step, int batch, WmError *err) {
+    const size_t B = (size_t)batch, S = rssm->stoch, Hd = rssm->hidden;
+    *step = (WmRssmStep){.batch = batch};
+    step->input_cat = arena_floats(arena, B * (S + rssm->action));
+    step->input = arena_floats(arena, B * Hd);
+    step->h = arena_floats(arena, B * rssm->deter);
+    step->gru_cache = arena_floats(arena, gru_cache_floats(batch, rssm->deter));
+    step->prior_h = arena_floats(arena, B * Hd);
+    step->prior_mean = arena_floats(arena, B * S);
+    step->prior_raw = arena_floats(arena, B * S);
+    step->prior_std = arena_floats(arena, B * S);
+    return arena_check(arena, err);
+}
+
+WmStatus rssm_step_forward(const WmRssm *rssm, const WmParams *params, WmRssmStep *step, const float *h_prev,
+                           const float *z_prev, const float *action, WmError *err) {
+    const int B = step->batch, S = rssm->stoch, A = rssm->action;
+    const float *parts[2] = {z_prev, action};
+    const int widths[2] = {S, A};
+    concat_forward(step->input_cat, parts, widths, 2, B);
+    const WmGruWeights w = gru_weights(rssm, params);
+    if (dense_forward(&rssm->input, params, step->input, step->input_cat, B, err) ||
+        gru_forward(step->h, step->gru_cache, step->input, h_prev, &w, B, rssm->hidden, rssm->deter, err) ||
+        dense_forward(&rssm->prior_hidden, params, step->prior_h, step->h, B, err) ||
+        dense_forward(&rssm->prior_mean, params, step->prior_mean, step->prior_h, B, err) ||
+        dense_forward(&rssm->prior_std, params, step->prior_raw, step->prior_h, B, err))
+        return err->status;
+    gauss_sample_forward(NULL, step->prior_std, step->prior_mean, step->prior_raw, NULL, (size_t)B * S, rssm->min_std);
+    return WM_OK;
+}
+
+/* The two heads of a Gaussian (mean and raw std from one hidden layer) back to that layer's input. */
+static WmStatus gaussian_backward(const WmDense *hidden_layer, const WmDense *mean_layer, const WmDense *std_layer,
+                                  WmParams *params, float *dinput, float *dmean, float *draw, const float *input,
+                                  const float *hidden, float *dhidden, int batch, WmError *err) {
+    memset(dhidden, 0, (size_t)batch * hidden_layer->out * sizeof(float));
+    if (dense_backward(mean_layer, params, dhidden, dmean, hidden, NULL, batch, err) ||
+        dense_backward(std_layer, params, dhidden, draw, hidden, NULL, batch, err))
+        return err->status;
+    return dense_backward(hidden_layer, params, dinput, dhidden, input, hidden, batch, err);
+}
+
+WmStatus rssm_step_backward(const WmRssm *rssm, WmParams *params, WmArena *arena, const WmRssmStep *step,
+                            const float *h_prev, float *dh_prev, float *dz_prev, float *dh, float *dprior_mean,
+                            float *dprior_std, WmError *err) {
+    const int B = step->batch, S = rssm->stoch, A = rssm->action, Hd = rssm->hidden;
+    const size_t mark = arena_mark(arena);
+    float *draw = arena_alloc_zero(arena, (size_t)B * S * sizeof(float));
+    float *dhidden = arena_floats(arena, (size_t)B * Hd);
+    float *dinput = arena_alloc_zero(arena, (size_t)B * Hd * sizeof(float));
+    float *dcat = arena_alloc_zero(arena, (size_t)B * (S + A) * sizeof(float));
+    if (arena_check(arena, err)) return err->status;
+    const WmGruWeights w = gru_weights(rssm, params);
+    const WmGruGrads gw = {params_grad(params, rssm->gru_weight_ih), params_grad(params, rssm->gru_weight_hh),
+                           params_grad(params, rssm->gru_bias_ih), params_grad(params, rssm->gru_bias_hh)};
+    /* The prior: only its std goes through softplus. */
+    gauss_sample_backward(NULL, draw, NULL, dprior_std, step->prior_raw, NULL, (size_t)B * S);
+    if (gaussian_backward(&rssm->prior_hidden, &rssm->prior_mean, &rssm->prior_std, params, dh, dprior_mean, draw,
+                          step->h, step->prior_h, dhidden, B, err) ||
+        gru_backward(dinput, dh_prev, &gw, dh, step->gru_cache, step->input, h_prev, &w, B, Hd, rssm->deter, arena,
+                     err) ||
+        dense_backward(&rssm->input, params, dcat, dinput, step->input_cat, step->input, B, err))
+        goto done;
+    /* Back to z_prev; actions need no gradient. */
+    float *const parts[2] = {dz_prev, NULL};
+    const int widths[2] = {S, A};
+    concat_backward(parts, dcat, widths, 2, B);
+done:
+    arena_rewind(arena, mark);
+    return err->status;
+}
+
+/* ---- observe: the transition, then the posterior ---- */
+
 WmStatus rssm_observe(const WmRssm *rssm, const WmParams *params, WmArena *arena, WmRssmTrace *trace,
                       const float *embed, const float *actions, const float *noise, int batch, int length,
                       WmError *err) {
@@ -38,6 +114,7 @@ WmStatus rssm_observe(const WmRssm *rssm, const WmParams *params, WmArena *arena
               A = rssm->action;
     const size_t rows = (size_t)B * L, gru_floats = gru_cache_floats(B, D);
     WmRssmTrace t = {.batch = B, .length = L, .noise = (float *)noise};
+    t.steps = arena_alloc(arena, (size_t)L * sizeof *t.steps);
     t.input_cat = arena_floats(arena, rows * (S + A));
     t.input = arena_floats(arena, rows * Hd);
     t.h = arena_floats(arena, rows * D);
@@ -54,22 +131,15 @@ WmStatus rssm_observe(const WmRssm *rssm, const WmParams *params, WmArena *arena
     t.z = arena_floats(arena, rows * S);
     float *zeros = arena_alloc_zero(arena, (size_t)B * (D > S ? D : S) * sizeof(float));
     if (arena_check(arena, err)) return err->status;
-    const WmGruWeights w = gru_weights(rssm, params);
     for (int step = 0; step < L; step++) {
         const size_t row = (size_t)step * B;
+        t.steps[step] = (WmRssmStep){
+            .batch = B, .input_cat = t.input_cat + row * (S + A), .input = t.input + row * Hd, .h = t.h + row * D,
+            .gru_cache = t.gru_cache + step * gru_floats, .prior_h = t.prior_h + row * Hd,
+            .prior_mean = t.prior_mean + row * S, .prior_raw = t.prior_raw + row * S, .prior_std = t.prior_std + row * S,
+        };
         const float *z_prev = step ? t.z + (row - B) * S : zeros, *h_prev = step ? t.h + (row - B) * D : zeros;
-        const float *input_parts[2] = {z_prev, actions + row * A};
-        const int input_widths[2] = {S, A};
-        concat_forward(t.input_cat + row * (S + A), input_parts, input_widths, 2, B);
-        if (dense_forward(&rssm->input, params, t.input + row * Hd, t.input_cat + row * (S + A), B, err) ||
-            gru_forward(t.h + row * D, t.gru_cache + step * gru_floats, t.input + row * Hd, h_prev, &w, B, Hd, D,
-                        err) ||
-            dense_forward(&rssm->prior_hidden, params, t.prior_h + row * Hd, t.h + row * D, B, err) ||
-            dense_forward(&rssm->prior_mean, params, t.prior_mean + row * S, t.prior_h + row * Hd, B, err) ||
-            dense_forward(&rssm->prior_std, params, t.prior_raw + row * S, t.prior_h + row * Hd, B, err))
-            return err->status;
-        gauss_sample_forward(NULL, t.prior_std + row * S, t.prior_mean + row * S, t.prior_raw + row * S, NULL,
-                             (size_t)B * S, rssm->min_std);
+        if (rssm_step_forward(rssm, params, &t.steps[step], h_prev, z_prev, actions + row * A, err)) return err->status;
         const float *post_parts[2] = {t.h + row * D, embed + row * E};
         const int post_widths[2] = {D, E};
         concat_forward(t.post_cat + row * (D + E), post_parts, post_widths, 2, B);
@@ -84,30 +154,14 @@ WmStatus rssm_observe(const WmRssm *rssm, const WmParams *params, WmArena *arena
     return WM_OK;
 }
 
-/* The two heads of a Gaussian (mean and raw std from one hidden layer) back to that layer's input. */
-static WmStatus gaussian_backward(const WmDense *hidden_layer, const WmDense *mean_layer, const WmDense *std_layer,
-                                  WmParams *params, float *dinput, float *dmean, float *draw, const float *input,
-                                  const float *hidden, float *dhidden, int batch, WmError *err) {
-    memset(dhidden, 0, (size_t)batch * hidden_layer->out * sizeof(float));
-    if (dense_backward(mean_layer, params, dhidden, dmean, hidden, NULL, batch, err) ||
-        dense_backward(std_layer, params, dhidden, draw, hidden, NULL, batch, err))
-        return err->status;
-    return dense_backward(hidden_layer, params, dinput, dhidden, input, hidden, batch, err);
-}
-
 WmStatus rssm_observe_backward(const WmRssm *rssm, WmParams *params, WmArena *arena, const WmRssmTrace *trace,
                                WmRssmGrads *g, float *dembed, WmError *err) {
     const int B = trace->batch, L = trace->length, D = rssm->deter, S = rssm->stoch, Hd = rssm->hidden,
-              E = rssm->embed, A = rssm->action;
-    const size_t gru_floats = gru_cache_floats(B, D);
-    const WmGruWeights w = gru_weights(rssm, params);
-    const WmGruGrads gw = {params_grad(params, rssm->gru_weight_ih), params_grad(params, rssm->gru_weight_hh),
-                           params_grad(params, rssm->gru_bias_ih), params_grad(params, rssm->gru_bias_hh)};
+              E = rssm->embed;
     const size_t mark = arena_mark(arena);
     float *draw = arena_floats(arena, (size_t)B * S);
     float *dhidden = arena_floats(arena, (size_t)B * Hd);
-    float *dcat = arena_floats(arena, (size_t)B * (D + E > S + A ? D + E : S + A));
-    float *dinput = arena_floats(arena, (size_t)B * Hd);
+    float *dcat = arena_floats(arena, (size_t)B * (D + E));
     const float *zeros = arena_alloc_zero(arena, (size_t)B * D * sizeof(float));
     if (arena_check(arena, err)) return err->status;
     const size_t state_floats = (size_t)B * S;
@@ -122,37 +176,16 @@ WmStatus rssm_observe_backward(const WmRssm *rssm, WmParams *params, WmArena *ar
         if (gaussian_backward(&rssm->post_hidden, &rssm->post_mean, &rssm->post_std, params, dcat,
                               g->dpost_mean + row * S, draw, trace->post_cat + row * (D + E),
                               trace->post_h + row * Hd, dhidden, B, err))
-            goto fail;
+            break;
         float *const post_parts[2] = {dh, dembed + row * E};
         const int post_widths[2] = {D, E};
         concat_backward(post_parts, dcat, post_widths, 2, B);
-        /* Prior: only its std goes through softplus. */
-        memset(draw, 0, state_floats * sizeof(float));
-        gauss_sample_backward(NULL, draw, NULL, g->dprior_std + row * S, trace->prior_raw + row * S, NULL,
-                              state_floats);
-        if (gaussian_backward(&rssm->prior_hidden, &rssm->prior_mean, &rssm->prior_std, params, dh,
-                              g->dprior_mean + row * S, draw, trace->h + row * D, trace->prior_h + row * Hd,
-                              dhidden, B, err))
-            goto fail;
-        /* The GRU, then the input layer back to z_{t-1} (actions need no gradient). */
-        memset(dinput, 0, (size_t)B * Hd * sizeof(float));
-        const float *h_prev = step ? trace->h + (row - B) * D : zeros;
-        if (gru_backward(dinput, step ? g->dh + (row - B) * D : NULL, &gw, dh, trace->gru_cache + step * gru_floats,
-                         trace->input + row * Hd, h_prev, &w, B, Hd, D, arena, err))
-            goto fail;
-        memset(dcat, 0, (size_t)B * (S + A) * sizeof(float));
-        if (dense_backward(&rssm->input, params, dcat, dinput, trace->input_cat + row * (S + A),
-                           trace->input + row * Hd, B, err))
-            goto fail;
-        if (step) {
-            float *const input_parts[2] = {g->dz + (row - B) * S, NULL};
-            const int input_widths[2] = {S, A};
-            concat_backward(input_parts, dcat, input_widths, 2, B);
-        }
+        /* The transition, back to h_{t-1} and z_{t-1}. */
+        if (rssm_step_backward(rssm, params, arena, &trace->steps[step], step ? trace->h + (row - B) * D : zeros,
+                               step ? g->dh + (row - B) * D : NULL, step ? g->dz + (row - B) * S : NULL, dh,
+                               g->dprior_mean + row * S, g->dprior_std + row * S, err))
+            break;
     }
-    arena_rewind(arena, mark);
-    return WM_OK;
-fail:
     arena_rewind(arena, mark);
     return err->status;
 }

@@ -4,8 +4,10 @@
  *   h_t  = GRU(x_t, h_{t-1})                   the deterministic state
  *   prior     p(z_t | h_t)      = N(mean, softplus(raw) + min_std), both from act(W_p h_t)
  *   posterior q(z_t | h_t, e_t) = N(mean, softplus(raw) + min_std), both from act(W_q [h_t, e_t])
- *   z_t  = mean_q + std_q * noise_t            reparameterised, noise drawn by the caller
- * A sequence starts from h = 0, z = 0 (chunks never cross an episode's start). Arrays are time-major, (L, B, X). */
+ *   z_t  = mean + std * noise_t                reparameterised, noise drawn by the caller
+ * The transition (x, h and the prior) is one piece, `WmRssmStep`, shared by observe (then the posterior is added)
+ * and imagine (the prior's own sample goes on). A sequence starts from h = 0, z = 0 (chunks never cross an
+ * episode's start). Arrays are time-major, (L, B, X). */
 #ifndef WM_NETS_RSSM_H
 #define WM_NETS_RSSM_H
 
@@ -22,11 +24,30 @@ typedef struct {
     WmDense post_hidden, post_mean, post_std;    /* D + E -> Hd -> S, S */
 } WmRssm;
 
+/* One transition for `batch` rows: what forward keeps for backward. */
+typedef struct {
+    int batch;
+    float *input_cat, *input;     /* (B, S + A), (B, Hd) */
+    float *h, *gru_cache;         /* (B, D), gru_cache_floats(B, D) */
+    float *prior_h, *prior_mean, *prior_raw, *prior_std; /* (B, Hd), (B, S) x 3 */
+} WmRssmStep;
+
+/* Allocates a step's arrays for `batch` rows from the arena. */
+WmStatus rssm_step_alloc(const WmRssm *rssm, WmArena *arena, WmRssmStep *step, int batch, WmError *err);
+/* h, the prior's mean and std from (h_prev, z_prev, action), all (B, .). */
+WmStatus rssm_step_forward(const WmRssm *rssm, const WmParams *params, WmRssmStep *step, const float *h_prev,
+                           const float *z_prev, const float *action, WmError *err);
+/* From dh (the gradient of step->h, consumed) and the prior's dmean, dstd (consumed): dh_prev and dz_prev
+ * (either may be NULL) +=, parameter gradients +=. */
+WmStatus rssm_step_backward(const WmRssm *rssm, WmParams *params, WmArena *arena, const WmRssmStep *step,
+                            const float *h_prev, float *dh_prev, float *dz_prev, float *dh, float *dprior_mean,
+                            float *dprior_std, WmError *err);
+
 /* What observe keeps for backward (and what the losses read). All (L, B, X). */
 typedef struct {
     int batch, length;
-    float *input_cat, *input;        /* (S + A), Hd */
-    float *h, *gru_cache;            /* D; gru_cache_floats(B, D) per step */
+    WmRssmStep *steps;               /* L transitions, each pointing into the arrays below */
+    float *input_cat, *input, *h, *gru_cache;
     float *prior_h, *prior_mean, *prior_raw, *prior_std;
     float *post_cat, *post_h, *post_mean, *post_raw, *post_std;
     float *noise, *z;                /* S */

@@ -7,8 +7,20 @@
 #include "core/reduce.h"
 #include "ops/concat.h"
 #include "ops/loss.h"
+#include "ops/sample.h"
 
 enum { IMAGE_CHANNELS = 3 };
+
+/* Latent overshooting's arrays for one step: the open-loop transitions, their samples and KL terms. */
+struct WmOvershoot {
+    int distance;
+    WmRssmStep *steps; /* 1..D */
+    float **z;         /* samples of steps 1..D-1 */
+    float **kl;        /* steps 2..D */
+    double kl_sum, clamped_sum;
+    size_t kl_rows;
+};
+typedef struct WmOvershoot Overshoot;
 
 WmStatus world_model_create(WmWorldModel *model, const WmConfig *config, int action_dim, WmError *err) {
     memset(model, 0, sizeof *model);
@@ -72,6 +84,19 @@ void world_model_init_params(WmWorldModel *model, uint64_t seed) {
     }
 }
 
+static int overshoot_distance(const WmWorldModel *model) {
+    return model->config.loss.overshooting >= 2 ? (int)model->config.loss.overshooting : 0;
+}
+
+/* Rows of open-loop step k: every start s with s + k inside the sequence, (L - k) x B. */
+static size_t overshoot_rows(const WmWorldModel *model, int k) { return (size_t)(model->length - k) * model->batch; }
+
+size_t world_model_overshoot_noise_floats(const WmWorldModel *model) {
+    size_t total = 0;
+    for (int k = 1; k < overshoot_distance(model); k++) total += overshoot_rows(model, k) * model->rssm.stoch;
+    return total;
+}
+
 size_t world_model_image_floats(const WmWorldModel *model) {
     return (size_t)model->batch * model->length * IMAGE_CHANNELS * model->config.data.height * model->config.data.width;
 }
@@ -87,7 +112,10 @@ static size_t step_floats(const WmWorldModel *model) {
     total += N * (S + A + 3 * Hd + 11 * D + 12 * S + 2 * (D + E) + 2 * (D + S) + 2 * model->decoder_width + 8);
     for (int i = 0; i < model->reward_count; i++) total += 2 * N * model->reward[i].out;
     total += B * (8 * Hd + 16 * D + 4 * S + 2 * (D + E + S + A)); /* per-step scratch of the RSSM and GRU */
-    return total + 4096 * 64; /* alignment padding of every allocation */
+    /* Latent overshooting: per open-loop row, a transition, its sample, the KL and their gradients. */
+    const size_t step_row = (S + A) + 2 * Hd + 10 * D + 5 * S, grad_row = 2 * D + 4 * S + 2;
+    for (int k = 1; k <= overshoot_distance(model); k++) total += overshoot_rows(model, k) * (step_row + grad_row);
+    return total + (4096 + 16 * (size_t)overshoot_distance(model)) * 64; /* alignment padding of every allocation */
 }
 
 WmStatus world_model_build(WmWorldModel *model, int batch, int length, WmError *err) {
@@ -103,7 +131,20 @@ WmStatus world_model_build(WmWorldModel *model, int batch, int length, WmError *
     in->actions = wm_aligned_alloc(N * model->action_dim * sizeof(float) + WM_ALIGN);
     in->rewards = wm_aligned_alloc(N * sizeof(float));
     in->noise = wm_aligned_alloc(N * model->rssm.stoch * sizeof(float));
-    if (!in->images || !in->actions || !in->rewards || !in->noise)
+    const size_t overshoot_floats = world_model_overshoot_noise_floats(model);
+    const int distance = overshoot_distance(model);
+    if (distance) {
+        model->overshoot = calloc(1, sizeof *model->overshoot);
+        if (model->overshoot == NULL) return wm_error_set(err, WM_ERR_NOMEM, "world model: out of memory");
+        model->overshoot->distance = distance;
+        model->overshoot->steps = calloc((size_t)distance + 1, sizeof *model->overshoot->steps);
+        model->overshoot->z = calloc((size_t)distance + 1, sizeof *model->overshoot->z);
+        model->overshoot->kl = calloc((size_t)distance + 1, sizeof *model->overshoot->kl);
+        if (!model->overshoot->steps || !model->overshoot->z || !model->overshoot->kl)
+            return wm_error_set(err, WM_ERR_NOMEM, "world model: out of memory");
+    }
+    if (overshoot_floats) in->overshoot_noise = wm_aligned_alloc(overshoot_floats * sizeof(float));
+    if (!in->images || !in->actions || !in->rewards || !in->noise || (overshoot_floats && !in->overshoot_noise))
         return wm_error_set(err, WM_ERR_NOMEM, "world model: out of memory for a %d x %d batch", batch, length);
     return WM_OK;
 }
@@ -114,6 +155,13 @@ void world_model_free(WmWorldModel *model) {
     if (model->dnnl.engine) dnnl_ctx_free(&model->dnnl);
     arena_free(&model->arena);
     free(model->input.images), free(model->input.actions), free(model->input.rewards), free(model->input.noise);
+    free(model->input.overshoot_noise);
+    if (model->overshoot) {
+        free(model->overshoot->steps);
+        free(model->overshoot->z);
+        free(model->overshoot->kl);
+    }
+    free(model->overshoot);
     params_free(&model->params);
     memset(model, 0, sizeof *model);
 }
@@ -148,6 +196,85 @@ static WmStatus heads_forward(WmWorldModel *m, float *features, float *decoder_i
         if (reward_outs[i] == NULL) return arena_check(&m->arena, err);
         if (dense_forward(&m->reward[i], &m->params, reward_outs[i], x, N, err)) return err->status;
         x = reward_outs[i];
+    }
+    return WM_OK;
+}
+
+/* ---- latent overshooting (PlaNet) ----
+ * From every posterior state (h_s, z_s), the transition runs open loop on the recorded actions, each step sampling
+ * its own prior; step k's prior is held to the posterior at s + k by KL(sg(q_{s+k}) || p_k), k = 2..D (k = 1 is
+ * the ordinary KL term). Rows are start-major, so step k's rows line up with the trace's rows shifted by k B. */
+
+static WmStatus overshoot_forward(WmWorldModel *m, Overshoot *o, WmError *err) {
+    const int B = m->batch, S = m->rssm.stoch, A = m->action_dim;
+    const WmRssmTrace *t = &m->trace;
+    const float *h_prev = t->h, *z_prev = t->z, *noise = m->input.overshoot_noise;
+    o->kl_sum = o->clamped_sum = 0.0, o->kl_rows = 0;
+    for (int k = 1; k <= o->distance; k++) {
+        const size_t rows = overshoot_rows(m, k), shift = (size_t)k * B;
+        WmRssmStep *step = &o->steps[k];
+        if (rssm_step_alloc(&m->rssm, &m->arena, step, (int)rows, err) ||
+            rssm_step_forward(&m->rssm, &m->params, step, h_prev, z_prev, m->input.actions + shift * A, err))
+            return err->status;
+        if (k < o->distance) {
+            o->z[k] = arena_floats(&m->arena, rows * S);
+            if (o->z[k] == NULL) return arena_check(&m->arena, err);
+            gauss_sample_forward(o->z[k], step->prior_std, step->prior_mean, step->prior_raw, noise, rows * S,
+                                 m->rssm.min_std);
+            noise += rows * S;
+        }
+        if (k >= 2) {
+            o->kl[k] = arena_floats(&m->arena, rows);
+            float *clamped = arena_floats(&m->arena, rows);
+            if (clamped == NULL) return arena_check(&m->arena, err);
+            kl_diag_gauss_forward(o->kl[k], t->post_mean + shift * S, t->post_std + shift * S, step->prior_mean,
+                                  step->prior_std, (int)rows, S);
+            free_nats_forward(clamped, o->kl[k], rows, (float)m->config.loss.free_nats);
+            for (size_t r = 0; r < rows; r++) o->kl_sum += o->kl[k][r], o->clamped_sum += clamped[r];
+            o->kl_rows += rows;
+        }
+        h_prev = step->h, z_prev = o->z[k];
+    }
+    return WM_OK;
+}
+
+/* weight: d(objective)/d(each clamped KL). Adds into the trace's dh and dz, and, unless the posterior targets are
+ * held fixed (PlaNet's stop-gradient), into its posterior gradients. */
+static WmStatus overshoot_backward(WmWorldModel *m, Overshoot *o, float weight, WmRssmGrads *g, WmError *err) {
+    float *dh_trace = g->dh, *dz_trace = g->dz;
+    const int target_grads = !m->config.loss.overshooting_stop_gradient;
+    const int S = m->rssm.stoch, D = m->rssm.deter;
+    WmArena *arena = &m->arena;
+    float *dh = NULL, *dz = NULL; /* gradients of step k's h and z, (rows_k, .) */
+    const float *noise_end = m->input.overshoot_noise + world_model_overshoot_noise_floats(m);
+    for (int k = o->distance; k >= 1; k--) {
+        const size_t rows = overshoot_rows(m, k), prev_rows = k > 1 ? overshoot_rows(m, k - 1) : 0;
+        float *dmean = arena_alloc_zero(arena, rows * S * sizeof(float));
+        float *dstd = arena_alloc_zero(arena, rows * S * sizeof(float));
+        float *dh_prev = k > 1 ? arena_alloc_zero(arena, prev_rows * D * sizeof(float)) : dh_trace;
+        float *dz_prev = k > 1 ? arena_alloc_zero(arena, prev_rows * S * sizeof(float)) : dz_trace;
+        if (dh == NULL) dh = arena_alloc_zero(arena, rows * D * sizeof(float));
+        float *dkl = arena_floats(arena, rows), *dclamped = arena_floats(arena, rows);
+        if (arena_check(arena, err)) return err->status;
+        if (k >= 2) {
+            for (size_t r = 0; r < rows; r++) dclamped[r] = weight;
+            memset(dkl, 0, rows * sizeof(float));
+            free_nats_backward(dkl, dclamped, o->kl[k], rows, (float)m->config.loss.free_nats);
+            const size_t shift = (size_t)k * m->batch * S;
+            kl_diag_gauss_backward(target_grads ? g->dpost_mean + shift : NULL, target_grads ? g->dpost_std + shift : NULL,
+                                   dmean, dstd, dkl, m->trace.post_mean + shift, m->trace.post_std + shift,
+                                   o->steps[k].prior_mean, o->steps[k].prior_std, (int)rows, S);
+        }
+        if (dz != NULL) { /* z_k = mean + std * noise */
+            const float *noise = noise_end - rows * S;
+            for (size_t i = 0; i < rows * S; i++) dmean[i] += dz[i], dstd[i] += dz[i] * noise[i];
+            noise_end -= rows * S;
+        }
+        const float *h_prev = k > 1 ? o->steps[k - 1].h : m->trace.h;
+        if (rssm_step_backward(&m->rssm, &m->params, arena, &o->steps[k], h_prev, dh_prev, dz_prev, dh, dmean, dstd,
+                               err))
+            return err->status;
+        dh = dh_prev, dz = dz_prev;
     }
     return WM_OK;
 }
@@ -189,6 +316,15 @@ WmStatus world_model_step(WmWorldModel *m, WmLosses *losses, int backward, WmErr
     losses->kl = kl_sum / N;
     losses->image_mse = reduce_sum_squared_diff(m->image_mean, in->images, image_floats) / (double)image_floats;
     losses->loss = losses->image_nll + c->loss.reward_scale * losses->reward_nll + c->loss.kl_scale * kl_clamped_sum / N;
+    losses->overshoot_kl = 0.0;
+    Overshoot *o = m->overshoot;
+    /* Each distance weighs as much as the ordinary KL term, averaged over the D - 1 extra distances. */
+    const double overshoot_weight = o ? c->loss.overshooting_scale * c->loss.kl_scale / (o->distance - 1) : 0;
+    if (o) {
+        if (overshoot_forward(m, o, err)) return err->status;
+        losses->overshoot_kl = o->kl_sum / (double)o->kl_rows;
+        losses->loss += overshoot_weight * o->clamped_sum / N;
+    }
     if (!backward) return WM_OK;
 
     /* Backward. Gradient buffers come from the arena; every one that accumulates starts at zero. */
@@ -248,6 +384,8 @@ WmStatus world_model_step(WmWorldModel *m, WmLosses *losses, int backward, WmErr
         kl_diag_gauss_backward(g.dpost_mean, g.dpost_std, g.dprior_mean, g.dprior_std, dkl, m->trace.post_mean,
                                m->trace.post_std, m->trace.prior_mean, m->trace.prior_std, N, S);
     }
+    if (o && overshoot_backward(m, o, (float)(overshoot_weight * per_frame), &g, err))
+        return err->status;
     if (rssm_observe_backward(&m->rssm, &m->params, arena, &m->trace, &g, dembed, err)) return err->status;
     return conv_stack_backward(&m->encoder, &m->dnnl, &m->params, arena, NULL, dembed, in->images, encoder_outs, err);
 }

@@ -24,6 +24,7 @@ typedef struct {
     double image_nll; /* -log p(o | h, z) per frame */
     double reward_nll;
     double kl;        /* KL(q || p) per frame, before free nats */
+    double overshoot_kl; /* KL(q_t || p(z_t | z_{t-d})) over d = 2..D, per predicted frame; 0 when off */
     double image_mse; /* per pixel, in [-0.5, 0.5] units: easier to read than the nll */
 } WmLosses;
 
@@ -33,7 +34,10 @@ typedef struct {
     float *actions; /* (N, A) */
     float *rewards; /* (N) */
     float *noise;   /* (N, S): the posterior's reparameterisation noise */
+    float *overshoot_noise; /* the open-loop priors' noise, world_model_overshoot_noise_floats of it */
 } WmModelInput;
+
+typedef struct WmOvershoot WmOvershoot; /* latent overshooting's per-step state (world_model.c) */
 
 typedef struct {
     WmConfig config;
@@ -50,6 +54,7 @@ typedef struct {
     WmDnnl dnnl;
     WmArena arena;
     WmModelInput input;
+    WmOvershoot *overshoot; /* NULL when loss.overshooting < 2 */
     /* Outputs of the last forward, valid until the next: */
     float *image_mean;    /* (N, 3, H, W) */
     float *reward_mean;   /* (N) */
@@ -72,6 +77,9 @@ void world_model_preprocess(const WmWorldModel *model, float *images, const uint
 /* The ELBO on model->input: fills losses; with `backward`, adds the gradient of losses->loss to the parameters'
  * gradients (the caller zeroes them). */
 WmStatus world_model_step(WmWorldModel *model, WmLosses *losses, int backward, WmError *err);
+
+/* Floats of noise latent overshooting draws per step (0 when it is off). */
+size_t world_model_overshoot_noise_floats(const WmWorldModel *model);
 
 /* Floats of one (N, 3, H, W) image batch. */
 size_t world_model_image_floats(const WmWorldModel *model);

@@ -11,6 +11,8 @@
 
 enum { ACTIONS = 2, BATCH = 2, LENGTH = 3 };
 
+static int length = LENGTH; /* the sequence length the next model is built for */
+
 static void tiny_config(WmConfig *c) {
     WmError err = {0};
     config_defaults(c);
@@ -28,16 +30,17 @@ static void tiny_config(WmConfig *c) {
 static void make_model(WmWorldModel *m, const WmConfig *c) {
     WmError err = {0};
     ck_assert_msg(world_model_create(m, c, ACTIONS, &err) == WM_OK, "%s", err.message);
-    ck_assert_msg(world_model_build(m, BATCH, LENGTH, &err) == WM_OK, "%s", err.message);
+    ck_assert_msg(world_model_build(m, BATCH, length, &err) == WM_OK, "%s", err.message);
     world_model_init_params(m, 11);
     /* Non-zero biases, so their gradients are exercised away from a special point. */
     for (int i = 0; i < m->params.count; i++)
         if (m->params.infos[i].rank == 1) fill_normal(params_value(&m->params, i), m->params.infos[i].count, 0.1f, 300 + i);
-    const int N = BATCH * LENGTH;
+    const int N = BATCH * length;
     fill_uniform(m->input.images, world_model_image_floats(m), -0.5f, 0.5f, 1);
     fill_normal(m->input.actions, (size_t)N * ACTIONS, 0.5f, 2);
     fill_normal(m->input.rewards, N, 1.0f, 3);
     fill_normal(m->input.noise, (size_t)N * m->rssm.stoch, 1.0f, 4);
+    if (m->input.overshoot_noise) fill_normal(m->input.overshoot_noise, world_model_overshoot_noise_floats(m), 1.0f, 5);
 }
 
 typedef struct {
@@ -67,11 +70,9 @@ static void model_backward(void *ctx) {
     for (size_t i = 0; i < p->total; i++) p->grad[i] = f->saved[i] + f->loss_grad * p->grad[i];
 }
 
-START_TEST(full_model_matches_central_differences) {
-    WmConfig c;
-    tiny_config(&c);
+static void check_full_model(const WmConfig *c) {
     WmWorldModel m;
-    make_model(&m, &c);
+    make_model(&m, c);
     Fixture f = {.model = &m, .saved = malloc(m.params.total * sizeof(float))};
     int checked_tensors = 0;
     /* Eight tensors per problem (the harness's limit). */
@@ -93,6 +94,59 @@ START_TEST(full_model_matches_central_differences) {
     ck_assert_int_ge(m.params.count, 30);
     free(f.saved);
     world_model_free(&m);
+}
+
+START_TEST(full_model_matches_central_differences) {
+    WmConfig c;
+    tiny_config(&c);
+    length = LENGTH;
+    check_full_model(&c);
+}
+END_TEST
+
+/* Latent overshooting over 3 steps on sequences of 4: open-loop priors 2 and 3 steps ahead, each sampled. */
+START_TEST(overshooting_matches_central_differences) {
+    WmConfig c;
+    tiny_config(&c);
+    WmError err = {0};
+    ck_assert(config_set_assignment(&c, "loss.overshooting=3", &err) == WM_OK);
+    ck_assert(config_set_assignment(&c, "loss.overshooting_scale=1.5", &err) == WM_OK);
+    ck_assert(config_set_assignment(&c, "data.length=4", &err) == WM_OK);
+    /* The stop-gradient on the targets is not a gradient of the loss's value; central differences see the full one. */
+    ck_assert(config_set_assignment(&c, "loss.overshooting_stop_gradient=false", &err) == WM_OK);
+    length = 4;
+    check_full_model(&c);
+    /* The term is there: the loss with overshooting exceeds the loss without. */
+    WmWorldModel with, without;
+    make_model(&with, &c);
+    ck_assert(config_set_assignment(&c, "loss.overshooting=0", &err) == WM_OK);
+    make_model(&without, &c);
+    WmLosses a, b;
+    ck_assert(world_model_step(&with, &a, 0, &err) == WM_OK && world_model_step(&without, &b, 0, &err) == WM_OK);
+    ck_assert_double_gt(a.overshoot_kl, 0.0);
+    ck_assert_double_eq(b.overshoot_kl, 0.0);
+    ck_assert_double_eq_tol(a.loss - b.loss, 1.5 * 0.7 * a.overshoot_kl * (3 * BATCH) / (4 * BATCH) , 1e-3 * a.loss);
+    world_model_free(&with);
+    world_model_free(&without);
+
+    /* Stopping the gradient at the targets changes what reaches the posterior's layers and nothing that only the
+     * prior uses. */
+    WmWorldModel stopped, full;
+    ck_assert(config_set_assignment(&c, "loss.overshooting=3", &err) == WM_OK);
+    make_model(&full, &c);
+    ck_assert(config_set_assignment(&c, "loss.overshooting_stop_gradient=true", &err) == WM_OK);
+    make_model(&stopped, &c);
+    ck_assert(world_model_step(&full, &a, 1, &err) == WM_OK && world_model_step(&stopped, &b, 1, &err) == WM_OK);
+    for (int i = 0; i < full.params.count; i++) {
+        const WmParamInfo *info = &full.params.infos[i];
+        const int same = memcmp(params_grad(&full.params, i), params_grad(&stopped.params, i),
+                                info->count * sizeof(float)) == 0;
+        if (strncmp(info->name, "rssm.prior.", 11) == 0) ck_assert_msg(same, "%s differs", info->name);
+        if (strncmp(info->name, "rssm.posterior.", 15) == 0) ck_assert_msg(!same, "%s is the same", info->name);
+    }
+    world_model_free(&full);
+    world_model_free(&stopped);
+    length = LENGTH;
 }
 END_TEST
 
@@ -151,6 +205,7 @@ int main(void) {
     TCase *tc = tcase_create("world model");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, full_model_matches_central_differences);
+    tcase_add_test(tc, overshooting_matches_central_differences);
     tcase_add_test(tc, kl_balance_half_is_half_scale);
     tcase_add_test(tc, preprocess_quantises_and_centres);
     suite_add_tcase(suite, tc);

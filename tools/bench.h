@@ -4,9 +4,17 @@
 
 #include <stdio.h>
 
+#include "core/error.h"
+
+/* dnnl_sgemm at 1024^3, best of `repeats`: the machine's fp32 matrix rate every figure is held to. */
+WmStatus bench_sgemm_rate(int repeats, double *gflops, WmError *err);
+void bench_cpu_model(char *out, size_t size);
+
 int bench_ops(int argc, char **argv);
 int bench_ops_usage(FILE *out, int code);
 int bench_data(int argc, char **argv);
 int bench_data_usage(FILE *out, int code);
+int bench_train(int argc, char **argv);
+int bench_train_usage(FILE *out, int code);
 
 #endif

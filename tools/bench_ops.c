@@ -73,14 +73,14 @@ static WmStatus sgemm_pass(void *ctx, WmError *err) {
     return WM_OK;
 }
 
-static WmStatus bench_sgemm(BenchOps *b, WmError *err) {
+WmStatus bench_sgemm_rate(int repeats, double *gflops, WmError *err) {
     SgemmCase k = {.n = 1024};
     size_t n = (size_t)k.n * k.n;
     k.a = random_floats(n, 1), k.b = random_floats(n, 2), k.c = random_floats(n, 3);
     double seconds = 0.0;
-    WmStatus status = (k.a && k.b && k.c) ? time_best(sgemm_pass, &k, b->repeats, &seconds, err)
+    WmStatus status = (k.a && k.b && k.c) ? time_best(sgemm_pass, &k, repeats, &seconds, err)
                                           : wm_error_set(err, WM_ERR_NOMEM, "bench: out of memory");
-    if (status == WM_OK) b->sgemm_gflops = 2.0 * k.n * k.n * k.n / seconds * 1e-9;
+    if (status == WM_OK) *gflops = 2.0 * k.n * k.n * k.n / seconds * 1e-9;
     free(k.a), free(k.b), free(k.c);
     return status;
 }
@@ -200,7 +200,7 @@ static WmStatus bench_dense(BenchOps *b, const char *name, int is_gru, int batch
     return status;
 }
 
-static void cpu_model(char *out, size_t size) {
+void bench_cpu_model(char *out, size_t size) {
     snprintf(out, size, "unknown CPU");
     FILE *f = fopen("/proc/cpuinfo", "r");
     if (f == NULL) return;
@@ -269,9 +269,9 @@ int bench_ops(int argc, char **argv) {
     }
     omp_set_num_threads(b.threads);
     char cpu[128];
-    cpu_model(cpu, sizeof cpu);
+    bench_cpu_model(cpu, sizeof cpu);
     WmDnnl dnnl;
-    if (dnnl_ctx_init(&dnnl, &err) || bench_sgemm(&b, &err)) goto fail;
+    if (dnnl_ctx_init(&dnnl, &err) || bench_sgemm_rate(b.repeats, &b.sgemm_gflops, &err)) goto fail;
     if (b.json) {
         fprintf(b.out, "{\"bench\":\"ops\",\"cpu\":\"%s\",\"threads\":%d,\"sgemm_gflops\":%.1f,\"ops\":[", cpu,
                 b.threads, b.sgemm_gflops);

@@ -56,10 +56,12 @@ static const ConfigKey KEYS[] = {
     {"loss.kl_balancing", KEY_BOOL, AT(loss.kl_balancing), 0, 1, "false", "Dreamer V2 KL balancing"},
     {"loss.kl_balance", KEY_FLOAT, AT(loss.kl_balance), 0, 1, "0.8", "prior's share of the KL gradient"},
     {"loss.reward_scale", KEY_FLOAT, AT(loss.reward_scale), 0, 1e6, "1.0", "weight of the reward log-likelihood"},
-    {"loss.overshooting", KEY_INT, AT(loss.overshooting), 0, 0, "0",
-     "latent overshooting distance (PlaNet); 0 is off, and only 0 is accepted so far"},
+    {"loss.overshooting", KEY_INT, AT(loss.overshooting), 0, 1000, "0",
+     "latent overshooting distance D (PlaNet): KL terms for open-loop priors 2..D steps ahead; 0 or 1 is off"},
     {"loss.overshooting_scale", KEY_FLOAT, AT(loss.overshooting_scale), 0, 1e6, "1.0",
      "weight of the overshooting KL terms"},
+    {"loss.overshooting_stop_gradient", KEY_BOOL, AT(loss.overshooting_stop_gradient), 0, 1, "true",
+     "overshooting trains the open-loop priors only, not the posterior they are held to (PlaNet)"},
     {"optim.learning_rate", KEY_FLOAT, AT(optim.learning_rate), 0, 10, "0.001", "Adam step size"},
     {"optim.eps", KEY_FLOAT, AT(optim.eps), 0, 1, "0.0001", "Adam epsilon"},
     {"optim.beta1", KEY_FLOAT, AT(optim.beta1), 0, 0.999999, "0.9", "Adam first-moment decay"},
@@ -184,6 +186,9 @@ WmStatus config_validate(const WmConfig *config, WmError *err) {
     if (config->model.decoder_kernels.count < 2)
         return wm_error_set(err, WM_ERR_ARG, "model.decoder_kernels: at least 2 layers");
     if (config->data.length < 2) return wm_error_set(err, WM_ERR_ARG, "data.length: at least 2 steps");
+    if (config->loss.overshooting >= config->data.length)
+        return wm_error_set(err, WM_ERR_ARG, "loss.overshooting: %ld reaches past a sequence of data.length = %ld",
+                            config->loss.overshooting, config->data.length);
     if (config->data.batch * config->data.length > 1000000)
         return wm_error_set(err, WM_ERR_ARG, "data.batch: B x L = %ld frames is more than 10^6",
                             config->data.batch * config->data.length);

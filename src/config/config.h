@@ -51,6 +51,7 @@ typedef struct {
         double reward_scale;
         long overshooting; /* PlaNet's latent overshooting distance D; 0 is off */
         double overshooting_scale;
+        int overshooting_stop_gradient; /* PlaNet: the posterior is the fixed target of the open-loop priors */
     } loss;
     struct {
         double learning_rate, eps, beta1, beta2, clip_norm;

@@ -55,7 +55,8 @@ static WmStatus check_finite(const WmLosses *l, long step, WmError *err) {
     const struct {
         const char *name;
         double value;
-    } terms[] = {{"image_nll", l->image_nll}, {"reward_nll", l->reward_nll}, {"kl", l->kl}, {"loss", l->loss}};
+    } terms[] = {{"image_nll", l->image_nll},       {"reward_nll", l->reward_nll}, {"kl", l->kl},
+                 {"overshoot_kl", l->overshoot_kl}, {"loss", l->loss}};
     for (size_t i = 0; i < sizeof terms / sizeof terms[0]; i++)
         if (!isfinite(terms[i].value))
             return wm_error_set(err, WM_ERR_NUMERIC, "step %ld: loss term '%s' is %s; no update was made", step + 1,
@@ -69,6 +70,8 @@ WmStatus trainer_step(WmTrainer *t, WmLosses *losses, WmError *err) {
     load_inputs(t, m->config.data.dequantize ? &t->dequantize_rng : NULL);
     rng_fill_normal(&t->latent_rng, m->input.noise, (size_t)t->batch.batch * t->batch.length * m->rssm.stoch, 0.0f,
                     1.0f);
+    if (m->input.overshoot_noise)
+        rng_fill_normal(&t->latent_rng, m->input.overshoot_noise, world_model_overshoot_noise_floats(m), 0.0f, 1.0f);
     params_zero_grad(&m->params);
     if (world_model_step(m, losses, 1, err) || check_finite(losses, t->step, err)) return err->status;
     t->grad_norm = adam_step(&t->adam, &m->params);
@@ -240,6 +243,8 @@ WmStatus trainer_evaluate(WmTrainer *t, const WmEpisode *episodes, int count, co
             }
         load_inputs(t, NULL);
         memset(m->input.noise, 0, (size_t)B * L * m->rssm.stoch * sizeof(float));
+        if (m->input.overshoot_noise)
+            memset(m->input.overshoot_noise, 0, world_model_overshoot_noise_floats(m) * sizeof(float));
         WmLosses losses;
         if (world_model_step(m, &losses, 0, err)) return err->status;
         for (int s = 0; s < L; s++)

@@ -1,0 +1,147 @@
+/* `wm bench train`: one training step (forward, backward through time, Adam) of the PlaNet-sized model on random
+ * inputs at B = 50 and B = 16, L = 50, 64x64, action size 6: the shapes of ../shared/bench/torch_reference.py.
+ * Reported as s/step, frames/s (B x L / step time), GFLOP/s and its share of the sgemm rate measured in the same
+ * run, and memory (the step's arena peak, the parameter blocks, the process's peak RSS). Each figure is the median
+ * of `repeats` steps after two warm-up steps. */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "bench.h"
+#include "cli.h"
+#include "core/clock.h"
+#include "nets/world_model.h"
+#include "optim/adam.h"
+
+enum { BENCH_ACTIONS = 6, BENCH_LENGTH = 50 };
+
+int bench_train_usage(FILE *out, int code) {
+    fprintf(out, "usage: wm bench train [--threads N] [--repeats N] [--batch B] [--json]\n"
+                 "  --threads N   OpenMP/oneDNN threads (default: OMP_NUM_THREADS or all cores)\n"
+                 "  --repeats N   timed steps per batch size; the median is reported (default 5)\n"
+                 "  --batch B     only this batch size (default: 50, then 16)\n"
+                 "  --json        one JSON object per batch size instead of the table\n");
+    return code;
+}
+
+static double dense_flops(const WmDense *d, double rows) { return 2.0 * rows * d->in * d->out; }
+
+/* Multiply-adds x 2 of forward and backward: every layer's backward costs twice its forward, except the first
+ * encoder convolution, whose input (the image) needs no gradient. */
+static double step_flops(const WmWorldModel *m) {
+    const double N = (double)m->batch * m->length, B = m->batch, L = m->length;
+    const WmRssm *r = &m->rssm;
+    double total = 0.0;
+    for (int i = 0; i < m->encoder.layers; i++) total += conv_forward_flops(&m->encoder.convs[i].shape) * (i ? 3 : 2);
+    for (int i = 0; i < m->decoder.layers; i++) total += 3 * conv_forward_flops(&m->decoder.convs[i].shape);
+    total += 3 * dense_flops(&m->decoder_dense, N);
+    for (int i = 0; i < m->reward_count; i++) total += 3 * dense_flops(&m->reward[i], N);
+    const WmDense *rssm_dense[] = {&r->input, &r->prior_hidden, &r->prior_mean, &r->prior_std,
+                                   &r->post_hidden, &r->post_mean, &r->post_std};
+    for (size_t i = 0; i < sizeof rssm_dense / sizeof rssm_dense[0]; i++) total += 3 * dense_flops(rssm_dense[i], B) * L;
+    total += 3 * 2.0 * B * 3 * r->deter * (r->hidden + r->deter) * L; /* GRU: both projections */
+    return total;
+}
+
+static int compare_doubles(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static WmStatus bench_batch(int batch, int repeats, double sgemm_gflops, int json, WmError *err) {
+    WmConfig config;
+    config_defaults(&config);
+    WmWorldModel m;
+    if (world_model_create(&m, &config, BENCH_ACTIONS, err) || world_model_build(&m, batch, BENCH_LENGTH, err)) {
+        world_model_free(&m);
+        return err->status;
+    }
+    world_model_init_params(&m, 0);
+    const size_t N = (size_t)batch * BENCH_LENGTH;
+    WmRng rng = rng_stream(0, 7);
+    rng_fill_uniform(&rng, m.input.images, world_model_image_floats(&m));
+    for (size_t i = 0; i < world_model_image_floats(&m); i++) m.input.images[i] -= 0.5f;
+    rng_fill_normal(&rng, m.input.actions, N * BENCH_ACTIONS, 0.0f, 0.5f);
+    rng_fill_uniform(&rng, m.input.rewards, N);
+    rng_fill_normal(&rng, m.input.noise, N * m.rssm.stoch, 0.0f, 1.0f);
+    WmAdam adam = adam_defaults();
+    double *times = calloc((size_t)repeats, sizeof *times);
+    WmStatus status = times ? WM_OK : wm_error_set(err, WM_ERR_NOMEM, "bench: out of memory");
+    for (int r = -2; r < repeats && status == WM_OK; r++) {
+        WmLosses losses;
+        const double start = wm_clock_seconds();
+        params_zero_grad(&m.params);
+        status = world_model_step(&m, &losses, 1, err);
+        adam_step(&adam, &m.params);
+        if (r >= 0) times[r] = wm_clock_seconds() - start;
+    }
+    if (status == WM_OK) {
+        qsort(times, (size_t)repeats, sizeof *times, compare_doubles);
+        const double seconds = times[repeats / 2], flops = step_flops(&m), gflops = flops / seconds * 1e-9;
+        struct rusage usage;
+        getrusage(RUSAGE_SELF, &usage);
+        const double arena_mib = m.arena.peak / 1048576.0, params_mib = 4.0 * m.params.total * sizeof(float) / 1048576.0,
+                     rss_mib = usage.ru_maxrss / 1024.0;
+        if (json)
+            printf("{\"bench\":\"train\",\"batch\":%d,\"length\":%d,\"threads\":%d,\"s_per_step\":%.4f,"
+                   "\"frames_per_s\":%.1f,\"gflop_per_step\":%.1f,\"gflops\":%.1f,\"sgemm_gflops\":%.1f,"
+                   "\"arena_mib\":%.0f,\"params_mib\":%.0f,\"peak_rss_mib\":%.0f}\n",
+                   batch, BENCH_LENGTH, omp_get_max_threads(), seconds, N / seconds, flops * 1e-9, gflops,
+                   sgemm_gflops, arena_mib, params_mib, rss_mib);
+        else
+            printf("| %2d x %d | %6.2f s (%.2f-%.2f) | %6.1f | %6.1f | %5.1f | %3.0f%% | %5.0f | %5.0f MiB |\n", batch,
+                   BENCH_LENGTH, seconds, times[0], times[repeats - 1], N / seconds, flops * 1e-9, gflops,
+                   100.0 * gflops / sgemm_gflops, arena_mib, rss_mib);
+    }
+    free(times);
+    world_model_free(&m);
+    return status;
+}
+
+int bench_train(int argc, char **argv) {
+    long threads = omp_get_max_threads(), repeats = 5, only_batch = 0;
+    int json = 0;
+    WmError err = {0};
+    for (int i = 1; i < argc && err.status == WM_OK; i++) {
+        const char *value = NULL;
+        int got;
+        if (strcmp(argv[i], "--json") == 0) {
+            json = 1;
+        } else if ((got = cli_option_value(argc, argv, &i, "--threads", &value, &err)) != 0) {
+            if (got > 0) cli_parse_long("--threads", value, 1, 1024, &threads, &err);
+        } else if ((got = cli_option_value(argc, argv, &i, "--repeats", &value, &err)) != 0) {
+            if (got > 0) cli_parse_long("--repeats", value, 1, 1000, &repeats, &err);
+        } else if ((got = cli_option_value(argc, argv, &i, "--batch", &value, &err)) != 0) {
+            if (got > 0) cli_parse_long("--batch", value, 1, 4096, &only_batch, &err);
+        } else {
+            wm_error_set(&err, WM_ERR_ARG, "unknown option '%s'", argv[i]);
+        }
+    }
+    if (err.status) {
+        fprintf(stderr, "wm bench train: %s\n", err.message);
+        return bench_train_usage(stderr, 2);
+    }
+    omp_set_num_threads((int)threads);
+    double sgemm = 0.0;
+    char cpu[128];
+    bench_cpu_model(cpu, sizeof cpu);
+    if (bench_sgemm_rate(3, &sgemm, &err)) goto fail;
+    if (!json) {
+        printf("wm bench train: %s, %ld thread%s, median of %ld steps; dnnl_sgemm 1024^3 %.1f GFLOP/s\n\n", cpu,
+               threads, threads == 1 ? "" : "s", repeats, sgemm);
+        printf("| B x L | s/step (min-max) | frames/s | GFLOP/step | GFLOP/s | of sgemm | arena MiB | peak RSS |\n");
+        printf("|---|---|---|---|---|---|---|---|\n");
+    }
+    const int batches[] = {50, 16};
+    for (int i = 0; i < 2; i++) {
+        const int batch = only_batch ? (int)only_batch : batches[i];
+        if (bench_batch(batch, (int)repeats, sgemm, json, &err)) goto fail;
+        if (only_batch) break;
+    }
+    return 0;
+fail:
+    fprintf(stderr, "wm bench train: %s\n", err.message);
+    return 1;
+}

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ops/grid.h"
+
 WmStatus conv_stack_declare(WmConvStack *stack, WmParams *params, const char *name, int transposed, int in_channels,
                             int in_height, int in_width, int layers, const int *channels, const int *kernels,
                             WmActivation activation, int last_linear, WmError *err) {
@@ -19,6 +21,8 @@ WmStatus conv_stack_declare(WmConvStack *stack, WmParams *params, const char *na
         h = transposed ? (h - 1) * 2 + k : (h - k) / 2 + 1;
         w = transposed ? (w - 1) * 2 + k : (w - k) / 2 + 1;
         if (h < 1 || w < 1) return wm_error_set(err, WM_ERR_ARG, "%s: layer %d has no output", name, i + 1);
+        stack->is_grid[i] = transposed && (i ? stack->heights[i - 1] : in_height) == 1 &&
+                            (i ? stack->widths[i - 1] : in_width) == 1;
         stack->heights[i] = h, stack->widths[i] = w;
         char path[WM_PARAM_NAME_MAX];
         const int weight_shape[4] = {o, c, k, k}, bias_shape[1] = {o};
@@ -49,8 +53,9 @@ WmStatus conv_stack_build(WmConvStack *stack, const WmDnnl *dnnl, int batch, WmE
     stack->batch = batch;
     for (int i = 0; i < stack->layers; i++) {
         const WmConvShape shape = layer_shape(stack, i, batch);
-        if (conv_init(&stack->convs[i], dnnl, &shape, err)) {
-            for (int j = 0; j < i; j++) conv_free(&stack->convs[j]);
+        if (!stack->is_grid[i] && conv_init(&stack->convs[i], dnnl, &shape, err)) {
+            for (int j = 0; j < i; j++)
+                if (!stack->is_grid[j]) conv_free(&stack->convs[j]);
             return err->status;
         }
     }
@@ -59,8 +64,57 @@ WmStatus conv_stack_build(WmConvStack *stack, const WmDnnl *dnnl, int batch, WmE
 
 void conv_stack_free(WmConvStack *stack) {
     if (stack->batch == 0) return;
-    for (int i = 0; i < stack->layers; i++) conv_free(&stack->convs[i]);
+    for (int i = 0; i < stack->layers; i++)
+        if (!stack->is_grid[i]) conv_free(&stack->convs[i]);
     stack->batch = 0;
+}
+
+static WmGridShape grid_shape(const WmConvStack *stack, int i) {
+    return (WmGridShape){stack->batch, i ? stack->channels[i - 1] : stack->in_channels, stack->channels[i],
+                         stack->kernels[i]};
+}
+
+size_t conv_stack_scratch_floats(const WmConvStack *stack) {
+    size_t most = 0;
+    for (int i = 0; i < stack->layers; i++) {
+        const WmGridShape g = grid_shape(stack, i);
+        const size_t weights = (size_t)g.in * g.out_channels * g.kernel * g.kernel;
+        if (stack->is_grid[i] && weights > most) most = weights;
+    }
+    return most;
+}
+
+double conv_stack_layer_flops(const WmConvStack *stack, int layer) {
+    const WmConvShape shape = layer_shape(stack, layer, stack->batch);
+    return conv_forward_flops(&shape);
+}
+
+/* One layer forward: the grid path or the oneDNN convolution. */
+static WmStatus layer_forward(WmConvStack *stack, int i, const WmDnnl *dnnl, const WmParams *params, WmArena *arena,
+                              float *y, const float *x, WmError *err) {
+    const float *weight = params_value(params, stack->weight[i]), *bias = params_value(params, stack->bias[i]);
+    if (!stack->is_grid[i]) return conv_forward(&stack->convs[i], dnnl, y, x, weight, bias, err);
+    const WmGridShape g = grid_shape(stack, i);
+    const size_t mark = arena_mark(arena);
+    float *scratch = arena_floats(arena, conv_stack_scratch_floats(stack));
+    if (scratch == NULL) return arena_check(arena, err);
+    grid_forward(&g, y, x, weight, bias, scratch, err);
+    arena_rewind(arena, mark);
+    return err->status;
+}
+
+static WmStatus layer_backward(WmConvStack *stack, int i, const WmDnnl *dnnl, WmParams *params, WmArena *arena,
+                               float *dx, const float *dy, const float *x, WmError *err) {
+    const float *weight = params_value(params, stack->weight[i]);
+    float *dweight = params_grad(params, stack->weight[i]), *dbias = params_grad(params, stack->bias[i]);
+    if (!stack->is_grid[i]) return conv_backward(&stack->convs[i], dnnl, dx, dweight, dbias, dy, x, weight, err);
+    const WmGridShape g = grid_shape(stack, i);
+    const size_t mark = arena_mark(arena);
+    float *scratch = arena_floats(arena, conv_stack_scratch_floats(stack));
+    if (scratch == NULL) return arena_check(arena, err);
+    grid_backward(&g, dx, dweight, dbias, dy, x, weight, scratch, err);
+    arena_rewind(arena, mark);
+    return err->status;
 }
 
 size_t conv_stack_out_floats(const WmConvStack *stack, int layer) {
@@ -77,9 +131,7 @@ WmStatus conv_stack_forward(WmConvStack *stack, const WmDnnl *dnnl, const WmPara
         const size_t n = conv_stack_out_floats(stack, i);
         outs[i] = arena_floats(arena, n);
         if (outs[i] == NULL) return arena_check(arena, err);
-        if (conv_forward(&stack->convs[i], dnnl, outs[i], i ? outs[i - 1] : x, params_value(params, stack->weight[i]),
-                         params_value(params, stack->bias[i]), err))
-            return err->status;
+        if (layer_forward(stack, i, dnnl, params, arena, outs[i], i ? outs[i - 1] : x, err)) return err->status;
         act_forward(layer_activation(stack, i), outs[i], outs[i], n);
     }
     return WM_OK;
@@ -93,10 +145,7 @@ WmStatus conv_stack_backward(WmConvStack *stack, const WmDnnl *dnnl, WmParams *p
         float *dinput = i ? arena_floats(arena, conv_stack_out_floats(stack, i - 1)) : dx;
         if (i && dinput == NULL) return arena_check(arena, err);
         if (i) memset(dinput, 0, conv_stack_out_floats(stack, i - 1) * sizeof(float));
-        if (conv_backward(&stack->convs[i], dnnl, dinput, params_grad(params, stack->weight[i]),
-                          params_grad(params, stack->bias[i]), dy, i ? outs[i - 1] : x,
-                          params_value(params, stack->weight[i]), err))
-            return err->status;
+        if (layer_backward(stack, i, dnnl, params, arena, dinput, dy, i ? outs[i - 1] : x, err)) return err->status;
         dy = dinput;
     }
     return WM_OK;

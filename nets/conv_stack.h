@@ -20,9 +20,11 @@ typedef struct {
     WmActivation activation;
     int last_linear; /* the last layer has no activation (the decoder's mean image) */
     int weight[WM_STACK_MAX], bias[WM_STACK_MAX]; /* parameter indices */
+    /* A transposed layer on a 1x1 input runs as a dense map onto its grid (ops/grid.h), not as a convolution. */
+    int is_grid[WM_STACK_MAX];
     /* Built for one batch: */
     int batch;
-    WmConv convs[WM_STACK_MAX];
+    WmConv convs[WM_STACK_MAX]; /* unused where is_grid */
 } WmConvStack;
 
 /* Declares the parameters `name.convK.weight` (O, I, K, K) and `.bias` (O), K counting from 1. */
@@ -32,6 +34,10 @@ WmStatus conv_stack_declare(WmConvStack *stack, WmParams *params, const char *na
 /* Builds the primitives for `batch` images. */
 WmStatus conv_stack_build(WmConvStack *stack, const WmDnnl *dnnl, int batch, WmError *err);
 void conv_stack_free(WmConvStack *stack);
+/* Scratch floats forward and backward take from the arena (and hand back). */
+size_t conv_stack_scratch_floats(const WmConvStack *stack);
+/* Multiply-adds x 2 of layer i's forward at the built batch. */
+double conv_stack_layer_flops(const WmConvStack *stack, int layer);
 /* Floats of layer i's output for the built batch. */
 size_t conv_stack_out_floats(const WmConvStack *stack, int layer);
 

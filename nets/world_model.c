@@ -112,6 +112,7 @@ static size_t step_floats(const WmWorldModel *model) {
     total += N * (S + A + 3 * Hd + 11 * D + 12 * S + 2 * (D + E) + 2 * (D + S) + 2 * model->decoder_width + 8);
     for (int i = 0; i < model->reward_count; i++) total += 2 * N * model->reward[i].out;
     total += B * (8 * Hd + 16 * D + 4 * S + 2 * (D + E + S + A)); /* per-step scratch of the RSSM and GRU */
+    total += conv_stack_scratch_floats(&model->decoder) + conv_stack_scratch_floats(&model->encoder);
     /* Latent overshooting: per open-loop row, a transition, its sample, the KL and their gradients. */
     const size_t step_row = (S + A) + 2 * Hd + 10 * D + 5 * S, grad_row = 2 * D + 4 * S + 2;
     for (int k = 1; k <= overshoot_distance(model); k++) total += overshoot_rows(model, k) * (step_row + grad_row);

@@ -14,6 +14,7 @@
 #include "ops/act.h"
 #include "ops/concat.h"
 #include "ops/conv.h"
+#include "ops/grid.h"
 #include "ops/gru.h"
 #include "ops/linear.h"
 #include "ops/loss.h"
@@ -140,6 +141,35 @@ START_TEST(grad_conv) {
     expect_gradients(&p, s->transposed ? "transposed conv2d" : "conv2d");
     conv_free(&k.conv);
     dnnl_ctx_free(&k.dnnl);
+    free_buffers();
+}
+END_TEST
+
+/* ---- a dense map onto a grid (the decoder's first layer) ---- */
+typedef struct {
+    WmGridShape shape;
+    float *x, *w, *b, *y, *dx, *dw, *db, *dy, *scratch;
+} GridCase;
+
+static void grid_fwd(void *c) {
+    GridCase *k = c;
+    ck_assert_int_eq(grid_forward(&k->shape, k->y, k->x, k->w, k->b, k->scratch, NULL), WM_OK);
+}
+static void grid_bwd(void *c) {
+    GridCase *k = c;
+    ck_assert_int_eq(grid_backward(&k->shape, k->dx, k->dw, k->db, k->dy, k->x, k->w, k->scratch, NULL), WM_OK);
+}
+
+START_TEST(grad_grid) {
+    GridCase k = {.shape = {3, 6, 4, 3}};
+    const size_t nx = 18, nw = 4 * 6 * 9, ny = 3 * 4 * 9;
+    GcProblem p = problem(&k, grid_fwd, grid_bwd);
+    k.x = buffer(nx), k.w = buffer(nw), k.b = buffer(4), k.y = buffer(ny), k.scratch = buffer(nw);
+    fill_normal(k.x, nx, 1.0f, 60), fill_normal(k.w, nw, 0.3f, 61), fill_normal(k.b, 4, 0.3f, 62);
+    add_input(&p, "x", k.x, nx), add_input(&p, "weight", k.w, nw), add_input(&p, "bias", k.b, 4);
+    add_output(&p, k.y, ny);
+    k.dx = p.inputs[0].grad, k.dw = p.inputs[1].grad, k.db = p.inputs[2].grad, k.dy = p.outputs[0].grad;
+    expect_gradients(&p, "grid");
     free_buffers();
 }
 END_TEST
@@ -527,6 +557,7 @@ static Suite *grad_suite(void) {
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, grad_linear);
     tcase_add_loop_test(tc, grad_conv, 0, (int)(sizeof CONV_GRAD_SHAPES / sizeof CONV_GRAD_SHAPES[0]));
+    tcase_add_test(tc, grad_grid);
     tcase_add_loop_test(tc, grad_activation, 0, 5);
     tcase_add_loop_test(tc, grad_activation_from_output, 0, 4);
     tcase_add_test(tc, grad_gru);

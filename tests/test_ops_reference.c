@@ -11,6 +11,7 @@
 #include "core/dnnl_ctx.h"
 #include "gradcheck.h"
 #include "ops/conv.h"
+#include "ops/grid.h"
 #include "ops/gru.h"
 #include "ops/linear.h"
 #include "ops/reference.h"
@@ -96,6 +97,35 @@ START_TEST(conv_matches_reference) {
 }
 END_TEST
 
+/* The decoder's first layer as a dense map onto a grid, against the transposed-convolution twin. */
+static const WmGridShape GRID_SHAPES[] = {{3, 40, 24, 5}, {5, 1024, 128, 5}, {1, 7, 3, 6}};
+
+START_TEST(grid_matches_transposed_conv_reference) {
+    const WmGridShape *g = &GRID_SHAPES[_i];
+    const WmConvShape s = {.batch = g->batch, .in_channels = g->in, .in_height = 1, .in_width = 1,
+                           .out_channels = g->out_channels, .kernel = g->kernel, .stride = 2, .transposed = 1};
+    char shape[64];
+    snprintf(shape, sizeof shape, "grid n%d i%d -> o%d k%d", g->batch, g->in, g->out_channels, g->kernel);
+    const size_t nx = (size_t)g->batch * g->in, nw = (size_t)g->out_channels * g->in * g->kernel * g->kernel;
+    const size_t ny = (size_t)g->batch * g->out_channels * g->kernel * g->kernel;
+    float *x = filled(nx, 1.0f, 1), *w = filled(nw, 0.2f, 2), *b = filled(g->out_channels, 0.5f, 3);
+    float *dy = filled(ny, 1.0f, 4), *y = filled(ny, 9.0f, 5), *y_ref = filled(ny, 9.0f, 6);
+    float *dx = filled(nx, 0.5f, 7), *dw = filled(nw, 0.5f, 8), *db = filled(g->out_channels, 0.5f, 9);
+    float *dx_ref = copy_of(dx, nx), *dw_ref = copy_of(dw, nw), *db_ref = copy_of(db, g->out_channels);
+    float *scratch = filled(nw, 3.0f, 10);
+    WmError err = {0};
+    ck_assert_msg(grid_forward(g, y, x, w, b, scratch, &err) == WM_OK, "%s", err.message);
+    ck_assert_msg(grid_backward(g, dx, dw, db, dy, x, w, scratch, &err) == WM_OK, "%s", err.message);
+    conv_reference(&s, y_ref, x, w, b, dx_ref, dw_ref, db_ref, dy);
+    expect_close(y, y_ref, ny, "forward", shape);
+    expect_close(dx, dx_ref, nx, "backward data", shape);
+    expect_close(dw, dw_ref, nw, "backward weights", shape);
+    expect_close(db, db_ref, g->out_channels, "backward bias", shape);
+    float *all[] = {x, w, b, dy, y, y_ref, dx, dw, db, dx_ref, dw_ref, db_ref, scratch};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
+}
+END_TEST
+
 static const int LINEAR_SHAPES[][3] = {{7, 13, 11}, {1, 5, 3}, {50, 230, 200}, {33, 1024, 17}};
 
 START_TEST(linear_matches_reference) {
@@ -150,6 +180,7 @@ static Suite *reference_suite(void) {
     tcase_add_loop_test(tc, conv_matches_reference, 0, (int)(sizeof CONV_SHAPES / sizeof CONV_SHAPES[0]));
     tcase_add_loop_test(tc, linear_matches_reference, 0, (int)(sizeof LINEAR_SHAPES / sizeof LINEAR_SHAPES[0]));
     tcase_add_test(tc, gru_matches_reference);
+    tcase_add_loop_test(tc, grid_matches_transposed_conv_reference, 0, (int)(sizeof GRID_SHAPES / sizeof GRID_SHAPES[0]));
     suite_add_tcase(suite, tc);
     return suite;
 }

@@ -34,8 +34,8 @@ static double step_flops(const WmWorldModel *m) {
     const double N = (double)m->batch * m->length, B = m->batch, L = m->length;
     const WmRssm *r = &m->rssm;
     double total = 0.0;
-    for (int i = 0; i < m->encoder.layers; i++) total += conv_forward_flops(&m->encoder.convs[i].shape) * (i ? 3 : 2);
-    for (int i = 0; i < m->decoder.layers; i++) total += 3 * conv_forward_flops(&m->decoder.convs[i].shape);
+    for (int i = 0; i < m->encoder.layers; i++) total += conv_stack_layer_flops(&m->encoder, i) * (i ? 3 : 2);
+    for (int i = 0; i < m->decoder.layers; i++) total += 3 * conv_stack_layer_flops(&m->decoder, i);
     total += 3 * dense_flops(&m->decoder_dense, N);
     for (int i = 0; i < m->reward_count; i++) total += 3 * dense_flops(&m->reward[i], N);
     const WmDense *rssm_dense[] = {&r->input, &r->prior_hidden, &r->prior_mean, &r->prior_std,

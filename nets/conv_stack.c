@@ -49,7 +49,7 @@ static WmConvShape layer_shape(const WmConvStack *stack, int i, int batch) {
     };
 }
 
-WmStatus conv_stack_build(WmConvStack *stack, const WmDnnl *dnnl, int batch, WmError *err) {
+WmStatus conv_stack_build(WmConvStack *stack, WmDnnl *dnnl, int batch, WmError *err) {
     stack->batch = batch;
     for (int i = 0; i < stack->layers; i++) {
         const WmConvShape shape = layer_shape(stack, i, batch);

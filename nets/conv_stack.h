@@ -32,7 +32,7 @@ WmStatus conv_stack_declare(WmConvStack *stack, WmParams *params, const char *na
                             int in_height, int in_width, int layers, const int *channels, const int *kernels,
                             WmActivation activation, int last_linear, WmError *err);
 /* Builds the primitives for `batch` images. */
-WmStatus conv_stack_build(WmConvStack *stack, const WmDnnl *dnnl, int batch, WmError *err);
+WmStatus conv_stack_build(WmConvStack *stack, WmDnnl *dnnl, int batch, WmError *err);
 void conv_stack_free(WmConvStack *stack);
 /* Scratch floats forward and backward take from the arena (and hand back). */
 size_t conv_stack_scratch_floats(const WmConvStack *stack);

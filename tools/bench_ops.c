@@ -105,7 +105,7 @@ static WmStatus conv_weights_pass(void *ctx, WmError *err) {
     return conv_backward_weights(&k->conv, k->dnnl, k->dw, k->dbias, k->dy, k->x, err);
 }
 
-static WmStatus bench_conv(BenchOps *b, const WmDnnl *dnnl, const char *name, WmConvShape shape, WmError *err) {
+static WmStatus bench_conv(BenchOps *b, WmDnnl *dnnl, const char *name, WmConvShape shape, WmError *err) {
     ConvCase k;
     memset(&k, 0, sizeof k);
     k.dnnl = dnnl;

@@ -16,9 +16,20 @@ fail:
 }
 
 void dnnl_ctx_free(WmDnnl *ctx) {
+    free(ctx->workspace);
     if (ctx->stream) dnnl_stream_destroy(ctx->stream);
     if (ctx->engine) dnnl_engine_destroy(ctx->engine);
     memset(ctx, 0, sizeof *ctx);
+}
+
+WmStatus dnnl_ctx_reserve(WmDnnl *ctx, size_t bytes, WmError *err) {
+    if (bytes <= ctx->workspace_bytes) return WM_OK;
+    free(ctx->workspace);
+    ctx->workspace = wm_aligned_alloc(bytes);
+    ctx->workspace_bytes = ctx->workspace ? bytes : 0;
+    if (ctx->workspace == NULL)
+        return wm_error_set(err, WM_ERR_NOMEM, "oneDNN workspace: out of memory for %zu MiB", bytes >> 20);
+    return WM_OK;
 }
 
 WmStatus dnnl_plain_md(dnnl_memory_desc_t *md, int rank, const dnnl_dims_t dims, WmError *err) {
@@ -61,9 +72,8 @@ WmStatus dnnl_view_init(WmDnnlView *view, const WmDnnl *ctx, const dnnl_memory_d
         view->inner = view->user;
         return WM_OK;
     }
-    view->buffer = wm_aligned_alloc(dnnl_memory_desc_get_size(inner_md));
-    if (view->buffer == NULL) return wm_error_set(err, WM_ERR_NOMEM, "oneDNN view: out of memory");
-    WM_DNNL_CHECK(dnnl_memory_create(&view->inner, inner_md, ctx->engine, view->buffer), err);
+    view->bytes = wm_align_up(dnnl_memory_desc_get_size(inner_md));
+    WM_DNNL_CHECK(dnnl_memory_create(&view->inner, inner_md, ctx->engine, DNNL_MEMORY_NONE), err);
     if (mode == WM_VIEW_READ) return create_reorder(&view->reorder, ctx, user_md, inner_md, 0, err);
     return create_reorder(&view->reorder, ctx, inner_md, user_md, mode == WM_VIEW_ACCUMULATE, err);
 fail:
@@ -74,7 +84,6 @@ void dnnl_view_free(WmDnnlView *view) {
     if (view->reorder) dnnl_primitive_destroy(view->reorder);
     if (view->inner && view->inner != view->user) dnnl_memory_destroy(view->inner);
     if (view->user) dnnl_memory_destroy(view->user);
-    free(view->buffer);
     memset(view, 0, sizeof *view);
 }
 
@@ -88,9 +97,21 @@ fail:
     return err->status;
 }
 
-WmStatus dnnl_view_begin(WmDnnlView *view, const WmDnnl *ctx, const float *data, WmError *err) {
+WmStatus dnnl_view_alias(WmDnnlView *view, const WmDnnl *ctx, size_t offset, WmError *err) {
+    if (view->bytes == 0) return WM_OK;
+    if (offset + view->bytes > ctx->workspace_bytes)
+        return wm_error_set(err, WM_ERR_ARG, "oneDNN view: workspace of %zu bytes, needs %zu", ctx->workspace_bytes,
+                            offset + view->bytes);
+    WM_DNNL_CHECK(dnnl_memory_set_data_handle(view->inner, (char *)ctx->workspace + offset), err);
+    return WM_OK;
+fail:
+    return err->status;
+}
+
+WmStatus dnnl_view_begin(WmDnnlView *view, const WmDnnl *ctx, const float *data, size_t offset, WmError *err) {
     /* oneDNN takes a non-const handle for reads too; it does not write through a source. */
     WM_DNNL_CHECK(dnnl_memory_set_data_handle(view->user, (void *)data), err);
+    if (dnnl_view_alias(view, ctx, offset, err)) return err->status;
     if (view->mode == WM_VIEW_READ && view->reorder) return run_reorder(view, ctx, view->user, view->inner, err);
     return WM_OK;
 fail:

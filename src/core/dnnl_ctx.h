@@ -12,10 +12,16 @@
 typedef struct {
     dnnl_engine_t engine;
     dnnl_stream_t stream;
+    /* Where views keep their blocked copies while a primitive runs. A copy lives only for one call, so every op on
+     * this context shares one block, sized at init to the largest call (ops run one at a time on a context). */
+    void *workspace;
+    size_t workspace_bytes;
 } WmDnnl;
 
 WmStatus dnnl_ctx_init(WmDnnl *ctx, WmError *err);
 void dnnl_ctx_free(WmDnnl *ctx);
+/* Grows the workspace to at least `bytes`; only at init time, never while a call is running. */
+WmStatus dnnl_ctx_reserve(WmDnnl *ctx, size_t bytes, WmError *err);
 
 /* Checks one oneDNN call; on failure records file:line, the call and oneDNN's status, then jumps to `fail`. */
 #define WM_DNNL_CHECK(call, err)                                                                              \
@@ -39,14 +45,18 @@ typedef struct {
     dnnl_memory_t user;          /* plain layout; its data handle is set at every use */
     dnnl_memory_t inner;         /* the primitive's layout; the same object as `user` when nothing is needed */
     dnnl_primitive_t reorder;    /* NULL when `inner` is `user` */
-    void *buffer;                /* owned storage behind `inner`, when it is not the user's */
+    size_t bytes;                /* workspace bytes `inner` needs; 0 when it is `user` */
 } WmDnnlView;
 
 WmStatus dnnl_view_init(WmDnnlView *view, const WmDnnl *ctx, const dnnl_memory_desc_t *user_md,
                         const dnnl_memory_desc_t *inner_md, WmViewMode mode, WmError *err);
 void dnnl_view_free(WmDnnlView *view);
-/* Points the view at the caller's data and, for READ, brings it into the inner layout. */
-WmStatus dnnl_view_begin(WmDnnlView *view, const WmDnnl *ctx, const float *data, WmError *err);
+/* Points the view at the caller's data and its inner copy at workspace + offset, and, for READ, brings the data
+ * into the inner layout. */
+WmStatus dnnl_view_begin(WmDnnlView *view, const WmDnnl *ctx, const float *data, size_t offset, WmError *err);
+/* Points a READ view's inner copy at workspace + offset, where another view already put the same tensor in the
+ * same layout: no reorder. */
+WmStatus dnnl_view_alias(WmDnnlView *view, const WmDnnl *ctx, size_t offset, WmError *err);
 /* For WRITE and ACCUMULATE: moves the primitive's result into the caller's data. */
 WmStatus dnnl_view_end(WmDnnlView *view, const WmDnnl *ctx, WmError *err);
 

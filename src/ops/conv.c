@@ -57,7 +57,7 @@ static const dnnl_memory_desc_t *query_md(const_dnnl_primitive_desc_t pd, dnnl_q
     return dnnl_primitive_desc_query_md(pd, what, 0);
 }
 
-WmStatus conv_init(WmConv *conv, const WmDnnl *ctx, const WmConvShape *s, WmError *err) {
+WmStatus conv_init(WmConv *conv, WmDnnl *ctx, const WmConvShape *s, WmError *err) {
     memset(conv, 0, sizeof *conv);
     conv->shape = *s;
     conv_output_size(s, &conv->out_height, &conv->out_width);
@@ -111,9 +111,23 @@ WmStatus conv_init(WmConv *conv, const WmDnnl *ctx, const WmConvShape *s, WmErro
                        err))
         goto fail;
 
+    /* Workspace places: forward [x | weight | y]; backward [dy | weight | dx | x | dy' | dweight | dbias]. */
+    conv->at_x = 0, conv->at_weight = conv->x.bytes, conv->at_y = conv->at_weight + conv->weight.bytes;
+    const size_t forward_bytes = conv->at_y + conv->y.bytes;
+    conv->at_bd_dy = 0, conv->at_bd_weight = conv->bd_dy.bytes;
+    conv->at_dx = conv->at_bd_weight + conv->bd_weight.bytes;
+    conv->at_bw_x = conv->at_dx + conv->dx.bytes;
+    conv->at_bw_dy = conv->at_bw_x + conv->bw_x.bytes;
+    conv->at_dweight = conv->at_bw_dy + conv->bw_dy.bytes;
+    conv->at_dbias = conv->at_dweight + conv->dweight.bytes;
+    const size_t backward_bytes = conv->at_dbias + conv->dbias.bytes;
+    conv->share_dy = conv->bd_dy.bytes > 0 &&
+                     dnnl_memory_desc_equal(query_md(bd_pd, dnnl_query_diff_dst_md), query_md(bw_pd, dnnl_query_diff_dst_md));
     dnnl_primitive_desc_destroy(fwd_pd);
     dnnl_primitive_desc_destroy(bd_pd);
     dnnl_primitive_desc_destroy(bw_pd);
+    fwd_pd = bd_pd = bw_pd = NULL;
+    if (dnnl_ctx_reserve(ctx, forward_bytes > backward_bytes ? forward_bytes : backward_bytes, err)) goto fail;
     return WM_OK;
 fail:
     if (fwd_pd) dnnl_primitive_desc_destroy(fwd_pd);
@@ -144,8 +158,9 @@ fail:
 
 WmStatus conv_forward(WmConv *conv, const WmDnnl *ctx, float *y, const float *x, const float *weight,
                       const float *bias, WmError *err) {
-    if (dnnl_view_begin(&conv->x, ctx, x, err) || dnnl_view_begin(&conv->weight, ctx, weight, err) ||
-        dnnl_view_begin(&conv->bias, ctx, bias, err) || dnnl_view_begin(&conv->y, ctx, y, err))
+    if (dnnl_view_begin(&conv->x, ctx, x, conv->at_x, err) ||
+        dnnl_view_begin(&conv->weight, ctx, weight, conv->at_weight, err) ||
+        dnnl_view_begin(&conv->bias, ctx, bias, 0, err) || dnnl_view_begin(&conv->y, ctx, y, conv->at_y, err))
         return err->status;
     dnnl_exec_arg_t args[] = {{DNNL_ARG_SRC, conv->x.inner},
                               {DNNL_ARG_WEIGHTS, conv->weight.inner},
@@ -157,8 +172,9 @@ WmStatus conv_forward(WmConv *conv, const WmDnnl *ctx, float *y, const float *x,
 
 WmStatus conv_backward_data(WmConv *conv, const WmDnnl *ctx, float *dx, const float *dy, const float *weight,
                             WmError *err) {
-    if (dnnl_view_begin(&conv->bd_dy, ctx, dy, err) || dnnl_view_begin(&conv->bd_weight, ctx, weight, err) ||
-        dnnl_view_begin(&conv->dx, ctx, dx, err))
+    if (dnnl_view_begin(&conv->bd_dy, ctx, dy, conv->at_bd_dy, err) ||
+        dnnl_view_begin(&conv->bd_weight, ctx, weight, conv->at_bd_weight, err) ||
+        dnnl_view_begin(&conv->dx, ctx, dx, conv->at_dx, err))
         return err->status;
     dnnl_exec_arg_t args[] = {{DNNL_ARG_DIFF_DST, conv->bd_dy.inner},
                               {DNNL_ARG_WEIGHTS, conv->bd_weight.inner},
@@ -167,10 +183,14 @@ WmStatus conv_backward_data(WmConv *conv, const WmDnnl *ctx, float *dx, const fl
     return dnnl_view_end(&conv->dx, ctx, err);
 }
 
-WmStatus conv_backward_weights(WmConv *conv, const WmDnnl *ctx, float *dweight, float *dbias, const float *dy,
-                               const float *x, WmError *err) {
-    if (dnnl_view_begin(&conv->bw_x, ctx, x, err) || dnnl_view_begin(&conv->bw_dy, ctx, dy, err) ||
-        dnnl_view_begin(&conv->dweight, ctx, dweight, err) || dnnl_view_begin(&conv->dbias, ctx, dbias, err))
+/* dy_ready: backward data has just put dy, in the layout this pass wants, at at_bd_dy. */
+static WmStatus backward_weights(WmConv *conv, const WmDnnl *ctx, float *dweight, float *dbias, const float *dy,
+                                 const float *x, int dy_ready, WmError *err) {
+    const WmStatus dy_status = dy_ready ? dnnl_view_alias(&conv->bw_dy, ctx, conv->at_bd_dy, err)
+                                        : dnnl_view_begin(&conv->bw_dy, ctx, dy, conv->at_bw_dy, err);
+    if (dy_status || dnnl_view_begin(&conv->bw_x, ctx, x, conv->at_bw_x, err) ||
+        dnnl_view_begin(&conv->dweight, ctx, dweight, conv->at_dweight, err) ||
+        dnnl_view_begin(&conv->dbias, ctx, dbias, conv->at_dbias, err))
         return err->status;
     dnnl_exec_arg_t args[] = {{DNNL_ARG_SRC, conv->bw_x.inner},
                               {DNNL_ARG_DIFF_DST, conv->bw_dy.inner},
@@ -181,8 +201,13 @@ WmStatus conv_backward_weights(WmConv *conv, const WmDnnl *ctx, float *dweight, 
     return dnnl_view_end(&conv->dbias, ctx, err);
 }
 
+WmStatus conv_backward_weights(WmConv *conv, const WmDnnl *ctx, float *dweight, float *dbias, const float *dy,
+                               const float *x, WmError *err) {
+    return backward_weights(conv, ctx, dweight, dbias, dy, x, 0, err);
+}
+
 WmStatus conv_backward(WmConv *conv, const WmDnnl *ctx, float *dx, float *dweight, float *dbias, const float *dy,
                        const float *x, const float *weight, WmError *err) {
     if (dx != NULL && conv_backward_data(conv, ctx, dx, dy, weight, err)) return err->status;
-    return conv_backward_weights(conv, ctx, dweight, dbias, dy, x, err);
+    return backward_weights(conv, ctx, dweight, dbias, dy, x, dx != NULL && conv->share_dy, err);
 }

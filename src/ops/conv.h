@@ -30,9 +30,14 @@ typedef struct {
     WmDnnlView bd_dy, bd_weight, dx;
     /* backward weights: dweight += ..., dbias += ... */
     WmDnnlView bw_x, bw_dy, dweight, dbias;
+    /* Where each view's blocked copy sits in the context's workspace during a call. Backward data and backward
+     * weights have disjoint places, so a full backward reorders dy once when both passes want the same layout. */
+    size_t at_x, at_weight, at_y, at_bd_dy, at_bd_weight, at_dx, at_bw_x, at_bw_dy, at_dweight, at_dbias;
+    int share_dy;
 } WmConv;
 
-WmStatus conv_init(WmConv *conv, const WmDnnl *ctx, const WmConvShape *shape, WmError *err);
+/* Reserves the context's workspace for this shape's largest call. */
+WmStatus conv_init(WmConv *conv, WmDnnl *ctx, const WmConvShape *shape, WmError *err);
 void conv_free(WmConv *conv);
 
 /* y = conv(x, weight) + bias; y (N, O, OH, OW) is overwritten. */

@@ -234,7 +234,7 @@ WmStatus episode_read_png_dir(const char *dir, WmFrameSize *size, WmEpisode *epi
 
 /* ---- writing ---- */
 
-static WmStatus write_png(const char *path, const uint8_t *rgb, int height, int width, WmError *err) {
+WmStatus png_write_rgb(const char *path, const uint8_t *rgb, int height, int width, WmError *err) {
     png_image image;
     memset(&image, 0, sizeof image);
     image.version = PNG_IMAGE_VERSION;
@@ -279,7 +279,7 @@ WmStatus episode_write_png_dir(const char *dir, const WmEpisode *e, WmError *err
         char my_path[4096];
         WmError my_err = {0};
         frame_path(my_path, sizeof my_path, tmp, t);
-        if (write_png(my_path, e->frames + (size_t)t * episode_frame_bytes(e), e->height, e->width, &my_err)) {
+        if (png_write_rgb(my_path, e->frames + (size_t)t * episode_frame_bytes(e), e->height, e->width, &my_err)) {
 #pragma omp critical(episode_png_write)
             wm_error_set(&frame_err, my_err.status, "%s", my_err.message);
         }

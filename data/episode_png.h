@@ -9,4 +9,7 @@ WmStatus episode_read_png_dir(const char *dir, WmFrameSize *size, WmEpisode *epi
 /* Writes into dir.tmp, fsyncs, renames to dir: a reader never sees half an episode. Refuses an existing dir. */
 WmStatus episode_write_png_dir(const char *dir, const WmEpisode *episode, WmError *err);
 
+/* One RGB24 picture (H, W, 3) as a PNG file, fsynced (libpng's simplified API). */
+WmStatus png_write_rgb(const char *path, const uint8_t *rgb, int height, int width, WmError *err);
+
 #endif

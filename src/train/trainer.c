@@ -209,44 +209,55 @@ void trainer_mean_image(const WmTrainer *t, float *out) {
     free(sum), free(image);
 }
 
+/* Copies L steps of an episode from `start` into batch column b. */
+static void put_chunk(WmTrainer *t, int b, const WmEpisode *e, int start) {
+    const int B = t->batch.batch, A = t->model.action_dim;
+    const size_t floats = (size_t)t->model.config.data.height * t->model.config.data.width * 3;
+    for (int s = 0; s < t->batch.length; s++) {
+        const size_t row = (size_t)s * B + b, src = (size_t)start + s;
+        memcpy(t->batch.frames + row * floats, e->frames + src * floats, floats);
+        memcpy(t->batch.actions + row * A, e->actions + src * A, (size_t)A * sizeof(float));
+        t->batch.rewards[row] = e->rewards[src];
+    }
+}
+
+/* Puts up to B whole chunks of L steps into the batch, walking (episode, start) forward; the columns left over
+ * repeat the first chunk. Returns how many chunks are real. */
+static int fill_chunks(WmTrainer *t, const WmEpisode *episodes, int count, int *episode, int *start) {
+    const int B = t->batch.batch, L = t->batch.length;
+    int real = 0;
+    for (; real < B; real++) {
+        while (*episode < count && *start + L > episodes[*episode].length) ++*episode, *start = 0;
+        if (*episode == count) break;
+        put_chunk(t, real, &episodes[*episode], *start);
+        *start += L;
+    }
+    for (int b = real; b < B && real > 0; b++) put_chunk(t, b, &episodes[*episode == count ? count - 1 : *episode], 0);
+    return real;
+}
+
+/* The filter on the batch with the posterior mean (no noise) and whole quantisation steps. */
+static WmStatus forward_deterministic(WmTrainer *t, WmError *err) {
+    WmWorldModel *m = &t->model;
+    load_inputs(t, NULL);
+    memset(m->input.noise, 0, (size_t)t->batch.batch * t->batch.length * m->rssm.stoch * sizeof(float));
+    if (m->input.overshoot_noise)
+        memset(m->input.overshoot_noise, 0, world_model_overshoot_noise_floats(m) * sizeof(float));
+    WmLosses losses;
+    return world_model_step(m, &losses, 0, err);
+}
+
 WmStatus trainer_evaluate(WmTrainer *t, const WmEpisode *episodes, int count, const float *mean_image,
                           WmHeldOut *result, WmError *err) {
     WmWorldModel *m = &t->model;
-    const int B = t->batch.batch, L = t->batch.length, A = m->action_dim;
-    const size_t plane = (size_t)m->config.data.height * m->config.data.width, floats = plane * 3;
+    const int B = t->batch.batch, L = t->batch.length;
+    const size_t floats = (size_t)m->config.data.height * m->config.data.width * 3;
     double image_sse = 0.0, baseline_sse = 0.0, reward_sse = 0.0, reward_sum = 0.0, reward_sq = 0.0;
     long frames = 0;
-    int episode = 0, start = 0;
+    int episode = 0, start = 0, real;
     memset(result, 0, sizeof *result);
-    for (;;) {
-        /* Up to B whole chunks; a short final batch repeats its first chunk and only real rows count. */
-        int real = 0;
-        for (; real < B && episode < count; real++) {
-            while (episode < count && start + L > episodes[episode].length) episode++, start = 0;
-            if (episode == count) break;
-            const WmEpisode *e = &episodes[episode];
-            for (int s = 0; s < L; s++) {
-                const size_t row = (size_t)s * B + real, src = (size_t)start + s;
-                memcpy(t->batch.frames + row * floats, e->frames + src * floats, floats);
-                memcpy(t->batch.actions + row * A, e->actions + src * A, (size_t)A * sizeof(float));
-                t->batch.rewards[row] = e->rewards[src];
-            }
-            start += L;
-        }
-        if (real == 0) break;
-        for (int b = real; b < B; b++)
-            for (int s = 0; s < L; s++) {
-                const size_t row = (size_t)s * B + b, first = (size_t)s * B;
-                memcpy(t->batch.frames + row * floats, t->batch.frames + first * floats, floats);
-                memcpy(t->batch.actions + row * A, t->batch.actions + first * A, (size_t)A * sizeof(float));
-                t->batch.rewards[row] = t->batch.rewards[first];
-            }
-        load_inputs(t, NULL);
-        memset(m->input.noise, 0, (size_t)B * L * m->rssm.stoch * sizeof(float));
-        if (m->input.overshoot_noise)
-            memset(m->input.overshoot_noise, 0, world_model_overshoot_noise_floats(m) * sizeof(float));
-        WmLosses losses;
-        if (world_model_step(m, &losses, 0, err)) return err->status;
+    while ((real = fill_chunks(t, episodes, count, &episode, &start)) > 0) {
+        if (forward_deterministic(t, err)) return err->status;
         for (int s = 0; s < L; s++)
             for (int b = 0; b < real; b++) {
                 const size_t row = (size_t)s * B + b;
@@ -271,5 +282,34 @@ WmStatus trainer_evaluate(WmTrainer *t, const WmEpisode *episodes, int count, co
     result->image_mse = image_sse / ((double)frames * floats);
     result->baseline_mse = baseline_sse / ((double)frames * floats);
     result->reward_r2 = sst > 0 ? 1.0 - reward_sse / sst : 0.0;
+    return WM_OK;
+}
+
+static uint8_t to_pixel(float v) {
+    const float scaled = (v + 0.5f) * 255.0f + 0.5f;
+    return (uint8_t)(scaled < 0.0f ? 0.0f : scaled > 255.0f ? 255.0f : scaled);
+}
+
+WmStatus trainer_reconstruct(WmTrainer *t, const WmEpisode *episodes, int count, uint8_t *truth, uint8_t *recon,
+                             WmError *err) {
+    WmWorldModel *m = &t->model;
+    const int B = t->batch.batch, L = t->batch.length;
+    const size_t plane = (size_t)m->config.data.height * m->config.data.width;
+    if (count > B) return wm_error_set(err, WM_ERR_ARG, "reconstruct: %d episodes, at most data.batch = %d", count, B);
+    for (int b = 0; b < B; b++) {
+        const WmEpisode *e = &episodes[b < count ? b : 0];
+        if (e->length < L)
+            return wm_error_set(err, WM_ERR_ARG, "reconstruct: an episode has %d frames, fewer than data.length = %d",
+                                e->length, L);
+        put_chunk(t, b, e, 0);
+    }
+    if (forward_deterministic(t, err)) return err->status;
+    for (int b = 0; b < count; b++)
+        for (int s = 0; s < L; s++) {
+            const size_t row = (size_t)s * B + b, out = ((size_t)b * L + s) * plane * 3;
+            memcpy(truth + out, t->batch.frames + row * plane * 3, plane * 3);
+            for (size_t p = 0; p < plane; p++)
+                for (int c = 0; c < 3; c++) recon[out + p * 3 + c] = to_pixel(m->image_mean[(row * 3 + c) * plane + p]);
+        }
     return WM_OK;
 }

@@ -1,0 +1,11 @@
+/* A run directory as the tools read it: R/config.yaml (the resolved config) and R/latest.safetensors. */
+#ifndef WM_TOOLS_RUN_DIR_H
+#define WM_TOOLS_RUN_DIR_H
+
+#include "train/trainer.h"
+
+/* Builds the run's model for `action_dim` actions and loads its latest checkpoint. A missing run, config or
+ * checkpoint, or a checkpoint that does not fit the config, is an error naming the file. */
+WmStatus run_open(const char *run, int action_dim, WmTrainer *trainer, WmError *err);
+
+#endif

@@ -1,0 +1,89 @@
+/* wm-viz recon: true frames over the model's reconstructions (posterior mean), one pair of rows per episode. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "data/dataset.h"
+#include "data/episode_png.h"
+#include "run_dir.h"
+#include "viz.h"
+
+static int recon_usage(FILE *out, int code) {
+    fprintf(out, "usage: wm-viz recon --run R --data DIR [--episodes N] [--frames F] --out recon.png\n"
+                 "  the last N episodes of DIR (default 4; the held-out ones when the run held some out), the first\n"
+                 "  data.length frames of each, F of them shown (default 10), truth above reconstruction\n");
+    return code;
+}
+
+int viz_recon(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) return recon_usage(stdout, 0);
+    const char *run = NULL, *dir = NULL, *out = NULL;
+    long episodes = 4, columns = 10;
+    WmError err = {0};
+    for (int i = 1; i < argc && err.status == WM_OK; i++) {
+        const char *value = NULL;
+        int got;
+        if ((got = cli_option_value(argc, argv, &i, "--run", &value, &err)) != 0) {
+            run = value;
+        } else if ((got = cli_option_value(argc, argv, &i, "--data", &value, &err)) != 0) {
+            dir = value;
+        } else if ((got = cli_option_value(argc, argv, &i, "--out", &value, &err)) != 0) {
+            out = value;
+        } else if ((got = cli_option_value(argc, argv, &i, "--episodes", &value, &err)) != 0) {
+            if (got > 0) cli_parse_long("--episodes", value, 1, 64, &episodes, &err);
+        } else if ((got = cli_option_value(argc, argv, &i, "--frames", &value, &err)) != 0) {
+            if (got > 0) cli_parse_long("--frames", value, 1, 1000, &columns, &err);
+        } else {
+            wm_error_set(&err, WM_ERR_ARG, "unknown option '%s'", argv[i]);
+        }
+    }
+    if (err.status == WM_OK && (!run || !dir || !out)) wm_error_set(&err, WM_ERR_ARG, "--run, --data and --out are required");
+    if (err.status) {
+        fprintf(stderr, "wm-viz recon: %s\n", err.message);
+        return recon_usage(stderr, 2);
+    }
+    WmDataset data = {0};
+    WmTrainer trainer;
+    int opened = 0, code = 1;
+    uint8_t *truth = NULL, *recon = NULL, *sheet = NULL;
+    WmFrameSize size = {0};
+    if (dataset_read(dir, &size, 0, &data, &err) || run_open(run, data.episodes[0].action_dim, &trainer, &err)) goto done;
+    opened = 1;
+    const WmConfig *c = &trainer.model.config;
+    if (size.height != c->data.height || size.width != c->data.width) {
+        /* Read again at the model's size: the model was trained on what the config says. */
+        dataset_free(&data);
+        size = (WmFrameSize){(int)c->data.height, (int)c->data.width, 0};
+        if (dataset_read(dir, &size, 0, &data, &err)) goto done;
+    }
+    const int count = (int)(episodes < data.count ? episodes : data.count), L = (int)c->data.length;
+    const int H = (int)c->data.height, W = (int)c->data.width, shown = (int)(columns < L ? columns : L);
+    const size_t frame = (size_t)H * W * 3;
+    truth = malloc((size_t)count * L * frame), recon = malloc((size_t)count * L * frame);
+    if (!truth || !recon) {
+        wm_error_set(&err, WM_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if (trainer_reconstruct(&trainer, data.episodes + data.count - count, count, truth, recon, &err)) goto done;
+    VizSheet s;
+    if (viz_sheet_init(&s, 2 * count, shown, H, W, &err)) goto done;
+    for (int e = 0; e < count; e++)
+        for (int k = 0; k < shown; k++) {
+            const int t = shown > 1 ? k * (L - 1) / (shown - 1) : 0;
+            viz_sheet_put(&s, 2 * e, k, truth + ((size_t)e * L + t) * frame);
+            viz_sheet_put(&s, 2 * e + 1, k, recon + ((size_t)e * L + t) * frame);
+        }
+    if (viz_sheet_write(&s, out, &err) == WM_OK) {
+        printf("wm-viz recon: %s: %d episodes x %d frames (steps 0 to %d), truth above reconstruction\n", out, count,
+               shown, L - 1);
+        code = 0;
+    }
+    viz_sheet_free(&s);
+done:
+    if (code) fprintf(stderr, "wm-viz recon: %s\n", err.message);
+    free(truth), free(recon), free(sheet);
+    if (opened) trainer_free(&trainer);
+    dataset_free(&data);
+    return code;
+}

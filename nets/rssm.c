@@ -109,7 +109,7 @@ done:
 
 WmStatus rssm_observe(const WmRssm *rssm, const WmParams *params, WmArena *arena, WmRssmTrace *trace,
                       const float *embed, const float *actions, const float *noise, int batch, int length,
-                      WmError *err) {
+                      int context, WmError *err) {
     const int B = batch, L = length, D = rssm->deter, S = rssm->stoch, Hd = rssm->hidden, E = rssm->embed,
               A = rssm->action;
     const size_t rows = (size_t)B * L, gru_floats = gru_cache_floats(B, D);
@@ -140,6 +140,11 @@ WmStatus rssm_observe(const WmRssm *rssm, const WmParams *params, WmArena *arena
         };
         const float *z_prev = step ? t.z + (row - B) * S : zeros, *h_prev = step ? t.h + (row - B) * D : zeros;
         if (rssm_step_forward(rssm, params, &t.steps[step], h_prev, z_prev, actions + row * A, err)) return err->status;
+        if (step >= context) { /* open loop: the prior's sample; the posterior's arrays stay unwritten */
+            gauss_sample_forward(t.z + row * S, t.prior_std + row * S, t.prior_mean + row * S, t.prior_raw + row * S,
+                                 noise + row * S, (size_t)B * S, rssm->min_std);
+            continue;
+        }
         const float *post_parts[2] = {t.h + row * D, embed + row * E};
         const int post_widths[2] = {D, E};
         concat_forward(t.post_cat + row * (D + E), post_parts, post_widths, 2, B);

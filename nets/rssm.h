@@ -57,10 +57,11 @@ WmStatus rssm_declare(WmRssm *rssm, WmParams *params, int deter, int stoch, int 
                       float min_std, WmActivation activation, WmError *err);
 
 /* Runs the filter over a sequence: embed (L, B, E), actions (L, B, A), noise (L, B, S) owned by the caller and
- * kept by reference in the trace. */
+ * kept by reference in the trace. From step `context` on (context < L), the frames are not looked at: z is drawn
+ * from the prior instead (open-loop prediction, forward only); context = L is the ordinary filter. */
 WmStatus rssm_observe(const WmRssm *rssm, const WmParams *params, WmArena *arena, WmRssmTrace *trace,
                       const float *embed, const float *actions, const float *noise, int batch, int length,
-                      WmError *err);
+                      int context, WmError *err);
 
 /* Gradients arriving from the losses, all (L, B, X): dh (D) and dz (S) from the heads (consumed), the KL's
  * gradients on both distributions (consumed). dembed (L, B, E) += the gradient of the embedding. */

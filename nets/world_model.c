@@ -280,30 +280,54 @@ static WmStatus overshoot_backward(WmWorldModel *m, Overshoot *o, float weight, 
     return WM_OK;
 }
 
-WmStatus world_model_step(WmWorldModel *m, WmLosses *losses, int backward, WmError *err) {
+/* What one forward pass leaves for the losses and for backward. */
+typedef struct {
+    float *encoder_outs[WM_STACK_MAX], *decoder_outs[WM_STACK_MAX], *reward_outs[WM_REWARD_LAYERS_MAX];
+    float *features, *decoder_in; /* (N, D + S), (N, decoder width) */
+} Forward;
+
+/* Encoder on all frames, the RSSM through time (observing the first `context` steps), heads on all features. */
+static WmStatus forward(WmWorldModel *m, int context, Forward *f, WmError *err) {
     WmArena *arena = &m->arena;
     arena_reset(arena);
+    const int B = m->batch, L = m->length, N = B * L, D = m->rssm.deter, S = m->rssm.stoch;
+    const WmModelInput *in = &m->input;
+    if (conv_stack_forward(&m->encoder, &m->dnnl, &m->params, arena, f->encoder_outs, in->images, err))
+        return err->status;
+    const float *embed = f->encoder_outs[m->encoder.layers - 1]; /* (N, E): NCHW flattened */
+    if (rssm_observe(&m->rssm, &m->params, arena, &m->trace, embed, in->actions, in->noise, B, L, context, err))
+        return err->status;
+    f->features = arena_floats(arena, (size_t)N * (D + S));
+    f->decoder_in = arena_floats(arena, (size_t)N * m->decoder_width);
+    if (arena_check(arena, err)) return err->status;
+    const float *feature_parts[2] = {m->trace.h, m->trace.z};
+    const int feature_widths[2] = {D, S};
+    concat_forward(f->features, feature_parts, feature_widths, 2, N);
+    if (heads_forward(m, f->features, f->decoder_in, f->decoder_outs, f->reward_outs, err)) return err->status;
+    m->image_mean = f->decoder_outs[m->decoder.layers - 1];
+    m->reward_mean = f->reward_outs[m->reward_count - 1];
+    return WM_OK;
+}
+
+WmStatus world_model_predict(WmWorldModel *m, int context, WmError *err) {
+    Forward f;
+    return forward(m, context < m->length ? context : m->length, &f, err);
+}
+
+WmStatus world_model_step(WmWorldModel *m, WmLosses *losses, int backward, WmError *err) {
+    WmArena *arena = &m->arena;
     const WmConfig *c = &m->config;
     const int B = m->batch, L = m->length, N = B * L, D = m->rssm.deter, S = m->rssm.stoch, E = m->embed;
     const size_t image_floats = world_model_image_floats(m);
     const WmModelInput *in = &m->input;
-
-    /* Forward: encoder on all frames, the RSSM through time, heads on all features. */
-    float *encoder_outs[WM_STACK_MAX], *decoder_outs[WM_STACK_MAX], *reward_outs[WM_REWARD_LAYERS_MAX];
-    if (conv_stack_forward(&m->encoder, &m->dnnl, &m->params, arena, encoder_outs, in->images, err)) return err->status;
-    const float *embed = encoder_outs[m->encoder.layers - 1]; /* (N, E): NCHW flattened */
-    if (rssm_observe(&m->rssm, &m->params, arena, &m->trace, embed, in->actions, in->noise, B, L, err))
-        return err->status;
-    float *features = arena_floats(arena, (size_t)N * (D + S));
-    float *decoder_in = arena_floats(arena, (size_t)N * m->decoder_width);
+    Forward f;
+    if (forward(m, L, &f, err)) return err->status;
+    float *const *encoder_outs = f.encoder_outs, *const *decoder_outs = f.decoder_outs,
+                 *const *reward_outs = f.reward_outs;
+    float *features = f.features, *decoder_in = f.decoder_in;
     float *kl = arena_floats(arena, N), *kl_clamped = arena_floats(arena, N);
     if (arena_check(arena, err)) return err->status;
-    const float *feature_parts[2] = {m->trace.h, m->trace.z};
     const int feature_widths[2] = {D, S};
-    concat_forward(features, feature_parts, feature_widths, 2, N);
-    if (heads_forward(m, features, decoder_in, decoder_outs, reward_outs, err)) return err->status;
-    m->image_mean = decoder_outs[m->decoder.layers - 1];
-    m->reward_mean = reward_outs[m->reward_count - 1];
 
     /* The ELBO, per frame: image and reward log-likelihoods (std 1, as PlaNet), KL with free nats per step. */
     const double image_ll = gauss_ll_fixed_forward(m->image_mean, in->images, image_floats, 1.0f);

@@ -78,6 +78,10 @@ void world_model_preprocess(const WmWorldModel *model, float *images, const uint
  * gradients (the caller zeroes them). */
 WmStatus world_model_step(WmWorldModel *model, WmLosses *losses, int backward, WmError *err);
 
+/* Forward only, on model->input: the first `context` steps are filtered with the frames, the rest predicted open
+ * loop from the actions (the prior, with input.noise as its draws). Fills image_mean and reward_mean. */
+WmStatus world_model_predict(WmWorldModel *model, int context, WmError *err);
+
 /* Floats of noise latent overshooting draws per step (0 when it is off). */
 size_t world_model_overshoot_noise_floats(const WmWorldModel *model);
 

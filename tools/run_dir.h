@@ -4,8 +4,9 @@
 
 #include "train/trainer.h"
 
-/* Builds the run's model for `action_dim` actions and loads its latest checkpoint. A missing run, config or
- * checkpoint, or a checkpoint that does not fit the config, is an error naming the file. */
-WmStatus run_open(const char *run, int action_dim, WmTrainer *trainer, WmError *err);
+/* Builds the run's model for `action_dim` actions, batches of `batch` x `length` (0: the config's), and loads its
+ * latest checkpoint. A missing run, config or checkpoint, or a checkpoint that does not fit the config, is an
+ * error naming the file. */
+WmStatus run_open(const char *run, int action_dim, int batch, int length, WmTrainer *trainer, WmError *err);
 
 #endif

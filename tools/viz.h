@@ -20,6 +20,13 @@ void viz_sheet_put(VizSheet *sheet, int row, int column, const uint8_t *frame);
 /* Writes the PNG to a temporary name and renames it. */
 WmStatus viz_sheet_write(const VizSheet *sheet, const char *path, WmError *err);
 
+/* An animated GIF of `count` (height, width, 3) frames, `delay_cs` hundredths of a second each, looping. */
+WmStatus viz_gif_write(const char *path, const uint8_t *frames, int count, int height, int width, int delay_cs,
+                       WmError *err);
+
 int viz_recon(int argc, char **argv);
+int viz_openloop(int argc, char **argv);
+int viz_dataset(int argc, char **argv);
+int viz_curves(int argc, char **argv);
 
 #endif

@@ -48,7 +48,7 @@ int viz_recon(int argc, char **argv) {
     int opened = 0, code = 1;
     uint8_t *truth = NULL, *recon = NULL, *sheet = NULL;
     WmFrameSize size = {0};
-    if (dataset_read(dir, &size, 0, &data, &err) || run_open(run, data.episodes[0].action_dim, &trainer, &err)) goto done;
+    if (dataset_read(dir, &size, 0, &data, &err) || run_open(run, data.episodes[0].action_dim, 0, 0, &trainer, &err)) goto done;
     opened = 1;
     const WmConfig *c = &trainer.model.config;
     if (size.height != c->data.height || size.width != c->data.width) {
@@ -65,7 +65,7 @@ int viz_recon(int argc, char **argv) {
         wm_error_set(&err, WM_ERR_NOMEM, "out of memory");
         goto done;
     }
-    if (trainer_reconstruct(&trainer, data.episodes + data.count - count, count, truth, recon, &err)) goto done;
+    if (trainer_predict(&trainer, data.episodes + data.count - count, count, L, truth, recon, &err)) goto done;
     VizSheet s;
     if (viz_sheet_init(&s, 2 * count, shown, H, W, &err)) goto done;
     for (int e = 0; e < count; e++)

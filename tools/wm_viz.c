@@ -12,6 +12,9 @@ static const struct {
     const char *summary;
 } COMMANDS[] = {
     {"recon", viz_recon, "true frames over the model's reconstructions"},
+    {"openloop", viz_openloop, "observe a few frames, imagine the rest: truth, model, error (PNG or GIF)"},
+    {"curves", viz_curves, "every logged loss term and evaluation figure over steps"},
+    {"dataset", viz_dataset, "a contact sheet of a dataset's frames"},
 };
 
 static void usage(FILE *out) {

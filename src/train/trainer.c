@@ -236,15 +236,15 @@ static int fill_chunks(WmTrainer *t, const WmEpisode *episodes, int count, int *
     return real;
 }
 
-/* The filter on the batch with the posterior mean (no noise) and whole quantisation steps. */
-static WmStatus forward_deterministic(WmTrainer *t, WmError *err) {
+/* The model on the batch with the distributions' means (no noise) and whole quantisation steps, observing the
+ * first `context` steps. */
+static WmStatus forward_deterministic(WmTrainer *t, int context, WmError *err) {
     WmWorldModel *m = &t->model;
     load_inputs(t, NULL);
     memset(m->input.noise, 0, (size_t)t->batch.batch * t->batch.length * m->rssm.stoch * sizeof(float));
     if (m->input.overshoot_noise)
         memset(m->input.overshoot_noise, 0, world_model_overshoot_noise_floats(m) * sizeof(float));
-    WmLosses losses;
-    return world_model_step(m, &losses, 0, err);
+    return world_model_predict(m, context, err);
 }
 
 WmStatus trainer_evaluate(WmTrainer *t, const WmEpisode *episodes, int count, const float *mean_image,
@@ -257,7 +257,7 @@ WmStatus trainer_evaluate(WmTrainer *t, const WmEpisode *episodes, int count, co
     int episode = 0, start = 0, real;
     memset(result, 0, sizeof *result);
     while ((real = fill_chunks(t, episodes, count, &episode, &start)) > 0) {
-        if (forward_deterministic(t, err)) return err->status;
+        if (forward_deterministic(t, L, err)) return err->status;
         for (int s = 0; s < L; s++)
             for (int b = 0; b < real; b++) {
                 const size_t row = (size_t)s * B + b;
@@ -290,26 +290,26 @@ static uint8_t to_pixel(float v) {
     return (uint8_t)(scaled < 0.0f ? 0.0f : scaled > 255.0f ? 255.0f : scaled);
 }
 
-WmStatus trainer_reconstruct(WmTrainer *t, const WmEpisode *episodes, int count, uint8_t *truth, uint8_t *recon,
-                             WmError *err) {
+WmStatus trainer_predict(WmTrainer *t, const WmEpisode *episodes, int count, int context, uint8_t *truth,
+                         uint8_t *predicted, WmError *err) {
     WmWorldModel *m = &t->model;
     const int B = t->batch.batch, L = t->batch.length;
     const size_t plane = (size_t)m->config.data.height * m->config.data.width;
-    if (count > B) return wm_error_set(err, WM_ERR_ARG, "reconstruct: %d episodes, at most data.batch = %d", count, B);
+    if (count > B) return wm_error_set(err, WM_ERR_ARG, "predict: %d episodes, at most data.batch = %d", count, B);
     for (int b = 0; b < B; b++) {
         const WmEpisode *e = &episodes[b < count ? b : 0];
         if (e->length < L)
-            return wm_error_set(err, WM_ERR_ARG, "reconstruct: an episode has %d frames, fewer than data.length = %d",
+            return wm_error_set(err, WM_ERR_ARG, "predict: an episode has %d frames, fewer than data.length = %d",
                                 e->length, L);
         put_chunk(t, b, e, 0);
     }
-    if (forward_deterministic(t, err)) return err->status;
+    if (forward_deterministic(t, context, err)) return err->status;
     for (int b = 0; b < count; b++)
         for (int s = 0; s < L; s++) {
             const size_t row = (size_t)s * B + b, out = ((size_t)b * L + s) * plane * 3;
             memcpy(truth + out, t->batch.frames + row * plane * 3, plane * 3);
             for (size_t p = 0; p < plane; p++)
-                for (int c = 0; c < 3; c++) recon[out + p * 3 + c] = to_pixel(m->image_mean[(row * 3 + c) * plane + p]);
+                for (int c = 0; c < 3; c++) predicted[out + p * 3 + c] = to_pixel(m->image_mean[(row * 3 + c) * plane + p]);
         }
     return WM_OK;
 }

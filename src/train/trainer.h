@@ -43,10 +43,11 @@ typedef struct {
 
 WmStatus trainer_evaluate(WmTrainer *trainer, const WmEpisode *episodes, int count, const float *mean_image,
                           WmHeldOut *result, WmError *err);
-/* The first L frames of each of `count` <= B episodes and the model's reconstructions of them (posterior mean),
- * as uint8 (count, L, H, W, 3) each. */
-WmStatus trainer_reconstruct(WmTrainer *trainer, const WmEpisode *episodes, int count, uint8_t *truth,
-                             uint8_t *recon, WmError *err);
+/* The first L frames of each of `count` <= B episodes and the model's pictures of them, as uint8
+ * (count, L, H, W, 3) each: reconstructions (posterior mean) for the first `context` steps, open-loop predictions
+ * from the recorded actions (prior mean) after. context = L reconstructs everything. */
+WmStatus trainer_predict(WmTrainer *trainer, const WmEpisode *episodes, int count, int context, uint8_t *truth,
+                         uint8_t *predicted, WmError *err);
 /* The mean preprocessed image (3, H, W) over every frame in the replay store, into out. */
 void trainer_mean_image(const WmTrainer *trainer, float *out);
 

@@ -1,0 +1,220 @@
+/* wm-viz curves: every logged term of R/metrics.jsonl over steps, one panel per quantity (held-out figures beside
+ * the training one they match), with axes, ticks, labels and a legend; drawn with cairo. */
+#include <cairo.h>
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "core/fs.h"
+#include "viz.h"
+
+enum { MAX_SERIES = 32, PANEL_W = 420, PANEL_H = 260, COLUMNS = 3 };
+
+typedef struct {
+    char name[64];
+    char panel[64]; /* the quantity it is drawn with */
+    double *steps, *values;
+    int count, capacity;
+} Series;
+
+static const char *panel_of(const char *key) {
+    if (strncmp(key, "heldout_mean_", 13) == 0) return key + 13;
+    if (strncmp(key, "heldout_", 8) == 0) return key + 8;
+    return key;
+}
+
+static int add_point(Series *s, double step, double value) {
+    if (s->count == s->capacity) {
+        const int capacity = s->capacity ? 2 * s->capacity : 256;
+        double *steps = realloc(s->steps, capacity * sizeof *steps), *values = realloc(s->values, capacity * sizeof *values);
+        if (steps) s->steps = steps;
+        if (values) s->values = values;
+        if (!steps || !values) return -1;
+        s->capacity = capacity;
+    }
+    s->steps[s->count] = step, s->values[s->count++] = value;
+    return 0;
+}
+
+static WmStatus read_metrics(const char *path, Series *series, int *count, WmError *err) {
+    char *text = NULL;
+    size_t size = 0;
+    if (fs_read_all(path, &text, &size, err)) return err->status;
+    int line_number = 0;
+    for (char *line = text, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next) *next++ = '\0';
+        line_number++;
+        if (*line == '\0') continue;
+        cJSON *object = cJSON_Parse(line);
+        const cJSON *step = cJSON_GetObjectItemCaseSensitive(object, "step");
+        if (!cJSON_IsObject(object) || !cJSON_IsNumber(step)) {
+            cJSON_Delete(object);
+            free(text);
+            return wm_error_set(err, WM_ERR_FORMAT, "%s:%d: not a metrics object with a step", path, line_number);
+        }
+        const cJSON *item;
+        cJSON_ArrayForEach(item, object) {
+            if (!cJSON_IsNumber(item) || strcmp(item->string, "step") == 0 || strcmp(item->string, "wall_s") == 0) continue;
+            int k = 0;
+            while (k < *count && strcmp(series[k].name, item->string) != 0) k++;
+            if (k == *count) {
+                if (*count == MAX_SERIES) continue;
+                snprintf(series[k].name, sizeof series[k].name, "%s", item->string);
+                snprintf(series[k].panel, sizeof series[k].panel, "%s", panel_of(item->string));
+                ++*count;
+            }
+            if (add_point(&series[k], step->valuedouble, item->valuedouble)) {
+                cJSON_Delete(object);
+                free(text);
+                return wm_error_set(err, WM_ERR_NOMEM, "%s: out of memory", path);
+            }
+        }
+        cJSON_Delete(object);
+    }
+    free(text);
+    if (*count == 0) return wm_error_set(err, WM_ERR_FORMAT, "%s: no metrics logged yet", path);
+    return WM_OK;
+}
+
+/* A tick step of 1, 2 or 5 times a power of ten, giving about `ticks` ticks over the span. */
+static double nice_step(double span, int ticks) {
+    const double raw = span / ticks, power = pow(10.0, floor(log10(raw))), f = raw / power;
+    return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * power;
+}
+
+static const double COLOURS[][3] = {{0.12, 0.47, 0.71}, {0.85, 0.37, 0.01}, {0.17, 0.63, 0.17}, {0.84, 0.15, 0.16}};
+
+static void draw_panel(cairo_t *cr, double x0, double y0, const char *title, Series *const *lines, int count) {
+    const double left = x0 + 62, right = x0 + PANEL_W - 14, top = y0 + 30, bottom = y0 + PANEL_H - 40;
+    double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
+    for (int l = 0; l < count; l++)
+        for (int i = 0; i < lines[l]->count; i++) {
+            if (!isfinite(lines[l]->values[i])) continue;
+            xmin = fmin(xmin, lines[l]->steps[i]), xmax = fmax(xmax, lines[l]->steps[i]);
+            ymin = fmin(ymin, lines[l]->values[i]), ymax = fmax(ymax, lines[l]->values[i]);
+        }
+    if (!(xmax > xmin)) xmax = xmin + 1;
+    if (!(ymax > ymin)) ymax = ymin + (fabs(ymin) > 0 ? fabs(ymin) * 0.1 : 1);
+    const double pad = (ymax - ymin) * 0.05;
+    ymin -= pad, ymax += pad;
+#define PX(v) (left + ((v) - xmin) / (xmax - xmin) * (right - left))
+#define PY(v) (bottom - ((v) - ymin) / (ymax - ymin) * (bottom - top))
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+    cairo_set_font_size(cr, 13);
+    cairo_move_to(cr, left, y0 + 18);
+    cairo_show_text(cr, title);
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_font_size(cr, 10);
+    cairo_set_line_width(cr, 1);
+    cairo_rectangle(cr, left, top, right - left, bottom - top);
+    cairo_stroke(cr);
+    char label[32];
+    const double xs = nice_step(xmax - xmin, 5), ys = nice_step(ymax - ymin, 5);
+    for (double v = ceil(xmin / xs) * xs; v <= xmax + 1e-9 * xs; v += xs) {
+        cairo_move_to(cr, PX(v), bottom), cairo_line_to(cr, PX(v), bottom + 4), cairo_stroke(cr);
+        snprintf(label, sizeof label, "%g", v);
+        cairo_move_to(cr, PX(v) - 3.0 * strlen(label), bottom + 15), cairo_show_text(cr, label);
+    }
+    for (double v = ceil(ymin / ys) * ys; v <= ymax + 1e-9 * ys; v += ys) {
+        cairo_move_to(cr, left - 4, PY(v)), cairo_line_to(cr, left, PY(v)), cairo_stroke(cr);
+        /* As many decimals as the tick step needs, so neighbouring ticks never print alike. */
+        const int decimals = ys >= 1 ? 0 : (int)ceil(-log10(ys));
+        if (fabs(v) >= 1e6 || (ys < 1e-4 && v != 0)) snprintf(label, sizeof label, "%.3e", v);
+        else snprintf(label, sizeof label, "%.*f", decimals, fabs(v) < 1e-12 * ys ? 0.0 : v);
+        cairo_move_to(cr, left - 8 - 5.5 * strlen(label), PY(v) + 3.5), cairo_show_text(cr, label);
+    }
+    cairo_move_to(cr, (left + right) / 2 - 12, bottom + 30), cairo_show_text(cr, "step");
+    for (int l = 0; l < count; l++) {
+        const double *c = COLOURS[l % 4];
+        cairo_set_source_rgb(cr, c[0], c[1], c[2]);
+        cairo_set_line_width(cr, 1.6);
+        int pen = 0;
+        for (int i = 0; i < lines[l]->count; i++) {
+            if (!isfinite(lines[l]->values[i])) continue;
+            if (pen++) cairo_line_to(cr, PX(lines[l]->steps[i]), PY(lines[l]->values[i]));
+            else cairo_move_to(cr, PX(lines[l]->steps[i]), PY(lines[l]->values[i]));
+        }
+        cairo_stroke(cr);
+        /* The legend, top right inside the plot. */
+        const double ly = top + 14 + 14 * l;
+        cairo_move_to(cr, right - 190, ly - 3), cairo_line_to(cr, right - 170, ly - 3), cairo_stroke(cr);
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        cairo_move_to(cr, right - 165, ly), cairo_show_text(cr, lines[l]->name);
+    }
+#undef PX
+#undef PY
+}
+
+static int curves_usage(FILE *out, int code) {
+    fprintf(out, "usage: wm-viz curves --run R --out curves.png\n");
+    return code;
+}
+
+int viz_curves(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) return curves_usage(stdout, 0);
+    const char *run = NULL, *out = NULL;
+    WmError err = {0};
+    for (int i = 1; i < argc && err.status == WM_OK; i++) {
+        const char *value = NULL;
+        int got;
+        if ((got = cli_option_value(argc, argv, &i, "--run", &value, &err)) != 0) run = value;
+        else if ((got = cli_option_value(argc, argv, &i, "--out", &value, &err)) != 0) out = value;
+        else wm_error_set(&err, WM_ERR_ARG, "unknown option '%s'", argv[i]);
+    }
+    if (err.status == WM_OK && (!run || !out)) wm_error_set(&err, WM_ERR_ARG, "--run and --out are required");
+    if (err.status) {
+        fprintf(stderr, "wm-viz curves: %s\n", err.message);
+        return curves_usage(stderr, 2);
+    }
+    char path[4200], tmp[4300];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", run);
+    Series series[MAX_SERIES];
+    memset(series, 0, sizeof series);
+    int count = 0, code = 1;
+    if (!fs_is_dir(run)) wm_error_set(&err, WM_ERR_ARG, "%s: no such run directory", run);
+    else if (!fs_exists(path)) wm_error_set(&err, WM_ERR_ARG, "%s: not a run with metrics (no metrics.jsonl)", run);
+    else read_metrics(path, series, &count, &err);
+    if (err.status == WM_OK) {
+        /* Panels in first-seen order; a series with only zeros (a term that is off) is left out. */
+        char panels[MAX_SERIES][64];
+        int panel_count = 0;
+        for (int k = 0; k < count; k++) {
+            int nonzero = 0;
+            for (int i = 0; i < series[k].count; i++) nonzero |= series[k].values[i] != 0.0;
+            if (!nonzero) continue;
+            int p = 0;
+            while (p < panel_count && strcmp(panels[p], series[k].panel) != 0) p++;
+            if (p == panel_count) snprintf(panels[panel_count++], 64, "%s", series[k].panel);
+        }
+        const int rows = (panel_count + COLUMNS - 1) / COLUMNS;
+        cairo_surface_t *surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, COLUMNS * PANEL_W, rows * PANEL_H);
+        cairo_t *cr = cairo_create(surface);
+        cairo_set_source_rgb(cr, 1, 1, 1);
+        cairo_paint(cr);
+        for (int p = 0; p < panel_count; p++) {
+            Series *lines[MAX_SERIES];
+            int n = 0;
+            for (int k = 0; k < count; k++)
+                if (strcmp(series[k].panel, panels[p]) == 0) lines[n++] = &series[k];
+            draw_panel(cr, (p % COLUMNS) * PANEL_W, (p / COLUMNS) * PANEL_H, panels[p], lines, n);
+        }
+        cairo_destroy(cr);
+        snprintf(tmp, sizeof tmp, "%s.tmp", out);
+        if (cairo_surface_write_to_png(surface, tmp) != CAIRO_STATUS_SUCCESS)
+            wm_error_set(&err, WM_ERR_IO, "%s: cannot write the PNG", tmp);
+        cairo_surface_destroy(surface);
+        if (err.status == WM_OK && fs_commit(tmp, out, &err) == WM_OK) {
+            printf("wm-viz curves: %s: %d panels from %s (%d points)\n", out, panel_count, path,
+                   series[0].count);
+            code = 0;
+        }
+    }
+    if (code) fprintf(stderr, "wm-viz curves: %s\n", err.message);
+    for (int k = 0; k < count; k++) free(series[k].steps), free(series[k].values);
+    return code;
+}

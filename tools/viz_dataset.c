@@ -1,0 +1,66 @@
+/* wm-viz dataset: a contact sheet of a dataset, one row per episode, frames spread over its length. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "data/dataset.h"
+#include "viz.h"
+
+static int dataset_usage(FILE *out, int code) {
+    fprintf(out, "usage: wm-viz dataset --data DIR [--episodes N] [--frames F] --out grid.png\n"
+                 "  the first N episodes (default 8), F frames of each spread over its length (default 10)\n");
+    return code;
+}
+
+int viz_dataset(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) return dataset_usage(stdout, 0);
+    const char *dir = NULL, *out = NULL;
+    long episodes = 8, columns = 10;
+    WmError err = {0};
+    for (int i = 1; i < argc && err.status == WM_OK; i++) {
+        const char *value = NULL;
+        int got;
+        if ((got = cli_option_value(argc, argv, &i, "--data", &value, &err)) != 0) {
+            dir = value;
+        } else if ((got = cli_option_value(argc, argv, &i, "--out", &value, &err)) != 0) {
+            out = value;
+        } else if ((got = cli_option_value(argc, argv, &i, "--episodes", &value, &err)) != 0) {
+            if (got > 0) cli_parse_long("--episodes", value, 1, 1000, &episodes, &err);
+        } else if ((got = cli_option_value(argc, argv, &i, "--frames", &value, &err)) != 0) {
+            if (got > 0) cli_parse_long("--frames", value, 1, 1000, &columns, &err);
+        } else {
+            wm_error_set(&err, WM_ERR_ARG, "unknown option '%s'", argv[i]);
+        }
+    }
+    if (err.status == WM_OK && (!dir || !out)) wm_error_set(&err, WM_ERR_ARG, "--data and --out are required");
+    if (err.status) {
+        fprintf(stderr, "wm-viz dataset: %s\n", err.message);
+        return dataset_usage(stderr, 2);
+    }
+    WmDataset data;
+    WmFrameSize size = {0};
+    if (dataset_read(dir, &size, 0, &data, &err)) {
+        fprintf(stderr, "wm-viz dataset: %s\n", err.message);
+        return 1;
+    }
+    const int rows = (int)(episodes < data.count ? episodes : data.count);
+    VizSheet s;
+    int code = 1;
+    if (viz_sheet_init(&s, rows, (int)columns, size.height, size.width, &err) == WM_OK) {
+        for (int e = 0; e < rows; e++) {
+            const WmEpisode *episode = &data.episodes[e];
+            for (int k = 0; k < columns; k++) {
+                const int t = columns > 1 ? (int)(k * (episode->length - 1) / (columns - 1)) : 0;
+                viz_sheet_put(&s, e, k, episode->frames + (size_t)t * episode_frame_bytes(episode));
+            }
+        }
+        if (viz_sheet_write(&s, out, &err) == WM_OK) {
+            printf("wm-viz dataset: %s: %d of %d episodes, %ld frames each\n", out, rows, data.count, columns);
+            code = 0;
+        }
+        viz_sheet_free(&s);
+    }
+    if (code) fprintf(stderr, "wm-viz dataset: %s\n", err.message);
+    dataset_free(&data);
+    return code;
+}

@@ -1,0 +1,163 @@
+/* wm-viz openloop: the model observes the first C frames of an episode, then imagines the next H from the recorded
+ * actions alone. Three rows per episode (truth, model, absolute error) as a PNG strip or an animated GIF, and the
+ * per-step error printed and written next to the picture as CSV. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "data/dataset.h"
+#include "run_dir.h"
+#include "viz.h"
+
+static int openloop_usage(FILE *out, int code) {
+    fprintf(out, "usage: wm-viz openloop --run R --data DIR [--context 5] [--horizon 45] [--episodes N] [--frames F]\n"
+                 "                        --out open.png|open.gif\n"
+                 "  the last N episodes of DIR (default 1); F columns of the PNG strip (default 10); the GIF shows\n"
+                 "  every step. The per-step error goes to stdout and to OUT with .csv in place of the extension.\n");
+    return code;
+}
+
+static int ends_with(const char *s, const char *suffix) {
+    const size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+int viz_openloop(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) return openloop_usage(stdout, 0);
+    const char *run = NULL, *dir = NULL, *out = NULL;
+    long context = 5, horizon = 45, episodes = 1, columns = 10;
+    WmError err = {0};
+    for (int i = 1; i < argc && err.status == WM_OK; i++) {
+        const char *value = NULL;
+        int got;
+        if ((got = cli_option_value(argc, argv, &i, "--run", &value, &err)) != 0) {
+            run = value;
+        } else if ((got = cli_option_value(argc, argv, &i, "--data", &value, &err)) != 0) {
+            dir = value;
+        } else if ((got = cli_option_value(argc, argv, &i, "--out", &value, &err)) != 0) {
+            out = value;
+        } else if ((got = cli_option_value(argc, argv, &i, "--context", &value, &err)) != 0) {
+            if (got > 0) cli_parse_long("--context", value, 1, 10000, &context, &err);
+        } else if ((got = cli_option_value(argc, argv, &i, "--horizon", &value, &err)) != 0) {
+            if (got > 0) cli_parse_long("--horizon", value, 1, 10000, &horizon, &err);
+        } else if ((got = cli_option_value(argc, argv, &i, "--episodes", &value, &err)) != 0) {
+            if (got > 0) cli_parse_long("--episodes", value, 1, 64, &episodes, &err);
+        } else if ((got = cli_option_value(argc, argv, &i, "--frames", &value, &err)) != 0) {
+            if (got > 0) cli_parse_long("--frames", value, 2, 1000, &columns, &err);
+        } else {
+            wm_error_set(&err, WM_ERR_ARG, "unknown option '%s'", argv[i]);
+        }
+    }
+    if (err.status == WM_OK && (!run || !dir || !out)) wm_error_set(&err, WM_ERR_ARG, "--run, --data and --out are required");
+    if (err.status == WM_OK && !ends_with(out, ".png") && !ends_with(out, ".gif"))
+        wm_error_set(&err, WM_ERR_ARG, "--out %s: a .png or a .gif", out);
+    if (err.status) {
+        fprintf(stderr, "wm-viz openloop: %s\n", err.message);
+        return openloop_usage(stderr, 2);
+    }
+    const int L = (int)(context + horizon), gif = ends_with(out, ".gif");
+    WmDataset data = {0};
+    WmTrainer trainer;
+    int opened = 0, code = 1;
+    uint8_t *truth = NULL, *model = NULL, *strip = NULL;
+    WmFrameSize size = {0};
+    if (dataset_read(dir, &size, 0, &data, &err)) goto done;
+    const int count = (int)(episodes < data.count ? episodes : data.count);
+    if (run_open(run, data.episodes[0].action_dim, count, L, &trainer, &err)) goto done;
+    opened = 1;
+    const WmConfig *c = &trainer.model.config;
+    const int H = (int)c->data.height, W = (int)c->data.width;
+    if (size.height != H || size.width != W) {
+        dataset_free(&data);
+        size = (WmFrameSize){H, W, 0};
+        if (dataset_read(dir, &size, 0, &data, &err)) goto done;
+    }
+    const size_t frame = (size_t)H * W * 3;
+    truth = malloc((size_t)count * L * frame), model = malloc((size_t)count * L * frame);
+    if (!truth || !model) {
+        wm_error_set(&err, WM_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if (trainer_predict(&trainer, data.episodes + data.count - count, count, (int)context, truth, model, &err)) goto done;
+
+    /* The error per step, per pixel and channel, in [0, 1] units, over the episodes shown. */
+    char csv_path[4200];
+    snprintf(csv_path, sizeof csv_path, "%.*s.csv", (int)(strlen(out) - 4), out);
+    FILE *csv = fopen(csv_path, "w");
+    if (csv == NULL) {
+        wm_error_set(&err, WM_ERR_IO, "%s: cannot create", csv_path);
+        goto done;
+    }
+    fprintf(csv, "step,observed,mse\n");
+    printf("step  observed  mse (per pixel and channel, [0, 1] units)\n");
+    for (int t = 0; t < L; t++) {
+        double sse = 0.0;
+        for (int e = 0; e < count; e++) {
+            const uint8_t *a = truth + ((size_t)e * L + t) * frame, *b = model + ((size_t)e * L + t) * frame;
+            for (size_t j = 0; j < frame; j++) {
+                const double d = (a[j] - b[j]) / 255.0;
+                sse += d * d;
+            }
+        }
+        const double mse = sse / ((double)count * frame);
+        fprintf(csv, "%d,%d,%.6f\n", t, t < context, mse);
+        printf("%4d  %-8s  %.6f\n", t, t < context ? "yes" : "no", mse);
+    }
+    fclose(csv);
+
+    /* Error pictures: |truth - model|, per channel. */
+    uint8_t *error = malloc((size_t)count * L * frame);
+    if (error == NULL) {
+        wm_error_set(&err, WM_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t j = 0; j < (size_t)count * L * frame; j++) error[j] = (uint8_t)abs((int)truth[j] - (int)model[j]);
+    VizSheet s;
+    const int shown = gif ? 1 : (int)(columns < L ? columns : L);
+    if (viz_sheet_init(&s, 3 * count, shown, H, W, &err)) {
+        free(error);
+        goto done;
+    }
+    WmStatus written;
+    if (!gif) {
+        for (int e = 0; e < count; e++)
+            for (int k = 0; k < shown; k++) {
+                const int t = k * (L - 1) / (shown - 1);
+                const size_t at = ((size_t)e * L + t) * frame;
+                viz_sheet_put(&s, 3 * e, k, truth + at);
+                viz_sheet_put(&s, 3 * e + 1, k, model + at);
+                viz_sheet_put(&s, 3 * e + 2, k, error + at);
+            }
+        written = viz_sheet_write(&s, out, &err);
+    } else {
+        /* One GIF frame per step: the three rows of every episode, stacked. */
+        const size_t sheet_bytes = (size_t)s.sheet_height * s.sheet_width * 3;
+        strip = malloc(sheet_bytes * L);
+        written = strip ? WM_OK : wm_error_set(&err, WM_ERR_NOMEM, "out of memory");
+        for (int t = 0; t < L && written == WM_OK; t++) {
+            for (int e = 0; e < count; e++) {
+                const size_t at = ((size_t)e * L + t) * frame;
+                viz_sheet_put(&s, 3 * e, 0, truth + at);
+                viz_sheet_put(&s, 3 * e + 1, 0, model + at);
+                viz_sheet_put(&s, 3 * e + 2, 0, error + at);
+            }
+            memcpy(strip + t * sheet_bytes, s.rgb, sheet_bytes);
+        }
+        if (written == WM_OK) written = viz_gif_write(out, strip, L, s.sheet_height, s.sheet_width, 20, &err);
+    }
+    viz_sheet_free(&s);
+    free(error);
+    if (written == WM_OK) {
+        printf("wm-viz openloop: %s and %s: %d episode%s, %ld observed then %ld imagined steps; rows truth, model, "
+               "|error|\n", out, csv_path, count, count == 1 ? "" : "s", context, horizon);
+        code = 0;
+    }
+done:
+    if (code) fprintf(stderr, "wm-viz openloop: %s\n", err.message);
+    free(truth), free(model), free(strip);
+    if (opened) trainer_free(&trainer);
+    dataset_free(&data);
+    return code;
+}

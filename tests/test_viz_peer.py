@@ -1,0 +1,83 @@
+"""wm-viz end to end on a tiny trained run: every command writes a picture that a real decoder (libpng, giflib,
+through tests/image_probe) opens, of the expected size and not blank; openloop's CSV has a line per step; a missing
+run, an empty dataset and a checkpoint that does not fit the config are refused with a clear message.
+Usage: test_viz_peer.py WM WM_VIZ IMAGE_PROBE"""
+import os
+import subprocess
+import sys
+import tempfile
+
+from wm_peer import check, collect, failures, train
+
+WM, VIZ, PROBE = sys.argv[1:4]
+
+
+def viz(*args):
+    return subprocess.run([VIZ] + list(args), capture_output=True, text=True)
+
+
+def probe(path):
+    r = subprocess.run([PROBE, path], capture_output=True, text=True)
+    return r.stdout.split() if r.returncode == 0 else ["unreadable", r.stderr.strip()]
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    data, run = os.path.join(tmp, "episodes"), os.path.join(tmp, "run")
+    check(collect(WM, data).returncode == 0, "collect 3 episodes")
+    check(train(WM, run, data, 8).returncode == 0, "train a tiny model for 8 steps")
+    # Frames are 32x32 in this run, drawn twice as large, with 2-pixel gaps: a cell is 66 wide.
+    out = os.path.join(tmp, "recon.png")
+    r = viz("recon", "--run", run, "--data", data, "--episodes", "2", "--frames", "5", "--out", out)
+    p = probe(out)
+    check(r.returncode == 0 and p[:3] == ["png", str(5 * 66 + 2), str(4 * 66 + 2)] and int(p[3]) > 20,
+          f"recon: 2 episodes x 2 rows x 5 frames decode as {p}")
+
+    out = os.path.join(tmp, "open.png")
+    r = viz("openloop", "--run", run, "--data", data, "--context", "3", "--horizon", "9", "--frames", "4", "--out", out)
+    p = probe(out)
+    check(r.returncode == 0 and p[:3] == ["png", str(4 * 66 + 2), str(3 * 66 + 2)] and int(p[3]) > 20,
+          f"openloop PNG: truth, model, error x 4 frames decode as {p}")
+    with open(os.path.join(tmp, "open.csv")) as f:
+        lines = f.read().split()
+    check(lines[0] == "step,observed,mse" and len(lines) == 13 and lines[3].startswith("2,1,")
+          and lines[4].startswith("3,0,"), "openloop CSV: one line per step, observed for the first 3")
+    out = os.path.join(tmp, "open.gif")
+    r = viz("openloop", "--run", run, "--data", data, "--context", "3", "--horizon", "9", "--out", out)
+    p = probe(out)
+    check(r.returncode == 0 and p[:4] == ["gif", "68", str(3 * 66 + 2), "12"] and int(p[4]) > 20,
+          f"openloop GIF: 12 frames of truth, model, error decode as {p}")
+
+    out = os.path.join(tmp, "curves.png")
+    r = viz("curves", "--run", run, "--out", out)
+    p = probe(out)
+    check(r.returncode == 0 and p[0] == "png" and int(p[1]) == 3 * 420 and int(p[3]) > 50,
+          f"curves: panels decode as {p}: " + r.stdout.strip())
+
+    out = os.path.join(tmp, "grid.png")
+    r = viz("dataset", "--data", data, "--episodes", "3", "--frames", "6", "--out", out)
+    p = probe(out)
+    check(r.returncode == 0 and p[:3] == ["png", str(6 * 130 + 2), str(3 * 130 + 2)] and int(p[3]) > 20,
+          f"dataset: 3 episodes x 6 frames of 64x64 decode as {p}")
+
+    # Refusals.
+    r = viz("recon", "--run", os.path.join(tmp, "nope"), "--data", data, "--out", os.path.join(tmp, "x.png"))
+    check(r.returncode != 0 and "no such run directory" in r.stderr, "a missing run: " + r.stderr.strip())
+    r = viz("curves", "--run", os.path.join(tmp, "nope"), "--out", os.path.join(tmp, "x.png"))
+    check(r.returncode != 0 and "no such run directory" in r.stderr, "curves of a missing run: " + r.stderr.strip())
+    empty = os.path.join(tmp, "empty")
+    os.mkdir(empty)
+    r = viz("dataset", "--data", empty, "--out", os.path.join(tmp, "x.png"))
+    check(r.returncode != 0 and "no episodes" in r.stderr, "an empty dataset: " + r.stderr.strip())
+    r = viz("openloop", "--run", run, "--data", empty, "--out", os.path.join(tmp, "x.png"))
+    check(r.returncode != 0 and "no episodes" in r.stderr, "openloop on an empty dataset: " + r.stderr.strip())
+    with open(os.path.join(run, "config.yaml")) as f:
+        text = f.read()
+    with open(os.path.join(run, "config.yaml"), "w") as f:
+        f.write(text.replace("deter: 16", "deter: 24"))
+    r = viz("recon", "--run", run, "--data", data, "--out", os.path.join(tmp, "x.png"))
+    check(r.returncode != 0 and "rssm.gru.weight_ih" in r.stderr and "the model expects" in r.stderr,
+          "a checkpoint that does not fit the config: " + r.stderr.strip())
+    check(not os.path.exists(os.path.join(tmp, "x.png")), "nothing written when refused")
+
+print(f"{len(failures)} failed")
+sys.exit(1 if failures else 0)

@@ -1,0 +1,28 @@
+"""Helpers shared by the Python peer tests: running wm on a tiny configuration and recording checks."""
+import subprocess
+
+TINY = ["data.height=32", "data.width=32", "model.depth=4", "model.encoder_kernels=4,4,4",
+        "model.decoder_kernels=5,6,6", "model.deter=16", "model.stoch=4", "model.hidden=16",
+        "model.reward_layers=1", "model.reward_units=16", "data.batch=3", "data.length=8",
+        "run.log_every=1", "run.checkpoint_every=4"]
+failures = []
+
+
+def check(condition, what):
+    print(("ok   " if condition else "FAIL ") + what)
+    if not condition:
+        failures.append(what)
+
+
+def train(wm, run, data, steps, extra=(), wait=True):
+    args = [wm, "train", "--run", run, "--data", data, "--steps", str(steps), "--threads", "2"]
+    for s in TINY + list(extra):
+        args += ["--set", s]
+    if not wait:
+        return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.run(args, capture_output=True, text=True)
+
+
+def collect(wm, out, episodes=3, seed=4):
+    return subprocess.run([wm, "collect", "--env", "cartpole-swingup", "--episodes", str(episodes), "--out", out,
+                           "--seed", str(seed)], capture_output=True, text=True)

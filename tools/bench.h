@@ -16,5 +16,7 @@ int bench_data(int argc, char **argv);
 int bench_data_usage(FILE *out, int code);
 int bench_train(int argc, char **argv);
 int bench_train_usage(FILE *out, int code);
+int bench_plan(int argc, char **argv);
+int bench_plan_usage(FILE *out, int code);
 
 #endif

@@ -14,6 +14,7 @@ static const struct {
 } BENCHES[] = {
     {"ops", bench_ops, bench_ops_usage, "GFLOP/s of every layer against dnnl_sgemm"},
     {"train", bench_train, bench_train_usage, "one training step at B = 50 and 16, L = 50, against PyTorch"},
+    {"plan", bench_plan, bench_plan_usage, "ms per decision of CEM and MPPI, 1000 x 12 x 10, against PyTorch"},
     {"data", bench_data, bench_data_usage, "read a dataset into the replay store; sample batches"},
 };
 enum { BENCH_COUNT = sizeof BENCHES / sizeof BENCHES[0] };

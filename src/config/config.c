@@ -67,6 +67,15 @@ static const ConfigKey KEYS[] = {
     {"optim.beta1", KEY_FLOAT, AT(optim.beta1), 0, 0.999999, "0.9", "Adam first-moment decay"},
     {"optim.beta2", KEY_FLOAT, AT(optim.beta2), 0, 0.999999, "0.999", "Adam second-moment decay"},
     {"optim.clip_norm", KEY_FLOAT, AT(optim.clip_norm), 0, 1e12, "1000.0", "global gradient norm clip; 0 is off"},
+    {"plan.planner", KEY_TEXT, AT(plan.planner), 0, 0, "cem", "shooting, cem or mppi"},
+    {"plan.horizon", KEY_INT, AT(plan.horizon), 1, 1000, "12", "H: steps each candidate looks ahead"},
+    {"plan.iterations", KEY_INT, AT(plan.iterations), 1, 1000, "10", "refits per decision (CEM, MPPI)"},
+    {"plan.candidates", KEY_INT, AT(plan.candidates), 1, 100000, "1000", "N: action sequences per iteration"},
+    {"plan.top_k", KEY_INT, AT(plan.top_k), 1, 100000, "100", "CEM's elite: the best k refit the distribution"},
+    {"plan.init_std", KEY_FLOAT, AT(plan.init_std), 1e-6, 10, "1.0", "CEM's starting std (mean 0)"},
+    {"plan.mppi_lambda", KEY_FLOAT, AT(plan.mppi_lambda), 1e-9, 1e9, "0.1",
+     "MPPI's temperature: weights exp((R - max R) / lambda)"},
+    {"plan.mppi_std", KEY_FLOAT, AT(plan.mppi_std), 1e-6, 10, "0.3", "MPPI's sampling noise around the plan"},
 };
 enum { KEY_COUNT = sizeof KEYS / sizeof KEYS[0] };
 
@@ -186,6 +195,11 @@ WmStatus config_validate(const WmConfig *config, WmError *err) {
     if (config->model.decoder_kernels.count < 2)
         return wm_error_set(err, WM_ERR_ARG, "model.decoder_kernels: at least 2 layers");
     if (config->data.length < 2) return wm_error_set(err, WM_ERR_ARG, "data.length: at least 2 steps");
+    if (strcmp(config->plan.planner, "shooting") && strcmp(config->plan.planner, "cem") && strcmp(config->plan.planner, "mppi"))
+        return wm_error_set(err, WM_ERR_ARG, "plan.planner: '%s' is not shooting, cem or mppi", config->plan.planner);
+    if (config->plan.top_k > config->plan.candidates)
+        return wm_error_set(err, WM_ERR_ARG, "plan.top_k: %ld is more than plan.candidates = %ld", config->plan.top_k,
+                            config->plan.candidates);
     if (config->loss.overshooting >= config->data.length)
         return wm_error_set(err, WM_ERR_ARG, "loss.overshooting: %ld reaches past a sequence of data.length = %ld",
                             config->loss.overshooting, config->data.length);

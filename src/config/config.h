@@ -56,6 +56,13 @@ typedef struct {
     struct {
         double learning_rate, eps, beta1, beta2, clip_norm;
     } optim;
+    struct {
+        char planner[WM_CONFIG_TEXT_MAX]; /* shooting, cem or mppi */
+        long horizon, iterations, candidates, top_k;
+        double init_std;    /* CEM's starting std */
+        double mppi_lambda; /* MPPI's temperature */
+        double mppi_std;    /* MPPI's sampling noise */
+    } plan;
 } WmConfig;
 
 /* Every key at its default. */

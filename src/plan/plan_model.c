@@ -1,0 +1,86 @@
+#include "plan/plan_model.h"
+
+#include <string.h>
+
+#include "ops/concat.h"
+#include "ops/gru.h"
+
+WmPlanSettings plan_settings_from_config(const WmConfig *c, int action_dim) {
+    const WmPlanKind kind = (WmPlanKind)plan_kind_from_name(c->plan.planner);
+    return (WmPlanSettings){
+        .kind = kind, .horizon = (int)c->plan.horizon, .iterations = (int)c->plan.iterations,
+        .candidates = (int)c->plan.candidates, .top_k = (int)c->plan.top_k, .action_dim = action_dim,
+        .init_std = (float)(kind == WM_PLAN_MPPI ? c->plan.mppi_std : c->plan.init_std),
+        .mppi_lambda = (float)c->plan.mppi_lambda,
+    };
+}
+
+WmStatus plan_model_init(WmPlanModel *o, const WmWorldModel *model, int candidates, int horizon, WmError *err) {
+    memset(o, 0, sizeof *o);
+    o->model = model, o->candidates = candidates, o->horizon = horizon;
+    const WmRssm *r = &model->rssm;
+    const size_t N = (size_t)candidates, D = r->deter, S = r->stoch, Hd = r->hidden, A = r->action;
+    size_t widest = 1;
+    for (int i = 0; i < model->reward_count; i++) widest = widest > (size_t)model->reward[i].out ? widest : (size_t)model->reward[i].out;
+    /* Two states in flight, one transition's arrays, the features and the reward head's layers, plus padding. */
+    const size_t floats = N * (2 * (D + S) + (S + A) + 2 * Hd + D + 9 * D + 3 * S + (D + S) + 2 * widest + A + 1);
+    return arena_init(&o->arena, "planning", floats * sizeof(float) + 64 * 64, err);
+}
+
+void plan_model_free(WmPlanModel *o) {
+    arena_free(&o->arena);
+    memset(o, 0, sizeof *o);
+}
+
+void plan_model_start(WmPlanModel *o, const float *h, const float *z) { o->h = h, o->z = z; }
+
+WmStatus plan_model_returns(void *ctx, const float *candidates, int count, float *returns, WmError *err) {
+    WmPlanModel *o = ctx;
+    const WmWorldModel *m = o->model;
+    const WmRssm *r = &m->rssm;
+    const int N = count, D = r->deter, S = r->stoch, A = r->action, H = o->horizon;
+    WmArena *arena = &o->arena;
+    arena_reset(arena);
+    float *h = arena_floats(arena, (size_t)N * D), *z = arena_floats(arena, (size_t)N * S);
+    float *actions = arena_floats(arena, (size_t)N * A), *features = arena_floats(arena, (size_t)N * (D + S));
+    WmRssmStep step;
+    if (arena_check(arena, err) || rssm_step_alloc(r, arena, &step, N, err)) return err->status;
+    const size_t mark = arena_mark(arena);
+    for (int n = 0; n < N; n++) {
+        memcpy(h + (size_t)n * D, o->h, (size_t)D * sizeof *h);
+        memcpy(z + (size_t)n * S, o->z, (size_t)S * sizeof *z);
+        returns[n] = 0.0f;
+    }
+    const float *parts[2] = {step.h, step.prior_mean};
+    const int widths[2] = {D, S};
+    for (int t = 0; t < H; t++) {
+        for (int n = 0; n < N; n++)
+            memcpy(actions + (size_t)n * A, candidates + ((size_t)n * H + t) * A, (size_t)A * sizeof *actions);
+        if (rssm_step_forward(r, &m->params, &step, h, z, actions, err)) return err->status;
+        /* The prior's mean is the next z; the reward head reads [h, z]. */
+        concat_forward(features, parts, widths, 2, N);
+        const float *x = features;
+        for (int i = 0; i < m->reward_count; i++) {
+            float *y = arena_floats(arena, (size_t)N * m->reward[i].out);
+            if (y == NULL) return arena_check(arena, err);
+            if (dense_forward(&m->reward[i], &m->params, y, x, N, err)) return err->status;
+            x = y;
+        }
+        for (int n = 0; n < N; n++) returns[n] += x[n];
+        memcpy(h, step.h, (size_t)N * D * sizeof *h);
+        memcpy(z, step.prior_mean, (size_t)N * S * sizeof *z);
+        arena_rewind(arena, mark);
+    }
+    return WM_OK;
+}
+
+double plan_model_flops(const WmPlanModel *o, int count) {
+    const WmWorldModel *m = o->model;
+    const WmRssm *r = &m->rssm;
+    const double N = count;
+    double per_step = 2.0 * N * 3 * r->deter * (r->hidden + r->deter); /* GRU */
+    const WmDense *dense[] = {&r->input, &r->prior_hidden, &r->prior_mean, &r->prior_std};
+    for (int i = 0; i < 4; i++) per_step += 2.0 * N * dense[i]->in * dense[i]->out;
+    for (int i = 0; i < m->reward_count; i++) per_step += 2.0 * N * m->reward[i].in * m->reward[i].out;
+    return per_step * o->horizon;
+}

@@ -1,0 +1,31 @@
+/* The world model as a planning objective: N candidate action sequences roll forward from one latent state
+ * through the prior (its mean, so a plan's value is deterministic), one batched transition per step, and the
+ * reward head's predictions are summed over the horizon. */
+#ifndef WM_PLAN_PLAN_MODEL_H
+#define WM_PLAN_PLAN_MODEL_H
+
+#include "core/arena.h"
+#include "nets/world_model.h"
+#include "plan/planner.h"
+
+typedef struct {
+    const WmWorldModel *model; /* parameters only: nothing of its training buffers is touched */
+    int candidates, horizon;
+    WmArena arena;             /* one decision's activations, reset per call */
+    const float *h, *z;        /* the start state (D), (S) */
+} WmPlanModel;
+
+/* The plan section of a config as planner settings. */
+WmPlanSettings plan_settings_from_config(const WmConfig *config, int action_dim);
+
+WmStatus plan_model_init(WmPlanModel *objective, const WmWorldModel *model, int candidates, int horizon,
+                         WmError *err);
+void plan_model_free(WmPlanModel *objective);
+/* Sets the state the next decision starts from. */
+void plan_model_start(WmPlanModel *objective, const float *h, const float *z);
+/* A WmPlanObjective: ctx is a WmPlanModel. */
+WmStatus plan_model_returns(void *ctx, const float *candidates, int count, float *returns, WmError *err);
+/* Multiply-adds x 2 of one call over `count` candidates. */
+double plan_model_flops(const WmPlanModel *objective, int count);
+
+#endif

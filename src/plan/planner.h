@@ -1,0 +1,53 @@
+/* Planning over action sequences: random shooting, the cross-entropy method (CEM) and MPPI, behind one interface.
+ * The planner samples N candidate sequences of H actions (each in [-1, 1]^A), asks an objective for their returns
+ * (one batched call per iteration) and returns the first action of its plan. The objective is anything: the world
+ * model's imagined rewards (plan_model.h) or, in tests, a known function.
+ *   shooting: one iteration, the best candidate wins.
+ *   CEM:      refit mean and std to the top k each iteration (PlaNet: H 12, 10 iterations, 1000 candidates, k 100);
+ *             the plan is the final mean.
+ *   MPPI:     mean <- sum_i w_i a_i / sum_i w_i with w_i = exp((R_i - max R) / lambda) over all candidates (the
+ *             soft-optimal update of control as inference), noise of a fixed std; warm-started from the previous
+ *             plan shifted by one step.
+ * A candidate whose return is NaN never wins and gets no weight. */
+#ifndef WM_PLAN_PLANNER_H
+#define WM_PLAN_PLANNER_H
+
+#include "core/error.h"
+#include "core/rng.h"
+
+typedef enum { WM_PLAN_SHOOTING, WM_PLAN_CEM, WM_PLAN_MPPI } WmPlanKind;
+
+/* Returns (N) of candidates (N, H, A), row-major. */
+typedef WmStatus (*WmPlanObjective)(void *ctx, const float *candidates, int count, float *returns, WmError *err);
+
+typedef struct {
+    WmPlanKind kind;
+    int horizon, iterations, candidates, top_k, action_dim;
+    float init_std;    /* CEM's starting std; MPPI's noise std */
+    float mppi_lambda; /* MPPI's temperature */
+} WmPlanSettings;
+
+typedef struct {
+    WmPlanSettings settings;
+    float *mean, *std;   /* (H, A): the current plan */
+    float *candidates;   /* (N, H, A) */
+    float *returns;      /* (N) */
+    int *order;          /* (N): indices sorted by return, for CEM */
+    float *noise;        /* (N, H, A) */
+    int has_plan;        /* a previous plan to warm-start from */
+    double last_best;    /* the best return of the last decision */
+} WmPlanner;
+
+/* Parses "shooting", "cem", "mppi"; -1 otherwise. */
+int plan_kind_from_name(const char *name);
+const char *plan_kind_name(WmPlanKind kind);
+
+WmStatus planner_init(WmPlanner *planner, const WmPlanSettings *settings, WmError *err);
+void planner_free(WmPlanner *planner);
+/* Forgets the previous plan (a new episode). */
+void planner_reset(WmPlanner *planner);
+/* Plans and writes the first action (A) of the plan; the rest is kept to warm-start the next call. */
+WmStatus planner_act(WmPlanner *planner, WmPlanObjective objective, void *ctx, WmRng *rng, float *action,
+                     WmError *err);
+
+#endif

@@ -1,0 +1,150 @@
+/* The planners on objectives whose optimum is known, NaN handling, and the world model as an objective. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_run.h"
+#include "gradcheck.h"
+#include "plan/plan_model.h"
+#include "plan/planner.h"
+
+enum { H = 6, A = 2 };
+
+static float target(int t, int a) { return 0.6f * sinf(1.3f * t + 2.1f * a); }
+
+/* R = -sum (a - target)^2: the optimum is the target sequence. */
+static WmStatus quadratic(void *ctx, const float *candidates, int count, float *returns, WmError *err) {
+    (void)ctx, (void)err;
+    for (int n = 0; n < count; n++) {
+        double r = 0.0;
+        for (int t = 0; t < H; t++)
+            for (int a = 0; a < A; a++) {
+                const double d = candidates[((size_t)n * H + t) * A + a] - target(t, a);
+                r -= d * d;
+            }
+        returns[n] = (float)r;
+    }
+    return WM_OK;
+}
+
+/* MPPI on this objective: exp(R / lambda) is a Gaussian of variance lambda / 2 around the target, so each
+ * iteration moves the mean sigma^2 / (sigma^2 + lambda / 2) = 64% of the way there (sigma 0.3, lambda 0.1). */
+static WmPlanSettings settings(WmPlanKind kind) {
+    return (WmPlanSettings){.kind = kind, .horizon = H, .iterations = 10, .candidates = 1000, .top_k = 100,
+                            .action_dim = A, .init_std = kind == WM_PLAN_MPPI ? 0.3f : 1.0f, .mppi_lambda = 0.1f};
+}
+
+START_TEST(cem_and_mppi_find_the_optimum) {
+    const WmPlanKind kinds[] = {WM_PLAN_CEM, WM_PLAN_MPPI};
+    WmPlanner p;
+    WmError err = {0};
+    ck_assert(planner_init(&p, &(WmPlanSettings){0}, &err) != WM_OK); /* nonsense settings are refused */
+    const WmPlanSettings s = settings(kinds[_i]);
+    ck_assert_msg(planner_init(&p, &s, &err) == WM_OK, "%s", err.message);
+    WmRng rng = rng_stream(5, 0);
+    float action[A];
+    ck_assert_msg(planner_act(&p, quadratic, NULL, &rng, action, &err) == WM_OK, "%s", err.message);
+    double worst = 0.0;
+    for (int t = 0; t < H; t++)
+        for (int a = 0; a < A; a++) worst = fmax(worst, fabs(p.mean[t * A + a] - target(t, a)));
+    ck_assert_msg(worst < 0.05, "%s: plan is %.3f from the optimum", plan_kind_name(s.kind), worst);
+    for (int a = 0; a < A; a++) ck_assert_float_eq(action[a], p.mean[a]);
+    /* Warm start: the next decision starts from the plan shifted by one step, and stays near the optimum. */
+    ck_assert_float_eq_tol(p.mean[0], target(0, 0), 0.05f);
+    planner_free(&p);
+}
+END_TEST
+
+START_TEST(shooting_picks_its_best_candidate) {
+    WmPlanner p;
+    WmError err = {0};
+    const WmPlanSettings s = settings(WM_PLAN_SHOOTING);
+    ck_assert(planner_init(&p, &s, &err) == WM_OK);
+    WmRng rng = rng_stream(6, 0);
+    float action[A], returns[1];
+    ck_assert(planner_act(&p, quadratic, NULL, &rng, action, &err) == WM_OK);
+    /* The plan is one of the candidates, the one with the highest return. */
+    quadratic(NULL, p.mean, 1, returns, &err);
+    ck_assert_float_eq(returns[0], (float)p.last_best);
+    ck_assert_float_gt(returns[0], -2.0f); /* far better than a typical uniform draw, about -5 */
+    planner_free(&p);
+}
+END_TEST
+
+/* R = first action, except NaN above 0.5: a NaN must never win. */
+static WmStatus nan_above_half(void *ctx, const float *candidates, int count, float *returns, WmError *err) {
+    (void)ctx, (void)err;
+    for (int n = 0; n < count; n++) {
+        const float a = candidates[(size_t)n * H * A];
+        returns[n] = a > 0.5f ? NAN : a;
+    }
+    return WM_OK;
+}
+
+static WmStatus all_nan(void *ctx, const float *candidates, int count, float *returns, WmError *err) {
+    (void)ctx, (void)err, (void)candidates;
+    for (int n = 0; n < count; n++) returns[n] = NAN;
+    return WM_OK;
+}
+
+START_TEST(nan_never_wins) {
+    const WmPlanKind kind = (WmPlanKind)_i;
+    WmPlanner p;
+    WmError err = {0};
+    const WmPlanSettings s = settings(kind);
+    ck_assert(planner_init(&p, &s, &err) == WM_OK);
+    WmRng rng = rng_stream(7, 0);
+    float action[A];
+    ck_assert_msg(planner_act(&p, nan_above_half, NULL, &rng, action, &err) == WM_OK, "%s", err.message);
+    ck_assert_msg(action[0] <= 0.5f && action[0] > 0.3f, "%s chose %.3f", plan_kind_name(kind), action[0]);
+    ck_assert(isfinite(action[1]) && fabsf(action[1]) <= 1.0f);
+    ck_assert_int_eq(planner_act(&p, all_nan, NULL, &rng, action, &err), WM_ERR_NUMERIC);
+    planner_free(&p);
+}
+END_TEST
+
+/* The world model's objective: batching does not change a candidate's return, and a sequence's return is the
+ * sum of the rewards predicted along it. */
+START_TEST(model_objective_is_batch_consistent) {
+    WmConfig c;
+    config_defaults(&c);
+    WmError err = {0};
+    static const char *const SETS[] = {"data.height=16", "data.width=16", "model.depth=2", "model.encoder_kernels=[4,4]",
+                                       "model.decoder_kernels=[6,6]", "model.deter=8", "model.stoch=4",
+                                       "model.hidden=8", "model.reward_units=8"};
+    for (size_t i = 0; i < sizeof SETS / sizeof SETS[0]; i++) ck_assert(config_set_assignment(&c, SETS[i], &err) == WM_OK);
+    WmWorldModel m;
+    ck_assert_msg(world_model_create(&m, &c, A, &err) == WM_OK, "%s", err.message);
+    world_model_init_params(&m, 3);
+    for (int i = 0; i < m.params.count; i++)
+        if (m.params.infos[i].rank == 1) fill_normal(params_value(&m.params, i), m.params.infos[i].count, 0.2f, 40 + i);
+    WmPlanModel o;
+    ck_assert(plan_model_init(&o, &m, 50, H, &err) == WM_OK);
+    float h[8], z[4], candidates[50 * H * A], batched[50], single[1];
+    fill_normal(h, 8, 0.5f, 1), fill_normal(z, 4, 0.5f, 2), fill_uniform(candidates, 50 * H * A, -1, 1, 3);
+    plan_model_start(&o, h, z);
+    ck_assert_msg(plan_model_returns(&o, candidates, 50, batched, &err) == WM_OK, "%s", err.message);
+    for (int n = 0; n < 50; n += 7) {
+        ck_assert(plan_model_returns(&o, candidates + (size_t)n * H * A, 1, single, &err) == WM_OK);
+        ck_assert_float_eq_tol(single[0], batched[n], 1e-5f * (1 + fabsf(batched[n])));
+    }
+    int differ = 0;
+    for (int n = 1; n < 50; n++) differ |= batched[n] != batched[0];
+    ck_assert_msg(differ, "every candidate got the same return");
+    plan_model_free(&o);
+    world_model_free(&m);
+}
+END_TEST
+
+int main(void) {
+    Suite *suite = suite_create("planning");
+    TCase *tc = tcase_create("planning");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, cem_and_mppi_find_the_optimum, 0, 2);
+    tcase_add_test(tc, shooting_picks_its_best_candidate);
+    tcase_add_loop_test(tc, nan_never_wins, 0, 3);
+    tcase_add_test(tc, model_objective_is_batch_consistent);
+    suite_add_tcase(suite, tc);
+    return check_run(suite);
+}

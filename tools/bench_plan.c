@@ -1,0 +1,110 @@
+/* `wm bench plan`: milliseconds per decision of CEM (1000 candidates x horizon 12 x 10 iterations, PlaNet's) and
+ * of MPPI with the same budget, on the PlaNet-sized world model with action size 6 (the shapes of
+ * ../shared/bench/torch_reference.py), as GFLOP/s and a share of the sgemm rate measured in the same run. */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "cli.h"
+#include "core/clock.h"
+#include "plan/plan_model.h"
+
+int bench_plan_usage(FILE *out, int code) {
+    fprintf(out, "usage: wm bench plan [--threads N] [--repeats N] [--json]\n"
+                 "  --threads N   OpenMP/oneDNN threads (default: OMP_NUM_THREADS or all cores)\n"
+                 "  --repeats N   timed decisions per planner; the median is reported (default 5)\n");
+    return code;
+}
+
+static int compare_doubles(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int bench_plan(int argc, char **argv) {
+    long threads = omp_get_max_threads(), repeats = 5;
+    int json = 0;
+    WmError err = {0};
+    for (int i = 1; i < argc && err.status == WM_OK; i++) {
+        const char *value = NULL;
+        int got;
+        if (strcmp(argv[i], "--json") == 0) {
+            json = 1;
+        } else if ((got = cli_option_value(argc, argv, &i, "--threads", &value, &err)) != 0) {
+            if (got > 0) cli_parse_long("--threads", value, 1, 1024, &threads, &err);
+        } else if ((got = cli_option_value(argc, argv, &i, "--repeats", &value, &err)) != 0) {
+            if (got > 0) cli_parse_long("--repeats", value, 1, 1000, &repeats, &err);
+        } else {
+            wm_error_set(&err, WM_ERR_ARG, "unknown option '%s'", argv[i]);
+        }
+    }
+    if (err.status) {
+        fprintf(stderr, "wm bench plan: %s\n", err.message);
+        return bench_plan_usage(stderr, 2);
+    }
+    omp_set_num_threads((int)threads);
+    enum { ACTIONS = 6 };
+    WmConfig config;
+    config_defaults(&config);
+    WmWorldModel model;
+    WmPlanModel objective;
+    WmPlanner planner;
+    int made_model = 0, made_objective = 0, made_planner = 0;
+    double sgemm = 0.0, *times = calloc((size_t)repeats, sizeof *times);
+    char cpu[128];
+    bench_cpu_model(cpu, sizeof cpu);
+    if (times == NULL || bench_sgemm_rate(3, &sgemm, &err) || world_model_create(&model, &config, ACTIONS, &err)) goto fail;
+    made_model = 1;
+    world_model_init_params(&model, 0);
+    if (plan_model_init(&objective, &model, (int)config.plan.candidates, (int)config.plan.horizon, &err)) goto fail;
+    made_objective = 1;
+    float *h = calloc((size_t)model.rssm.deter, sizeof *h), *z = calloc((size_t)model.rssm.stoch, sizeof *z);
+    if (!h || !z) goto fail;
+    plan_model_start(&objective, h, z);
+    if (!json)
+        printf("wm bench plan: %s, %ld thread%s, median of %ld decisions; dnnl_sgemm 1024^3 %.1f GFLOP/s\n\n"
+               "| planner | budget | ms/decision (min-max) | GFLOP/decision | GFLOP/s | of sgemm |\n|---|---|---|---|---|---|\n",
+               cpu, threads, threads == 1 ? "" : "s", repeats, sgemm);
+    static const char *const KINDS[] = {"cem", "mppi"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(config.plan.planner, sizeof config.plan.planner, "%s", KINDS[k]);
+        const WmPlanSettings settings = plan_settings_from_config(&config, ACTIONS);
+        if (planner_init(&planner, &settings, &err)) goto fail;
+        made_planner = 1;
+        WmRng rng = rng_stream(0, 9);
+        float action[ACTIONS];
+        for (long r = -1; r < repeats; r++) {
+            planner_reset(&planner);
+            const double start = wm_clock_seconds();
+            if (planner_act(&planner, plan_model_returns, &objective, &rng, action, &err)) goto fail;
+            if (r >= 0) times[r] = wm_clock_seconds() - start;
+        }
+        qsort(times, (size_t)repeats, sizeof *times, compare_doubles);
+        const double seconds = times[repeats / 2];
+        const double flops = plan_model_flops(&objective, settings.candidates) * settings.iterations;
+        if (json)
+            printf("{\"bench\":\"plan\",\"planner\":\"%s\",\"threads\":%ld,\"candidates\":%d,\"horizon\":%d,"
+                   "\"iterations\":%d,\"ms_per_decision\":%.2f,\"gflops\":%.1f,\"sgemm_gflops\":%.1f}\n",
+                   KINDS[k], threads, settings.candidates, settings.horizon, settings.iterations, seconds * 1e3,
+                   flops / seconds * 1e-9, sgemm);
+        else
+            printf("| %s | %d x %d x %d | %.1f (%.1f-%.1f) | %.1f | %.1f | %.0f%% |\n", KINDS[k], settings.candidates,
+                   settings.horizon, settings.iterations, seconds * 1e3, times[0] * 1e3, times[repeats - 1] * 1e3,
+                   flops * 1e-9, flops / seconds * 1e-9, 100.0 * flops / seconds * 1e-9 / sgemm);
+        planner_free(&planner);
+        made_planner = 0;
+    }
+    free(h), free(z), free(times);
+    plan_model_free(&objective);
+    world_model_free(&model);
+    return 0;
+fail:
+    fprintf(stderr, "wm bench plan: %s\n", err.status ? err.message : "out of memory");
+    if (made_planner) planner_free(&planner);
+    if (made_objective) plan_model_free(&objective);
+    if (made_model) world_model_free(&model);
+    free(times);
+    return 1;
+}

@@ -23,21 +23,13 @@ int bench_data(int argc, char **argv) {
     const char *dir = NULL;
     long threads = omp_get_max_threads(), batch_size = 50, length = 50;
     WmError err = {0};
-    for (int i = 1; i < argc && err.status == WM_OK; i++) {
-        const char *value = NULL;
-        int got;
-        if ((got = cli_option_value(argc, argv, &i, "--data", &value, &err)) != 0) {
-            dir = value;
-        } else if ((got = cli_option_value(argc, argv, &i, "--threads", &value, &err)) != 0) {
-            if (got > 0) cli_parse_long("--threads", value, 1, 1024, &threads, &err);
-        } else if ((got = cli_option_value(argc, argv, &i, "--batch", &value, &err)) != 0) {
-            if (got > 0) cli_parse_long("--batch", value, 1, 100000, &batch_size, &err);
-        } else if ((got = cli_option_value(argc, argv, &i, "--length", &value, &err)) != 0) {
-            if (got > 0) cli_parse_long("--length", value, 1, 100000, &length, &err);
-        } else {
-            wm_error_set(&err, WM_ERR_ARG, "unknown option '%s'", argv[i]);
-        }
-    }
+    const CliOption options[] = {
+        {"--data", CLI_TEXT, &dir, 0, 0},
+        {"--threads", CLI_LONG, &threads, 1, 1024},
+        {"--batch", CLI_LONG, &batch_size, 1, 100000},
+        {"--length", CLI_LONG, &length, 1, 100000},
+    };
+    cli_parse_options(argc, argv, options, (int)(sizeof options / sizeof options[0]), &err);
     if (err.status == WM_OK && dir == NULL) wm_error_set(&err, WM_ERR_ARG, "--data DIR is required");
     if (err.status) {
         fprintf(stderr, "wm bench data: %s\n", err.message);

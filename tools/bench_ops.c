@@ -200,6 +200,16 @@ static WmStatus bench_dense(BenchOps *b, const char *name, int is_gru, int batch
     return status;
 }
 
+static int compare_doubles(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double bench_median(double *times, int count) {
+    qsort(times, (size_t)count, sizeof *times, compare_doubles);
+    return times[count / 2];
+}
+
 void bench_cpu_model(char *out, size_t size) {
     snprintf(out, size, "unknown CPU");
     FILE *f = fopen("/proc/cpuinfo", "r");

@@ -18,28 +18,16 @@ int bench_plan_usage(FILE *out, int code) {
     return code;
 }
 
-static int compare_doubles(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 int bench_plan(int argc, char **argv) {
     long threads = omp_get_max_threads(), repeats = 5;
     int json = 0;
     WmError err = {0};
-    for (int i = 1; i < argc && err.status == WM_OK; i++) {
-        const char *value = NULL;
-        int got;
-        if (strcmp(argv[i], "--json") == 0) {
-            json = 1;
-        } else if ((got = cli_option_value(argc, argv, &i, "--threads", &value, &err)) != 0) {
-            if (got > 0) cli_parse_long("--threads", value, 1, 1024, &threads, &err);
-        } else if ((got = cli_option_value(argc, argv, &i, "--repeats", &value, &err)) != 0) {
-            if (got > 0) cli_parse_long("--repeats", value, 1, 1000, &repeats, &err);
-        } else {
-            wm_error_set(&err, WM_ERR_ARG, "unknown option '%s'", argv[i]);
-        }
-    }
+    const CliOption options[] = {
+        {"--json", CLI_FLAG, &json, 0, 0},
+        {"--threads", CLI_LONG, &threads, 1, 1024},
+        {"--repeats", CLI_LONG, &repeats, 1, 1000},
+    };
+    cli_parse_options(argc, argv, options, (int)(sizeof options / sizeof options[0]), &err);
     if (err.status) {
         fprintf(stderr, "wm bench plan: %s\n", err.message);
         return bench_plan_usage(stderr, 2);
@@ -81,8 +69,7 @@ int bench_plan(int argc, char **argv) {
             if (planner_act(&planner, plan_model_returns, &objective, &rng, action, &err)) goto fail;
             if (r >= 0) times[r] = wm_clock_seconds() - start;
         }
-        qsort(times, (size_t)repeats, sizeof *times, compare_doubles);
-        const double seconds = times[repeats / 2];
+        const double seconds = bench_median(times, (int)repeats);
         const double flops = plan_model_flops(&objective, settings.candidates) * settings.iterations;
         if (json)
             printf("{\"bench\":\"plan\",\"planner\":\"%s\",\"threads\":%ld,\"candidates\":%d,\"horizon\":%d,"

@@ -45,11 +45,6 @@ static double step_flops(const WmWorldModel *m) {
     return total;
 }
 
-static int compare_doubles(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static WmStatus bench_batch(int batch, int repeats, double sgemm_gflops, int json, WmError *err) {
     WmConfig config;
     config_defaults(&config);
@@ -78,8 +73,7 @@ static WmStatus bench_batch(int batch, int repeats, double sgemm_gflops, int jso
         if (r >= 0) times[r] = wm_clock_seconds() - start;
     }
     if (status == WM_OK) {
-        qsort(times, (size_t)repeats, sizeof *times, compare_doubles);
-        const double seconds = times[repeats / 2], flops = step_flops(&m), gflops = flops / seconds * 1e-9;
+        const double seconds = bench_median(times, repeats), flops = step_flops(&m), gflops = flops / seconds * 1e-9;
         struct rusage usage;
         getrusage(RUSAGE_SELF, &usage);
         const double arena_mib = m.arena.peak / 1048576.0, params_mib = 4.0 * m.params.total * sizeof(float) / 1048576.0,
@@ -104,21 +98,13 @@ int bench_train(int argc, char **argv) {
     long threads = omp_get_max_threads(), repeats = 5, only_batch = 0;
     int json = 0;
     WmError err = {0};
-    for (int i = 1; i < argc && err.status == WM_OK; i++) {
-        const char *value = NULL;
-        int got;
-        if (strcmp(argv[i], "--json") == 0) {
-            json = 1;
-        } else if ((got = cli_option_value(argc, argv, &i, "--threads", &value, &err)) != 0) {
-            if (got > 0) cli_parse_long("--threads", value, 1, 1024, &threads, &err);
-        } else if ((got = cli_option_value(argc, argv, &i, "--repeats", &value, &err)) != 0) {
-            if (got > 0) cli_parse_long("--repeats", value, 1, 1000, &repeats, &err);
-        } else if ((got = cli_option_value(argc, argv, &i, "--batch", &value, &err)) != 0) {
-            if (got > 0) cli_parse_long("--batch", value, 1, 4096, &only_batch, &err);
-        } else {
-            wm_error_set(&err, WM_ERR_ARG, "unknown option '%s'", argv[i]);
-        }
-    }
+    const CliOption options[] = {
+        {"--json", CLI_FLAG, &json, 0, 0},
+        {"--threads", CLI_LONG, &threads, 1, 1024},
+        {"--repeats", CLI_LONG, &repeats, 1, 1000},
+        {"--batch", CLI_LONG, &only_batch, 1, 4096},
+    };
+    cli_parse_options(argc, argv, options, (int)(sizeof options / sizeof options[0]), &err);
     if (err.status) {
         fprintf(stderr, "wm bench train: %s\n", err.message);
         return bench_train_usage(stderr, 2);

@@ -31,3 +31,24 @@ int cli_wants_help(int argc, char **argv) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return 1;
     return 0;
 }
+
+WmStatus cli_parse_options(int argc, char **argv, const CliOption *options, int count, WmError *err) {
+    for (int i = 1; i < argc && err->status == WM_OK; i++) {
+        int matched = 0;
+        for (int k = 0; k < count && !matched && err->status == WM_OK; k++) {
+            const CliOption *o = &options[k];
+            if (o->kind == CLI_FLAG) {
+                if (strcmp(argv[i], o->name) == 0) *(int *)o->out = 1, matched = 1;
+                continue;
+            }
+            const char *value = NULL;
+            const int got = cli_option_value(argc, argv, &i, o->name, &value, err);
+            if (got <= 0) continue;
+            matched = 1;
+            if (o->kind == CLI_TEXT) *(const char **)o->out = value;
+            else cli_parse_long(o->name, value, o->lo, o->hi, (long *)o->out, err);
+        }
+        if (!matched && err->status == WM_OK) wm_error_set(err, WM_ERR_ARG, "unknown option '%s'", argv[i]);
+    }
+    return err->status;
+}

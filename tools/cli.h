@@ -14,4 +14,16 @@ int cli_option_value(int argc, char **argv, int *i, const char *name, const char
 /* True when any argument is -h or --help. */
 int cli_wants_help(int argc, char **argv);
 
+/* A table of options, parsed in one call: "--name VALUE" for text and numbers, "--name" alone for a flag. */
+typedef enum { CLI_TEXT, CLI_LONG, CLI_FLAG } CliKind;
+typedef struct {
+    const char *name;
+    CliKind kind;
+    void *out;    /* const char **, long * or int * */
+    long lo, hi;  /* CLI_LONG's bounds */
+} CliOption;
+
+/* Parses argv[1..] against the table; an unknown option or a bad value is an error naming it. */
+WmStatus cli_parse_options(int argc, char **argv, const CliOption *options, int count, WmError *err);
+
 #endif

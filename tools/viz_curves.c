@@ -159,13 +159,11 @@ int viz_curves(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) return curves_usage(stdout, 0);
     const char *run = NULL, *out = NULL;
     WmError err = {0};
-    for (int i = 1; i < argc && err.status == WM_OK; i++) {
-        const char *value = NULL;
-        int got;
-        if ((got = cli_option_value(argc, argv, &i, "--run", &value, &err)) != 0) run = value;
-        else if ((got = cli_option_value(argc, argv, &i, "--out", &value, &err)) != 0) out = value;
-        else wm_error_set(&err, WM_ERR_ARG, "unknown option '%s'", argv[i]);
-    }
+    const CliOption options[] = {
+        {"--run", CLI_TEXT, &run, 0, 0},
+        {"--out", CLI_TEXT, &out, 0, 0},
+    };
+    cli_parse_options(argc, argv, options, (int)(sizeof options / sizeof options[0]), &err);
     if (err.status == WM_OK && (!run || !out)) wm_error_set(&err, WM_ERR_ARG, "--run and --out are required");
     if (err.status) {
         fprintf(stderr, "wm-viz curves: %s\n", err.message);

@@ -17,21 +17,13 @@ int viz_dataset(int argc, char **argv) {
     const char *dir = NULL, *out = NULL;
     long episodes = 8, columns = 10;
     WmError err = {0};
-    for (int i = 1; i < argc && err.status == WM_OK; i++) {
-        const char *value = NULL;
-        int got;
-        if ((got = cli_option_value(argc, argv, &i, "--data", &value, &err)) != 0) {
-            dir = value;
-        } else if ((got = cli_option_value(argc, argv, &i, "--out", &value, &err)) != 0) {
-            out = value;
-        } else if ((got = cli_option_value(argc, argv, &i, "--episodes", &value, &err)) != 0) {
-            if (got > 0) cli_parse_long("--episodes", value, 1, 1000, &episodes, &err);
-        } else if ((got = cli_option_value(argc, argv, &i, "--frames", &value, &err)) != 0) {
-            if (got > 0) cli_parse_long("--frames", value, 1, 1000, &columns, &err);
-        } else {
-            wm_error_set(&err, WM_ERR_ARG, "unknown option '%s'", argv[i]);
-        }
-    }
+    const CliOption options[] = {
+        {"--data", CLI_TEXT, &dir, 0, 0},
+        {"--out", CLI_TEXT, &out, 0, 0},
+        {"--episodes", CLI_LONG, &episodes, 1, 1000},
+        {"--frames", CLI_LONG, &columns, 1, 1000},
+    };
+    cli_parse_options(argc, argv, options, (int)(sizeof options / sizeof options[0]), &err);
     if (err.status == WM_OK && (!dir || !out)) wm_error_set(&err, WM_ERR_ARG, "--data and --out are required");
     if (err.status) {
         fprintf(stderr, "wm-viz dataset: %s\n", err.message);

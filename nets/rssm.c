@@ -107,6 +107,41 @@ done:
 
 /* ---- observe: the transition, then the posterior ---- */
 
+/* q(z | h, e) for B rows and its sample z = mean + std * noise (noise NULL: z is the mean). */
+static WmStatus posterior_forward(const WmRssm *rssm, const WmParams *params, float *cat, float *hidden, float *mean,
+                                  float *raw, float *std, float *z, const float *h, const float *embed,
+                                  const float *noise, int batch, WmError *err) {
+    const float *parts[2] = {h, embed};
+    const int widths[2] = {rssm->deter, rssm->embed};
+    concat_forward(cat, parts, widths, 2, batch);
+    if (dense_forward(&rssm->post_hidden, params, hidden, cat, batch, err) ||
+        dense_forward(&rssm->post_mean, params, mean, hidden, batch, err) ||
+        dense_forward(&rssm->post_std, params, raw, hidden, batch, err))
+        return err->status;
+    const size_t n = (size_t)batch * rssm->stoch;
+    gauss_sample_forward(noise ? z : NULL, std, mean, raw, noise, n, rssm->min_std);
+    if (noise == NULL) memcpy(z, mean, n * sizeof *z);
+    return WM_OK;
+}
+
+WmStatus rssm_filter(const WmRssm *rssm, const WmParams *params, WmArena *arena, float *h, float *z,
+                     const float *action, const float *embed, WmError *err) {
+    const size_t mark = arena_mark(arena);
+    const int S = rssm->stoch, Hd = rssm->hidden;
+    WmRssmStep step;
+    float *cat = arena_floats(arena, (size_t)rssm->deter + rssm->embed), *hidden = arena_floats(arena, (size_t)Hd);
+    float *stats = arena_floats(arena, 3 * (size_t)S);
+    if (arena_check(arena, err) || rssm_step_alloc(rssm, arena, &step, 1, err) ||
+        rssm_step_forward(rssm, params, &step, h, z, action, err) ||
+        posterior_forward(rssm, params, cat, hidden, stats, stats + S, stats + 2 * S, z, step.h, embed, NULL, 1, err)) {
+        arena_rewind(arena, mark);
+        return err->status;
+    }
+    memcpy(h, step.h, (size_t)rssm->deter * sizeof *h);
+    arena_rewind(arena, mark);
+    return WM_OK;
+}
+
 WmStatus rssm_observe(const WmRssm *rssm, const WmParams *params, WmArena *arena, WmRssmTrace *trace,
                       const float *embed, const float *actions, const float *noise, int batch, int length,
                       int context, WmError *err) {
@@ -145,15 +180,10 @@ WmStatus rssm_observe(const WmRssm *rssm, const WmParams *params, WmArena *arena
                                  noise + row * S, (size_t)B * S, rssm->min_std);
             continue;
         }
-        const float *post_parts[2] = {t.h + row * D, embed + row * E};
-        const int post_widths[2] = {D, E};
-        concat_forward(t.post_cat + row * (D + E), post_parts, post_widths, 2, B);
-        if (dense_forward(&rssm->post_hidden, params, t.post_h + row * Hd, t.post_cat + row * (D + E), B, err) ||
-            dense_forward(&rssm->post_mean, params, t.post_mean + row * S, t.post_h + row * Hd, B, err) ||
-            dense_forward(&rssm->post_std, params, t.post_raw + row * S, t.post_h + row * Hd, B, err))
+        if (posterior_forward(rssm, params, t.post_cat + row * (D + E), t.post_h + row * Hd, t.post_mean + row * S,
+                              t.post_raw + row * S, t.post_std + row * S, t.z + row * S, t.h + row * D,
+                              embed + row * E, noise + row * S, B, err))
             return err->status;
-        gauss_sample_forward(t.z + row * S, t.post_std + row * S, t.post_mean + row * S, t.post_raw + row * S,
-                             noise + row * S, (size_t)B * S, rssm->min_std);
     }
     *trace = t;
     return WM_OK;

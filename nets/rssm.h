@@ -63,6 +63,11 @@ WmStatus rssm_observe(const WmRssm *rssm, const WmParams *params, WmArena *arena
                       const float *embed, const float *actions, const float *noise, int batch, int length,
                       int context, WmError *err);
 
+/* One filter step for acting, batch 1: (h, z) <- the transition from (h, z) with `action`, then the posterior
+ * given the frame's embedding, z its mean. Updates h (D) and z (S) in place. */
+WmStatus rssm_filter(const WmRssm *rssm, const WmParams *params, WmArena *arena, float *h, float *z,
+                     const float *action, const float *embed, WmError *err);
+
 /* Gradients arriving from the losses, all (L, B, X): dh (D) and dz (S) from the heads (consumed), the KL's
  * gradients on both distributions (consumed). dembed (L, B, E) += the gradient of the embedding. */
 typedef struct {

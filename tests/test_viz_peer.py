@@ -1,6 +1,7 @@
-"""wm-viz end to end on a tiny trained run: every command writes a picture that a real decoder (libpng, giflib,
+"""wm-viz and wm eval end to end on a tiny trained run: every command writes a picture that a real decoder (libpng, giflib,
 through tests/image_probe) opens, of the expected size and not blank; openloop's CSV has a line per step; a missing
-run, an empty dataset and a checkpoint that does not fit the config are refused with a clear message.
+run, an empty dataset and a checkpoint that does not fit the config are refused with a clear message. wm eval runs
+closed-loop episodes with the planner, prints the return and the time per decision, and writes a GIF.
 Usage: test_viz_peer.py WM WM_VIZ IMAGE_PROBE"""
 import os
 import subprocess
@@ -58,6 +59,22 @@ with tempfile.TemporaryDirectory() as tmp:
     p = probe(out)
     check(r.returncode == 0 and p[:3] == ["png", str(6 * 130 + 2), str(3 * 130 + 2)] and int(p[3]) > 20,
           f"dataset: 3 episodes x 6 frames of 64x64 decode as {p}")
+
+    # wm eval closes the loop in a built-in environment: a 64x64 model, a small planning budget.
+    run64 = os.path.join(tmp, "run64")
+    small = ["data.height=64", "data.width=64", "model.encoder_kernels=4,4,4,4", "model.decoder_kernels=5,5,6,6",
+             "plan.candidates=20", "plan.top_k=5", "plan.iterations=2"]
+    check(train(WM, run64, data, 4, small).returncode == 0, "train a tiny 64x64 model for 4 steps")
+    gif = os.path.join(tmp, "eval.gif")
+    r = subprocess.run([WM, "eval", "--run", run64, "--env", "cartpole-swingup", "--episodes", "2", "--gif", gif],
+                       capture_output=True, text=True)
+    last = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else r.stderr.strip()
+    check(r.returncode == 0 and " over 2 episodes; " in last and "ms per decision (250 decisions)" in last,
+          "wm eval prints the return and the time per decision: " + last)
+    p = probe(gif)
+    check(p[:4] == ["gif", "132", "132", "126"] and int(p[4]) > 5, f"wm eval's GIF: 126 frames decode as {p}")
+    r = subprocess.run([WM, "eval", "--run", run, "--env", "cartpole-swingup"], capture_output=True, text=True)
+    check(r.returncode != 0 and "the model sees 32x32 frames" in r.stderr, "a 32x32 model is refused: " + r.stderr.strip())
 
     # Refusals.
     r = viz("recon", "--run", os.path.join(tmp, "nope"), "--data", data, "--out", os.path.join(tmp, "x.png"))

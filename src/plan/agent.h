@@ -1,0 +1,35 @@
+/* An agent acting with a trained world model: it keeps the filtered latent state (h, z), updates it with each
+ * frame and the action it took last (encoder at batch 1, then one RSSM filter step), and chooses the next action
+ * with a planner over the model's imagined rewards. */
+#ifndef WM_PLAN_AGENT_H
+#define WM_PLAN_AGENT_H
+
+#include <stdint.h>
+
+#include "plan/plan_model.h"
+#include "plan/planner.h"
+
+typedef struct {
+    const WmWorldModel *model;
+    WmDnnl dnnl;
+    WmConvStack encoder; /* the model's encoder, built for one frame */
+    WmArena arena;       /* one frame's activations */
+    WmPlanModel objective;
+    WmPlanner planner;
+    WmRng rng;
+    float *h, *z, *last_action, *image; /* (D), (S), (A), (3, H, W) */
+    double plan_seconds;                /* time spent in planner_act, summed */
+    long decisions;
+} WmAgent;
+
+WmStatus agent_init(WmAgent *agent, const WmWorldModel *model, const WmPlanSettings *settings, uint64_t seed,
+                    WmError *err);
+void agent_free(WmAgent *agent);
+/* A new episode: zero state, zero last action, no plan to warm-start from. */
+void agent_reset(WmAgent *agent);
+/* Folds one RGB frame (H, W, 3, the model's size) into the state, with the last action. */
+WmStatus agent_observe(WmAgent *agent, const uint8_t *frame, WmError *err);
+/* Plans from the current state; writes the action (A) and remembers it for the next observe. */
+WmStatus agent_act(WmAgent *agent, float *action, WmError *err);
+
+#endif

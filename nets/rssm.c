@@ -1,5 +1,6 @@
 #include "nets/rssm.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "ops/concat.h"
@@ -7,7 +8,7 @@
 #include "ops/sample.h"
 
 WmStatus rssm_declare(WmRssm *rssm, WmParams *params, int deter, int stoch, int hidden, int embed, int action,
-                      float min_std, WmActivation activation, WmError *err) {
+                      float min_std, WmActivation activation, int members, WmError *err) {
     memset(rssm, 0, sizeof *rssm);
     rssm->deter = deter, rssm->stoch = stoch, rssm->hidden = hidden, rssm->embed = embed, rssm->action = action;
     rssm->min_std = min_std;
@@ -23,7 +24,39 @@ WmStatus rssm_declare(WmRssm *rssm, WmParams *params, int deter, int stoch, int 
     dense_declare(&rssm->post_hidden, params, "rssm.posterior.hidden", deter + embed, hidden, activation, err);
     dense_declare(&rssm->post_mean, params, "rssm.posterior.mean", hidden, stoch, WM_ACT_NONE, err);
     dense_declare(&rssm->post_std, params, "rssm.posterior.std", hidden, stoch, WM_ACT_NONE, err);
+    if (members < 1 || members > WM_RSSM_MEMBERS_MAX)
+        return wm_error_set(err, WM_ERR_ARG, "rssm: %d ensemble members (1 to %d)", members, WM_RSSM_MEMBERS_MAX);
+    rssm->members = members;
+    for (int k = 1; k < members; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "rssm.ensemble%d.hidden", k);
+        dense_declare(&rssm->member_hidden[k], params, name, deter, hidden, activation, err);
+        snprintf(name, sizeof name, "rssm.ensemble%d.mean", k);
+        dense_declare(&rssm->member_mean[k], params, name, hidden, stoch, WM_ACT_NONE, err);
+        snprintf(name, sizeof name, "rssm.ensemble%d.std", k);
+        dense_declare(&rssm->member_std[k], params, name, hidden, stoch, WM_ACT_NONE, err);
+    }
     return err->status;
+}
+
+/* The three layers of prior head k; 0 is the main prior. */
+static void member_layers(const WmRssm *rssm, int member, const WmDense **hidden, const WmDense **mean,
+                          const WmDense **std) {
+    *hidden = member ? &rssm->member_hidden[member] : &rssm->prior_hidden;
+    *mean = member ? &rssm->member_mean[member] : &rssm->prior_mean;
+    *std = member ? &rssm->member_std[member] : &rssm->prior_std;
+}
+
+WmStatus rssm_member_prior(const WmRssm *rssm, const WmParams *params, int member, const float *h, float *hidden,
+                           float *mean, float *raw, float *std, int batch, WmError *err) {
+    const WmDense *hidden_layer, *mean_layer, *std_layer;
+    member_layers(rssm, member, &hidden_layer, &mean_layer, &std_layer);
+    if (dense_forward(hidden_layer, params, hidden, h, batch, err) ||
+        dense_forward(mean_layer, params, mean, hidden, batch, err) ||
+        dense_forward(std_layer, params, raw, hidden, batch, err))
+        return err->status;
+    gauss_sample_forward(NULL, std, mean, raw, NULL, (size_t)batch * rssm->stoch, rssm->min_std);
+    return WM_OK;
 }
 
 static WmGruWeights gru_weights(const WmRssm *rssm, const WmParams *params) {
@@ -54,14 +87,12 @@ WmStatus rssm_step_forward(const WmRssm *rssm, const WmParams *params, WmRssmSte
     const int widths[2] = {S, A};
     concat_forward(step->input_cat, parts, widths, 2, B);
     const WmGruWeights w = gru_weights(rssm, params);
+    (void)S;
     if (dense_forward(&rssm->input, params, step->input, step->input_cat, B, err) ||
-        gru_forward(step->h, step->gru_cache, step->input, h_prev, &w, B, rssm->hidden, rssm->deter, err) ||
-        dense_forward(&rssm->prior_hidden, params, step->prior_h, step->h, B, err) ||
-        dense_forward(&rssm->prior_mean, params, step->prior_mean, step->prior_h, B, err) ||
-        dense_forward(&rssm->prior_std, params, step->prior_raw, step->prior_h, B, err))
+        gru_forward(step->h, step->gru_cache, step->input, h_prev, &w, B, rssm->hidden, rssm->deter, err))
         return err->status;
-    gauss_sample_forward(NULL, step->prior_std, step->prior_mean, step->prior_raw, NULL, (size_t)B * S, rssm->min_std);
-    return WM_OK;
+    return rssm_member_prior(rssm, params, 0, step->h, step->prior_h, step->prior_mean, step->prior_raw,
+                             step->prior_std, B, err);
 }
 
 /* The two heads of a Gaussian (mean and raw std from one hidden layer) back to that layer's input. */
@@ -75,23 +106,34 @@ static WmStatus gaussian_backward(const WmDense *hidden_layer, const WmDense *me
     return dense_backward(hidden_layer, params, dinput, dhidden, input, hidden, batch, err);
 }
 
+WmStatus rssm_member_prior_backward(const WmRssm *rssm, WmParams *params, WmArena *arena, int member, float *dh,
+                                    float *dmean, float *dstd, const float *h, const float *hidden, const float *raw,
+                                    int batch, WmError *err) {
+    const WmDense *hidden_layer, *mean_layer, *std_layer;
+    member_layers(rssm, member, &hidden_layer, &mean_layer, &std_layer);
+    const size_t mark = arena_mark(arena), n = (size_t)batch * rssm->stoch;
+    float *draw = arena_alloc_zero(arena, n * sizeof(float)), *dhidden = arena_floats(arena, (size_t)batch * rssm->hidden);
+    if (arena_check(arena, err)) return err->status;
+    gauss_sample_backward(NULL, draw, NULL, dstd, raw, NULL, n);
+    gaussian_backward(hidden_layer, mean_layer, std_layer, params, dh, dmean, draw, h, hidden, dhidden, batch, err);
+    arena_rewind(arena, mark);
+    return err->status;
+}
+
 WmStatus rssm_step_backward(const WmRssm *rssm, WmParams *params, WmArena *arena, const WmRssmStep *step,
                             const float *h_prev, float *dh_prev, float *dz_prev, float *dh, float *dprior_mean,
                             float *dprior_std, WmError *err) {
     const int B = step->batch, S = rssm->stoch, A = rssm->action, Hd = rssm->hidden;
     const size_t mark = arena_mark(arena);
-    float *draw = arena_alloc_zero(arena, (size_t)B * S * sizeof(float));
-    float *dhidden = arena_floats(arena, (size_t)B * Hd);
     float *dinput = arena_alloc_zero(arena, (size_t)B * Hd * sizeof(float));
     float *dcat = arena_alloc_zero(arena, (size_t)B * (S + A) * sizeof(float));
     if (arena_check(arena, err)) return err->status;
     const WmGruWeights w = gru_weights(rssm, params);
     const WmGruGrads gw = {params_grad(params, rssm->gru_weight_ih), params_grad(params, rssm->gru_weight_hh),
                            params_grad(params, rssm->gru_bias_ih), params_grad(params, rssm->gru_bias_hh)};
-    /* The prior: only its std goes through softplus. */
-    gauss_sample_backward(NULL, draw, NULL, dprior_std, step->prior_raw, NULL, (size_t)B * S);
-    if (gaussian_backward(&rssm->prior_hidden, &rssm->prior_mean, &rssm->prior_std, params, dh, dprior_mean, draw,
-                          step->h, step->prior_h, dhidden, B, err) ||
+    /* The prior (head 0), then the GRU and the input layer. */
+    if (rssm_member_prior_backward(rssm, params, arena, 0, dh, dprior_mean, dprior_std, step->h, step->prior_h,
+                                   step->prior_raw, B, err) ||
         gru_backward(dinput, dh_prev, &gw, dh, step->gru_cache, step->input, h_prev, &w, B, Hd, rssm->deter, arena,
                      err) ||
         dense_backward(&rssm->input, params, dcat, dinput, step->input_cat, step->input, B, err))

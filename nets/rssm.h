@@ -15,6 +15,8 @@
 #include "core/params.h"
 #include "nets/dense.h"
 
+#define WM_RSSM_MEMBERS_MAX 16
+
 typedef struct {
     int deter, stoch, hidden, embed, action; /* D, S, Hd, E, A */
     float min_std;
@@ -22,6 +24,10 @@ typedef struct {
     int gru_weight_ih, gru_weight_hh, gru_bias_ih, gru_bias_hh; /* (3D, Hd), (3D, D), (3D), (3D) */
     WmDense prior_hidden, prior_mean, prior_std; /* D -> Hd -> S, S */
     WmDense post_hidden, post_mean, post_std;    /* D + E -> Hd -> S, S */
+    /* An ensemble of prior heads p_k(z | h), k = 1 .. members - 1, beside the main one (k = 0): trained on the same
+     * posteriors from other initialisations, they disagree where the model has not seen enough. */
+    int members;
+    WmDense member_hidden[WM_RSSM_MEMBERS_MAX], member_mean[WM_RSSM_MEMBERS_MAX], member_std[WM_RSSM_MEMBERS_MAX];
 } WmRssm;
 
 /* One transition for `batch` rows: what forward keeps for backward. */
@@ -54,7 +60,16 @@ typedef struct {
 } WmRssmTrace;
 
 WmStatus rssm_declare(WmRssm *rssm, WmParams *params, int deter, int stoch, int hidden, int embed, int action,
-                      float min_std, WmActivation activation, WmError *err);
+                      float min_std, WmActivation activation, int members, WmError *err);
+
+/* Prior head `member` (0: the main prior) on h (B, D): its hidden layer (B, Hd), mean, raw std and std (B, S). */
+WmStatus rssm_member_prior(const WmRssm *rssm, const WmParams *params, int member, const float *h, float *hidden,
+                           float *mean, float *raw, float *std, int batch, WmError *err);
+/* Its backward from dmean and dstd (consumed); dh (may be NULL) +=, the member's parameter gradients +=. Scratch
+ * from the arena, handed back. */
+WmStatus rssm_member_prior_backward(const WmRssm *rssm, WmParams *params, WmArena *arena, int member, float *dh,
+                                    float *dmean, float *dstd, const float *h, const float *hidden, const float *raw,
+                                    int batch, WmError *err);
 
 /* Runs the filter over a sequence: embed (L, B, E), actions (L, B, A), noise (L, B, S) owned by the caller and
  * kept by reference in the trace. From step `context` on (context < L), the frames are not looked at: z is drawn

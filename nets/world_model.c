@@ -42,7 +42,7 @@ WmStatus world_model_create(WmWorldModel *model, const WmConfig *config, int act
     model->embed = enc->channels[ek->count - 1] * enc->heights[ek->count - 1] * enc->widths[ek->count - 1];
     const int D = (int)config->model.deter, S = (int)config->model.stoch;
     if (rssm_declare(&model->rssm, &model->params, D, S, (int)config->model.hidden, model->embed, action_dim,
-                     (float)config->model.min_std, act, err))
+                     (float)config->model.min_std, act, (int)config->model.ensemble, err))
         return err->status;
     /* PlaNet's decoder: dense to 32d, seen as a 32d x 1 x 1 image, then 4d, 2d, d, 3 channels. */
     model->decoder_width = 32 * d;
@@ -66,8 +66,15 @@ WmStatus world_model_create(WmWorldModel *model, const WmConfig *config, int act
     return params_allocate(&model->params, err);
 }
 
+/* FNV-1a: a tensor's random stream follows from its name, so adding a module (an ensemble member) leaves every
+ * other tensor's initial values as they were. */
+static uint64_t name_stream(const char *name) {
+    uint64_t hash = 1469598103934665603ull;
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++) hash = (hash ^ *c) * 1099511628211ull;
+    return hash;
+}
+
 void world_model_init_params(WmWorldModel *model, uint64_t seed) {
-    WmRng rng = rng_stream(seed, 1); /* stream 1: parameter init */
     WmParams *p = &model->params;
     for (int i = 0; i < p->count; i++) {
         const WmParamInfo *info = &p->infos[i];
@@ -76,6 +83,7 @@ void world_model_init_params(WmWorldModel *model, uint64_t seed) {
             memset(value, 0, info->count * sizeof *value);
             continue;
         }
+        WmRng rng = rng_stream(seed, name_stream(info->name));
         const double receptive = info->rank == 4 ? (double)info->shape[2] * info->shape[3] : 1.0;
         const double fan_out = info->shape[0] * receptive, fan_in = info->shape[1] * receptive;
         const float limit = (float)sqrt(6.0 / (fan_in + fan_out));
@@ -113,6 +121,7 @@ static size_t step_floats(const WmWorldModel *model) {
     for (int i = 0; i < model->reward_count; i++) total += 2 * N * model->reward[i].out;
     total += B * (8 * Hd + 16 * D + 4 * S + 2 * (D + E + S + A)); /* per-step scratch of the RSSM and GRU */
     total += conv_stack_scratch_floats(&model->decoder) + conv_stack_scratch_floats(&model->encoder);
+    total += (size_t)(model->rssm.members - 1) * N * (Hd + 6 * S + 1); /* the ensemble's extra prior heads */
     /* Latent overshooting: per open-loop row, a transition, its sample, the KL and their gradients. */
     const size_t step_row = (S + A) + 2 * Hd + 10 * D + 5 * S, grad_row = 2 * D + 4 * S + 2;
     for (int k = 1; k <= overshoot_distance(model); k++) total += overshoot_rows(model, k) * (step_row + grad_row);
@@ -350,6 +359,24 @@ WmStatus world_model_step(WmWorldModel *m, WmLosses *losses, int backward, WmErr
         losses->overshoot_kl = o->kl_sum / (double)o->kl_rows;
         losses->loss += overshoot_weight * o->clamped_sum / N;
     }
+    /* The ensemble's extra prior heads learn the same posteriors from h (neither gets a gradient from them), each
+     * weighing like the main KL term, without free nats: they are predictors, not a bottleneck. */
+    const int members = m->rssm.members;
+    float *member_arrays[WM_RSSM_MEMBERS_MAX][5]; /* hidden, mean, raw, std, kl */
+    double member_sum = 0.0;
+    for (int k = 1; k < members; k++) {
+        float **a = member_arrays[k];
+        a[0] = arena_floats(arena, (size_t)N * m->rssm.hidden);
+        for (int j = 1; j < 4; j++) a[j] = arena_floats(arena, (size_t)N * S);
+        a[4] = arena_floats(arena, N);
+        if (arena_check(arena, err) ||
+            rssm_member_prior(&m->rssm, &m->params, k, m->trace.h, a[0], a[1], a[2], a[3], N, err))
+            return err->status;
+        kl_diag_gauss_forward(a[4], m->trace.post_mean, m->trace.post_std, a[1], a[3], N, S);
+        for (int n = 0; n < N; n++) member_sum += a[4][n];
+    }
+    losses->ensemble_kl = members > 1 ? member_sum / ((double)N * (members - 1)) : 0.0;
+    losses->loss += c->loss.kl_scale * member_sum / N;
     if (!backward) return WM_OK;
 
     /* Backward. Gradient buffers come from the arena; every one that accumulates starts at zero. */
@@ -411,6 +438,17 @@ WmStatus world_model_step(WmWorldModel *m, WmLosses *losses, int backward, WmErr
     }
     if (o && overshoot_backward(m, o, (float)(overshoot_weight * per_frame), &g, err))
         return err->status;
+    for (int k = 1; k < members; k++) {
+        float **a = member_arrays[k];
+        const size_t mark = arena_mark(arena);
+        float *dmean = arena_alloc_zero(arena, rows_s * sizeof(float)), *dstd = arena_alloc_zero(arena, rows_s * sizeof(float));
+        if (arena_check(arena, err)) return err->status;
+        for (int n = 0; n < N; n++) dclamped[n] = (float)c->loss.kl_scale * per_frame;
+        kl_diag_gauss_backward(NULL, NULL, dmean, dstd, dclamped, m->trace.post_mean, m->trace.post_std, a[1], a[3], N, S);
+        if (rssm_member_prior_backward(&m->rssm, &m->params, arena, k, NULL, dmean, dstd, m->trace.h, a[0], a[2], N, err))
+            return err->status;
+        arena_rewind(arena, mark);
+    }
     if (rssm_observe_backward(&m->rssm, &m->params, arena, &m->trace, &g, dembed, err)) return err->status;
     return conv_stack_backward(&m->encoder, &m->dnnl, &m->params, arena, NULL, dembed, in->images, encoder_outs, err);
 }

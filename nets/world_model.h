@@ -25,6 +25,7 @@ typedef struct {
     double reward_nll;
     double kl;        /* KL(q || p) per frame, before free nats */
     double overshoot_kl; /* KL(q_t || p(z_t | z_{t-d})) over d = 2..D, per predicted frame; 0 when off */
+    double ensemble_kl;  /* KL(q || p_k) of the extra prior heads, per frame and member; 0 without an ensemble */
     double image_mse; /* per pixel, in [-0.5, 0.5] units: easier to read than the nll */
 } WmLosses;
 
@@ -63,7 +64,7 @@ typedef struct {
 
 /* Declares and allocates the parameters (zero) for the config and action size; builds nothing yet. */
 WmStatus world_model_create(WmWorldModel *model, const WmConfig *config, int action_dim, WmError *err);
-/* Glorot-uniform weights, zero biases, from the seed's init stream. */
+/* Glorot-uniform weights, zero biases; each tensor draws from a stream named after it (seed, hash of the name). */
 void world_model_init_params(WmWorldModel *model, uint64_t seed);
 /* Makes the primitives, the arena and the input buffers for steps of B x L. */
 WmStatus world_model_build(WmWorldModel *model, int batch, int length, WmError *err);

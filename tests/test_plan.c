@@ -104,6 +104,37 @@ START_TEST(nan_never_wins) {
 }
 END_TEST
 
+/* Two models of a one-step, one-action problem. They agree for a <= 0 (R = a); for a > 0 the second says R = 3a.
+ * The mean, 2a, is best at a = 1; the variance is a^2, so mean - 2 variance is best at a = 0.5. */
+static WmStatus disagreeing_pair(void *ctx, const float *candidates, int count, float *returns, WmError *err) {
+    (void)ctx, (void)err;
+    for (int n = 0; n < count; n++) {
+        const float a = candidates[n];
+        returns[n] = a;
+        returns[count + n] = a > 0.0f ? 3.0f * a : a;
+    }
+    return WM_OK;
+}
+
+START_TEST(ensemble_penalty_changes_the_plan) {
+    WmPlanSettings s = {.kind = WM_PLAN_CEM, .horizon = 1, .iterations = 10, .candidates = 1000, .top_k = 100,
+                        .action_dim = 1, .init_std = 1.0f, .members = 2, .variance_penalty = 0.0f};
+    WmPlanner bold, careful;
+    WmError err = {0};
+    ck_assert(planner_init(&bold, &s, &err) == WM_OK);
+    s.variance_penalty = 2.0f;
+    ck_assert(planner_init(&careful, &s, &err) == WM_OK);
+    WmRng a = rng_stream(8, 0), b = rng_stream(8, 0);
+    float bold_action, careful_action;
+    ck_assert(planner_act(&bold, disagreeing_pair, NULL, &a, &bold_action, &err) == WM_OK);
+    ck_assert(planner_act(&careful, disagreeing_pair, NULL, &b, &careful_action, &err) == WM_OK);
+    ck_assert_msg(bold_action > 0.95f, "without the penalty: %.3f, expected 1", bold_action);
+    ck_assert_msg(fabsf(careful_action - 0.5f) < 0.05f, "with the penalty: %.3f, expected 0.5", careful_action);
+    planner_free(&bold);
+    planner_free(&careful);
+}
+END_TEST
+
 /* The world model's objective: batching does not change a candidate's return, and a sequence's return is the
  * sum of the rewards predicted along it. */
 START_TEST(model_objective_is_batch_consistent) {
@@ -120,7 +151,7 @@ START_TEST(model_objective_is_batch_consistent) {
     for (int i = 0; i < m.params.count; i++)
         if (m.params.infos[i].rank == 1) fill_normal(params_value(&m.params, i), m.params.infos[i].count, 0.2f, 40 + i);
     WmPlanModel o;
-    ck_assert(plan_model_init(&o, &m, 50, H, &err) == WM_OK);
+    ck_assert(plan_model_init(&o, &m, 50, H, 0, 0, &err) == WM_OK);
     float h[8], z[4], candidates[50 * H * A], batched[50], single[1];
     fill_normal(h, 8, 0.5f, 1), fill_normal(z, 4, 0.5f, 2), fill_uniform(candidates, 50 * H * A, -1, 1, 3);
     plan_model_start(&o, h, z);
@@ -133,6 +164,29 @@ START_TEST(model_objective_is_batch_consistent) {
     for (int n = 1; n < 50; n++) differ |= batched[n] != batched[0];
     ck_assert_msg(differ, "every candidate got the same return");
     plan_model_free(&o);
+
+    /* With a second prior head (same weights elsewhere: tensors draw from streams named after them), particle 0
+     * is the single model's rollout and particle 1 another one. */
+    WmWorldModel pair;
+    ck_assert(config_set_assignment(&c, "model.ensemble=2", &err) == WM_OK);
+    ck_assert(world_model_create(&pair, &c, A, &err) == WM_OK);
+    world_model_init_params(&pair, 3);
+    for (int i = 0; i < m.params.count; i++) {
+        const int j = params_find(&pair.params, m.params.infos[i].name);
+        memcpy(params_value(&pair.params, j), params_value(&m.params, i), m.params.infos[i].count * sizeof(float));
+    }
+    float both[2 * 50];
+    ck_assert(plan_model_init(&o, &pair, 50, H, 0, 0, &err) == WM_OK);
+    plan_model_start(&o, h, z);
+    ck_assert(plan_model_returns(&o, candidates, 50, both, &err) == WM_OK);
+    int members_differ = 0;
+    for (int n = 0; n < 50; n++) {
+        ck_assert_float_eq_tol(both[n], batched[n], 1e-5f * (1 + fabsf(batched[n])));
+        members_differ |= both[50 + n] != both[n];
+    }
+    ck_assert_msg(members_differ, "the second head predicted what the first did");
+    plan_model_free(&o);
+    world_model_free(&pair);
     world_model_free(&m);
 }
 END_TEST
@@ -144,6 +198,7 @@ int main(void) {
     tcase_add_loop_test(tc, cem_and_mppi_find_the_optimum, 0, 2);
     tcase_add_test(tc, shooting_picks_its_best_candidate);
     tcase_add_loop_test(tc, nan_never_wins, 0, 3);
+    tcase_add_test(tc, ensemble_penalty_changes_the_plan);
     tcase_add_test(tc, model_objective_is_batch_consistent);
     suite_add_tcase(suite, tc);
     return check_run(suite);

@@ -46,7 +46,7 @@ int bench_plan(int argc, char **argv) {
     if (times == NULL || bench_sgemm_rate(3, &sgemm, &err) || world_model_create(&model, &config, ACTIONS, &err)) goto fail;
     made_model = 1;
     world_model_init_params(&model, 0);
-    if (plan_model_init(&objective, &model, (int)config.plan.candidates, (int)config.plan.horizon, &err)) goto fail;
+    if (plan_model_init(&objective, &model, (int)config.plan.candidates, (int)config.plan.horizon, 0, 0, &err)) goto fail;
     made_objective = 1;
     float *h = calloc((size_t)model.rssm.deter, sizeof *h), *z = calloc((size_t)model.rssm.stoch, sizeof *z);
     if (!h || !z) goto fail;

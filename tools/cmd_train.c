@@ -135,9 +135,9 @@ static void write_metrics(FILE *out, const WmTrainer *t, const WmLosses *l, doub
                           const WmHeldOut *held_out) {
     fprintf(out,
             "{\"step\":%ld,\"wall_s\":%.3f,\"loss\":%.9g,\"image_nll\":%.9g,\"reward_nll\":%.9g,\"kl\":%.9g,"
-            "\"overshoot_kl\":%.9g,\"image_mse\":%.9g,\"grad_norm\":%.9g,\"frames_per_s\":%.1f",
-            t->step, wall, l->loss, l->image_nll, l->reward_nll, l->kl, l->overshoot_kl, l->image_mse, t->grad_norm,
-            frames_per_second);
+            "\"overshoot_kl\":%.9g,\"ensemble_kl\":%.9g,\"image_mse\":%.9g,\"grad_norm\":%.9g,\"frames_per_s\":%.1f",
+            t->step, wall, l->loss, l->image_nll, l->reward_nll, l->kl, l->overshoot_kl, l->ensemble_kl, l->image_mse,
+            t->grad_norm, frames_per_second);
     if (held_out)
         fprintf(out, ",\"heldout_image_mse\":%.9g,\"heldout_mean_image_mse\":%.9g,\"heldout_reward_r2\":%.6f",
                 held_out->image_mse, held_out->baseline_mse, held_out->reward_r2);

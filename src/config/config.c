@@ -48,6 +48,8 @@ static const ConfigKey KEYS[] = {
     {"model.stoch", KEY_INT, AT(model.stoch), 1, 8192, "30", "S: stochastic state size"},
     {"model.hidden", KEY_INT, AT(model.hidden), 1, 8192, "200", "width of the RSSM's dense layers"},
     {"model.min_std", KEY_FLOAT, AT(model.min_std), 1e-6, 10, "0.1", "floor of the stochastic state's std"},
+    {"model.ensemble", KEY_INT, AT(model.ensemble), 1, 16, "1",
+     "K prior heads trained on the same posteriors; planning scores mean - lambda_var x variance over them"},
     {"model.reward_layers", KEY_INT, AT(model.reward_layers), 0, 16, "2", "hidden layers of the reward head"},
     {"model.reward_units", KEY_INT, AT(model.reward_units), 1, 8192, "300", "width of the reward head"},
     {"model.activation", KEY_TEXT, AT(model.activation), 0, 0, "relu", "relu or elu, for every hidden layer"},
@@ -76,6 +78,10 @@ static const ConfigKey KEYS[] = {
     {"plan.mppi_lambda", KEY_FLOAT, AT(plan.mppi_lambda), 1e-9, 1e9, "0.1",
      "MPPI's temperature: weights exp((R - max R) / lambda)"},
     {"plan.mppi_std", KEY_FLOAT, AT(plan.mppi_std), 1e-6, 10, "0.3", "MPPI's sampling noise around the plan"},
+    {"plan.variance_penalty", KEY_FLOAT, AT(plan.variance_penalty), 0, 1e9, "1.0",
+     "lambda_var: a plan's score is the ensemble's mean return minus this times its variance"},
+    {"plan.propagation", KEY_TEXT, AT(plan.propagation), 0, 0, "each",
+     "ensemble rollouts: each (member k throughout) or random (a random member per step)"},
 };
 enum { KEY_COUNT = sizeof KEYS / sizeof KEYS[0] };
 
@@ -197,6 +203,8 @@ WmStatus config_validate(const WmConfig *config, WmError *err) {
     if (config->data.length < 2) return wm_error_set(err, WM_ERR_ARG, "data.length: at least 2 steps");
     if (strcmp(config->plan.planner, "shooting") && strcmp(config->plan.planner, "cem") && strcmp(config->plan.planner, "mppi"))
         return wm_error_set(err, WM_ERR_ARG, "plan.planner: '%s' is not shooting, cem or mppi", config->plan.planner);
+    if (strcmp(config->plan.propagation, "each") && strcmp(config->plan.propagation, "random"))
+        return wm_error_set(err, WM_ERR_ARG, "plan.propagation: '%s' is not each or random", config->plan.propagation);
     if (config->plan.top_k > config->plan.candidates)
         return wm_error_set(err, WM_ERR_ARG, "plan.top_k: %ld is more than plan.candidates = %ld", config->plan.top_k,
                             config->plan.candidates);

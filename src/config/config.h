@@ -41,6 +41,7 @@ typedef struct {
         WmIntList decoder_kernels;
         long deter, stoch, hidden; /* D, S, the RSSM's dense width */
         double min_std;
+        long ensemble; /* K prior heads; 1 is no ensemble */
         long reward_layers, reward_units;
         char activation[WM_CONFIG_TEXT_MAX];
     } model;
@@ -62,6 +63,8 @@ typedef struct {
         double init_std;    /* CEM's starting std */
         double mppi_lambda; /* MPPI's temperature */
         double mppi_std;    /* MPPI's sampling noise */
+        double variance_penalty; /* lambda_var: the score is mean - lambda_var x variance over the ensemble */
+        char propagation[WM_CONFIG_TEXT_MAX]; /* "each": member k all the way; "random": a random member per step */
     } plan;
 } WmConfig;
 

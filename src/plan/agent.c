@@ -18,7 +18,8 @@ WmStatus agent_init(WmAgent *a, const WmWorldModel *model, const WmPlanSettings 
                     16 * (size_t)(r->hidden + r->deter + r->stoch + r->action);
     for (int i = 0; i < a->encoder.layers; i++) floats += conv_stack_out_floats(&a->encoder, i);
     if (arena_init(&a->arena, "acting", floats * sizeof(float) + 64 * 64, err) ||
-        plan_model_init(&a->objective, model, settings->candidates, settings->horizon, err) ||
+        plan_model_init(&a->objective, model, settings->candidates, settings->horizon,
+                        strcmp(model->config.plan.propagation, "random") == 0, seed, err) ||
         planner_init(&a->planner, settings, err))
         return err->status;
     a->h = calloc((size_t)r->deter, sizeof *a->h);

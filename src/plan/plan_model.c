@@ -11,15 +11,19 @@ WmPlanSettings plan_settings_from_config(const WmConfig *c, int action_dim) {
         .kind = kind, .horizon = (int)c->plan.horizon, .iterations = (int)c->plan.iterations,
         .candidates = (int)c->plan.candidates, .top_k = (int)c->plan.top_k, .action_dim = action_dim,
         .init_std = (float)(kind == WM_PLAN_MPPI ? c->plan.mppi_std : c->plan.init_std),
-        .mppi_lambda = (float)c->plan.mppi_lambda,
+        .mppi_lambda = (float)c->plan.mppi_lambda, .members = (int)c->model.ensemble,
+        .variance_penalty = (float)c->plan.variance_penalty,
     };
 }
 
-WmStatus plan_model_init(WmPlanModel *o, const WmWorldModel *model, int candidates, int horizon, WmError *err) {
+WmStatus plan_model_init(WmPlanModel *o, const WmWorldModel *model, int candidates, int horizon,
+                         int random_propagation, uint64_t seed, WmError *err) {
     memset(o, 0, sizeof *o);
     o->model = model, o->candidates = candidates, o->horizon = horizon;
+    o->members = model->rssm.members, o->random_propagation = random_propagation;
+    o->rng = rng_stream(seed, 6); /* stream 6: the random heads of ensemble planning */
     const WmRssm *r = &model->rssm;
-    const size_t N = (size_t)candidates, D = r->deter, S = r->stoch, Hd = r->hidden, A = r->action;
+    const size_t N = (size_t)candidates * o->members, D = r->deter, S = r->stoch, Hd = r->hidden, A = r->action;
     size_t widest = 1;
     for (int i = 0; i < model->reward_count; i++) widest = widest > (size_t)model->reward[i].out ? widest : (size_t)model->reward[i].out;
     /* Two states in flight, one transition's arrays, the features and the reward head's layers, plus padding. */
@@ -38,7 +42,7 @@ WmStatus plan_model_returns(void *ctx, const float *candidates, int count, float
     WmPlanModel *o = ctx;
     const WmWorldModel *m = o->model;
     const WmRssm *r = &m->rssm;
-    const int N = count, D = r->deter, S = r->stoch, A = r->action, H = o->horizon;
+    const int K = o->members, N = count * K, D = r->deter, S = r->stoch, A = r->action, H = o->horizon;
     WmArena *arena = &o->arena;
     arena_reset(arena);
     float *h = arena_floats(arena, (size_t)N * D), *z = arena_floats(arena, (size_t)N * S);
@@ -46,17 +50,34 @@ WmStatus plan_model_returns(void *ctx, const float *candidates, int count, float
     WmRssmStep step;
     if (arena_check(arena, err) || rssm_step_alloc(r, arena, &step, N, err)) return err->status;
     const size_t mark = arena_mark(arena);
-    for (int n = 0; n < N; n++) {
-        memcpy(h + (size_t)n * D, o->h, (size_t)D * sizeof *h);
-        memcpy(z + (size_t)n * S, o->z, (size_t)S * sizeof *z);
-        returns[n] = 0.0f;
+    /* Rows are particle-major: particle k of candidate n is row k count + n. */
+    for (int row = 0; row < N; row++) {
+        memcpy(h + (size_t)row * D, o->h, (size_t)D * sizeof *h);
+        memcpy(z + (size_t)row * S, o->z, (size_t)S * sizeof *z);
+        returns[row] = 0.0f;
     }
     const float *parts[2] = {step.h, step.prior_mean};
     const int widths[2] = {D, S};
     for (int t = 0; t < H; t++) {
-        for (int n = 0; n < N; n++)
-            memcpy(actions + (size_t)n * A, candidates + ((size_t)n * H + t) * A, (size_t)A * sizeof *actions);
+        for (int row = 0; row < N; row++)
+            memcpy(actions + (size_t)row * A, candidates + ((size_t)(row % count) * H + t) * A, (size_t)A * sizeof *actions);
+        /* The transition with head 0 on every row, then each particle's own head on its rows. */
         if (rssm_step_forward(r, &m->params, &step, h, z, actions, err)) return err->status;
+        for (int k = 1; k < K; k++) {
+            const int head = o->random_propagation ? (int)rng_below(&o->rng, (uint32_t)K) : k;
+            const size_t at = (size_t)k * count;
+            if (head != 0 && rssm_member_prior(r, &m->params, head, step.h + at * D, step.prior_h + at * r->hidden,
+                                               step.prior_mean + at * S, step.prior_raw + at * S,
+                                               step.prior_std + at * S, count, err))
+                return err->status;
+        }
+        if (o->random_propagation && K > 1) {
+            /* Particle 0 draws too; it ran head 0 above, so only another head needs computing. */
+            const int head = (int)rng_below(&o->rng, (uint32_t)K);
+            if (head != 0 && rssm_member_prior(r, &m->params, head, step.h, step.prior_h, step.prior_mean,
+                                               step.prior_raw, step.prior_std, count, err))
+                return err->status;
+        }
         /* The prior's mean is the next z; the reward head reads [h, z]. */
         concat_forward(features, parts, widths, 2, N);
         const float *x = features;
@@ -66,7 +87,7 @@ WmStatus plan_model_returns(void *ctx, const float *candidates, int count, float
             if (dense_forward(&m->reward[i], &m->params, y, x, N, err)) return err->status;
             x = y;
         }
-        for (int n = 0; n < N; n++) returns[n] += x[n];
+        for (int row = 0; row < N; row++) returns[row] += x[row];
         memcpy(h, step.h, (size_t)N * D * sizeof *h);
         memcpy(z, step.prior_mean, (size_t)N * S * sizeof *z);
         arena_rewind(arena, mark);
@@ -77,7 +98,7 @@ WmStatus plan_model_returns(void *ctx, const float *candidates, int count, float
 double plan_model_flops(const WmPlanModel *o, int count) {
     const WmWorldModel *m = o->model;
     const WmRssm *r = &m->rssm;
-    const double N = count;
+    const double N = (double)count * o->members;
     double per_step = 2.0 * N * 3 * r->deter * (r->hidden + r->deter); /* GRU */
     const WmDense *dense[] = {&r->input, &r->prior_hidden, &r->prior_mean, &r->prior_std};
     for (int i = 0; i < 4; i++) per_step += 2.0 * N * dense[i]->in * dense[i]->out;

@@ -28,8 +28,10 @@ WmStatus planner_init(WmPlanner *p, const WmPlanSettings *s, WmError *err) {
     p->candidates = malloc(all * sizeof *p->candidates);
     p->noise = malloc(all * sizeof *p->noise);
     p->returns = malloc((size_t)s->candidates * sizeof *p->returns);
+    if (p->settings.members < 1) p->settings.members = 1;
+    p->member_returns = malloc((size_t)s->candidates * p->settings.members * sizeof *p->member_returns);
     p->order = malloc((size_t)s->candidates * sizeof *p->order);
-    if (!p->mean || !p->std || !p->candidates || !p->noise || !p->returns || !p->order) {
+    if (!p->mean || !p->std || !p->candidates || !p->noise || !p->returns || !p->member_returns || !p->order) {
         planner_free(p);
         return wm_error_set(err, WM_ERR_NOMEM, "planner: out of memory for %d candidates", s->candidates);
     }
@@ -38,6 +40,7 @@ WmStatus planner_init(WmPlanner *p, const WmPlanSettings *s, WmError *err) {
 
 void planner_free(WmPlanner *p) {
     free(p->mean), free(p->std), free(p->candidates), free(p->noise), free(p->returns), free(p->order);
+    free(p->member_returns);
     memset(p, 0, sizeof *p);
 }
 
@@ -50,6 +53,20 @@ static int by_return_descending(const void *a, const void *b, void *returns) {
     const float x = ((const float *)returns)[*(const int *)a], y = ((const float *)returns)[*(const int *)b];
     if (isnan(x) || isnan(y)) return isnan(x) - isnan(y);
     return (x < y) - (x > y);
+}
+
+/* Each candidate's score from its K returns: mean - lambda_var x variance (K = 1: the return itself). */
+static void score(WmPlanner *p) {
+    const int N = p->settings.candidates, K = p->settings.members;
+    for (int n = 0; n < N; n++) {
+        double sum = 0.0, sq = 0.0;
+        for (int k = 0; k < K; k++) {
+            const double r = p->member_returns[(size_t)k * N + n];
+            sum += r, sq += r * r;
+        }
+        const double mean = sum / K, var = K > 1 ? sq / K - mean * mean : 0.0;
+        p->returns[n] = (float)(mean - p->settings.variance_penalty * (var > 0 ? var : 0));
+    }
 }
 
 WmStatus planner_act(WmPlanner *p, WmPlanObjective objective, void *ctx, WmRng *rng, float *action, WmError *err) {
@@ -75,7 +92,8 @@ WmStatus planner_act(WmPlanner *p, WmPlanObjective objective, void *ctx, WmRng *
                 for (size_t j = 0; j < plan; j++)
                     p->candidates[n * plan + j] = clip(p->mean[j] + p->std[j] * p->noise[n * plan + j]);
         }
-        if (objective(ctx, p->candidates, N, p->returns, err)) return err->status;
+        if (objective(ctx, p->candidates, N, p->member_returns, err)) return err->status;
+        score(p);
         best = -1;
         for (int n = 0; n < N; n++)
             if (!isnan(p->returns[n]) && (best < 0 || p->returns[n] > p->returns[best])) best = n;

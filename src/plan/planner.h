@@ -8,7 +8,9 @@
  *   MPPI:     mean <- sum_i w_i a_i / sum_i w_i with w_i = exp((R_i - max R) / lambda) over all candidates (the
  *             soft-optimal update of control as inference), noise of a fixed std; warm-started from the previous
  *             plan shifted by one step.
- * A candidate whose return is NaN never wins and gets no weight. */
+ * A candidate whose return is NaN never wins and gets no weight. With an ensemble of K models the objective
+ * returns K returns per candidate and a candidate's score is their mean minus variance_penalty times their
+ * variance: the pessimistic objective, which keeps plans where the models agree. */
 #ifndef WM_PLAN_PLANNER_H
 #define WM_PLAN_PLANNER_H
 
@@ -17,7 +19,7 @@
 
 typedef enum { WM_PLAN_SHOOTING, WM_PLAN_CEM, WM_PLAN_MPPI } WmPlanKind;
 
-/* Returns (N) of candidates (N, H, A), row-major. */
+/* Returns (K, N) of candidates (N, H, A), row-major: member k's return of candidate n at k N + n. */
 typedef WmStatus (*WmPlanObjective)(void *ctx, const float *candidates, int count, float *returns, WmError *err);
 
 typedef struct {
@@ -25,13 +27,16 @@ typedef struct {
     int horizon, iterations, candidates, top_k, action_dim;
     float init_std;    /* CEM's starting std; MPPI's noise std */
     float mppi_lambda; /* MPPI's temperature */
+    int members;            /* K returns per candidate; 0 is taken as 1 */
+    float variance_penalty; /* lambda_var */
 } WmPlanSettings;
 
 typedef struct {
     WmPlanSettings settings;
     float *mean, *std;   /* (H, A): the current plan */
     float *candidates;   /* (N, H, A) */
-    float *returns;      /* (N) */
+    float *returns;      /* (N): each candidate's score */
+    float *member_returns; /* (K, N): what the objective returns */
     int *order;          /* (N): indices sorted by return, for CEM */
     float *noise;        /* (N, H, A) */
     int has_plan;        /* a previous plan to warm-start from */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's first command: install what is missing, build, and run the main job on the built-in default:
 # record 60 random-policy cartpole-swingup episodes, then train the world model on 50 of them (10 held out) with
-# configs/cartpole-offline.yaml, about 25 minutes on 2 cores. Running it again resumes the run where it stopped.
+# configs/cartpole-offline.yaml, about 26 minutes on 2 cores. Running it again resumes the run where it stopped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/deps.sh build

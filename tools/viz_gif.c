@@ -1,8 +1,10 @@
 /* Animated GIFs with giflib: each frame quantised to its own 256-colour map (giflib's median cut), looping. */
+#include <fcntl.h>
 #include <gif_lib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/fs.h"
 #include "viz.h"
@@ -16,8 +18,14 @@ WmStatus viz_gif_write(const char *path, const uint8_t *frames, int count, int h
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     int code = 0;
-    GifFileType *gif = EGifOpenFileName(tmp, false, &code);
-    if (gif == NULL) return gif_failed(tmp, code, err);
+    /* Opened here rather than by EGifOpenFileName, which creates files readable by their owner only. */
+    const int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    if (fd < 0) return wm_error_set(err, WM_ERR_IO, "%s: cannot create", tmp);
+    GifFileType *gif = EGifOpenFileHandle(fd, &code);
+    if (gif == NULL) {
+        close(fd);
+        return gif_failed(tmp, code, err);
+    }
     const size_t pixels = (size_t)height * width;
     GifByteType *planes = malloc(pixels * 4);
     ColorMapObject *map = GifMakeMapObject(256, NULL);

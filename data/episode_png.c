@@ -154,6 +154,14 @@ static void decode_png(const char *path, DecodedFrame *frame) {
     png_image_free(&image);
 }
 
+WmStatus png_read_rgb(const char *path, uint8_t **rgb, int *height, int *width, WmError *err) {
+    DecodedFrame frame;
+    decode_png(path, &frame);
+    if (frame.rgb == NULL) return wm_error_set(err, WM_ERR_FORMAT, "%s: %s", path, frame.message);
+    *rgb = frame.rgb, *height = frame.height, *width = frame.width;
+    return WM_OK;
+}
+
 static void frame_path(char *out, size_t size, const char *dir, int t) {
     snprintf(out, size, "%s/frame_%06d.png", dir, t);
 }

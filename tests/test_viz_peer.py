@@ -1,8 +1,11 @@
 """wm-viz and wm eval end to end on a tiny trained run: every command writes a picture that a real decoder (libpng, giflib,
 through tests/image_probe) opens, of the expected size and not blank; openloop's CSV has a line per step; a missing
 run, an empty dataset and a checkpoint that does not fit the config are refused with a clear message. wm eval runs
-closed-loop episodes with the planner, prints the return and the time per decision, and writes a GIF.
+closed-loop episodes with the planner, prints the return and the time per decision, and writes a GIF. wm plan,
+fed raw frames by ffmpeg (Debian's, a real producer) or PNG frames, prints exactly one action line per frame and
+stops with a message on a truncated frame.
 Usage: test_viz_peer.py WM WM_VIZ IMAGE_PROBE"""
+import json
 import os
 import subprocess
 import sys
@@ -73,6 +76,30 @@ with tempfile.TemporaryDirectory() as tmp:
           "wm eval prints the return and the time per decision: " + last)
     p = probe(gif)
     check(p[:4] == ["gif", "132", "132", "126"] and int(p[4]) > 5, f"wm eval's GIF: 126 frames decode as {p}")
+    # wm plan, the camera path, fed by ffmpeg as a real producer: exactly one action line per frame.
+    producer = subprocess.Popen(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=96x72:rate=10",
+                                 "-frames:v", "7", "-pix_fmt", "rgb24", "-f", "rawvideo", "-"], stdout=subprocess.PIPE)
+    r = subprocess.run([WM, "plan", "--run", run64, "--frames", "-", "--frame-size", "96x72"], stdin=producer.stdout,
+                       capture_output=True, text=True)
+    producer.wait()
+    lines = r.stdout.splitlines()
+    check(r.returncode == 0 and len(lines) == 7 and all(len(l.split()) == 1 and abs(float(l)) <= 1 for l in lines),
+          f"wm plan on 7 ffmpeg testsrc frames (96x72, resized): {len(lines)} action lines; " + r.stderr.strip())
+    episode = os.path.join(data, sorted(os.listdir(data))[0])
+    r = subprocess.run([WM, "plan", "--run", run64, "--frames", episode], capture_output=True, text=True)
+    check(r.returncode == 0 and len(r.stdout.splitlines()) == 126,
+          f"wm plan on a recorded episode's 126 PNG frames: {len(r.stdout.splitlines())} lines")
+    frame = 96 * 72 * 3
+    raw = subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=96x72:rate=10",
+                          "-frames:v", "3", "-pix_fmt", "rgb24", "-f", "rawvideo", "-"], capture_output=True).stdout
+    r = subprocess.run([WM, "plan", "--run", run64, "--frames", "-", "--frame-size", "96x72"],
+                       input=raw[:2 * frame + 1000], capture_output=True)
+    check(r.returncode == 1 and len(r.stdout.splitlines()) == 2 and b"frame 2 is truncated: 1000 of 20736" in r.stderr,
+          "a truncated last frame ends it with a message after 2 lines: " + r.stderr.decode().strip())
+    with open(os.path.join(run64, "plan_metrics.jsonl")) as f:
+        latencies = [json.loads(line)["latency_ms"] for line in f]
+    check(len(latencies) == 7 + 126 + 2 and all(l > 0 for l in latencies), "per-frame latency in plan_metrics.jsonl")
+
     r = subprocess.run([WM, "eval", "--run", run, "--env", "cartpole-swingup"], capture_output=True, text=True)
     check(r.returncode != 0 and "the model sees 32x32 frames" in r.stderr, "a 32x32 model is refused: " + r.stderr.strip())
 

@@ -7,6 +7,7 @@ int command_bench(int argc, char **argv);
 int command_collect(int argc, char **argv);
 int command_eval(int argc, char **argv);
 int command_info(int argc, char **argv);
+int command_plan(int argc, char **argv);
 int command_train(int argc, char **argv);
 
 #endif

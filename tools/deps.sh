@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(gcc libc6-dev meson ninja-build pkg-config cmake libdnnl-dev libpng-dev libstb-dev libzip-dev libcairo2-dev
           libyaml-dev libcjson-dev libgif-dev check)
 if [ "${1:-build}" = test ]; then
-    packages+=(python3-numpy)  # a real peer in tests: numpy writes and reads our .npz episodes
+    packages+=(python3-numpy ffmpeg)  # real peers in tests: numpy for .npz and checkpoints, ffmpeg for camera frames
 fi
 
 missing=()

@@ -16,6 +16,7 @@ static const WmCommand COMMANDS[] = {
     {"collect", command_collect, "record episodes from a built-in pixel environment"},
     {"train", command_train, "train the world model on recorded episodes (resumes an existing run)"},
     {"eval", command_eval, "closed-loop episodes in a built-in environment with the planner"},
+    {"plan", command_plan, "one action line per camera frame (raw RGB24 on stdin, or PNG frames)"},
     {"info", command_info, "what an episode or a dataset holds, and whether it is valid"},
     {"bench", command_bench, "measure speed: ops (GFLOP/s per layer against sgemm)"},
 };

@@ -17,8 +17,8 @@ static const WmCommand COMMANDS[] = {
     {"train", command_train, "train the world model on recorded episodes (resumes an existing run)"},
     {"eval", command_eval, "closed-loop episodes in a built-in environment with the planner"},
     {"plan", command_plan, "one action line per camera frame (raw RGB24 on stdin, or PNG frames)"},
-    {"info", command_info, "what an episode or a dataset holds, and whether it is valid"},
-    {"bench", command_bench, "measure speed: ops (GFLOP/s per layer against sgemm)"},
+    {"info", command_info, "what an episode, a dataset or a checkpoint holds, and whether it is valid"},
+    {"bench", command_bench, "measure speed: train, plan, ops, data (wm bench --help)"},
 };
 
 static void usage(FILE *out) {

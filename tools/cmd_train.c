@@ -14,21 +14,24 @@
 #include "data/dataset.h"
 #include "progress.h"
 #include "train/trainer.h"
+#include "train_online.h"
 
 enum { MAX_SETS = 64 };
 
 typedef struct {
-    const char *config_path, *run, *data;
+    const char *config_path, *run, *data, *env;
     const char *sets[MAX_SETS];
     int set_count, skip_bad;
     long steps, threads;
 } TrainOptions;
 
 static int train_usage(FILE *out, int code) {
-    fprintf(out, "usage: wm train --run R --data DIR [--config C] [--steps N] [--set section.key=value ...]\n"
+    fprintf(out, "usage: wm train --run R (--data DIR | --env NAME) [--config C] [--steps N] [--set k=v ...]\n"
                  "                [--threads N] [--skip-bad]\n"
                  "  --run R       run directory; an existing one is resumed from R/latest.safetensors\n"
-                 "  --data DIR    recorded episodes (never written to)\n"
+                 "  --data DIR    recorded episodes (never written to): offline training\n"
+                 "  --env NAME    a built-in environment: the online loop (seed episodes, then train / collect with\n"
+                 "                the planner and exploration noise / evaluate), episodes kept in R/episodes\n"
                  "  --config C    YAML overriding configs/default.yaml's keys (a new run only)\n"
                  "  --steps N     total gradient steps (run.steps)\n"
                  "  --set k=v     any config key, applied last\n"
@@ -48,6 +51,8 @@ static WmStatus parse(int argc, char **argv, TrainOptions *o, WmError *err) {
             o->run = value;
         } else if ((got = cli_option_value(argc, argv, &i, "--data", &value, err)) != 0) {
             o->data = value;
+        } else if ((got = cli_option_value(argc, argv, &i, "--env", &value, err)) != 0) {
+            o->env = value;
         } else if ((got = cli_option_value(argc, argv, &i, "--steps", &value, err)) != 0) {
             if (got > 0) cli_parse_long("--steps", value, 1, 1000000000, &o->steps, err);
         } else if ((got = cli_option_value(argc, argv, &i, "--threads", &value, err)) != 0) {
@@ -59,8 +64,8 @@ static WmStatus parse(int argc, char **argv, TrainOptions *o, WmError *err) {
             wm_error_set(err, WM_ERR_ARG, "unknown option '%s'", argv[i]);
         }
     }
-    if (err->status == WM_OK && (o->run == NULL || o->data == NULL))
-        wm_error_set(err, WM_ERR_ARG, "--run and --data are required (the online loop, --env, is not here yet)");
+    if (err->status == WM_OK && (o->run == NULL || (o->data == NULL) == (o->env == NULL)))
+        wm_error_set(err, WM_ERR_ARG, "--run and one of --data DIR (offline) or --env NAME (online) are required");
     return err->status;
 }
 
@@ -113,12 +118,13 @@ static WmStatus trim_metrics(const char *path, long step, WmError *err) {
     return fs_commit(tmp, path, err);
 }
 
-static WmStatus save_checkpoint(const WmTrainer *t, const char *run, long keep, WmError *err) {
+static WmStatus save_checkpoint(const WmTrainer *t, const char *run, long keep, const WmOnline *online,
+                                const WmAgent *agent, WmError *err) {
     char path[4200], latest[4200], tmp[4300];
     snprintf(path, sizeof path, "%s/checkpoints/step_%ld.safetensors", run, t->step);
     snprintf(latest, sizeof latest, "%s/latest.safetensors", run);
     snprintf(tmp, sizeof tmp, "%s.tmp", latest);
-    if (trainer_save(t, path, err)) return err->status;
+    if (online ? online_save(online, t, agent, path, err) : trainer_save(t, path, err)) return err->status;
     /* latest is a second name for the same file: a hard link, swapped in atomically. */
     remove(tmp);
     if (link(path, tmp) != 0) return wm_error_set(err, WM_ERR_IO, "%s: cannot link to %s", tmp, path);
@@ -150,6 +156,74 @@ static void format_eta(char *out, size_t size, double seconds) {
     else snprintf(out, size, "%dm%02ds", (int)(seconds / 60), (int)seconds % 60);
 }
 
+/* The online loop; the config is resolved and written. */
+static int train_online(const TrainOptions *o, const WmConfig *config, const char *latest, const char *metrics_path) {
+    WmError err = {0};
+    WmOnline online;
+    WmTrainer trainer;
+    WmAgent agent;
+    int made_trainer = 0, made_agent = 0, code = 1;
+    FILE *metrics = NULL;
+    if (online_init(&online, o->run, o->env, config, &err) ||
+        trainer_create(&trainer, config, env_action_dim(&online.env), &err))
+        goto done;
+    made_trainer = 1;
+    const WmPlanSettings settings = plan_settings_from_config(config, env_action_dim(&online.env));
+    if (agent_init(&agent, &trainer.model, &settings, (uint64_t)config->run.seed, &err)) goto done;
+    made_agent = 1;
+    const int resuming = fs_exists(latest);
+    if (resuming && (trainer_load(&trainer, latest, &err) || trim_metrics(metrics_path, trainer.step, &err))) goto done;
+    if (online_start(&online, &trainer, &agent, latest, &err)) goto done;
+    if (resuming) fprintf(stderr, "wm train: resuming %s from step %ld, %ld episodes\n", o->run, trainer.step,
+                          online.episodes);
+    metrics = fopen(metrics_path, "a");
+    if (metrics == NULL) {
+        wm_error_set(&err, WM_ERR_IO, "%s: cannot open for appending", metrics_path);
+        goto done;
+    }
+    fprintf(stderr, "wm train: online on %s, %ld episodes so far, %ld steps, an episode every %ld steps\n", o->env,
+            online.episodes, config->run.steps, config->online.steps_per_episode);
+    const double start = wm_clock_seconds();
+    const long first_step = trainer.step;
+    const double frames_per_step = (double)config->data.batch * config->data.length;
+    while (trainer.step < config->run.steps) {
+        WmLosses losses;
+        if (trainer_step(&trainer, &losses, &err)) goto done;
+        const double elapsed = wm_clock_seconds() - start, per_step = elapsed / (trainer.step - first_step);
+        progress_line("step %ld/%ld  %.2f steps/s  episodes %ld  loss %.1f  kl %.2f", trainer.step,
+                      config->run.steps, 1.0 / per_step, online.episodes, losses.loss, losses.kl);
+        if (trainer.step % config->run.log_every == 0 || trainer.step == config->run.steps)
+            write_metrics(metrics, &trainer, &losses, elapsed, frames_per_step / per_step, NULL);
+        int saved_point = trainer.step % config->run.checkpoint_every == 0 || trainer.step == config->run.steps;
+        if (trainer.step % config->online.steps_per_episode == 0) {
+            double train_return = 0.0, eval_return = 0.0;
+            if (online_collect(&online, &trainer, &agent, &train_return, &err)) goto done;
+            const int evaluate = online.episodes % config->online.eval_every == 0;
+            if (evaluate && online_evaluate(&online, &agent, &eval_return, &err)) goto done;
+            fprintf(metrics, "{\"step\":%ld,\"wall_s\":%.3f,\"episodes\":%ld,\"train_return\":%.4f", trainer.step,
+                    wm_clock_seconds() - start, online.episodes, train_return);
+            if (evaluate) fprintf(metrics, ",\"eval_return\":%.4f", eval_return);
+            fprintf(metrics, "}\n");
+            fflush(metrics);
+            saved_point = 1;
+        }
+        if (saved_point && save_checkpoint(&trainer, o->run, config->run.keep_checkpoints, &online, &agent, &err))
+            goto done;
+    }
+    progress_done();
+    fprintf(stderr, "wm train: %s at step %ld, %ld episodes (%.1f s)\n", o->run, trainer.step, online.episodes,
+            wm_clock_seconds() - start);
+    code = 0;
+done:
+    progress_done();
+    if (code) fprintf(stderr, "wm train: %s\n", err.message);
+    if (metrics) fclose(metrics);
+    if (made_agent) agent_free(&agent);
+    if (made_trainer) trainer_free(&trainer);
+    online_free(&online);
+    return code ? (err.status == WM_ERR_ARG ? 2 : 1) : 0;
+}
+
 int command_train(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) return train_usage(stdout, 0);
     TrainOptions o = {0};
@@ -172,6 +246,10 @@ int command_train(int argc, char **argv) {
     FILE *metrics = NULL;
     float *mean_image = NULL;
     if (resolve_config(&o, resuming, run_config, &config, &err)) goto fail;
+    if (o.env) {
+        if (fs_make_dirs(checkpoints, &err) || (!resuming && write_config(&config, run_config, &err))) goto fail;
+        return train_online(&o, &config, latest, metrics_path);
+    }
     WmFrameSize size = {(int)config.data.height, (int)config.data.width, 0};
     if (dataset_read(o.data, &size, o.skip_bad, &dataset, &err)) goto fail;
     if (size.resized) fprintf(stderr, "wm train: frames were resized to %dx%d\n", size.width, size.height);
@@ -229,7 +307,7 @@ int command_train(int argc, char **argv) {
             write_metrics(metrics, &trainer, &losses, elapsed, frames_per_step / per_step, held > 0 ? &held_out : NULL);
         }
         if (trainer.step % config.run.checkpoint_every == 0 || trainer.step == config.run.steps)
-            if (save_checkpoint(&trainer, o.run, config.run.keep_checkpoints, &err)) goto fail;
+            if (save_checkpoint(&trainer, o.run, config.run.keep_checkpoints, NULL, NULL, &err)) goto fail;
     }
     progress_done();
     fprintf(stderr, "wm train: %s at step %ld (%.1f s)\n", o.run, trainer.step, wm_clock_seconds() - start);

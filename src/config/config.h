@@ -58,6 +58,12 @@ typedef struct {
         double learning_rate, eps, beta1, beta2, clip_norm;
     } optim;
     struct {
+        long seed_episodes;      /* random-policy episodes before the first gradient step */
+        long steps_per_episode;  /* gradient steps between collected episodes (PlaNet: 100) */
+        double exploration_noise; /* std of the Gaussian noise added to the planner's actions */
+        long eval_every;         /* collected episodes between evaluations without noise */
+    } online;
+    struct {
         char planner[WM_CONFIG_TEXT_MAX]; /* shooting, cem or mppi */
         long horizon, iterations, candidates, top_k;
         double init_std;    /* CEM's starting std */

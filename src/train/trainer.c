@@ -99,6 +99,11 @@ static WmStatus rng_parse(const WmSafetensors *f, const char *key, WmRng *rng, W
 }
 
 WmStatus trainer_save(const WmTrainer *t, const char *path, WmError *err) {
+    return trainer_save_with(t, path, NULL, 0, err);
+}
+
+WmStatus trainer_save_with(const WmTrainer *t, const char *path, const WmMetaEntry *extra, int extra_count,
+                           WmError *err) {
     const WmParams *p = &t->model.params;
     const int count = p->count;
     WmTensorRef *tensors = calloc((size_t)3 * count + 1, sizeof *tensors);
@@ -133,12 +138,14 @@ WmStatus trainer_save(const WmTrainer *t, const char *path, WmError *err) {
     rng_text(sample, sizeof sample, &t->sample_rng);
     rng_text(dequantize, sizeof dequantize, &t->dequantize_rng);
     rng_text(latent, sizeof latent, &t->latent_rng);
-    const WmMetaEntry meta[] = {
+    WmMetaEntry meta[16 + 16] = {
         {"format", CHECKPOINT_FORMAT}, {"config", config},         {"step", step},
         {"action_dim", action_dim},    {"rng.sample", sample},     {"rng.dequantize", dequantize},
         {"rng.latent", latent},
     };
-    WmStatus status = safetensors_write(path, tensors, 3 * count + 1, meta, (int)(sizeof meta / sizeof meta[0]), err);
+    int meta_count = 7;
+    for (int i = 0; i < extra_count && meta_count < 32; i++) meta[meta_count++] = extra[i];
+    WmStatus status = safetensors_write(path, tensors, 3 * count + 1, meta, meta_count, err);
     free(tensors), free(names), free(config);
     return status;
 }

@@ -6,6 +6,7 @@
 
 #include "data/replay.h"
 #include "nets/world_model.h"
+#include "core/safetensors.h"
 #include "optim/adam.h"
 
 typedef struct {
@@ -30,6 +31,9 @@ WmStatus trainer_step(WmTrainer *trainer, WmLosses *losses, WmError *err);
 /* Checkpoints (safetensors): parameters by module path, Adam moments as optim.m.<name> and optim.v.<name>,
  * optim.step; metadata: format, the resolved config as YAML, step, action_dim, the random streams. */
 WmStatus trainer_save(const WmTrainer *trainer, const char *path, WmError *err);
+/* The same with more metadata entries (the online loop's environment and exploration streams). */
+WmStatus trainer_save_with(const WmTrainer *trainer, const char *path, const WmMetaEntry *extra, int extra_count,
+                           WmError *err);
 /* Restores everything trainer_save wrote; the file must match the model's tensors. */
 WmStatus trainer_load(WmTrainer *trainer, const char *path, WmError *err);
 

@@ -129,10 +129,30 @@ static WmStatus save_checkpoint(const WmTrainer *t, const char *run, long keep, 
     remove(tmp);
     if (link(path, tmp) != 0) return wm_error_set(err, WM_ERR_IO, "%s: cannot link to %s", tmp, path);
     if (fs_commit(tmp, latest, err)) return err->status;
-    if (keep > 0) {
-        const long every = t->model.config.run.checkpoint_every, old = t->step - keep * every;
-        snprintf(path, sizeof path, "%s/checkpoints/step_%ld.safetensors", run, old);
-        if (old > 0) remove(path);
+    if (keep > 0) { /* the newest `keep` step files stay; checkpoints need not come at a regular interval */
+        char dir[4200], **names = NULL;
+        int count = 0;
+        snprintf(dir, sizeof dir, "%s/checkpoints", run);
+        if (fs_list_dir(dir, &names, &count, err)) return err->status;
+        long *steps = calloc((size_t)count + 1, sizeof *steps);
+        int found = 0;
+        for (int i = 0; i < count && steps; i++) {
+            long step;
+            char tail[32];
+            if (sscanf(names[i], "step_%ld.safetensor%31s", &step, tail) == 2 && strcmp(tail, "s") == 0)
+                steps[found++] = step;
+        }
+        for (int i = 0; i < found && steps; i++) {
+            int newer = 0;
+            for (int j = 0; j < found; j++) newer += steps[j] > steps[i];
+            if (newer >= keep) {
+                char old[4300];
+                snprintf(old, sizeof old, "%.4200s/step_%ld.safetensors", dir, steps[i]);
+                remove(old);
+            }
+        }
+        free(steps);
+        fs_free_list(names, count);
     }
     return WM_OK;
 }

@@ -61,6 +61,10 @@ with tempfile.TemporaryDirectory() as tmp:
     check(ra.returncode == 0 and rb.returncode == 0, "two runs of 12 steps finish: " + ra.stderr[-200:])
     for name in ["latest.safetensors", "checkpoints/step_4.safetensors", "checkpoints/step_12.safetensors"]:
         check(read_bytes(os.path.join(a, name)) == read_bytes(os.path.join(b, name)), f"{name} is bit-identical")
+    kept = os.path.join(tmp, "kept")
+    train(kept, data, 12, ["run.keep_checkpoints=2"])
+    check(sorted(os.listdir(os.path.join(kept, "checkpoints"))) == ["step_12.safetensors", "step_8.safetensors"],
+          "run.keep_checkpoints=2 keeps the newest two step files")
     c = os.path.join(tmp, "c")
     train(c, data, 12, ["run.seed=1"])
     check(read_bytes(os.path.join(a, "latest.safetensors")) != read_bytes(os.path.join(c, "latest.safetensors")),

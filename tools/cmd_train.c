@@ -210,8 +210,10 @@ static int train_online(const TrainOptions *o, const WmConfig *config, const cha
         WmLosses losses;
         if (trainer_step(&trainer, &losses, &err)) goto done;
         const double elapsed = wm_clock_seconds() - start, per_step = elapsed / (trainer.step - first_step);
-        progress_line("step %ld/%ld  %.2f steps/s  episodes %ld  loss %.1f  kl %.2f", trainer.step,
-                      config->run.steps, 1.0 / per_step, online.episodes, losses.loss, losses.kl);
+        char eta[32]; /* from the time per step so far, collection included */
+        format_eta(eta, sizeof eta, per_step * (config->run.steps - trainer.step));
+        progress_line("step %ld/%ld  %.2f steps/s  ETA %s  episodes %ld  loss %.1f  kl %.2f", trainer.step,
+                      config->run.steps, 1.0 / per_step, eta, online.episodes, losses.loss, losses.kl);
         if (trainer.step % config->run.log_every == 0 || trainer.step == config->run.steps)
             write_metrics(metrics, &trainer, &losses, elapsed, frames_per_step / per_step, NULL);
         int saved_point = trainer.step % config->run.checkpoint_every == 0 || trainer.step == config->run.steps;
@@ -237,6 +239,7 @@ static int train_online(const TrainOptions *o, const WmConfig *config, const cha
 done:
     progress_done();
     if (code) fprintf(stderr, "wm train: %s\n", err.message);
+    if (err.status == WM_ERR_NUMERIC) fprintf(stderr, "wm train: the last good checkpoint is %s\n", latest);
     if (metrics) fclose(metrics);
     if (made_agent) agent_free(&agent);
     if (made_trainer) trainer_free(&trainer);

@@ -52,3 +52,8 @@ WmStatus cli_parse_options(int argc, char **argv, const CliOption *options, int 
     }
     return err->status;
 }
+
+int cli_ends_with(const char *s, const char *suffix) {
+    const size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}

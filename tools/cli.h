@@ -11,6 +11,9 @@ WmStatus cli_parse_long(const char *option, const char *text, long lo, long hi, 
  * an error (returns -1). Returns 0 when argv[*i] is another option. */
 int cli_option_value(int argc, char **argv, int *i, const char *name, const char **value, WmError *err);
 
+/* True when s ends with suffix (file kinds by extension). */
+int cli_ends_with(const char *s, const char *suffix);
+
 /* True when any argument is -h or --help. */
 int cli_wants_help(int argc, char **argv);
 

@@ -151,11 +151,6 @@ static int info_checkpoint(const char *path) {
     return 0;
 }
 
-static int ends_with(const char *s, const char *suffix) {
-    const size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
 int command_info(int argc, char **argv) {
     if (cli_wants_help(argc, argv) || argc < 2) {
         fprintf(argc < 2 ? stderr : stdout, "usage: wm info PATH [--skip-bad]\n"
@@ -183,7 +178,7 @@ int command_info(int argc, char **argv) {
         fprintf(stderr, "wm info: %s: no such file or directory\n", path);
         return 1;
     }
-    if (ends_with(path, ".safetensors")) return info_checkpoint(path);
+    if (cli_ends_with(path, ".safetensors")) return info_checkpoint(path);
     if (episode_path_is_npz(path) || fs_exists(steps)) return info_episode(path);
     if (fs_is_dir(path)) return info_dataset(path, skip_bad);
     fprintf(stderr, "wm info: %s: not an episode (.npz, or a directory with steps.csv) nor a dataset\n", path);

@@ -26,11 +26,6 @@ static int plan_usage(FILE *out, int code) {
     return code;
 }
 
-static int ends_with(const char *s, const char *suffix) {
-    const size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
 /* The checkpoint's action_dim, read from its metadata. */
 static WmStatus run_action_dim(const char *run, int *action_dim, WmError *err) {
     char path[4200];
@@ -112,7 +107,7 @@ int command_plan(int argc, char **argv) {
         if (fs_list_dir(source, &all, &all_count, &err)) goto done;
         names = calloc((size_t)all_count + 1, sizeof *names);
         for (int i = 0; i < all_count; i++)
-            if (ends_with(all[i], ".png")) names[count++] = all[i];
+            if (cli_ends_with(all[i], ".png")) names[count++] = all[i];
             else free(all[i]);
         free(all);
         if (count == 0) {

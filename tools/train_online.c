@@ -3,7 +3,6 @@
  * episodes one without noise, logged as eval_return. Episodes are kept under R/episodes. Every checkpoint also
  * holds the environments' and the exploration's random streams, so a resumed run (replay read back from
  * R/episodes) continues bit for bit. */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,17 +40,6 @@ static WmStatus collect(WmEnv *env, WmAgent *agent, WmRng *explore, float noise,
         out->rewards[t + 1] = (float)env_step(env, action, out->frames + (t + 1) * frame, &done);
         memcpy(out->actions + (size_t)(t + 1) * A, action, (size_t)A * sizeof *action);
     }
-    return WM_OK;
-}
-
-static void rng_format(char *out, size_t size, const WmRng *rng) {
-    snprintf(out, size, "%" PRIu64 " %" PRIu64 " %" PRIu64, rng->seed, rng->stream, rng->counter);
-}
-
-static WmStatus rng_read(const WmSafetensors *f, const char *key, WmRng *rng, WmError *err) {
-    const char *text = safetensors_meta(f, key);
-    if (text == NULL || sscanf(text, "%" SCNu64 " %" SCNu64 " %" SCNu64, &rng->seed, &rng->stream, &rng->counter) != 3)
-        return wm_error_set(err, WM_ERR_FORMAT, "%s: metadata '%s' is missing or malformed", f->path, key);
     return WM_OK;
 }
 
@@ -97,11 +85,11 @@ WmStatus online_start(WmOnline *o, WmTrainer *t, WmAgent *agent, const char *lat
             wm_error_set(err, WM_ERR_FORMAT, "%s: it knew %s episodes, %s holds %ld", latest, episodes ? episodes : "no",
                          o->episodes_dir, o->episodes);
         if (err->status == WM_OK) {
-            rng_read(&f, "online.env", &o->env.rng, err);
-            rng_read(&f, "online.eval_env", &o->eval_env.rng, err);
-            rng_read(&f, "online.explore", &o->explore, err);
-            rng_read(&f, "online.agent", &agent->rng, err);
-            rng_read(&f, "online.objective", &agent->objective.rng, err);
+            trainer_rng_read(&f, "online.env", &o->env.rng, err);
+            trainer_rng_read(&f, "online.eval_env", &o->eval_env.rng, err);
+            trainer_rng_read(&f, "online.explore", &o->explore, err);
+            trainer_rng_read(&f, "online.agent", &agent->rng, err);
+            trainer_rng_read(&f, "online.objective", &agent->objective.rng, err);
         }
         safetensors_close(&f);
         return err->status;
@@ -138,11 +126,11 @@ WmStatus online_evaluate(WmOnline *o, WmAgent *agent, double *eval_return, WmErr
 
 WmStatus online_save(const WmOnline *o, const WmTrainer *t, const WmAgent *agent, const char *path, WmError *err) {
     char env[96], eval_env[96], explore[96], agent_rng[96], objective[96], episodes[32];
-    rng_format(env, sizeof env, &o->env.rng);
-    rng_format(eval_env, sizeof eval_env, &o->eval_env.rng);
-    rng_format(explore, sizeof explore, &o->explore);
-    rng_format(agent_rng, sizeof agent_rng, &agent->rng);
-    rng_format(objective, sizeof objective, &agent->objective.rng);
+    trainer_rng_format(env, sizeof env, &o->env.rng);
+    trainer_rng_format(eval_env, sizeof eval_env, &o->eval_env.rng);
+    trainer_rng_format(explore, sizeof explore, &o->explore);
+    trainer_rng_format(agent_rng, sizeof agent_rng, &agent->rng);
+    trainer_rng_format(objective, sizeof objective, &agent->objective.rng);
     snprintf(episodes, sizeof episodes, "%ld", o->episodes);
     const WmMetaEntry extra[] = {{"online.env", env},       {"online.eval_env", eval_env},
                                  {"online.explore", explore}, {"online.agent", agent_rng},

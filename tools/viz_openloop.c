@@ -19,11 +19,6 @@ static int openloop_usage(FILE *out, int code) {
     return code;
 }
 
-static int ends_with(const char *s, const char *suffix) {
-    const size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
 int viz_openloop(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) return openloop_usage(stdout, 0);
     const char *run = NULL, *dir = NULL, *out = NULL;
@@ -40,13 +35,13 @@ int viz_openloop(int argc, char **argv) {
     };
     cli_parse_options(argc, argv, options, (int)(sizeof options / sizeof options[0]), &err);
     if (err.status == WM_OK && (!run || !dir || !out)) wm_error_set(&err, WM_ERR_ARG, "--run, --data and --out are required");
-    if (err.status == WM_OK && !ends_with(out, ".png") && !ends_with(out, ".gif"))
+    if (err.status == WM_OK && !cli_ends_with(out, ".png") && !cli_ends_with(out, ".gif"))
         wm_error_set(&err, WM_ERR_ARG, "--out %s: a .png or a .gif", out);
     if (err.status) {
         fprintf(stderr, "wm-viz openloop: %s\n", err.message);
         return openloop_usage(stderr, 2);
     }
-    const int L = (int)(context + horizon), gif = ends_with(out, ".gif");
+    const int L = (int)(context + horizon), gif = cli_ends_with(out, ".gif");
     WmDataset data = {0};
     WmTrainer trainer;
     int opened = 0, code = 1;

@@ -84,11 +84,11 @@ WmStatus trainer_step(WmTrainer *t, WmLosses *losses, WmError *err) {
 
 /* ---- checkpoints ---- */
 
-static void rng_text(char *out, size_t size, const WmRng *rng) {
+void trainer_rng_format(char *out, size_t size, const WmRng *rng) {
     snprintf(out, size, "%" PRIu64 " %" PRIu64 " %" PRIu64, rng->seed, rng->stream, rng->counter);
 }
 
-static WmStatus rng_parse(const WmSafetensors *f, const char *key, WmRng *rng, WmError *err) {
+WmStatus trainer_rng_read(const WmSafetensors *f, const char *key, WmRng *rng, WmError *err) {
     const char *text = safetensors_meta(f, key);
     uint64_t seed, stream, counter;
     char extra;
@@ -135,9 +135,9 @@ WmStatus trainer_save_with(const WmTrainer *t, const char *path, const WmMetaEnt
     char step[32], action_dim[32], sample[96], dequantize[96], latent[96];
     snprintf(step, sizeof step, "%ld", t->step);
     snprintf(action_dim, sizeof action_dim, "%d", t->model.action_dim);
-    rng_text(sample, sizeof sample, &t->sample_rng);
-    rng_text(dequantize, sizeof dequantize, &t->dequantize_rng);
-    rng_text(latent, sizeof latent, &t->latent_rng);
+    trainer_rng_format(sample, sizeof sample, &t->sample_rng);
+    trainer_rng_format(dequantize, sizeof dequantize, &t->dequantize_rng);
+    trainer_rng_format(latent, sizeof latent, &t->latent_rng);
     WmMetaEntry meta[16 + 16] = {
         {"format", CHECKPOINT_FORMAT}, {"config", config},         {"step", step},
         {"action_dim", action_dim},    {"rng.sample", sample},     {"rng.dequantize", dequantize},
@@ -187,8 +187,8 @@ WmStatus trainer_load(WmTrainer *t, const char *path, WmError *err) {
     if (safetensors_find(&f, "optim.step", "I64", 1, &adam_step, err)) goto done;
     int64_t adam_value;
     memcpy(&adam_value, adam_step, sizeof adam_value);
-    if (rng_parse(&f, "rng.sample", &t->sample_rng, err) || rng_parse(&f, "rng.dequantize", &t->dequantize_rng, err) ||
-        rng_parse(&f, "rng.latent", &t->latent_rng, err))
+    if (trainer_rng_read(&f, "rng.sample", &t->sample_rng, err) || trainer_rng_read(&f, "rng.dequantize", &t->dequantize_rng, err) ||
+        trainer_rng_read(&f, "rng.latent", &t->latent_rng, err))
         goto done;
     t->adam.step = (long)adam_value;
     t->step = step_value;

@@ -34,6 +34,10 @@ WmStatus trainer_save(const WmTrainer *trainer, const char *path, WmError *err);
 /* The same with more metadata entries (the online loop's environment and exploration streams). */
 WmStatus trainer_save_with(const WmTrainer *trainer, const char *path, const WmMetaEntry *extra, int extra_count,
                            WmError *err);
+/* A random stream's state as checkpoint metadata text ("seed stream counter") and back; a missing or malformed
+ * entry is an error naming the file and the key. */
+void trainer_rng_format(char *out, size_t size, const WmRng *rng);
+WmStatus trainer_rng_read(const WmSafetensors *file, const char *key, WmRng *rng, WmError *err);
 /* Restores everything trainer_save wrote; the file must match the model's tensors. */
 WmStatus trainer_load(WmTrainer *trainer, const char *path, WmError *err);
 

@@ -7,6 +7,7 @@ stops with a message on a truncated frame.
 Usage: test_viz_peer.py WM WM_VIZ IMAGE_PROBE"""
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -132,6 +133,24 @@ with tempfile.TemporaryDirectory() as tmp:
     with open(os.path.join(run64, "plan_metrics.jsonl")) as f:
         latencies = [json.loads(line)["latency_ms"] for line in f]
     check(len(latencies) == 7 + 126 + 2 and all(l > 0 for l in latencies), "per-frame latency in plan_metrics.jsonl")
+
+    # Ctrl-C while it waits for a frame: the summary line, exit 0, and every action already printed kept.
+    plan = subprocess.Popen([WM, "plan", "--run", run64, "--frames", "-", "--frame-size", "96x72"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    plan.stdin.write(raw[:2 * frame])
+    plan.stdin.flush()
+    printed = [plan.stdout.readline(), plan.stdout.readline()]
+    plan.send_signal(signal.SIGINT)
+    out, err = plan.communicate(timeout=60)
+    plan.stdin.close()
+    check(plan.returncode == 0 and all(printed) and out == b"" and b"interrupted" in err and b"2 frames" in err,
+          "Ctrl-C while waiting for frame 2 stops it cleanly: " + err.decode().strip().replace("\n", " | "))
+    # A camera path that is not one. (No V4L2 device exists on the test machines, so capture itself is not run.)
+    for source, message in [("/dev/null", "/dev/null: not a V4L2 device (VIDIOC_QUERYCAP"),
+                            ("/dev/video63", "--frames /dev/video63: No such file or directory"),
+                            (os.path.join(run64, "config.yaml"), "nor a V4L2 device")]:
+        r = subprocess.run([WM, "plan", "--run", run64, "--frames", source], capture_output=True, text=True)
+        check(r.returncode == 1 and r.stdout == "" and message in r.stderr, f"--frames {source}: " + r.stderr.strip())
 
     r = subprocess.run([WM, "eval", "--run", run, "--env", "cartpole-swingup"], capture_output=True, text=True)
     check(r.returncode != 0 and "the model sees 32x32 frames" in r.stderr, "a 32x32 model is refused: " + r.stderr.strip())

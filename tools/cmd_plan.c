@@ -1,7 +1,8 @@
 /* wm plan --run R --frames SOURCE: the camera path. Each frame is folded into the latent state with the action
  * printed last, the planner chooses the next action, and one line of space-separated floats goes to stdout,
- * flushed. SOURCE is `-` (raw RGB24 frames on stdin, --frame-size WxH), or a directory of PNG frames (sorted by
- * name). Frames of another size than the model's are resized. Per-frame latency goes to R/plan_metrics.jsonl. */
+ * flushed. SOURCE is `-` (raw RGB24 frames on stdin, --frame-size WxH), a directory of PNG frames (sorted by name),
+ * or a V4L2 camera (tools/frame_source.c). Frames of another size than the model's are resized. Per-frame latency
+ * goes to R/plan_metrics.jsonl. A closed stdout or Ctrl-C ends it cleanly, with the summary line. */
 #include <errno.h>
 #include <omp.h>
 #include <signal.h>
@@ -10,20 +11,30 @@
 #include <string.h>
 
 #include "cli.h"
+#include "frame_source.h"
 #include "commands.h"
 #include "core/clock.h"
 #include "core/fs.h"
 #include "core/safetensors.h"
-#include "data/episode_png.h"
 #include "data/frame_resize.h"
 #include "plan/agent.h"
 #include "run_dir.h"
 
 static int plan_usage(FILE *out, int code) {
     fprintf(out, "usage: wm plan --run R --frames SOURCE [--frame-size WxH] [--planner P] [--action-dim A] [--threads N]\n"
-                 "  SOURCE: - (raw RGB24 on stdin; needs --frame-size), or a directory of PNG frames\n"
+                 "  SOURCE: - (raw RGB24 on stdin; needs --frame-size), a directory of PNG frames, or a V4L2 device\n"
+                 "          such as /dev/video0 (--frame-size is what the camera is asked for; default 640x480)\n"
                  "  --action-dim A   the actions the model was trained with (default: the run's checkpoint)\n");
     return code;
+}
+
+/* Set by SIGINT: the loop finishes the frame in hand and stops. Installed without SA_RESTART, so a blocking read
+ * returns EINTR instead of waiting for the next frame. */
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int signal_number) {
+    (void)signal_number;
+    interrupted = 1;
 }
 
 /* The checkpoint's action_dim, read from its metadata. */
@@ -57,13 +68,12 @@ int command_plan(int argc, char **argv) {
     int in_width = 0, in_height = 0;
     char extra;
     if (err.status == WM_OK && (!run || !source)) wm_error_set(&err, WM_ERR_ARG, "--run and --frames are required");
-    if (err.status == WM_OK && strcmp(source, "-") == 0 &&
-        (!frame_size || sscanf(frame_size, "%dx%d%c", &in_width, &in_height, &extra) != 2 || in_width < 1 ||
-         in_height < 1 || in_width > 8192 || in_height > 8192))
+    if (err.status == WM_OK && frame_size &&
+        (sscanf(frame_size, "%dx%d%c", &in_width, &in_height, &extra) != 2 || in_width < 1 || in_height < 1 ||
+         in_width > 8192 || in_height > 8192))
+        wm_error_set(&err, WM_ERR_ARG, "--frame-size %s: not WxH (e.g. 64x64)", frame_size);
+    if (err.status == WM_OK && strcmp(source, "-") == 0 && !frame_size)
         wm_error_set(&err, WM_ERR_ARG, "--frames -: needs --frame-size WxH (e.g. 64x64)");
-    if (err.status == WM_OK && strcmp(source, "-") != 0 && !fs_is_dir(source))
-        wm_error_set(&err, WM_ERR_ARG, "--frames %s: not '-' nor a directory of PNG frames (V4L2 devices are not "
-                     "supported in this version)", source);
     if (err.status == WM_OK && planner_name && plan_kind_from_name(planner_name) < 0)
         wm_error_set(&err, WM_ERR_ARG, "--planner: '%s' is not shooting, cem or mppi", planner_name);
     if (err.status) {
@@ -72,11 +82,15 @@ int command_plan(int argc, char **argv) {
     }
     omp_set_num_threads((int)threads);
     signal(SIGPIPE, SIG_IGN); /* a closed stdout shows up as a write error, handled below */
+    struct sigaction interrupt_action;
+    memset(&interrupt_action, 0, sizeof interrupt_action);
+    interrupt_action.sa_handler = on_interrupt;
+    sigaction(SIGINT, &interrupt_action, NULL);
     WmTrainer trainer;
     WmAgent agent;
-    int opened = 0, made_agent = 0, code = 1, count = 0;
-    char **names = NULL;
-    uint8_t *raw = NULL, *frame = NULL;
+    FrameSource frames;
+    int opened = 0, made_agent = 0, made_source = 0, code = 1;
+    uint8_t *frame = NULL;
     FILE *metrics = NULL;
     int dim = (int)action_dim;
     if (dim == 0 && run_action_dim(run, &dim, &err)) goto done;
@@ -98,47 +112,17 @@ int command_plan(int argc, char **argv) {
         wm_error_set(&err, WM_ERR_IO, "%s: cannot open for appending", metrics_path);
         goto done;
     }
-    const int from_stdin = strcmp(source, "-") == 0;
-    if (from_stdin) {
-        raw = malloc((size_t)in_width * in_height * 3);
-    } else {
-        char **all = NULL;
-        int all_count = 0;
-        if (fs_list_dir(source, &all, &all_count, &err)) goto done;
-        names = calloc((size_t)all_count + 1, sizeof *names);
-        for (int i = 0; i < all_count; i++)
-            if (cli_ends_with(all[i], ".png")) names[count++] = all[i];
-            else free(all[i]);
-        free(all);
-        if (count == 0) {
-            wm_error_set(&err, WM_ERR_ARG, "%s: no .png frames", source);
-            goto done;
-        }
-    }
+    made_source = 1; /* frame_source_close also cleans up after a failed open */
+    if (frame_source_open(&frames, source, in_width, in_height, &err)) goto done;
     float action[64];
     const double start = wm_clock_seconds();
-    for (long index = 0;; index++) {
-        int got_height = in_height, got_width = in_width;
-        uint8_t *pixels = raw;
-        if (from_stdin) {
-            const size_t bytes = (size_t)in_width * in_height * 3, got = fread(raw, 1, bytes, stdin);
-            if (got == 0 && feof(stdin)) break;
-            if (got < bytes) {
-                wm_error_set(&err, WM_ERR_FORMAT, "stdin: frame %ld is truncated: %zu of %zu bytes (is --frame-size "
-                             "%dx%d right?)", index, got, bytes, in_width, in_height);
-                goto done;
-            }
-        } else {
-            if (index == count) break;
-            char path[4200];
-            snprintf(path, sizeof path, "%s/%s", source, names[index]);
-            free(raw);
-            raw = NULL;
-            if (png_read_rgb(path, &raw, &got_height, &got_width, &err)) goto done;
-            pixels = raw;
-        }
+    for (long index = 0; !interrupted; index++) {
+        const int got = frame_source_next(&frames, &err);
+        if (got < 0 && interrupted) break;
+        if (got < 0) goto done;
+        if (got == 0) break;
         const double t0 = wm_clock_seconds();
-        frame_resize_rgb(frame, H, W, pixels, got_height, got_width);
+        frame_resize_rgb(frame, H, W, frames.pixels, frames.height, frames.width);
         if (agent_observe(&agent, frame, &err) || agent_act(&agent, action, &err)) goto done;
         const double latency = wm_clock_seconds() - t0;
         for (int a = 0; a < dim; a++) printf(a ? " %.6f" : "%.6f", action[a]);
@@ -151,6 +135,7 @@ int command_plan(int argc, char **argv) {
         fprintf(metrics, "{\"frame\":%ld,\"latency_ms\":%.3f,\"wall_s\":%.3f}\n", index, latency * 1e3,
                 wm_clock_seconds() - start);
     }
+    if (interrupted) fprintf(stderr, "wm plan: interrupted; stopping\n");
     fprintf(stderr, "wm plan: %ld frames, %.1f ms per decision\n", agent.decisions,
             agent.decisions ? 1e3 * agent.plan_seconds / agent.decisions : 0.0);
     code = 0;
@@ -159,7 +144,7 @@ done:
     if (metrics) fclose(metrics);
     if (made_agent) agent_free(&agent);
     if (opened) trainer_free(&trainer);
-    for (int i = 0; i < count; i++) free(names[i]);
-    free(names), free(raw), free(frame);
+    if (made_source) frame_source_close(&frames);
+    free(frame);
     return code;
 }

@@ -1,9 +1,11 @@
 /* Every optimised op against its plain-C twin (src/ops/reference.c) on random inputs of odd sizes: the oneDNN
  * convolution and transposed convolution (forward, backward data, backward weights, bias), the sgemm linear layer
- * and the GRU cell built on it. Gradients are pre-filled so that accumulation is checked too. */
+ * and the GRU cell built on it, and the bf16 matmul planning runs on. Gradients are pre-filled so that accumulation
+ * is checked too. */
 #include <check.h>
 
 #include "check_run.h"
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include "ops/grid.h"
 #include "ops/gru.h"
 #include "ops/linear.h"
+#include "ops/matmul_bf16.h"
 #include "ops/reference.h"
 
 static const double TOLERANCE = 2e-5; /* relative to the largest reference value; fp32 sums of a few hundred terms */
@@ -173,6 +176,70 @@ START_TEST(gru_matches_reference) {
 }
 END_TEST
 
+START_TEST(bf16_rounds_to_nearest_even) {
+    /* 1, a tie that stays (even), a tie that rounds up (odd), just above a tie, the largest float (to infinity),
+     * a negative, a tiny subnormal, infinity and NaN. */
+    const uint32_t bits[] = {0x3f800000u, 0x3f808000u, 0x3f818000u, 0x3f808001u, 0x7f7fffffu, 0xc0490fdbu,
+                             0x00000001u, 0x7f800000u, 0x7fc00001u};
+    const uint16_t want[] = {0x3f80, 0x3f80, 0x3f82, 0x3f81, 0x7f80, 0xc049, 0x0000, 0x7f80, 0x7fc0};
+    for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++) {
+        float x;
+        uint16_t got;
+        memcpy(&x, &bits[i], sizeof x);
+        bf16_from_f32(&got, &x, 1);
+        ck_assert_msg(got == want[i], "bf16 of 0x%08x: 0x%04x, want 0x%04x", bits[i], got, want[i]);
+        if (isfinite(x) && fabsf(x) > 1e-30f)
+            ck_assert_msg(bf16_to_f32(got) == bf16_reference_round(x), "0x%08x: differs from frexp/rint rounding",
+                          bits[i]);
+    }
+    float nan_value;
+    memcpy(&nan_value, &bits[8], sizeof nan_value);
+    uint16_t nan_bf16;
+    bf16_from_f32(&nan_bf16, &nan_value, 1);
+    ck_assert(isnan(bf16_to_f32(nan_bf16)));
+}
+END_TEST
+
+/* Batch x in -> out: odd sizes, and the planning shapes (1000 candidates; the GRU and reward layers). */
+static const int MATMUL_SHAPES[][3] = {{400, 6, 8}, {7, 13, 11}, {1, 5, 3}, {1000, 200, 600}, {1000, 230, 300}, {33, 31, 200}};
+
+START_TEST(matmul_bf16_matches_reference) {
+    int batch = MATMUL_SHAPES[_i][0], in = MATMUL_SHAPES[_i][1], out = MATMUL_SHAPES[_i][2];
+    char shape[64];
+    snprintf(shape, sizeof shape, "%d x %d -> %d", batch, in, out);
+    size_t nx = (size_t)batch * in, nw = (size_t)out * in, ny = (size_t)batch * out;
+    float *x = filled(nx, 1.0f, 30), *w = filled(nw, 0.1f, 31), *b = filled(out, 0.5f, 32);
+    float *y = filled(ny, 9.0f, 33), *y_ref = filled(ny, 9.0f, 34), *y_fp32 = filled(ny, 9.0f, 35);
+    uint16_t *x_bf16 = malloc(nx * sizeof *x_bf16);
+    WmDnnl ctx;
+    WmMatmulBf16 mm;
+    WmError err = {0};
+    ck_assert_int_eq(dnnl_ctx_init(&ctx, &err), WM_OK);
+    ck_assert_msg(matmul_bf16_init(&mm, &ctx, batch, in, out, &err) == WM_OK, "%s", err.message);
+    ck_assert_int_eq(matmul_bf16_load(&mm, &ctx, w, &err), WM_OK);
+    bf16_from_f32(x_bf16, x, nx);
+    ck_assert_msg(matmul_bf16_forward(&mm, &ctx, y, x_bf16, b, &err) == WM_OK, "%s", err.message);
+    matmul_bf16_reference_forward(y_ref, x, w, b, batch, in, out);
+    expect_close(y, y_ref, ny, "bf16 matmul", shape);
+    /* And it is the layer's product, to bf16's precision: within 1% of the fp32 one, but not equal to it. */
+    linear_reference_forward(y_fp32, x, w, b, batch, in, out);
+    const double from_fp32 = max_relative_error(y, y_fp32, ny);
+    ck_assert_msg(from_fp32 < 1e-2 && (in < 8 || from_fp32 > 1e-6), "bf16 vs fp32 (%s): relative error %.3g", shape,
+                  from_fp32);
+    /* New weights take effect after a load. */
+    for (size_t i = 0; i < nw; i++) w[i] = -w[i];
+    ck_assert_int_eq(matmul_bf16_load(&mm, &ctx, w, &err), WM_OK);
+    ck_assert_int_eq(matmul_bf16_forward(&mm, &ctx, y, x_bf16, b, &err), WM_OK);
+    matmul_bf16_reference_forward(y_ref, x, w, b, batch, in, out);
+    expect_close(y, y_ref, ny, "bf16 matmul after a reload", shape);
+    matmul_bf16_free(&mm);
+    dnnl_ctx_free(&ctx);
+    free(x_bf16);
+    float *all[] = {x, w, b, y, y_ref, y_fp32};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
+}
+END_TEST
+
 static Suite *reference_suite(void) {
     Suite *suite = suite_create("ops against reference");
     TCase *tc = tcase_create("reference twins");
@@ -180,6 +247,8 @@ static Suite *reference_suite(void) {
     tcase_add_loop_test(tc, conv_matches_reference, 0, (int)(sizeof CONV_SHAPES / sizeof CONV_SHAPES[0]));
     tcase_add_loop_test(tc, linear_matches_reference, 0, (int)(sizeof LINEAR_SHAPES / sizeof LINEAR_SHAPES[0]));
     tcase_add_test(tc, gru_matches_reference);
+    tcase_add_test(tc, bf16_rounds_to_nearest_even);
+    tcase_add_loop_test(tc, matmul_bf16_matches_reference, 0, (int)(sizeof MATMUL_SHAPES / sizeof MATMUL_SHAPES[0]));
     tcase_add_loop_test(tc, grid_matches_transposed_conv_reference, 0, (int)(sizeof GRID_SHAPES / sizeof GRID_SHAPES[0]));
     suite_add_tcase(suite, tc);
     return suite;

@@ -135,23 +135,31 @@ START_TEST(ensemble_penalty_changes_the_plan) {
 }
 END_TEST
 
-/* The world model's objective: batching does not change a candidate's return, and a sequence's return is the
- * sum of the rewards predicted along it. */
-START_TEST(model_objective_is_batch_consistent) {
-    WmConfig c;
-    config_defaults(&c);
+/* A tiny world model (16x16, deter 8, stoch 4) with `members` prior heads, weights drawn from seed 3 and every
+ * bias nonzero. */
+static void tiny_model(WmWorldModel *m, WmConfig *c, int members) {
+    config_defaults(c);
     WmError err = {0};
     static const char *const SETS[] = {"data.height=16", "data.width=16", "model.depth=2", "model.encoder_kernels=[4,4]",
                                        "model.decoder_kernels=[6,6]", "model.deter=8", "model.stoch=4",
                                        "model.hidden=8", "model.reward_units=8"};
-    for (size_t i = 0; i < sizeof SETS / sizeof SETS[0]; i++) ck_assert(config_set_assignment(&c, SETS[i], &err) == WM_OK);
+    for (size_t i = 0; i < sizeof SETS / sizeof SETS[0]; i++) ck_assert(config_set_assignment(c, SETS[i], &err) == WM_OK);
+    c->model.ensemble = members;
+    ck_assert_msg(world_model_create(m, c, A, &err) == WM_OK, "%s", err.message);
+    world_model_init_params(m, 3);
+    for (int i = 0; i < m->params.count; i++)
+        if (m->params.infos[i].rank == 1) fill_normal(params_value(&m->params, i), m->params.infos[i].count, 0.2f, 40 + i);
+}
+
+/* The world model's objective: batching does not change a candidate's return, and a sequence's return is the
+ * sum of the rewards predicted along it. */
+START_TEST(model_objective_is_batch_consistent) {
+    WmConfig c;
+    WmError err = {0};
     WmWorldModel m;
-    ck_assert_msg(world_model_create(&m, &c, A, &err) == WM_OK, "%s", err.message);
-    world_model_init_params(&m, 3);
-    for (int i = 0; i < m.params.count; i++)
-        if (m.params.infos[i].rank == 1) fill_normal(params_value(&m.params, i), m.params.infos[i].count, 0.2f, 40 + i);
+    tiny_model(&m, &c, 1);
     WmPlanModel o;
-    ck_assert(plan_model_init(&o, &m, 50, H, 0, 0, &err) == WM_OK);
+    ck_assert(plan_model_init(&o, &m, 50, H, 0, 0, 0, &err) == WM_OK);
     float h[8], z[4], candidates[50 * H * A], batched[50], single[1];
     fill_normal(h, 8, 0.5f, 1), fill_normal(z, 4, 0.5f, 2), fill_uniform(candidates, 50 * H * A, -1, 1, 3);
     plan_model_start(&o, h, z);
@@ -168,15 +176,13 @@ START_TEST(model_objective_is_batch_consistent) {
     /* With a second prior head (same weights elsewhere: tensors draw from streams named after them), particle 0
      * is the single model's rollout and particle 1 another one. */
     WmWorldModel pair;
-    ck_assert(config_set_assignment(&c, "model.ensemble=2", &err) == WM_OK);
-    ck_assert(world_model_create(&pair, &c, A, &err) == WM_OK);
-    world_model_init_params(&pair, 3);
+    tiny_model(&pair, &c, 2);
     for (int i = 0; i < m.params.count; i++) {
         const int j = params_find(&pair.params, m.params.infos[i].name);
         memcpy(params_value(&pair.params, j), params_value(&m.params, i), m.params.infos[i].count * sizeof(float));
     }
     float both[2 * 50];
-    ck_assert(plan_model_init(&o, &pair, 50, H, 0, 0, &err) == WM_OK);
+    ck_assert(plan_model_init(&o, &pair, 50, H, 0, 0, 0, &err) == WM_OK);
     plan_model_start(&o, h, z);
     ck_assert(plan_model_returns(&o, candidates, 50, both, &err) == WM_OK);
     int members_differ = 0;
@@ -191,6 +197,60 @@ START_TEST(model_objective_is_batch_consistent) {
 }
 END_TEST
 
+/* Pearson correlation of two return vectors. */
+static double correlation(const float *a, const float *b, int n) {
+    double ma = 0, mb = 0, ab = 0, aa = 0, bb = 0;
+    for (int i = 0; i < n; i++) ma += a[i] / n, mb += b[i] / n;
+    for (int i = 0; i < n; i++) {
+        ab += (a[i] - ma) * (b[i] - mb), aa += (a[i] - ma) * (a[i] - ma), bb += (b[i] - mb) * (b[i] - mb);
+    }
+    return ab / sqrt(aa * bb);
+}
+
+/* bf16 planning ranks candidates as fp32 does: every return within 2% (of the largest), correlation above 0.999;
+ * the ensemble's particles come out as in fp32; new weights reach the bf16 copies through plan_model_load. */
+START_TEST(bf16_objective_tracks_fp32) {
+    enum { N = 200 };
+    WmConfig c;
+    WmError err = {0};
+    WmWorldModel pair;
+    tiny_model(&pair, &c, 2);
+    WmPlanModel exact, fast;
+    static float h[8], z[4], candidates[N * H * A], want[2 * N], got[2 * N];
+    fill_normal(h, 8, 0.5f, 1), fill_normal(z, 4, 0.5f, 2), fill_uniform(candidates, N * H * A, -1, 1, 3);
+    ck_assert(plan_model_init(&exact, &pair, N, H, 0, 0, 0, &err) == WM_OK);
+    ck_assert_msg(plan_model_init(&fast, &pair, N, H, 0, 1, 0, &err) == WM_OK, "%s", err.message);
+    plan_model_start(&exact, h, z), plan_model_start(&fast, h, z);
+    for (int round = 0; round < 2; round++) {
+        ck_assert(plan_model_returns(&exact, candidates, N, want, &err) == WM_OK);
+        ck_assert_msg(plan_model_returns(&fast, candidates, N, got, &err) == WM_OK, "%s", err.message);
+        float largest = 0;
+        for (int n = 0; n < 2 * N; n++) largest = fmaxf(largest, fabsf(want[n]));
+        int identical = 1;
+        for (int n = 0; n < 2 * N; n++) {
+            ck_assert_msg(fabsf(got[n] - want[n]) <= 0.02f * largest, "round %d, row %d: bf16 %.5f, fp32 %.5f",
+                          round, n, got[n], want[n]);
+            identical &= got[n] == want[n];
+        }
+        ck_assert_msg(!identical, "bf16 returns equal fp32's bit for bit: not running in bf16");
+        for (int k = 0; k < 2; k++) {
+            const double r = correlation(got + k * N, want + k * N, N);
+            ck_assert_msg(r > 0.999, "round %d, particle %d: correlation %.5f", round, k, r);
+        }
+        /* Train the model a little (here: flip the reward head's last layer) and reload. */
+        const WmDense *last = &pair.reward[pair.reward_count - 1];
+        float *w = params_value(&pair.params, last->weight);
+        for (int i = 0; i < last->in; i++) w[i] = -w[i];
+        ck_assert(plan_model_load(&fast, &err) == WM_OK);
+    }
+    ck_assert(plan_model_returns(&fast, candidates, 1, got, &err) == WM_ERR_ARG);
+    ck_assert_msg(strstr(err.message, "built for 200 candidates") != NULL, "%s", err.message);
+    plan_model_free(&exact);
+    plan_model_free(&fast);
+    world_model_free(&pair);
+}
+END_TEST
+
 int main(void) {
     Suite *suite = suite_create("planning");
     TCase *tc = tcase_create("planning");
@@ -200,6 +260,7 @@ int main(void) {
     tcase_add_loop_test(tc, nan_never_wins, 0, 3);
     tcase_add_test(tc, ensemble_penalty_changes_the_plan);
     tcase_add_test(tc, model_objective_is_batch_consistent);
+    tcase_add_test(tc, bf16_objective_tracks_fp32);
     suite_add_tcase(suite, tc);
     return check_run(suite);
 }

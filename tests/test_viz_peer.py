@@ -85,6 +85,11 @@ with tempfile.TemporaryDirectory() as tmp:
           "wm eval prints the return and the time per decision: " + last)
     p = probe(gif)
     check(p[:4] == ["gif", "132", "132", "126"] and int(p[4]) > 5, f"wm eval's GIF: 126 frames decode as {p}")
+    for precision in ["fp32", "bf16"]:
+        r = subprocess.run([WM, "eval", "--run", run64, "--env", "cartpole-swingup", "--episodes", "1", "--set",
+                            f"plan.precision={precision}"], capture_output=True, text=True)
+        check(r.returncode == 0 and f"iterations, {precision})" in r.stdout and "return" in r.stdout,
+              f"wm eval --set plan.precision={precision}: " + " | ".join(r.stdout.strip().splitlines()[::2]))
     # The online loop: seed episodes, then 3 gradient steps per collected episode, an evaluation after each. A run
     # stopped at step 5 (mid-phase) and resumed to 9 ends bit-identical to one run to 9, episodes included.
     online = small + ["online.seed_episodes=2", "online.steps_per_episode=3", "online.eval_every=1",

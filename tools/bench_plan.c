@@ -1,6 +1,7 @@
 /* `wm bench plan`: milliseconds per decision of CEM (1000 candidates x horizon 12 x 10 iterations, PlaNet's) and
  * of MPPI with the same budget, on the PlaNet-sized world model with action size 6 (the shapes of
- * ../shared/bench/torch_reference.py), as GFLOP/s and a share of the sgemm rate measured in the same run. */
+ * ../shared/bench/torch_reference.py), in fp32 and in bf16 (plan.precision), as GFLOP/s and a share of the fp32
+ * sgemm rate measured in the same run. A decision's time includes refreshing the bf16 weight copies. */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,17 +47,21 @@ int bench_plan(int argc, char **argv) {
     if (times == NULL || bench_sgemm_rate(3, &sgemm, &err) || world_model_create(&model, &config, ACTIONS, &err)) goto fail;
     made_model = 1;
     world_model_init_params(&model, 0);
-    if (plan_model_init(&objective, &model, (int)config.plan.candidates, (int)config.plan.horizon, 0, 0, &err)) goto fail;
-    made_objective = 1;
     float *h = calloc((size_t)model.rssm.deter, sizeof *h), *z = calloc((size_t)model.rssm.stoch, sizeof *z);
     if (!h || !z) goto fail;
-    plan_model_start(&objective, h, z);
     if (!json)
         printf("wm bench plan: %s, %ld thread%s, median of %ld decisions; dnnl_sgemm 1024^3 %.1f GFLOP/s\n\n"
-               "| planner | budget | ms/decision (min-max) | GFLOP/decision | GFLOP/s | of sgemm |\n|---|---|---|---|---|---|\n",
+               "| planner | precision | budget | ms/decision (min-max) | GFLOP/decision | GFLOP/s | of fp32 sgemm |\n"
+               "|---|---|---|---|---|---|---|\n",
                cpu, threads, threads == 1 ? "" : "s", repeats, sgemm);
-    static const char *const KINDS[] = {"cem", "mppi"};
-    for (int k = 0; k < 2; k++) {
+    static const char *const KINDS[] = {"cem", "mppi"}, *const PRECISIONS[] = {"fp32", "bf16"};
+    for (int run = 0; run < 4; run++) {
+        const int k = run / 2, bf16 = run % 2;
+        if (plan_model_init(&objective, &model, (int)config.plan.candidates, (int)config.plan.horizon, 0, bf16, 0,
+                            &err))
+            goto fail;
+        made_objective = 1;
+        plan_model_start(&objective, h, z);
         snprintf(config.plan.planner, sizeof config.plan.planner, "%s", KINDS[k]);
         const WmPlanSettings settings = plan_settings_from_config(&config, ACTIONS);
         if (planner_init(&planner, &settings, &err)) goto fail;
@@ -66,25 +71,29 @@ int bench_plan(int argc, char **argv) {
         for (long r = -1; r < repeats; r++) {
             planner_reset(&planner);
             const double start = wm_clock_seconds();
-            if (planner_act(&planner, plan_model_returns, &objective, &rng, action, &err)) goto fail;
+            if (plan_model_load(&objective, &err) ||
+                planner_act(&planner, plan_model_returns, &objective, &rng, action, &err))
+                goto fail;
             if (r >= 0) times[r] = wm_clock_seconds() - start;
         }
         const double seconds = bench_median(times, (int)repeats);
         const double flops = plan_model_flops(&objective, settings.candidates) * settings.iterations;
         if (json)
-            printf("{\"bench\":\"plan\",\"planner\":\"%s\",\"threads\":%ld,\"candidates\":%d,\"horizon\":%d,"
+            printf("{\"bench\":\"plan\",\"planner\":\"%s\",\"precision\":\"%s\",\"threads\":%ld,\"candidates\":%d,\"horizon\":%d,"
                    "\"iterations\":%d,\"ms_per_decision\":%.2f,\"gflops\":%.1f,\"sgemm_gflops\":%.1f}\n",
-                   KINDS[k], threads, settings.candidates, settings.horizon, settings.iterations, seconds * 1e3,
+                   KINDS[k], PRECISIONS[bf16], threads, settings.candidates, settings.horizon, settings.iterations, seconds * 1e3,
                    flops / seconds * 1e-9, sgemm);
         else
-            printf("| %s | %d x %d x %d | %.1f (%.1f-%.1f) | %.1f | %.1f | %.0f%% |\n", KINDS[k], settings.candidates,
+            printf("| %s | %s | %d x %d x %d | %.1f (%.1f-%.1f) | %.1f | %.1f | %.0f%% |\n", KINDS[k], PRECISIONS[bf16],
+                   settings.candidates,
                    settings.horizon, settings.iterations, seconds * 1e3, times[0] * 1e3, times[repeats - 1] * 1e3,
                    flops * 1e-9, flops / seconds * 1e-9, 100.0 * flops / seconds * 1e-9 / sgemm);
         planner_free(&planner);
         made_planner = 0;
+        plan_model_free(&objective);
+        made_objective = 0;
     }
     free(h), free(z), free(times);
-    plan_model_free(&objective);
     world_model_free(&model);
     return 0;
 fail:

@@ -45,8 +45,11 @@ WmStatus cli_parse_options(int argc, char **argv, const CliOption *options, int 
             const int got = cli_option_value(argc, argv, &i, o->name, &value, err);
             if (got <= 0) continue;
             matched = 1;
+            CliList *list = o->out;
             if (o->kind == CLI_TEXT) *(const char **)o->out = value;
-            else cli_parse_long(o->name, value, o->lo, o->hi, (long *)o->out, err);
+            else if (o->kind == CLI_LONG) cli_parse_long(o->name, value, o->lo, o->hi, (long *)o->out, err);
+            else if (list->count == CLI_LIST_MAX) wm_error_set(err, WM_ERR_ARG, "more than %d %s", CLI_LIST_MAX, o->name);
+            else list->items[list->count++] = value;
         }
         if (!matched && err->status == WM_OK) wm_error_set(err, WM_ERR_ARG, "unknown option '%s'", argv[i]);
     }

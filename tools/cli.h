@@ -17,12 +17,18 @@ int cli_ends_with(const char *s, const char *suffix);
 /* True when any argument is -h or --help. */
 int cli_wants_help(int argc, char **argv);
 
-/* A table of options, parsed in one call: "--name VALUE" for text and numbers, "--name" alone for a flag. */
-typedef enum { CLI_TEXT, CLI_LONG, CLI_FLAG } CliKind;
+/* A table of options, parsed in one call: "--name VALUE" for text and numbers, "--name" alone for a flag, and
+ * "--name VALUE" repeated for a list (--set k=v ...). */
+typedef enum { CLI_TEXT, CLI_LONG, CLI_FLAG, CLI_LIST } CliKind;
+enum { CLI_LIST_MAX = 64 };
+typedef struct {
+    const char *items[CLI_LIST_MAX];
+    int count;
+} CliList;
 typedef struct {
     const char *name;
     CliKind kind;
-    void *out;    /* const char **, long * or int * */
+    void *out;    /* const char **, long *, int * or CliList * */
     long lo, hi;  /* CLI_LONG's bounds */
 } CliOption;
 

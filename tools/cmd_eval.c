@@ -17,8 +17,9 @@
 
 static int eval_usage(FILE *out, int code) {
     fprintf(out, "usage: wm eval --run R --env NAME [--planner shooting|cem|mppi] [--episodes N] [--seed S]\n"
-                 "               [--gif out.gif] [--threads N]\n"
-                 "  the run's plan.* config keys set the planner's budget; --planner overrides plan.planner\n");
+                 "               [--gif out.gif] [--threads N] [--set k=v ...]\n"
+                 "  the run's plan.* config keys set the planner's budget; --planner overrides plan.planner and\n"
+                 "  --set any key (plan.candidates=500, plan.precision=fp32, ...)\n");
     return code;
 }
 
@@ -26,12 +27,13 @@ int command_eval(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) return eval_usage(stdout, 0);
     const char *run = NULL, *env_name = NULL, *planner_name = NULL, *gif = NULL;
     long episodes = 5, seed = 1, threads = omp_get_max_threads();
+    CliList sets = {0};
     WmError err = {0};
     const CliOption options[] = {
         {"--run", CLI_TEXT, &run, 0, 0},           {"--env", CLI_TEXT, &env_name, 0, 0},
         {"--planner", CLI_TEXT, &planner_name, 0, 0}, {"--gif", CLI_TEXT, &gif, 0, 0},
         {"--episodes", CLI_LONG, &episodes, 1, 100000}, {"--seed", CLI_LONG, &seed, 0, 4294967295L},
-        {"--threads", CLI_LONG, &threads, 1, 1024},
+        {"--threads", CLI_LONG, &threads, 1, 1024},     {"--set", CLI_LIST, &sets, 0, 0},
     };
     cli_parse_options(argc, argv, options, (int)(sizeof options / sizeof options[0]), &err);
     if (err.status == WM_OK && (!run || !env_name)) wm_error_set(&err, WM_ERR_ARG, "--run and --env are required");
@@ -50,7 +52,7 @@ int command_eval(int argc, char **argv) {
     double *returns = calloc((size_t)episodes, sizeof *returns);
     if (env_create(&env, env_name, (uint64_t)seed, 0, &err)) goto done;
     made_env = 1;
-    if (run_open(run, env_action_dim(&env), 1, 2, &trainer, &err)) goto done;
+    if (run_open(run, env_action_dim(&env), 1, 2, &sets, &trainer, &err)) goto done;
     opened = 1;
     const WmConfig *c = &trainer.model.config;
     if (c->data.height != WM_ENV_SIZE || c->data.width != WM_ENV_SIZE) {
@@ -71,9 +73,9 @@ int command_eval(int argc, char **argv) {
         wm_error_set(&err, WM_ERR_NOMEM, "out of memory");
         goto done;
     }
-    printf("wm eval: %s on %s, %s (%d candidates x %d steps x %d iterations), action repeat %d, %ld episodes\n",
+    printf("wm eval: %s on %s, %s (%d candidates x %d steps x %d iterations, %s), action repeat %d, %ld episodes\n",
            run, env_name, plan_kind_name(settings.kind), settings.candidates, settings.horizon, settings.iterations,
-           env.action_repeat, episodes);
+           agent.objective.bf16 ? "bf16" : "fp32", env.action_repeat, episodes);
     float action[WM_ENV_ACTION_MAX];
     for (long e = 0; e < episodes; e++) {
         int done = 0, t = 0;

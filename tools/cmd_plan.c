@@ -24,7 +24,8 @@ static int plan_usage(FILE *out, int code) {
     fprintf(out, "usage: wm plan --run R --frames SOURCE [--frame-size WxH] [--planner P] [--action-dim A] [--threads N]\n"
                  "  SOURCE: - (raw RGB24 on stdin; needs --frame-size), a directory of PNG frames, or a V4L2 device\n"
                  "          such as /dev/video0 (--frame-size is what the camera is asked for; default 640x480)\n"
-                 "  --action-dim A   the actions the model was trained with (default: the run's checkpoint)\n");
+                 "  --action-dim A   the actions the model was trained with (default: the run's checkpoint)\n"
+                 "  --set k=v        a config key over the run's (plan.candidates=500, plan.precision=fp32, ...)\n");
     return code;
 }
 
@@ -55,6 +56,7 @@ int command_plan(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) return plan_usage(stdout, 0);
     const char *run = NULL, *source = NULL, *frame_size = NULL, *planner_name = NULL;
     long threads = omp_get_max_threads(), action_dim = 0;
+    CliList sets = {0};
     WmError err = {0};
     const CliOption options[] = {
         {"--run", CLI_TEXT, &run, 0, 0},
@@ -63,6 +65,7 @@ int command_plan(int argc, char **argv) {
         {"--planner", CLI_TEXT, &planner_name, 0, 0},
         {"--action-dim", CLI_LONG, &action_dim, 1, 64},
         {"--threads", CLI_LONG, &threads, 1, 1024},
+        {"--set", CLI_LIST, &sets, 0, 0},
     };
     cli_parse_options(argc, argv, options, (int)(sizeof options / sizeof options[0]), &err);
     int in_width = 0, in_height = 0;
@@ -94,7 +97,7 @@ int command_plan(int argc, char **argv) {
     FILE *metrics = NULL;
     int dim = (int)action_dim;
     if (dim == 0 && run_action_dim(run, &dim, &err)) goto done;
-    if (run_open(run, dim, 1, 2, &trainer, &err)) goto done;
+    if (run_open(run, dim, 1, 2, &sets, &trainer, &err)) goto done;
     opened = 1;
     const WmConfig *c = &trainer.model.config;
     const int H = (int)c->data.height, W = (int)c->data.width;

@@ -16,12 +16,10 @@
 #include "train/trainer.h"
 #include "train_online.h"
 
-enum { MAX_SETS = 64 };
-
 typedef struct {
     const char *config_path, *run, *data, *env;
-    const char *sets[MAX_SETS];
-    int set_count, skip_bad;
+    CliList sets;
+    int skip_bad;
     long steps, threads;
 } TrainOptions;
 
@@ -40,31 +38,14 @@ static int train_usage(FILE *out, int code) {
 }
 
 static WmStatus parse(int argc, char **argv, TrainOptions *o, WmError *err) {
-    for (int i = 1; i < argc && err->status == WM_OK; i++) {
-        const char *value = NULL;
-        int got;
-        if (strcmp(argv[i], "--skip-bad") == 0) {
-            o->skip_bad = 1;
-        } else if ((got = cli_option_value(argc, argv, &i, "--config", &value, err)) != 0) {
-            o->config_path = value;
-        } else if ((got = cli_option_value(argc, argv, &i, "--run", &value, err)) != 0) {
-            o->run = value;
-        } else if ((got = cli_option_value(argc, argv, &i, "--data", &value, err)) != 0) {
-            o->data = value;
-        } else if ((got = cli_option_value(argc, argv, &i, "--env", &value, err)) != 0) {
-            o->env = value;
-        } else if ((got = cli_option_value(argc, argv, &i, "--steps", &value, err)) != 0) {
-            if (got > 0) cli_parse_long("--steps", value, 1, 1000000000, &o->steps, err);
-        } else if ((got = cli_option_value(argc, argv, &i, "--threads", &value, err)) != 0) {
-            if (got > 0) cli_parse_long("--threads", value, 1, 1024, &o->threads, err);
-        } else if ((got = cli_option_value(argc, argv, &i, "--set", &value, err)) != 0) {
-            if (got > 0 && o->set_count == MAX_SETS) wm_error_set(err, WM_ERR_ARG, "more than %d --set", MAX_SETS);
-            else if (got > 0) o->sets[o->set_count++] = value;
-        } else {
-            wm_error_set(err, WM_ERR_ARG, "unknown option '%s'", argv[i]);
-        }
-    }
-    if (err->status == WM_OK && (o->run == NULL || (o->data == NULL) == (o->env == NULL)))
+    const CliOption options[] = {
+        {"--config", CLI_TEXT, &o->config_path, 0, 0}, {"--run", CLI_TEXT, &o->run, 0, 0},
+        {"--data", CLI_TEXT, &o->data, 0, 0},          {"--env", CLI_TEXT, &o->env, 0, 0},
+        {"--steps", CLI_LONG, &o->steps, 1, 1000000000}, {"--threads", CLI_LONG, &o->threads, 1, 1024},
+        {"--set", CLI_LIST, &o->sets, 0, 0},           {"--skip-bad", CLI_FLAG, &o->skip_bad, 0, 0},
+    };
+    if (cli_parse_options(argc, argv, options, (int)(sizeof options / sizeof options[0]), err)) return err->status;
+    if (o->run == NULL || (o->data == NULL) == (o->env == NULL))
         wm_error_set(err, WM_ERR_ARG, "--run and one of --data DIR (offline) or --env NAME (online) are required");
     return err->status;
 }
@@ -76,8 +57,8 @@ static WmStatus resolve_config(const TrainOptions *o, int resuming, const char *
     if (resuming ? config_load_yaml(config, run_config, err)
                  : (o->config_path && config_load_yaml(config, o->config_path, err)))
         return err->status;
-    for (int i = 0; i < o->set_count; i++)
-        if (config_set_assignment(config, o->sets[i], err)) return err->status;
+    for (int i = 0; i < o->sets.count; i++)
+        if (config_set_assignment(config, o->sets.items[i], err)) return err->status;
     if (o->steps > 0) config->run.steps = o->steps;
     return config_validate(config, err);
 }

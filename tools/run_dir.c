@@ -4,7 +4,8 @@
 
 #include "core/fs.h"
 
-WmStatus run_open(const char *run, int action_dim, int batch, int length, WmTrainer *trainer, WmError *err) {
+WmStatus run_open(const char *run, int action_dim, int batch, int length, const CliList *sets, WmTrainer *trainer,
+                  WmError *err) {
     char config_path[4200], latest[4200];
     snprintf(config_path, sizeof config_path, "%s/config.yaml", run);
     snprintf(latest, sizeof latest, "%s/latest.safetensors", run);
@@ -14,6 +15,8 @@ WmStatus run_open(const char *run, int action_dim, int batch, int length, WmTrai
     WmConfig config;
     config_defaults(&config);
     if (config_load_yaml(&config, config_path, err)) return err->status;
+    for (int i = 0; sets != NULL && i < sets->count; i++)
+        if (config_set_assignment(&config, sets->items[i], err)) return err->status;
     if (batch > 0) config.data.batch = batch;
     if (length > 0) config.data.length = length;
     if (config.loss.overshooting >= config.data.length) config.loss.overshooting = 0; /* training only */

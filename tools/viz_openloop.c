@@ -49,7 +49,7 @@ int viz_openloop(int argc, char **argv) {
     WmFrameSize size = {0};
     if (dataset_read(dir, &size, 0, &data, &err)) goto done;
     const int count = (int)(episodes < data.count ? episodes : data.count);
-    if (run_open(run, data.episodes[0].action_dim, count, L, &trainer, &err)) goto done;
+    if (run_open(run, data.episodes[0].action_dim, count, L, NULL, &trainer, &err)) goto done;
     opened = 1;
     const WmConfig *c = &trainer.model.config;
     const int H = (int)c->data.height, W = (int)c->data.width;

@@ -39,7 +39,7 @@ int viz_recon(int argc, char **argv) {
     int opened = 0, code = 1;
     uint8_t *truth = NULL, *recon = NULL, *sheet = NULL;
     WmFrameSize size = {0};
-    if (dataset_read(dir, &size, 0, &data, &err) || run_open(run, data.episodes[0].action_dim, 0, 0, &trainer, &err)) goto done;
+    if (dataset_read(dir, &size, 0, &data, &err) || run_open(run, data.episodes[0].action_dim, 0, 0, NULL, &trainer, &err)) goto done;
     opened = 1;
     const WmConfig *c = &trainer.model.config;
     if (size.height != c->data.height || size.width != c->data.width) {

@@ -90,6 +90,8 @@ static const ConfigKey KEYS[] = {
      "lambda_var: a plan's score is the ensemble's mean return minus this times its variance"},
     {"plan.propagation", KEY_TEXT, AT(plan.propagation), 0, 0, "each",
      "ensemble rollouts: each (member k throughout) or random (a random member per step)"},
+    {"plan.precision", KEY_TEXT, AT(plan.precision), 0, 0, "auto",
+     "imagined rollouts in fp32, bf16, or auto (bf16 where the CPU has AVX-512 BF16)"},
 };
 enum { KEY_COUNT = sizeof KEYS / sizeof KEYS[0] };
 
@@ -213,6 +215,9 @@ WmStatus config_validate(const WmConfig *config, WmError *err) {
         return wm_error_set(err, WM_ERR_ARG, "plan.planner: '%s' is not shooting, cem or mppi", config->plan.planner);
     if (strcmp(config->plan.propagation, "each") && strcmp(config->plan.propagation, "random"))
         return wm_error_set(err, WM_ERR_ARG, "plan.propagation: '%s' is not each or random", config->plan.propagation);
+    if (strcmp(config->plan.precision, "auto") && strcmp(config->plan.precision, "fp32") &&
+        strcmp(config->plan.precision, "bf16"))
+        return wm_error_set(err, WM_ERR_ARG, "plan.precision: '%s' is not auto, fp32 or bf16", config->plan.precision);
     if (config->plan.top_k > config->plan.candidates)
         return wm_error_set(err, WM_ERR_ARG, "plan.top_k: %ld is more than plan.candidates = %ld", config->plan.top_k,
                             config->plan.candidates);

@@ -71,6 +71,7 @@ typedef struct {
         double mppi_std;    /* MPPI's sampling noise */
         double variance_penalty; /* lambda_var: the score is mean - lambda_var x variance over the ensemble */
         char propagation[WM_CONFIG_TEXT_MAX]; /* "each": member k all the way; "random": a random member per step */
+        char precision[WM_CONFIG_TEXT_MAX];   /* "fp32", "bf16", or "auto": bf16 where the CPU runs it natively */
     } plan;
 } WmConfig;
 

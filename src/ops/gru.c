@@ -48,12 +48,18 @@ WmStatus gru_forward(float *h_next, float *cache, const float *x, const float *h
     WmStatus status = linear_forward(proj_x, x, w->weight_ih, w->bias_ih, batch, in, 3 * hidden, err);
     if (status == WM_OK) status = linear_forward(proj_h, h, w->weight_hh, w->bias_hh, batch, hidden, 3 * hidden, err);
     if (status != WM_OK) return status;
+    gru_gates_forward(h_next, gates, proj_x, proj_h, h, batch, hidden);
+    return WM_OK;
+}
+
+void gru_gates_forward(float *h_next, float *gates, const float *proj_x, const float *proj_h, const float *h,
+                       int batch, int hidden) {
+    const size_t width = 3 * (size_t)hidden;
     /* Rows are independent, so threading them changes no number. */
 #pragma omp parallel for schedule(static) if ((size_t)batch * hidden >= 16384)
     for (int b = 0; b < batch; b++)
         gru_gates(gates + b * width, h_next + (size_t)b * hidden, proj_x + b * width, proj_h + b * width,
                   h + (size_t)b * hidden, hidden);
-    return WM_OK;
 }
 
 WmStatus gru_backward(float *dx, float *dh, const WmGruGrads *grads, const float *dh_next, const float *cache,

@@ -26,6 +26,10 @@ size_t gru_cache_floats(int batch, int hidden);
 /* h_next (B, H) from x (B, I) and h (B, H); fills cache (gru_cache_floats). */
 WmStatus gru_forward(float *h_next, float *cache, const float *x, const float *h, const WmGruWeights *w,
                      int batch, int in, int hidden, WmError *err);
+/* The gates alone, for a caller that computed the two projections itself (B, 3H each, biases included): gates
+ * (B, 3H) and h_next (B, H). */
+void gru_gates_forward(float *h_next, float *gates, const float *proj_x, const float *proj_h, const float *h,
+                       int batch, int hidden);
 /* Accumulates dx, dh (either may be NULL) and the weight gradients from dh_next. Scratch comes from `scratch`
  * and is handed back before returning. */
 WmStatus gru_backward(float *dx, float *dh, const WmGruGrads *grads, const float *dh_next, const float *cache,

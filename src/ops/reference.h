@@ -11,6 +11,12 @@ void linear_reference_forward(float *y, const float *x, const float *weight, con
 void linear_reference_backward(float *dx, float *dweight, float *dbias, const float *dy, const float *x,
                                const float *weight, int batch, int in, int out);
 
+/* x rounded to bf16 (8 significant bits, nearest even), by frexp and rint rather than bit tricks. */
+float bf16_reference_round(float x);
+/* The bf16 product: x and weight rounded to bf16, products summed in double. */
+void matmul_bf16_reference_forward(float *y, const float *x, const float *weight, const float *bias, int batch,
+                                   int in, int out);
+
 /* Forward when y is not NULL (overwritten); backward when dy is not NULL (dx may be NULL). */
 void conv_reference(const WmConvShape *shape, float *y, const float *x, const float *weight, const float *bias,
                     float *dx, float *dweight, float *dbias, const float *dy);

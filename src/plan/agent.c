@@ -19,7 +19,8 @@ WmStatus agent_init(WmAgent *a, const WmWorldModel *model, const WmPlanSettings 
     for (int i = 0; i < a->encoder.layers; i++) floats += conv_stack_out_floats(&a->encoder, i);
     if (arena_init(&a->arena, "acting", floats * sizeof(float) + 64 * 64, err) ||
         plan_model_init(&a->objective, model, settings->candidates, settings->horizon,
-                        strcmp(model->config.plan.propagation, "random") == 0, seed, err) ||
+                        strcmp(model->config.plan.propagation, "random") == 0,
+                        plan_precision_is_bf16(model->config.plan.precision), seed, err) ||
         planner_init(&a->planner, settings, err))
         return err->status;
     a->h = calloc((size_t)r->deter, sizeof *a->h);
@@ -60,6 +61,7 @@ WmStatus agent_observe(WmAgent *a, const uint8_t *frame, WmError *err) {
 
 WmStatus agent_act(WmAgent *a, float *action, WmError *err) {
     const double start = wm_clock_seconds();
+    if (plan_model_load(&a->objective, err)) return err->status;
     if (planner_act(&a->planner, plan_model_returns, &a->objective, &a->rng, action, err)) return err->status;
     a->plan_seconds += wm_clock_seconds() - start;
     a->decisions++;

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include <oneapi/dnnl/dnnl.h>
+
 #include "ops/concat.h"
 #include "ops/gru.h"
 
@@ -16,31 +18,55 @@ WmPlanSettings plan_settings_from_config(const WmConfig *c, int action_dim) {
     };
 }
 
+int plan_precision_is_bf16(const char *precision) {
+    if (strcmp(precision, "auto") != 0) return strcmp(precision, "bf16") == 0;
+    const dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    return (isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
+}
+
 WmStatus plan_model_init(WmPlanModel *o, const WmWorldModel *model, int candidates, int horizon,
-                         int random_propagation, uint64_t seed, WmError *err) {
+                         int random_propagation, int bf16, uint64_t seed, WmError *err) {
     memset(o, 0, sizeof *o);
     o->model = model, o->candidates = candidates, o->horizon = horizon;
     o->members = model->rssm.members, o->random_propagation = random_propagation;
     o->rng = rng_stream(seed, 6); /* stream 6: the random heads of ensemble planning */
+    o->bf16 = bf16;
+    if (bf16 && plan_bf16_init(&o->fast, model, candidates, err)) return err->status;
     const WmRssm *r = &model->rssm;
     const size_t N = (size_t)candidates * o->members, D = r->deter, S = r->stoch, Hd = r->hidden, A = r->action;
     size_t widest = 1;
     for (int i = 0; i < model->reward_count; i++) widest = widest > (size_t)model->reward[i].out ? widest : (size_t)model->reward[i].out;
+    o->reward_widest = (int)widest;
     /* Two states in flight, one transition's arrays, the features and the reward head's layers, plus padding. */
     const size_t floats = N * (2 * (D + S) + (S + A) + 2 * Hd + D + 9 * D + 3 * S + (D + S) + 2 * widest + A + 1);
     return arena_init(&o->arena, "planning", floats * sizeof(float) + 64 * 64, err);
 }
 
 void plan_model_free(WmPlanModel *o) {
+    if (o->bf16) plan_bf16_free(&o->fast);
     arena_free(&o->arena);
     memset(o, 0, sizeof *o);
 }
 
+WmStatus plan_model_load(WmPlanModel *o, WmError *err) { return o->bf16 ? plan_bf16_load(&o->fast, err) : WM_OK; }
+
 void plan_model_start(WmPlanModel *o, const float *h, const float *z) { o->h = h, o->z = z; }
+
+/* Head `head` (>= 1) on `count` rows starting at row `at`: the prior's mean (and the arrays it needs). */
+static WmStatus member_prior(WmPlanModel *o, WmRssmStep *step, int head, size_t at, int count, WmError *err) {
+    const WmRssm *r = &o->model->rssm;
+    float *h = step->h + at * r->deter, *hidden = step->prior_h + at * r->hidden, *mean = step->prior_mean + at * r->stoch;
+    if (o->bf16) return plan_bf16_member_prior(&o->fast, head, h, hidden, mean, err);
+    return rssm_member_prior(r, &o->model->params, head, h, hidden, mean, step->prior_raw + at * r->stoch,
+                             step->prior_std + at * r->stoch, count, err);
+}
 
 WmStatus plan_model_returns(void *ctx, const float *candidates, int count, float *returns, WmError *err) {
     WmPlanModel *o = ctx;
     const WmWorldModel *m = o->model;
+    if (o->bf16 && count != o->fast.count)
+        return wm_error_set(err, WM_ERR_ARG, "bf16 planning was built for %d candidates, asked for %d", o->fast.count,
+                            count);
     const WmRssm *r = &m->rssm;
     const int K = o->members, N = count * K, D = r->deter, S = r->stoch, A = r->action, H = o->horizon;
     WmArena *arena = &o->arena;
@@ -62,26 +88,29 @@ WmStatus plan_model_returns(void *ctx, const float *candidates, int count, float
         for (int row = 0; row < N; row++)
             memcpy(actions + (size_t)row * A, candidates + ((size_t)(row % count) * H + t) * A, (size_t)A * sizeof *actions);
         /* The transition with head 0 on every row, then each particle's own head on its rows. */
-        if (rssm_step_forward(r, &m->params, &step, h, z, actions, err)) return err->status;
+        if (o->bf16 ? plan_bf16_transition(&o->fast, &step, h, z, actions, err)
+                    : rssm_step_forward(r, &m->params, &step, h, z, actions, err))
+            return err->status;
         for (int k = 1; k < K; k++) {
             const int head = o->random_propagation ? (int)rng_below(&o->rng, (uint32_t)K) : k;
-            const size_t at = (size_t)k * count;
-            if (head != 0 && rssm_member_prior(r, &m->params, head, step.h + at * D, step.prior_h + at * r->hidden,
-                                               step.prior_mean + at * S, step.prior_raw + at * S,
-                                               step.prior_std + at * S, count, err))
-                return err->status;
+            if (head != 0 && member_prior(o, &step, head, (size_t)k * count, count, err)) return err->status;
         }
         if (o->random_propagation && K > 1) {
             /* Particle 0 draws too; it ran head 0 above, so only another head needs computing. */
             const int head = (int)rng_below(&o->rng, (uint32_t)K);
-            if (head != 0 && rssm_member_prior(r, &m->params, head, step.h, step.prior_h, step.prior_mean,
-                                               step.prior_raw, step.prior_std, count, err))
-                return err->status;
+            if (head != 0 && member_prior(o, &step, head, 0, count, err)) return err->status;
         }
         /* The prior's mean is the next z; the reward head reads [h, z]. */
         concat_forward(features, parts, widths, 2, N);
         const float *x = features;
-        for (int i = 0; i < m->reward_count; i++) {
+        if (o->bf16) {
+            float *reward = arena_floats(arena, (size_t)N), *a = arena_floats(arena, (size_t)N * o->reward_widest),
+                  *b = arena_floats(arena, (size_t)N * o->reward_widest);
+            if (b == NULL) return arena_check(arena, err);
+            if (plan_bf16_reward(&o->fast, features, a, b, reward, err)) return err->status;
+            x = reward;
+        }
+        for (int i = 0; !o->bf16 && i < m->reward_count; i++) {
             float *y = arena_floats(arena, (size_t)N * m->reward[i].out);
             if (y == NULL) return arena_check(arena, err);
             if (dense_forward(&m->reward[i], &m->params, y, x, N, err)) return err->status;

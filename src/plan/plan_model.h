@@ -2,12 +2,14 @@
  * through the prior (its mean, so a plan's value is deterministic), one batched transition per step, and the
  * reward head's predictions are summed over the horizon. With an ensemble of K prior heads every candidate rolls
  * K particles (N K rows, one GRU product per step): particle k follows head k throughout ("each") or a head drawn
- * at random per step ("random"), and the objective returns the K returns. */
+ * at random per step ("random"), and the objective returns the K returns. In bf16 (plan.precision) the products
+ * run on bf16 copies of the weights (plan/plan_bf16.h), refreshed by plan_model_load at every decision. */
 #ifndef WM_PLAN_PLAN_MODEL_H
 #define WM_PLAN_PLAN_MODEL_H
 
 #include "core/arena.h"
 #include "nets/world_model.h"
+#include "plan/plan_bf16.h"
 #include "plan/planner.h"
 
 typedef struct {
@@ -16,15 +18,24 @@ typedef struct {
     WmArena arena;             /* one decision's activations, reset per call */
     const float *h, *z;        /* the start state (D), (S) */
     int members, random_propagation;
+    int reward_widest;         /* the reward head's widest layer */
     WmRng rng;                 /* the random heads' draws */
+    int bf16;
+    WmPlanBf16 fast;           /* the bf16 layers, when bf16 */
 } WmPlanModel;
+
+/* plan.precision as a choice: 1 for bf16 ("auto": when the CPU has AVX-512 BF16), 0 for fp32. */
+int plan_precision_is_bf16(const char *precision);
 
 /* The plan section of a config (and model.ensemble) as planner settings. */
 WmPlanSettings plan_settings_from_config(const WmConfig *config, int action_dim);
 
 WmStatus plan_model_init(WmPlanModel *objective, const WmWorldModel *model, int candidates, int horizon,
-                         int random_propagation, uint64_t seed, WmError *err);
+                         int random_propagation, int bf16, uint64_t seed, WmError *err);
 void plan_model_free(WmPlanModel *objective);
+/* Brings the bf16 weight copies up to date with the model (nothing to do in fp32); the model may have been trained
+ * since the last decision. */
+WmStatus plan_model_load(WmPlanModel *objective, WmError *err);
 /* Sets the state the next decision starts from. */
 void plan_model_start(WmPlanModel *objective, const float *h, const float *z);
 /* A WmPlanObjective: ctx is a WmPlanModel. */

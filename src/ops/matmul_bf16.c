@@ -2,7 +2,10 @@
 
 #include <string.h>
 
-void bf16_from_f32(uint16_t *dst, const float *src, size_t n) {
+/* Built for AVX-512, AVX2 and plain x86-64, picked at load time: the conversion was an eighth of a bf16 planning
+ * decision while it ran 4 floats at a time. */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void
+bf16_from_f32_range(uint16_t *dst, const float *src, size_t n) {
     for (size_t i = 0; i < n; i++) {
         uint32_t bits;
         memcpy(&bits, &src[i], sizeof bits);
@@ -10,6 +13,17 @@ void bf16_from_f32(uint16_t *dst, const float *src, size_t n) {
         /* Round to nearest even on the 16 bits dropped; a NaN keeps a set mantissa bit so it stays a NaN. */
         const uint32_t rounded = bits + 0x7fffu + ((bits >> 16) & 1u);
         dst[i] = is_nan ? (uint16_t)((bits >> 16) | 0x40u) : (uint16_t)(rounded >> 16);
+    }
+}
+
+void bf16_from_f32(uint16_t *dst, const float *src, size_t n) {
+    enum { CHUNK = 16384 };
+    const long chunks = (long)((n + CHUNK - 1) / CHUNK);
+    /* Each value is converted on its own, so threading changes no bit. */
+#pragma omp parallel for schedule(static) if (chunks > 1)
+    for (long c = 0; c < chunks; c++) {
+        const size_t start = (size_t)c * CHUNK, count = n - start < CHUNK ? n - start : CHUNK;
+        bf16_from_f32_range(dst + start, src + start, count);
     }
 }
 

@@ -1,5 +1,7 @@
 #include "ops/linear.h"
 
+#include <string.h>
+
 #include <oneapi/dnnl/dnnl.h>
 #include <oneapi/dnnl/dnnl_debug.h>
 
@@ -14,10 +16,8 @@ static WmStatus sgemm(char ta, char tb, int m, int n, int k, const float *a, int
 
 WmStatus linear_forward(float *y, const float *x, const float *weight, const float *bias, int batch, int in,
                         int out, WmError *err) {
-    if (bias != NULL) {
-        for (int b = 0; b < batch; b++)
-            for (int o = 0; o < out; o++) y[(size_t)b * out + o] = bias[o];
-    }
+    /* Rows start as the bias and sgemm adds the product (beta = 1). */
+    for (int b = 0; bias != NULL && b < batch; b++) memcpy(y + (size_t)b * out, bias, (size_t)out * sizeof *y);
     return sgemm('N', 'T', batch, out, in, x, in, weight, in, bias != NULL ? 1.0f : 0.0f, y, out, err);
 }
 

@@ -35,7 +35,8 @@ WmStatus plan_bf16_transition(WmPlanBf16 *net, WmRssmStep *step, const float *h_
 /* Head `member` (>= 1) on `count` rows of h: hidden (count, Hd) and mean (count, S). */
 WmStatus plan_bf16_member_prior(WmPlanBf16 *net, int member, const float *h, float *hidden, float *mean,
                                 WmError *err);
-/* The reward head on features (rows, D + S): reward (rows); `scratch` holds each hidden layer (rows, widest). */
+/* The reward head on features (rows, D + S): reward (rows). The hidden layers alternate between scratch_a and
+ * scratch_b, each (rows, the widest layer). */
 WmStatus plan_bf16_reward(WmPlanBf16 *net, const float *features, float *scratch_a, float *scratch_b, float *reward,
                           WmError *err);
 

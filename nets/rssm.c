@@ -40,8 +40,8 @@ WmStatus rssm_declare(WmRssm *rssm, WmParams *params, int deter, int stoch, int 
 }
 
 /* The three layers of prior head k; 0 is the main prior. */
-static void member_layers(const WmRssm *rssm, int member, const WmDense **hidden, const WmDense **mean,
-                          const WmDense **std) {
+void rssm_member_layers(const WmRssm *rssm, int member, const WmDense **hidden, const WmDense **mean,
+                        const WmDense **std) {
     *hidden = member ? &rssm->member_hidden[member] : &rssm->prior_hidden;
     *mean = member ? &rssm->member_mean[member] : &rssm->prior_mean;
     *std = member ? &rssm->member_std[member] : &rssm->prior_std;
@@ -50,7 +50,7 @@ static void member_layers(const WmRssm *rssm, int member, const WmDense **hidden
 WmStatus rssm_member_prior(const WmRssm *rssm, const WmParams *params, int member, const float *h, float *hidden,
                            float *mean, float *raw, float *std, int batch, WmError *err) {
     const WmDense *hidden_layer, *mean_layer, *std_layer;
-    member_layers(rssm, member, &hidden_layer, &mean_layer, &std_layer);
+    rssm_member_layers(rssm, member, &hidden_layer, &mean_layer, &std_layer);
     if (dense_forward(hidden_layer, params, hidden, h, batch, err) ||
         dense_forward(mean_layer, params, mean, hidden, batch, err) ||
         dense_forward(std_layer, params, raw, hidden, batch, err))
@@ -110,7 +110,7 @@ WmStatus rssm_member_prior_backward(const WmRssm *rssm, WmParams *params, WmAren
                                     float *dmean, float *dstd, const float *h, const float *hidden, const float *raw,
                                     int batch, WmError *err) {
     const WmDense *hidden_layer, *mean_layer, *std_layer;
-    member_layers(rssm, member, &hidden_layer, &mean_layer, &std_layer);
+    rssm_member_layers(rssm, member, &hidden_layer, &mean_layer, &std_layer);
     const size_t mark = arena_mark(arena), n = (size_t)batch * rssm->stoch;
     float *draw = arena_alloc_zero(arena, n * sizeof(float)), *dhidden = arena_floats(arena, (size_t)batch * rssm->hidden);
     if (arena_check(arena, err)) return err->status;

@@ -62,6 +62,9 @@ typedef struct {
 WmStatus rssm_declare(WmRssm *rssm, WmParams *params, int deter, int stoch, int hidden, int embed, int action,
                       float min_std, WmActivation activation, int members, WmError *err);
 
+/* The layers of prior head `member` (0: the main prior): hidden, mean and raw std. */
+void rssm_member_layers(const WmRssm *rssm, int member, const WmDense **hidden, const WmDense **mean,
+                        const WmDense **std);
 /* Prior head `member` (0: the main prior) on h (B, D): its hidden layer (B, Hd), mean, raw std and std (B, S). */
 WmStatus rssm_member_prior(const WmRssm *rssm, const WmParams *params, int member, const float *h, float *hidden,
                            float *mean, float *raw, float *std, int batch, WmError *err);

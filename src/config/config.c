@@ -192,6 +192,21 @@ WmStatus config_set_assignment(WmConfig *config, const char *assignment, WmError
     return config_set(config, name, equals + 1, "--set", err);
 }
 
+/* A text key that takes one of a few words (NULL-terminated list): "key: 'x' is not a, b or c". */
+static WmStatus check_choice(const char *key, const char *value, const char *const *choices, WmError *err) {
+    int count = 0;
+    while (choices[count] != NULL) {
+        if (strcmp(value, choices[count]) == 0) return WM_OK;
+        count++;
+    }
+    char listed[256] = "";
+    for (int i = 0; i < count; i++) {
+        const size_t used = strlen(listed);
+        snprintf(listed + used, sizeof listed - used, "%s%s", i == 0 ? "" : i == count - 1 ? " or " : ", ", choices[i]);
+    }
+    return wm_error_set(err, WM_ERR_ARG, "%s: '%s' is not %s", key, value, listed);
+}
+
 WmStatus config_validate(const WmConfig *config, WmError *err) {
     if (act_from_name(config->model.activation) != WM_ACT_RELU && act_from_name(config->model.activation) != WM_ACT_ELU)
         return wm_error_set(err, WM_ERR_ARG, "model.activation: '%s' is not relu or elu", config->model.activation);
@@ -211,13 +226,12 @@ WmStatus config_validate(const WmConfig *config, WmError *err) {
     if (config->model.decoder_kernels.count < 2)
         return wm_error_set(err, WM_ERR_ARG, "model.decoder_kernels: at least 2 layers");
     if (config->data.length < 2) return wm_error_set(err, WM_ERR_ARG, "data.length: at least 2 steps");
-    if (strcmp(config->plan.planner, "shooting") && strcmp(config->plan.planner, "cem") && strcmp(config->plan.planner, "mppi"))
-        return wm_error_set(err, WM_ERR_ARG, "plan.planner: '%s' is not shooting, cem or mppi", config->plan.planner);
-    if (strcmp(config->plan.propagation, "each") && strcmp(config->plan.propagation, "random"))
-        return wm_error_set(err, WM_ERR_ARG, "plan.propagation: '%s' is not each or random", config->plan.propagation);
-    if (strcmp(config->plan.precision, "auto") && strcmp(config->plan.precision, "fp32") &&
-        strcmp(config->plan.precision, "bf16"))
-        return wm_error_set(err, WM_ERR_ARG, "plan.precision: '%s' is not auto, fp32 or bf16", config->plan.precision);
+    static const char *const PLANNERS[] = {"shooting", "cem", "mppi", NULL}, *const PROPAGATIONS[] = {"each", "random", NULL},
+                             *const PRECISIONS[] = {"auto", "fp32", "bf16", NULL};
+    if (check_choice("plan.planner", config->plan.planner, PLANNERS, err) ||
+        check_choice("plan.propagation", config->plan.propagation, PROPAGATIONS, err) ||
+        check_choice("plan.precision", config->plan.precision, PRECISIONS, err))
+        return err->status;
     if (config->plan.top_k > config->plan.candidates)
         return wm_error_set(err, WM_ERR_ARG, "plan.top_k: %ld is more than plan.candidates = %ld", config->plan.top_k,
                             config->plan.candidates);

@@ -40,9 +40,11 @@ WmStatus plan_bf16_init(WmPlanBf16 *net, const WmWorldModel *model, int count, W
         matmul_bf16_init(&net->gru_hh, ctx, rows, r->deter, 3 * r->deter, err))
         return err->status;
     for (int k = 0; k < r->members; k++) {
-        const int head_rows = k == 0 ? rows : count;
-        if (layer_init(&net->prior_hidden[k], ctx, k ? &r->member_hidden[k] : &r->prior_hidden, head_rows, err) ||
-            layer_init(&net->prior_mean[k], ctx, k ? &r->member_mean[k] : &r->prior_mean, head_rows, err))
+        const WmDense *hidden, *mean, *std;
+        rssm_member_layers(r, k, &hidden, &mean, &std);
+        const int head_rows = k == 0 ? rows : count; /* head 0 runs on every particle, the others on their own */
+        if (layer_init(&net->prior_hidden[k], ctx, hidden, head_rows, err) ||
+            layer_init(&net->prior_mean[k], ctx, mean, head_rows, err))
             return err->status;
     }
     for (int i = 0; i < model->reward_count; i++) {

@@ -30,7 +30,7 @@ WmStatus env_create(WmEnv *env, const char *name, uint64_t seed, int action_repe
         return wm_error_set(err, WM_ERR_ARG, "action repeat %d out of range [1, %d]", action_repeat,
                             WM_ENV_EPISODE_STEPS);
     env->action_repeat = action_repeat ? action_repeat : env->spec->action_repeat;
-    env->rng = rng_stream(seed, 0x656e76 /* "env" */);
+    env->rng = rng_stream(seed, WM_STREAM_ENV);
     env->surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, WM_ENV_SIZE, WM_ENV_SIZE);
     if (cairo_surface_status(env->surface) != CAIRO_STATUS_SUCCESS)
         return wm_error_set(err, WM_ERR_NOMEM, "environment '%s': cannot create a drawing surface", name);

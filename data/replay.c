@@ -3,6 +3,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+WmStatus replay_batch_alloc(WmReplayBatch *batch, int batch_size, int length, int height, int width, int action_dim,
+                            WmError *err) {
+    const size_t rows = (size_t)batch_size * length;
+    *batch = (WmReplayBatch){.batch = batch_size, .length = length};
+    batch->frames = malloc(rows * height * width * 3);
+    batch->actions = malloc(rows * action_dim * sizeof(float) + 1);
+    batch->rewards = malloc(rows * sizeof(float));
+    batch->is_first = malloc(rows);
+    if (!batch->frames || !batch->actions || !batch->rewards || !batch->is_first) {
+        replay_batch_free(batch);
+        return wm_error_set(err, WM_ERR_NOMEM, "out of memory for a %d x %d batch", batch_size, length);
+    }
+    return WM_OK;
+}
+
+void replay_batch_free(WmReplayBatch *batch) {
+    free(batch->frames), free(batch->actions), free(batch->rewards), free(batch->is_first);
+    memset(batch, 0, sizeof *batch);
+}
+
+void replay_batch_put_chunk(WmReplayBatch *batch, int column, const WmEpisode *episode, long start) {
+    const int B = batch->batch, A = episode->action_dim;
+    const size_t frame_bytes = episode_frame_bytes(episode);
+    for (int t = 0; t < batch->length; t++) {
+        const long src = start + t;
+        const size_t dst = (size_t)t * B + column;
+        memcpy(batch->frames + dst * frame_bytes, episode->frames + src * frame_bytes, frame_bytes);
+        memcpy(batch->actions + dst * A, episode->actions + src * A, (size_t)A * sizeof(float));
+        batch->rewards[dst] = episode->rewards[src];
+        batch->is_first[dst] = t == 0 ? 1 : episode->is_first[src];
+    }
+}
+
 void replay_init(WmReplay *replay, long capacity_frames) {
     memset(replay, 0, sizeof *replay);
     replay->capacity_frames = capacity_frames;
@@ -59,27 +92,18 @@ long replay_chunk_count(const WmReplay *replay, int length) {
 }
 
 WmStatus replay_sample(const WmReplay *replay, WmRng *rng, WmReplayBatch *batch, WmError *err) {
-    const int B = batch->batch, L = batch->length, A = replay->action_dim;
+    const int B = batch->batch, L = batch->length;
     const long chunks = replay_chunk_count(replay, L);
     if (chunks == 0)
         return wm_error_set(err, WM_ERR_ARG, "replay: no episode has %d frames to sample a chunk from (%d episodes held)",
                             L, replay->count);
     if (chunks > UINT32_MAX) return wm_error_set(err, WM_ERR_ARG, "replay: %ld chunk starts exceed 2^32", chunks);
-    const size_t frame_bytes = (size_t)replay->height * replay->width * 3;
     for (int b = 0; b < B; b++) {
         /* A uniform index over every valid start, then the episode that holds it. */
         long pick = rng_below(rng, (uint32_t)chunks);
         int e = 0;
         while (pick >= starts_in(&replay->episodes[e], L)) pick -= starts_in(&replay->episodes[e++], L);
-        const WmEpisode *episode = &replay->episodes[e];
-        for (int t = 0; t < L; t++) {
-            const long src = pick + t;
-            const size_t dst = (size_t)t * B + b;
-            memcpy(batch->frames + dst * frame_bytes, episode->frames + src * frame_bytes, frame_bytes);
-            memcpy(batch->actions + dst * A, episode->actions + src * A, (size_t)A * sizeof(float));
-            batch->rewards[dst] = episode->rewards[src];
-            batch->is_first[dst] = t == 0 ? 1 : episode->is_first[src];
-        }
+        replay_batch_put_chunk(batch, b, &replay->episodes[e], pick);
     }
     return WM_OK;
 }

@@ -30,6 +30,13 @@ typedef struct {
     uint8_t *is_first; /* (L, B) */
 } WmReplayBatch;
 
+/* Buffers for B x L steps of H x W frames and A actions. */
+WmStatus replay_batch_alloc(WmReplayBatch *batch, int batch_size, int length, int height, int width, int action_dim,
+                            WmError *err);
+void replay_batch_free(WmReplayBatch *batch);
+/* Copies L steps of `episode` from `start` into batch column `column` (the episode holds start + L frames). */
+void replay_batch_put_chunk(WmReplayBatch *batch, int column, const WmEpisode *episode, long start);
+
 void replay_init(WmReplay *replay, long capacity_frames);
 void replay_free(WmReplay *replay);
 

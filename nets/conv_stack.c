@@ -62,6 +62,14 @@ WmStatus conv_stack_build(WmConvStack *stack, WmDnnl *dnnl, int batch, WmError *
     return WM_OK;
 }
 
+WmStatus conv_stack_build_copy(WmConvStack *copy, const WmConvStack *declared, WmDnnl *dnnl, int batch,
+                               WmError *err) {
+    *copy = *declared; /* the layer description and parameter indices are shared; no primitive is */
+    copy->batch = 0;
+    memset(copy->convs, 0, sizeof copy->convs);
+    return conv_stack_build(copy, dnnl, batch, err);
+}
+
 void conv_stack_free(WmConvStack *stack) {
     if (stack->batch == 0) return;
     for (int i = 0; i < stack->layers; i++)
@@ -141,7 +149,8 @@ WmStatus conv_stack_backward(WmConvStack *stack, const WmDnnl *dnnl, WmParams *p
                              float *dtop, const float *x, float *const *outs, WmError *err) {
     float *dy = dtop;
     for (int i = stack->layers - 1; i >= 0; i--) {
-        act_backward_from_output(layer_activation(stack, i), dy, outs[i], conv_stack_out_floats(stack, i));
+        if (act_backward_from_output(layer_activation(stack, i), dy, outs[i], conv_stack_out_floats(stack, i), err))
+            return err->status;
         float *dinput = i ? arena_floats(arena, conv_stack_out_floats(stack, i - 1)) : dx;
         if (i && dinput == NULL) return arena_check(arena, err);
         if (i) memset(dinput, 0, conv_stack_out_floats(stack, i - 1) * sizeof(float));

@@ -33,6 +33,10 @@ WmStatus conv_stack_declare(WmConvStack *stack, WmParams *params, const char *na
                             WmActivation activation, int last_linear, WmError *err);
 /* Builds the primitives for `batch` images. */
 WmStatus conv_stack_build(WmConvStack *stack, WmDnnl *dnnl, int batch, WmError *err);
+/* A second copy of a declared stack over the same parameters, with its own primitives for `batch` images (the
+ * batch-1 encoder of acting beside the training-sized one). Freed with conv_stack_free. */
+WmStatus conv_stack_build_copy(WmConvStack *copy, const WmConvStack *declared, WmDnnl *dnnl, int batch,
+                               WmError *err);
 void conv_stack_free(WmConvStack *stack);
 /* Scratch floats forward and backward take from the arena (and hand back). */
 size_t conv_stack_scratch_floats(const WmConvStack *stack);

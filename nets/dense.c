@@ -27,7 +27,7 @@ WmStatus dense_forward(const WmDense *dense, const WmParams *params, float *y, c
 
 WmStatus dense_backward(const WmDense *dense, WmParams *params, float *dx, float *dy, const float *x,
                         const float *y, int batch, WmError *err) {
-    act_backward_from_output(dense->activation, dy, y, (size_t)batch * dense->out);
+    if (act_backward_from_output(dense->activation, dy, y, (size_t)batch * dense->out, err)) return err->status;
     return linear_backward(dx, params_grad(params, dense->weight), params_grad(params, dense->bias), dy, x,
                            params_value(params, dense->weight), batch, dense->in, dense->out, err);
 }

@@ -67,13 +67,13 @@ static WmGruWeights gru_weights(const WmRssm *rssm, const WmParams *params) {
 /* ---- one transition ---- */
 
 WmStatus rssm_step_alloc(const WmRssm *rssm, WmArena *arena, WmRssmStep *step, int batch, WmError *err) {
-    const size_t B = (size_t)batch, S = rssm->stoch, Hd = rssm->hidden;
+    const size_t B = (size_t)batch, S = rssm->stoch, U = rssm->hidden;
     *step = (WmRssmStep){.batch = batch};
     step->input_cat = arena_floats(arena, B * (S + rssm->action));
-    step->input = arena_floats(arena, B * Hd);
+    step->input = arena_floats(arena, B * U);
     step->h = arena_floats(arena, B * rssm->deter);
     step->gru_cache = arena_floats(arena, gru_cache_floats(batch, rssm->deter));
-    step->prior_h = arena_floats(arena, B * Hd);
+    step->prior_h = arena_floats(arena, B * U);
     step->prior_mean = arena_floats(arena, B * S);
     step->prior_raw = arena_floats(arena, B * S);
     step->prior_std = arena_floats(arena, B * S);
@@ -123,9 +123,9 @@ WmStatus rssm_member_prior_backward(const WmRssm *rssm, WmParams *params, WmAren
 WmStatus rssm_step_backward(const WmRssm *rssm, WmParams *params, WmArena *arena, const WmRssmStep *step,
                             const float *h_prev, float *dh_prev, float *dz_prev, float *dh, float *dprior_mean,
                             float *dprior_std, WmError *err) {
-    const int B = step->batch, S = rssm->stoch, A = rssm->action, Hd = rssm->hidden;
+    const int B = step->batch, S = rssm->stoch, A = rssm->action, U = rssm->hidden;
     const size_t mark = arena_mark(arena);
-    float *dinput = arena_alloc_zero(arena, (size_t)B * Hd * sizeof(float));
+    float *dinput = arena_alloc_zero(arena, (size_t)B * U * sizeof(float));
     float *dcat = arena_alloc_zero(arena, (size_t)B * (S + A) * sizeof(float));
     if (arena_check(arena, err)) return err->status;
     const WmGruWeights w = gru_weights(rssm, params);
@@ -134,7 +134,7 @@ WmStatus rssm_step_backward(const WmRssm *rssm, WmParams *params, WmArena *arena
     /* The prior (head 0), then the GRU and the input layer. */
     if (rssm_member_prior_backward(rssm, params, arena, 0, dh, dprior_mean, dprior_std, step->h, step->prior_h,
                                    step->prior_raw, B, err) ||
-        gru_backward(dinput, dh_prev, &gw, dh, step->gru_cache, step->input, h_prev, &w, B, Hd, rssm->deter, arena,
+        gru_backward(dinput, dh_prev, &gw, dh, step->gru_cache, step->input, h_prev, &w, B, U, rssm->deter, arena,
                      err) ||
         dense_backward(&rssm->input, params, dcat, dinput, step->input_cat, step->input, B, err))
         goto done;
@@ -169,9 +169,9 @@ static WmStatus posterior_forward(const WmRssm *rssm, const WmParams *params, fl
 WmStatus rssm_filter(const WmRssm *rssm, const WmParams *params, WmArena *arena, float *h, float *z,
                      const float *action, const float *embed, WmError *err) {
     const size_t mark = arena_mark(arena);
-    const int S = rssm->stoch, Hd = rssm->hidden;
+    const int S = rssm->stoch, U = rssm->hidden;
     WmRssmStep step;
-    float *cat = arena_floats(arena, (size_t)rssm->deter + rssm->embed), *hidden = arena_floats(arena, (size_t)Hd);
+    float *cat = arena_floats(arena, (size_t)rssm->deter + rssm->embed), *hidden = arena_floats(arena, (size_t)U);
     float *stats = arena_floats(arena, 3 * (size_t)S);
     if (arena_check(arena, err) || rssm_step_alloc(rssm, arena, &step, 1, err) ||
         rssm_step_forward(rssm, params, &step, h, z, action, err) ||
@@ -187,21 +187,21 @@ WmStatus rssm_filter(const WmRssm *rssm, const WmParams *params, WmArena *arena,
 WmStatus rssm_observe(const WmRssm *rssm, const WmParams *params, WmArena *arena, WmRssmTrace *trace,
                       const float *embed, const float *actions, const float *noise, int batch, int length,
                       int context, WmError *err) {
-    const int B = batch, L = length, D = rssm->deter, S = rssm->stoch, Hd = rssm->hidden, E = rssm->embed,
+    const int B = batch, L = length, D = rssm->deter, S = rssm->stoch, U = rssm->hidden, E = rssm->embed,
               A = rssm->action;
     const size_t rows = (size_t)B * L, gru_floats = gru_cache_floats(B, D);
     WmRssmTrace t = {.batch = B, .length = L, .noise = (float *)noise};
     t.steps = arena_alloc(arena, (size_t)L * sizeof *t.steps);
     t.input_cat = arena_floats(arena, rows * (S + A));
-    t.input = arena_floats(arena, rows * Hd);
+    t.input = arena_floats(arena, rows * U);
     t.h = arena_floats(arena, rows * D);
     t.gru_cache = arena_floats(arena, gru_floats * L);
-    t.prior_h = arena_floats(arena, rows * Hd);
+    t.prior_h = arena_floats(arena, rows * U);
     t.prior_mean = arena_floats(arena, rows * S);
     t.prior_raw = arena_floats(arena, rows * S);
     t.prior_std = arena_floats(arena, rows * S);
     t.post_cat = arena_floats(arena, rows * (D + E));
-    t.post_h = arena_floats(arena, rows * Hd);
+    t.post_h = arena_floats(arena, rows * U);
     t.post_mean = arena_floats(arena, rows * S);
     t.post_raw = arena_floats(arena, rows * S);
     t.post_std = arena_floats(arena, rows * S);
@@ -211,8 +211,8 @@ WmStatus rssm_observe(const WmRssm *rssm, const WmParams *params, WmArena *arena
     for (int step = 0; step < L; step++) {
         const size_t row = (size_t)step * B;
         t.steps[step] = (WmRssmStep){
-            .batch = B, .input_cat = t.input_cat + row * (S + A), .input = t.input + row * Hd, .h = t.h + row * D,
-            .gru_cache = t.gru_cache + step * gru_floats, .prior_h = t.prior_h + row * Hd,
+            .batch = B, .input_cat = t.input_cat + row * (S + A), .input = t.input + row * U, .h = t.h + row * D,
+            .gru_cache = t.gru_cache + step * gru_floats, .prior_h = t.prior_h + row * U,
             .prior_mean = t.prior_mean + row * S, .prior_raw = t.prior_raw + row * S, .prior_std = t.prior_std + row * S,
         };
         const float *z_prev = step ? t.z + (row - B) * S : zeros, *h_prev = step ? t.h + (row - B) * D : zeros;
@@ -222,7 +222,7 @@ WmStatus rssm_observe(const WmRssm *rssm, const WmParams *params, WmArena *arena
                                  noise + row * S, (size_t)B * S, rssm->min_std);
             continue;
         }
-        if (posterior_forward(rssm, params, t.post_cat + row * (D + E), t.post_h + row * Hd, t.post_mean + row * S,
+        if (posterior_forward(rssm, params, t.post_cat + row * (D + E), t.post_h + row * U, t.post_mean + row * S,
                               t.post_raw + row * S, t.post_std + row * S, t.z + row * S, t.h + row * D,
                               embed + row * E, noise + row * S, B, err))
             return err->status;
@@ -233,11 +233,11 @@ WmStatus rssm_observe(const WmRssm *rssm, const WmParams *params, WmArena *arena
 
 WmStatus rssm_observe_backward(const WmRssm *rssm, WmParams *params, WmArena *arena, const WmRssmTrace *trace,
                                WmRssmGrads *g, float *dembed, WmError *err) {
-    const int B = trace->batch, L = trace->length, D = rssm->deter, S = rssm->stoch, Hd = rssm->hidden,
+    const int B = trace->batch, L = trace->length, D = rssm->deter, S = rssm->stoch, U = rssm->hidden,
               E = rssm->embed;
     const size_t mark = arena_mark(arena);
     float *draw = arena_floats(arena, (size_t)B * S);
-    float *dhidden = arena_floats(arena, (size_t)B * Hd);
+    float *dhidden = arena_floats(arena, (size_t)B * U);
     float *dcat = arena_floats(arena, (size_t)B * (D + E));
     const float *zeros = arena_alloc_zero(arena, (size_t)B * D * sizeof(float));
     if (arena_check(arena, err)) return err->status;
@@ -252,7 +252,7 @@ WmStatus rssm_observe_backward(const WmRssm *rssm, WmParams *params, WmArena *ar
         memset(dcat, 0, (size_t)B * (D + E) * sizeof(float));
         if (gaussian_backward(&rssm->post_hidden, &rssm->post_mean, &rssm->post_std, params, dcat,
                               g->dpost_mean + row * S, draw, trace->post_cat + row * (D + E),
-                              trace->post_h + row * Hd, dhidden, B, err))
+                              trace->post_h + row * U, dhidden, B, err))
             break;
         float *const post_parts[2] = {dh, dembed + row * E};
         const int post_widths[2] = {D, E};

@@ -1,5 +1,5 @@
 /* The recurrent state-space model (PlaNet, Hafner et al. 2019), with the dimension letters B batch, L steps,
- * D deter, S stoch, E embed, A action, Hd the dense width:
+ * D deter, S stoch, E embed, A action, U the units of the dense layers:
  *   x_t  = act(W_in [z_{t-1}, a_t])            a_t: the action that led to frame t (the row convention)
  *   h_t  = GRU(x_t, h_{t-1})                   the deterministic state
  *   prior     p(z_t | h_t)      = N(mean, softplus(raw) + min_std), both from act(W_p h_t)
@@ -18,12 +18,12 @@
 #define WM_RSSM_MEMBERS_MAX 16
 
 typedef struct {
-    int deter, stoch, hidden, embed, action; /* D, S, Hd, E, A */
+    int deter, stoch, hidden, embed, action; /* D, S, U, E, A */
     float min_std;
-    WmDense input;                          /* [z, a] -> Hd */
-    int gru_weight_ih, gru_weight_hh, gru_bias_ih, gru_bias_hh; /* (3D, Hd), (3D, D), (3D), (3D) */
-    WmDense prior_hidden, prior_mean, prior_std; /* D -> Hd -> S, S */
-    WmDense post_hidden, post_mean, post_std;    /* D + E -> Hd -> S, S */
+    WmDense input;                          /* [z, a] -> U */
+    int gru_weight_ih, gru_weight_hh, gru_bias_ih, gru_bias_hh; /* (3D, U), (3D, D), (3D), (3D) */
+    WmDense prior_hidden, prior_mean, prior_std; /* D -> U -> S, S */
+    WmDense post_hidden, post_mean, post_std;    /* D + E -> U -> S, S */
     /* An ensemble of prior heads p_k(z | h), k = 1 .. members - 1, beside the main one (k = 0): trained on the same
      * posteriors from other initialisations, they disagree where the model has not seen enough. */
     int members;
@@ -33,9 +33,9 @@ typedef struct {
 /* One transition for `batch` rows: what forward keeps for backward. */
 typedef struct {
     int batch;
-    float *input_cat, *input;     /* (B, S + A), (B, Hd) */
+    float *input_cat, *input;     /* (B, S + A), (B, U) */
     float *h, *gru_cache;         /* (B, D), gru_cache_floats(B, D) */
-    float *prior_h, *prior_mean, *prior_raw, *prior_std; /* (B, Hd), (B, S) x 3 */
+    float *prior_h, *prior_mean, *prior_raw, *prior_std; /* (B, U), (B, S) x 3 */
 } WmRssmStep;
 
 /* Allocates a step's arrays for `batch` rows from the arena. */
@@ -65,7 +65,7 @@ WmStatus rssm_declare(WmRssm *rssm, WmParams *params, int deter, int stoch, int 
 /* The layers of prior head `member` (0: the main prior): hidden, mean and raw std. */
 void rssm_member_layers(const WmRssm *rssm, int member, const WmDense **hidden, const WmDense **mean,
                         const WmDense **std);
-/* Prior head `member` (0: the main prior) on h (B, D): its hidden layer (B, Hd), mean, raw std and std (B, S). */
+/* Prior head `member` (0: the main prior) on h (B, D): its hidden layer (B, U), mean, raw std and std (B, S). */
 WmStatus rssm_member_prior(const WmRssm *rssm, const WmParams *params, int member, const float *h, float *hidden,
                            float *mean, float *raw, float *std, int batch, WmError *err);
 /* Its backward from dmean and dstd (consumed); dh (may be NULL) +=, the member's parameter gradients +=. Scratch

@@ -22,15 +22,23 @@ struct WmOvershoot {
 };
 typedef struct WmOvershoot Overshoot;
 
-WmStatus world_model_create(WmWorldModel *model, const WmConfig *config, int action_dim, WmError *err) {
+WmStatus world_model_create(WmWorldModel *model, const WmModelConfig *config, int action_dim, WmError *err) {
+    if (world_model_declare(model, config, action_dim, err)) return err->status;
+    return params_allocate(&model->params, err);
+}
+
+WmStatus world_model_declare(WmWorldModel *model, const WmModelConfig *config, int action_dim, WmError *err) {
     memset(model, 0, sizeof *model);
     model->config = *config;
     model->action_dim = action_dim;
     params_init(&model->params);
-    if (config_validate(config, err)) return err->status;
-    const WmActivation act = (WmActivation)act_from_name(config->model.activation);
-    const int d = (int)config->model.depth, H = (int)config->data.height, W = (int)config->data.width;
-    const WmIntList *ek = &config->model.encoder_kernels, *dk = &config->model.decoder_kernels;
+    if (model_config_validate(config, err)) return err->status;
+    const int act_code = act_from_name(config->net.activation);
+    if (act_code != WM_ACT_RELU && act_code != WM_ACT_ELU)
+        return wm_error_set(err, WM_ERR_ARG, "model.activation: '%s' is not relu or elu", config->net.activation);
+    const WmActivation act = (WmActivation)act_code;
+    const int d = (int)config->net.depth, H = (int)config->height, W = (int)config->width;
+    const WmIntList *ek = &config->net.encoder_kernels, *dk = &config->net.decoder_kernels;
     if (ek->count > WM_STACK_MAX || dk->count > WM_STACK_MAX)
         return wm_error_set(err, WM_ERR_ARG, "model: at most %d convolution layers", WM_STACK_MAX);
     int channels[WM_STACK_MAX];
@@ -40,9 +48,9 @@ WmStatus world_model_create(WmWorldModel *model, const WmConfig *config, int act
         return err->status;
     const WmConvStack *enc = &model->encoder;
     model->embed = enc->channels[ek->count - 1] * enc->heights[ek->count - 1] * enc->widths[ek->count - 1];
-    const int D = (int)config->model.deter, S = (int)config->model.stoch;
-    if (rssm_declare(&model->rssm, &model->params, D, S, (int)config->model.hidden, model->embed, action_dim,
-                     (float)config->model.min_std, act, (int)config->model.ensemble, err))
+    const int D = (int)config->net.deter, S = (int)config->net.stoch;
+    if (rssm_declare(&model->rssm, &model->params, D, S, (int)config->net.hidden, model->embed, action_dim,
+                     (float)config->net.min_std, act, (int)config->net.ensemble, err))
         return err->status;
     /* PlaNet's decoder: dense to 32d, seen as a 32d x 1 x 1 image, then 4d, 2d, d, 3 channels. */
     model->decoder_width = 32 * d;
@@ -54,16 +62,16 @@ WmStatus world_model_create(WmWorldModel *model, const WmConfig *config, int act
                            channels, dk->values, act, 1, err))
         return err->status;
     int in = D + S;
-    for (int i = 0; i <= config->model.reward_layers; i++) {
-        const int last = i == config->model.reward_layers, out = last ? 1 : (int)config->model.reward_units;
+    for (int i = 0; i <= config->net.reward_layers; i++) {
+        const int last = i == config->net.reward_layers, out = last ? 1 : (int)config->net.reward_units;
         char name[64];
         snprintf(name, sizeof name, last ? "reward.out" : "reward.hidden%d", i + 1);
         if (dense_declare(&model->reward[i], &model->params, name, in, out, last ? WM_ACT_NONE : act, err))
             return err->status;
         in = out;
     }
-    model->reward_count = (int)config->model.reward_layers + 1;
-    return params_allocate(&model->params, err);
+    model->reward_count = (int)config->net.reward_layers + 1;
+    return WM_OK;
 }
 
 /* FNV-1a: a tensor's random stream follows from its name, so adding a module (an ensemble member) leaves every
@@ -92,8 +100,11 @@ void world_model_init_params(WmWorldModel *model, uint64_t seed) {
     }
 }
 
+/* Latent overshooting is a training term: a model built for sequences too short to hold its distance (one
+ * built to predict or act) leaves it out. */
 static int overshoot_distance(const WmWorldModel *model) {
-    return model->config.loss.overshooting >= 2 ? (int)model->config.loss.overshooting : 0;
+    const long distance = model->config.loss.overshooting;
+    return distance >= 2 && distance < model->length ? (int)distance : 0;
 }
 
 /* Rows of open-loop step k: every start s with s + k inside the sequence, (L - k) x B. */
@@ -106,24 +117,24 @@ size_t world_model_overshoot_noise_floats(const WmWorldModel *model) {
 }
 
 size_t world_model_image_floats(const WmWorldModel *model) {
-    return (size_t)model->batch * model->length * IMAGE_CHANNELS * model->config.data.height * model->config.data.width;
+    return (size_t)model->batch * model->length * IMAGE_CHANNELS * model->config.height * model->config.width;
 }
 
 /* Floats one step allocates, counted generously: forward activations and their gradients. */
 static size_t step_floats(const WmWorldModel *model) {
     const size_t N = (size_t)model->batch * model->length, B = (size_t)model->batch;
-    const size_t D = model->rssm.deter, S = model->rssm.stoch, Hd = model->rssm.hidden, E = model->embed,
+    const size_t D = model->rssm.deter, S = model->rssm.stoch, U = model->rssm.hidden, E = model->embed,
                  A = model->action_dim;
     size_t total = 3 * world_model_image_floats(model);
     for (int i = 0; i < model->encoder.layers; i++) total += 2 * conv_stack_out_floats(&model->encoder, i);
     for (int i = 0; i < model->decoder.layers; i++) total += 2 * conv_stack_out_floats(&model->decoder, i);
-    total += N * (S + A + 3 * Hd + 11 * D + 12 * S + 2 * (D + E) + 2 * (D + S) + 2 * model->decoder_width + 8);
+    total += N * (S + A + 3 * U + 11 * D + 12 * S + 2 * (D + E) + 2 * (D + S) + 2 * model->decoder_width + 8);
     for (int i = 0; i < model->reward_count; i++) total += 2 * N * model->reward[i].out;
-    total += B * (8 * Hd + 16 * D + 4 * S + 2 * (D + E + S + A)); /* per-step scratch of the RSSM and GRU */
+    total += B * (8 * U + 16 * D + 4 * S + 2 * (D + E + S + A)); /* per-step scratch of the RSSM and GRU */
     total += conv_stack_scratch_floats(&model->decoder) + conv_stack_scratch_floats(&model->encoder);
-    total += (size_t)(model->rssm.members - 1) * N * (Hd + 6 * S + 1); /* the ensemble's extra prior heads */
+    total += (size_t)(model->rssm.members - 1) * N * (U + 6 * S + 1); /* the ensemble's extra prior heads */
     /* Latent overshooting: per open-loop row, a transition, its sample, the KL and their gradients. */
-    const size_t step_row = (S + A) + 2 * Hd + 10 * D + 5 * S, grad_row = 2 * D + 4 * S + 2;
+    const size_t step_row = (S + A) + 2 * U + 10 * D + 5 * S, grad_row = 2 * D + 4 * S + 2;
     for (int k = 1; k <= overshoot_distance(model); k++) total += overshoot_rows(model, k) * (step_row + grad_row);
     return total + (4096 + 16 * (size_t)overshoot_distance(model)) * 64; /* alignment padding of every allocation */
 }
@@ -178,8 +189,8 @@ void world_model_free(WmWorldModel *model) {
 
 void world_model_preprocess(const WmWorldModel *model, float *images, const uint8_t *pixels, size_t frames,
                             WmRng *dequantize_rng) {
-    const size_t plane = (size_t)model->config.data.height * model->config.data.width;
-    const int bits = (int)model->config.data.bit_depth, noisy = dequantize_rng != NULL;
+    const size_t plane = (size_t)model->config.height * model->config.width;
+    const int bits = (int)model->config.bit_depth, noisy = dequantize_rng != NULL;
     const float levels = (float)(1 << bits), drop = (float)(1 << (8 - bits));
     /* The noise is drawn first, in one fill, so it is the same on any thread count; no buffer but the output. */
     if (noisy) rng_fill_uniform(dequantize_rng, images, frames * plane * IMAGE_CHANNELS);
@@ -325,7 +336,7 @@ WmStatus world_model_predict(WmWorldModel *m, int context, WmError *err) {
 
 WmStatus world_model_step(WmWorldModel *m, WmLosses *losses, int backward, WmError *err) {
     WmArena *arena = &m->arena;
-    const WmConfig *c = &m->config;
+    const WmModelConfig *c = &m->config;
     const int B = m->batch, L = m->length, N = B * L, D = m->rssm.deter, S = m->rssm.stoch, E = m->embed;
     const size_t image_floats = world_model_image_floats(m);
     const WmModelInput *in = &m->input;

@@ -1,5 +1,5 @@
 /* The world model: convolutional encoder, RSSM, deconvolutional decoder and reward head, trained jointly on the
- * ELBO. Sizes come from the config's model section. Time folds into the batch wherever nothing recurs: encoder,
+ * ELBO. Sizes come from the model configuration (the run config's image size, model and loss sections). Time folds into the batch wherever nothing recurs: encoder,
  * decoder and reward head run once on N = L x B frames (time-major rows, n = t B + b); only the RSSM steps.
  *
  * Memory: the parameters (with gradients and Adam moments) live as long as the model; one step's activations live
@@ -41,7 +41,7 @@ typedef struct {
 typedef struct WmOvershoot WmOvershoot; /* latent overshooting's per-step state (world_model.c) */
 
 typedef struct {
-    WmConfig config;
+    WmModelConfig config;
     int action_dim;
     int batch, length; /* B, L the step runs at */
     WmParams params;
@@ -62,8 +62,12 @@ typedef struct {
     WmRssmTrace trace;
 } WmWorldModel;
 
-/* Declares and allocates the parameters (zero) for the config and action size; builds nothing yet. */
-WmStatus world_model_create(WmWorldModel *model, const WmConfig *config, int action_dim, WmError *err);
+/* Declares and allocates the parameters (zero) with their gradients and Adam moments for the config and action
+ * size; builds nothing yet. */
+WmStatus world_model_create(WmWorldModel *model, const WmModelConfig *config, int action_dim, WmError *err);
+/* Declares the parameters without allocating them: the caller picks params_allocate (training) or
+ * params_allocate_values (acting). */
+WmStatus world_model_declare(WmWorldModel *model, const WmModelConfig *config, int action_dim, WmError *err);
 /* Glorot-uniform weights, zero biases; each tensor draws from a stream named after it (seed, hash of the name). */
 void world_model_init_params(WmWorldModel *model, uint64_t seed);
 /* Makes the primitives, the arena and the input buffers for steps of B x L. */

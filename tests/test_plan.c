@@ -145,7 +145,8 @@ static void tiny_model(WmWorldModel *m, WmConfig *c, int members) {
                                        "model.hidden=8", "model.reward_units=8"};
     for (size_t i = 0; i < sizeof SETS / sizeof SETS[0]; i++) ck_assert(config_set_assignment(c, SETS[i], &err) == WM_OK);
     c->model.ensemble = members;
-    ck_assert_msg(world_model_create(m, c, A, &err) == WM_OK, "%s", err.message);
+    const WmModelConfig model_config = model_config_from(c);
+    ck_assert_msg(world_model_create(m, &model_config, A, &err) == WM_OK, "%s", err.message);
     world_model_init_params(m, 3);
     for (int i = 0; i < m->params.count; i++)
         if (m->params.infos[i].rank == 1) fill_normal(params_value(&m->params, i), m->params.infos[i].count, 0.2f, 40 + i);

@@ -29,16 +29,10 @@ static void add_episode(WmReplay *replay, int id, int length) {
 }
 
 static WmReplayBatch make_batch(int batch, int length) {
-    WmReplayBatch b = {.batch = batch, .length = length};
-    b.frames = malloc((size_t)batch * length * H * W * 3);
-    b.actions = malloc((size_t)batch * length * A * sizeof(float));
-    b.rewards = malloc((size_t)batch * length * sizeof(float));
-    b.is_first = malloc((size_t)batch * length);
+    WmReplayBatch b;
+    WmError err = {0};
+    ck_assert_msg(replay_batch_alloc(&b, batch, length, H, W, A, &err) == WM_OK, "%s", err.message);
     return b;
-}
-
-static void free_batch(WmReplayBatch *b) {
-    free(b->frames), free(b->actions), free(b->rewards), free(b->is_first);
 }
 
 START_TEST(chunks_stay_inside_one_episode) {
@@ -75,7 +69,7 @@ START_TEST(chunks_stay_inside_one_episode) {
     /* 6400 draws over 35 starts: every one of them comes up. */
     for (int i = 1; i <= 5; i += 2)
         for (int s = 0; s + L <= lengths[i - 1]; s++) ck_assert_msg(seen_start[i][s], "start %d of %d never drawn", s, i);
-    free_batch(&batch);
+    replay_batch_free(&batch);
     replay_free(&replay);
 }
 END_TEST
@@ -95,7 +89,7 @@ START_TEST(sampling_repeats_from_the_seed) {
         ck_assert_mem_eq(first.rewards, second.rewards, (size_t)8 * 10 * sizeof(float));
         ck_assert(memcmp(first.rewards, other.rewards, (size_t)8 * 10 * sizeof(float)) != 0);
     }
-    free_batch(&first), free_batch(&second), free_batch(&other);
+    replay_batch_free(&first), replay_batch_free(&second), replay_batch_free(&other);
     replay_free(&replay);
 }
 END_TEST
@@ -133,7 +127,7 @@ START_TEST(oldest_episodes_are_evicted_and_memory_counted) {
     WmError err3 = {0};
     ck_assert(replay_sample(&replay, &rng, &batch, &err3) == WM_ERR_ARG);
     ck_assert_ptr_nonnull(strstr(err3.message, "no episode has 101 frames"));
-    free_batch(&batch);
+    replay_batch_free(&batch);
     replay_free(&replay);
 }
 END_TEST

@@ -29,7 +29,8 @@ static void tiny_config(WmConfig *c) {
 
 static void make_model(WmWorldModel *m, const WmConfig *c) {
     WmError err = {0};
-    ck_assert_msg(world_model_create(m, c, ACTIONS, &err) == WM_OK, "%s", err.message);
+    const WmModelConfig model_config = model_config_from(c);
+    ck_assert_msg(world_model_create(m, &model_config, ACTIONS, &err) == WM_OK, "%s", err.message);
     ck_assert_msg(world_model_build(m, BATCH, length, &err) == WM_OK, "%s", err.message);
     world_model_init_params(m, 11);
     /* Non-zero biases, so their gradients are exercised away from a special point. */

@@ -37,6 +37,7 @@ int bench_plan(int argc, char **argv) {
     enum { ACTIONS = 6 };
     WmConfig config;
     config_defaults(&config);
+    const WmModelConfig model_config = model_config_from(&config);
     WmWorldModel model;
     WmPlanModel objective;
     WmPlanner planner;
@@ -44,7 +45,8 @@ int bench_plan(int argc, char **argv) {
     double sgemm = 0.0, *times = calloc((size_t)repeats, sizeof *times);
     char cpu[128];
     bench_cpu_model(cpu, sizeof cpu);
-    if (times == NULL || bench_sgemm_rate(3, &sgemm, &err) || world_model_create(&model, &config, ACTIONS, &err)) goto fail;
+    if (times == NULL || bench_sgemm_rate(3, &sgemm, &err) || world_model_create(&model, &model_config, ACTIONS, &err))
+        goto fail;
     made_model = 1;
     world_model_init_params(&model, 0);
     float *h = calloc((size_t)model.rssm.deter, sizeof *h), *z = calloc((size_t)model.rssm.stoch, sizeof *z);
@@ -66,7 +68,7 @@ int bench_plan(int argc, char **argv) {
         const WmPlanSettings settings = plan_settings_from_config(&config, ACTIONS);
         if (planner_init(&planner, &settings, &err)) goto fail;
         made_planner = 1;
-        WmRng rng = rng_stream(0, 9);
+        WmRng rng = rng_stream(0, WM_STREAM_BENCH);
         float action[ACTIONS];
         for (long r = -1; r < repeats; r++) {
             planner_reset(&planner);

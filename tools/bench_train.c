@@ -48,14 +48,15 @@ static double step_flops(const WmWorldModel *m) {
 static WmStatus bench_batch(int batch, int repeats, double sgemm_gflops, int json, WmError *err) {
     WmConfig config;
     config_defaults(&config);
+    const WmModelConfig model_config = model_config_from(&config);
     WmWorldModel m;
-    if (world_model_create(&m, &config, BENCH_ACTIONS, err) || world_model_build(&m, batch, BENCH_LENGTH, err)) {
+    if (world_model_create(&m, &model_config, BENCH_ACTIONS, err) || world_model_build(&m, batch, BENCH_LENGTH, err)) {
         world_model_free(&m);
         return err->status;
     }
     world_model_init_params(&m, 0);
     const size_t N = (size_t)batch * BENCH_LENGTH;
-    WmRng rng = rng_stream(0, 7);
+    WmRng rng = rng_stream(0, WM_STREAM_BENCH);
     rng_fill_uniform(&rng, m.input.images, world_model_image_floats(&m));
     for (size_t i = 0; i < world_model_image_floats(&m); i++) m.input.images[i] -= 0.5f;
     rng_fill_normal(&rng, m.input.actions, N * BENCH_ACTIONS, 0.0f, 0.5f);

@@ -11,6 +11,7 @@
 #include "data/env.h"
 #include "data/episode_npz.h"
 #include "data/episode_png.h"
+#include "data/rollout.h"
 #include "progress.h"
 
 static int collect_usage(FILE *out, int code) {
@@ -65,24 +66,6 @@ static WmStatus parse(int argc, char **argv, CollectOptions *o, WmError *err) {
     return WM_OK;
 }
 
-/* Runs one episode into `episode` (allocated here). */
-static WmStatus run_episode(WmEnv *env, WmRng *policy_rng, int random_policy, WmEpisode *episode, WmError *err) {
-    int length = env_episode_length(env) + 1, dim = env_action_dim(env);
-    if (episode_alloc(episode, length, WM_ENV_SIZE, WM_ENV_SIZE, dim, err)) return err->status;
-    env_reset(env, episode->frames);
-    for (int t = 1; t < length; t++) {
-        float *action = episode->actions + (size_t)t * dim;
-        if (random_policy) {
-            rng_fill_uniform(policy_rng, action, dim);
-            for (int a = 0; a < dim; a++) action[a] = 2.0f * action[a] - 1.0f;
-        }
-        int done = 0;
-        episode->rewards[t] = (float)env_step(env, action, episode->frames + (size_t)t * episode_frame_bytes(episode),
-                                              &done);
-    }
-    return WM_OK;
-}
-
 int command_collect(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) return collect_usage(stdout, 0);
     CollectOptions o = {.policy = "random", .format = "png"};
@@ -97,7 +80,9 @@ int command_collect(int argc, char **argv) {
         env_free(&env);
         return err.status == WM_ERR_ARG ? 2 : 1;
     }
-    WmRng policy_rng = rng_stream((uint64_t)o.seed, 0x706f6c /* "pol" */);
+    WmRng policy_rng = rng_stream((uint64_t)o.seed, WM_STREAM_POLICY);
+    WmRandomPolicy policy_state = {strcmp(o.policy, "random") == 0 ? &policy_rng : NULL, env_action_dim(&env)};
+    const WmPolicy policy = policy_random(&policy_state);
     int npz = strcmp(o.format, "npz") == 0, written = 0;
     double start = wm_clock_seconds(), total_return = 0.0;
     long frames = 0;
@@ -108,8 +93,8 @@ int command_collect(int argc, char **argv) {
         do {
             snprintf(path, sizeof path, "%s/episode_%06d%s", o.out, index++, npz ? ".npz" : "");
         } while (fs_exists(path));
-        WmEpisode episode;
-        if (run_episode(&env, &policy_rng, strcmp(o.policy, "random") == 0, &episode, &err) == WM_OK) {
+        WmEpisode episode = {0};
+        if (env_rollout(&env, &policy, &episode, NULL, &err) == WM_OK) {
             WmStatus status = npz ? episode_write_npz(path, &episode, 1, &err) : episode_write_png_dir(path, &episode, &err);
             if (status == WM_OK) {
                 written++;

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "core/fs.h"
 #include "core/safetensors.h"
+#include "run/checkpoint.h"
 #include "data/dataset.h"
 
 /* Bytes on disk: the file, or the files directly inside the directory. */
@@ -134,9 +135,10 @@ static int info_checkpoint(const char *path) {
         fprintf(stderr, "wm info: %s\n", err.message);
         return 1;
     }
-    const char *format = safetensors_meta(&file, "format");
+    const char *format = safetensors_meta(&file, WM_META_FORMAT);
     printf("checkpoint %s: %s\n", path, format ? format : "safetensors without wm metadata");
-    static const char *const KEYS[] = {"step", "action_dim", "rng.sample", "rng.dequantize", "rng.latent"};
+    static const char *const KEYS[] = {WM_META_STEP, WM_META_ACTION_DIM, WM_META_RNG_SAMPLE, WM_META_RNG_DEQUANTIZE,
+                                       WM_META_RNG_LATENT};
     for (size_t i = 0; i < sizeof KEYS / sizeof KEYS[0]; i++) {
         const char *value = safetensors_meta(&file, KEYS[i]);
         if (value) printf("  %-14s %s\n", KEYS[i], value);
@@ -145,7 +147,7 @@ static int info_checkpoint(const char *path) {
     TensorTally tally = {0};
     safetensors_each(&file, print_tensor, &tally);
     printf("  %ld tensors, %lld values, %lld bytes on disk\n", tally.tensors, tally.elements, disk_bytes(path));
-    const char *config = safetensors_meta(&file, "config");
+    const char *config = safetensors_meta(&file, WM_META_CONFIG);
     if (config) printf("config:\n%s", config);
     safetensors_close(&file);
     return 0;

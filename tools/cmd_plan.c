@@ -14,11 +14,9 @@
 #include "frame_source.h"
 #include "commands.h"
 #include "core/clock.h"
-#include "core/fs.h"
-#include "core/safetensors.h"
 #include "data/frame_resize.h"
-#include "plan/agent.h"
-#include "run_dir.h"
+#include "run/acting.h"
+#include "run/run_dir.h"
 
 static int plan_usage(FILE *out, int code) {
     fprintf(out, "usage: wm plan --run R --frames SOURCE [--frame-size WxH] [--planner P] [--action-dim A] [--threads N]\n"
@@ -36,20 +34,6 @@ static volatile sig_atomic_t interrupted;
 static void on_interrupt(int signal_number) {
     (void)signal_number;
     interrupted = 1;
-}
-
-/* The checkpoint's action_dim, read from its metadata. */
-static WmStatus run_action_dim(const char *run, int *action_dim, WmError *err) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/latest.safetensors", run);
-    WmSafetensors file;
-    if (!fs_exists(path)) return wm_error_set(err, WM_ERR_ARG, "%s: no checkpoint yet (latest.safetensors)", run);
-    if (safetensors_open(&file, path, err)) return err->status;
-    const char *text = safetensors_meta(&file, "action_dim");
-    *action_dim = text ? atoi(text) : 0;
-    safetensors_close(&file);
-    if (*action_dim < 1) return wm_error_set(err, WM_ERR_FORMAT, "%s: no action_dim in its metadata", path);
-    return WM_OK;
 }
 
 int command_plan(int argc, char **argv) {
@@ -89,26 +73,20 @@ int command_plan(int argc, char **argv) {
     memset(&interrupt_action, 0, sizeof interrupt_action);
     interrupt_action.sa_handler = on_interrupt;
     sigaction(SIGINT, &interrupt_action, NULL);
-    WmTrainer trainer;
-    WmAgent agent;
+    WmRunAgent acting;
+    memset(&acting, 0, sizeof acting);
     FrameSource frames;
-    int opened = 0, made_agent = 0, made_source = 0, code = 1;
+    int made_source = 0, code = 1;
     uint8_t *frame = NULL;
     FILE *metrics = NULL;
-    int dim = (int)action_dim;
-    if (dim == 0 && run_action_dim(run, &dim, &err)) goto done;
-    if (run_open(run, dim, 1, 2, &sets, &trainer, &err)) goto done;
-    opened = 1;
-    const WmConfig *c = &trainer.model.config;
-    const int H = (int)c->data.height, W = (int)c->data.width;
-    WmConfig planning = *c;
-    if (planner_name) snprintf(planning.plan.planner, sizeof planning.plan.planner, "%s", planner_name);
-    const WmPlanSettings settings = plan_settings_from_config(&planning, dim);
-    if (agent_init(&agent, &trainer.model, &settings, (uint64_t)c->run.seed, &err)) goto done;
-    made_agent = 1;
-    agent_reset(&agent);
-    char metrics_path[4200];
-    snprintf(metrics_path, sizeof metrics_path, "%s/plan_metrics.jsonl", run);
+    /* The planner's streams from the run's own seed. */
+    if (run_agent_open(&acting, run, sets.items, sets.count, planner_name, (int)action_dim, -1, &err)) goto done;
+    WmAgent *agent = &acting.agent;
+    const int dim = acting.model.action_dim;
+    const int H = (int)acting.model.config.height, W = (int)acting.model.config.width;
+    WmRunPaths paths;
+    run_paths(&paths, run);
+    const char *metrics_path = paths.plan_metrics;
     metrics = fopen(metrics_path, "a");
     frame = malloc((size_t)H * W * 3);
     if (metrics == NULL || frame == NULL) {
@@ -126,7 +104,7 @@ int command_plan(int argc, char **argv) {
         if (got == 0) break;
         const double t0 = wm_clock_seconds();
         frame_resize_rgb(frame, H, W, frames.pixels, frames.height, frames.width);
-        if (agent_observe(&agent, frame, &err) || agent_act(&agent, action, &err)) goto done;
+        if (agent_observe(agent, frame, &err) || agent_act(agent, action, &err)) goto done;
         const double latency = wm_clock_seconds() - t0;
         for (int a = 0; a < dim; a++) printf(a ? " %.6f" : "%.6f", action[a]);
         printf("\n");
@@ -139,14 +117,13 @@ int command_plan(int argc, char **argv) {
                 wm_clock_seconds() - start);
     }
     if (interrupted) fprintf(stderr, "wm plan: interrupted; stopping\n");
-    fprintf(stderr, "wm plan: %ld frames, %.1f ms per decision\n", agent.decisions,
-            agent.decisions ? 1e3 * agent.plan_seconds / agent.decisions : 0.0);
+    fprintf(stderr, "wm plan: %ld frames, %.1f ms per decision\n", agent->decisions,
+            agent->decisions ? 1e3 * agent->plan_seconds / agent->decisions : 0.0);
     code = 0;
 done:
     if (code) fprintf(stderr, "wm plan: %s\n", err.message);
     if (metrics) fclose(metrics);
-    if (made_agent) agent_free(&agent);
-    if (opened) trainer_free(&trainer);
+    run_agent_close(&acting);
     if (made_source) frame_source_close(&frames);
     free(frame);
     return code;

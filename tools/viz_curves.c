@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "core/fs.h"
+#include "run/run_dir.h"
 #include "viz.h"
 
 enum { MAX_SERIES = 32, PANEL_W = 420, PANEL_H = 260, COLUMNS = 3 };
@@ -169,8 +170,10 @@ int viz_curves(int argc, char **argv) {
         fprintf(stderr, "wm-viz curves: %s\n", err.message);
         return curves_usage(stderr, 2);
     }
-    char path[4200], tmp[4300];
-    snprintf(path, sizeof path, "%s/metrics.jsonl", run);
+    WmRunPaths paths;
+    run_paths(&paths, run);
+    const char *path = paths.metrics;
+    char tmp[4300];
     Series series[MAX_SERIES];
     memset(series, 0, sizeof series);
     int count = 0, code = 1;

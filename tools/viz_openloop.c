@@ -8,7 +8,8 @@
 
 #include "cli.h"
 #include "data/dataset.h"
-#include "run_dir.h"
+#include "run/acting.h"
+#include "train/model_eval.h"
 #include "viz.h"
 
 static int openloop_usage(FILE *out, int code) {
@@ -43,16 +44,15 @@ int viz_openloop(int argc, char **argv) {
     }
     const int L = (int)(context + horizon), gif = cli_ends_with(out, ".gif");
     WmDataset data = {0};
-    WmTrainer trainer;
-    int opened = 0, code = 1;
+    WmRunPredictor predictor;
+    memset(&predictor, 0, sizeof predictor);
+    int code = 1;
     uint8_t *truth = NULL, *model = NULL, *strip = NULL;
     WmFrameSize size = {0};
     if (dataset_read(dir, &size, 0, &data, &err)) goto done;
     const int count = (int)(episodes < data.count ? episodes : data.count);
-    if (run_open(run, data.episodes[0].action_dim, count, L, NULL, &trainer, &err)) goto done;
-    opened = 1;
-    const WmConfig *c = &trainer.model.config;
-    const int H = (int)c->data.height, W = (int)c->data.width;
+    if (run_predictor_open(&predictor, run, data.episodes[0].action_dim, count, L, &err)) goto done;
+    const int H = (int)predictor.model.config.height, W = (int)predictor.model.config.width;
     if (size.height != H || size.width != W) {
         dataset_free(&data);
         size = (WmFrameSize){H, W, 0};
@@ -64,7 +64,9 @@ int viz_openloop(int argc, char **argv) {
         wm_error_set(&err, WM_ERR_NOMEM, "out of memory");
         goto done;
     }
-    if (trainer_predict(&trainer, data.episodes + data.count - count, count, (int)context, truth, model, &err)) goto done;
+    if (model_eval_predict(&predictor.model, &predictor.batch, data.episodes + data.count - count, count, (int)context,
+                           truth, model, &err))
+        goto done;
 
     /* The error per step, per pixel and channel, in [0, 1] units, over the episodes shown. */
     char csv_path[4200];
@@ -141,7 +143,7 @@ int viz_openloop(int argc, char **argv) {
 done:
     if (code) fprintf(stderr, "wm-viz openloop: %s\n", err.message);
     free(truth), free(model), free(strip);
-    if (opened) trainer_free(&trainer);
+    run_predictor_close(&predictor);
     dataset_free(&data);
     return code;
 }

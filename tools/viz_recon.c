@@ -6,7 +6,8 @@
 #include "cli.h"
 #include "data/dataset.h"
 #include "data/episode_png.h"
-#include "run_dir.h"
+#include "run/acting.h"
+#include "train/model_eval.h"
 #include "viz.h"
 
 static int recon_usage(FILE *out, int code) {
@@ -35,28 +36,32 @@ int viz_recon(int argc, char **argv) {
         return recon_usage(stderr, 2);
     }
     WmDataset data = {0};
-    WmTrainer trainer;
-    int opened = 0, code = 1;
+    WmRunPredictor predictor;
+    memset(&predictor, 0, sizeof predictor);
+    int code = 1;
     uint8_t *truth = NULL, *recon = NULL, *sheet = NULL;
     WmFrameSize size = {0};
-    if (dataset_read(dir, &size, 0, &data, &err) || run_open(run, data.episodes[0].action_dim, 0, 0, NULL, &trainer, &err)) goto done;
-    opened = 1;
-    const WmConfig *c = &trainer.model.config;
-    if (size.height != c->data.height || size.width != c->data.width) {
+    if (dataset_read(dir, &size, 0, &data, &err) ||
+        run_predictor_open(&predictor, run, data.episodes[0].action_dim, 0, 0, &err))
+        goto done;
+    const WmModelConfig *c = &predictor.model.config;
+    if (size.height != c->height || size.width != c->width) {
         /* Read again at the model's size: the model was trained on what the config says. */
         dataset_free(&data);
-        size = (WmFrameSize){(int)c->data.height, (int)c->data.width, 0};
+        size = (WmFrameSize){(int)c->height, (int)c->width, 0};
         if (dataset_read(dir, &size, 0, &data, &err)) goto done;
     }
-    const int count = (int)(episodes < data.count ? episodes : data.count), L = (int)c->data.length;
-    const int H = (int)c->data.height, W = (int)c->data.width, shown = (int)(columns < L ? columns : L);
+    const int count = (int)(episodes < data.count ? episodes : data.count), L = predictor.batch.length;
+    const int H = (int)c->height, W = (int)c->width, shown = (int)(columns < L ? columns : L);
     const size_t frame = (size_t)H * W * 3;
     truth = malloc((size_t)count * L * frame), recon = malloc((size_t)count * L * frame);
     if (!truth || !recon) {
         wm_error_set(&err, WM_ERR_NOMEM, "out of memory");
         goto done;
     }
-    if (trainer_predict(&trainer, data.episodes + data.count - count, count, L, truth, recon, &err)) goto done;
+    if (model_eval_predict(&predictor.model, &predictor.batch, data.episodes + data.count - count, count, L, truth,
+                           recon, &err))
+        goto done;
     VizSheet s;
     if (viz_sheet_init(&s, 2 * count, shown, H, W, &err)) goto done;
     for (int e = 0; e < count; e++)
@@ -74,7 +79,7 @@ int viz_recon(int argc, char **argv) {
 done:
     if (code) fprintf(stderr, "wm-viz recon: %s\n", err.message);
     free(truth), free(recon), free(sheet);
-    if (opened) trainer_free(&trainer);
+    run_predictor_close(&predictor);
     dataset_free(&data);
     return code;
 }

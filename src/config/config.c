@@ -7,9 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops/act.h"
-
-typedef enum { KEY_INT, KEY_FLOAT, KEY_BOOL, KEY_TEXT, KEY_LIST } KeyType;
+/* KEY_CHOICE is a word from the key's `choices`, stored as text. */
+typedef enum { KEY_INT, KEY_FLOAT, KEY_BOOL, KEY_TEXT, KEY_LIST, KEY_CHOICE } KeyType;
 
 typedef struct {
     const char *name;
@@ -18,86 +17,93 @@ typedef struct {
     double lo, hi; /* inclusive bounds of a number, or of each list item */
     const char *default_text;
     const char *help;
+    const char *const *choices; /* KEY_CHOICE: the words it takes, NULL-terminated */
 } ConfigKey;
+
+static const char *const ACTIVATIONS[] = {"relu", "elu", NULL}, *const PLANNERS[] = {"shooting", "cem", "mppi", NULL},
+                         *const PROPAGATIONS[] = {"each", "random", NULL},
+                         *const PRECISIONS[] = {"auto", "fp32", "bf16", NULL};
 
 #define AT(field) offsetof(WmConfig, field)
 static const ConfigKey KEYS[] = {
-    {"run.seed", KEY_INT, AT(run.seed), 0, 4294967295.0, "0", "seeds every random stream of the run"},
-    {"run.steps", KEY_INT, AT(run.steps), 1, 1e9, "5000", "total gradient steps (a resumed run stops here too)"},
-    {"run.log_every", KEY_INT, AT(run.log_every), 1, 1e9, "10", "steps between lines of metrics.jsonl"},
-    {"run.checkpoint_every", KEY_INT, AT(run.checkpoint_every), 1, 1e9, "500", "steps between checkpoints"},
+    {"run.seed", KEY_INT, AT(run.seed), 0, 4294967295.0, "0", "seeds every random stream of the run", NULL},
+    {"run.steps", KEY_INT, AT(run.steps), 1, 1e9, "5000", "total gradient steps (a resumed run stops here too)", NULL},
+    {"run.log_every", KEY_INT, AT(run.log_every), 1, 1e9, "10", "steps between lines of metrics.jsonl", NULL},
+    {"run.checkpoint_every", KEY_INT, AT(run.checkpoint_every), 1, 1e9, "500", "steps between checkpoints", NULL},
     {"run.keep_checkpoints", KEY_INT, AT(run.keep_checkpoints), 0, 1e9, "0",
-     "step_N checkpoints kept besides latest; 0 keeps every one"},
-    {"data.env", KEY_TEXT, AT(data.env), 0, 0, "cartpole-swingup", "built-in environment of the online loop"},
-    {"data.height", KEY_INT, AT(data.height), 8, 1024, "64", "image height the model sees (frames are resized)"},
-    {"data.width", KEY_INT, AT(data.width), 8, 1024, "64", "image width the model sees"},
-    {"data.action_repeat", KEY_INT, AT(data.action_repeat), 0, 1000, "0", "0 takes the task's default"},
-    {"data.replay_capacity", KEY_INT, AT(data.replay_capacity), 1, 1e9, "1000000", "replay store size in frames"},
-    {"data.batch", KEY_INT, AT(data.batch), 1, 4096, "50", "B: sequences per batch"},
-    {"data.length", KEY_INT, AT(data.length), 1, 4096, "50", "L: steps per sequence"},
-    {"data.bit_depth", KEY_INT, AT(data.bit_depth), 1, 8, "5", "bits kept per colour channel"},
-    {"data.dequantize", KEY_BOOL, AT(data.dequantize), 0, 1, "true", "add uniform noise of one quantisation step"},
+     "step_N checkpoints kept besides latest; 0 keeps every one", NULL},
+    {"data.env", KEY_TEXT, AT(data.env), 0, 0, "cartpole-swingup", "built-in environment of the online loop", NULL},
+    {"data.height", KEY_INT, AT(data.height), 8, 1024, "64", "image height the model sees (frames are resized)", NULL},
+    {"data.width", KEY_INT, AT(data.width), 8, 1024, "64", "image width the model sees", NULL},
+    {"data.action_repeat", KEY_INT, AT(data.action_repeat), 0, 1000, "0", "0 takes the task's default", NULL},
+    {"data.replay_capacity", KEY_INT, AT(data.replay_capacity), 1, 1e9, "1000000", "replay store size in frames", NULL},
+    {"data.batch", KEY_INT, AT(data.batch), 1, 4096, "50", "B: sequences per batch", NULL},
+    {"data.length", KEY_INT, AT(data.length), 1, 4096, "50", "L: steps per sequence", NULL},
+    {"data.bit_depth", KEY_INT, AT(data.bit_depth), 1, 8, "5", "bits kept per colour channel", NULL},
+    {"data.dequantize", KEY_BOOL, AT(data.dequantize), 0, 1, "true", "add uniform noise of one quantisation step", NULL},
     {"data.holdout_episodes", KEY_INT, AT(data.holdout_episodes), 0, 1e6, "0",
-     "last episodes of --data held out of training and evaluated at each log line"},
-    {"model.depth", KEY_INT, AT(model.depth), 1, 1024, "32", "convolution channels: d, 2d, 4d, 8d"},
+     "last episodes of --data held out of training and evaluated at each log line", NULL},
+    {"model.depth", KEY_INT, AT(model.depth), 1, 1024, "32", "convolution channels: d, 2d, 4d, 8d", NULL},
     {"model.encoder_kernels", KEY_LIST, AT(model.encoder_kernels), 1, 16, "[4, 4, 4, 4]",
-     "kernel of each encoder convolution (stride 2)"},
+     "kernel of each encoder convolution (stride 2)", NULL},
     {"model.decoder_kernels", KEY_LIST, AT(model.decoder_kernels), 1, 16, "[5, 5, 6, 6]",
-     "kernel of each decoder deconvolution (stride 2, from 1x1 to the image size)"},
-    {"model.deter", KEY_INT, AT(model.deter), 1, 8192, "200", "D: deterministic (GRU) state size"},
-    {"model.stoch", KEY_INT, AT(model.stoch), 1, 8192, "30", "S: stochastic state size"},
-    {"model.hidden", KEY_INT, AT(model.hidden), 1, 8192, "200", "width of the RSSM's dense layers"},
-    {"model.min_std", KEY_FLOAT, AT(model.min_std), 1e-6, 10, "0.1", "floor of the stochastic state's std"},
+     "kernel of each decoder deconvolution (stride 2, from 1x1 to the image size)", NULL},
+    {"model.deter", KEY_INT, AT(model.deter), 1, 8192, "200", "D: deterministic (GRU) state size", NULL},
+    {"model.stoch", KEY_INT, AT(model.stoch), 1, 8192, "30", "S: stochastic state size", NULL},
+    {"model.hidden", KEY_INT, AT(model.hidden), 1, 8192, "200", "width of the RSSM's dense layers", NULL},
+    {"model.min_std", KEY_FLOAT, AT(model.min_std), 1e-6, 10, "0.1", "floor of the stochastic state's std", NULL},
     {"model.ensemble", KEY_INT, AT(model.ensemble), 1, 16, "1",
-     "K prior heads trained on the same posteriors; planning scores mean - lambda_var x variance over them"},
-    {"model.reward_layers", KEY_INT, AT(model.reward_layers), 0, 16, "2", "hidden layers of the reward head"},
-    {"model.reward_units", KEY_INT, AT(model.reward_units), 1, 8192, "300", "width of the reward head"},
-    {"model.activation", KEY_TEXT, AT(model.activation), 0, 0, "relu", "relu or elu, for every hidden layer"},
-    {"loss.free_nats", KEY_FLOAT, AT(loss.free_nats), 0, 1e6, "3.0", "KL per step below this gets no gradient"},
-    {"loss.kl_scale", KEY_FLOAT, AT(loss.kl_scale), 0, 1e6, "1.0", "weight of the KL term"},
-    {"loss.kl_balancing", KEY_BOOL, AT(loss.kl_balancing), 0, 1, "false", "Dreamer V2 KL balancing"},
-    {"loss.kl_balance", KEY_FLOAT, AT(loss.kl_balance), 0, 1, "0.8", "prior's share of the KL gradient"},
-    {"loss.reward_scale", KEY_FLOAT, AT(loss.reward_scale), 0, 1e6, "1.0", "weight of the reward log-likelihood"},
+     "K prior heads trained on the same posteriors; planning scores mean - lambda_var x variance over them", NULL},
+    {"model.reward_layers", KEY_INT, AT(model.reward_layers), 0, 16, "2", "hidden layers of the reward head", NULL},
+    {"model.reward_units", KEY_INT, AT(model.reward_units), 1, 8192, "300", "width of the reward head", NULL},
+    {"model.activation", KEY_CHOICE, AT(model.activation), 0, 0, "relu", "relu or elu, for every hidden layer",
+     ACTIVATIONS},
+    {"loss.free_nats", KEY_FLOAT, AT(loss.free_nats), 0, 1e6, "3.0", "KL per step below this gets no gradient", NULL},
+    {"loss.kl_scale", KEY_FLOAT, AT(loss.kl_scale), 0, 1e6, "1.0", "weight of the KL term", NULL},
+    {"loss.kl_balancing", KEY_BOOL, AT(loss.kl_balancing), 0, 1, "false", "Dreamer V2 KL balancing", NULL},
+    {"loss.kl_balance", KEY_FLOAT, AT(loss.kl_balance), 0, 1, "0.8", "prior's share of the KL gradient", NULL},
+    {"loss.reward_scale", KEY_FLOAT, AT(loss.reward_scale), 0, 1e6, "1.0", "weight of the reward log-likelihood", NULL},
     {"loss.overshooting", KEY_INT, AT(loss.overshooting), 0, 1000, "0",
-     "latent overshooting distance D (PlaNet): KL terms for open-loop priors 2..D steps ahead; 0 or 1 is off"},
+     "latent overshooting distance D (PlaNet): KL terms for open-loop priors 2..D steps ahead; 0 or 1 is off", NULL},
     {"loss.overshooting_scale", KEY_FLOAT, AT(loss.overshooting_scale), 0, 1e6, "1.0",
-     "weight of the overshooting KL terms"},
+     "weight of the overshooting KL terms", NULL},
     {"loss.overshooting_stop_gradient", KEY_BOOL, AT(loss.overshooting_stop_gradient), 0, 1, "true",
-     "overshooting trains the open-loop priors only, not the posterior they are held to (PlaNet)"},
-    {"optim.learning_rate", KEY_FLOAT, AT(optim.learning_rate), 0, 10, "0.001", "Adam step size"},
-    {"optim.eps", KEY_FLOAT, AT(optim.eps), 0, 1, "0.0001", "Adam epsilon"},
-    {"optim.beta1", KEY_FLOAT, AT(optim.beta1), 0, 0.999999, "0.9", "Adam first-moment decay"},
-    {"optim.beta2", KEY_FLOAT, AT(optim.beta2), 0, 0.999999, "0.999", "Adam second-moment decay"},
-    {"optim.clip_norm", KEY_FLOAT, AT(optim.clip_norm), 0, 1e12, "1000.0", "global gradient norm clip; 0 is off"},
+     "overshooting trains the open-loop priors only, not the posterior they are held to (PlaNet)", NULL},
+    {"optim.learning_rate", KEY_FLOAT, AT(optim.learning_rate), 0, 10, "0.001", "Adam step size", NULL},
+    {"optim.eps", KEY_FLOAT, AT(optim.eps), 0, 1, "0.0001", "Adam epsilon", NULL},
+    {"optim.beta1", KEY_FLOAT, AT(optim.beta1), 0, 0.999999, "0.9", "Adam first-moment decay", NULL},
+    {"optim.beta2", KEY_FLOAT, AT(optim.beta2), 0, 0.999999, "0.999", "Adam second-moment decay", NULL},
+    {"optim.clip_norm", KEY_FLOAT, AT(optim.clip_norm), 0, 1e12, "1000.0", "global gradient norm clip; 0 is off", NULL},
     {"online.seed_episodes", KEY_INT, AT(online.seed_episodes), 1, 100000, "5",
-     "random-policy episodes before training (wm train --env)"},
+     "random-policy episodes before training (wm train --env)", NULL},
     {"online.steps_per_episode", KEY_INT, AT(online.steps_per_episode), 1, 1e9, "100",
-     "gradient steps between collected episodes"},
+     "gradient steps between collected episodes", NULL},
     {"online.exploration_noise", KEY_FLOAT, AT(online.exploration_noise), 0, 10, "0.3",
-     "std of the Gaussian noise on the planner's actions while collecting"},
+     "std of the Gaussian noise on the planner's actions while collecting", NULL},
     {"online.eval_every", KEY_INT, AT(online.eval_every), 1, 1e9, "10",
-     "collected episodes between evaluation episodes without noise"},
-    {"plan.planner", KEY_TEXT, AT(plan.planner), 0, 0, "cem", "shooting, cem or mppi"},
-    {"plan.horizon", KEY_INT, AT(plan.horizon), 1, 1000, "12", "H: steps each candidate looks ahead"},
-    {"plan.iterations", KEY_INT, AT(plan.iterations), 1, 1000, "10", "refits per decision (CEM, MPPI)"},
-    {"plan.candidates", KEY_INT, AT(plan.candidates), 1, 100000, "1000", "N: action sequences per iteration"},
-    {"plan.top_k", KEY_INT, AT(plan.top_k), 1, 100000, "100", "CEM's elite: the best k refit the distribution"},
-    {"plan.init_std", KEY_FLOAT, AT(plan.init_std), 1e-6, 10, "1.0", "CEM's starting std (mean 0)"},
+     "collected episodes between evaluation episodes without noise", NULL},
+    {"plan.planner", KEY_CHOICE, AT(plan.planner), 0, 0, "cem", "shooting, cem or mppi", PLANNERS},
+    {"plan.horizon", KEY_INT, AT(plan.horizon), 1, 1000, "12", "steps each candidate looks ahead (the planning horizon)", NULL},
+    {"plan.iterations", KEY_INT, AT(plan.iterations), 1, 1000, "10", "refits per decision (CEM, MPPI)", NULL},
+    {"plan.candidates", KEY_INT, AT(plan.candidates), 1, 100000, "1000", "action sequences per iteration (candidates)", NULL},
+    {"plan.top_k", KEY_INT, AT(plan.top_k), 1, 100000, "100", "CEM's elite: the best k refit the distribution", NULL},
+    {"plan.init_std", KEY_FLOAT, AT(plan.init_std), 1e-6, 10, "1.0", "CEM's starting std (mean 0)", NULL},
     {"plan.mppi_lambda", KEY_FLOAT, AT(plan.mppi_lambda), 1e-9, 1e9, "0.1",
-     "MPPI's temperature: weights exp((R - max R) / lambda)"},
-    {"plan.mppi_std", KEY_FLOAT, AT(plan.mppi_std), 1e-6, 10, "0.3", "MPPI's sampling noise around the plan"},
+     "MPPI's temperature: weights exp((R - max R) / lambda)", NULL},
+    {"plan.mppi_std", KEY_FLOAT, AT(plan.mppi_std), 1e-6, 10, "0.3", "MPPI's sampling noise around the plan", NULL},
     {"plan.variance_penalty", KEY_FLOAT, AT(plan.variance_penalty), 0, 1e9, "1.0",
-     "lambda_var: a plan's score is the ensemble's mean return minus this times its variance"},
-    {"plan.propagation", KEY_TEXT, AT(plan.propagation), 0, 0, "each",
-     "ensemble rollouts: each (member k throughout) or random (a random member per step)"},
-    {"plan.precision", KEY_TEXT, AT(plan.precision), 0, 0, "auto",
-     "imagined rollouts in fp32, bf16, or auto (bf16 where the CPU has AVX-512 BF16)"},
+     "lambda_var: a plan's score is the ensemble's mean return minus this times its variance", NULL},
+    {"plan.propagation", KEY_CHOICE, AT(plan.propagation), 0, 0, "each",
+     "ensemble rollouts: each (member k throughout) or random (a random member per step)", PROPAGATIONS},
+    {"plan.precision", KEY_CHOICE, AT(plan.precision), 0, 0, "auto",
+     "imagined rollouts in fp32, bf16, or auto (bf16 where the CPU has AVX-512 BF16)", PRECISIONS},
 };
 enum { KEY_COUNT = sizeof KEYS / sizeof KEYS[0] };
 
 int config_key_count(void) { return KEY_COUNT; }
 const char *config_key_name(int index) { return KEYS[index].name; }
 const char *config_key_help(int index) { return KEYS[index].help; }
+const char *const *config_key_choices(int index) { return KEYS[index].choices; }
 
 static const ConfigKey *find_key(const char *name) {
     for (int i = 0; i < KEY_COUNT; i++)
@@ -142,6 +148,22 @@ static WmStatus parse_list(const ConfigKey *key, const char *text, const char *w
     return WM_OK;
 }
 
+/* A word-valued key: "where: key: 'x' is not a, b or c". */
+static WmStatus check_choice(const ConfigKey *key, const char *value, const char *where, WmError *err) {
+    const char *const *choices = key->choices;
+    int count = 0;
+    while (choices[count] != NULL) {
+        if (strcmp(value, choices[count]) == 0) return WM_OK;
+        count++;
+    }
+    char listed[256] = "";
+    for (int i = 0; i < count; i++) {
+        const size_t used = strlen(listed);
+        snprintf(listed + used, sizeof listed - used, "%s%s", i == 0 ? "" : i == count - 1 ? " or " : ", ", choices[i]);
+    }
+    return wm_error_set(err, WM_ERR_ARG, "%s: %s: '%s' is not %s", where, key->name, value, listed);
+}
+
 static WmStatus apply(WmConfig *config, const ConfigKey *key, const char *text, const char *where, WmError *err) {
     char *field = (char *)config + key->offset;
     double number;
@@ -159,6 +181,10 @@ static WmStatus apply(WmConfig *config, const ConfigKey *key, const char *text, 
         else if (strcmp(text, "false") == 0 || strcmp(text, "0") == 0) *(int *)field = 0;
         else return wm_error_set(err, WM_ERR_ARG, "%s: %s: '%s' is not true or false", where, key->name, text);
         return WM_OK;
+    case KEY_CHOICE:
+        if (check_choice(key, text, where, err)) return err->status;
+        /* a choice is stored as its text */
+        /* fall through */
     case KEY_TEXT:
         if (strlen(text) >= WM_CONFIG_TEXT_MAX)
             return wm_error_set(err, WM_ERR_ARG, "%s: %s: longer than %d characters", where, key->name,
@@ -192,46 +218,33 @@ WmStatus config_set_assignment(WmConfig *config, const char *assignment, WmError
     return config_set(config, name, equals + 1, "--set", err);
 }
 
-/* A text key that takes one of a few words (NULL-terminated list): "key: 'x' is not a, b or c". */
-static WmStatus check_choice(const char *key, const char *value, const char *const *choices, WmError *err) {
-    int count = 0;
-    while (choices[count] != NULL) {
-        if (strcmp(value, choices[count]) == 0) return WM_OK;
-        count++;
-    }
-    char listed[256] = "";
-    for (int i = 0; i < count; i++) {
-        const size_t used = strlen(listed);
-        snprintf(listed + used, sizeof listed - used, "%s%s", i == 0 ? "" : i == count - 1 ? " or " : ", ", choices[i]);
-    }
-    return wm_error_set(err, WM_ERR_ARG, "%s: '%s' is not %s", key, value, listed);
+WmModelConfig model_config_from(const WmConfig *config) {
+    return (WmModelConfig){config->data.height, config->data.width, config->data.bit_depth, config->model, config->loss};
 }
 
-WmStatus config_validate(const WmConfig *config, WmError *err) {
-    if (act_from_name(config->model.activation) != WM_ACT_RELU && act_from_name(config->model.activation) != WM_ACT_ELU)
-        return wm_error_set(err, WM_ERR_ARG, "model.activation: '%s' is not relu or elu", config->model.activation);
-    long height = config->data.height, width = config->data.width;
-    for (int i = 0; i < config->model.encoder_kernels.count; i++) {
-        const int k = config->model.encoder_kernels.values[i];
+WmStatus model_config_validate(const WmModelConfig *config, WmError *err) {
+    long height = config->height, width = config->width;
+    const WmModelSection *net = &config->net;
+    for (int i = 0; i < net->encoder_kernels.count; i++) {
+        const int k = net->encoder_kernels.values[i];
         height = (height - k) / 2 + 1, width = (width - k) / 2 + 1;
         if (height < 1 || width < 1)
             return wm_error_set(err, WM_ERR_ARG, "model.encoder_kernels: layer %d has no output for %ldx%ld images",
-                                i + 1, config->data.width, config->data.height);
+                                i + 1, config->width, config->height);
     }
     long size = 1;
-    for (int i = 0; i < config->model.decoder_kernels.count; i++) size = (size - 1) * 2 + config->model.decoder_kernels.values[i];
-    if (size != config->data.height || size != config->data.width)
+    for (int i = 0; i < net->decoder_kernels.count; i++) size = (size - 1) * 2 + net->decoder_kernels.values[i];
+    if (size != config->height || size != config->width)
         return wm_error_set(err, WM_ERR_ARG, "model.decoder_kernels: the decoder makes %ldx%ld images, data is %ldx%ld",
-                            size, size, config->data.width, config->data.height);
-    if (config->model.decoder_kernels.count < 2)
-        return wm_error_set(err, WM_ERR_ARG, "model.decoder_kernels: at least 2 layers");
+                            size, size, config->width, config->height);
+    if (net->decoder_kernels.count < 2) return wm_error_set(err, WM_ERR_ARG, "model.decoder_kernels: at least 2 layers");
+    return WM_OK;
+}
+
+WmStatus config_validate(const WmConfig *config, WmError *err) {
+    const WmModelConfig model = model_config_from(config);
+    if (model_config_validate(&model, err)) return err->status;
     if (config->data.length < 2) return wm_error_set(err, WM_ERR_ARG, "data.length: at least 2 steps");
-    static const char *const PLANNERS[] = {"shooting", "cem", "mppi", NULL}, *const PROPAGATIONS[] = {"each", "random", NULL},
-                             *const PRECISIONS[] = {"auto", "fp32", "bf16", NULL};
-    if (check_choice("plan.planner", config->plan.planner, PLANNERS, err) ||
-        check_choice("plan.propagation", config->plan.propagation, PROPAGATIONS, err) ||
-        check_choice("plan.precision", config->plan.precision, PRECISIONS, err))
-        return err->status;
     if (config->plan.top_k > config->plan.candidates)
         return wm_error_set(err, WM_ERR_ARG, "plan.top_k: %ld is more than plan.candidates = %ld", config->plan.top_k,
                             config->plan.candidates);
@@ -257,7 +270,8 @@ static void format_value(const WmConfig *config, const ConfigKey *key, char *out
         break;
     }
     case KEY_BOOL: snprintf(out, size, "%s", *(const int *)field ? "true" : "false"); break;
-    case KEY_TEXT: snprintf(out, size, "%s", field); break;
+    case KEY_TEXT:
+    case KEY_CHOICE: snprintf(out, size, "%s", field); break;
     case KEY_LIST: {
         const WmIntList *list = (const WmIntList *)field;
         size_t used = (size_t)snprintf(out, size, "[");
@@ -267,6 +281,25 @@ static void format_value(const WmConfig *config, const ConfigKey *key, char *out
         break;
     }
     }
+}
+
+int config_differences(const WmConfig *a, const WmConfig *b, const char *const *prefixes, char *out, size_t size) {
+    int count = 0;
+    size_t used = 0;
+    if (size) out[0] = '\0';
+    for (int i = 0; i < KEY_COUNT; i++) {
+        int wanted = 0;
+        for (int p = 0; prefixes[p] && !wanted; p++) wanted = strncmp(KEYS[i].name, prefixes[p], strlen(prefixes[p])) == 0;
+        char left[256], right[256];
+        format_value(a, &KEYS[i], left, sizeof left);
+        format_value(b, &KEYS[i], right, sizeof right);
+        if (!wanted || strcmp(left, right) == 0) continue;
+        if (used < size)
+            used += (size_t)snprintf(out + used, size - used, "%s%s: %s vs %s", count ? ", " : "", KEYS[i].name, left,
+                                     right);
+        count++;
+    }
+    return count;
 }
 
 void config_write_yaml(const WmConfig *config, FILE *out) {

@@ -17,6 +17,29 @@ typedef struct {
     int values[WM_CONFIG_LIST_MAX];
 } WmIntList;
 
+/* The networks' sizes (the config's model section). */
+typedef struct {
+    long depth;                /* encoder channels d, 2d, 4d, 8d; decoder 4d, 2d, d */
+    WmIntList encoder_kernels; /* stride 2 each */
+    WmIntList decoder_kernels;
+    long deter, stoch, hidden; /* D, S, and the units of the RSSM's dense layers */
+    double min_std;
+    long ensemble; /* K prior heads; 1 is no ensemble */
+    long reward_layers, reward_units;
+    char activation[WM_CONFIG_TEXT_MAX];
+} WmModelSection;
+
+/* The ELBO's terms and weights (the config's loss section). */
+typedef struct {
+    double free_nats, kl_scale;
+    int kl_balancing;  /* Dreamer V2: prior trained toward the posterior faster */
+    double kl_balance; /* the prior's share of the KL gradient when balancing */
+    double reward_scale;
+    long overshooting; /* PlaNet's latent overshooting distance; 0 is off */
+    double overshooting_scale;
+    int overshooting_stop_gradient; /* PlaNet: the posterior is the fixed target of the open-loop priors */
+} WmLossSection;
+
 typedef struct {
     struct {
         long seed;
@@ -35,25 +58,8 @@ typedef struct {
         int dequantize;       /* add uniform noise of one quantisation step */
         long holdout_episodes; /* the last episodes of an offline dataset, kept out of training for evaluation */
     } data;
-    struct {
-        long depth;                /* encoder channels d, 2d, 4d, 8d; decoder 4d, 2d, d */
-        WmIntList encoder_kernels; /* stride 2 each */
-        WmIntList decoder_kernels;
-        long deter, stoch, hidden; /* D, S, the RSSM's dense width */
-        double min_std;
-        long ensemble; /* K prior heads; 1 is no ensemble */
-        long reward_layers, reward_units;
-        char activation[WM_CONFIG_TEXT_MAX];
-    } model;
-    struct {
-        double free_nats, kl_scale;
-        int kl_balancing;  /* Dreamer V2: prior trained toward the posterior faster */
-        double kl_balance; /* the prior's share of the KL gradient when balancing */
-        double reward_scale;
-        long overshooting; /* PlaNet's latent overshooting distance D; 0 is off */
-        double overshooting_scale;
-        int overshooting_stop_gradient; /* PlaNet: the posterior is the fixed target of the open-loop priors */
-    } loss;
+    WmModelSection model;
+    WmLossSection loss;
     struct {
         double learning_rate, eps, beta1, beta2, clip_norm;
     } optim;
@@ -75,6 +81,19 @@ typedef struct {
     } plan;
 } WmConfig;
 
+/* What a world model needs to know of a run's config, and nothing more: the image it sees, its sizes and its
+ * objective. A model loaded to act keeps only this. */
+typedef struct {
+    long height, width; /* H, W */
+    long bit_depth;
+    WmModelSection net;
+    WmLossSection loss;
+} WmModelConfig;
+
+WmModelConfig model_config_from(const WmConfig *config);
+/* The relations a model's sizes must hold (the decoder reaches the image size, the encoder has an output). */
+WmStatus model_config_validate(const WmModelConfig *config, WmError *err);
+
 /* Every key at its default. */
 void config_defaults(WmConfig *config);
 /* Applies one "section.key" = text; `where` prefixes errors (a file:line, or "--set"). */
@@ -83,6 +102,8 @@ WmStatus config_set(WmConfig *config, const char *key, const char *text, const c
 WmStatus config_set_assignment(WmConfig *config, const char *assignment, WmError *err);
 /* Applies a YAML file: a mapping of sections to mappings of scalars (lists as flow sequences). */
 WmStatus config_load_yaml(WmConfig *config, const char *path, WmError *err);
+/* The same from text in memory; `where` names it in errors (e.g. a checkpoint's path and metadata key). */
+WmStatus config_load_yaml_text(WmConfig *config, const char *text, const char *where, WmError *err);
 /* Checks relations between keys (e.g. the decoder reaches the image size). */
 WmStatus config_validate(const WmConfig *config, WmError *err);
 /* Writes every key, by section, as YAML that config_load_yaml reads back to the same config. */
@@ -90,9 +111,15 @@ void config_write_yaml(const WmConfig *config, FILE *out);
 /* The same YAML in a malloc'd string (for checkpoint metadata). */
 char *config_to_yaml_string(const WmConfig *config);
 
+/* Writes "key: a vs b" for every key whose value differs between a and b and whose name starts with one of
+ * `prefixes` (NULL-terminated; "model." or "data.height"), joined by ", ", into out; returns how many differ. */
+int config_differences(const WmConfig *a, const WmConfig *b, const char *const *prefixes, char *out, size_t size);
+
 /* For tests and `--help`: the declared keys. */
 int config_key_count(void);
 const char *config_key_name(int index);
 const char *config_key_help(int index);
+/* A word-valued key's choices (NULL-terminated), or NULL for a key of another type. */
+const char *const *config_key_choices(int index);
 
 #endif

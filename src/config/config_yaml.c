@@ -86,23 +86,43 @@ static WmStatus read_section(YamlReader *r, WmConfig *config, const char *sectio
     return WM_OK;
 }
 
+/* The parser's input is set; reads the stream into config. */
+static WmStatus read_stream(YamlReader *r, WmConfig *config);
+
 WmStatus config_load_yaml(WmConfig *config, const char *path, WmError *err) {
     FILE *file = fopen(path, "rb");
     if (file == NULL) return wm_error_set(err, WM_ERR_IO, "%s: cannot open the config file", path);
     YamlReader r = {.path = path, .err = err};
     yaml_parser_initialize(&r.parser);
     yaml_parser_set_input_file(&r.parser, file);
+    const WmStatus status = read_stream(&r, config);
+    yaml_parser_delete(&r.parser);
+    fclose(file);
+    return status;
+}
+
+WmStatus config_load_yaml_text(WmConfig *config, const char *text, const char *where, WmError *err) {
+    YamlReader r = {.path = where, .err = err};
+    yaml_parser_initialize(&r.parser);
+    yaml_parser_set_input_string(&r.parser, (const unsigned char *)text, strlen(text));
+    const WmStatus status = read_stream(&r, config);
+    yaml_parser_delete(&r.parser);
+    return status;
+}
+
+static WmStatus read_stream(YamlReader *r, WmConfig *config) {
+    const char *path = r->path;
+    WmError *err = r->err;
     yaml_event_t event;
-    WmStatus status = WM_OK;
-    if (expect(&r, &event, YAML_STREAM_START_EVENT, "a YAML stream")) goto done;
+    if (expect(r, &event, YAML_STREAM_START_EVENT, "a YAML stream")) goto done;
     yaml_event_delete(&event);
-    if (next_event(&r, &event)) goto done;
+    if (next_event(r, &event)) goto done;
     if (event.type == YAML_STREAM_END_EVENT) goto done_event; /* an empty file overrides nothing */
     yaml_event_delete(&event);
-    if (expect(&r, &event, YAML_MAPPING_START_EVENT, "a mapping of sections (run:, data:, model:, ...)")) goto done;
+    if (expect(r, &event, YAML_MAPPING_START_EVENT, "a mapping of sections (run:, data:, model:, ...)")) goto done;
     yaml_event_delete(&event);
     for (;;) {
-        if (next_event(&r, &event)) goto done;
+        if (next_event(r, &event)) goto done;
         if (event.type == YAML_MAPPING_END_EVENT) break;
         if (event.type != YAML_SCALAR_EVENT) {
             wm_error_set(err, WM_ERR_FORMAT, "%s:%zu: expected a section name", path, event.start_mark.line + 1);
@@ -111,13 +131,10 @@ WmStatus config_load_yaml(WmConfig *config, const char *path, WmError *err) {
         char section[64];
         snprintf(section, sizeof section, "%s", (const char *)event.data.scalar.value);
         yaml_event_delete(&event);
-        if (read_section(&r, config, section)) goto done;
+        if (read_section(r, config, section)) goto done;
     }
 done_event:
     yaml_event_delete(&event);
 done:
-    status = err->status;
-    yaml_parser_delete(&r.parser);
-    fclose(file);
-    return status;
+    return err->status;
 }

@@ -59,16 +59,21 @@ int params_declare(WmParams *params, const char *name, int rank, const int *shap
     return params->count++;
 }
 
-WmStatus params_allocate(WmParams *params, WmError *err) {
+static WmStatus allocate_blocks(WmParams *params, int count, WmError *err) {
     size_t bytes = params->total * sizeof(float);
     float **blocks[4] = {&params->value, &params->grad, &params->adam_m, &params->adam_v};
-    for (int b = 0; b < 4; b++) {
+    for (int b = 0; b < count; b++) {
+        if (*blocks[b] != NULL) continue;
         *blocks[b] = wm_aligned_alloc(bytes);
         if (*blocks[b] == NULL) return wm_error_set(err, WM_ERR_NOMEM, "parameters: cannot allocate %zu bytes", bytes);
         memset(*blocks[b], 0, bytes);
     }
     return WM_OK;
 }
+
+WmStatus params_allocate(WmParams *params, WmError *err) { return allocate_blocks(params, 4, err); }
+
+WmStatus params_allocate_values(WmParams *params, WmError *err) { return allocate_blocks(params, 1, err); }
 
 float *params_value(const WmParams *params, int index) { return params->value + params->infos[index].offset; }
 float *params_grad(const WmParams *params, int index) { return params->grad + params->infos[index].offset; }

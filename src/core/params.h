@@ -31,8 +31,10 @@ void params_free(WmParams *params);
 
 /* Declares a tensor and returns its index (or -1 with err set). Only before params_allocate. */
 int params_declare(WmParams *params, const char *name, int rank, const int *shape, WmError *err);
-/* Allocates the four blocks, zero-filled. */
+/* Allocates the four blocks, zero-filled (those not yet allocated). */
 WmStatus params_allocate(WmParams *params, WmError *err);
+/* The values alone, for a model that only acts: no gradients, no optimiser moments. */
+WmStatus params_allocate_values(WmParams *params, WmError *err);
 
 float *params_value(const WmParams *params, int index);
 float *params_grad(const WmParams *params, int index);

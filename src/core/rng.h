@@ -13,6 +13,21 @@ typedef struct {
     uint64_t counter; /* the lower half: how many 4-word blocks this stream has used */
 } WmRng;
 
+/* Every random stream of a run, by name. A stream's draws follow from (seed, id, counter) alone, so an id must
+ * never change once checkpoints exist: these values are part of the checkpoint format. Parameter initialisation
+ * takes one stream per tensor, named by a hash of the tensor's name (nets/world_model.c), not from this list. */
+typedef enum {
+    WM_STREAM_SAMPLE = 2,         /* the replay's batch sampling */
+    WM_STREAM_DEQUANTIZE = 3,     /* PlaNet's dequantisation noise on the pixels */
+    WM_STREAM_LATENT = 4,         /* the posterior's reparameterisation noise */
+    WM_STREAM_PLANNING = 5,       /* the planner's candidate draws */
+    WM_STREAM_ENSEMBLE_HEADS = 6, /* the random heads of ensemble planning (plan.propagation random) */
+    WM_STREAM_EXPLORE = 7,        /* the online loop's exploration noise and seed episodes' random actions */
+    WM_STREAM_BENCH = 9,          /* benchmarks' inputs */
+    WM_STREAM_ENV = 0x656e76,     /* "env": a built-in environment's initial states */
+    WM_STREAM_POLICY = 0x706f6c,  /* "pol": wm collect's random policy */
+} WmStreamId;
+
 WmRng rng_stream(uint64_t seed, uint64_t stream);
 
 /* One Philox4x32-10 block: out = philox(counter, key). Exposed for the known-answer test. */

@@ -60,26 +60,27 @@ void act_backward(WmActivation kind, float *dx, const float *dy, const float *x,
     }
 }
 
-int act_backward_from_output(WmActivation kind, float *dy, const float *y, size_t n) {
+WmStatus act_backward_from_output(WmActivation kind, float *dy, const float *y, size_t n, WmError *err) {
     switch (kind) {
-    case WM_ACT_NONE: return 0;
-    case WM_ACT_SOFTPLUS: return -1;
+    case WM_ACT_NONE: return WM_OK;
+    case WM_ACT_SOFTPLUS: break;
     case WM_ACT_RELU:
 #pragma omp parallel for simd schedule(static) if (n > 65536)
         for (size_t i = 0; i < n; i++) dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
-        return 0;
+        return WM_OK;
     case WM_ACT_ELU:
 #pragma omp parallel for simd schedule(static) if (n > 65536)
         for (size_t i = 0; i < n; i++) dy[i] *= y[i] > 0.0f ? 1.0f : y[i] + 1.0f;
-        return 0;
+        return WM_OK;
     case WM_ACT_TANH:
 #pragma omp parallel for simd schedule(static) if (n > 65536)
         for (size_t i = 0; i < n; i++) dy[i] *= 1.0f - y[i] * y[i];
-        return 0;
+        return WM_OK;
     case WM_ACT_SIGMOID:
 #pragma omp parallel for simd schedule(static) if (n > 65536)
         for (size_t i = 0; i < n; i++) dy[i] *= y[i] * (1.0f - y[i]);
-        return 0;
+        return WM_OK;
     }
-    return -1;
+    return wm_error_set(err, WM_ERR_ARG, "activation %s: its slope cannot be read from its output alone",
+                        act_name(kind));
 }

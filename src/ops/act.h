@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "core/error.h"
+
 typedef enum { WM_ACT_NONE, WM_ACT_RELU, WM_ACT_ELU, WM_ACT_TANH, WM_ACT_SIGMOID, WM_ACT_SOFTPLUS } WmActivation;
 
 /* Parses "relu", "elu", ...; returns -1 for an unknown name. */
@@ -16,8 +18,9 @@ void act_forward(WmActivation kind, float *y, const float *x, size_t n);
 void act_backward(WmActivation kind, float *dx, const float *dy, const float *x, const float *y, size_t n);
 
 /* In place, dy *= f'(x), with the slope read from the output alone: for relu, elu, tanh and sigmoid y says
- * everything (y > 0 exactly when x > 0), so layers keep only their outputs. Other kinds are an error (returns -1). */
-int act_backward_from_output(WmActivation kind, float *dy, const float *y, size_t n);
+ * everything (y > 0 exactly when x > 0), so layers keep only their outputs. Softplus cannot be inverted cheaply
+ * from its output: asking for it is an error naming the activation. */
+WmStatus act_backward_from_output(WmActivation kind, float *dy, const float *y, size_t n, WmError *err);
 /* Scalar helpers shared with other ops. */
 float act_softplus(float x);
 float act_sigmoid(float x);

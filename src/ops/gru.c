@@ -5,7 +5,13 @@
 #include "ops/act.h"
 #include "ops/linear.h"
 
-size_t gru_cache_floats(int batch, int hidden) { return 3 * (size_t)batch * 3 * hidden; }
+size_t gru_cache_floats(int batch, int units) { return 3 * (size_t)batch * 3 * units; }
+
+/* Cache layout: [input projection | hidden projection | gates], each (B, 3 units). */
+WmGruCacheParts gru_cache_parts(float *cache, int batch, int units) {
+    const size_t part = (size_t)batch * 3 * units;
+    return (WmGruCacheParts){cache, cache + part, cache + 2 * part};
+}
 
 /* exp for the gate loop, vectorisable where libm's expf is a call per element (the gates were most of the GRU's
  * forward time): Cody-Waite reduction by ln 2 and Cephes' degree-5 polynomial, within 2 ulp of expf. */
@@ -26,7 +32,7 @@ static inline float gate_exp(float x) {
 static inline float gate_sigmoid(float x) { return 1.0f / (1.0f + gate_exp(-x)); }
 static inline float gate_tanh(float x) { return 2.0f / (1.0f + gate_exp(-2.0f * x)) - 1.0f; }
 
-/* One row's gates: r, u, n into g (3H) and h' into h_next (H). Built for AVX-512, AVX2 and plain x86-64; the CPU
+/* One row's gates: r, u, n into g (3U) and h' into h_next (U). Built for AVX-512, AVX2 and plain x86-64; the CPU
  * picks at load time (-fno-trapping-math in meson.build lets the clamps become vector selects). */
 __attribute__((target_clones("avx512f", "avx2", "default"))) static void
 gru_gates(float *g, float *h_next, const float *px, const float *ph, const float *h, int hidden) {
@@ -40,15 +46,13 @@ gru_gates(float *g, float *h_next, const float *px, const float *ph, const float
     }
 }
 
-/* Cache layout: [input projection | hidden projection | gates], each (B, 3H). */
 WmStatus gru_forward(float *h_next, float *cache, const float *x, const float *h, const WmGruWeights *w,
                      int batch, int in, int hidden, WmError *err) {
-    size_t width = 3 * (size_t)hidden;
-    float *proj_x = cache, *proj_h = cache + batch * width, *gates = cache + 2 * batch * width;
-    WmStatus status = linear_forward(proj_x, x, w->weight_ih, w->bias_ih, batch, in, 3 * hidden, err);
-    if (status == WM_OK) status = linear_forward(proj_h, h, w->weight_hh, w->bias_hh, batch, hidden, 3 * hidden, err);
+    const WmGruCacheParts c = gru_cache_parts(cache, batch, hidden);
+    WmStatus status = linear_forward(c.proj_x, x, w->weight_ih, w->bias_ih, batch, in, 3 * hidden, err);
+    if (status == WM_OK) status = linear_forward(c.proj_h, h, w->weight_hh, w->bias_hh, batch, hidden, 3 * hidden, err);
     if (status != WM_OK) return status;
-    gru_gates_forward(h_next, gates, proj_x, proj_h, h, batch, hidden);
+    gru_gates_forward(h_next, c.gates, c.proj_x, c.proj_h, h, batch, hidden);
     return WM_OK;
 }
 
@@ -66,7 +70,8 @@ WmStatus gru_backward(float *dx, float *dh, const WmGruGrads *grads, const float
                       const float *x, const float *h, const WmGruWeights *w, int batch, int in, int hidden,
                       WmArena *scratch, WmError *err) {
     size_t width = 3 * (size_t)hidden, mark = arena_mark(scratch);
-    const float *proj_h = cache + batch * width, *gates = cache + 2 * batch * width;
+    const WmGruCacheParts c = gru_cache_parts((float *)cache, batch, hidden);
+    const float *proj_h = c.proj_h, *gates = c.gates;
     float *dproj_x = arena_floats(scratch, batch * width), *dproj_h = arena_floats(scratch, batch * width);
     if (dproj_x == NULL || dproj_h == NULL) return arena_check(scratch, err);
 #pragma omp parallel for schedule(static) if ((size_t)batch * hidden >= 16384)

@@ -3,7 +3,8 @@
  *   u = sigmoid(W_iu x + b_iu + W_hu h + b_hu)          (PyTorch calls it z; here z is the stochastic state)
  *   n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
  *   h' = (1 - u) * n + u * h
- * weight_ih (3H, I) and weight_hh (3H, H) stack the r, u, n blocks in that order; biases (3H). */
+ * with U the cell's units (the world model's D): weight_ih (3U, I) and weight_hh (3U, U) stack the r, u, n blocks
+ * in that order; biases (3U). */
 #ifndef WM_OPS_GRU_H
 #define WM_OPS_GRU_H
 
@@ -20,14 +21,21 @@ typedef struct {
     float *weight_ih, *weight_hh, *bias_ih, *bias_hh;
 } WmGruGrads;
 
-/* What one step keeps for backward: (B, 3H) each of the input and hidden projections and the gates r, u, n. */
-size_t gru_cache_floats(int batch, int hidden);
+/* What one step keeps for backward: (B, 3 units) each of the input and hidden projections and the gates r, u, n. */
+size_t gru_cache_floats(int batch, int units);
 
-/* h_next (B, H) from x (B, I) and h (B, H); fills cache (gru_cache_floats). */
+/* The cache's three parts, for a caller that computes the projections itself (bf16 planning). */
+typedef struct {
+    float *proj_x, *proj_h, *gates; /* (B, 3 units) each */
+} WmGruCacheParts;
+
+WmGruCacheParts gru_cache_parts(float *cache, int batch, int units);
+
+/* h_next (B, U) from x (B, I) and h (B, U); fills cache (gru_cache_floats). */
 WmStatus gru_forward(float *h_next, float *cache, const float *x, const float *h, const WmGruWeights *w,
                      int batch, int in, int hidden, WmError *err);
-/* The gates alone, for a caller that computed the two projections itself (B, 3H each, biases included): gates
- * (B, 3H) and h_next (B, H). */
+/* The gates alone, for a caller that computed the two projections itself (B, 3U each, biases included): gates
+ * (B, 3U) and h_next (B, U). */
 void gru_gates_forward(float *h_next, float *gates, const float *proj_x, const float *proj_h, const float *h,
                        int batch, int hidden);
 /* Accumulates dx, dh (either may be NULL) and the weight gradients from dh_next. Scratch comes from `scratch`

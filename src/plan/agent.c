@@ -10,17 +10,15 @@ WmStatus agent_init(WmAgent *a, const WmWorldModel *model, const WmPlanSettings 
     memset(a, 0, sizeof *a);
     a->model = model;
     const WmRssm *r = &model->rssm;
-    const size_t image = (size_t)3 * model->config.data.height * model->config.data.width;
-    a->encoder = model->encoder; /* the layer description and parameter indices; primitives built anew */
-    a->encoder.batch = 0;
-    if (dnnl_ctx_init(&a->dnnl, err) || conv_stack_build(&a->encoder, &a->dnnl, 1, err)) return err->status;
+    const size_t image = (size_t)3 * model->config.height * model->config.width;
+    if (dnnl_ctx_init(&a->dnnl, err) || conv_stack_build_copy(&a->encoder, &model->encoder, &a->dnnl, 1, err))
+        return err->status;
     size_t floats = 2 * image + conv_stack_scratch_floats(&a->encoder) + 4 * (size_t)(r->deter + r->embed) +
                     16 * (size_t)(r->hidden + r->deter + r->stoch + r->action);
     for (int i = 0; i < a->encoder.layers; i++) floats += conv_stack_out_floats(&a->encoder, i);
     if (arena_init(&a->arena, "acting", floats * sizeof(float) + 64 * 64, err) ||
-        plan_model_init(&a->objective, model, settings->candidates, settings->horizon,
-                        strcmp(model->config.plan.propagation, "random") == 0,
-                        plan_precision_is_bf16(model->config.plan.precision), seed, err) ||
+        plan_model_init(&a->objective, model, settings->candidates, settings->horizon, settings->random_propagation,
+                        settings->bf16, seed, err) ||
         planner_init(&a->planner, settings, err))
         return err->status;
     a->h = calloc((size_t)r->deter, sizeof *a->h);
@@ -28,7 +26,7 @@ WmStatus agent_init(WmAgent *a, const WmWorldModel *model, const WmPlanSettings 
     a->last_action = calloc((size_t)r->action, sizeof *a->last_action);
     a->image = malloc(image * sizeof *a->image);
     if (!a->h || !a->z || !a->last_action || !a->image) return wm_error_set(err, WM_ERR_NOMEM, "agent: out of memory");
-    a->rng = rng_stream(seed, 5); /* stream 5: planning */
+    a->rng = rng_stream(seed, WM_STREAM_PLANNING);
     plan_model_start(&a->objective, a->h, a->z);
     return WM_OK;
 }
@@ -59,12 +57,16 @@ WmStatus agent_observe(WmAgent *a, const uint8_t *frame, WmError *err) {
                        outs[a->encoder.layers - 1], err);
 }
 
+void agent_set_last_action(WmAgent *a, const float *action) {
+    memcpy(a->last_action, action, (size_t)a->model->rssm.action * sizeof *action);
+}
+
 WmStatus agent_act(WmAgent *a, float *action, WmError *err) {
     const double start = wm_clock_seconds();
     if (plan_model_load(&a->objective, err)) return err->status;
     if (planner_act(&a->planner, plan_model_returns, &a->objective, &a->rng, action, err)) return err->status;
     a->plan_seconds += wm_clock_seconds() - start;
     a->decisions++;
-    memcpy(a->last_action, action, (size_t)a->model->rssm.action * sizeof *action);
+    agent_set_last_action(a, action);
     return WM_OK;
 }

@@ -31,5 +31,8 @@ void agent_reset(WmAgent *agent);
 WmStatus agent_observe(WmAgent *agent, const uint8_t *frame, WmError *err);
 /* Plans from the current state; writes the action (A) and remembers it for the next observe. */
 WmStatus agent_act(WmAgent *agent, float *action, WmError *err);
+/* The action actually executed (A), when it differs from the one chosen (exploration noise): the next observe
+ * folds this one in. */
+void agent_set_last_action(WmAgent *agent, const float *action);
 
 #endif

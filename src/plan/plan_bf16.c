@@ -94,8 +94,8 @@ WmStatus plan_bf16_transition(WmPlanBf16 *net, WmRssmStep *step, const float *h_
     const WmWorldModel *m = net->model;
     const WmRssm *r = &m->rssm;
     const int rows = net->rows;
-    const size_t gates_width = (size_t)rows * 3 * r->deter;
-    float *proj_x = step->gru_cache, *proj_h = proj_x + gates_width, *gates = proj_h + gates_width;
+    const WmGruCacheParts cache = gru_cache_parts(step->gru_cache, rows, r->deter);
+    float *proj_x = cache.proj_x, *proj_h = cache.proj_h, *gates = cache.gates;
     const float *parts[2] = {z_prev, actions};
     const int widths[2] = {r->stoch, r->action};
     concat_forward(step->input_cat, parts, widths, 2, rows);

@@ -32,7 +32,7 @@ WmStatus plan_bf16_load(WmPlanBf16 *net, WmError *err);
 /* One transition for all rows with head 0: step->h, step->prior_mean (and the arrays before them). */
 WmStatus plan_bf16_transition(WmPlanBf16 *net, WmRssmStep *step, const float *h_prev, const float *z_prev,
                               const float *actions, WmError *err);
-/* Head `member` (>= 1) on `count` rows of h: hidden (count, Hd) and mean (count, S). */
+/* Head `member` (>= 1) on `count` rows of h: hidden (count, U) and mean (count, S). */
 WmStatus plan_bf16_member_prior(WmPlanBf16 *net, int member, const float *h, float *hidden, float *mean,
                                 WmError *err);
 /* The reward head on features (rows, D + S): reward (rows). The hidden layers alternate between scratch_a and

@@ -15,6 +15,8 @@ WmPlanSettings plan_settings_from_config(const WmConfig *c, int action_dim) {
         .init_std = (float)(kind == WM_PLAN_MPPI ? c->plan.mppi_std : c->plan.init_std),
         .mppi_lambda = (float)c->plan.mppi_lambda, .members = (int)c->model.ensemble,
         .variance_penalty = (float)c->plan.variance_penalty,
+        .random_propagation = strcmp(c->plan.propagation, "random") == 0,
+        .bf16 = plan_precision_is_bf16(c->plan.precision),
     };
 }
 
@@ -29,16 +31,16 @@ WmStatus plan_model_init(WmPlanModel *o, const WmWorldModel *model, int candidat
     memset(o, 0, sizeof *o);
     o->model = model, o->candidates = candidates, o->horizon = horizon;
     o->members = model->rssm.members, o->random_propagation = random_propagation;
-    o->rng = rng_stream(seed, 6); /* stream 6: the random heads of ensemble planning */
+    o->rng = rng_stream(seed, WM_STREAM_ENSEMBLE_HEADS);
     o->bf16 = bf16;
     if (bf16 && plan_bf16_init(&o->fast, model, candidates, err)) return err->status;
     const WmRssm *r = &model->rssm;
-    const size_t N = (size_t)candidates * o->members, D = r->deter, S = r->stoch, Hd = r->hidden, A = r->action;
+    const size_t rows = (size_t)candidates * o->members, D = r->deter, S = r->stoch, U = r->hidden, A = r->action;
     size_t widest = 1;
     for (int i = 0; i < model->reward_count; i++) widest = widest > (size_t)model->reward[i].out ? widest : (size_t)model->reward[i].out;
     o->reward_widest = (int)widest;
     /* Two states in flight, one transition's arrays, the features and the reward head's layers, plus padding. */
-    const size_t floats = N * (2 * (D + S) + (S + A) + 2 * Hd + D + 9 * D + 3 * S + (D + S) + 2 * widest + A + 1);
+    const size_t floats = rows * (2 * (D + S) + (S + A) + 2 * U + D + 9 * D + 3 * S + (D + S) + 2 * widest + A + 1);
     return arena_init(&o->arena, "planning", floats * sizeof(float) + 64 * 64, err);
 }
 
@@ -68,25 +70,25 @@ WmStatus plan_model_returns(void *ctx, const float *candidates, int count, float
         return wm_error_set(err, WM_ERR_ARG, "bf16 planning was built for %d candidates, asked for %d", o->fast.count,
                             count);
     const WmRssm *r = &m->rssm;
-    const int K = o->members, N = count * K, D = r->deter, S = r->stoch, A = r->action, H = o->horizon;
+    const int K = o->members, rows = count * K, D = r->deter, S = r->stoch, A = r->action, horizon = o->horizon;
     WmArena *arena = &o->arena;
     arena_reset(arena);
-    float *h = arena_floats(arena, (size_t)N * D), *z = arena_floats(arena, (size_t)N * S);
-    float *actions = arena_floats(arena, (size_t)N * A), *features = arena_floats(arena, (size_t)N * (D + S));
+    float *h = arena_floats(arena, (size_t)rows * D), *z = arena_floats(arena, (size_t)rows * S);
+    float *actions = arena_floats(arena, (size_t)rows * A), *features = arena_floats(arena, (size_t)rows * (D + S));
     WmRssmStep step;
-    if (arena_check(arena, err) || rssm_step_alloc(r, arena, &step, N, err)) return err->status;
+    if (arena_check(arena, err) || rssm_step_alloc(r, arena, &step, rows, err)) return err->status;
     const size_t mark = arena_mark(arena);
     /* Rows are particle-major: particle k of candidate n is row k count + n. */
-    for (int row = 0; row < N; row++) {
+    for (int row = 0; row < rows; row++) {
         memcpy(h + (size_t)row * D, o->h, (size_t)D * sizeof *h);
         memcpy(z + (size_t)row * S, o->z, (size_t)S * sizeof *z);
         returns[row] = 0.0f;
     }
     const float *parts[2] = {step.h, step.prior_mean};
     const int widths[2] = {D, S};
-    for (int t = 0; t < H; t++) {
-        for (int row = 0; row < N; row++)
-            memcpy(actions + (size_t)row * A, candidates + ((size_t)(row % count) * H + t) * A, (size_t)A * sizeof *actions);
+    for (int t = 0; t < horizon; t++) {
+        for (int row = 0; row < rows; row++)
+            memcpy(actions + (size_t)row * A, candidates + ((size_t)(row % count) * horizon + t) * A, (size_t)A * sizeof *actions);
         /* The transition with head 0 on every row, then each particle's own head on its rows. */
         if (o->bf16 ? plan_bf16_transition(&o->fast, &step, h, z, actions, err)
                     : rssm_step_forward(r, &m->params, &step, h, z, actions, err))
@@ -101,24 +103,24 @@ WmStatus plan_model_returns(void *ctx, const float *candidates, int count, float
             if (head != 0 && member_prior(o, &step, head, 0, count, err)) return err->status;
         }
         /* The prior's mean is the next z; the reward head reads [h, z]. */
-        concat_forward(features, parts, widths, 2, N);
+        concat_forward(features, parts, widths, 2, rows);
         const float *x = features;
         if (o->bf16) {
-            float *reward = arena_floats(arena, (size_t)N), *a = arena_floats(arena, (size_t)N * o->reward_widest),
-                  *b = arena_floats(arena, (size_t)N * o->reward_widest);
+            float *reward = arena_floats(arena, (size_t)rows), *a = arena_floats(arena, (size_t)rows * o->reward_widest),
+                  *b = arena_floats(arena, (size_t)rows * o->reward_widest);
             if (b == NULL) return arena_check(arena, err);
             if (plan_bf16_reward(&o->fast, features, a, b, reward, err)) return err->status;
             x = reward;
         }
         for (int i = 0; !o->bf16 && i < m->reward_count; i++) {
-            float *y = arena_floats(arena, (size_t)N * m->reward[i].out);
+            float *y = arena_floats(arena, (size_t)rows * m->reward[i].out);
             if (y == NULL) return arena_check(arena, err);
-            if (dense_forward(&m->reward[i], &m->params, y, x, N, err)) return err->status;
+            if (dense_forward(&m->reward[i], &m->params, y, x, rows, err)) return err->status;
             x = y;
         }
-        for (int row = 0; row < N; row++) returns[row] += x[row];
-        memcpy(h, step.h, (size_t)N * D * sizeof *h);
-        memcpy(z, step.prior_mean, (size_t)N * S * sizeof *z);
+        for (int row = 0; row < rows; row++) returns[row] += x[row];
+        memcpy(h, step.h, (size_t)rows * D * sizeof *h);
+        memcpy(z, step.prior_mean, (size_t)rows * S * sizeof *z);
         arena_rewind(arena, mark);
     }
     return WM_OK;
@@ -127,10 +129,10 @@ WmStatus plan_model_returns(void *ctx, const float *candidates, int count, float
 double plan_model_flops(const WmPlanModel *o, int count) {
     const WmWorldModel *m = o->model;
     const WmRssm *r = &m->rssm;
-    const double N = (double)count * o->members;
-    double per_step = 2.0 * N * 3 * r->deter * (r->hidden + r->deter); /* GRU */
+    const double rows = (double)count * o->members;
+    double per_step = 2.0 * rows * 3 * r->deter * (r->hidden + r->deter); /* GRU */
     const WmDense *dense[] = {&r->input, &r->prior_hidden, &r->prior_mean, &r->prior_std};
-    for (int i = 0; i < 4; i++) per_step += 2.0 * N * dense[i]->in * dense[i]->out;
-    for (int i = 0; i < m->reward_count; i++) per_step += 2.0 * N * m->reward[i].in * m->reward[i].out;
+    for (int i = 0; i < 4; i++) per_step += 2.0 * rows * dense[i]->in * dense[i]->out;
+    for (int i = 0; i < m->reward_count; i++) per_step += 2.0 * rows * m->reward[i].in * m->reward[i].out;
     return per_step * o->horizon;
 }

@@ -57,11 +57,11 @@ static int by_return_descending(const void *a, const void *b, void *returns) {
 
 /* Each candidate's score from its K returns: mean - lambda_var x variance (K = 1: the return itself). */
 static void score(WmPlanner *p) {
-    const int N = p->settings.candidates, K = p->settings.members;
-    for (int n = 0; n < N; n++) {
+    const int count = p->settings.candidates, K = p->settings.members;
+    for (int n = 0; n < count; n++) {
         double sum = 0.0, sq = 0.0;
         for (int k = 0; k < K; k++) {
-            const double r = p->member_returns[(size_t)k * N + n];
+            const double r = p->member_returns[(size_t)k * count + n];
             sum += r, sq += r * r;
         }
         const double mean = sum / K, var = K > 1 ? sq / K - mean * mean : 0.0;
@@ -71,7 +71,7 @@ static void score(WmPlanner *p) {
 
 WmStatus planner_act(WmPlanner *p, WmPlanObjective objective, void *ctx, WmRng *rng, float *action, WmError *err) {
     const WmPlanSettings *s = &p->settings;
-    const int N = s->candidates, A = s->action_dim;
+    const int count = s->candidates, A = s->action_dim;
     const size_t plan = (size_t)s->horizon * A;
     /* The starting distribution: zero mean, or the last plan shifted by a step (its last action repeated). */
     if (p->has_plan && s->kind != WM_PLAN_SHOOTING) {
@@ -84,24 +84,24 @@ WmStatus planner_act(WmPlanner *p, WmPlanObjective objective, void *ctx, WmRng *
     int best = -1;
     for (int it = 0; it < iterations; it++) {
         if (s->kind == WM_PLAN_SHOOTING) {
-            rng_fill_uniform(rng, p->candidates, plan * N);
-            for (size_t j = 0; j < plan * N; j++) p->candidates[j] = 2.0f * p->candidates[j] - 1.0f;
+            rng_fill_uniform(rng, p->candidates, plan * count);
+            for (size_t j = 0; j < plan * count; j++) p->candidates[j] = 2.0f * p->candidates[j] - 1.0f;
         } else {
-            rng_fill_normal(rng, p->noise, plan * N, 0.0f, 1.0f);
-            for (int n = 0; n < N; n++)
+            rng_fill_normal(rng, p->noise, plan * count, 0.0f, 1.0f);
+            for (int n = 0; n < count; n++)
                 for (size_t j = 0; j < plan; j++)
                     p->candidates[n * plan + j] = clip(p->mean[j] + p->std[j] * p->noise[n * plan + j]);
         }
-        if (objective(ctx, p->candidates, N, p->member_returns, err)) return err->status;
+        if (objective(ctx, p->candidates, count, p->member_returns, err)) return err->status;
         score(p);
         best = -1;
-        for (int n = 0; n < N; n++)
+        for (int n = 0; n < count; n++)
             if (!isnan(p->returns[n]) && (best < 0 || p->returns[n] > p->returns[best])) best = n;
         if (best < 0) return wm_error_set(err, WM_ERR_NUMERIC, "planner: every candidate's return is NaN");
         p->last_best = p->returns[best];
         if (s->kind == WM_PLAN_CEM) {
-            for (int n = 0; n < N; n++) p->order[n] = n;
-            qsort_r(p->order, (size_t)N, sizeof *p->order, by_return_descending, p->returns);
+            for (int n = 0; n < count; n++) p->order[n] = n;
+            qsort_r(p->order, (size_t)count, sizeof *p->order, by_return_descending, p->returns);
             const int k = s->top_k;
             for (size_t j = 0; j < plan; j++) {
                 double sum = 0.0, sq = 0.0;
@@ -115,14 +115,14 @@ WmStatus planner_act(WmPlanner *p, WmPlanObjective objective, void *ctx, WmRng *
         } else if (s->kind == WM_PLAN_MPPI) {
             const double top = p->returns[best];
             double total = 0.0;
-            for (int n = 0; n < N; n++) {
+            for (int n = 0; n < count; n++) {
                 const double w = isnan(p->returns[n]) ? 0.0 : exp((p->returns[n] - top) / s->mppi_lambda);
                 p->returns[n] = (float)w; /* reused as the weights */
                 total += w;
             }
             for (size_t j = 0; j < plan; j++) {
                 double sum = 0.0;
-                for (int n = 0; n < N; n++) sum += p->returns[n] * p->candidates[(size_t)n * plan + j];
+                for (int n = 0; n < count; n++) sum += p->returns[n] * p->candidates[(size_t)n * plan + j];
                 p->mean[j] = clip((float)(sum / total));
             }
         }

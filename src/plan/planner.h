@@ -1,9 +1,9 @@
 /* Planning over action sequences: random shooting, the cross-entropy method (CEM) and MPPI, behind one interface.
- * The planner samples N candidate sequences of H actions (each in [-1, 1]^A), asks an objective for their returns
+ * The planner samples `candidates` sequences of `horizon` actions (each in [-1, 1]^A), asks an objective for their returns
  * (one batched call per iteration) and returns the first action of its plan. The objective is anything: the world
  * model's imagined rewards (plan_model.h) or, in tests, a known function.
  *   shooting: one iteration, the best candidate wins.
- *   CEM:      refit mean and std to the top k each iteration (PlaNet: H 12, 10 iterations, 1000 candidates, k 100);
+ *   CEM:      refit mean and std to the top k each iteration (PlaNet: horizon 12, 10 iterations, 1000 candidates, k 100);
  *             the plan is the final mean.
  *   MPPI:     mean <- sum_i w_i a_i / sum_i w_i with w_i = exp((R_i - max R) / lambda) over all candidates (the
  *             soft-optimal update of control as inference), noise of a fixed std; warm-started from the previous
@@ -19,7 +19,8 @@
 
 typedef enum { WM_PLAN_SHOOTING, WM_PLAN_CEM, WM_PLAN_MPPI } WmPlanKind;
 
-/* Returns (K, N) of candidates (N, H, A), row-major: member k's return of candidate n at k N + n. */
+/* Returns (K, count) of candidates (count, horizon, A), row-major: member k's return of candidate n at
+ * k count + n. */
 typedef WmStatus (*WmPlanObjective)(void *ctx, const float *candidates, int count, float *returns, WmError *err);
 
 typedef struct {
@@ -29,16 +30,19 @@ typedef struct {
     float mppi_lambda; /* MPPI's temperature */
     int members;            /* K returns per candidate; 0 is taken as 1 */
     float variance_penalty; /* lambda_var */
+    /* How the world model imagines (read by plan_model.h, not by the planner): */
+    int random_propagation; /* an ensemble particle draws a random head per step, not head k throughout */
+    int bf16;               /* imagined rollouts in bf16 */
 } WmPlanSettings;
 
 typedef struct {
     WmPlanSettings settings;
-    float *mean, *std;   /* (H, A): the current plan */
-    float *candidates;   /* (N, H, A) */
+    float *mean, *std;   /* (horizon, A): the current plan */
+    float *candidates;   /* (candidates, horizon, A) */
     float *returns;      /* (N): each candidate's score */
     float *member_returns; /* (K, N): what the objective returns */
     int *order;          /* (N): indices sorted by return, for CEM */
-    float *noise;        /* (N, H, A) */
+    float *noise;        /* (candidates, horizon, A) */
     int has_plan;        /* a previous plan to warm-start from */
     double last_best;    /* the best return of the last decision */
 } WmPlanner;

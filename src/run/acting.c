@@ -1,0 +1,93 @@
+#include "run/acting.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/fs.h"
+#include "plan/plan_model.h"
+#include "run/run_dir.h"
+
+WmStatus run_open_model(const char *run, const char *const *sets, int set_count, int action_dim, WmConfig *config,
+                        WmWorldModel *model, WmCheckpointInfo *info, WmError *err) {
+    WmRunPaths paths;
+    run_paths(&paths, run);
+    if (run_read_config(&paths, sets, set_count, config, err)) return err->status;
+    if (!fs_exists(paths.latest))
+        return wm_error_set(err, WM_ERR_ARG, "%s: no checkpoint yet (latest.safetensors)", run);
+    WmCheckpointInfo own;
+    WmCheckpointInfo *read = info ? info : &own;
+    if (checkpoint_load_model(model, paths.latest, read, err)) return err->status;
+    /* The model is the checkpoint's; a config.yaml (or --set) that describes another model is a mistake to name. */
+    static const char *const MODEL_KEYS[] = {"model.", "data.height", "data.width", "data.bit_depth", NULL};
+    char differences[1024];
+    if (config_differences(config, &read->config, MODEL_KEYS, differences, sizeof differences) > 0) {
+        world_model_free(model);
+        return wm_error_set(err, WM_ERR_FORMAT, "%s: the run's config (with --set) and its checkpoint %s describe "
+                            "different models: %s", run, paths.latest, differences);
+    }
+    if (action_dim > 0 && read->action_dim != action_dim) {
+        world_model_free(model);
+        return wm_error_set(err, WM_ERR_FORMAT, "%s: a model of %d actions; this run has %d", paths.latest,
+                            read->action_dim, action_dim);
+    }
+    return WM_OK;
+}
+
+WmStatus run_predictor_open(WmRunPredictor *p, const char *run, int action_dim, int batch, int length,
+                            WmError *err) {
+    memset(p, 0, sizeof *p);
+    if (run_open_model(run, NULL, 0, action_dim, &p->config, &p->model, NULL, err)) return err->status;
+    p->made_model = 1;
+    const WmModelConfig *c = &p->model.config;
+    const int B = batch > 0 ? batch : (int)p->config.data.batch, L = length > 0 ? length : (int)p->config.data.length;
+    if (world_model_build(&p->model, B, L, err)) return err->status;
+    return replay_batch_alloc(&p->batch, B, L, (int)c->height, (int)c->width, p->model.action_dim, err);
+}
+
+void run_predictor_close(WmRunPredictor *p) {
+    if (p->made_model) world_model_free(&p->model);
+    replay_batch_free(&p->batch);
+    memset(p, 0, sizeof *p);
+}
+
+WmStatus run_agent_open(WmRunAgent *a, const char *run, const char *const *sets, int set_count, const char *planner,
+                        int action_dim, int64_t seed, WmError *err) {
+    memset(a, 0, sizeof *a);
+    if (run_open_model(run, sets, set_count, action_dim, &a->config, &a->model, NULL, err)) return err->status;
+    a->made_model = 1;
+    if (planner) snprintf(a->config.plan.planner, sizeof a->config.plan.planner, "%s", planner);
+    const WmPlanSettings settings = plan_settings_from_config(&a->config, a->model.action_dim);
+    const uint64_t planning_seed = seed < 0 ? (uint64_t)a->config.run.seed : (uint64_t)seed;
+    if (agent_init(&a->agent, &a->model, &settings, planning_seed, err)) return err->status;
+    a->made_agent = 1;
+    agent_reset(&a->agent);
+    return WM_OK;
+}
+
+void run_agent_close(WmRunAgent *a) {
+    if (a->made_agent) agent_free(&a->agent);
+    if (a->made_model) world_model_free(&a->model);
+    memset(a, 0, sizeof *a);
+}
+
+static float clip(float a) { return a < -1.0f ? -1.0f : a > 1.0f ? 1.0f : a; }
+
+static WmStatus act(void *ctx, const uint8_t *frame, float *action, WmError *err) {
+    WmAgentPolicy *p = ctx;
+    if (agent_observe(p->agent, frame, err) || agent_act(p->agent, action, err)) return err->status;
+    if (p->noise > 0.0f) {
+        const int A = p->agent->model->action_dim;
+        float draw[64];
+        rng_fill_normal(p->explore, draw, (size_t)A, 0.0f, 1.0f);
+        for (int i = 0; i < A; i++) action[i] = clip(action[i] + p->noise * draw[i]);
+        agent_set_last_action(p->agent, action); /* the filter sees what was executed */
+    }
+    return WM_OK;
+}
+
+static void stepped(void *ctx, int steps, double return_so_far) {
+    const WmAgentPolicy *p = ctx;
+    if (p->stepped) p->stepped(p->stepped_ctx, steps, return_so_far);
+}
+
+WmPolicy agent_policy(WmAgentPolicy *state) { return (WmPolicy){act, stepped, state}; }

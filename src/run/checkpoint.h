@@ -1,0 +1,59 @@
+/* The checkpoint format (safetensors): parameters by module path, Adam moments as optim.m.<name> and
+ * optim.v.<name>, optim.step; metadata: the format version, the resolved run config as YAML, the step, the action
+ * size, the trainer's random streams, and what a loop adds (the online loop's streams and episode count). Every
+ * metadata key is named here, once, and every value is parsed strictly: a missing or malformed one is an error
+ * naming the file and the key. */
+#ifndef WM_RUN_CHECKPOINT_H
+#define WM_RUN_CHECKPOINT_H
+
+#include "config/config.h"
+#include "core/safetensors.h"
+#include "nets/world_model.h"
+#include "train/trainer.h"
+
+#define WM_CHECKPOINT_FORMAT "wm-checkpoint-1"
+
+#define WM_META_FORMAT "format"
+#define WM_META_CONFIG "config"
+#define WM_META_STEP "step"
+#define WM_META_ACTION_DIM "action_dim"
+#define WM_META_RNG_SAMPLE "rng.sample"
+#define WM_META_RNG_DEQUANTIZE "rng.dequantize"
+#define WM_META_RNG_LATENT "rng.latent"
+#define WM_META_ONLINE_ENV "online.env"
+#define WM_META_ONLINE_EVAL_ENV "online.eval_env"
+#define WM_META_ONLINE_EXPLORE "online.explore"
+#define WM_META_ONLINE_AGENT "online.agent"
+#define WM_META_ONLINE_OBJECTIVE "online.objective"
+#define WM_META_ONLINE_EPISODES "online.episodes"
+
+/* What a checkpoint says of itself. */
+typedef struct {
+    long step;
+    int action_dim;
+    WmConfig config; /* the run config it was trained with */
+} WmCheckpointInfo;
+
+/* Writes parameters, Adam moments, the trainer's metadata and `extra` entries (may be NULL) to `path`, through a
+ * temporary name (safetensors_write). */
+WmStatus checkpoint_save(const WmTrainer *trainer, const char *path, const WmMetaEntry *extra, int extra_count,
+                         WmError *err);
+/* Restores everything checkpoint_save wrote of the trainer; the file must match the model's tensors and action
+ * size. */
+WmStatus checkpoint_load_trainer(WmTrainer *trainer, const char *path, WmError *err);
+
+/* The format, step, action size and config of an open checkpoint. */
+WmStatus checkpoint_read_info(const WmSafetensors *file, WmCheckpointInfo *info, WmError *err);
+/* A model that loads itself: creates the model the checkpoint's config describes and copies its parameters, and
+ * nothing else (no Adam moments, no replay, no training buffers; world_model_build is the caller's). `info` (may
+ * be NULL) receives what the checkpoint says of itself. */
+WmStatus checkpoint_load_model(WmWorldModel *model, const char *path, WmCheckpointInfo *info, WmError *err);
+
+/* A random stream's state as metadata text ("seed stream counter") and back. */
+void checkpoint_rng_format(char *out, size_t size, const WmRng *rng);
+WmStatus checkpoint_rng_read(const WmSafetensors *file, const char *key, WmRng *rng, WmError *err);
+/* A whole number in [lo, hi], decimal, nothing after it. */
+WmStatus checkpoint_meta_long(const WmSafetensors *file, const char *key, long lo, long hi, long *value,
+                              WmError *err);
+
+#endif

@@ -1,0 +1,83 @@
+/* Offline training on recorded episodes: the dataset is read once (the last data.holdout_episodes kept out and
+ * evaluated at every log line), the rest fill the replay store, and the trainer steps to run.steps with metrics
+ * and checkpoints as the config says. */
+#include <omp.h>
+#include <stdlib.h>
+
+#include "core/clock.h"
+#include "core/fs.h"
+#include "data/dataset.h"
+#include "run/checkpoint.h"
+#include "run/loops.h"
+
+WmStatus train_offline(const WmTrainOptions *o, const WmConfig *config, const WmRunPaths *paths,
+                       const WmTrainObserver *observer, WmError *err) {
+    WmDataset dataset = {0};
+    WmTrainer trainer;
+    int trainer_made = 0;
+    FILE *metrics = NULL;
+    float *mean_image = NULL;
+    WmFrameSize size = {(int)config->data.height, (int)config->data.width, 0};
+    if (dataset_read(o->data, &size, o->skip_bad, &dataset, err)) goto done;
+    if (size.resized) train_note(observer, "frames were resized to %dx%d", size.width, size.height);
+    if (dataset.skipped) train_note(observer, "skipped %d bad episodes", dataset.skipped);
+    const int held = (int)config->data.holdout_episodes;
+    if (held >= dataset.count) {
+        wm_error_set(err, WM_ERR_ARG, "data.holdout_episodes: %d of %d episodes leaves none to train on", held,
+                     dataset.count);
+        goto done;
+    }
+    if (run_prepare(paths, config, err) || trainer_create(&trainer, config, dataset.episodes[0].action_dim, err))
+        goto done;
+    trainer_made = 1;
+    for (int i = 0; i < dataset.count - held; i++)
+        if (replay_add(&trainer.replay, &dataset.episodes[i], err)) goto done;
+    if (replay_chunk_count(&trainer.replay, (int)config->data.length) == 0) {
+        wm_error_set(err, WM_ERR_ARG, "%s: no training episode has data.length = %ld frames", o->data,
+                     config->data.length);
+        goto done;
+    }
+    if (fs_exists(paths->latest)) {
+        if (checkpoint_load_trainer(&trainer, paths->latest, err) || run_trim_metrics(paths, trainer.step, err))
+            goto done;
+        train_note(observer, "resuming %s from step %ld", o->run, trainer.step);
+    }
+    if (held > 0) {
+        mean_image = malloc((size_t)3 * config->data.height * config->data.width * sizeof(float));
+        if (mean_image == NULL) {
+            wm_error_set(err, WM_ERR_NOMEM, "out of memory for the mean image");
+            goto done;
+        }
+        model_eval_mean_image(&trainer.model, &trainer.replay, mean_image);
+    }
+    if (run_open_metrics(paths, &metrics, err)) goto done;
+    train_note(observer, "%s, %d episodes (%ld frames, %.0f MiB in replay), %d held out, %d threads, %ld steps",
+               o->data, trainer.replay.count, trainer.replay.frames,
+               replay_memory_bytes(&trainer.replay) / 1048576.0, held, omp_get_max_threads(), config->run.steps);
+    const double start = wm_clock_seconds();
+    const long first_step = trainer.step;
+    const double frames_per_step = (double)config->data.batch * config->data.length;
+    while (trainer.step < config->run.steps) {
+        WmLosses losses;
+        if (trainer_step(&trainer, &losses, err)) goto done;
+        const double elapsed = wm_clock_seconds() - start;
+        train_report(observer, 0, trainer.step, first_step, config->run.steps, 0, elapsed, &losses);
+        if (trainer.step % config->run.log_every == 0 || trainer.step == config->run.steps) {
+            WmHeldOut held_out;
+            if (held > 0 && model_eval_heldout(&trainer.model, &trainer.batch, dataset.episodes + dataset.count - held,
+                                               held, mean_image, &held_out, err))
+                goto done;
+            run_write_step_metrics(metrics, &trainer, &losses, elapsed,
+                                   frames_per_step * (trainer.step - first_step) / elapsed, held > 0 ? &held_out : NULL);
+        }
+        if (trainer.step % config->run.checkpoint_every == 0 || trainer.step == config->run.steps)
+            if (run_save_checkpoint(paths, &trainer, config->run.keep_checkpoints, NULL, 0, err)) goto done;
+    }
+    train_note(observer, "%s at step %ld (%.1f s)", o->run, trainer.step, wm_clock_seconds() - start);
+done:
+    if (metrics) fclose(metrics);
+    free(mean_image);
+    if (trainer_made) trainer_free(&trainer);
+    dataset_free(&dataset);
+    return err->status;
+}

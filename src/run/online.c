@@ -1,0 +1,183 @@
+/* wm train --env NAME: PlaNet's online loop. Seed episodes with random actions, then repeat: steps_per_episode
+ * gradient steps, one episode collected with the planner plus Gaussian exploration noise, and every eval_every
+ * episodes one without noise, logged as eval_return. Episodes are kept under R/episodes. Every checkpoint also
+ * holds the environments', the exploration's and the agent's random streams, so a resumed run (replay read back
+ * from R/episodes) continues bit for bit. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/fs.h"
+#include "data/dataset.h"
+#include "data/episode_png.h"
+#include "plan/plan_model.h"
+#include "run/acting.h"
+#include "run/loops.h"
+
+/* The evaluation environment's seed, apart from the collecting one's. */
+enum { EVAL_SEED_OFFSET = 1000003 };
+
+typedef struct {
+    WmEnv env, eval_env;
+    WmRng explore;
+    long episodes; /* how many R/episodes holds */
+    int made_env, made_eval_env;
+} Online;
+
+/* Saves an episode under R/episodes and moves it into the replay store. */
+static WmStatus keep(Online *o, const WmRunPaths *paths, WmTrainer *t, WmEpisode *episode, WmError *err) {
+    char path[WM_RUN_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/episode_%06ld", paths->episodes, o->episodes);
+    if (episode_write_png_dir(path, episode, err) || replay_add(&t->replay, episode, err)) return err->status;
+    o->episodes++;
+    return WM_OK;
+}
+
+/* Plays one episode with `policy` into the replay and R/episodes; its return into *return_sum. */
+static WmStatus play_and_keep(Online *o, const WmRunPaths *paths, WmTrainer *t, const WmPolicy *policy,
+                              double *return_sum, WmError *err) {
+    WmEpisode episode = {0};
+    if (env_rollout(&o->env, policy, &episode, NULL, err) == WM_OK) {
+        if (return_sum) *return_sum = episode_return(&episode);
+        keep(o, paths, t, &episode, err);
+    }
+    episode_free(&episode);
+    return err->status;
+}
+
+/* The random streams an online checkpoint keeps beside the trainer's, by metadata key. */
+enum { ONLINE_STREAMS = 5 };
+typedef struct {
+    const char *key;
+    WmRng *rng;
+} OnlineStream;
+
+static void online_streams(Online *o, WmAgent *agent, OnlineStream *out) {
+    const OnlineStream streams[ONLINE_STREAMS] = {
+        {WM_META_ONLINE_ENV, &o->env.rng},           {WM_META_ONLINE_EVAL_ENV, &o->eval_env.rng},
+        {WM_META_ONLINE_EXPLORE, &o->explore},       {WM_META_ONLINE_AGENT, &agent->rng},
+        {WM_META_ONLINE_OBJECTIVE, &agent->objective.rng},
+    };
+    memcpy(out, streams, sizeof streams);
+}
+
+/* A resumed run: the replay from R/episodes (sorted, so in the order collected), the streams from the checkpoint. */
+static WmStatus resume(Online *o, const WmRunPaths *paths, WmTrainer *t, WmAgent *agent, WmError *err) {
+    WmDataset data;
+    WmFrameSize size = {WM_ENV_SIZE, WM_ENV_SIZE, 0};
+    if (dataset_read(paths->episodes, &size, 0, &data, err)) return err->status;
+    for (int i = 0; i < data.count && err->status == WM_OK; i++) replay_add(&t->replay, &data.episodes[i], err);
+    o->episodes = data.count;
+    dataset_free(&data);
+    WmSafetensors f;
+    if (err->status || safetensors_open(&f, paths->latest, err)) return err->status;
+    long episodes = 0;
+    if (checkpoint_meta_long(&f, WM_META_ONLINE_EPISODES, 0, 1L << 40, &episodes, err) == WM_OK &&
+        episodes != o->episodes)
+        wm_error_set(err, WM_ERR_FORMAT, "%s: it knew %ld episodes, %s holds %ld", paths->latest, episodes,
+                     paths->episodes, o->episodes);
+    OnlineStream streams[ONLINE_STREAMS];
+    online_streams(o, agent, streams);
+    for (int i = 0; i < ONLINE_STREAMS && err->status == WM_OK; i++)
+        checkpoint_rng_read(&f, streams[i].key, streams[i].rng, err);
+    safetensors_close(&f);
+    return err->status;
+}
+
+/* A checkpoint with the online streams and the episode count in its metadata. */
+static WmStatus save(Online *o, const WmRunPaths *paths, const WmTrainer *t, WmAgent *agent, WmError *err) {
+    OnlineStream streams[ONLINE_STREAMS];
+    online_streams(o, agent, streams);
+    char texts[ONLINE_STREAMS][96], episodes[32];
+    WmMetaEntry extra[ONLINE_STREAMS + 1];
+    for (int i = 0; i < ONLINE_STREAMS; i++) {
+        checkpoint_rng_format(texts[i], sizeof texts[i], streams[i].rng);
+        extra[i] = (WmMetaEntry){streams[i].key, texts[i]};
+    }
+    snprintf(episodes, sizeof episodes, "%ld", o->episodes);
+    extra[ONLINE_STREAMS] = (WmMetaEntry){WM_META_ONLINE_EPISODES, episodes};
+    return run_save_checkpoint(paths, t, t->config.run.keep_checkpoints, extra, ONLINE_STREAMS + 1, err);
+}
+
+WmStatus train_online(const WmTrainOptions *opts, const WmConfig *config, const WmRunPaths *paths,
+                      const WmTrainObserver *observer, WmError *err) {
+    Online o = {0};
+    WmTrainer trainer;
+    WmAgent agent;
+    int made_trainer = 0, made_agent = 0;
+    FILE *metrics = NULL;
+    const uint64_t seed = (uint64_t)config->run.seed;
+    const int repeat = (int)config->data.action_repeat;
+    if (run_prepare(paths, config, err) || env_create(&o.env, opts->env, seed, repeat, err)) goto done;
+    o.made_env = 1;
+    if (env_create(&o.eval_env, opts->env, seed + EVAL_SEED_OFFSET, repeat, err)) goto done;
+    o.made_eval_env = 1;
+    o.explore = rng_stream(seed, WM_STREAM_EXPLORE);
+    if (fs_make_dirs(paths->episodes, err)) goto done;
+    const int A = env_action_dim(&o.env);
+    if (trainer_create(&trainer, config, A, err)) goto done;
+    made_trainer = 1;
+    const WmPlanSettings settings = plan_settings_from_config(config, A);
+    if (agent_init(&agent, &trainer.model, &settings, seed, err)) goto done;
+    made_agent = 1;
+    if (fs_exists(paths->latest)) {
+        if (checkpoint_load_trainer(&trainer, paths->latest, err) || run_trim_metrics(paths, trainer.step, err) ||
+            resume(&o, paths, &trainer, &agent, err))
+            goto done;
+        train_note(observer, "resuming %s from step %ld, %ld episodes", opts->run, trainer.step, o.episodes);
+    } else {
+        WmRandomPolicy random = {&o.explore, A};
+        const WmPolicy seed_policy = policy_random(&random);
+        for (long i = 0; i < config->online.seed_episodes; i++)
+            if (play_and_keep(&o, paths, &trainer, &seed_policy, NULL, err)) goto done;
+    }
+    if (run_open_metrics(paths, &metrics, err)) goto done;
+    train_note(observer, "online on %s, %ld episodes so far, %ld steps, an episode every %ld steps", opts->env,
+               o.episodes, config->run.steps, config->online.steps_per_episode);
+    const double start = wm_clock_seconds();
+    const long first_step = trainer.step;
+    const double frames_per_step = (double)config->data.batch * config->data.length;
+    WmAgentPolicy explorer = {&agent, &o.explore, (float)config->online.exploration_noise, NULL, NULL},
+                  evaluator = {&agent, NULL, 0.0f, NULL, NULL};
+    const WmPolicy explore_policy = agent_policy(&explorer), eval_policy = agent_policy(&evaluator);
+    while (trainer.step < config->run.steps) {
+        WmLosses losses;
+        if (trainer_step(&trainer, &losses, err)) goto done;
+        const double elapsed = wm_clock_seconds() - start;
+        train_report(observer, 1, trainer.step, first_step, config->run.steps, o.episodes, elapsed, &losses);
+        if (trainer.step % config->run.log_every == 0 || trainer.step == config->run.steps)
+            run_write_step_metrics(metrics, &trainer, &losses, elapsed,
+                                   frames_per_step * (trainer.step - first_step) / elapsed, NULL);
+        int saved_point = trainer.step % config->run.checkpoint_every == 0 || trainer.step == config->run.steps;
+        if (trainer.step % config->online.steps_per_episode == 0) {
+            double train_return = 0.0, eval_return = 0.0;
+            agent_reset(&agent);
+            if (play_and_keep(&o, paths, &trainer, &explore_policy, &train_return, err)) goto done;
+            const int evaluate = o.episodes % config->online.eval_every == 0;
+            if (evaluate) {
+                WmEpisode episode = {0};
+                agent_reset(&agent);
+                const WmStatus status = env_rollout(&o.eval_env, &eval_policy, &episode, NULL, err);
+                if (status == WM_OK) eval_return = episode_return(&episode);
+                episode_free(&episode);
+                if (status) goto done;
+            }
+            fprintf(metrics, "{\"step\":%ld,\"wall_s\":%.3f,\"episodes\":%ld,\"train_return\":%.4f", trainer.step,
+                    wm_clock_seconds() - start, o.episodes, train_return);
+            if (evaluate) fprintf(metrics, ",\"eval_return\":%.4f", eval_return);
+            fprintf(metrics, "}\n");
+            fflush(metrics);
+            saved_point = 1;
+        }
+        if (saved_point && save(&o, paths, &trainer, &agent, err)) goto done;
+    }
+    train_note(observer, "%s at step %ld, %ld episodes (%.1f s)", opts->run, trainer.step, o.episodes,
+               wm_clock_seconds() - start);
+done:
+    if (metrics) fclose(metrics);
+    if (made_agent) agent_free(&agent);
+    if (made_trainer) trainer_free(&trainer);
+    if (o.made_env) env_free(&o.env);
+    if (o.made_eval_env) env_free(&o.eval_env);
+    return err->status;
+}

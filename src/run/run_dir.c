@@ -1,0 +1,142 @@
+#include "run/run_dir.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/fs.h"
+#include "run/checkpoint.h"
+
+void run_paths(WmRunPaths *p, const char *run) {
+    snprintf(p->dir, sizeof p->dir, "%s", run);
+    snprintf(p->config, sizeof p->config, "%.4096s/config.yaml", run);
+    snprintf(p->latest, sizeof p->latest, "%.4096s/latest.safetensors", run);
+    snprintf(p->metrics, sizeof p->metrics, "%.4096s/metrics.jsonl", run);
+    snprintf(p->checkpoints, sizeof p->checkpoints, "%.4096s/checkpoints", run);
+    snprintf(p->episodes, sizeof p->episodes, "%.4096s/episodes", run);
+    snprintf(p->plan_metrics, sizeof p->plan_metrics, "%.4096s/plan_metrics.jsonl", run);
+}
+
+static WmStatus apply_sets(WmConfig *config, const char *const *sets, int set_count, WmError *err) {
+    for (int i = 0; i < set_count; i++)
+        if (config_set_assignment(config, sets[i], err)) return err->status;
+    return WM_OK;
+}
+
+WmStatus run_resolve_config(const WmRunPaths *p, int resuming, const char *config_path, const char *const *sets,
+                            int set_count, long steps, WmConfig *config, WmError *err) {
+    config_defaults(config);
+    if (resuming ? config_load_yaml(config, p->config, err) : (config_path && config_load_yaml(config, config_path, err)))
+        return err->status;
+    if (apply_sets(config, sets, set_count, err)) return err->status;
+    if (steps > 0) config->run.steps = steps;
+    return config_validate(config, err);
+}
+
+WmStatus run_read_config(const WmRunPaths *p, const char *const *sets, int set_count, WmConfig *config,
+                         WmError *err) {
+    if (!fs_is_dir(p->dir)) return wm_error_set(err, WM_ERR_ARG, "%s: no such run directory", p->dir);
+    if (!fs_exists(p->config)) return wm_error_set(err, WM_ERR_ARG, "%s: not a run (no config.yaml)", p->dir);
+    config_defaults(config);
+    if (config_load_yaml(config, p->config, err) || apply_sets(config, sets, set_count, err)) return err->status;
+    return config_validate(config, err);
+}
+
+static WmStatus write_config(const WmConfig *config, const char *path, WmError *err) {
+    char tmp[WM_RUN_PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *out = fopen(tmp, "w");
+    if (out == NULL) return wm_error_set(err, WM_ERR_IO, "%s: cannot create", tmp);
+    fprintf(out, "# The resolved configuration of this run, written by wm train; a resume reads it back.\n");
+    config_write_yaml(config, out);
+    if (fclose(out) != 0) return wm_error_set(err, WM_ERR_IO, "%s: write failed", tmp);
+    return fs_commit(tmp, path, err);
+}
+
+WmStatus run_prepare(const WmRunPaths *p, const WmConfig *config, WmError *err) {
+    if (fs_make_dirs(p->checkpoints, err)) return err->status;
+    return fs_exists(p->config) ? WM_OK : write_config(config, p->config, err);
+}
+
+WmStatus run_trim_metrics(const WmRunPaths *p, long step, WmError *err) {
+    if (!fs_exists(p->metrics)) return WM_OK;
+    char *text = NULL;
+    size_t size = 0;
+    if (fs_read_all(p->metrics, &text, &size, err)) return err->status;
+    char tmp[WM_RUN_PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", p->metrics);
+    FILE *out = fopen(tmp, "w");
+    if (out == NULL) {
+        free(text);
+        return wm_error_set(err, WM_ERR_IO, "%s: cannot create", tmp);
+    }
+    for (char *line = text, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next) *next++ = '\0';
+        long line_step = -1;
+        const char *at = strstr(line, "\"step\":");
+        if (at && sscanf(at + 7, "%ld", &line_step) == 1 && line_step <= step) fprintf(out, "%s\n", line);
+    }
+    free(text);
+    if (fclose(out) != 0) return wm_error_set(err, WM_ERR_IO, "%s: write failed", tmp);
+    return fs_commit(tmp, p->metrics, err);
+}
+
+WmStatus run_open_metrics(const WmRunPaths *p, FILE **metrics, WmError *err) {
+    *metrics = fopen(p->metrics, "a");
+    return *metrics ? WM_OK : wm_error_set(err, WM_ERR_IO, "%s: cannot open for appending", p->metrics);
+}
+
+void run_write_step_metrics(FILE *out, const WmTrainer *t, const WmLosses *l, double wall, double frames_per_second,
+                            const WmHeldOut *held_out) {
+    fprintf(out,
+            "{\"step\":%ld,\"wall_s\":%.3f,\"loss\":%.9g,\"image_nll\":%.9g,\"reward_nll\":%.9g,\"kl\":%.9g,"
+            "\"overshoot_kl\":%.9g,\"ensemble_kl\":%.9g,\"image_mse\":%.9g,\"grad_norm\":%.9g,\"frames_per_s\":%.1f",
+            t->step, wall, l->loss, l->image_nll, l->reward_nll, l->kl, l->overshoot_kl, l->ensemble_kl, l->image_mse,
+            t->grad_norm, frames_per_second);
+    if (held_out)
+        fprintf(out, ",\"heldout_image_mse\":%.9g,\"heldout_mean_image_mse\":%.9g,\"heldout_reward_r2\":%.6f",
+                held_out->image_mse, held_out->baseline_mse, held_out->reward_r2);
+    fprintf(out, "}\n");
+    fflush(out);
+}
+
+/* Removes all but the newest `keep` step files; checkpoints need not come at a regular interval. */
+static WmStatus rotate(const WmRunPaths *p, long keep, WmError *err) {
+    char **names = NULL;
+    int count = 0;
+    if (fs_list_dir(p->checkpoints, &names, &count, err)) return err->status;
+    long *steps = calloc((size_t)count + 1, sizeof *steps);
+    int found = 0;
+    for (int i = 0; i < count && steps; i++) {
+        long step;
+        char tail[32];
+        if (sscanf(names[i], "step_%ld.safetensor%31s", &step, tail) == 2 && strcmp(tail, "s") == 0)
+            steps[found++] = step;
+    }
+    for (int i = 0; i < found && steps; i++) {
+        int newer = 0;
+        for (int j = 0; j < found; j++) newer += steps[j] > steps[i];
+        if (newer >= keep) {
+            char old[WM_RUN_PATH_MAX + 64];
+            snprintf(old, sizeof old, "%s/step_%ld.safetensors", p->checkpoints, steps[i]);
+            remove(old);
+        }
+    }
+    free(steps);
+    fs_free_list(names, count);
+    return WM_OK;
+}
+
+WmStatus run_save_checkpoint(const WmRunPaths *p, const WmTrainer *t, long keep, const WmMetaEntry *extra,
+                             int extra_count, WmError *err) {
+    char path[WM_RUN_PATH_MAX + 64], tmp[WM_RUN_PATH_MAX + 8];
+    snprintf(path, sizeof path, "%s/step_%ld.safetensors", p->checkpoints, t->step);
+    snprintf(tmp, sizeof tmp, "%s.tmp", p->latest);
+    if (checkpoint_save(t, path, extra, extra_count, err)) return err->status;
+    /* latest is a second name for the same file: a hard link, swapped in atomically. */
+    remove(tmp);
+    if (link(path, tmp) != 0) return wm_error_set(err, WM_ERR_IO, "%s: cannot link to %s", tmp, path);
+    if (fs_commit(tmp, p->latest, err)) return err->status;
+    return keep > 0 ? rotate(p, keep, err) : WM_OK;
+}

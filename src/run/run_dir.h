@@ -1,0 +1,45 @@
+/* A run directory: config.yaml (the fully resolved config), metrics.jsonl (one JSON object per logged step),
+ * checkpoints/step_N.safetensors, latest.safetensors (a second name of the newest step file), for online
+ * runs episodes/, and plan_metrics.jsonl once wm plan has acted from it. This module owns its names and its writes: the config, the metrics lines, trimming them on a
+ * resume, and checkpoint rotation. */
+#ifndef WM_RUN_RUN_DIR_H
+#define WM_RUN_RUN_DIR_H
+
+#include <stdio.h>
+
+#include "config/config.h"
+#include "core/safetensors.h"
+#include "train/model_eval.h"
+#include "train/trainer.h"
+
+#define WM_RUN_PATH_MAX 4200
+
+typedef struct {
+    char dir[WM_RUN_PATH_MAX], config[WM_RUN_PATH_MAX], latest[WM_RUN_PATH_MAX], metrics[WM_RUN_PATH_MAX],
+        checkpoints[WM_RUN_PATH_MAX], episodes[WM_RUN_PATH_MAX];
+    char plan_metrics[WM_RUN_PATH_MAX]; /* wm plan's latency per frame */
+} WmRunPaths;
+
+void run_paths(WmRunPaths *paths, const char *run);
+
+/* The config a training command runs with: the defaults, then the run's config.yaml when `resuming`, else
+ * `config_path` (may be NULL); then the `set_count` "section.key=value" assignments; then `steps` when > 0. */
+WmStatus run_resolve_config(const WmRunPaths *paths, int resuming, const char *config_path,
+                            const char *const *sets, int set_count, long steps, WmConfig *config, WmError *err);
+/* The run's config.yaml with the assignments over it, for commands that read a finished run. */
+WmStatus run_read_config(const WmRunPaths *paths, const char *const *sets, int set_count, WmConfig *config,
+                         WmError *err);
+/* Makes the directory and checkpoints/, and writes config.yaml unless it exists. */
+WmStatus run_prepare(const WmRunPaths *paths, const WmConfig *config, WmError *err);
+/* A resumed run forgets the metrics lines written after its checkpoint's step, so the file reads as one run. */
+WmStatus run_trim_metrics(const WmRunPaths *paths, long step, WmError *err);
+WmStatus run_open_metrics(const WmRunPaths *paths, FILE **metrics, WmError *err);
+/* One metrics line of a training step; `held_out` may be NULL. */
+void run_write_step_metrics(FILE *metrics, const WmTrainer *trainer, const WmLosses *losses, double wall_seconds,
+                            double frames_per_second, const WmHeldOut *held_out);
+/* checkpoints/step_N with `extra` metadata, then latest swapped to it atomically; with keep > 0, only the newest
+ * `keep` step files stay. */
+WmStatus run_save_checkpoint(const WmRunPaths *paths, const WmTrainer *trainer, long keep, const WmMetaEntry *extra,
+                             int extra_count, WmError *err);
+
+#endif

@@ -1,0 +1,37 @@
+#include "run/train_run.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "core/fs.h"
+#include "run/loops.h"
+
+void train_note(const WmTrainObserver *observer, const char *format, ...) {
+    if (observer->note == NULL) return;
+    char line[8192];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(line, sizeof line, format, args);
+    va_end(args);
+    observer->note(observer->ctx, line);
+}
+
+void train_report(const WmTrainObserver *observer, int online, long step, long first, long total, long episodes,
+                  double elapsed, const WmLosses *losses) {
+    if (observer->progress == NULL) return;
+    const double per_step = elapsed / (step - first);
+    const WmTrainProgress progress = {online, step, total, episodes, 1.0 / per_step, per_step * (total - step), losses};
+    observer->progress(observer->ctx, &progress);
+}
+
+WmStatus run_train(const WmTrainOptions *o, const WmTrainObserver *observer, WmError *err) {
+    if (o->run == NULL || (o->data == NULL) == (o->env == NULL))
+        return wm_error_set(err, WM_ERR_ARG, "--run and one of --data DIR (offline) or --env NAME (online) are required");
+    WmRunPaths paths;
+    run_paths(&paths, o->run);
+    WmConfig config;
+    if (run_resolve_config(&paths, fs_exists(paths.config), o->config_path, o->sets, o->set_count, o->steps, &config,
+                           err))
+        return err->status;
+    return o->env ? train_online(o, &config, &paths, observer, err) : train_offline(o, &config, &paths, observer, err);
+}

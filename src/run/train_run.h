@@ -1,0 +1,39 @@
+/* wm train's two loops, offline on recorded episodes and PlaNet's online loop in a built-in environment, over one
+ * run directory (run/run_dir.h). A new run directory is created with its resolved config; an existing one is
+ * resumed from latest.safetensors, bit for bit. The loops tell their caller what happens through an observer
+ * and print nothing themselves. */
+#ifndef WM_RUN_TRAIN_RUN_H
+#define WM_RUN_TRAIN_RUN_H
+
+#include "nets/world_model.h"
+
+typedef struct {
+    const char *run;         /* the run directory */
+    const char *data;        /* recorded episodes (offline), or NULL */
+    const char *env;         /* a built-in environment (online), or NULL */
+    const char *config_path; /* YAML over the defaults, for a new run (may be NULL) */
+    const char *const *sets; /* "section.key=value", applied last */
+    int set_count;
+    long steps;   /* run.steps when > 0 */
+    int skip_bad; /* offline: pass over malformed episodes */
+} WmTrainOptions;
+
+/* What a loop reports after each gradient step. */
+typedef struct {
+    int online;
+    long step, total, episodes;
+    double steps_per_second, eta_seconds; /* from the time per step so far, collection included */
+    const WmLosses *losses;
+} WmTrainProgress;
+
+typedef struct {
+    void *ctx;
+    void (*note)(void *ctx, const char *line);                      /* a line worth telling the user */
+    void (*progress)(void *ctx, const WmTrainProgress *progress); /* after every step (may be NULL) */
+} WmTrainObserver;
+
+/* Runs the loop the options name to run.steps. A non-finite loss stops with WM_ERR_NUMERIC; the run's latest
+ * checkpoint is then the last good one. */
+WmStatus run_train(const WmTrainOptions *options, const WmTrainObserver *observer, WmError *err);
+
+#endif

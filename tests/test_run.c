@@ -1,0 +1,227 @@
+/* The run layer: a model loads itself from a checkpoint (parameters only, bit for bit), the checkpoint's
+ * metadata is parsed strictly, a resumed trainer gets everything back, and rollouts follow the row convention. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check_run.h"
+#include "data/rollout.h"
+#include "run/checkpoint.h"
+#include "train/trainer.h"
+
+enum { ACTIONS = 2 };
+
+static void tiny_config(WmConfig *c) {
+    config_defaults(c);
+    WmError err = {0};
+    static const char *const SETS[] = {"data.height=16", "data.width=16", "model.depth=2", "model.encoder_kernels=[4,4]",
+                                       "model.decoder_kernels=[6,6]", "model.deter=8", "model.stoch=4",
+                                       "model.hidden=8", "model.reward_units=8", "data.batch=2", "data.length=4",
+                                       "run.seed=5"};
+    for (size_t i = 0; i < sizeof SETS / sizeof SETS[0]; i++)
+        ck_assert_msg(config_set_assignment(c, SETS[i], &err) == WM_OK, "%s", err.message);
+}
+
+static char *temp_path(const char *name) {
+    static char path[256];
+    snprintf(path, sizeof path, "/tmp/wm_test_run_%d_%s", (int)getpid(), name);
+    return path;
+}
+
+/* A trainer whose parameters and moments are not at their initial values, saved. */
+static void saved_trainer(WmTrainer *t, const char *path) {
+    WmConfig c;
+    tiny_config(&c);
+    WmError err = {0};
+    ck_assert_msg(trainer_create(t, &c, ACTIONS, &err) == WM_OK, "%s", err.message);
+    WmParams *p = &t->model.params;
+    for (size_t i = 0; i < p->total; i++)
+        p->adam_m[i] = 0.25f * (float)i, p->adam_v[i] = 1.0f / (1.0f + (float)i), p->value[i] += 1e-3f * (float)(i % 7);
+    t->step = 17, t->adam.step = 17;
+    t->sample_rng.counter = 3, t->latent_rng.counter = 9;
+    ck_assert_msg(checkpoint_save(t, path, NULL, 0, &err) == WM_OK, "%s", err.message);
+}
+
+START_TEST(model_loads_itself_without_optimiser_state) {
+    WmTrainer t;
+    const char *path = temp_path("model.safetensors");
+    saved_trainer(&t, path);
+    WmWorldModel m;
+    WmCheckpointInfo info;
+    WmError err = {0};
+    ck_assert_msg(checkpoint_load_model(&m, path, &info, &err) == WM_OK, "%s", err.message);
+    ck_assert_int_eq(info.step, 17);
+    ck_assert_int_eq(info.action_dim, ACTIONS);
+    ck_assert_int_eq(m.action_dim, ACTIONS);
+    ck_assert_int_eq(m.config.net.deter, 8);
+    ck_assert_int_eq(m.params.count, t.model.params.count);
+    ck_assert_ptr_null(m.params.grad); /* acting holds values only */
+    ck_assert_ptr_null(m.params.adam_m);
+    ck_assert_ptr_null(m.params.adam_v);
+    for (int i = 0; i < m.params.count; i++)
+        ck_assert_int_eq(memcmp(params_value(&m.params, i), params_value(&t.model.params, i),
+                                m.params.infos[i].count * sizeof(float)), 0);
+    world_model_free(&m);
+    trainer_free(&t);
+    remove(path);
+}
+END_TEST
+
+START_TEST(trainer_resumes_everything_it_saved) {
+    WmTrainer t, u;
+    const char *path = temp_path("trainer.safetensors");
+    saved_trainer(&t, path);
+    WmError err = {0};
+    ck_assert(trainer_create(&u, &t.config, ACTIONS, &err) == WM_OK);
+    ck_assert_msg(checkpoint_load_trainer(&u, path, &err) == WM_OK, "%s", err.message);
+    const WmParams *p = &t.model.params, *q = &u.model.params;
+    for (int i = 0; i < p->count; i++) {
+        const size_t at = p->infos[i].offset, bytes = p->infos[i].count * sizeof(float);
+        ck_assert_int_eq(memcmp(q->value + at, p->value + at, bytes), 0);
+        ck_assert_int_eq(memcmp(q->adam_m + at, p->adam_m + at, bytes), 0);
+        ck_assert_int_eq(memcmp(q->adam_v + at, p->adam_v + at, bytes), 0);
+    }
+    ck_assert_int_eq(u.step, 17);
+    ck_assert_int_eq(u.adam.step, 17);
+    ck_assert(u.sample_rng.counter == 3 && u.latent_rng.counter == 9);
+    trainer_free(&u);
+    /* A checkpoint for another action size is refused, naming both. */
+    ck_assert(trainer_create(&u, &t.config, ACTIONS + 1, &err) == WM_OK);
+    ck_assert(checkpoint_load_trainer(&u, path, &err) != WM_OK);
+    ck_assert_msg(strstr(err.message, "a model of 2 actions; this run has 3") != NULL, "%s", err.message);
+    trainer_free(&u);
+    trainer_free(&t);
+    remove(path);
+}
+END_TEST
+
+/* A file with a checkpoint's metadata, one entry replaced; returns the error of reading its info (NULL: none). */
+static const char *info_error_with(const char *key, const char *value) {
+    WmConfig c;
+    tiny_config(&c);
+    char *config = config_to_yaml_string(&c);
+    WmMetaEntry meta[] = {{WM_META_FORMAT, WM_CHECKPOINT_FORMAT}, {WM_META_CONFIG, config}, {WM_META_STEP, "17"},
+                          {WM_META_ACTION_DIM, "2"}};
+    for (size_t i = 0; i < sizeof meta / sizeof meta[0]; i++)
+        if (strcmp(meta[i].key, key) == 0) meta[i].value = value;
+    const char *path = temp_path("meta.safetensors");
+    static WmError err;
+    memset(&err, 0, sizeof err);
+    const float one = 1.0f;
+    const WmTensorRef tensor = {"x", "F32", 1, {1}, &one, sizeof one};
+    ck_assert_msg(safetensors_write(path, &tensor, 1, meta, 4, &err) == WM_OK, "%s", err.message);
+    free(config);
+    WmSafetensors f;
+    ck_assert(safetensors_open(&f, path, &err) == WM_OK);
+    WmCheckpointInfo info;
+    checkpoint_read_info(&f, &info, &err);
+    safetensors_close(&f);
+    remove(path);
+    return err.status ? err.message : NULL;
+}
+
+START_TEST(metadata_is_parsed_strictly) {
+    const struct {
+        const char *key, *value, *expected;
+    } cases[] = {
+        {WM_META_STEP, "12x", "metadata 'step' is missing or not a whole number"},
+        {WM_META_STEP, " 12", "metadata 'step' is missing or not a whole number"},
+        {WM_META_STEP, "-1", "metadata 'step' = -1 is outside"},
+        {WM_META_ACTION_DIM, "0", "metadata 'action_dim' = 0 is outside"},
+        {WM_META_ACTION_DIM, "2.5", "metadata 'action_dim' is missing or not a whole number"},
+        {WM_META_FORMAT, "wm-checkpoint-0", "not a wm checkpoint"},
+        {WM_META_CONFIG, "model:\n  deter: many\n", "metadata 'config':2: model.deter: 'many' is not a number"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *message = info_error_with(cases[i].key, cases[i].value);
+        ck_assert_msg(message != NULL, "%s = '%s' was accepted", cases[i].key, cases[i].value);
+        ck_assert_msg(strstr(message, cases[i].expected) != NULL, "%s = '%s': %s", cases[i].key, cases[i].value,
+                      message);
+    }
+    ck_assert_ptr_null(info_error_with(WM_META_STEP, "17"));
+}
+END_TEST
+
+/* A policy that records the frames it was shown and answers with a ramp. */
+typedef struct {
+    int calls, steps_seen;
+    double last_return;
+} Recorder;
+
+static WmStatus ramp(void *ctx, const uint8_t *frame, float *action, WmError *err) {
+    (void)frame, (void)err;
+    Recorder *r = ctx;
+    action[0] = (float)(r->calls++ % 5) * 0.25f - 0.5f;
+    return WM_OK;
+}
+
+static void record_step(void *ctx, int steps, double return_so_far) {
+    Recorder *r = ctx;
+    r->steps_seen = steps, r->last_return = return_so_far;
+}
+
+START_TEST(rollout_follows_the_row_convention) {
+    WmEnv env, twin;
+    WmError err = {0};
+    ck_assert(env_create(&env, "cartpole-swingup", 3, 0, &err) == WM_OK);
+    ck_assert(env_create(&twin, "cartpole-swingup", 3, 0, &err) == WM_OK);
+    Recorder recorder = {0};
+    const WmPolicy policy = {ramp, record_step, &recorder};
+    WmEpisode e;
+    double total = -1.0;
+    ck_assert_msg(env_rollout(&env, &policy, &e, &total, &err) == WM_OK, "%s", err.message);
+    const int length = env_episode_length(&twin);
+    ck_assert_int_eq(e.length, length + 1);
+    ck_assert_int_eq(recorder.calls, length);
+    ck_assert_int_eq(recorder.steps_seen, length);
+    ck_assert(recorder.last_return == total);
+    ck_assert(e.actions[0] == 0.0f && e.rewards[0] == 0.0f);
+    /* Row t holds the action that led to frame t and the reward received on arriving at it: replayed by hand. */
+    uint8_t *frame = malloc(episode_frame_bytes(&e));
+    env_reset(&twin, frame);
+    ck_assert_int_eq(memcmp(frame, e.frames, episode_frame_bytes(&e)), 0);
+    double sum = 0.0;
+    for (int t = 1; t < e.length; t++) {
+        int done = 0;
+        ck_assert(e.actions[t] == (float)((t - 1) % 5) * 0.25f - 0.5f);
+        const double reward = env_step(&twin, &e.actions[t], frame, &done);
+        ck_assert(e.rewards[t] == (float)reward);
+        ck_assert_int_eq(memcmp(frame, e.frames + (size_t)t * episode_frame_bytes(&e), episode_frame_bytes(&e)), 0);
+        sum += reward;
+    }
+    ck_assert(sum == total);
+    free(frame);
+    episode_free(&e);
+    /* The random policy draws from its stream; the zero policy does nothing. */
+    WmRng a = rng_stream(1, WM_STREAM_POLICY);
+    WmRandomPolicy random = {&a, 1}, zero = {NULL, 1};
+    const WmPolicy random_policy = policy_random(&random), zero_policy = policy_random(&zero);
+    ck_assert(env_rollout(&env, &zero_policy, &e, NULL, &err) == WM_OK);
+    for (int t = 0; t < e.length; t++) ck_assert(e.actions[t] == 0.0f);
+    episode_free(&e);
+    ck_assert(env_rollout(&env, &random_policy, &e, NULL, &err) == WM_OK);
+    WmRng b = rng_stream(1, WM_STREAM_POLICY);
+    for (int t = 1; t < e.length; t++) {
+        float u;
+        rng_fill_uniform(&b, &u, 1);
+        ck_assert(e.actions[t] == 2.0f * u - 1.0f);
+    }
+    episode_free(&e);
+    env_free(&env);
+    env_free(&twin);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("run");
+    TCase *tc = tcase_create("run");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, model_loads_itself_without_optimiser_state);
+    tcase_add_test(tc, trainer_resumes_everything_it_saved);
+    tcase_add_test(tc, metadata_is_parsed_strictly);
+    tcase_add_test(tc, rollout_follows_the_row_convention);
+    suite_add_tcase(s, tc);
+    return check_run(s);
+}

@@ -20,6 +20,7 @@ int bench_data_usage(FILE *out, int code) {
 }
 
 int bench_data(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) return bench_data_usage(stdout, 0);
     const char *dir = NULL;
     long threads = omp_get_max_threads(), batch_size = 50, length = 50;
     WmError err = {0};

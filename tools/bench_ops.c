@@ -251,6 +251,7 @@ int bench_ops_usage(FILE *out, int code) {
 }
 
 int bench_ops(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) return bench_ops_usage(stdout, 0);
     BenchOps b = {.threads = omp_get_max_threads(), .repeats = 3, .frames = 2500, .out = stdout};
     WmError err = {0};
     for (int i = 1; i < argc; i++) {

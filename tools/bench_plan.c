@@ -20,6 +20,7 @@ int bench_plan_usage(FILE *out, int code) {
 }
 
 int bench_plan(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) return bench_plan_usage(stdout, 0);
     long threads = omp_get_max_threads(), repeats = 5;
     int json = 0;
     WmError err = {0};

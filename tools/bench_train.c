@@ -96,6 +96,7 @@ static WmStatus bench_batch(int batch, int repeats, double sgemm_gflops, int jso
 }
 
 int bench_train(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) return bench_train_usage(stdout, 0);
     long threads = omp_get_max_threads(), repeats = 5, only_batch = 0;
     int json = 0;
     WmError err = {0};

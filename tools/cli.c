@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,4 +60,25 @@ WmStatus cli_parse_options(int argc, char **argv, const CliOption *options, int 
 int cli_ends_with(const char *s, const char *suffix) {
     const size_t n = strlen(s), m = strlen(suffix);
     return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static void list_commands(FILE *out, const char *program, const CliCommand *commands, int count) {
+    fprintf(out, "usage: %s COMMAND [options]   (%s COMMAND --help for its options)\n\ncommands:\n", program, program);
+    for (int i = 0; i < count; i++) fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+}
+
+int cli_dispatch(const char *program, const CliCommand *commands, int count, int argc, char **argv) {
+    if (argc < 2) {
+        list_commands(stderr, program, commands, count);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        list_commands(stdout, program, commands, count);
+        return 0;
+    }
+    for (int i = 0; i < count; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "%s: unknown command '%s'\n", program, argv[1]);
+    list_commands(stderr, program, commands, count);
+    return 2;
 }

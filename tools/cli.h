@@ -35,4 +35,16 @@ typedef struct {
 /* Parses argv[1..] against the table; an unknown option or a bad value is an error naming it. */
 WmStatus cli_parse_options(int argc, char **argv, const CliOption *options, int count, WmError *err);
 
+/* A subcommand of a binary (wm COMMAND, wm-viz COMMAND, wm bench WHAT): its entry point takes argv from the
+ * command's name on and returns the exit code, its --help included. */
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} CliCommand;
+
+/* `program` COMMAND [options]: runs the command argv[1] names. No command, or an unknown one, prints the list to
+ * stderr and returns 2; --help, -h or help prints it to stdout and returns 0. */
+int cli_dispatch(const char *program, const CliCommand *commands, int count, int argc, char **argv);
+
 #endif

@@ -121,8 +121,8 @@ WmStatus rssm_member_prior_backward(const WmRssm *rssm, WmParams *params, WmAren
 }
 
 WmStatus rssm_step_backward(const WmRssm *rssm, WmParams *params, WmArena *arena, const WmRssmStep *step,
-                            const float *h_prev, float *dh_prev, float *dz_prev, float *dh, float *dprior_mean,
-                            float *dprior_std, WmError *err) {
+                            const float *h_prev, float *dh_prev, float *dz_prev, float *daction, float *dh,
+                            float *dprior_mean, float *dprior_std, WmError *err) {
     const int B = step->batch, S = rssm->stoch, A = rssm->action, U = rssm->hidden;
     const size_t mark = arena_mark(arena);
     float *dinput = arena_alloc_zero(arena, (size_t)B * U * sizeof(float));
@@ -138,8 +138,8 @@ WmStatus rssm_step_backward(const WmRssm *rssm, WmParams *params, WmArena *arena
                      err) ||
         dense_backward(&rssm->input, params, dcat, dinput, step->input_cat, step->input, B, err))
         goto done;
-    /* Back to z_prev; actions need no gradient. */
-    float *const parts[2] = {dz_prev, NULL};
+    /* Back to z_prev and, in imagination, to the action the actor chose. */
+    float *const parts[2] = {dz_prev, daction};
     const int widths[2] = {S, A};
     concat_backward(parts, dcat, widths, 2, B);
 done:
@@ -259,7 +259,7 @@ WmStatus rssm_observe_backward(const WmRssm *rssm, WmParams *params, WmArena *ar
         concat_backward(post_parts, dcat, post_widths, 2, B);
         /* The transition, back to h_{t-1} and z_{t-1}. */
         if (rssm_step_backward(rssm, params, arena, &trace->steps[step], step ? trace->h + (row - B) * D : zeros,
-                               step ? g->dh + (row - B) * D : NULL, step ? g->dz + (row - B) * S : NULL, dh,
+                               step ? g->dh + (row - B) * D : NULL, step ? g->dz + (row - B) * S : NULL, NULL, dh,
                                g->dprior_mean + row * S, g->dprior_std + row * S, err))
             break;
     }

@@ -43,11 +43,11 @@ WmStatus rssm_step_alloc(const WmRssm *rssm, WmArena *arena, WmRssmStep *step, i
 /* h, the prior's mean and std from (h_prev, z_prev, action), all (B, .). */
 WmStatus rssm_step_forward(const WmRssm *rssm, const WmParams *params, WmRssmStep *step, const float *h_prev,
                            const float *z_prev, const float *action, WmError *err);
-/* From dh (the gradient of step->h, consumed) and the prior's dmean, dstd (consumed): dh_prev and dz_prev
- * (either may be NULL) +=, parameter gradients +=. */
+/* From dh (the gradient of step->h, consumed) and the prior's dmean, dstd (consumed): dh_prev, dz_prev and
+ * daction (any may be NULL) +=, parameter gradients +=. */
 WmStatus rssm_step_backward(const WmRssm *rssm, WmParams *params, WmArena *arena, const WmRssmStep *step,
-                            const float *h_prev, float *dh_prev, float *dz_prev, float *dh, float *dprior_mean,
-                            float *dprior_std, WmError *err);
+                            const float *h_prev, float *dh_prev, float *dz_prev, float *daction, float *dh,
+                            float *dprior_mean, float *dprior_std, WmError *err);
 
 /* What observe keeps for backward (and what the losses read). All (L, B, X). */
 typedef struct {

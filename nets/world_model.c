@@ -74,31 +74,7 @@ WmStatus world_model_declare(WmWorldModel *model, const WmModelConfig *config, i
     return WM_OK;
 }
 
-/* FNV-1a: a tensor's random stream follows from its name, so adding a module (an ensemble member) leaves every
- * other tensor's initial values as they were. */
-static uint64_t name_stream(const char *name) {
-    uint64_t hash = 1469598103934665603ull;
-    for (const unsigned char *c = (const unsigned char *)name; *c; c++) hash = (hash ^ *c) * 1099511628211ull;
-    return hash;
-}
-
-void world_model_init_params(WmWorldModel *model, uint64_t seed) {
-    WmParams *p = &model->params;
-    for (int i = 0; i < p->count; i++) {
-        const WmParamInfo *info = &p->infos[i];
-        float *value = params_value(p, i);
-        if (info->rank == 1) {
-            memset(value, 0, info->count * sizeof *value);
-            continue;
-        }
-        WmRng rng = rng_stream(seed, name_stream(info->name));
-        const double receptive = info->rank == 4 ? (double)info->shape[2] * info->shape[3] : 1.0;
-        const double fan_out = info->shape[0] * receptive, fan_in = info->shape[1] * receptive;
-        const float limit = (float)sqrt(6.0 / (fan_in + fan_out));
-        rng_fill_uniform(&rng, value, info->count);
-        for (size_t j = 0; j < info->count; j++) value[j] = (2.0f * value[j] - 1.0f) * limit;
-    }
-}
+void world_model_init_params(WmWorldModel *model, uint64_t seed) { params_init_glorot(&model->params, seed); }
 
 /* Latent overshooting is a training term: a model built for sequences too short to hold its distance (one
  * built to predict or act) leaves it out. */
@@ -292,7 +268,7 @@ static WmStatus overshoot_backward(WmWorldModel *m, Overshoot *o, float weight, 
             noise_end -= rows * S;
         }
         const float *h_prev = k > 1 ? o->steps[k - 1].h : m->trace.h;
-        if (rssm_step_backward(&m->rssm, &m->params, arena, &o->steps[k], h_prev, dh_prev, dz_prev, dh, dmean, dstd,
+        if (rssm_step_backward(&m->rssm, &m->params, arena, &o->steps[k], h_prev, dh_prev, dz_prev, NULL, dh, dmean, dstd,
                                err))
             return err->status;
         dh = dh_prev, dz = dz_prev;

@@ -20,6 +20,7 @@ typedef struct {
     const char *const *choices; /* KEY_CHOICE: the words it takes, NULL-terminated */
 } ConfigKey;
 
+static const char *const GRADIENTS[] = {"dynamics", "reinforce", NULL};
 static const char *const ACTIVATIONS[] = {"relu", "elu", NULL}, *const PLANNERS[] = {"shooting", "cem", "mppi", NULL},
                          *const PROPAGATIONS[] = {"each", "random", NULL},
                          *const PRECISIONS[] = {"auto", "fp32", "bf16", NULL};
@@ -97,6 +98,38 @@ static const ConfigKey KEYS[] = {
      "ensemble rollouts: each (member k throughout) or random (a random member per step)", PROPAGATIONS},
     {"plan.precision", KEY_CHOICE, AT(plan.precision), 0, 0, "auto",
      "imagined rollouts in fp32, bf16, or auto (bf16 where the CPU has AVX-512 BF16)", PRECISIONS},
+    {"actor.enabled", KEY_BOOL, AT(actor.enabled), 0, 1, "false",
+     "train an actor and a value in imagination beside the world model (Dreamer); --planner actor acts with it", NULL},
+    {"actor.layers", KEY_INT, AT(actor.layers), 1, 16, "4", "the actor's hidden layers", NULL},
+    {"actor.units", KEY_INT, AT(actor.units), 1, 8192, "400", "the actor's hidden units", NULL},
+    {"actor.value_layers", KEY_INT, AT(actor.value_layers), 1, 16, "3", "the value's hidden layers", NULL},
+    {"actor.value_units", KEY_INT, AT(actor.value_units), 1, 8192, "400", "the value's hidden units", NULL},
+    {"actor.activation", KEY_CHOICE, AT(actor.activation), 0, 0, "elu", "elu or relu, for the actor and the value",
+     ACTIVATIONS},
+    {"actor.learning_rate", KEY_FLOAT, AT(actor.learning_rate), 0, 10, "8e-05", "the actor's Adam step size", NULL},
+    {"actor.value_learning_rate", KEY_FLOAT, AT(actor.value_learning_rate), 0, 10, "8e-05",
+     "the value's Adam step size", NULL},
+    {"actor.eps", KEY_FLOAT, AT(actor.eps), 0, 1, "1e-05", "Adam epsilon of the actor and the value", NULL},
+    {"actor.clip_norm", KEY_FLOAT, AT(actor.clip_norm), 0, 1e12, "100.0",
+     "global gradient norm clip of the actor and of the value; 0 is off", NULL},
+    {"actor.horizon", KEY_INT, AT(actor.horizon), 2, 1000, "15", "imagined steps from every posterior state", NULL},
+    {"actor.gamma", KEY_FLOAT, AT(actor.gamma), 0, 1, "0.99", "discount of imagined rewards", NULL},
+    {"actor.lambda", KEY_FLOAT, AT(actor.lambda), 0, 1, "0.95", "lambda of the lambda-return", NULL},
+    {"actor.entropy_scale", KEY_FLOAT, AT(actor.entropy_scale), 0, 1e6, "0.0001",
+     "weight of the policy's entropy in the actor's objective", NULL},
+    {"actor.gradient", KEY_CHOICE, AT(actor.gradient), 0, 0, "dynamics",
+     "dynamics: backpropagate the return through the learned model (Dreamer V1); reinforce: score function with "
+     "the value as baseline (V2/V3)", GRADIENTS},
+    {"actor.slow_target", KEY_BOOL, AT(actor.slow_target), 0, 1, "false",
+     "bootstrap returns with a slowly updated copy of the value", NULL},
+    {"actor.target_every", KEY_INT, AT(actor.target_every), 1, 1e9, "100", "updates between copies of the slow value",
+     NULL},
+    {"actor.init_std", KEY_FLOAT, AT(actor.init_std), 1e-3, 100, "5.0", "the action distribution's starting std",
+     NULL},
+    {"actor.mean_scale", KEY_FLOAT, AT(actor.mean_scale), 1e-3, 100, "5.0", "mean = scale tanh(raw / scale)", NULL},
+    {"actor.min_std", KEY_FLOAT, AT(actor.min_std), 0, 10, "0.0001", "floor of the action distribution's std", NULL},
+    {"actor.variance_penalty", KEY_FLOAT, AT(actor.variance_penalty), 0, 1e9, "0.0",
+     "subtract this times the ensemble heads' reward variance from every imagined reward", NULL},
 };
 enum { KEY_COUNT = sizeof KEYS / sizeof KEYS[0] };
 

@@ -79,6 +79,21 @@ typedef struct {
         char propagation[WM_CONFIG_TEXT_MAX]; /* "each": member k all the way; "random": a random member per step */
         char precision[WM_CONFIG_TEXT_MAX];   /* "fp32", "bf16", or "auto": bf16 where the CPU runs it natively */
     } plan;
+    struct {
+        int enabled;                          /* train Dreamer's actor and value in imagination */
+        long layers, units;                   /* the actor's hidden layers (Dreamer V1: 4 x 400) */
+        long value_layers, value_units;       /* the value's (3 x 400) */
+        char activation[WM_CONFIG_TEXT_MAX];  /* elu or relu */
+        double learning_rate, value_learning_rate, eps, clip_norm;
+        long horizon;                         /* imagined steps from every posterior state */
+        double gamma, lambda;                 /* the lambda-return's discount and mixing */
+        double entropy_scale;                 /* weight of the policy's entropy in the actor's objective */
+        char gradient[WM_CONFIG_TEXT_MAX];    /* "dynamics" (Dreamer V1) or "reinforce" (V2/V3) */
+        int slow_target;                      /* returns from a slowly updated copy of the value */
+        long target_every;                    /* updates between copies of the slow value */
+        double init_std, mean_scale, min_std; /* the tanh-Normal's shape */
+        double variance_penalty;              /* lambda x the ensemble heads' reward variance, per imagined step */
+    } actor;
 } WmConfig;
 
 /* What a world model needs to know of a run's config, and nothing more: the image it sees, its sizes and its

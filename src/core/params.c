@@ -1,9 +1,11 @@
 #include "core/params.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/rng.h"
 
 enum { FLOATS_PER_LINE = WM_ALIGN / sizeof(float) };
 
@@ -85,3 +87,28 @@ int params_find(const WmParams *params, const char *name) {
 }
 
 void params_zero_grad(WmParams *params) { memset(params->grad, 0, params->total * sizeof(float)); }
+
+/* FNV-1a: a tensor's random stream follows from its name, so adding a module (an ensemble member, an actor) leaves every
+ * other tensor's initial values as they were. */
+static uint64_t name_stream(const char *name) {
+    uint64_t hash = 1469598103934665603ull;
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++) hash = (hash ^ *c) * 1099511628211ull;
+    return hash;
+}
+
+void params_init_glorot(WmParams *p, uint64_t seed) {
+    for (int i = 0; i < p->count; i++) {
+        const WmParamInfo *info = &p->infos[i];
+        float *value = params_value(p, i);
+        if (info->rank == 1) {
+            memset(value, 0, info->count * sizeof *value);
+            continue;
+        }
+        WmRng rng = rng_stream(seed, name_stream(info->name));
+        const double receptive = info->rank == 4 ? (double)info->shape[2] * info->shape[3] : 1.0;
+        const double fan_out = info->shape[0] * receptive, fan_in = info->shape[1] * receptive;
+        const float limit = (float)sqrt(6.0 / (fan_in + fan_out));
+        rng_fill_uniform(&rng, value, info->count);
+        for (size_t j = 0; j < info->count; j++) value[j] = (2.0f * value[j] - 1.0f) * limit;
+    }
+}

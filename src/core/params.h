@@ -5,6 +5,7 @@
 #define WM_CORE_PARAMS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/error.h"
 
@@ -40,5 +41,8 @@ float *params_value(const WmParams *params, int index);
 float *params_grad(const WmParams *params, int index);
 int params_find(const WmParams *params, const char *name);
 void params_zero_grad(WmParams *params);
+/* Glorot-uniform weights (rank >= 2, fans from shape[0] and shape[1] times a 4-d kernel's area), zero biases;
+ * each tensor draws from a stream named after it (seed, FNV-1a of the name). */
+void params_init_glorot(WmParams *params, uint64_t seed);
 
 #endif

@@ -1,0 +1,49 @@
+#include "nets/actor.h"
+
+#include <string.h>
+
+WmStatus actor_create(WmActor *a, const WmConfig *c, int features, int actions, WmError *err) {
+    memset(a, 0, sizeof *a);
+    params_init(&a->params);
+    const WmActivation act = strcmp(c->actor.activation, "relu") == 0 ? WM_ACT_RELU : WM_ACT_ELU;
+    a->features = features, a->actions = actions;
+    a->dist = (WmTanhNormal){(float)c->actor.mean_scale, (float)c->actor.init_std, (float)c->actor.min_std};
+    if (mlp_declare(&a->net, &a->params, "actor", features, (int)c->actor.units, (int)c->actor.layers, 2 * actions, act,
+                    err))
+        return err->status;
+    return params_allocate(&a->params, err);
+}
+
+WmStatus value_create(WmValue *v, const WmConfig *c, int features, WmError *err) {
+    memset(v, 0, sizeof *v);
+    params_init(&v->params);
+    const WmActivation act = strcmp(c->actor.activation, "relu") == 0 ? WM_ACT_RELU : WM_ACT_ELU;
+    if (mlp_declare(&v->net, &v->params, "value", features, (int)c->actor.value_units, (int)c->actor.value_layers, 1,
+                    act, err))
+        return err->status;
+    return params_allocate(&v->params, err);
+}
+
+void actor_free(WmActor *a) {
+    params_free(&a->params);
+    memset(a, 0, sizeof *a);
+}
+
+void value_free(WmValue *v) {
+    params_free(&v->params);
+    memset(v, 0, sizeof *v);
+}
+
+WmStatus actor_act(const WmActor *a, WmArena *arena, const float *features, const float *eps, float *action,
+                   WmError *err) {
+    const size_t mark = arena_mark(arena);
+    float *outs[WM_MLP_LAYERS_MAX];
+    const int A = a->actions;
+    float *mean = arena_floats(arena, (size_t)3 * A);
+    if (mean == NULL) return arena_check(arena, err);
+    float *std = mean + A, *u = std + A;
+    if (mlp_forward(&a->net, &a->params, arena, outs, features, 1, err) == WM_OK)
+        tanh_normal_forward(&a->dist, outs[a->net.count - 1], eps, mean, std, u, action, 1, A);
+    arena_rewind(arena, mark);
+    return err->status;
+}

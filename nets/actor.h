@@ -1,0 +1,32 @@
+/* Dreamer's actor and value on the latent features [h, z] (D + S): the actor an MLP to 2A raw outputs of a
+ * tanh-Normal over actions in [-1, 1] (ops/tanh_normal.h), the value an MLP to one number. Each has its own
+ * parameter block, so each has its own Adam state, apart from the world model's. */
+#ifndef WM_NETS_ACTOR_H
+#define WM_NETS_ACTOR_H
+
+#include "config/config.h"
+#include "nets/mlp.h"
+#include "ops/tanh_normal.h"
+
+typedef struct {
+    WmParams params;
+    WmMlp net; /* (D + S) -> 2A */
+    WmTanhNormal dist;
+    int features, actions;
+} WmActor;
+
+typedef struct {
+    WmParams params;
+    WmMlp net; /* (D + S) -> 1 */
+} WmValue;
+
+/* Declared and allocated (values, gradients and moments) from the config's actor section. */
+WmStatus actor_create(WmActor *actor, const WmConfig *config, int features, int actions, WmError *err);
+WmStatus value_create(WmValue *value, const WmConfig *config, int features, WmError *err);
+void actor_free(WmActor *actor);
+void value_free(WmValue *value);
+/* The action (A) for one feature row: the mode tanh(mean) when eps is NULL, else the sample for eps (A). */
+WmStatus actor_act(const WmActor *actor, WmArena *arena, const float *features, const float *eps, float *action,
+                   WmError *err);
+
+#endif

@@ -1,0 +1,339 @@
+#include "train/imagine.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/concat.h"
+
+/* What one imagined state s_k keeps for backward; rows n = 0 .. N-1. */
+typedef struct {
+    const float *h, *z;   /* (N, D), (N, S): the start's for k = 0, else the transition's */
+    float *features;      /* (N, D + S) */
+    WmRssmStep step;      /* the transition into s_k (k >= 1) */
+    float *actor_outs[WM_MLP_LAYERS_MAX]; /* the actor at s_k (k < H) */
+    float *mean, *std, *u, *action, *entropy; /* (N, A) x 4, (N) */
+    float *reward_outs[WM_REWARD_LAYERS_MAX]; /* k >= 1 */
+    float *value_outs[WM_MLP_LAYERS_MAX], *target_outs[WM_MLP_LAYERS_MAX];
+} Imagined;
+
+enum { STATES_MAX = 1001 };
+
+static size_t mlp_floats(const WmMlp *mlp) {
+    size_t total = 0;
+    for (int i = 0; i < mlp->count; i++) total += (size_t)mlp->layers[i].out;
+    return total;
+}
+
+size_t imagine_noise_floats(const WmImagination *im, const WmWorldModel *m) {
+    return (size_t)im->horizon * im->starts * (m->action_dim + m->rssm.stoch);
+}
+
+/* Floats one update takes from the arena, counted generously. */
+static size_t arena_floats_needed(const WmImagination *im, const WmWorldModel *m) {
+    const size_t N = (size_t)im->starts, D = m->rssm.deter, S = m->rssm.stoch, U = m->rssm.hidden, A = m->action_dim,
+                 F = D + S;
+    size_t reward = 0;
+    for (int i = 0; i < m->reward_count; i++) reward += (size_t)m->reward[i].out;
+    const size_t per_state = F + mlp_floats(&im->actor.net) + 5 * A + 1 + (S + A) + 2 * U + 10 * D + 4 * S + reward +
+                             2 * mlp_floats(&im->value.net) + 8;
+    const size_t widest = (size_t)(im->actor.net.widest > im->value.net.widest ? im->actor.net.widest
+                                                                               : im->value.net.widest);
+    const size_t backward = 2 * F + 4 * (D + S) + 4 * A + 4 * S + 8 + 4 * widest + 2 * U + (S + A) + 6 * D;
+    const size_t states = (size_t)im->horizon + 1;
+    return N * (states * per_state + backward) + (states * 64 + 256) * 16;
+}
+
+WmStatus imagine_create(WmImagination *im, const WmConfig *c, const WmWorldModel *m, int starts, WmError *err) {
+    memset(im, 0, sizeof *im);
+    const int F = m->rssm.deter + m->rssm.stoch;
+    im->starts = starts, im->horizon = (int)c->actor.horizon;
+    if (im->horizon + 1 > STATES_MAX) return wm_error_set(err, WM_ERR_ARG, "actor.horizon: at most %d", STATES_MAX - 1);
+    im->reinforce = strcmp(c->actor.gradient, "reinforce") == 0, im->slow_target = c->actor.slow_target;
+    im->gamma = (float)c->actor.gamma, im->lambda = (float)c->actor.lambda;
+    im->entropy_scale = (float)c->actor.entropy_scale, im->target_every = c->actor.target_every;
+    if (actor_create(&im->actor, c, F, m->action_dim, err) || value_create(&im->value, c, F, err)) return err->status;
+    const uint64_t seed = (uint64_t)c->run.seed;
+    params_init_glorot(&im->actor.params, seed);
+    params_init_glorot(&im->value.params, seed);
+    const float lr[2] = {(float)c->actor.learning_rate, (float)c->actor.value_learning_rate};
+    im->actor_adam = (WmAdam){lr[0], 0.9f, 0.999f, (float)c->actor.eps, (float)c->actor.clip_norm, 0};
+    im->value_adam = (WmAdam){lr[1], 0.9f, 0.999f, (float)c->actor.eps, (float)c->actor.clip_norm, 0};
+    im->rng = rng_stream(seed, WM_STREAM_IMAGINE);
+    im->model_scratch_grad = wm_aligned_alloc(m->params.total * sizeof(float));
+    im->value_scratch_grad = wm_aligned_alloc(im->value.params.total * sizeof(float));
+    im->noise = malloc(imagine_noise_floats(im, m) * sizeof(float));
+    if (!im->model_scratch_grad || !im->value_scratch_grad || !im->noise)
+        return wm_error_set(err, WM_ERR_NOMEM, "imagination: out of memory for %d starts", starts);
+    if (im->slow_target) {
+        im->value_target = im->value.params; /* the same tensors; only the values are its own */
+        im->value_target.grad = im->value_target.adam_m = im->value_target.adam_v = NULL;
+        im->value_target.value = wm_aligned_alloc(im->value.params.total * sizeof(float));
+        if (im->value_target.value == NULL) return wm_error_set(err, WM_ERR_NOMEM, "imagination: out of memory");
+        memcpy(im->value_target.value, im->value.params.value, im->value.params.total * sizeof(float));
+    }
+    return arena_init(&im->arena, "imagination", arena_floats_needed(im, m) * sizeof(float), err);
+}
+
+void imagine_free(WmImagination *im) {
+    actor_free(&im->actor);
+    value_free(&im->value);
+    free(im->value_target.value);
+    free(im->model_scratch_grad), free(im->value_scratch_grad), free(im->noise);
+    arena_free(&im->arena);
+    memset(im, 0, sizeof *im);
+}
+
+/* The reward head's layers on features (N, D + S); outs[last] is the reward (N). */
+static WmStatus reward_forward(const WmWorldModel *m, WmArena *arena, float **outs, const float *features, int rows,
+                               WmError *err) {
+    const float *x = features;
+    for (int i = 0; i < m->reward_count; i++) {
+        outs[i] = arena_floats(arena, (size_t)rows * m->reward[i].out);
+        if (outs[i] == NULL) return arena_check(arena, err);
+        if (dense_forward(&m->reward[i], &m->params, outs[i], x, rows, err)) return err->status;
+        x = outs[i];
+    }
+    return WM_OK;
+}
+
+static WmStatus reward_backward(const WmWorldModel *m, WmParams *frozen, WmArena *arena, float *dfeatures,
+                                float *dreward, const float *features, float *const *outs, int rows, WmError *err) {
+    const size_t mark = arena_mark(arena);
+    float *dy = dreward;
+    for (int i = m->reward_count - 1; i >= 0 && err->status == WM_OK; i--) {
+        float *dx = i ? arena_alloc_zero(arena, (size_t)rows * m->reward[i - 1].out * sizeof(float)) : dfeatures;
+        if (dx == NULL) return arena_check(arena, err);
+        dense_backward(&m->reward[i], frozen, dx, dy, i ? outs[i - 1] : features, outs[i], rows, err);
+        dy = dx;
+    }
+    arena_rewind(arena, mark);
+    return err->status;
+}
+
+/* Imagines s_0 .. s_H: features, the actor's actions and the transitions, the rewards and values. */
+static WmStatus imagine_forward(WmImagination *im, const WmWorldModel *m, const float *h0, const float *z0,
+                                Imagined *s, WmError *err) {
+    const int N = im->starts, D = m->rssm.deter, S = m->rssm.stoch, A = m->action_dim, steps = im->horizon;
+    WmArena *arena = &im->arena;
+    const float *action_noise = im->noise, *latent_noise = im->noise + (size_t)steps * N * A;
+    const int widths[2] = {D, S};
+    for (int k = 0; k <= steps; k++) {
+        Imagined *x = &s[k];
+        if (k == 0) x->h = h0, x->z = z0;
+        x->features = arena_floats(arena, (size_t)N * (D + S));
+        if (x->features == NULL) return arena_check(arena, err);
+        const float *parts[2] = {x->h, x->z};
+        concat_forward(x->features, parts, widths, 2, N);
+        if (mlp_forward(&im->value.net, &im->value.params, arena, x->value_outs, x->features, N, err)) return err->status;
+        if (im->slow_target &&
+            mlp_forward(&im->value.net, &im->value_target, arena, x->target_outs, x->features, N, err))
+            return err->status;
+        if (k >= 1 && reward_forward(m, arena, x->reward_outs, x->features, N, err)) return err->status;
+        if (k == steps) break;
+        /* The actor's action at s_k, then the transition to s_{k+1} with the prior's reparameterised sample. */
+        if (mlp_forward(&im->actor.net, &im->actor.params, arena, x->actor_outs, x->features, N, err)) return err->status;
+        x->mean = arena_floats(arena, (size_t)4 * N * A);
+        x->entropy = arena_floats(arena, (size_t)N);
+        if (x->entropy == NULL) return arena_check(arena, err);
+        x->std = x->mean + (size_t)N * A, x->u = x->std + (size_t)N * A, x->action = x->u + (size_t)N * A;
+        const float *eps = action_noise + (size_t)k * N * A;
+        tanh_normal_forward(&im->actor.dist, x->actor_outs[im->actor.net.count - 1], eps, x->mean, x->std, x->u,
+                            x->action, N, A);
+        tanh_normal_entropy(x->std, x->u, eps, x->entropy, N, A);
+        Imagined *next = &s[k + 1];
+        float *z = NULL;
+        if (rssm_step_alloc(&m->rssm, arena, &next->step, N, err) ||
+            rssm_step_forward(&m->rssm, &m->params, &next->step, x->h, x->z, x->action, err))
+            return err->status;
+        if ((z = arena_floats(arena, (size_t)N * S)) == NULL) return arena_check(arena, err);
+        const float *noise = latent_noise + (size_t)k * N * S;
+        for (size_t i = 0; i < (size_t)N * S; i++) z[i] = next->step.prior_mean[i] + next->step.prior_std[i] * noise[i];
+        next->h = next->step.h, next->z = z;
+    }
+    return WM_OK;
+}
+
+/* Column k of the per-state scalars: r_k, the values, the returns. */
+#define AT(array, k) ((array) + (size_t)(k) * N)
+
+WmStatus imagine_losses(WmImagination *im, const WmWorldModel *m, const float *h0, const float *z0, int backward,
+                        WmImagineLosses *losses, WmError *err) {
+    const int N = im->starts, D = m->rssm.deter, S = m->rssm.stoch, A = m->action_dim, steps = im->horizon;
+    const float gamma = im->gamma, lambda = im->lambda;
+    WmArena *arena = &im->arena;
+    arena_reset(arena);
+    Imagined s[STATES_MAX];
+    memset(s, 0, sizeof(Imagined) * (size_t)(steps + 1));
+    if (imagine_forward(im, m, h0, z0, s, err)) return err->status;
+    const int value_last = im->value.net.count - 1;
+    /* Scalars per state, (H + 1, N): rewards, the values the returns bootstrap from, the returns. */
+    float *reward = arena_alloc_zero(arena, (size_t)(steps + 1) * N * sizeof(float));
+    float *bootstrap = arena_floats(arena, (size_t)(steps + 1) * N), *ret = arena_floats(arena, (size_t)(steps + 1) * N);
+    if (arena_check(arena, err)) return err->status;
+    for (int k = 0; k <= steps; k++) {
+        const float *v = (im->slow_target ? s[k].target_outs : s[k].value_outs)[value_last];
+        memcpy(AT(bootstrap, k), v, (size_t)N * sizeof(float));
+        if (k >= 1) memcpy(AT(reward, k), s[k].reward_outs[m->reward_count - 1], (size_t)N * sizeof(float));
+    }
+    memcpy(AT(ret, steps), AT(bootstrap, steps), (size_t)N * sizeof(float));
+    for (int k = steps - 1; k >= 1; k--)
+        for (int n = 0; n < N; n++)
+            AT(ret, k)[n] = AT(reward, k)[n] +
+                            gamma * ((1.0f - lambda) * AT(bootstrap, k + 1)[n] + lambda * AT(ret, k + 1)[n]);
+    const double count = (double)N * (steps - 1);
+    double actor_sum = 0.0, value_sum = 0.0, entropy_sum = 0.0, first_return = 0.0;
+    for (int k = 1; k < steps; k++) {
+        const float w = powf(gamma, (float)(k - 1));
+        const float *v = s[k].value_outs[value_last], *baseline = AT(bootstrap, k - 1);
+        for (int n = 0; n < N; n++) {
+            const double R = AT(ret, k)[n], H = s[k - 1].entropy[n];
+            double objective = R;
+            if (im->reinforce) { /* log pi(a_{k-1} | s_{k-1}) = -H at the drawn sample */
+                objective = -H * (R - baseline[n]);
+            }
+            actor_sum += w * (objective + im->entropy_scale * H);
+            value_sum += w * 0.5 * ((double)v[n] - R) * ((double)v[n] - R);
+            entropy_sum += H;
+            if (k == 1) first_return += R;
+        }
+    }
+    losses->actor_loss = -actor_sum / count;
+    losses->value_loss = value_sum / count;
+    losses->entropy = entropy_sum / count;
+    losses->imagined_return = first_return / N;
+    if (!backward) return WM_OK;
+
+    /* The value: every state's regression onto its detached return. */
+    for (int k = 1; k < steps && err->status == WM_OK; k++) {
+        const size_t mark = arena_mark(arena);
+        float *dv = arena_floats(arena, (size_t)N);
+        if (dv == NULL) return arena_check(arena, err);
+        const float w = powf(gamma, (float)(k - 1)) / (float)count, *v = s[k].value_outs[value_last];
+        for (int n = 0; n < N; n++) dv[n] = w * (v[n] - AT(ret, k)[n]);
+        mlp_backward(&im->value.net, &im->value.params, arena, NULL, dv, s[k].features, s[k].value_outs, N, err);
+        arena_rewind(arena, mark);
+    }
+    if (err->status) return err->status;
+
+    /* The actor. The frozen world model and value send their parameters' gradients to scratch. */
+    WmParams frozen_model = m->params, frozen_value = im->slow_target ? im->value_target : im->value.params;
+    frozen_model.grad = im->model_scratch_grad, frozen_value.grad = im->value_scratch_grad;
+    float *dreturn_reward = arena_alloc_zero(arena, (size_t)(steps + 1) * N * sizeof(float));
+    float *dbootstrap = arena_alloc_zero(arena, (size_t)(steps + 1) * N * sizeof(float));
+    float *dentropy = arena_alloc_zero(arena, (size_t)(steps + 1) * N * sizeof(float));
+    float *dlog_prob = arena_alloc_zero(arena, (size_t)(steps + 1) * N * sizeof(float));
+    float *carry = arena_alloc_zero(arena, (size_t)N * sizeof(float));
+    if (arena_check(arena, err)) return err->status;
+    for (int k = 1; k < steps; k++) {
+        const float w = powf(gamma, (float)(k - 1)) / (float)count;
+        for (int n = 0; n < N; n++) {
+            AT(dentropy, k - 1)[n] = -im->entropy_scale * w;
+            if (im->reinforce) {
+                /* d(-w log pi sg(R - v)) / d log pi; log pi = -H is handled by the score function below. */
+                AT(dlog_prob, k - 1)[n] = -w * (AT(ret, k)[n] - AT(bootstrap, k - 1)[n]);
+                continue;
+            }
+            /* dL/dR_k = -w_k; R_k feeds R_{k-1} with weight gamma lambda. */
+            carry[n] = -w + gamma * lambda * carry[n];
+            AT(dreturn_reward, k)[n] += carry[n];
+            AT(dbootstrap, k + 1)[n] += gamma * (1.0f - lambda) * carry[n];
+            if (k == steps - 1) AT(dbootstrap, steps)[n] += gamma * lambda * carry[n];
+        }
+    }
+    const int F = D + S, actor_last = im->actor.net.count - 1;
+    float *dh = arena_alloc_zero(arena, (size_t)N * D * sizeof(float)), *dz = arena_alloc_zero(arena, (size_t)N * S * sizeof(float));
+    float *daction = arena_alloc_zero(arena, (size_t)N * A * sizeof(float));
+    float *dh_prev = arena_floats(arena, (size_t)N * D), *dz_prev = arena_floats(arena, (size_t)N * S);
+    float *daction_prev = arena_floats(arena, (size_t)N * A);
+    if (arena_check(arena, err)) return err->status;
+    for (int k = im->reinforce ? 0 : steps; k >= 0 && err->status == WM_OK; k--) {
+        const size_t mark = arena_mark(arena);
+        float *dfeatures = arena_alloc_zero(arena, (size_t)N * F * sizeof(float));
+        float *draw = arena_alloc_zero(arena, (size_t)N * 2 * A * sizeof(float));
+        float *dtop = arena_floats(arena, (size_t)N);
+        if (arena_check(arena, err)) return err->status;
+        Imagined *x = &s[k];
+        if (!im->reinforce && k >= 1) {
+            memcpy(dtop, AT(dreturn_reward, k), (size_t)N * sizeof(float));
+            if (reward_backward(m, &frozen_model, arena, dfeatures, dtop, x->features, x->reward_outs, N, err))
+                return err->status;
+            memcpy(dtop, AT(dbootstrap, k), (size_t)N * sizeof(float));
+            if (mlp_backward(&im->value.net, &frozen_value, arena, dfeatures, dtop, x->features,
+                             im->slow_target ? x->target_outs : x->value_outs, N, err))
+                return err->status;
+        }
+        if (k < steps) {
+            const float *eps = im->noise + (size_t)k * N * A, *raw = x->actor_outs[actor_last];
+            if (im->reinforce) {
+                /* Every state's action at once: the states are detached, so k runs over all of them here. */
+                for (int j = 0; j < steps; j++) {
+                    const size_t inner = arena_mark(arena);
+                    float *draw_j = arena_alloc_zero(arena, (size_t)N * 2 * A * sizeof(float));
+                    if (draw_j == NULL) return arena_check(arena, err);
+                    const float *eps_j = im->noise + (size_t)j * N * A, *raw_j = s[j].actor_outs[actor_last];
+                    tanh_normal_log_prob_backward(&im->actor.dist, raw_j, s[j].std, eps_j, AT(dlog_prob, j), draw_j, N, A);
+                    tanh_normal_backward(&im->actor.dist, raw_j, s[j].std, s[j].u, eps_j, NULL, AT(dentropy, j), draw_j,
+                                         N, A);
+                    if (mlp_backward(&im->actor.net, &im->actor.params, arena, NULL, draw_j, s[j].features,
+                                     s[j].actor_outs, N, err))
+                        return err->status;
+                    arena_rewind(arena, inner);
+                }
+                arena_rewind(arena, mark);
+                break;
+            }
+            tanh_normal_backward(&im->actor.dist, raw, x->std, x->u, eps, daction, AT(dentropy, k), draw, N, A);
+            if (mlp_backward(&im->actor.net, &im->actor.params, arena, k ? dfeatures : NULL, draw, x->features,
+                             x->actor_outs, N, err))
+                return err->status;
+        }
+        if (k == 0) break;
+        /* Into s_k's h and z, then back through the transition that made them: z_k = mean + std eps. */
+        float *const parts[2] = {dh, dz};
+        const int widths[2] = {D, S};
+        concat_backward(parts, dfeatures, widths, 2, N);
+        float *dmean = arena_floats(arena, (size_t)N * S), *dstd = arena_floats(arena, (size_t)N * S);
+        if (dstd == NULL) return arena_check(arena, err);
+        const float *noise = im->noise + (size_t)steps * N * A + (size_t)(k - 1) * N * S;
+        for (size_t i = 0; i < (size_t)N * S; i++) dmean[i] = dz[i], dstd[i] = dz[i] * noise[i];
+        memset(dh_prev, 0, (size_t)N * D * sizeof(float));
+        memset(dz_prev, 0, (size_t)N * S * sizeof(float));
+        memset(daction_prev, 0, (size_t)N * A * sizeof(float));
+        if (rssm_step_backward(&m->rssm, &frozen_model, arena, &x->step, s[k - 1].h, dh_prev, dz_prev, daction_prev, dh,
+                               dmean, dstd, err))
+            return err->status;
+        memcpy(dh, dh_prev, (size_t)N * D * sizeof(float));
+        memcpy(dz, dz_prev, (size_t)N * S * sizeof(float));
+        memcpy(daction, daction_prev, (size_t)N * A * sizeof(float));
+        arena_rewind(arena, mark);
+    }
+    return err->status;
+}
+
+static WmStatus check_finite(const char *what, double value, long update, WmError *err) {
+    if (isfinite(value)) return WM_OK;
+    return wm_error_set(err, WM_ERR_NUMERIC, "imagination update %ld: %s is %s; no update was made", update + 1, what,
+                        isnan(value) ? "NaN" : "infinite");
+}
+
+WmStatus imagine_update(WmImagination *im, const WmWorldModel *m, const float *h, const float *z,
+                        WmImagineLosses *losses, WmError *err) {
+    rng_fill_normal(&im->rng, im->noise, imagine_noise_floats(im, m), 0.0f, 1.0f);
+    params_zero_grad(&im->actor.params);
+    params_zero_grad(&im->value.params);
+    if (imagine_losses(im, m, h, z, 1, losses, err) || check_finite("actor_loss", losses->actor_loss, im->updates, err) ||
+        check_finite("value_loss", losses->value_loss, im->updates, err))
+        return err->status;
+    const double actor_norm = grad_global_norm(im->actor.params.grad, im->actor.params.total);
+    const double value_norm = grad_global_norm(im->value.params.grad, im->value.params.total);
+    if (check_finite("the actor's gradient norm", actor_norm, im->updates, err) ||
+        check_finite("the value's gradient norm", value_norm, im->updates, err))
+        return err->status;
+    losses->actor_grad_norm = adam_step(&im->actor_adam, &im->actor.params);
+    losses->value_grad_norm = adam_step(&im->value_adam, &im->value.params);
+    im->updates++;
+    if (im->slow_target && im->updates % im->target_every == 0)
+        memcpy(im->value_target.value, im->value.params.value, im->value.params.total * sizeof(float));
+    return WM_OK;
+}

@@ -1,0 +1,62 @@
+/* Dreamer's actor-critic, learned in imagination (Hafner et al. 2020). From every posterior state of a training
+ * batch (N = B x L starts, detached from the world model), `horizon` steps are imagined with the prior, the actor
+ * choosing each action from the features [h, z] (a reparameterised tanh-Normal sample). The reward head predicts
+ * r_k and the value v_k on the imagined states s_1 .. s_H, and the lambda-returns
+ *   R_H = v_H,   R_k = r_k + gamma ((1 - lambda) v_{k+1} + lambda R_{k+1}),   k = 1 .. H-1
+ * are what the actor maximises, weighted by the cumulative discount w_k = gamma^(k-1), with an entropy bonus on
+ * each action (the soft-optimal policy of control as inference):
+ *   actor loss = -mean_{n,k} w_k (R_k + entropy_scale H(pi(. | s_{k-1})))
+ * "dynamics" backpropagates R through the learned transition, reward and value (Dreamer V1); "reinforce" uses
+ * log pi(a_{k-1} | s_{k-1}) sg(R_k - v(s_{k-1})) instead (V2/V3). The value regresses onto the detached returns:
+ *   value loss = mean_{n,k} w_k (v(sg(s_k)) - sg(R_k))^2 / 2.
+ * The world model's parameters are read, never changed: their gradients go to a scratch block nobody reads, so
+ * the world model's own update is bit-identical with the actor on or off. The value's parameters are frozen the
+ * same way inside the actor's objective. */
+#ifndef WM_TRAIN_IMAGINE_H
+#define WM_TRAIN_IMAGINE_H
+
+#include "config/config.h"
+#include "core/arena.h"
+#include "core/rng.h"
+#include "nets/actor.h"
+#include "nets/world_model.h"
+#include "optim/adam.h"
+
+typedef struct {
+    double actor_loss, value_loss;
+    double imagined_return; /* mean R_1 */
+    double entropy;         /* mean entropy estimate per action */
+    double actor_grad_norm, value_grad_norm;
+} WmImagineLosses;
+
+typedef struct {
+    WmActor actor;
+    WmValue value;
+    WmParams value_target; /* the slow copy (values only), when actor.slow_target */
+    WmAdam actor_adam, value_adam;
+    WmRng rng; /* the actions' and the imagined latents' noise */
+    WmArena arena;
+    float *model_scratch_grad, *value_scratch_grad; /* where frozen parameters' gradients go */
+    int starts, horizon, reinforce, slow_target;
+    float gamma, lambda, entropy_scale;
+    long target_every, updates;
+    float *noise; /* one update's draws: (horizon, N, A) action noise, then (horizon, N, S) latent noise */
+} WmImagination;
+
+/* For `starts` states per update on `model`'s shapes. Initialises the actor and value from run.seed. */
+WmStatus imagine_create(WmImagination *im, const WmConfig *config, const WmWorldModel *model, int starts,
+                        WmError *err);
+void imagine_free(WmImagination *im);
+
+/* Floats of noise one update draws. */
+size_t imagine_noise_floats(const WmImagination *im, const WmWorldModel *model);
+/* The losses from starts h (N, D) and z (N, S) with the noise in im->noise; with `backward`, the actor's and the
+ * value's gradients are added to their blocks (the caller zeroes them). */
+WmStatus imagine_losses(WmImagination *im, const WmWorldModel *model, const float *h, const float *z, int backward,
+                        WmImagineLosses *losses, WmError *err);
+/* One update: draws the noise, computes both losses and gradients, steps both optimisers (and refreshes the slow
+ * value every target_every updates). A non-finite loss or norm stops with WM_ERR_NUMERIC before any change. */
+WmStatus imagine_update(WmImagination *im, const WmWorldModel *model, const float *h, const float *z,
+                        WmImagineLosses *losses, WmError *err);
+
+#endif

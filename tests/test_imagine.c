@@ -1,0 +1,240 @@
+/* Dreamer's actor-critic in imagination: the actor's and the value's gradients through the imagined rollout match
+ * central differences (every tensor, a tiny model), the tanh-Normal's entropy and log-probability gradients too,
+ * and imagination never touches the world model's gradients. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_run.h"
+#include "gradcheck.h"
+#include "train/imagine.h"
+
+enum { ACTIONS = 2, STARTS = 3 };
+
+static void tiny_config(WmConfig *c, const char *gradient) {
+    config_defaults(c);
+    WmError err = {0};
+    static const char *const SETS[] = {
+        "data.height=16", "data.width=16", "model.depth=2", "model.encoder_kernels=[4,4]",
+        "model.decoder_kernels=[6,6]", "model.deter=6", "model.stoch=3", "model.hidden=5", "model.reward_layers=1",
+        "model.reward_units=5", "model.activation=elu", "actor.enabled=true", "actor.layers=2", "actor.units=6",
+        "actor.value_layers=2", "actor.value_units=5", "actor.horizon=4", "actor.entropy_scale=0.3",
+        "actor.init_std=0.7"};
+    for (size_t i = 0; i < sizeof SETS / sizeof SETS[0]; i++)
+        ck_assert_msg(config_set_assignment(c, SETS[i], &err) == WM_OK, "%s", err.message);
+    snprintf(c->actor.gradient, sizeof c->actor.gradient, "%s", gradient);
+}
+
+typedef struct {
+    WmImagination im;
+    WmWorldModel model;
+    float *h, *z, *saved;
+    WmParams *params; /* whose gradient is checked: the actor's or the value's */
+    int value;        /* checking the value loss, else the actor loss */
+    double loss;
+    float loss_grad;
+} Fixture;
+
+/* slow_target: the returns bootstrap from a frozen copy of the value, so a perturbed value moves its prediction
+ * and not the target it regresses onto (the stop-gradient the value loss has). */
+static void make_fixture(Fixture *f, const char *gradient, int slow_target) {
+    memset(f, 0, sizeof *f);
+    WmConfig c;
+    tiny_config(&c, gradient);
+    c.actor.slow_target = slow_target;
+    WmError err = {0};
+    const WmModelConfig mc = model_config_from(&c);
+    ck_assert_msg(world_model_create(&f->model, &mc, ACTIONS, &err) == WM_OK, "%s", err.message);
+    world_model_init_params(&f->model, 4);
+    for (int i = 0; i < f->model.params.count; i++)
+        if (f->model.params.infos[i].rank == 1)
+            fill_normal(params_value(&f->model.params, i), f->model.params.infos[i].count, 0.1f, 60 + i);
+    ck_assert_msg(imagine_create(&f->im, &c, &f->model, STARTS, &err) == WM_OK, "%s", err.message);
+    for (int i = 0; i < f->im.actor.params.count; i++)
+        if (f->im.actor.params.infos[i].rank == 1)
+            fill_normal(params_value(&f->im.actor.params, i), f->im.actor.params.infos[i].count, 0.2f, 90 + i);
+    for (int i = 0; i < f->im.value.params.count; i++)
+        if (f->im.value.params.infos[i].rank == 1)
+            fill_normal(params_value(&f->im.value.params, i), f->im.value.params.infos[i].count, 0.2f, 120 + i);
+    f->h = malloc(STARTS * 6 * sizeof(float)), f->z = malloc(STARTS * 3 * sizeof(float));
+    fill_normal(f->h, STARTS * 6, 0.5f, 7);
+    fill_normal(f->z, STARTS * 3, 1.0f, 8);
+    fill_normal(f->im.noise, imagine_noise_floats(&f->im, &f->model), 1.0f, 9);
+}
+
+static void free_fixture(Fixture *f) {
+    imagine_free(&f->im);
+    world_model_free(&f->model);
+    free(f->h), free(f->z), free(f->saved);
+}
+
+static void losses_forward(void *ctx) {
+    Fixture *f = ctx;
+    WmImagineLosses l;
+    WmError err = {0};
+    ck_assert_msg(imagine_losses(&f->im, &f->model, f->h, f->z, 0, &l, &err) == WM_OK, "%s", err.message);
+    f->loss = f->value ? l.value_loss : l.actor_loss;
+}
+
+static void losses_backward(void *ctx) {
+    Fixture *f = ctx;
+    WmParams *p = f->params;
+    memcpy(f->saved, p->grad, p->total * sizeof(float));
+    params_zero_grad(&f->im.actor.params);
+    params_zero_grad(&f->im.value.params);
+    WmImagineLosses l;
+    WmError err = {0};
+    ck_assert_msg(imagine_losses(&f->im, &f->model, f->h, f->z, 1, &l, &err) == WM_OK, "%s", err.message);
+    for (size_t i = 0; i < p->total; i++) p->grad[i] = f->saved[i] + f->loss_grad * p->grad[i];
+}
+
+/* Every tensor of `p` against central differences of the actor's (value = 0) or the value's loss. */
+static void check_tensors(Fixture *f, WmParams *p, int value, const char *what) {
+    f->params = p, f->value = value;
+    f->saved = realloc(f->saved, p->total * sizeof(float));
+    for (int first = 0; first < p->count; first += 8) {
+        GcProblem g;
+        memset(&g, 0, sizeof g);
+        g.ctx = f, g.forward = losses_forward, g.backward = losses_backward;
+        g.scalar = &f->loss, g.scalar_grad = &f->loss_grad;
+        g.eps = 2e-3, g.atol = 2e-4, g.rtol = 2e-2, g.max_checks = 12;
+        for (int i = first; i < first + 8 && i < p->count; i++)
+            g.inputs[g.input_count++] = (GcInput){p->infos[i].name, params_value(p, i), params_grad(p, i),
+                                                  p->infos[i].count};
+        char report[256];
+        ck_assert_msg(gradcheck_run(&g, report, sizeof report) == 0, "%s: %s", what, report);
+    }
+}
+
+START_TEST(actor_gradient_through_the_dynamics_matches_central_differences) {
+    Fixture f;
+    make_fixture(&f, "dynamics", 0);
+    check_tensors(&f, &f.im.actor.params, 0, "actor loss (dynamics)");
+    free_fixture(&f);
+}
+END_TEST
+
+START_TEST(actor_gradient_with_a_slow_value_matches_central_differences) {
+    Fixture f;
+    make_fixture(&f, "dynamics", 1);
+    check_tensors(&f, &f.im.actor.params, 0, "actor loss (dynamics, slow value)");
+    free_fixture(&f);
+}
+END_TEST
+
+START_TEST(value_gradient_matches_central_differences) {
+    Fixture f;
+    make_fixture(&f, "dynamics", 1);
+    check_tensors(&f, &f.im.value.params, 1, "value loss");
+    free_fixture(&f);
+}
+END_TEST
+
+START_TEST(imagination_leaves_the_world_model_gradients_alone) {
+    Fixture f;
+    make_fixture(&f, "dynamics", 0);
+    WmParams *p = &f.model.params;
+    fill_normal(p->grad, p->total, 1.0f, 11);
+    float *before = malloc(p->total * sizeof(float)), *values = malloc(p->total * sizeof(float));
+    memcpy(before, p->grad, p->total * sizeof(float));
+    memcpy(values, p->value, p->total * sizeof(float));
+    WmImagineLosses l;
+    WmError err = {0};
+    ck_assert(imagine_update(&f.im, &f.model, f.h, f.z, &l, &err) == WM_OK);
+    ck_assert_int_eq(memcmp(before, p->grad, p->total * sizeof(float)), 0);
+    ck_assert_int_eq(memcmp(values, p->value, p->total * sizeof(float)), 0);
+    ck_assert(isfinite(l.actor_loss) && isfinite(l.value_loss) && l.actor_grad_norm > 0 && l.value_grad_norm > 0);
+    free(before), free(values);
+    free_fixture(&f);
+}
+END_TEST
+
+/* ---- the tanh-Normal alone ---- */
+
+typedef struct {
+    WmTanhNormal dist;
+    float raw[2 * 3 * 2], eps[3 * 2], mean[6], std[6], u[6], action[6], entropy[3], log_prob[3];
+    float draw[12], daction[6], dentropy[3], dlog_prob[3];
+    float fixed_u[6]; /* for the score function: u held where it was */
+} Dist;
+
+enum { DB = 3, DA = 2 };
+
+static void dist_forward(void *ctx) {
+    Dist *d = ctx;
+    tanh_normal_forward(&d->dist, d->raw, d->eps, d->mean, d->std, d->u, d->action, DB, DA);
+    tanh_normal_entropy(d->std, d->u, d->eps, d->entropy, DB, DA);
+}
+
+static void dist_backward(void *ctx) {
+    Dist *d = ctx;
+    tanh_normal_backward(&d->dist, d->raw, d->std, d->u, d->eps, d->daction, d->dentropy, d->draw, DB, DA);
+}
+
+/* log pi(fixed_u) as a function of raw: eps follows from u = mean + std eps. */
+static void score_forward(void *ctx) {
+    Dist *d = ctx;
+    float eps[6];
+    tanh_normal_forward(&d->dist, d->raw, NULL, d->mean, d->std, d->u, d->action, DB, DA);
+    for (int i = 0; i < DB * DA; i++) eps[i] = (d->fixed_u[i] - d->mean[i]) / d->std[i], d->u[i] = d->fixed_u[i];
+    memcpy(d->eps, eps, sizeof eps);
+    tanh_normal_log_prob(d->std, d->u, d->eps, d->log_prob, DB, DA);
+}
+
+static void score_backward(void *ctx) {
+    Dist *d = ctx;
+    tanh_normal_log_prob_backward(&d->dist, d->raw, d->std, d->eps, d->dlog_prob, d->draw, DB, DA);
+}
+
+START_TEST(tanh_normal_gradients_match_central_differences) {
+    Dist d;
+    memset(&d, 0, sizeof d);
+    d.dist = (WmTanhNormal){5.0f, 2.0f, 1e-4f};
+    fill_normal(d.raw, 12, 1.0f, 21);
+    fill_normal(d.eps, 6, 1.0f, 22);
+    GcProblem g;
+    memset(&g, 0, sizeof g);
+    g.ctx = &d, g.forward = dist_forward, g.backward = dist_backward;
+    g.inputs[0] = (GcInput){"raw", d.raw, d.draw, 12};
+    g.input_count = 1;
+    g.outputs[0] = (GcOutput){d.action, d.daction, 6};
+    g.outputs[1] = (GcOutput){d.entropy, d.dentropy, 3};
+    g.output_count = 2;
+    g.eps = 1e-3, g.atol = 1e-4, g.rtol = 1e-2, g.max_checks = 12;
+    char report[256];
+    ck_assert_msg(gradcheck_run(&g, report, sizeof report) == 0, "tanh-Normal sample and entropy: %s", report);
+    /* The score function, u held fixed. */
+    dist_forward(&d);
+    memcpy(d.fixed_u, d.u, sizeof d.fixed_u);
+    memset(&g, 0, sizeof g);
+    g.ctx = &d, g.forward = score_forward, g.backward = score_backward;
+    g.inputs[0] = (GcInput){"raw", d.raw, d.draw, 12};
+    g.input_count = 1;
+    g.outputs[0] = (GcOutput){d.log_prob, d.dlog_prob, 3};
+    g.output_count = 1;
+    g.eps = 1e-3, g.atol = 1e-4, g.rtol = 1e-2, g.max_checks = 12;
+    ck_assert_msg(gradcheck_run(&g, report, sizeof report) == 0, "tanh-Normal log-probability: %s", report);
+    /* The entropy estimate is -log pi at the sample, and log(1 - tanh^2) stays finite far out. */
+    dist_forward(&d);
+    tanh_normal_log_prob(d.std, d.u, d.eps, d.log_prob, DB, DA);
+    for (int b = 0; b < DB; b++) ck_assert_float_eq_tol(d.log_prob[b], -d.entropy[b], 1e-5);
+    float far_raw[4] = {40.0f, -40.0f, 0.0f, 0.0f}, zero_eps[2] = {0, 0}, e[1];
+    tanh_normal_forward(&d.dist, far_raw, zero_eps, d.mean, d.std, d.u, d.action, 1, 2);
+    tanh_normal_entropy(d.std, d.u, zero_eps, e, 1, 2);
+    ck_assert(isfinite(e[0]));
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("imagine");
+    TCase *tc = tcase_create("imagine");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, tanh_normal_gradients_match_central_differences);
+    tcase_add_test(tc, actor_gradient_through_the_dynamics_matches_central_differences);
+    tcase_add_test(tc, actor_gradient_with_a_slow_value_matches_central_differences);
+    tcase_add_test(tc, value_gradient_matches_central_differences);
+    tcase_add_test(tc, imagination_leaves_the_world_model_gradients_alone);
+    suite_add_tcase(s, tc);
+    return check_run(s);
+}

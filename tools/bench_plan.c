@@ -10,6 +10,8 @@
 #include "bench.h"
 #include "cli.h"
 #include "core/clock.h"
+#include "nets/actor.h"
+#include "plan/agent.h"
 #include "plan/plan_model.h"
 
 int bench_plan_usage(FILE *out, int code) {
@@ -17,6 +19,49 @@ int bench_plan_usage(FILE *out, int code) {
                  "  --threads N   OpenMP/oneDNN threads (default: OMP_NUM_THREADS or all cores)\n"
                  "  --repeats N   timed decisions per planner; the median is reported (default 5)\n");
     return code;
+}
+
+/* The amortized actor (actor.* defaults, Dreamer V1's 4 x 400): the policy alone on [h, z], and frame to action
+ * (the batch-1 encoder, one filter step, the policy), as an agent runs them. Times in microseconds per decision. */
+static WmStatus bench_actor(const WmConfig *defaults, const WmWorldModel *model, int repeats, int json, long threads,
+                            double *times, WmError *err) {
+    WmConfig config = *defaults;
+    config.actor.enabled = 1;
+    snprintf(config.plan.planner, sizeof config.plan.planner, "actor");
+    WmActor actor;
+    WmAgent agent;
+    int made_actor = 0, made_agent = 0;
+    const WmPlanSettings settings = plan_settings_from_config(&config, model->action_dim);
+    const size_t frame_bytes = (size_t)model->config.height * model->config.width * 3;
+    uint8_t *frame = calloc(frame_bytes, 1);
+    float action[64];
+    if (frame == NULL) return wm_error_set(err, WM_ERR_NOMEM, "bench: out of memory");
+    if (actor_create(&actor, &config, model->rssm.deter + model->rssm.stoch, model->action_dim, err)) goto done;
+    made_actor = 1;
+    params_init_glorot(&actor.params, 0);
+    if (agent_init(&agent, model, &settings, &actor, 0, err)) goto done;
+    made_agent = 1;
+    for (int i = 0; i < (int)frame_bytes; i++) frame[i] = (uint8_t)(i * 7);
+    static const char *const ROWS[] = {"policy", "frame to action"};
+    for (int row = 0; row < 2; row++) {
+        for (int r = -3; r < repeats * 20; r++) {
+            const double start = wm_clock_seconds();
+            if ((row == 1 && agent_observe(&agent, frame, err)) || agent_act(&agent, action, err)) goto done;
+            if (r >= 0 && r % 20 == 0) times[r / 20] = wm_clock_seconds() - start;
+        }
+        const double seconds = bench_median(times, repeats);
+        if (json)
+            printf("{\"bench\":\"plan\",\"planner\":\"actor\",\"what\":\"%s\",\"threads\":%ld,\"ms_per_decision\":%.4f}\n",
+                   ROWS[row], threads, seconds * 1e3);
+        else
+            printf("| actor, %s | fp32 | %ld x %ld | %.3f (%.3f-%.3f) | | | |\n", ROWS[row], config.actor.layers,
+                   config.actor.units, seconds * 1e3, times[0] * 1e3, times[repeats - 1] * 1e3);
+    }
+done:
+    if (made_agent) agent_free(&agent);
+    if (made_actor) actor_free(&actor);
+    free(frame);
+    return err->status;
 }
 
 int bench_plan(int argc, char **argv) {
@@ -96,6 +141,7 @@ int bench_plan(int argc, char **argv) {
         plan_model_free(&objective);
         made_objective = 0;
     }
+    if (bench_actor(&config, &model, (int)repeats, json, threads, times, &err)) goto fail;
     free(h), free(z), free(times);
     world_model_free(&model);
     return 0;

@@ -16,7 +16,7 @@
 #include "viz.h"
 
 static int eval_usage(FILE *out, int code) {
-    fprintf(out, "usage: wm eval --run R --env NAME [--planner shooting|cem|mppi] [--episodes N] [--seed S]\n"
+    fprintf(out, "usage: wm eval --run R --env NAME [--planner shooting|cem|mppi|actor] [--episodes N] [--seed S]\n"
                  "               [--gif out.gif] [--threads N] [--set k=v ...]\n"
                  "  the run's plan.* config keys set the planner's budget; --planner overrides plan.planner and\n"
                  "  --set any key (plan.candidates=500, plan.precision=fp32, ...)\n");
@@ -68,7 +68,7 @@ int command_eval(int argc, char **argv) {
     cli_parse_options(argc, argv, options, (int)(sizeof options / sizeof options[0]), &err);
     if (err.status == WM_OK && (!run || !env_name)) wm_error_set(&err, WM_ERR_ARG, "--run and --env are required");
     if (err.status == WM_OK && planner_name && plan_kind_from_name(planner_name) < 0)
-        wm_error_set(&err, WM_ERR_ARG, "--planner: '%s' is not shooting, cem or mppi", planner_name);
+        wm_error_set(&err, WM_ERR_ARG, "--planner: '%s' is not shooting, cem, mppi or actor", planner_name);
     if (err.status) {
         fprintf(stderr, "wm eval: %s\n", err.message);
         return eval_usage(stderr, 2);
@@ -94,14 +94,18 @@ int command_eval(int argc, char **argv) {
     /* The run's action repeat, as it was trained. */
     if (c->data.action_repeat > 0) env.action_repeat = (int)c->data.action_repeat;
     WmAgent *agent = &acting.agent;
-    const WmPlanSettings *settings = &agent->planner.settings;
+    const WmPlanSettings *settings = &agent->settings;
     if (returns == NULL) {
         wm_error_set(&err, WM_ERR_NOMEM, "out of memory");
         goto done;
     }
-    printf("wm eval: %s on %s, %s (%d candidates x %d steps x %d iterations, %s), action repeat %d, %ld episodes\n",
-           run, env_name, plan_kind_name(settings->kind), settings->candidates, settings->horizon, settings->iterations,
-           agent->objective.bf16 ? "bf16" : "fp32", env.action_repeat, episodes);
+    if (agent->actor)
+        printf("wm eval: %s on %s, the actor (its mode), action repeat %d, %ld episodes\n", run, env_name,
+               env.action_repeat, episodes);
+    else
+        printf("wm eval: %s on %s, %s (%d candidates x %d steps x %d iterations, %s), action repeat %d, %ld episodes\n",
+               run, env_name, plan_kind_name(settings->kind), settings->candidates, settings->horizon,
+               settings->iterations, agent->objective.bf16 ? "bf16" : "fp32", env.action_repeat, episodes);
     EvalProgress progress = {agent, 0, episodes, env_episode_length(&env)};
     WmAgentPolicy planner = {agent, NULL, 0.0f, show_progress, &progress};
     const WmPolicy policy = agent_policy(&planner);

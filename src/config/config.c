@@ -21,7 +21,7 @@ typedef struct {
 } ConfigKey;
 
 static const char *const GRADIENTS[] = {"dynamics", "reinforce", NULL};
-static const char *const ACTIVATIONS[] = {"relu", "elu", NULL}, *const PLANNERS[] = {"shooting", "cem", "mppi", NULL},
+static const char *const ACTIVATIONS[] = {"relu", "elu", NULL}, *const PLANNERS[] = {"shooting", "cem", "mppi", "actor", NULL},
                          *const PROPAGATIONS[] = {"each", "random", NULL},
                          *const PRECISIONS[] = {"auto", "fp32", "bf16", NULL};
 
@@ -83,7 +83,8 @@ static const ConfigKey KEYS[] = {
      "std of the Gaussian noise on the planner's actions while collecting", NULL},
     {"online.eval_every", KEY_INT, AT(online.eval_every), 1, 1e9, "10",
      "collected episodes between evaluation episodes without noise", NULL},
-    {"plan.planner", KEY_CHOICE, AT(plan.planner), 0, 0, "cem", "shooting, cem or mppi", PLANNERS},
+    {"plan.planner", KEY_CHOICE, AT(plan.planner), 0, 0, "cem",
+     "shooting, cem, mppi, or actor (the amortized actor; needs actor.enabled)", PLANNERS},
     {"plan.horizon", KEY_INT, AT(plan.horizon), 1, 1000, "12", "steps each candidate looks ahead (the planning horizon)", NULL},
     {"plan.iterations", KEY_INT, AT(plan.iterations), 1, 1000, "10", "refits per decision (CEM, MPPI)", NULL},
     {"plan.candidates", KEY_INT, AT(plan.candidates), 1, 100000, "1000", "action sequences per iteration (candidates)", NULL},
@@ -278,6 +279,8 @@ WmStatus config_validate(const WmConfig *config, WmError *err) {
     const WmModelConfig model = model_config_from(config);
     if (model_config_validate(&model, err)) return err->status;
     if (config->data.length < 2) return wm_error_set(err, WM_ERR_ARG, "data.length: at least 2 steps");
+    if (strcmp(config->plan.planner, "actor") == 0 && !config->actor.enabled)
+        return wm_error_set(err, WM_ERR_ARG, "plan.planner: actor needs actor.enabled: true (an actor to act with)");
     if (config->plan.top_k > config->plan.candidates)
         return wm_error_set(err, WM_ERR_ARG, "plan.top_k: %ld is more than plan.candidates = %ld", config->plan.top_k,
                             config->plan.candidates);

@@ -78,7 +78,9 @@ WmStatus params_allocate(WmParams *params, WmError *err) { return allocate_block
 WmStatus params_allocate_values(WmParams *params, WmError *err) { return allocate_blocks(params, 1, err); }
 
 float *params_value(const WmParams *params, int index) { return params->value + params->infos[index].offset; }
-float *params_grad(const WmParams *params, int index) { return params->grad + params->infos[index].offset; }
+float *params_grad(const WmParams *params, int index) {
+    return params->grad ? params->grad + params->infos[index].offset : NULL;
+}
 
 int params_find(const WmParams *params, const char *name) {
     for (int i = 0; i < params->count; i++)

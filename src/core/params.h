@@ -38,6 +38,7 @@ WmStatus params_allocate(WmParams *params, WmError *err);
 WmStatus params_allocate_values(WmParams *params, WmError *err);
 
 float *params_value(const WmParams *params, int index);
+/* NULL when the block has no gradients (a frozen view): backward then computes only the input's gradient. */
 float *params_grad(const WmParams *params, int index);
 int params_find(const WmParams *params, const char *name);
 void params_zero_grad(WmParams *params);

@@ -5,10 +5,13 @@
 
 #include "core/clock.h"
 
-WmStatus agent_init(WmAgent *a, const WmWorldModel *model, const WmPlanSettings *settings, uint64_t seed,
-                    WmError *err) {
+WmStatus agent_init(WmAgent *a, const WmWorldModel *model, const WmPlanSettings *settings, const WmActor *actor,
+                    uint64_t seed, WmError *err) {
     memset(a, 0, sizeof *a);
-    a->model = model;
+    a->model = model, a->settings = *settings;
+    const int acting = settings->kind == WM_PLAN_ACTOR;
+    if (acting && actor == NULL) return wm_error_set(err, WM_ERR_ARG, "agent: --planner actor needs a trained actor");
+    a->actor = acting ? actor : NULL;
     const WmRssm *r = &model->rssm;
     const size_t image = (size_t)3 * model->config.height * model->config.width;
     if (dnnl_ctx_init(&a->dnnl, err) || conv_stack_build_copy(&a->encoder, &model->encoder, &a->dnnl, 1, err))
@@ -16,16 +19,20 @@ WmStatus agent_init(WmAgent *a, const WmWorldModel *model, const WmPlanSettings 
     size_t floats = 2 * image + conv_stack_scratch_floats(&a->encoder) + 4 * (size_t)(r->deter + r->embed) +
                     16 * (size_t)(r->hidden + r->deter + r->stoch + r->action);
     for (int i = 0; i < a->encoder.layers; i++) floats += conv_stack_out_floats(&a->encoder, i);
-    if (arena_init(&a->arena, "acting", floats * sizeof(float) + 64 * 64, err) ||
-        plan_model_init(&a->objective, model, settings->candidates, settings->horizon, settings->random_propagation,
-                        settings->bf16, seed, err) ||
-        planner_init(&a->planner, settings, err))
+    if (a->actor) floats += (size_t)(r->deter + r->stoch) + 4 * (size_t)(a->actor->net.widest + r->action) * 2;
+    for (int i = 0; a->actor && i < a->actor->net.count; i++) floats += (size_t)a->actor->net.layers[i].out;
+    if (arena_init(&a->arena, "acting", floats * sizeof(float) + 64 * 64, err)) return err->status;
+    if (!a->actor && (plan_model_init(&a->objective, model, settings->candidates, settings->horizon,
+                                      settings->random_propagation, settings->bf16, seed, err) ||
+                      planner_init(&a->planner, settings, err)))
         return err->status;
     a->h = calloc((size_t)r->deter, sizeof *a->h);
     a->z = calloc((size_t)r->stoch, sizeof *a->z);
     a->last_action = calloc((size_t)r->action, sizeof *a->last_action);
     a->image = malloc(image * sizeof *a->image);
-    if (!a->h || !a->z || !a->last_action || !a->image) return wm_error_set(err, WM_ERR_NOMEM, "agent: out of memory");
+    a->features = malloc((size_t)(r->deter + r->stoch) * sizeof *a->features);
+    if (!a->h || !a->z || !a->last_action || !a->image || !a->features)
+        return wm_error_set(err, WM_ERR_NOMEM, "agent: out of memory");
     a->rng = rng_stream(seed, WM_STREAM_PLANNING);
     plan_model_start(&a->objective, a->h, a->z);
     return WM_OK;
@@ -35,9 +42,9 @@ void agent_free(WmAgent *a) {
     conv_stack_free(&a->encoder);
     if (a->dnnl.engine) dnnl_ctx_free(&a->dnnl);
     arena_free(&a->arena);
-    plan_model_free(&a->objective);
+    if (a->objective.model) plan_model_free(&a->objective);
     planner_free(&a->planner);
-    free(a->h), free(a->z), free(a->last_action), free(a->image);
+    free(a->h), free(a->z), free(a->last_action), free(a->image), free(a->features);
     memset(a, 0, sizeof *a);
 }
 
@@ -45,7 +52,20 @@ void agent_reset(WmAgent *a) {
     memset(a->h, 0, (size_t)a->model->rssm.deter * sizeof *a->h);
     memset(a->z, 0, (size_t)a->model->rssm.stoch * sizeof *a->z);
     memset(a->last_action, 0, (size_t)a->model->rssm.action * sizeof *a->last_action);
-    planner_reset(&a->planner);
+    if (!a->actor) planner_reset(&a->planner);
+}
+
+void agent_set_sampling(WmAgent *a, int sample) { a->sample = sample; }
+
+/* The actor on [h, z]: its mode, or a sample with noise from the agent's stream. */
+static WmStatus actor_decide(WmAgent *a, float *action, WmError *err) {
+    const WmRssm *r = &a->model->rssm;
+    memcpy(a->features, a->h, (size_t)r->deter * sizeof *a->h);
+    memcpy(a->features + r->deter, a->z, (size_t)r->stoch * sizeof *a->z);
+    float eps[64];
+    if (a->sample) rng_fill_normal(&a->rng, eps, (size_t)r->action, 0.0f, 1.0f);
+    arena_reset(&a->arena);
+    return actor_act(a->actor, &a->arena, a->features, a->sample ? eps : NULL, action, err);
 }
 
 WmStatus agent_observe(WmAgent *a, const uint8_t *frame, WmError *err) {
@@ -63,8 +83,12 @@ void agent_set_last_action(WmAgent *a, const float *action) {
 
 WmStatus agent_act(WmAgent *a, float *action, WmError *err) {
     const double start = wm_clock_seconds();
-    if (plan_model_load(&a->objective, err)) return err->status;
-    if (planner_act(&a->planner, plan_model_returns, &a->objective, &a->rng, action, err)) return err->status;
+    if (a->actor) {
+        if (actor_decide(a, action, err)) return err->status;
+    } else if (plan_model_load(&a->objective, err) ||
+               planner_act(&a->planner, plan_model_returns, &a->objective, &a->rng, action, err)) {
+        return err->status;
+    }
     a->plan_seconds += wm_clock_seconds() - start;
     a->decisions++;
     agent_set_last_action(a, action);

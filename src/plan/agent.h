@@ -1,11 +1,13 @@
 /* An agent acting with a trained world model: it keeps the filtered latent state (h, z), updates it with each
  * frame and the action it took last (encoder at batch 1, then one RSSM filter step), and chooses the next action
- * with a planner over the model's imagined rewards. */
+ * with a planner over the model's imagined rewards, or (WM_PLAN_ACTOR) with the amortized actor on [h, z]: its
+ * mode, or a sample while exploring. */
 #ifndef WM_PLAN_AGENT_H
 #define WM_PLAN_AGENT_H
 
 #include <stdint.h>
 
+#include "nets/actor.h"
 #include "plan/plan_model.h"
 #include "plan/planner.h"
 
@@ -16,14 +18,19 @@ typedef struct {
     WmArena arena;       /* one frame's activations */
     WmPlanModel objective;
     WmPlanner planner;
+    const WmActor *actor; /* acting with the actor instead of a planner, or NULL */
+    int sample;           /* the actor draws its action rather than taking the mode */
+    float *features;      /* (D + S): [h, z] for the actor */
+    WmPlanSettings settings;
     WmRng rng;
     float *h, *z, *last_action, *image; /* (D), (S), (A), (3, H, W) */
     double plan_seconds;                /* time spent in planner_act, summed */
     long decisions;
 } WmAgent;
 
-WmStatus agent_init(WmAgent *agent, const WmWorldModel *model, const WmPlanSettings *settings, uint64_t seed,
-                    WmError *err);
+/* `actor` is needed (and only used) when settings->kind is WM_PLAN_ACTOR; it must outlive the agent. */
+WmStatus agent_init(WmAgent *agent, const WmWorldModel *model, const WmPlanSettings *settings, const WmActor *actor,
+                    uint64_t seed, WmError *err);
 void agent_free(WmAgent *agent);
 /* A new episode: zero state, zero last action, no plan to warm-start from. */
 void agent_reset(WmAgent *agent);
@@ -34,5 +41,7 @@ WmStatus agent_act(WmAgent *agent, float *action, WmError *err);
 /* The action actually executed (A), when it differs from the one chosen (exploration noise): the next observe
  * folds this one in. */
 void agent_set_last_action(WmAgent *agent, const float *action);
+/* With the actor: draw actions (exploring) or take the mode (evaluating, the default). */
+void agent_set_sampling(WmAgent *agent, int sample);
 
 #endif

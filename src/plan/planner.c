@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const KIND_NAMES[] = {"shooting", "cem", "mppi"};
+static const char *const KIND_NAMES[] = {"shooting", "cem", "mppi", "actor"};
 
 int plan_kind_from_name(const char *name) {
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < 4; k++)
         if (strcmp(name, KIND_NAMES[k]) == 0) return k;
     return -1;
 }
@@ -18,6 +18,7 @@ const char *plan_kind_name(WmPlanKind kind) { return KIND_NAMES[kind]; }
 WmStatus planner_init(WmPlanner *p, const WmPlanSettings *s, WmError *err) {
     memset(p, 0, sizeof *p);
     p->settings = *s;
+    if (s->kind == WM_PLAN_ACTOR) return wm_error_set(err, WM_ERR_ARG, "planner: the actor acts without a search");
     if (s->horizon < 1 || s->candidates < 1 || s->iterations < 1 || s->action_dim < 1 || s->top_k < 1 ||
         s->top_k > s->candidates)
         return wm_error_set(err, WM_ERR_ARG, "planner: horizon %d, %d candidates, top %d, %d iterations", s->horizon,

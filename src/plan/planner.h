@@ -17,7 +17,8 @@
 #include "core/error.h"
 #include "core/rng.h"
 
-typedef enum { WM_PLAN_SHOOTING, WM_PLAN_CEM, WM_PLAN_MPPI } WmPlanKind;
+/* WM_PLAN_ACTOR is no search: the agent acts with the amortized actor instead (agent.h); the planner refuses it. */
+typedef enum { WM_PLAN_SHOOTING, WM_PLAN_CEM, WM_PLAN_MPPI, WM_PLAN_ACTOR } WmPlanKind;
 
 /* Returns (K, count) of candidates (count, horizon, A), row-major: member k's return of candidate n at
  * k count + n. */
@@ -47,7 +48,7 @@ typedef struct {
     double last_best;    /* the best return of the last decision */
 } WmPlanner;
 
-/* Parses "shooting", "cem", "mppi"; -1 otherwise. */
+/* Parses "shooting", "cem", "mppi", "actor"; -1 otherwise. */
 int plan_kind_from_name(const char *name);
 const char *plan_kind_name(WmPlanKind kind);
 

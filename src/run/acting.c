@@ -57,8 +57,15 @@ WmStatus run_agent_open(WmRunAgent *a, const char *run, const char *const *sets,
     a->made_model = 1;
     if (planner) snprintf(a->config.plan.planner, sizeof a->config.plan.planner, "%s", planner);
     const WmPlanSettings settings = plan_settings_from_config(&a->config, a->model.action_dim);
+    if (settings.kind == WM_PLAN_ACTOR) {
+        WmRunPaths paths;
+        run_paths(&paths, run);
+        if (checkpoint_load_actor(&a->actor, paths.latest, err)) return err->status;
+        a->made_actor = 1;
+    }
     const uint64_t planning_seed = seed < 0 ? (uint64_t)a->config.run.seed : (uint64_t)seed;
-    if (agent_init(&a->agent, &a->model, &settings, planning_seed, err)) return err->status;
+    if (agent_init(&a->agent, &a->model, &settings, a->made_actor ? &a->actor : NULL, planning_seed, err))
+        return err->status;
     a->made_agent = 1;
     agent_reset(&a->agent);
     return WM_OK;
@@ -66,6 +73,7 @@ WmStatus run_agent_open(WmRunAgent *a, const char *run, const char *const *sets,
 
 void run_agent_close(WmRunAgent *a) {
     if (a->made_agent) agent_free(&a->agent);
+    if (a->made_actor) actor_free(&a->actor);
     if (a->made_model) world_model_free(&a->model);
     memset(a, 0, sizeof *a);
 }

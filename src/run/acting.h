@@ -32,8 +32,9 @@ void run_predictor_close(WmRunPredictor *predictor);
 typedef struct {
     WmConfig config; /* the run's, with the assignments */
     WmWorldModel model;
+    WmActor actor; /* loaded when the planner is the actor */
     WmAgent agent;
-    int made_model, made_agent;
+    int made_model, made_actor, made_agent;
 } WmRunAgent;
 
 /* Opens the run's model and an agent over it; `planner` (may be NULL) overrides plan.planner, `seed` seeds the

@@ -52,52 +52,95 @@ WmStatus checkpoint_read_info(const WmSafetensors *f, WmCheckpointInfo *info, Wm
     return config_validate(&info->config, err);
 }
 
-/* ---- the tensors: parameters, and the Adam moments beside them ---- */
+/* ---- the tensors: parameter blocks, and the Adam moments beside them ---- */
 
-static const char *const BLOCK_PREFIXES[3] = {"", "optim.m.", "optim.v."};
+/* One parameter block in a checkpoint: its values by name (after `prefix`, for a copy such as the slow value),
+ * and, with an optimiser, its moments as optim.m.<name> and optim.v.<name> and its step count as `step_name`. */
+typedef struct {
+    WmParams *params;
+    const char *prefix;
+    WmAdam *adam;
+    const char *step_name;
+} Block;
 
-static WmStatus read_blocks(const WmSafetensors *f, WmParams *p, float *const *blocks, int block_count, WmError *err) {
-    char name[WM_PARAM_NAME_MAX + 16];
-    for (int k = 0; k < block_count; k++)
-        for (int i = 0; i < p->count; i++) {
-            const void *data;
-            snprintf(name, sizeof name, "%s%s", BLOCK_PREFIXES[k], p->infos[i].name);
-            if (safetensors_find(f, name, "F32", p->infos[i].count, &data, err)) return err->status;
-            memcpy(blocks[k] + p->infos[i].offset, data, p->infos[i].count * sizeof(float));
+enum { BLOCKS_MAX = 4, NAME_MAX_BYTES = WM_PARAM_NAME_MAX + 16 };
+
+/* The trainer's blocks: the world model, and with imagination the actor, the value and the slow value. */
+static int trainer_blocks(WmTrainer *t, Block *blocks) {
+    int count = 0;
+    blocks[count++] = (Block){&t->model.params, "", &t->adam, "optim.step"};
+    WmImagination *im = t->imagination;
+    if (im) {
+        blocks[count++] = (Block){&im->actor.params, "", &im->actor_adam, "optim.actor_step"};
+        blocks[count++] = (Block){&im->value.params, "", &im->value_adam, "optim.value_step"};
+        if (im->slow_target) blocks[count++] = (Block){&im->value_target, "target.", NULL, NULL};
+    }
+    return count;
+}
+
+static float *block_array(const WmParams *p, int k) { return k == 0 ? p->value : k == 1 ? p->adam_m : p->adam_v; }
+
+static void tensor_name(char *out, const Block *b, int k, int i) {
+    static const char *const MOMENTS[3] = {"", "optim.m.", "optim.v."};
+    snprintf(out, NAME_MAX_BYTES, "%s%s%s", MOMENTS[k], b->prefix, b->params->infos[i].name);
+}
+
+static WmStatus read_blocks(const WmSafetensors *f, const Block *blocks, int block_count, WmError *err) {
+    char name[NAME_MAX_BYTES];
+    for (int b = 0; b < block_count; b++) {
+        const WmParams *p = blocks[b].params;
+        for (int k = 0; k < (blocks[b].adam ? 3 : 1); k++)
+            for (int i = 0; i < p->count; i++) {
+                const void *data;
+                tensor_name(name, &blocks[b], k, i);
+                if (safetensors_find(f, name, "F32", p->infos[i].count, &data, err)) return err->status;
+                memcpy(block_array(p, k) + p->infos[i].offset, data, p->infos[i].count * sizeof(float));
+            }
+        if (blocks[b].adam) {
+            const void *step;
+            int64_t value;
+            if (safetensors_find(f, blocks[b].step_name, "I64", 1, &step, err)) return err->status;
+            memcpy(&value, step, sizeof value);
+            blocks[b].adam->step = (long)value;
         }
+    }
     return WM_OK;
 }
 
-WmStatus checkpoint_save(const WmTrainer *t, const char *path, const WmMetaEntry *extra, int extra_count,
+WmStatus checkpoint_save(const WmTrainer *trainer, const char *path, const WmMetaEntry *extra, int extra_count,
                          WmError *err) {
-    const WmParams *p = &t->model.params;
-    const int count = p->count;
-    WmTensorRef *tensors = calloc((size_t)3 * count + 1, sizeof *tensors);
-    char *names = malloc((size_t)2 * count * (WM_PARAM_NAME_MAX + 16));
+    WmTrainer *t = (WmTrainer *)trainer; /* the blocks are only read */
+    Block blocks[BLOCKS_MAX];
+    const int block_count = trainer_blocks(t, blocks);
+    int tensor_count = 0;
+    for (int b = 0; b < block_count; b++) tensor_count += blocks[b].params->count * (blocks[b].adam ? 3 : 1) + !!blocks[b].adam;
+    WmTensorRef *tensors = calloc((size_t)tensor_count, sizeof *tensors);
+    char *names = malloc((size_t)tensor_count * NAME_MAX_BYTES);
+    int64_t steps[BLOCKS_MAX];
     char *config = config_to_yaml_string(&t->config);
     if (tensors == NULL || names == NULL || config == NULL) {
         free(tensors), free(names), free(config);
         return wm_error_set(err, WM_ERR_NOMEM, "%s: out of memory", path);
     }
-    const float *blocks[3] = {p->value, p->adam_m, p->adam_v};
-    for (int k = 0; k < 3; k++)
-        for (int i = 0; i < count; i++) {
-            const WmParamInfo *info = &p->infos[i];
-            WmTensorRef *ref = &tensors[k * count + i];
-            if (k == 0) {
-                ref->name = info->name;
-            } else {
-                char *name = names + ((size_t)(k - 1) * count + i) * (WM_PARAM_NAME_MAX + 16);
-                snprintf(name, WM_PARAM_NAME_MAX + 16, "%s%s", BLOCK_PREFIXES[k], info->name);
-                ref->name = name;
+    int n = 0;
+    for (int b = 0; b < block_count; b++) {
+        const WmParams *p = blocks[b].params;
+        for (int k = 0; k < (blocks[b].adam ? 3 : 1); k++)
+            for (int i = 0; i < p->count; i++, n++) {
+                const WmParamInfo *info = &p->infos[i];
+                char *name = names + (size_t)n * NAME_MAX_BYTES;
+                tensor_name(name, &blocks[b], k, i);
+                tensors[n] = (WmTensorRef){.name = name, .dtype = "F32", .rank = info->rank,
+                                           .data = block_array(p, k) + info->offset,
+                                           .bytes = info->count * sizeof(float)};
+                for (int d = 0; d < info->rank; d++) tensors[n].shape[d] = info->shape[d];
             }
-            ref->dtype = "F32", ref->rank = info->rank;
-            for (int d = 0; d < info->rank; d++) ref->shape[d] = info->shape[d];
-            ref->data = blocks[k] + info->offset, ref->bytes = info->count * sizeof(float);
+        if (blocks[b].adam) {
+            steps[b] = blocks[b].adam->step;
+            tensors[n++] = (WmTensorRef){blocks[b].step_name, "I64", 1, {1}, &steps[b], sizeof steps[b]};
         }
-    const int64_t adam_step = t->adam.step;
-    tensors[3 * count] = (WmTensorRef){"optim.step", "I64", 1, {1}, &adam_step, sizeof adam_step};
-    char step[32], action_dim[32], sample[96], dequantize[96], latent[96];
+    }
+    char step[32], action_dim[32], sample[96], dequantize[96], latent[96], imagine[96], updates[32];
     snprintf(step, sizeof step, "%ld", t->step);
     snprintf(action_dim, sizeof action_dim, "%d", t->model.action_dim);
     checkpoint_rng_format(sample, sizeof sample, &t->sample_rng);
@@ -109,8 +152,14 @@ WmStatus checkpoint_save(const WmTrainer *t, const char *path, const WmMetaEntry
         {WM_META_RNG_LATENT, latent},
     };
     int meta_count = 7;
+    if (t->imagination) {
+        checkpoint_rng_format(imagine, sizeof imagine, &t->imagination->rng);
+        snprintf(updates, sizeof updates, "%ld", t->imagination->updates);
+        meta[meta_count++] = (WmMetaEntry){WM_META_RNG_IMAGINE, imagine};
+        meta[meta_count++] = (WmMetaEntry){WM_META_ACTOR_UPDATES, updates};
+    }
     for (int i = 0; i < extra_count && meta_count < 32; i++) meta[meta_count++] = extra[i];
-    WmStatus status = safetensors_write(path, tensors, 3 * count + 1, meta, meta_count, err);
+    WmStatus status = safetensors_write(path, tensors, n, meta, meta_count, err);
     free(tensors), free(names), free(config);
     return status;
 }
@@ -118,28 +167,47 @@ WmStatus checkpoint_save(const WmTrainer *t, const char *path, const WmMetaEntry
 WmStatus checkpoint_load_trainer(WmTrainer *t, const char *path, WmError *err) {
     WmSafetensors f;
     if (safetensors_open(&f, path, err)) return err->status;
-    WmParams *p = &t->model.params;
     WmCheckpointInfo info;
-    const void *adam_step;
-    int64_t adam_value;
+    Block blocks[BLOCKS_MAX];
+    const int block_count = trainer_blocks(t, blocks);
     if (checkpoint_read_info(&f, &info, err)) goto done;
     if (info.action_dim != t->model.action_dim) {
         wm_error_set(err, WM_ERR_FORMAT, "%s: a model of %d actions; this run has %d", path, info.action_dim,
                      t->model.action_dim);
         goto done;
     }
-    float *blocks[3] = {p->value, p->adam_m, p->adam_v};
-    if (read_blocks(&f, p, blocks, 3, err) || safetensors_find(&f, "optim.step", "I64", 1, &adam_step, err))
-        goto done;
-    memcpy(&adam_value, adam_step, sizeof adam_value);
-    if (checkpoint_rng_read(&f, WM_META_RNG_SAMPLE, &t->sample_rng, err) ||
+    if (read_blocks(&f, blocks, block_count, err) ||
+        checkpoint_rng_read(&f, WM_META_RNG_SAMPLE, &t->sample_rng, err) ||
         checkpoint_rng_read(&f, WM_META_RNG_DEQUANTIZE, &t->dequantize_rng, err) ||
         checkpoint_rng_read(&f, WM_META_RNG_LATENT, &t->latent_rng, err))
         goto done;
-    t->adam.step = (long)adam_value;
+    if (t->imagination && (checkpoint_rng_read(&f, WM_META_RNG_IMAGINE, &t->imagination->rng, err) ||
+                           checkpoint_meta_long(&f, WM_META_ACTOR_UPDATES, 0, 1L << 50, &t->imagination->updates, err)))
+        goto done;
     t->step = info.step;
 done:
     safetensors_close(&f);
+    return err->status;
+}
+
+WmStatus checkpoint_load_actor(WmActor *actor, const char *path, WmError *err) {
+    memset(actor, 0, sizeof *actor);
+    WmSafetensors f;
+    if (safetensors_open(&f, path, err)) return err->status;
+    WmCheckpointInfo info;
+    if (checkpoint_read_info(&f, &info, err) == WM_OK) {
+        const WmModelConfig model = model_config_from(&info.config);
+        if (!info.config.actor.enabled)
+            wm_error_set(err, WM_ERR_ARG, "%s: this run was trained without the actor (actor.enabled false); "
+                         "plan with cem, mppi or shooting", path);
+        else if (actor_create(actor, &info.config, (int)(model.net.deter + model.net.stoch), info.action_dim, err) ==
+                 WM_OK) {
+            const Block block = {&actor->params, "", NULL, NULL};
+            read_blocks(&f, &block, 1, err);
+        }
+    }
+    safetensors_close(&f);
+    if (err->status) actor_free(actor);
     return err->status;
 }
 
@@ -151,11 +219,10 @@ WmStatus checkpoint_load_model(WmWorldModel *model, const char *path, WmCheckpoi
     WmCheckpointInfo *read = info ? info : &own;
     if (checkpoint_read_info(&f, read, err) == WM_OK) {
         const WmModelConfig model_config = model_config_from(&read->config);
-        float *blocks[1] = {NULL};
         if (world_model_declare(model, &model_config, read->action_dim, err) == WM_OK &&
             params_allocate_values(&model->params, err) == WM_OK) {
-            blocks[0] = model->params.value;
-            read_blocks(&f, &model->params, blocks, 1, err);
+            const Block block = {&model->params, "", NULL, NULL};
+            read_blocks(&f, &block, 1, err);
         }
     }
     safetensors_close(&f);

@@ -1,6 +1,8 @@
 /* The checkpoint format (safetensors): parameters by module path, Adam moments as optim.m.<name> and
  * optim.v.<name>, optim.step; metadata: the format version, the resolved run config as YAML, the step, the action
- * size, the trainer's random streams, and what a loop adds (the online loop's streams and episode count). Every
+ * size, the trainer's random streams, with the actor (actor.enabled) its and the value's parameters, moments
+ * and step counts, the slow value's copy as target.<name>, the imagination's stream and update count, and what a
+ * loop adds (the online loop's streams and episode count). Every
  * metadata key is named here, once, and every value is parsed strictly: a missing or malformed one is an error
  * naming the file and the key. */
 #ifndef WM_RUN_CHECKPOINT_H
@@ -8,6 +10,7 @@
 
 #include "config/config.h"
 #include "core/safetensors.h"
+#include "nets/actor.h"
 #include "nets/world_model.h"
 #include "train/trainer.h"
 
@@ -20,6 +23,8 @@
 #define WM_META_RNG_SAMPLE "rng.sample"
 #define WM_META_RNG_DEQUANTIZE "rng.dequantize"
 #define WM_META_RNG_LATENT "rng.latent"
+#define WM_META_RNG_IMAGINE "rng.imagine"
+#define WM_META_ACTOR_UPDATES "actor.updates"
 #define WM_META_ONLINE_ENV "online.env"
 #define WM_META_ONLINE_EVAL_ENV "online.eval_env"
 #define WM_META_ONLINE_EXPLORE "online.explore"
@@ -48,6 +53,10 @@ WmStatus checkpoint_read_info(const WmSafetensors *file, WmCheckpointInfo *info,
  * nothing else (no Adam moments, no replay, no training buffers; world_model_build is the caller's). `info` (may
  * be NULL) receives what the checkpoint says of itself. */
 WmStatus checkpoint_load_model(WmWorldModel *model, const char *path, WmCheckpointInfo *info, WmError *err);
+
+/* The actor alone, for acting: created from the checkpoint's config, its values copied. A run trained without the
+ * actor is refused with one line saying so. */
+WmStatus checkpoint_load_actor(WmActor *actor, const char *path, WmError *err);
 
 /* A random stream's state as metadata text ("seed stream counter") and back. */
 void checkpoint_rng_format(char *out, size_t size, const WmRng *rng);

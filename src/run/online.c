@@ -118,7 +118,8 @@ WmStatus train_online(const WmTrainOptions *opts, const WmConfig *config, const 
     if (trainer_create(&trainer, config, A, err)) goto done;
     made_trainer = 1;
     const WmPlanSettings settings = plan_settings_from_config(config, A);
-    if (agent_init(&agent, &trainer.model, &settings, seed, err)) goto done;
+    const WmActor *actor = trainer.imagination ? &trainer.imagination->actor : NULL;
+    if (agent_init(&agent, &trainer.model, &settings, actor, seed, err)) goto done;
     made_agent = 1;
     if (fs_exists(paths->latest)) {
         if (checkpoint_load_trainer(&trainer, paths->latest, err) || run_trim_metrics(paths, trainer.step, err) ||
@@ -152,7 +153,9 @@ WmStatus train_online(const WmTrainOptions *opts, const WmConfig *config, const 
         if (trainer.step % config->online.steps_per_episode == 0) {
             double train_return = 0.0, eval_return = 0.0;
             agent_reset(&agent);
+            agent_set_sampling(&agent, 1); /* the actor explores with a sample (and the noise); a planner ignores it */
             if (play_and_keep(&o, paths, &trainer, &explore_policy, &train_return, err)) goto done;
+            agent_set_sampling(&agent, 0);
             const int evaluate = o.episodes % config->online.eval_every == 0;
             if (evaluate) {
                 WmEpisode episode = {0};

@@ -94,6 +94,12 @@ void run_write_step_metrics(FILE *out, const WmTrainer *t, const WmLosses *l, do
             "\"overshoot_kl\":%.9g,\"ensemble_kl\":%.9g,\"image_mse\":%.9g,\"grad_norm\":%.9g,\"frames_per_s\":%.1f",
             t->step, wall, l->loss, l->image_nll, l->reward_nll, l->kl, l->overshoot_kl, l->ensemble_kl, l->image_mse,
             t->grad_norm, frames_per_second);
+    if (t->imagination) {
+        const WmImagineLosses *i = &t->imagine_losses;
+        fprintf(out, ",\"actor_loss\":%.9g,\"value_loss\":%.9g,\"imagined_return\":%.9g,\"actor_entropy\":%.9g,"
+                     "\"actor_grad_norm\":%.9g,\"value_grad_norm\":%.9g",
+                i->actor_loss, i->value_loss, i->imagined_return, i->entropy, i->actor_grad_norm, i->value_grad_norm);
+    }
     if (held_out)
         fprintf(out, ",\"heldout_image_mse\":%.9g,\"heldout_mean_image_mse\":%.9g,\"heldout_reward_r2\":%.6f",
                 held_out->image_mse, held_out->baseline_mse, held_out->reward_r2);

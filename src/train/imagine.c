@@ -60,10 +60,8 @@ WmStatus imagine_create(WmImagination *im, const WmConfig *c, const WmWorldModel
     im->actor_adam = (WmAdam){lr[0], 0.9f, 0.999f, (float)c->actor.eps, (float)c->actor.clip_norm, 0};
     im->value_adam = (WmAdam){lr[1], 0.9f, 0.999f, (float)c->actor.eps, (float)c->actor.clip_norm, 0};
     im->rng = rng_stream(seed, WM_STREAM_IMAGINE);
-    im->model_scratch_grad = wm_aligned_alloc(m->params.total * sizeof(float));
-    im->value_scratch_grad = wm_aligned_alloc(im->value.params.total * sizeof(float));
     im->noise = malloc(imagine_noise_floats(im, m) * sizeof(float));
-    if (!im->model_scratch_grad || !im->value_scratch_grad || !im->noise)
+    if (!im->noise)
         return wm_error_set(err, WM_ERR_NOMEM, "imagination: out of memory for %d starts", starts);
     if (im->slow_target) {
         im->value_target = im->value.params; /* the same tensors; only the values are its own */
@@ -79,7 +77,7 @@ void imagine_free(WmImagination *im) {
     actor_free(&im->actor);
     value_free(&im->value);
     free(im->value_target.value);
-    free(im->model_scratch_grad), free(im->value_scratch_grad), free(im->noise);
+    free(im->noise);
     arena_free(&im->arena);
     memset(im, 0, sizeof *im);
 }
@@ -216,9 +214,10 @@ WmStatus imagine_losses(WmImagination *im, const WmWorldModel *m, const float *h
     }
     if (err->status) return err->status;
 
-    /* The actor. The frozen world model and value send their parameters' gradients to scratch. */
+    /* The actor. The world model and the value are frozen views: no gradient block, so backward through them
+     * computes the gradients of their inputs only. */
     WmParams frozen_model = m->params, frozen_value = im->slow_target ? im->value_target : im->value.params;
-    frozen_model.grad = im->model_scratch_grad, frozen_value.grad = im->value_scratch_grad;
+    frozen_model.grad = NULL, frozen_value.grad = NULL;
     float *dreturn_reward = arena_alloc_zero(arena, (size_t)(steps + 1) * N * sizeof(float));
     float *dbootstrap = arena_alloc_zero(arena, (size_t)(steps + 1) * N * sizeof(float));
     float *dentropy = arena_alloc_zero(arena, (size_t)(steps + 1) * N * sizeof(float));

@@ -9,9 +9,9 @@
  * "dynamics" backpropagates R through the learned transition, reward and value (Dreamer V1); "reinforce" uses
  * log pi(a_{k-1} | s_{k-1}) sg(R_k - v(s_{k-1})) instead (V2/V3). The value regresses onto the detached returns:
  *   value loss = mean_{n,k} w_k (v(sg(s_k)) - sg(R_k))^2 / 2.
- * The world model's parameters are read, never changed: their gradients go to a scratch block nobody reads, so
- * the world model's own update is bit-identical with the actor on or off. The value's parameters are frozen the
- * same way inside the actor's objective. */
+ * The world model's parameters are read, never changed: backward runs through a view of them without a
+ * gradient block, so the world model's own update is bit-identical with the actor on or off and no weight
+ * gradient is computed for it. The value is frozen the same way inside the actor's objective. */
 #ifndef WM_TRAIN_IMAGINE_H
 #define WM_TRAIN_IMAGINE_H
 
@@ -36,7 +36,6 @@ typedef struct {
     WmAdam actor_adam, value_adam;
     WmRng rng; /* the actions' and the imagined latents' noise */
     WmArena arena;
-    float *model_scratch_grad, *value_scratch_grad; /* where frozen parameters' gradients go */
     int starts, horizon, reinforce, slow_target;
     float gamma, lambda, entropy_scale;
     long target_every, updates;

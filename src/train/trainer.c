@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "train/model_eval.h"
@@ -21,6 +22,11 @@ WmStatus trainer_create(WmTrainer *t, const WmConfig *config, int action_dim, Wm
     t->dequantize_rng = rng_stream(seed, WM_STREAM_DEQUANTIZE);
     t->latent_rng = rng_stream(seed, WM_STREAM_LATENT);
     replay_init(&t->replay, config->data.replay_capacity);
+    if (config->actor.enabled) {
+        t->imagination = calloc(1, sizeof *t->imagination);
+        if (t->imagination == NULL) return wm_error_set(err, WM_ERR_NOMEM, "trainer: out of memory");
+        if (imagine_create(t->imagination, config, &t->model, B * L, err)) return err->status;
+    }
     return replay_batch_alloc(&t->batch, B, L, (int)config->data.height, (int)config->data.width, action_dim, err);
 }
 
@@ -28,6 +34,8 @@ void trainer_free(WmTrainer *t) {
     world_model_free(&t->model);
     replay_free(&t->replay);
     replay_batch_free(&t->batch);
+    if (t->imagination) imagine_free(t->imagination);
+    free(t->imagination);
     memset(t, 0, sizeof *t);
 }
 
@@ -58,6 +66,10 @@ WmStatus trainer_step(WmTrainer *t, WmLosses *losses, WmError *err) {
     if (!isfinite(t->grad_norm))
         return wm_error_set(err, WM_ERR_NUMERIC, "step %ld: the gradient norm is %s; no update was made", t->step + 1,
                             isnan(t->grad_norm) ? "NaN" : "infinite");
+    /* From every posterior state of the batch, detached: the trace still holds them. */
+    if (t->imagination &&
+        imagine_update(t->imagination, m, m->trace.h, m->trace.z, &t->imagine_losses, err))
+        return err->status;
     t->step++;
     return WM_OK;
 }

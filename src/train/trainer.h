@@ -9,6 +9,7 @@
 #include "data/replay.h"
 #include "nets/world_model.h"
 #include "optim/adam.h"
+#include "train/imagine.h"
 
 typedef struct {
     WmConfig config; /* the run's, resolved: what a checkpoint records */
@@ -19,6 +20,8 @@ typedef struct {
     long step;
     WmReplayBatch batch;
     double grad_norm; /* of the last step, before clipping */
+    WmImagination *imagination;     /* the actor and value (actor.enabled), or NULL */
+    WmImagineLosses imagine_losses; /* of the last step */
 } WmTrainer;
 
 /* Creates the model for the config, initialises its parameters from run.seed and prepares a replay store of
@@ -26,8 +29,9 @@ typedef struct {
 WmStatus trainer_create(WmTrainer *trainer, const WmConfig *config, int action_dim, WmError *err);
 void trainer_free(WmTrainer *trainer);
 
-/* One gradient step. A non-finite loss term or gradient norm stops with WM_ERR_NUMERIC naming the term and the
- * step, before any parameter changes. */
+/* One gradient step of the world model; with the actor, then one imagination update from the batch's posterior
+ * states (the world model's update is the same either way). A non-finite loss term or gradient norm stops with
+ * WM_ERR_NUMERIC naming the term and the step, before any parameter changes. */
 WmStatus trainer_step(WmTrainer *trainer, WmLosses *losses, WmError *err);
 
 #endif

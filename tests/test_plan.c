@@ -56,6 +56,38 @@ START_TEST(cem_and_mppi_find_the_optimum) {
 }
 END_TEST
 
+/* A proposal that knows the optimum: the search takes it, at once, even with one shooting iteration. */
+static WmStatus propose_optimum(void *ctx, float *candidates, int count, WmError *err) {
+    (void)err;
+    int *calls = ctx;
+    ++*calls;
+    for (int n = 0; n < count; n++)
+        for (int t = 0; t < H; t++)
+            for (int a = 0; a < A; a++) candidates[((size_t)n * H + t) * A + a] = target(t, a);
+    return WM_OK;
+}
+
+START_TEST(proposed_candidates_join_the_search) {
+    const WmPlanKind kinds[] = {WM_PLAN_SHOOTING, WM_PLAN_CEM, WM_PLAN_MPPI};
+    WmPlanner p;
+    WmError err = {0};
+    WmPlanSettings s = settings(kinds[_i]);
+    s.iterations = 1, s.candidates = 50, s.top_k = 1;
+    ck_assert(planner_init(&p, &s, &err) == WM_OK);
+    int calls = 0;
+    planner_set_proposal(&p, propose_optimum, &calls, 3);
+    WmRng rng = rng_stream(12, 0);
+    float action[A];
+    ck_assert_msg(planner_act(&p, quadratic, NULL, &rng, action, &err) == WM_OK, "%s", err.message);
+    ck_assert_int_eq(calls, 1);
+    ck_assert_float_eq_tol((float)p.last_best, 0.0f, 1e-6f); /* the best candidate is a proposal */
+    /* CEM with top 1 refits to it exactly; shooting takes it whole; MPPI weighs it far above the rest. */
+    if (kinds[_i] != WM_PLAN_MPPI)
+        for (int a = 0; a < A; a++) ck_assert_float_eq_tol(action[a], target(0, a), 1e-6f);
+    planner_free(&p);
+}
+END_TEST
+
 START_TEST(shooting_picks_its_best_candidate) {
     WmPlanner p;
     WmError err = {0};
@@ -172,6 +204,19 @@ START_TEST(model_objective_is_batch_consistent) {
     int differ = 0;
     for (int n = 1; n < 50; n++) differ |= batched[n] != batched[0];
     ck_assert_msg(differ, "every candidate got the same return");
+    /* A value bootstrap adds gamma^H v(s_H): a value whose weights are zero says its output bias everywhere. */
+    WmValue value;
+    c.actor.value_layers = 1, c.actor.value_units = 4;
+    ck_assert(value_create(&value, &c, 12, &err) == WM_OK);
+    const int out_bias = value.params.count - 1;
+    ck_assert_str_eq(value.params.infos[out_bias].name, "value.out.bias");
+    params_value(&value.params, out_bias)[0] = 2.5f;
+    float bootstrapped[50];
+    ck_assert(plan_model_set_value(&o, &value, 0.9f, &err) == WM_OK);
+    ck_assert(plan_model_returns(&o, candidates, 50, bootstrapped, &err) == WM_OK);
+    for (int n = 0; n < 50; n++)
+        ck_assert_float_eq_tol(bootstrapped[n] - batched[n], powf(0.9f, H) * 2.5f, 1e-5f * (1 + fabsf(batched[n])));
+    value_free(&value);
     plan_model_free(&o);
 
     /* With a second prior head (same weights elsewhere: tensors draw from streams named after them), particle 0
@@ -258,6 +303,7 @@ int main(void) {
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, cem_and_mppi_find_the_optimum, 0, 2);
     tcase_add_test(tc, shooting_picks_its_best_candidate);
+    tcase_add_loop_test(tc, proposed_candidates_join_the_search, 0, 3);
     tcase_add_loop_test(tc, nan_never_wins, 0, 3);
     tcase_add_test(tc, ensemble_penalty_changes_the_plan);
     tcase_add_test(tc, model_objective_is_batch_consistent);

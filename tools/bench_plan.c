@@ -39,7 +39,7 @@ static WmStatus bench_actor(const WmConfig *defaults, const WmWorldModel *model,
     if (actor_create(&actor, &config, model->rssm.deter + model->rssm.stoch, model->action_dim, err)) goto done;
     made_actor = 1;
     params_init_glorot(&actor.params, 0);
-    if (agent_init(&agent, model, &settings, &actor, 0, err)) goto done;
+    if (agent_init(&agent, model, &settings, &actor, NULL, 0, err)) goto done;
     made_agent = 1;
     for (int i = 0; i < (int)frame_bytes; i++) frame[i] = (uint8_t)(i * 7);
     static const char *const ROWS[] = {"policy", "frame to action"};

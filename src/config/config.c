@@ -99,6 +99,10 @@ static const ConfigKey KEYS[] = {
      "ensemble rollouts: each (member k throughout) or random (a random member per step)", PROPAGATIONS},
     {"plan.precision", KEY_CHOICE, AT(plan.precision), 0, 0, "auto",
      "imagined rollouts in fp32, bf16, or auto (bf16 where the CPU has AVX-512 BF16)", PRECISIONS},
+    {"plan.actor_candidates", KEY_INT, AT(plan.actor_candidates), 0, 100000, "0",
+     "of each iteration's candidates, how many are the actor's own rollouts (planning guided by the actor)", NULL},
+    {"plan.value_bootstrap", KEY_BOOL, AT(plan.value_bootstrap), 0, 1, "false",
+     "add actor.gamma^horizon x the value of the last imagined state to every candidate's return", NULL},
     {"actor.enabled", KEY_BOOL, AT(actor.enabled), 0, 1, "false",
      "train an actor and a value in imagination beside the world model (Dreamer); --planner actor acts with it", NULL},
     {"actor.layers", KEY_INT, AT(actor.layers), 1, 16, "4", "the actor's hidden layers", NULL},
@@ -281,6 +285,12 @@ WmStatus config_validate(const WmConfig *config, WmError *err) {
     if (config->data.length < 2) return wm_error_set(err, WM_ERR_ARG, "data.length: at least 2 steps");
     if (strcmp(config->plan.planner, "actor") == 0 && !config->actor.enabled)
         return wm_error_set(err, WM_ERR_ARG, "plan.planner: actor needs actor.enabled: true (an actor to act with)");
+    if ((config->plan.actor_candidates > 0 || config->plan.value_bootstrap) && !config->actor.enabled)
+        return wm_error_set(err, WM_ERR_ARG, "plan.%s: needs actor.enabled: true",
+                            config->plan.actor_candidates > 0 ? "actor_candidates" : "value_bootstrap");
+    if (config->plan.actor_candidates >= config->plan.candidates)
+        return wm_error_set(err, WM_ERR_ARG, "plan.actor_candidates: %ld leaves none of plan.candidates = %ld to the search",
+                            config->plan.actor_candidates, config->plan.candidates);
     if (config->plan.top_k > config->plan.candidates)
         return wm_error_set(err, WM_ERR_ARG, "plan.top_k: %ld is more than plan.candidates = %ld", config->plan.top_k,
                             config->plan.candidates);

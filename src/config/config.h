@@ -78,6 +78,8 @@ typedef struct {
         double variance_penalty; /* lambda_var: the score is mean - lambda_var x variance over the ensemble */
         char propagation[WM_CONFIG_TEXT_MAX]; /* "each": member k all the way; "random": a random member per step */
         char precision[WM_CONFIG_TEXT_MAX];   /* "fp32", "bf16", or "auto": bf16 where the CPU runs it natively */
+        long actor_candidates; /* candidates per iteration from the actor's rollouts (needs the actor) */
+        int value_bootstrap;   /* add gamma^H v(s_H) of the value to every candidate's return */
     } plan;
     struct {
         int enabled;                          /* train Dreamer's actor and value in imagination */

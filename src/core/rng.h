@@ -25,6 +25,7 @@ typedef enum {
     WM_STREAM_EXPLORE = 7,        /* the online loop's exploration noise and seed episodes' random actions */
     WM_STREAM_IMAGINE = 8,        /* the actor-critic's imagined actions and latents */
     WM_STREAM_BENCH = 9,          /* benchmarks' inputs */
+    WM_STREAM_PROPOSAL = 10,      /* the actor's sampled rollouts that guide a planner */
     WM_STREAM_ENV = 0x656e76,     /* "env": a built-in environment's initial states */
     WM_STREAM_POLICY = 0x706f6c,  /* "pol": wm collect's random policy */
 } WmStreamId;

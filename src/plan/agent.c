@@ -6,11 +6,14 @@
 #include "core/clock.h"
 
 WmStatus agent_init(WmAgent *a, const WmWorldModel *model, const WmPlanSettings *settings, const WmActor *actor,
-                    uint64_t seed, WmError *err) {
+                    const WmValue *value, uint64_t seed, WmError *err) {
     memset(a, 0, sizeof *a);
     a->model = model, a->settings = *settings;
     const int acting = settings->kind == WM_PLAN_ACTOR;
-    if (acting && actor == NULL) return wm_error_set(err, WM_ERR_ARG, "agent: --planner actor needs a trained actor");
+    if ((acting || settings->actor_candidates > 0) && actor == NULL)
+        return wm_error_set(err, WM_ERR_ARG, "agent: acting with the actor needs a trained actor");
+    if (!acting && settings->value_bootstrap && value == NULL)
+        return wm_error_set(err, WM_ERR_ARG, "agent: plan.value_bootstrap needs a trained value");
     a->actor = acting ? actor : NULL;
     const WmRssm *r = &model->rssm;
     const size_t image = (size_t)3 * model->config.height * model->config.width;
@@ -26,6 +29,14 @@ WmStatus agent_init(WmAgent *a, const WmWorldModel *model, const WmPlanSettings 
                                       settings->random_propagation, settings->bf16, seed, err) ||
                       planner_init(&a->planner, settings, err)))
         return err->status;
+    if (!a->actor && settings->value_bootstrap &&
+        plan_model_set_value(&a->objective, value, settings->bootstrap_gamma, err))
+        return err->status;
+    if (!a->actor && settings->actor_candidates > 0) {
+        if (actor_proposal_init(&a->proposal, &a->objective, actor, settings->actor_candidates, seed, err))
+            return err->status;
+        planner_set_proposal(&a->planner, actor_proposal_fill, &a->proposal, settings->actor_candidates);
+    }
     a->h = calloc((size_t)r->deter, sizeof *a->h);
     a->z = calloc((size_t)r->stoch, sizeof *a->z);
     a->last_action = calloc((size_t)r->action, sizeof *a->last_action);
@@ -43,6 +54,7 @@ void agent_free(WmAgent *a) {
     if (a->dnnl.engine) dnnl_ctx_free(&a->dnnl);
     arena_free(&a->arena);
     if (a->objective.model) plan_model_free(&a->objective);
+    actor_proposal_free(&a->proposal);
     planner_free(&a->planner);
     free(a->h), free(a->z), free(a->last_action), free(a->image), free(a->features);
     memset(a, 0, sizeof *a);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "nets/actor.h"
+#include "plan/plan_actor.h"
 #include "plan/plan_model.h"
 #include "plan/planner.h"
 
@@ -19,6 +20,7 @@ typedef struct {
     WmPlanModel objective;
     WmPlanner planner;
     const WmActor *actor; /* acting with the actor instead of a planner, or NULL */
+    WmActorProposal proposal; /* the actor's rollouts among a planner's candidates (settings.actor_candidates) */
     int sample;           /* the actor draws its action rather than taking the mode */
     float *features;      /* (D + S): [h, z] for the actor */
     WmPlanSettings settings;
@@ -28,9 +30,10 @@ typedef struct {
     long decisions;
 } WmAgent;
 
-/* `actor` is needed (and only used) when settings->kind is WM_PLAN_ACTOR; it must outlive the agent. */
+/* `actor` is needed when settings->kind is WM_PLAN_ACTOR or settings->actor_candidates > 0, `value` when
+ * settings->value_bootstrap (either may be NULL otherwise); both must outlive the agent. */
 WmStatus agent_init(WmAgent *agent, const WmWorldModel *model, const WmPlanSettings *settings, const WmActor *actor,
-                    uint64_t seed, WmError *err);
+                    const WmValue *value, uint64_t seed, WmError *err);
 void agent_free(WmAgent *agent);
 /* A new episode: zero state, zero last action, no plan to warm-start from. */
 void agent_reset(WmAgent *agent);

@@ -1,5 +1,6 @@
 #include "plan/plan_model.h"
 
+#include <math.h>
 #include <string.h>
 
 #include <oneapi/dnnl/dnnl.h>
@@ -17,6 +18,8 @@ WmPlanSettings plan_settings_from_config(const WmConfig *c, int action_dim) {
         .variance_penalty = (float)c->plan.variance_penalty,
         .random_propagation = strcmp(c->plan.propagation, "random") == 0,
         .bf16 = plan_precision_is_bf16(c->plan.precision),
+        .actor_candidates = (int)c->plan.actor_candidates, .value_bootstrap = c->plan.value_bootstrap,
+        .bootstrap_gamma = (float)c->actor.gamma,
     };
 }
 
@@ -44,9 +47,19 @@ WmStatus plan_model_init(WmPlanModel *o, const WmWorldModel *model, int candidat
     return arena_init(&o->arena, "planning", floats * sizeof(float) + 64 * 64, err);
 }
 
+WmStatus plan_model_set_value(WmPlanModel *o, const WmValue *value, float gamma, WmError *err) {
+    o->value = value, o->bootstrap_discount = powf(gamma, (float)o->horizon);
+    const WmRssm *r = &o->model->rssm;
+    size_t per_row = (size_t)(r->deter + r->stoch);
+    for (int i = 0; i < value->net.count; i++) per_row += (size_t)value->net.layers[i].out;
+    return arena_init(&o->value_arena, "planning's value", (per_row * o->candidates * o->members + 64 * 64) * sizeof(float),
+                      err);
+}
+
 void plan_model_free(WmPlanModel *o) {
     if (o->bf16) plan_bf16_free(&o->fast);
     arena_free(&o->arena);
+    arena_free(&o->value_arena);
     memset(o, 0, sizeof *o);
 }
 
@@ -122,6 +135,16 @@ WmStatus plan_model_returns(void *ctx, const float *candidates, int count, float
         memcpy(h, step.h, (size_t)rows * D * sizeof *h);
         memcpy(z, step.prior_mean, (size_t)rows * S * sizeof *z);
         arena_rewind(arena, mark);
+    }
+    if (o->value) { /* + gamma^H v(s_H) */
+        WmArena *va = &o->value_arena;
+        arena_reset(va);
+        float *outs[WM_MLP_LAYERS_MAX], *final = arena_floats(va, (size_t)rows * (D + S));
+        if (final == NULL) return arena_check(va, err);
+        const float *ends[2] = {h, z};
+        concat_forward(final, ends, widths, 2, rows);
+        if (mlp_forward(&o->value->net, &o->value->params, va, outs, final, rows, err)) return err->status;
+        for (int row = 0; row < rows; row++) returns[row] += o->bootstrap_discount * outs[o->value->net.count - 1][row];
     }
     return WM_OK;
 }

@@ -8,6 +8,7 @@
 #define WM_PLAN_PLAN_MODEL_H
 
 #include "core/arena.h"
+#include "nets/actor.h"
 #include "nets/world_model.h"
 #include "plan/plan_bf16.h"
 #include "plan/planner.h"
@@ -22,6 +23,9 @@ typedef struct {
     WmRng rng;                 /* the random heads' draws */
     int bf16;
     WmPlanBf16 fast;           /* the bf16 layers, when bf16 */
+    const WmValue *value;      /* bootstraps each return with discount x v(s_H), or NULL */
+    float bootstrap_discount;
+    WmArena value_arena;
 } WmPlanModel;
 
 /* plan.precision as a choice: 1 for bf16 ("auto": when the CPU has AVX-512 BF16), 0 for fp32. */
@@ -36,6 +40,8 @@ void plan_model_free(WmPlanModel *objective);
 /* Brings the bf16 weight copies up to date with the model (nothing to do in fp32); the model may have been trained
  * since the last decision. */
 WmStatus plan_model_load(WmPlanModel *objective, WmError *err);
+/* From now on each candidate's return is its imagined rewards plus gamma^horizon v(s_H) of the value (fp32). */
+WmStatus plan_model_set_value(WmPlanModel *objective, const WmValue *value, float gamma, WmError *err);
 /* Sets the state the next decision starts from. */
 void plan_model_start(WmPlanModel *objective, const float *h, const float *z);
 /* A WmPlanObjective: ctx is a WmPlanModel. */

@@ -70,6 +70,11 @@ static void score(WmPlanner *p) {
     }
 }
 
+void planner_set_proposal(WmPlanner *p, WmPlanProposal propose, void *ctx, int count) {
+    p->propose = propose, p->propose_ctx = ctx;
+    p->proposals = count < p->settings.candidates ? count : p->settings.candidates - 1;
+}
+
 WmStatus planner_act(WmPlanner *p, WmPlanObjective objective, void *ctx, WmRng *rng, float *action, WmError *err) {
     const WmPlanSettings *s = &p->settings;
     const int count = s->candidates, A = s->action_dim;
@@ -93,6 +98,7 @@ WmStatus planner_act(WmPlanner *p, WmPlanObjective objective, void *ctx, WmRng *
                 for (size_t j = 0; j < plan; j++)
                     p->candidates[n * plan + j] = clip(p->mean[j] + p->std[j] * p->noise[n * plan + j]);
         }
+        if (p->propose && p->propose(p->propose_ctx, p->candidates, p->proposals, err)) return err->status;
         if (objective(ctx, p->candidates, count, p->member_returns, err)) return err->status;
         score(p);
         best = -1;

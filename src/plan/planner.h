@@ -20,6 +20,10 @@
 /* WM_PLAN_ACTOR is no search: the agent acts with the amortized actor instead (agent.h); the planner refuses it. */
 typedef enum { WM_PLAN_SHOOTING, WM_PLAN_CEM, WM_PLAN_MPPI, WM_PLAN_ACTOR } WmPlanKind;
 
+/* Writes `count` candidate sequences (count, horizon, A) proposed by something other than the search (an actor's
+ * rollouts); they take the first `count` slots of every iteration. */
+typedef WmStatus (*WmPlanProposal)(void *ctx, float *candidates, int count, WmError *err);
+
 /* Returns (K, count) of candidates (count, horizon, A), row-major: member k's return of candidate n at
  * k count + n. */
 typedef WmStatus (*WmPlanObjective)(void *ctx, const float *candidates, int count, float *returns, WmError *err);
@@ -34,6 +38,9 @@ typedef struct {
     /* How the world model imagines (read by plan_model.h, not by the planner): */
     int random_propagation; /* an ensemble particle draws a random head per step, not head k throughout */
     int bf16;               /* imagined rollouts in bf16 */
+    int actor_candidates;   /* of each iteration's candidates, the actor's rollouts (agent.h) */
+    int value_bootstrap;    /* returns bootstrapped with bootstrap_gamma^horizon v(s_H) */
+    float bootstrap_gamma;
 } WmPlanSettings;
 
 typedef struct {
@@ -46,6 +53,9 @@ typedef struct {
     float *noise;        /* (candidates, horizon, A) */
     int has_plan;        /* a previous plan to warm-start from */
     double last_best;    /* the best return of the last decision */
+    WmPlanProposal propose; /* or NULL */
+    void *propose_ctx;
+    int proposals;          /* candidates it fills per iteration */
 } WmPlanner;
 
 /* Parses "shooting", "cem", "mppi", "actor"; -1 otherwise. */
@@ -54,6 +64,9 @@ const char *plan_kind_name(WmPlanKind kind);
 
 WmStatus planner_init(WmPlanner *planner, const WmPlanSettings *settings, WmError *err);
 void planner_free(WmPlanner *planner);
+/* From now on, `count` (< candidates) of every iteration's candidates come from `propose`; the search treats them
+ * as its own (CEM refits to them when they are in the elite, MPPI weighs them). */
+void planner_set_proposal(WmPlanner *planner, WmPlanProposal propose, void *ctx, int count);
 /* Forgets the previous plan (a new episode). */
 void planner_reset(WmPlanner *planner);
 /* Plans and writes the first action (A) of the plan; the rest is kept to warm-start the next call. */

@@ -57,14 +57,18 @@ WmStatus run_agent_open(WmRunAgent *a, const char *run, const char *const *sets,
     a->made_model = 1;
     if (planner) snprintf(a->config.plan.planner, sizeof a->config.plan.planner, "%s", planner);
     const WmPlanSettings settings = plan_settings_from_config(&a->config, a->model.action_dim);
-    if (settings.kind == WM_PLAN_ACTOR) {
+    const int wants_actor = settings.kind == WM_PLAN_ACTOR || settings.actor_candidates > 0,
+              wants_value = settings.kind != WM_PLAN_ACTOR && settings.value_bootstrap;
+    if (wants_actor || wants_value) {
         WmRunPaths paths;
         run_paths(&paths, run);
-        if (checkpoint_load_actor(&a->actor, paths.latest, err)) return err->status;
-        a->made_actor = 1;
+        if (checkpoint_load_policy(paths.latest, wants_actor ? &a->actor : NULL, wants_value ? &a->value : NULL, err))
+            return err->status;
+        a->made_actor = wants_actor, a->made_value = wants_value;
     }
     const uint64_t planning_seed = seed < 0 ? (uint64_t)a->config.run.seed : (uint64_t)seed;
-    if (agent_init(&a->agent, &a->model, &settings, a->made_actor ? &a->actor : NULL, planning_seed, err))
+    if (agent_init(&a->agent, &a->model, &settings, a->made_actor ? &a->actor : NULL, a->made_value ? &a->value : NULL,
+                   planning_seed, err))
         return err->status;
     a->made_agent = 1;
     agent_reset(&a->agent);
@@ -74,6 +78,7 @@ WmStatus run_agent_open(WmRunAgent *a, const char *run, const char *const *sets,
 void run_agent_close(WmRunAgent *a) {
     if (a->made_agent) agent_free(&a->agent);
     if (a->made_actor) actor_free(&a->actor);
+    if (a->made_value) value_free(&a->value);
     if (a->made_model) world_model_free(&a->model);
     memset(a, 0, sizeof *a);
 }

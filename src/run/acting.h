@@ -32,9 +32,10 @@ void run_predictor_close(WmRunPredictor *predictor);
 typedef struct {
     WmConfig config; /* the run's, with the assignments */
     WmWorldModel model;
-    WmActor actor; /* loaded when the planner is the actor */
+    WmActor actor; /* loaded when the planner is the actor, or guided by it */
+    WmValue value; /* loaded when planning bootstraps with it */
     WmAgent agent;
-    int made_model, made_actor, made_agent;
+    int made_model, made_actor, made_value, made_agent;
 } WmRunAgent;
 
 /* Opens the run's model and an agent over it; `planner` (may be NULL) overrides plan.planner, `seed` seeds the

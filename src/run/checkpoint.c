@@ -190,24 +190,30 @@ done:
     return err->status;
 }
 
-WmStatus checkpoint_load_actor(WmActor *actor, const char *path, WmError *err) {
-    memset(actor, 0, sizeof *actor);
+WmStatus checkpoint_load_policy(const char *path, WmActor *actor, WmValue *value, WmError *err) {
+    if (actor) memset(actor, 0, sizeof *actor);
+    if (value) memset(value, 0, sizeof *value);
     WmSafetensors f;
     if (safetensors_open(&f, path, err)) return err->status;
     WmCheckpointInfo info;
     if (checkpoint_read_info(&f, &info, err) == WM_OK) {
         const WmModelConfig model = model_config_from(&info.config);
-        if (!info.config.actor.enabled)
+        const int features = (int)(model.net.deter + model.net.stoch);
+        if (!info.config.actor.enabled) {
             wm_error_set(err, WM_ERR_ARG, "%s: this run was trained without the actor (actor.enabled false); "
                          "plan with cem, mppi or shooting", path);
-        else if (actor_create(actor, &info.config, (int)(model.net.deter + model.net.stoch), info.action_dim, err) ==
-                 WM_OK) {
+        } else if (actor && actor_create(actor, &info.config, features, info.action_dim, err) == WM_OK) {
             const Block block = {&actor->params, "", NULL, NULL};
+            read_blocks(&f, &block, 1, err);
+        }
+        if (err->status == WM_OK && value && value_create(value, &info.config, features, err) == WM_OK) {
+            const Block block = {&value->params, "", NULL, NULL};
             read_blocks(&f, &block, 1, err);
         }
     }
     safetensors_close(&f);
-    if (err->status) actor_free(actor);
+    if (err->status && actor) actor_free(actor);
+    if (err->status && value) value_free(value);
     return err->status;
 }
 

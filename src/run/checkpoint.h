@@ -31,6 +31,7 @@
 #define WM_META_ONLINE_AGENT "online.agent"
 #define WM_META_ONLINE_OBJECTIVE "online.objective"
 #define WM_META_ONLINE_EPISODES "online.episodes"
+#define WM_META_ONLINE_PROPOSAL "online.proposal"
 
 /* What a checkpoint says of itself. */
 typedef struct {
@@ -54,9 +55,9 @@ WmStatus checkpoint_read_info(const WmSafetensors *file, WmCheckpointInfo *info,
  * be NULL) receives what the checkpoint says of itself. */
 WmStatus checkpoint_load_model(WmWorldModel *model, const char *path, WmCheckpointInfo *info, WmError *err);
 
-/* The actor alone, for acting: created from the checkpoint's config, its values copied. A run trained without the
- * actor is refused with one line saying so. */
-WmStatus checkpoint_load_actor(WmActor *actor, const char *path, WmError *err);
+/* The actor and the value (either may be NULL), for acting: created from the checkpoint's config, their values
+ * copied. A run trained without the actor is refused with one line saying so. */
+WmStatus checkpoint_load_policy(const char *path, WmActor *actor, WmValue *value, WmError *err);
 
 /* A random stream's state as metadata text ("seed stream counter") and back. */
 void checkpoint_rng_format(char *out, size_t size, const WmRng *rng);

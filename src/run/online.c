@@ -46,19 +46,21 @@ static WmStatus play_and_keep(Online *o, const WmRunPaths *paths, WmTrainer *t, 
 }
 
 /* The random streams an online checkpoint keeps beside the trainer's, by metadata key. */
-enum { ONLINE_STREAMS = 5 };
+enum { ONLINE_STREAMS = 6 };
 typedef struct {
     const char *key;
     WmRng *rng;
 } OnlineStream;
 
-static void online_streams(Online *o, WmAgent *agent, OnlineStream *out) {
+/* How many there are: the actor's proposals have a stream only when the planner takes them. */
+static int online_streams(Online *o, WmAgent *agent, OnlineStream *out) {
     const OnlineStream streams[ONLINE_STREAMS] = {
         {WM_META_ONLINE_ENV, &o->env.rng},           {WM_META_ONLINE_EVAL_ENV, &o->eval_env.rng},
         {WM_META_ONLINE_EXPLORE, &o->explore},       {WM_META_ONLINE_AGENT, &agent->rng},
-        {WM_META_ONLINE_OBJECTIVE, &agent->objective.rng},
+        {WM_META_ONLINE_OBJECTIVE, &agent->objective.rng}, {WM_META_ONLINE_PROPOSAL, &agent->proposal.rng},
     };
     memcpy(out, streams, sizeof streams);
+    return agent->proposal.actor ? ONLINE_STREAMS : ONLINE_STREAMS - 1;
 }
 
 /* A resumed run: the replay from R/episodes (sorted, so in the order collected), the streams from the checkpoint. */
@@ -77,9 +79,8 @@ static WmStatus resume(Online *o, const WmRunPaths *paths, WmTrainer *t, WmAgent
         wm_error_set(err, WM_ERR_FORMAT, "%s: it knew %ld episodes, %s holds %ld", paths->latest, episodes,
                      paths->episodes, o->episodes);
     OnlineStream streams[ONLINE_STREAMS];
-    online_streams(o, agent, streams);
-    for (int i = 0; i < ONLINE_STREAMS && err->status == WM_OK; i++)
-        checkpoint_rng_read(&f, streams[i].key, streams[i].rng, err);
+    const int count = online_streams(o, agent, streams);
+    for (int i = 0; i < count && err->status == WM_OK; i++) checkpoint_rng_read(&f, streams[i].key, streams[i].rng, err);
     safetensors_close(&f);
     return err->status;
 }
@@ -87,16 +88,16 @@ static WmStatus resume(Online *o, const WmRunPaths *paths, WmTrainer *t, WmAgent
 /* A checkpoint with the online streams and the episode count in its metadata. */
 static WmStatus save(Online *o, const WmRunPaths *paths, const WmTrainer *t, WmAgent *agent, WmError *err) {
     OnlineStream streams[ONLINE_STREAMS];
-    online_streams(o, agent, streams);
+    const int count = online_streams(o, agent, streams);
     char texts[ONLINE_STREAMS][96], episodes[32];
     WmMetaEntry extra[ONLINE_STREAMS + 1];
-    for (int i = 0; i < ONLINE_STREAMS; i++) {
+    for (int i = 0; i < count; i++) {
         checkpoint_rng_format(texts[i], sizeof texts[i], streams[i].rng);
         extra[i] = (WmMetaEntry){streams[i].key, texts[i]};
     }
     snprintf(episodes, sizeof episodes, "%ld", o->episodes);
-    extra[ONLINE_STREAMS] = (WmMetaEntry){WM_META_ONLINE_EPISODES, episodes};
-    return run_save_checkpoint(paths, t, t->config.run.keep_checkpoints, extra, ONLINE_STREAMS + 1, err);
+    extra[count] = (WmMetaEntry){WM_META_ONLINE_EPISODES, episodes};
+    return run_save_checkpoint(paths, t, t->config.run.keep_checkpoints, extra, count + 1, err);
 }
 
 WmStatus train_online(const WmTrainOptions *opts, const WmConfig *config, const WmRunPaths *paths,
@@ -119,7 +120,8 @@ WmStatus train_online(const WmTrainOptions *opts, const WmConfig *config, const 
     made_trainer = 1;
     const WmPlanSettings settings = plan_settings_from_config(config, A);
     const WmActor *actor = trainer.imagination ? &trainer.imagination->actor : NULL;
-    if (agent_init(&agent, &trainer.model, &settings, actor, seed, err)) goto done;
+    const WmValue *value = trainer.imagination ? &trainer.imagination->value : NULL;
+    if (agent_init(&agent, &trainer.model, &settings, actor, value, seed, err)) goto done;
     made_agent = 1;
     if (fs_exists(paths->latest)) {
         if (checkpoint_load_trainer(&trainer, paths->latest, err) || run_trim_metrics(paths, trainer.step, err) ||

@@ -155,9 +155,93 @@ static WmStatus imagine_forward(WmImagination *im, const WmWorldModel *m, const 
 /* Column k of the per-state scalars: r_k, the values, the returns. */
 #define AT(array, k) ((array) + (size_t)(k) * N)
 
+/* REINFORCE: the states are detached, so each state's action gets its score-function and entropy gradients
+ * alone. dlog_prob and dentropy are (H + 1, N): the loss's gradient by log pi and by H of the action at s_k. */
+static WmStatus actor_backward_reinforce(WmImagination *im, const Imagined *s, const float *dlog_prob,
+                                         const float *dentropy, WmError *err) {
+    const int N = im->starts, A = im->actor.actions, last = im->actor.net.count - 1;
+    WmArena *arena = &im->arena;
+    for (int k = 0; k < im->horizon; k++) {
+        const size_t mark = arena_mark(arena);
+        float *draw = arena_alloc_zero(arena, (size_t)N * 2 * A * sizeof(float));
+        if (draw == NULL) return arena_check(arena, err);
+        const float *eps = im->noise + (size_t)k * N * A, *raw = s[k].actor_outs[last];
+        tanh_normal_log_prob_backward(&im->actor.dist, raw, s[k].std, eps, AT(dlog_prob, k), draw, N, A);
+        tanh_normal_backward(&im->actor.dist, raw, s[k].std, s[k].u, eps, NULL, AT(dentropy, k), draw, N, A);
+        if (mlp_backward(&im->actor.net, &im->actor.params, arena, NULL, draw, s[k].features, s[k].actor_outs, N, err))
+            return err->status;
+        arena_rewind(arena, mark);
+    }
+    return WM_OK;
+}
+
+/* Through the learned dynamics (Dreamer V1): from s_H back to s_0, each state's gradient gathers the reward's and
+ * the value's (frozen views: no weight gradients), the actor's through its input, and the next transition's; then
+ * it goes back through z_k = mean + std eps and the transition into the previous state and the action taken
+ * there. dreward, dbootstrap and dentropy are (H + 1, N). */
+static WmStatus actor_backward_dynamics(WmImagination *im, const WmWorldModel *m, const Imagined *s,
+                                        const float *dreward, const float *dbootstrap, const float *dentropy,
+                                        WmError *err) {
+    const int N = im->starts, D = m->rssm.deter, S = m->rssm.stoch, A = m->action_dim, F = D + S,
+              steps = im->horizon, last = im->actor.net.count - 1;
+    WmArena *arena = &im->arena;
+    WmParams frozen_model = m->params, frozen_value = im->slow_target ? im->value_target : im->value.params;
+    frozen_model.grad = NULL, frozen_value.grad = NULL;
+    /* The gradient reaching s_k's h, z and a_k from later steps, and what the transition sends to s_{k-1}. */
+    float *dh = arena_alloc_zero(arena, (size_t)N * D * sizeof(float)), *dz = arena_alloc_zero(arena, (size_t)N * S * sizeof(float));
+    float *daction = arena_alloc_zero(arena, (size_t)N * A * sizeof(float));
+    float *dh_prev = arena_floats(arena, (size_t)N * D), *dz_prev = arena_floats(arena, (size_t)N * S);
+    float *daction_prev = arena_floats(arena, (size_t)N * A);
+    if (arena_check(arena, err)) return err->status;
+    const int widths[2] = {D, S};
+    for (int k = steps; k >= 0; k--) {
+        const size_t mark = arena_mark(arena);
+        const Imagined *x = &s[k];
+        float *dfeatures = arena_alloc_zero(arena, (size_t)N * F * sizeof(float));
+        float *draw = arena_alloc_zero(arena, (size_t)N * 2 * A * sizeof(float));
+        float *dtop = arena_floats(arena, (size_t)N);
+        if (arena_check(arena, err)) return err->status;
+        if (k >= 1) {
+            memcpy(dtop, AT(dreward, k), (size_t)N * sizeof(float));
+            if (reward_backward(m, &frozen_model, arena, dfeatures, dtop, x->features, x->reward_outs, N, err))
+                return err->status;
+            memcpy(dtop, AT(dbootstrap, k), (size_t)N * sizeof(float));
+            if (mlp_backward(&im->value.net, &frozen_value, arena, dfeatures, dtop, x->features,
+                             im->slow_target ? x->target_outs : x->value_outs, N, err))
+                return err->status;
+        }
+        if (k < steps) {
+            const float *eps = im->noise + (size_t)k * N * A;
+            tanh_normal_backward(&im->actor.dist, x->actor_outs[last], x->std, x->u, eps, daction, AT(dentropy, k),
+                                 draw, N, A);
+            if (mlp_backward(&im->actor.net, &im->actor.params, arena, k ? dfeatures : NULL, draw, x->features,
+                             x->actor_outs, N, err))
+                return err->status;
+        }
+        if (k == 0) break; /* the start is detached */
+        float *const parts[2] = {dh, dz};
+        concat_backward(parts, dfeatures, widths, 2, N);
+        float *dmean = arena_floats(arena, (size_t)N * S), *dstd = arena_floats(arena, (size_t)N * S);
+        if (dstd == NULL) return arena_check(arena, err);
+        const float *noise = im->noise + (size_t)steps * N * A + (size_t)(k - 1) * N * S;
+        for (size_t i = 0; i < (size_t)N * S; i++) dmean[i] = dz[i], dstd[i] = dz[i] * noise[i];
+        memset(dh_prev, 0, (size_t)N * D * sizeof(float));
+        memset(dz_prev, 0, (size_t)N * S * sizeof(float));
+        memset(daction_prev, 0, (size_t)N * A * sizeof(float));
+        if (rssm_step_backward(&m->rssm, &frozen_model, arena, &x->step, s[k - 1].h, dh_prev, dz_prev, daction_prev, dh,
+                               dmean, dstd, err))
+            return err->status;
+        memcpy(dh, dh_prev, (size_t)N * D * sizeof(float));
+        memcpy(dz, dz_prev, (size_t)N * S * sizeof(float));
+        memcpy(daction, daction_prev, (size_t)N * A * sizeof(float));
+        arena_rewind(arena, mark);
+    }
+    return WM_OK;
+}
+
 WmStatus imagine_losses(WmImagination *im, const WmWorldModel *m, const float *h0, const float *z0, int backward,
                         WmImagineLosses *losses, WmError *err) {
-    const int N = im->starts, D = m->rssm.deter, S = m->rssm.stoch, A = m->action_dim, steps = im->horizon;
+    const int N = im->starts, steps = im->horizon;
     const float gamma = im->gamma, lambda = im->lambda;
     WmArena *arena = &im->arena;
     arena_reset(arena);
@@ -214,10 +298,8 @@ WmStatus imagine_losses(WmImagination *im, const WmWorldModel *m, const float *h
     }
     if (err->status) return err->status;
 
-    /* The actor. The world model and the value are frozen views: no gradient block, so backward through them
-     * computes the gradients of their inputs only. */
-    WmParams frozen_model = m->params, frozen_value = im->slow_target ? im->value_target : im->value.params;
-    frozen_model.grad = NULL, frozen_value.grad = NULL;
+    /* The actor: the loss's gradient by every return (through the lambda-return's recursion), by every bootstrap
+     * value, entropy and log-probability. */
     float *dreturn_reward = arena_alloc_zero(arena, (size_t)(steps + 1) * N * sizeof(float));
     float *dbootstrap = arena_alloc_zero(arena, (size_t)(steps + 1) * N * sizeof(float));
     float *dentropy = arena_alloc_zero(arena, (size_t)(steps + 1) * N * sizeof(float));
@@ -240,74 +322,8 @@ WmStatus imagine_losses(WmImagination *im, const WmWorldModel *m, const float *h
             if (k == steps - 1) AT(dbootstrap, steps)[n] += gamma * lambda * carry[n];
         }
     }
-    const int F = D + S, actor_last = im->actor.net.count - 1;
-    float *dh = arena_alloc_zero(arena, (size_t)N * D * sizeof(float)), *dz = arena_alloc_zero(arena, (size_t)N * S * sizeof(float));
-    float *daction = arena_alloc_zero(arena, (size_t)N * A * sizeof(float));
-    float *dh_prev = arena_floats(arena, (size_t)N * D), *dz_prev = arena_floats(arena, (size_t)N * S);
-    float *daction_prev = arena_floats(arena, (size_t)N * A);
-    if (arena_check(arena, err)) return err->status;
-    for (int k = im->reinforce ? 0 : steps; k >= 0 && err->status == WM_OK; k--) {
-        const size_t mark = arena_mark(arena);
-        float *dfeatures = arena_alloc_zero(arena, (size_t)N * F * sizeof(float));
-        float *draw = arena_alloc_zero(arena, (size_t)N * 2 * A * sizeof(float));
-        float *dtop = arena_floats(arena, (size_t)N);
-        if (arena_check(arena, err)) return err->status;
-        Imagined *x = &s[k];
-        if (!im->reinforce && k >= 1) {
-            memcpy(dtop, AT(dreturn_reward, k), (size_t)N * sizeof(float));
-            if (reward_backward(m, &frozen_model, arena, dfeatures, dtop, x->features, x->reward_outs, N, err))
-                return err->status;
-            memcpy(dtop, AT(dbootstrap, k), (size_t)N * sizeof(float));
-            if (mlp_backward(&im->value.net, &frozen_value, arena, dfeatures, dtop, x->features,
-                             im->slow_target ? x->target_outs : x->value_outs, N, err))
-                return err->status;
-        }
-        if (k < steps) {
-            const float *eps = im->noise + (size_t)k * N * A, *raw = x->actor_outs[actor_last];
-            if (im->reinforce) {
-                /* Every state's action at once: the states are detached, so k runs over all of them here. */
-                for (int j = 0; j < steps; j++) {
-                    const size_t inner = arena_mark(arena);
-                    float *draw_j = arena_alloc_zero(arena, (size_t)N * 2 * A * sizeof(float));
-                    if (draw_j == NULL) return arena_check(arena, err);
-                    const float *eps_j = im->noise + (size_t)j * N * A, *raw_j = s[j].actor_outs[actor_last];
-                    tanh_normal_log_prob_backward(&im->actor.dist, raw_j, s[j].std, eps_j, AT(dlog_prob, j), draw_j, N, A);
-                    tanh_normal_backward(&im->actor.dist, raw_j, s[j].std, s[j].u, eps_j, NULL, AT(dentropy, j), draw_j,
-                                         N, A);
-                    if (mlp_backward(&im->actor.net, &im->actor.params, arena, NULL, draw_j, s[j].features,
-                                     s[j].actor_outs, N, err))
-                        return err->status;
-                    arena_rewind(arena, inner);
-                }
-                arena_rewind(arena, mark);
-                break;
-            }
-            tanh_normal_backward(&im->actor.dist, raw, x->std, x->u, eps, daction, AT(dentropy, k), draw, N, A);
-            if (mlp_backward(&im->actor.net, &im->actor.params, arena, k ? dfeatures : NULL, draw, x->features,
-                             x->actor_outs, N, err))
-                return err->status;
-        }
-        if (k == 0) break;
-        /* Into s_k's h and z, then back through the transition that made them: z_k = mean + std eps. */
-        float *const parts[2] = {dh, dz};
-        const int widths[2] = {D, S};
-        concat_backward(parts, dfeatures, widths, 2, N);
-        float *dmean = arena_floats(arena, (size_t)N * S), *dstd = arena_floats(arena, (size_t)N * S);
-        if (dstd == NULL) return arena_check(arena, err);
-        const float *noise = im->noise + (size_t)steps * N * A + (size_t)(k - 1) * N * S;
-        for (size_t i = 0; i < (size_t)N * S; i++) dmean[i] = dz[i], dstd[i] = dz[i] * noise[i];
-        memset(dh_prev, 0, (size_t)N * D * sizeof(float));
-        memset(dz_prev, 0, (size_t)N * S * sizeof(float));
-        memset(daction_prev, 0, (size_t)N * A * sizeof(float));
-        if (rssm_step_backward(&m->rssm, &frozen_model, arena, &x->step, s[k - 1].h, dh_prev, dz_prev, daction_prev, dh,
-                               dmean, dstd, err))
-            return err->status;
-        memcpy(dh, dh_prev, (size_t)N * D * sizeof(float));
-        memcpy(dz, dz_prev, (size_t)N * S * sizeof(float));
-        memcpy(daction, daction_prev, (size_t)N * A * sizeof(float));
-        arena_rewind(arena, mark);
-    }
-    return err->status;
+    return im->reinforce ? actor_backward_reinforce(im, s, dlog_prob, dentropy, err)
+                         : actor_backward_dynamics(im, m, s, dreturn_reward, dbootstrap, dentropy, err);
 }
 
 static WmStatus check_finite(const char *what, double value, long update, WmError *err) {

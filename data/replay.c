@@ -11,7 +11,8 @@ WmStatus replay_batch_alloc(WmReplayBatch *batch, int batch_size, int length, in
     batch->actions = malloc(rows * action_dim * sizeof(float) + 1);
     batch->rewards = malloc(rows * sizeof(float));
     batch->is_first = malloc(rows);
-    if (!batch->frames || !batch->actions || !batch->rewards || !batch->is_first) {
+    batch->is_terminal = malloc(rows);
+    if (!batch->frames || !batch->actions || !batch->rewards || !batch->is_first || !batch->is_terminal) {
         replay_batch_free(batch);
         return wm_error_set(err, WM_ERR_NOMEM, "out of memory for a %d x %d batch", batch_size, length);
     }
@@ -19,7 +20,7 @@ WmStatus replay_batch_alloc(WmReplayBatch *batch, int batch_size, int length, in
 }
 
 void replay_batch_free(WmReplayBatch *batch) {
-    free(batch->frames), free(batch->actions), free(batch->rewards), free(batch->is_first);
+    free(batch->frames), free(batch->actions), free(batch->rewards), free(batch->is_first), free(batch->is_terminal);
     memset(batch, 0, sizeof *batch);
 }
 
@@ -33,6 +34,7 @@ void replay_batch_put_chunk(WmReplayBatch *batch, int column, const WmEpisode *e
         memcpy(batch->actions + dst * A, episode->actions + src * A, (size_t)A * sizeof(float));
         batch->rewards[dst] = episode->rewards[src];
         batch->is_first[dst] = t == 0 ? 1 : episode->is_first[src];
+        batch->is_terminal[dst] = episode->is_terminal[src];
     }
 }
 

@@ -28,6 +28,7 @@ typedef struct {
     float *actions;    /* (L, B, A): the action that led to each frame */
     float *rewards;    /* (L, B): the reward received on arriving at each frame */
     uint8_t *is_first; /* (L, B) */
+    uint8_t *is_terminal; /* (L, B) */
 } WmReplayBatch;
 
 /* Buffers for B x L steps of H x W frames and A actions. */

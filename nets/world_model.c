@@ -61,16 +61,13 @@ WmStatus world_model_declare(WmWorldModel *model, const WmModelConfig *config, i
     if (conv_stack_declare(&model->decoder, &model->params, "decoder", 1, model->decoder_width, 1, 1, dk->count,
                            channels, dk->values, act, 1, err))
         return err->status;
-    int in = D + S;
-    for (int i = 0; i <= config->net.reward_layers; i++) {
-        const int last = i == config->net.reward_layers, out = last ? 1 : (int)config->net.reward_units;
-        char name[64];
-        snprintf(name, sizeof name, last ? "reward.out" : "reward.hidden%d", i + 1);
-        if (dense_declare(&model->reward[i], &model->params, name, in, out, last ? WM_ACT_NONE : act, err))
-            return err->status;
-        in = out;
-    }
-    model->reward_count = (int)config->net.reward_layers + 1;
+    const int units = (int)config->net.reward_units, layers = (int)config->net.reward_layers;
+    if (mlp_declare(&model->reward, &model->params, "reward", D + S, units, layers, 1, act, err)) return err->status;
+    /* Dreamer's continue head has the reward head's shape. */
+    model->has_continue = config->net.continue_head;
+    if (model->has_continue &&
+        mlp_declare(&model->continuation, &model->params, "continue", D + S, units, layers, 1, act, err))
+        return err->status;
     return WM_OK;
 }
 
@@ -105,7 +102,9 @@ static size_t step_floats(const WmWorldModel *model) {
     for (int i = 0; i < model->encoder.layers; i++) total += 2 * conv_stack_out_floats(&model->encoder, i);
     for (int i = 0; i < model->decoder.layers; i++) total += 2 * conv_stack_out_floats(&model->decoder, i);
     total += N * (S + A + 3 * U + 11 * D + 12 * S + 2 * (D + E) + 2 * (D + S) + 2 * model->decoder_width + 8);
-    for (int i = 0; i < model->reward_count; i++) total += 2 * N * model->reward[i].out;
+    for (int i = 0; i < model->reward.count; i++) total += 2 * N * model->reward.layers[i].out;
+    for (int i = 0; model->has_continue && i < model->continuation.count; i++)
+        total += 2 * N * model->continuation.layers[i].out;
     total += B * (8 * U + 16 * D + 4 * S + 2 * (D + E + S + A)); /* per-step scratch of the RSSM and GRU */
     total += conv_stack_scratch_floats(&model->decoder) + conv_stack_scratch_floats(&model->encoder);
     total += (size_t)(model->rssm.members - 1) * N * (U + 6 * S + 1); /* the ensemble's extra prior heads */
@@ -128,6 +127,7 @@ WmStatus world_model_build(WmWorldModel *model, int batch, int length, WmError *
     in->actions = wm_aligned_alloc(N * model->action_dim * sizeof(float) + WM_ALIGN);
     in->rewards = wm_aligned_alloc(N * sizeof(float));
     in->noise = wm_aligned_alloc(N * model->rssm.stoch * sizeof(float));
+    in->continues = wm_aligned_alloc(N * sizeof(float));
     const size_t overshoot_floats = world_model_overshoot_noise_floats(model);
     const int distance = overshoot_distance(model);
     if (distance) {
@@ -141,7 +141,7 @@ WmStatus world_model_build(WmWorldModel *model, int batch, int length, WmError *
             return wm_error_set(err, WM_ERR_NOMEM, "world model: out of memory");
     }
     if (overshoot_floats) in->overshoot_noise = wm_aligned_alloc(overshoot_floats * sizeof(float));
-    if (!in->images || !in->actions || !in->rewards || !in->noise || (overshoot_floats && !in->overshoot_noise))
+    if (!in->images || !in->actions || !in->rewards || !in->noise || !in->continues || (overshoot_floats && !in->overshoot_noise))
         return wm_error_set(err, WM_ERR_NOMEM, "world model: out of memory for a %d x %d batch", batch, length);
     return WM_OK;
 }
@@ -152,6 +152,7 @@ void world_model_free(WmWorldModel *model) {
     if (model->dnnl.engine) dnnl_ctx_free(&model->dnnl);
     arena_free(&model->arena);
     free(model->input.images), free(model->input.actions), free(model->input.rewards), free(model->input.noise);
+    free(model->input.continues);
     free(model->input.overshoot_noise);
     if (model->overshoot) {
         free(model->overshoot->steps);
@@ -182,19 +183,14 @@ void world_model_preprocess(const WmWorldModel *model, float *images, const uint
 
 /* The decoder and reward head on the features [h, z]. */
 static WmStatus heads_forward(WmWorldModel *m, float *features, float *decoder_in, float **decoder_outs,
-                              float **reward_outs, WmError *err) {
+                              float **reward_outs, float **continue_outs, WmError *err) {
     const int N = m->batch * m->length;
     if (dense_forward(&m->decoder_dense, &m->params, decoder_in, features, N, err) ||
         conv_stack_forward(&m->decoder, &m->dnnl, &m->params, &m->arena, decoder_outs, decoder_in, err))
         return err->status;
-    const float *x = features;
-    for (int i = 0; i < m->reward_count; i++) {
-        reward_outs[i] = arena_floats(&m->arena, (size_t)N * m->reward[i].out);
-        if (reward_outs[i] == NULL) return arena_check(&m->arena, err);
-        if (dense_forward(&m->reward[i], &m->params, reward_outs[i], x, N, err)) return err->status;
-        x = reward_outs[i];
-    }
-    return WM_OK;
+    if (mlp_forward(&m->reward, &m->params, &m->arena, reward_outs, features, N, err)) return err->status;
+    return m->has_continue ? mlp_forward(&m->continuation, &m->params, &m->arena, continue_outs, features, N, err)
+                           : WM_OK;
 }
 
 /* ---- latent overshooting (PlaNet) ----
@@ -278,7 +274,8 @@ static WmStatus overshoot_backward(WmWorldModel *m, Overshoot *o, float weight, 
 
 /* What one forward pass leaves for the losses and for backward. */
 typedef struct {
-    float *encoder_outs[WM_STACK_MAX], *decoder_outs[WM_STACK_MAX], *reward_outs[WM_REWARD_LAYERS_MAX];
+    float *encoder_outs[WM_STACK_MAX], *decoder_outs[WM_STACK_MAX], *reward_outs[WM_MLP_LAYERS_MAX],
+        *continue_outs[WM_MLP_LAYERS_MAX];
     float *features, *decoder_in; /* (N, D + S), (N, decoder width) */
 } Forward;
 
@@ -299,9 +296,11 @@ static WmStatus forward(WmWorldModel *m, int context, Forward *f, WmError *err) 
     const float *feature_parts[2] = {m->trace.h, m->trace.z};
     const int feature_widths[2] = {D, S};
     concat_forward(f->features, feature_parts, feature_widths, 2, N);
-    if (heads_forward(m, f->features, f->decoder_in, f->decoder_outs, f->reward_outs, err)) return err->status;
+    if (heads_forward(m, f->features, f->decoder_in, f->decoder_outs, f->reward_outs, f->continue_outs, err))
+        return err->status;
     m->image_mean = f->decoder_outs[m->decoder.layers - 1];
-    m->reward_mean = f->reward_outs[m->reward_count - 1];
+    m->reward_mean = f->reward_outs[m->reward.count - 1];
+    m->continue_logit = m->has_continue ? f->continue_outs[m->continuation.count - 1] : NULL;
     return WM_OK;
 }
 
@@ -363,6 +362,12 @@ WmStatus world_model_step(WmWorldModel *m, WmLosses *losses, int backward, WmErr
         for (int n = 0; n < N; n++) member_sum += a[4][n];
     }
     losses->ensemble_kl = members > 1 ? member_sum / ((double)N * (members - 1)) : 0.0;
+    /* The continue head: -log Bernoulli(c; sigmoid(l)) = softplus(l) - c l per frame (Dreamer). */
+    losses->continue_nll = 0.0;
+    for (int n = 0; m->has_continue && n < N; n++)
+        losses->continue_nll += act_softplus(m->continue_logit[n]) - in->continues[n] * m->continue_logit[n];
+    losses->continue_nll /= N;
+    losses->loss += losses->continue_nll;
     losses->loss += c->loss.kl_scale * member_sum / N;
     if (!backward) return WM_OK;
 
@@ -397,13 +402,14 @@ WmStatus world_model_step(WmWorldModel *m, WmLosses *losses, int backward, WmErr
     if (dreward == NULL) return arena_check(arena, err);
     gauss_ll_fixed_backward(dreward, m->reward_mean, in->rewards, (size_t)N, 1.0f,
                             -(float)c->loss.reward_scale * per_frame);
-    float *dy = dreward;
-    for (int i = m->reward_count - 1; i >= 0; i--) {
-        const float *x = i ? reward_outs[i - 1] : features;
-        float *dx = i ? arena_alloc_zero(arena, (size_t)N * m->reward[i - 1].out * sizeof(float)) : dfeatures;
-        if (dx == NULL) return arena_check(arena, err);
-        if (dense_backward(&m->reward[i], &m->params, dx, dy, x, reward_outs[i], N, err)) return err->status;
-        dy = dx;
+    if (mlp_backward(&m->reward, &m->params, arena, dfeatures, dreward, features, reward_outs, N, err))
+        return err->status;
+    if (m->has_continue) { /* d/dlogit of softplus(l) - c l, per frame */
+        float *dlogit = arena_floats(arena, (size_t)N);
+        if (dlogit == NULL) return arena_check(arena, err);
+        for (int n = 0; n < N; n++) dlogit[n] = (act_sigmoid(m->continue_logit[n]) - in->continues[n]) * per_frame;
+        if (mlp_backward(&m->continuation, &m->params, arena, dfeatures, dlogit, features, f.continue_outs, N, err))
+            return err->status;
     }
     float *const feature_grads[2] = {g.dh, g.dz};
     concat_backward(feature_grads, dfeatures, feature_widths, 2, N);

@@ -15,9 +15,9 @@
 #include "core/params.h"
 #include "core/rng.h"
 #include "nets/conv_stack.h"
+#include "nets/mlp.h"
 #include "nets/rssm.h"
 
-#define WM_REWARD_LAYERS_MAX 17
 
 typedef struct {
     double loss;      /* the objective minimised, per frame */
@@ -27,6 +27,7 @@ typedef struct {
     double overshoot_kl; /* KL(q_t || p(z_t | z_{t-d})) over d = 2..D, per predicted frame; 0 when off */
     double ensemble_kl;  /* KL(q || p_k) of the extra prior heads, per frame and member; 0 without an ensemble */
     double image_mse; /* per pixel, in [-0.5, 0.5] units: easier to read than the nll */
+    double continue_nll; /* -log Bernoulli(goes on) of the continue head, per frame; 0 without one */
 } WmLosses;
 
 /* One step's inputs, time-major; filled by world_model_load_batch or by a test. */
@@ -35,6 +36,7 @@ typedef struct {
     float *actions; /* (N, A) */
     float *rewards; /* (N) */
     float *noise;   /* (N, S): the posterior's reparameterisation noise */
+    float *continues; /* (N): 1 where the episode goes on after the frame, 0 at a terminal one */
     float *overshoot_noise; /* the open-loop priors' noise, world_model_overshoot_noise_floats of it */
 } WmModelInput;
 
@@ -50,8 +52,9 @@ typedef struct {
     int decoder_width;      /* the decoder's dense layer, reshaped to (width, 1, 1) */
     WmDense decoder_dense;
     WmRssm rssm;
-    WmDense reward[WM_REWARD_LAYERS_MAX];
-    int reward_count;
+    WmMlp reward;       /* [h, z] -> the reward's mean */
+    WmMlp continuation; /* [h, z] -> the logit that the episode goes on (model.continue_head) */
+    int has_continue;
     WmDnnl dnnl;
     WmArena arena;
     WmModelInput input;
@@ -59,6 +62,7 @@ typedef struct {
     /* Outputs of the last forward, valid until the next: */
     float *image_mean;    /* (N, 3, H, W) */
     float *reward_mean;   /* (N) */
+    float *continue_logit; /* (N), with a continue head */
     WmRssmTrace trace;
 } WmWorldModel;
 

@@ -38,11 +38,12 @@ typedef struct {
 
 /* slow_target: the returns bootstrap from a frozen copy of the value, so a perturbed value moves its prediction
  * and not the target it regresses onto (the stop-gradient the value loss has). */
-static void make_fixture(Fixture *f, const char *gradient, int slow_target) {
+static void make_fixture_with(Fixture *f, const char *gradient, int slow_target, int continue_head) {
     memset(f, 0, sizeof *f);
     WmConfig c;
     tiny_config(&c, gradient);
     c.actor.slow_target = slow_target;
+    c.model.continue_head = continue_head;
     WmError err = {0};
     const WmModelConfig mc = model_config_from(&c);
     ck_assert_msg(world_model_create(&f->model, &mc, ACTIONS, &err) == WM_OK, "%s", err.message);
@@ -61,6 +62,10 @@ static void make_fixture(Fixture *f, const char *gradient, int slow_target) {
     fill_normal(f->h, STARTS * 6, 0.5f, 7);
     fill_normal(f->z, STARTS * 3, 1.0f, 8);
     fill_normal(f->im.noise, imagine_noise_floats(&f->im, &f->model), 1.0f, 9);
+}
+
+static void make_fixture(Fixture *f, const char *gradient, int slow_target) {
+    make_fixture_with(f, gradient, slow_target, 0);
 }
 
 static void free_fixture(Fixture *f) {
@@ -119,6 +124,16 @@ START_TEST(actor_gradient_with_a_slow_value_matches_central_differences) {
     Fixture f;
     make_fixture(&f, "dynamics", 1);
     check_tensors(&f, &f.im.actor.params, 0, "actor loss (dynamics, slow value)");
+    free_fixture(&f);
+}
+END_TEST
+
+/* A continue head discounts each imagined step by its probability that the episode goes on; the actor's gradient
+ * runs through it too. */
+START_TEST(actor_gradient_with_a_continue_head_matches_central_differences) {
+    Fixture f;
+    make_fixture_with(&f, "dynamics", 0, 1);
+    check_tensors(&f, &f.im.actor.params, 0, "actor loss (continue head)");
     free_fixture(&f);
 }
 END_TEST
@@ -233,6 +248,7 @@ int main(void) {
     tcase_add_test(tc, tanh_normal_gradients_match_central_differences);
     tcase_add_test(tc, actor_gradient_through_the_dynamics_matches_central_differences);
     tcase_add_test(tc, actor_gradient_with_a_slow_value_matches_central_differences);
+    tcase_add_test(tc, actor_gradient_with_a_continue_head_matches_central_differences);
     tcase_add_test(tc, value_gradient_matches_central_differences);
     tcase_add_test(tc, imagination_leaves_the_world_model_gradients_alone);
     suite_add_tcase(s, tc);

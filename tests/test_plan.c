@@ -284,7 +284,7 @@ START_TEST(bf16_objective_tracks_fp32) {
             ck_assert_msg(r > 0.999, "round %d, particle %d: correlation %.5f", round, k, r);
         }
         /* Train the model a little (here: flip the reward head's last layer) and reload. */
-        const WmDense *last = &pair.reward[pair.reward_count - 1];
+        const WmDense *last = &pair.reward.layers[pair.reward.count - 1];
         float *w = params_value(&pair.params, last->weight);
         for (int i = 0; i < last->in; i++) w[i] = -w[i];
         ck_assert(plan_model_load(&fast, &err) == WM_OK);

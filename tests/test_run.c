@@ -69,6 +69,85 @@ START_TEST(model_loads_itself_without_optimiser_state) {
 }
 END_TEST
 
+/* Two steps of a trainer over one random episode, with the actor on or off: the world model ends the same, bit for
+ * bit (the actor and value learn from its states but never send it a gradient, and draw from their own stream). */
+static void steps(WmTrainer *t, int count) {
+    WmError err = {0};
+    for (int step = 0; step < count; step++) {
+        WmLosses l;
+        ck_assert_msg(trainer_step(t, &l, &err) == WM_OK, "%s", err.message);
+    }
+}
+
+static void trainer_with_episode(WmTrainer *t, int actor) {
+    WmConfig c;
+    tiny_config(&c);
+    c.actor.enabled = actor, c.actor.layers = 1, c.actor.units = 8, c.actor.value_layers = 1, c.actor.value_units = 8;
+    c.actor.horizon = 3;
+    WmError err = {0};
+    ck_assert_msg(trainer_create(t, &c, ACTIONS, &err) == WM_OK, "%s", err.message);
+    WmEpisode e;
+    ck_assert(episode_alloc(&e, 12, 16, 16, ACTIONS, &err) == WM_OK);
+    for (size_t i = 0; i < episode_frame_bytes(&e) * 12; i++) e.frames[i] = (uint8_t)(i * 131 + (i >> 7));
+    for (int i = 0; i < 12 * ACTIONS; i++) e.actions[i] = (float)((i * 7) % 5) / 5.0f - 0.4f;
+    for (int i = 0; i < 12; i++) e.rewards[i] = (float)(i % 4) * 0.25f;
+    ck_assert(replay_add(&t->replay, &e, &err) == WM_OK);
+}
+
+static void two_steps(WmTrainer *t, int actor) {
+    trainer_with_episode(t, actor);
+    steps(t, 2);
+}
+
+static void same_block(const WmParams *p, const WmParams *q, const char *what) {
+    ck_assert_msg(memcmp(p->value, q->value, p->total * sizeof(float)) == 0, "%s: values differ", what);
+    ck_assert_msg(memcmp(p->adam_m, q->adam_m, p->total * sizeof(float)) == 0, "%s: moments differ", what);
+}
+
+/* Two steps, a checkpoint, a third step; against a second trainer resumed from the checkpoint: the same. */
+START_TEST(resume_with_the_actor_is_bit_identical) {
+    WmTrainer a, b;
+    const char *path = temp_path("actor.safetensors");
+    WmError err = {0};
+    two_steps(&a, 1);
+    ck_assert_msg(checkpoint_save(&a, path, NULL, 0, &err) == WM_OK, "%s", err.message);
+    steps(&a, 1);
+    trainer_with_episode(&b, 1);
+    ck_assert_msg(checkpoint_load_trainer(&b, path, &err) == WM_OK, "%s", err.message);
+    steps(&b, 1);
+    same_block(&a.model.params, &b.model.params, "world model");
+    same_block(&a.imagination->actor.params, &b.imagination->actor.params, "actor");
+    same_block(&a.imagination->value.params, &b.imagination->value.params, "value");
+    ck_assert_int_eq(a.imagination->updates, 3);
+    ck_assert_int_eq(b.imagination->updates, 3);
+    /* A checkpoint without the actor does not resume a run with one. */
+    WmTrainer off, c;
+    two_steps(&off, 0);
+    ck_assert(checkpoint_save(&off, path, NULL, 0, &err) == WM_OK);
+    trainer_with_episode(&c, 1);
+    ck_assert(checkpoint_load_trainer(&c, path, &err) != WM_OK);
+    ck_assert_msg(strstr(err.message, "actor.") != NULL, "%s", err.message);
+    trainer_free(&a), trainer_free(&b), trainer_free(&off), trainer_free(&c);
+    remove(path);
+}
+END_TEST
+
+START_TEST(the_actor_leaves_the_world_model_as_it_was) {
+    WmTrainer off, on;
+    two_steps(&off, 0);
+    two_steps(&on, 1);
+    ck_assert_ptr_nonnull(on.imagination);
+    ck_assert_int_eq(on.imagination->updates, 2);
+    const WmParams *p = &off.model.params, *q = &on.model.params;
+    ck_assert_int_eq(memcmp(p->value, q->value, p->total * sizeof(float)), 0);
+    ck_assert_int_eq(memcmp(p->grad, q->grad, p->total * sizeof(float)), 0);
+    ck_assert_int_eq(memcmp(p->adam_m, q->adam_m, p->total * sizeof(float)), 0);
+    ck_assert(off.grad_norm == on.grad_norm);
+    trainer_free(&off);
+    trainer_free(&on);
+}
+END_TEST
+
 START_TEST(trainer_resumes_everything_it_saved) {
     WmTrainer t, u;
     const char *path = temp_path("trainer.safetensors");
@@ -220,6 +299,8 @@ int main(void) {
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, model_loads_itself_without_optimiser_state);
     tcase_add_test(tc, trainer_resumes_everything_it_saved);
+    tcase_add_test(tc, the_actor_leaves_the_world_model_as_it_was);
+    tcase_add_test(tc, resume_with_the_actor_is_bit_identical);
     tcase_add_test(tc, metadata_is_parsed_strictly);
     tcase_add_test(tc, rollout_follows_the_row_convention);
     suite_add_tcase(s, tc);

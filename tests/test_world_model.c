@@ -46,6 +46,7 @@ static void make_model(WmWorldModel *m, const WmConfig *c) {
     fill_normal(m->input.rewards, N, 1.0f, 3);
     fill_normal(m->input.noise, (size_t)N * m->rssm.stoch, 1.0f, 4);
     if (m->input.overshoot_noise) fill_normal(m->input.overshoot_noise, world_model_overshoot_noise_floats(m), 1.0f, 5);
+    for (int n = 0; n < N; n++) m->input.continues[n] = n % 3 ? 1.0f : 0.0f; /* some frames end their episode */
 }
 
 typedef struct {
@@ -161,6 +162,25 @@ START_TEST(overshooting_matches_central_differences) {
 }
 END_TEST
 
+/* The continue head: its Bernoulli log-likelihood's gradient reaches its own layers and, through [h, z], the
+ * rest of the model; every tensor against central differences. */
+START_TEST(continue_head_matches_central_differences) {
+    WmConfig c;
+    tiny_config(&c);
+    WmError err = {0};
+    ck_assert(config_set_assignment(&c, "model.continue_head=true", &err) == WM_OK);
+    length = LENGTH;
+    check_full_model(&c);
+    WmWorldModel m;
+    make_model(&m, &c);
+    WmLosses l;
+    ck_assert(world_model_step(&m, &l, 0, &err) == WM_OK);
+    ck_assert(l.continue_nll > 0.0 && isfinite(l.continue_nll));
+    ck_assert(params_find(&m.params, "continue.out.weight") >= 0);
+    world_model_free(&m);
+}
+END_TEST
+
 /* An ensemble of three prior heads. The extra heads learn the posteriors without moving them, so their own
  * parameters' gradients are the true derivatives (checked by central differences), and every other parameter's
  * gradient is exactly that of the model without an ensemble. */
@@ -250,6 +270,7 @@ int main(void) {
     tcase_add_test(tc, full_model_matches_central_differences);
     tcase_add_test(tc, overshooting_matches_central_differences);
     tcase_add_test(tc, ensemble_matches_central_differences);
+    tcase_add_test(tc, continue_head_matches_central_differences);
     tcase_add_test(tc, kl_balance_half_is_half_scale);
     tcase_add_test(tc, preprocess_quantises_and_centres);
     suite_add_tcase(suite, tc);

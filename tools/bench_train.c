@@ -37,7 +37,7 @@ static double step_flops(const WmWorldModel *m) {
     for (int i = 0; i < m->encoder.layers; i++) total += conv_stack_layer_flops(&m->encoder, i) * (i ? 3 : 2);
     for (int i = 0; i < m->decoder.layers; i++) total += 3 * conv_stack_layer_flops(&m->decoder, i);
     total += 3 * dense_flops(&m->decoder_dense, N);
-    for (int i = 0; i < m->reward_count; i++) total += 3 * dense_flops(&m->reward[i], N);
+    for (int i = 0; i < m->reward.count; i++) total += 3 * dense_flops(&m->reward.layers[i], N);
     const WmDense *rssm_dense[] = {&r->input, &r->prior_hidden, &r->prior_mean, &r->prior_std,
                                    &r->post_hidden, &r->post_mean, &r->post_std};
     for (size_t i = 0; i < sizeof rssm_dense / sizeof rssm_dense[0]; i++) total += 3 * dense_flops(rssm_dense[i], B) * L;

@@ -59,6 +59,9 @@ static const ConfigKey KEYS[] = {
     {"model.reward_units", KEY_INT, AT(model.reward_units), 1, 8192, "300", "width of the reward head", NULL},
     {"model.activation", KEY_CHOICE, AT(model.activation), 0, 0, "relu", "relu or elu, for every hidden layer",
      ACTIVATIONS},
+    {"model.continue_head", KEY_BOOL, AT(model.continue_head), 0, 1, "false",
+     "a head predicting whether the episode goes on, trained on is_terminal; imagined steps after a predicted end "
+     "are discounted (Dreamer)", NULL},
     {"loss.free_nats", KEY_FLOAT, AT(loss.free_nats), 0, 1e6, "3.0", "KL per step below this gets no gradient", NULL},
     {"loss.kl_scale", KEY_FLOAT, AT(loss.kl_scale), 0, 1e6, "1.0", "weight of the KL term", NULL},
     {"loss.kl_balancing", KEY_BOOL, AT(loss.kl_balancing), 0, 1, "false", "Dreamer V2 KL balancing", NULL},

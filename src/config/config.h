@@ -27,6 +27,7 @@ typedef struct {
     long ensemble; /* K prior heads; 1 is no ensemble */
     long reward_layers, reward_units;
     char activation[WM_CONFIG_TEXT_MAX];
+    int continue_head; /* predict whether the episode goes on (trained on is_terminal); discounts imagination */
 } WmModelSection;
 
 /* The ELBO's terms and weights (the config's loss section). */

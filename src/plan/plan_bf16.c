@@ -47,9 +47,9 @@ WmStatus plan_bf16_init(WmPlanBf16 *net, const WmWorldModel *model, int count, W
             layer_init(&net->prior_mean[k], ctx, mean, head_rows, err))
             return err->status;
     }
-    for (int i = 0; i < model->reward_count; i++) {
-        if (layer_init(&net->reward[i], ctx, &model->reward[i], rows, err)) return err->status;
-        widest = widest > model->reward[i].in ? widest : model->reward[i].in;
+    for (int i = 0; i < model->reward.count; i++) {
+        if (layer_init(&net->reward[i], ctx, &model->reward.layers[i], rows, err)) return err->status;
+        widest = widest > model->reward.layers[i].in ? widest : model->reward.layers[i].in;
     }
     widest = widest > r->hidden ? widest : r->hidden;
     widest = widest > r->deter ? widest : r->deter;
@@ -66,7 +66,7 @@ void plan_bf16_free(WmPlanBf16 *net) {
         matmul_bf16_free(&net->prior_hidden[k].product);
         matmul_bf16_free(&net->prior_mean[k].product);
     }
-    for (int i = 0; i < WM_REWARD_LAYERS_MAX; i++) matmul_bf16_free(&net->reward[i].product);
+    for (int i = 0; i < WM_MLP_LAYERS_MAX; i++) matmul_bf16_free(&net->reward[i].product);
     free(net->x);
     if (net->dnnl.engine) dnnl_ctx_free(&net->dnnl);
     memset(net, 0, sizeof *net);
@@ -84,7 +84,7 @@ WmStatus plan_bf16_load(WmPlanBf16 *net, WmError *err) {
         if (layer_load(&net->prior_hidden[k], ctx, &m->params, err) ||
             layer_load(&net->prior_mean[k], ctx, &m->params, err))
             return err->status;
-    for (int i = 0; i < m->reward_count; i++)
+    for (int i = 0; i < m->reward.count; i++)
         if (layer_load(&net->reward[i], ctx, &m->params, err)) return err->status;
     return WM_OK;
 }
@@ -123,7 +123,7 @@ WmStatus plan_bf16_member_prior(WmPlanBf16 *net, int member, const float *h, flo
 
 WmStatus plan_bf16_reward(WmPlanBf16 *net, const float *features, float *scratch_a, float *scratch_b, float *reward,
                           WmError *err) {
-    const int layers = net->model->reward_count;
+    const int layers = net->model->reward.count;
     const float *x = features;
     for (int i = 0; i < layers; i++) {
         float *y = i == layers - 1 ? reward : (i % 2 ? scratch_b : scratch_a);

@@ -20,7 +20,7 @@ typedef struct {
     WmDnnl dnnl;     /* its own: a model loaded only to act has no training context */
     int rows, count; /* rows = count x members: the transition and the reward run on all, extra heads on count */
     WmPlanBf16Layer input, prior_hidden[WM_RSSM_MEMBERS_MAX], prior_mean[WM_RSSM_MEMBERS_MAX];
-    WmPlanBf16Layer reward[WM_REWARD_LAYERS_MAX];
+    WmPlanBf16Layer reward[WM_MLP_LAYERS_MAX];
     WmMatmulBf16 gru_ih, gru_hh;
     uint16_t *x; /* the current layer's input in bf16: (rows, widest input) */
 } WmPlanBf16;

@@ -40,7 +40,7 @@ WmStatus plan_model_init(WmPlanModel *o, const WmWorldModel *model, int candidat
     const WmRssm *r = &model->rssm;
     const size_t rows = (size_t)candidates * o->members, D = r->deter, S = r->stoch, U = r->hidden, A = r->action;
     size_t widest = 1;
-    for (int i = 0; i < model->reward_count; i++) widest = widest > (size_t)model->reward[i].out ? widest : (size_t)model->reward[i].out;
+    for (int i = 0; i < model->reward.count; i++) widest = widest > (size_t)model->reward.layers[i].out ? widest : (size_t)model->reward.layers[i].out;
     o->reward_widest = (int)widest;
     /* Two states in flight, one transition's arrays, the features and the reward head's layers, plus padding. */
     const size_t floats = rows * (2 * (D + S) + (S + A) + 2 * U + D + 9 * D + 3 * S + (D + S) + 2 * widest + A + 1);
@@ -125,10 +125,10 @@ WmStatus plan_model_returns(void *ctx, const float *candidates, int count, float
             if (plan_bf16_reward(&o->fast, features, a, b, reward, err)) return err->status;
             x = reward;
         }
-        for (int i = 0; !o->bf16 && i < m->reward_count; i++) {
-            float *y = arena_floats(arena, (size_t)rows * m->reward[i].out);
+        for (int i = 0; !o->bf16 && i < m->reward.count; i++) {
+            float *y = arena_floats(arena, (size_t)rows * m->reward.layers[i].out);
             if (y == NULL) return arena_check(arena, err);
-            if (dense_forward(&m->reward[i], &m->params, y, x, rows, err)) return err->status;
+            if (dense_forward(&m->reward.layers[i], &m->params, y, x, rows, err)) return err->status;
             x = y;
         }
         for (int row = 0; row < rows; row++) returns[row] += x[row];
@@ -156,6 +156,6 @@ double plan_model_flops(const WmPlanModel *o, int count) {
     double per_step = 2.0 * rows * 3 * r->deter * (r->hidden + r->deter); /* GRU */
     const WmDense *dense[] = {&r->input, &r->prior_hidden, &r->prior_mean, &r->prior_std};
     for (int i = 0; i < 4; i++) per_step += 2.0 * rows * dense[i]->in * dense[i]->out;
-    for (int i = 0; i < m->reward_count; i++) per_step += 2.0 * rows * m->reward[i].in * m->reward[i].out;
+    for (int i = 0; i < m->reward.count; i++) per_step += 2.0 * rows * m->reward.layers[i].in * m->reward.layers[i].out;
     return per_step * o->horizon;
 }

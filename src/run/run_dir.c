@@ -94,6 +94,7 @@ void run_write_step_metrics(FILE *out, const WmTrainer *t, const WmLosses *l, do
             "\"overshoot_kl\":%.9g,\"ensemble_kl\":%.9g,\"image_mse\":%.9g,\"grad_norm\":%.9g,\"frames_per_s\":%.1f",
             t->step, wall, l->loss, l->image_nll, l->reward_nll, l->kl, l->overshoot_kl, l->ensemble_kl, l->image_mse,
             t->grad_norm, frames_per_second);
+    if (t->model.has_continue) fprintf(out, ",\"continue_nll\":%.9g", l->continue_nll);
     if (t->imagination) {
         const WmImagineLosses *i = &t->imagine_losses;
         fprintf(out, ",\"actor_loss\":%.9g,\"value_loss\":%.9g,\"imagined_return\":%.9g,\"actor_entropy\":%.9g,"

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/act.h"
 #include "ops/concat.h"
 
 /* What one imagined state s_k keeps for backward; rows n = 0 .. N-1. */
@@ -13,7 +14,7 @@ typedef struct {
     WmRssmStep step;      /* the transition into s_k (k >= 1) */
     float *actor_outs[WM_MLP_LAYERS_MAX]; /* the actor at s_k (k < H) */
     float *mean, *std, *u, *action, *entropy; /* (N, A) x 4, (N) */
-    float *reward_outs[WM_REWARD_LAYERS_MAX]; /* k >= 1 */
+    float *reward_outs[WM_MLP_LAYERS_MAX], *continue_outs[WM_MLP_LAYERS_MAX]; /* k >= 1 */
     float *value_outs[WM_MLP_LAYERS_MAX], *target_outs[WM_MLP_LAYERS_MAX];
 } Imagined;
 
@@ -33,15 +34,15 @@ size_t imagine_noise_floats(const WmImagination *im, const WmWorldModel *m) {
 static size_t arena_floats_needed(const WmImagination *im, const WmWorldModel *m) {
     const size_t N = (size_t)im->starts, D = m->rssm.deter, S = m->rssm.stoch, U = m->rssm.hidden, A = m->action_dim,
                  F = D + S;
-    size_t reward = 0;
-    for (int i = 0; i < m->reward_count; i++) reward += (size_t)m->reward[i].out;
+    const size_t reward = mlp_floats(&m->reward) + (m->has_continue ? mlp_floats(&m->continuation) : 0);
     const size_t per_state = F + mlp_floats(&im->actor.net) + 5 * A + 1 + (S + A) + 2 * U + 10 * D + 4 * S + reward +
                              2 * mlp_floats(&im->value.net) + 8;
     const size_t widest = (size_t)(im->actor.net.widest > im->value.net.widest ? im->actor.net.widest
                                                                                : im->value.net.widest);
     const size_t backward = 2 * F + 4 * (D + S) + 4 * A + 4 * S + 8 + 4 * widest + 2 * U + (S + A) + 6 * D;
+    const size_t scalars = 11; /* per state: rewards, values, returns, discounts, weights, their gradients */
     const size_t states = (size_t)im->horizon + 1;
-    return N * (states * per_state + backward) + (states * 64 + 256) * 16;
+    return N * (states * (per_state + scalars) + backward) + (states * 64 + 256) * 16;
 }
 
 WmStatus imagine_create(WmImagination *im, const WmConfig *c, const WmWorldModel *m, int starts, WmError *err) {
@@ -82,33 +83,6 @@ void imagine_free(WmImagination *im) {
     memset(im, 0, sizeof *im);
 }
 
-/* The reward head's layers on features (N, D + S); outs[last] is the reward (N). */
-static WmStatus reward_forward(const WmWorldModel *m, WmArena *arena, float **outs, const float *features, int rows,
-                               WmError *err) {
-    const float *x = features;
-    for (int i = 0; i < m->reward_count; i++) {
-        outs[i] = arena_floats(arena, (size_t)rows * m->reward[i].out);
-        if (outs[i] == NULL) return arena_check(arena, err);
-        if (dense_forward(&m->reward[i], &m->params, outs[i], x, rows, err)) return err->status;
-        x = outs[i];
-    }
-    return WM_OK;
-}
-
-static WmStatus reward_backward(const WmWorldModel *m, WmParams *frozen, WmArena *arena, float *dfeatures,
-                                float *dreward, const float *features, float *const *outs, int rows, WmError *err) {
-    const size_t mark = arena_mark(arena);
-    float *dy = dreward;
-    for (int i = m->reward_count - 1; i >= 0 && err->status == WM_OK; i--) {
-        float *dx = i ? arena_alloc_zero(arena, (size_t)rows * m->reward[i - 1].out * sizeof(float)) : dfeatures;
-        if (dx == NULL) return arena_check(arena, err);
-        dense_backward(&m->reward[i], frozen, dx, dy, i ? outs[i - 1] : features, outs[i], rows, err);
-        dy = dx;
-    }
-    arena_rewind(arena, mark);
-    return err->status;
-}
-
 /* Imagines s_0 .. s_H: features, the actor's actions and the transitions, the rewards and values. */
 static WmStatus imagine_forward(WmImagination *im, const WmWorldModel *m, const float *h0, const float *z0,
                                 Imagined *s, WmError *err) {
@@ -127,7 +101,10 @@ static WmStatus imagine_forward(WmImagination *im, const WmWorldModel *m, const 
         if (im->slow_target &&
             mlp_forward(&im->value.net, &im->value_target, arena, x->target_outs, x->features, N, err))
             return err->status;
-        if (k >= 1 && reward_forward(m, arena, x->reward_outs, x->features, N, err)) return err->status;
+        if (k >= 1 && (mlp_forward(&m->reward, &m->params, arena, x->reward_outs, x->features, N, err) ||
+                       (m->has_continue &&
+                        mlp_forward(&m->continuation, &m->params, arena, x->continue_outs, x->features, N, err))))
+            return err->status;
         if (k == steps) break;
         /* The actor's action at s_k, then the transition to s_{k+1} with the prior's reparameterised sample. */
         if (mlp_forward(&im->actor.net, &im->actor.params, arena, x->actor_outs, x->features, N, err)) return err->status;
@@ -151,6 +128,11 @@ static WmStatus imagine_forward(WmImagination *im, const WmWorldModel *m, const 
     }
     return WM_OK;
 }
+
+/* What the actor's loss sends to every imagined state's scalars, each (H + 1, N). */
+typedef struct {
+    float *reward, *bootstrap, *continue_logit, *entropy, *log_prob;
+} Gradients;
 
 /* Column k of the per-state scalars: r_k, the values, the returns. */
 #define AT(array, k) ((array) + (size_t)(k) * N)
@@ -178,10 +160,9 @@ static WmStatus actor_backward_reinforce(WmImagination *im, const Imagined *s, c
 /* Through the learned dynamics (Dreamer V1): from s_H back to s_0, each state's gradient gathers the reward's and
  * the value's (frozen views: no weight gradients), the actor's through its input, and the next transition's; then
  * it goes back through z_k = mean + std eps and the transition into the previous state and the action taken
- * there. dreward, dbootstrap and dentropy are (H + 1, N). */
+ * there. */
 static WmStatus actor_backward_dynamics(WmImagination *im, const WmWorldModel *m, const Imagined *s,
-                                        const float *dreward, const float *dbootstrap, const float *dentropy,
-                                        WmError *err) {
+                                        const Gradients *g, WmError *err) {
     const int N = im->starts, D = m->rssm.deter, S = m->rssm.stoch, A = m->action_dim, F = D + S,
               steps = im->horizon, last = im->actor.net.count - 1;
     WmArena *arena = &im->arena;
@@ -202,17 +183,21 @@ static WmStatus actor_backward_dynamics(WmImagination *im, const WmWorldModel *m
         float *dtop = arena_floats(arena, (size_t)N);
         if (arena_check(arena, err)) return err->status;
         if (k >= 1) {
-            memcpy(dtop, AT(dreward, k), (size_t)N * sizeof(float));
-            if (reward_backward(m, &frozen_model, arena, dfeatures, dtop, x->features, x->reward_outs, N, err))
+            memcpy(dtop, AT(g->reward, k), (size_t)N * sizeof(float));
+            if (mlp_backward(&m->reward, &frozen_model, arena, dfeatures, dtop, x->features, x->reward_outs, N, err))
                 return err->status;
-            memcpy(dtop, AT(dbootstrap, k), (size_t)N * sizeof(float));
+            memcpy(dtop, AT(g->continue_logit, k), (size_t)N * sizeof(float));
+            if (m->has_continue && mlp_backward(&m->continuation, &frozen_model, arena, dfeatures, dtop, x->features,
+                                                x->continue_outs, N, err))
+                return err->status;
+            memcpy(dtop, AT(g->bootstrap, k), (size_t)N * sizeof(float));
             if (mlp_backward(&im->value.net, &frozen_value, arena, dfeatures, dtop, x->features,
                              im->slow_target ? x->target_outs : x->value_outs, N, err))
                 return err->status;
         }
         if (k < steps) {
             const float *eps = im->noise + (size_t)k * N * A;
-            tanh_normal_backward(&im->actor.dist, x->actor_outs[last], x->std, x->u, eps, daction, AT(dentropy, k),
+            tanh_normal_backward(&im->actor.dist, x->actor_outs[last], x->std, x->u, eps, daction, AT(g->entropy, k),
                                  draw, N, A);
             if (mlp_backward(&im->actor.net, &im->actor.params, arena, k ? dfeatures : NULL, draw, x->features,
                              x->actor_outs, N, err))
@@ -249,31 +234,36 @@ WmStatus imagine_losses(WmImagination *im, const WmWorldModel *m, const float *h
     memset(s, 0, sizeof(Imagined) * (size_t)(steps + 1));
     if (imagine_forward(im, m, h0, z0, s, err)) return err->status;
     const int value_last = im->value.net.count - 1;
-    /* Scalars per state, (H + 1, N): rewards, the values the returns bootstrap from, the returns. */
-    float *reward = arena_alloc_zero(arena, (size_t)(steps + 1) * N * sizeof(float));
-    float *bootstrap = arena_floats(arena, (size_t)(steps + 1) * N), *ret = arena_floats(arena, (size_t)(steps + 1) * N);
+    /* Scalars per state, (H + 1, N): rewards, the values the returns bootstrap from, the returns, each state's
+     * discount gamma_k (gamma times the continue head's probability, when there is one) and the cumulative
+     * weight w_k = gamma_1 ... gamma_{k-1}, detached as Dreamer does. */
+    const size_t column = (size_t)(steps + 1) * N;
+    float *reward = arena_alloc_zero(arena, column * sizeof(float)), *bootstrap = arena_floats(arena, column);
+    float *ret = arena_floats(arena, column), *discount = arena_floats(arena, column), *weight = arena_floats(arena, column);
     if (arena_check(arena, err)) return err->status;
     for (int k = 0; k <= steps; k++) {
         const float *v = (im->slow_target ? s[k].target_outs : s[k].value_outs)[value_last];
         memcpy(AT(bootstrap, k), v, (size_t)N * sizeof(float));
-        if (k >= 1) memcpy(AT(reward, k), s[k].reward_outs[m->reward_count - 1], (size_t)N * sizeof(float));
+        if (k >= 1) memcpy(AT(reward, k), s[k].reward_outs[m->reward.count - 1], (size_t)N * sizeof(float));
+        for (int n = 0; n < N; n++) {
+            const float *logit = k >= 1 && m->has_continue ? s[k].continue_outs[m->continuation.count - 1] : NULL;
+            AT(discount, k)[n] = logit ? gamma * act_sigmoid(logit[n]) : gamma;
+            AT(weight, k)[n] = k <= 1 ? 1.0f : AT(weight, k - 1)[n] * AT(discount, k - 1)[n];
+        }
     }
     memcpy(AT(ret, steps), AT(bootstrap, steps), (size_t)N * sizeof(float));
     for (int k = steps - 1; k >= 1; k--)
         for (int n = 0; n < N; n++)
-            AT(ret, k)[n] = AT(reward, k)[n] +
-                            gamma * ((1.0f - lambda) * AT(bootstrap, k + 1)[n] + lambda * AT(ret, k + 1)[n]);
+            AT(ret, k)[n] = AT(reward, k)[n] + AT(discount, k)[n] * ((1.0f - lambda) * AT(bootstrap, k + 1)[n] +
+                                                                     lambda * AT(ret, k + 1)[n]);
     const double count = (double)N * (steps - 1);
     double actor_sum = 0.0, value_sum = 0.0, entropy_sum = 0.0, first_return = 0.0;
     for (int k = 1; k < steps; k++) {
-        const float w = powf(gamma, (float)(k - 1));
         const float *v = s[k].value_outs[value_last], *baseline = AT(bootstrap, k - 1);
         for (int n = 0; n < N; n++) {
-            const double R = AT(ret, k)[n], H = s[k - 1].entropy[n];
-            double objective = R;
-            if (im->reinforce) { /* log pi(a_{k-1} | s_{k-1}) = -H at the drawn sample */
-                objective = -H * (R - baseline[n]);
-            }
+            const double R = AT(ret, k)[n], H = s[k - 1].entropy[n], w = AT(weight, k)[n];
+            /* REINFORCE's surrogate: log pi(a_{k-1} | s_{k-1}) = -H at the drawn sample, times the advantage. */
+            const double objective = im->reinforce ? -H * (R - baseline[n]) : R;
             actor_sum += w * (objective + im->entropy_scale * H);
             value_sum += w * 0.5 * ((double)v[n] - R) * ((double)v[n] - R);
             entropy_sum += H;
@@ -291,39 +281,46 @@ WmStatus imagine_losses(WmImagination *im, const WmWorldModel *m, const float *h
         const size_t mark = arena_mark(arena);
         float *dv = arena_floats(arena, (size_t)N);
         if (dv == NULL) return arena_check(arena, err);
-        const float w = powf(gamma, (float)(k - 1)) / (float)count, *v = s[k].value_outs[value_last];
-        for (int n = 0; n < N; n++) dv[n] = w * (v[n] - AT(ret, k)[n]);
+        const float *v = s[k].value_outs[value_last];
+        for (int n = 0; n < N; n++) dv[n] = AT(weight, k)[n] / (float)count * (v[n] - AT(ret, k)[n]);
         mlp_backward(&im->value.net, &im->value.params, arena, NULL, dv, s[k].features, s[k].value_outs, N, err);
         arena_rewind(arena, mark);
     }
     if (err->status) return err->status;
 
-    /* The actor: the loss's gradient by every return (through the lambda-return's recursion), by every bootstrap
-     * value, entropy and log-probability. */
-    float *dreturn_reward = arena_alloc_zero(arena, (size_t)(steps + 1) * N * sizeof(float));
-    float *dbootstrap = arena_alloc_zero(arena, (size_t)(steps + 1) * N * sizeof(float));
-    float *dentropy = arena_alloc_zero(arena, (size_t)(steps + 1) * N * sizeof(float));
-    float *dlog_prob = arena_alloc_zero(arena, (size_t)(steps + 1) * N * sizeof(float));
+    /* The actor: the loss's gradient by every return (through the lambda-return's recursion), by every reward,
+     * bootstrap value, continue logit, entropy and log-probability. */
+    Gradients g = {
+        .reward = arena_alloc_zero(arena, column * sizeof(float)),
+        .bootstrap = arena_alloc_zero(arena, column * sizeof(float)),
+        .continue_logit = arena_alloc_zero(arena, column * sizeof(float)),
+        .entropy = arena_alloc_zero(arena, column * sizeof(float)),
+        .log_prob = arena_alloc_zero(arena, column * sizeof(float)),
+    };
     float *carry = arena_alloc_zero(arena, (size_t)N * sizeof(float));
     if (arena_check(arena, err)) return err->status;
-    for (int k = 1; k < steps; k++) {
-        const float w = powf(gamma, (float)(k - 1)) / (float)count;
+    for (int k = 1; k < steps; k++)
         for (int n = 0; n < N; n++) {
-            AT(dentropy, k - 1)[n] = -im->entropy_scale * w;
+            const float w = AT(weight, k)[n] / (float)count;
+            AT(g.entropy, k - 1)[n] = -im->entropy_scale * w;
             if (im->reinforce) {
-                /* d(-w log pi sg(R - v)) / d log pi; log pi = -H is handled by the score function below. */
-                AT(dlog_prob, k - 1)[n] = -w * (AT(ret, k)[n] - AT(bootstrap, k - 1)[n]);
+                /* d(-w log pi sg(R - v)) / d log pi; log pi = -H is handled by the score function. */
+                AT(g.log_prob, k - 1)[n] = -w * (AT(ret, k)[n] - AT(bootstrap, k - 1)[n]);
                 continue;
             }
-            /* dL/dR_k = -w_k; R_k feeds R_{k-1} with weight gamma lambda. */
-            carry[n] = -w + gamma * lambda * carry[n];
-            AT(dreturn_reward, k)[n] += carry[n];
-            AT(dbootstrap, k + 1)[n] += gamma * (1.0f - lambda) * carry[n];
-            if (k == steps - 1) AT(dbootstrap, steps)[n] += gamma * lambda * carry[n];
+            /* dL/dR_k = -w_k, and R_k feeds R_{k-1} with weight gamma_{k-1} lambda. */
+            carry[n] = -w + (k > 1 ? AT(discount, k - 1)[n] * lambda * carry[n] : 0.0f);
+            const float gk = AT(discount, k)[n];
+            AT(g.reward, k)[n] += carry[n];
+            AT(g.bootstrap, k + 1)[n] += gk * (1.0f - lambda) * carry[n];
+            if (k == steps - 1) AT(g.bootstrap, steps)[n] += gk * lambda * carry[n];
+            if (m->has_continue) { /* gamma_k = gamma sigmoid(l): dgamma_k / dl = gamma_k (1 - gamma_k / gamma) */
+                const float dgamma = carry[n] * ((1.0f - lambda) * AT(bootstrap, k + 1)[n] + lambda * AT(ret, k + 1)[n]);
+                AT(g.continue_logit, k)[n] = dgamma * gk * (1.0f - gk / gamma);
+            }
         }
-    }
-    return im->reinforce ? actor_backward_reinforce(im, s, dlog_prob, dentropy, err)
-                         : actor_backward_dynamics(im, m, s, dreturn_reward, dbootstrap, dentropy, err);
+    return im->reinforce ? actor_backward_reinforce(im, s, g.log_prob, g.entropy, err)
+                         : actor_backward_dynamics(im, m, s, &g, err);
 }
 
 static WmStatus check_finite(const char *what, double value, long update, WmError *err) {

@@ -8,6 +8,7 @@ void model_eval_load_inputs(WmWorldModel *m, const WmReplayBatch *batch, WmRng *
     world_model_preprocess(m, m->input.images, batch->frames, rows, dequantize_rng);
     memcpy(m->input.actions, batch->actions, rows * m->action_dim * sizeof(float));
     memcpy(m->input.rewards, batch->rewards, rows * sizeof(float));
+    for (size_t n = 0; n < rows; n++) m->input.continues[n] = batch->is_terminal[n] ? 0.0f : 1.0f;
 }
 
 void model_eval_mean_image(const WmWorldModel *m, const WmReplay *replay, float *out) {

@@ -44,7 +44,8 @@ static WmStatus check_finite(const WmLosses *l, long step, WmError *err) {
         const char *name;
         double value;
     } terms[] = {{"image_nll", l->image_nll},       {"reward_nll", l->reward_nll}, {"kl", l->kl},
-                 {"overshoot_kl", l->overshoot_kl}, {"ensemble_kl", l->ensemble_kl}, {"loss", l->loss}};
+                 {"overshoot_kl", l->overshoot_kl}, {"ensemble_kl", l->ensemble_kl},
+                 {"continue_nll", l->continue_nll}, {"loss", l->loss}};
     for (size_t i = 0; i < sizeof terms / sizeof terms[0]; i++)
         if (!isfinite(terms[i].value))
             return wm_error_set(err, WM_ERR_NUMERIC, "step %ld: loss term '%s' is %s; no update was made", step + 1,

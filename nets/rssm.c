@@ -91,7 +91,7 @@ WmStatus rssm_step_forward(const WmRssm *rssm, const WmParams *params, WmRssmSte
     if (dense_forward(&rssm->input, params, step->input, step->input_cat, B, err) ||
         gru_forward(step->h, step->gru_cache, step->input, h_prev, &w, B, rssm->hidden, rssm->deter, err))
         return err->status;
-    return rssm_member_prior(rssm, params, 0, step->h, step->prior_h, step->prior_mean, step->prior_raw,
+    return rssm_member_prior(rssm, params, step->member, step->h, step->prior_h, step->prior_mean, step->prior_raw,
                              step->prior_std, B, err);
 }
 
@@ -131,8 +131,8 @@ WmStatus rssm_step_backward(const WmRssm *rssm, WmParams *params, WmArena *arena
     const WmGruWeights w = gru_weights(rssm, params);
     const WmGruGrads gw = {params_grad(params, rssm->gru_weight_ih), params_grad(params, rssm->gru_weight_hh),
                            params_grad(params, rssm->gru_bias_ih), params_grad(params, rssm->gru_bias_hh)};
-    /* The prior (head 0), then the GRU and the input layer. */
-    if (rssm_member_prior_backward(rssm, params, arena, 0, dh, dprior_mean, dprior_std, step->h, step->prior_h,
+    /* The prior head, then the GRU and the input layer. */
+    if (rssm_member_prior_backward(rssm, params, arena, step->member, dh, dprior_mean, dprior_std, step->h, step->prior_h,
                                    step->prior_raw, B, err) ||
         gru_backward(dinput, dh_prev, &gw, dh, step->gru_cache, step->input, h_prev, &w, B, U, rssm->deter, arena,
                      err) ||

@@ -33,6 +33,7 @@ typedef struct {
 /* One transition for `batch` rows: what forward keeps for backward. */
 typedef struct {
     int batch;
+    int member;                   /* the prior head it runs (0: the main prior; imagination may pick another) */
     float *input_cat, *input;     /* (B, S + A), (B, U) */
     float *h, *gru_cache;         /* (B, D), gru_cache_floats(B, D) */
     float *prior_h, *prior_mean, *prior_raw, *prior_std; /* (B, U), (B, S) x 3 */

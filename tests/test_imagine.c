@@ -38,12 +38,14 @@ typedef struct {
 
 /* slow_target: the returns bootstrap from a frozen copy of the value, so a perturbed value moves its prediction
  * and not the target it regresses onto (the stop-gradient the value loss has). */
-static void make_fixture_with(Fixture *f, const char *gradient, int slow_target, int continue_head) {
+static void make_fixture_with(Fixture *f, const char *gradient, int slow_target, int continue_head, int members) {
     memset(f, 0, sizeof *f);
     WmConfig c;
     tiny_config(&c, gradient);
     c.actor.slow_target = slow_target;
     c.model.continue_head = continue_head;
+    c.model.ensemble = members;
+    if (members > 1) c.actor.variance_penalty = 0.7;
     WmError err = {0};
     const WmModelConfig mc = model_config_from(&c);
     ck_assert_msg(world_model_create(&f->model, &mc, ACTIONS, &err) == WM_OK, "%s", err.message);
@@ -62,10 +64,11 @@ static void make_fixture_with(Fixture *f, const char *gradient, int slow_target,
     fill_normal(f->h, STARTS * 6, 0.5f, 7);
     fill_normal(f->z, STARTS * 3, 1.0f, 8);
     fill_normal(f->im.noise, imagine_noise_floats(&f->im, &f->model), 1.0f, 9);
+    for (int k = 0; k < f->im.horizon; k++) f->im.heads[k] = (k * 7 + 1) % members; /* held fixed, as the noise */
 }
 
 static void make_fixture(Fixture *f, const char *gradient, int slow_target) {
-    make_fixture_with(f, gradient, slow_target, 0);
+    make_fixture_with(f, gradient, slow_target, 0, 1);
 }
 
 static void free_fixture(Fixture *f) {
@@ -132,8 +135,25 @@ END_TEST
  * runs through it too. */
 START_TEST(actor_gradient_with_a_continue_head_matches_central_differences) {
     Fixture f;
-    make_fixture_with(&f, "dynamics", 0, 1);
+    make_fixture_with(&f, "dynamics", 0, 1, 1);
     check_tensors(&f, &f.im.actor.params, 0, "actor loss (continue head)");
+    free_fixture(&f);
+}
+END_TEST
+
+/* An ensemble of three prior heads: the imagined steps run the heads drawn for them, and the variance penalty's
+ * gradient runs through every head's prior and reward. */
+START_TEST(actor_gradient_with_an_ensemble_penalty_matches_central_differences) {
+    Fixture f;
+    make_fixture_with(&f, "dynamics", 0, 0, 3);
+    check_tensors(&f, &f.im.actor.params, 0, "actor loss (ensemble penalty)");
+    /* The penalty lowers the imagined return: the heads disagree. */
+    WmImagineLosses with, without;
+    WmError err = {0};
+    ck_assert(imagine_losses(&f.im, &f.model, f.h, f.z, 0, &with, &err) == WM_OK);
+    f.im.variance_penalty = 0.0f;
+    ck_assert(imagine_losses(&f.im, &f.model, f.h, f.z, 0, &without, &err) == WM_OK);
+    ck_assert_double_lt(with.imagined_return, without.imagined_return);
     free_fixture(&f);
 }
 END_TEST
@@ -249,6 +269,7 @@ int main(void) {
     tcase_add_test(tc, actor_gradient_through_the_dynamics_matches_central_differences);
     tcase_add_test(tc, actor_gradient_with_a_slow_value_matches_central_differences);
     tcase_add_test(tc, actor_gradient_with_a_continue_head_matches_central_differences);
+    tcase_add_test(tc, actor_gradient_with_an_ensemble_penalty_matches_central_differences);
     tcase_add_test(tc, value_gradient_matches_central_differences);
     tcase_add_test(tc, imagination_leaves_the_world_model_gradients_alone);
     suite_add_tcase(s, tc);

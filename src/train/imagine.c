@@ -9,6 +9,12 @@
 
 /* What one imagined state s_k keeps for backward; rows n = 0 .. N-1. */
 typedef struct {
+    float *hidden[WM_RSSM_MEMBERS_MAX], *mean[WM_RSSM_MEMBERS_MAX], *raw[WM_RSSM_MEMBERS_MAX], *std[WM_RSSM_MEMBERS_MAX];
+    float *features[WM_RSSM_MEMBERS_MAX], *reward_outs[WM_RSSM_MEMBERS_MAX][WM_MLP_LAYERS_MAX];
+    float *variance; /* (N) */
+} Heads;
+
+typedef struct {
     const float *h, *z;   /* (N, D), (N, S): the start's for k = 0, else the transition's */
     float *features;      /* (N, D + S) */
     WmRssmStep step;      /* the transition into s_k (k >= 1) */
@@ -16,6 +22,9 @@ typedef struct {
     float *mean, *std, *u, *action, *entropy; /* (N, A) x 4, (N) */
     float *reward_outs[WM_MLP_LAYERS_MAX], *continue_outs[WM_MLP_LAYERS_MAX]; /* k >= 1 */
     float *value_outs[WM_MLP_LAYERS_MAX], *target_outs[WM_MLP_LAYERS_MAX];
+    /* The ensemble's disagreement at s_k (actor.variance_penalty): every head j's prior on h_k and the reward of
+     * [h_k, its mean]; the penalised reward is reward - penalty x their variance. */
+    Heads *heads;
 } Imagined;
 
 enum { STATES_MAX = 1001 };
@@ -42,7 +51,11 @@ static size_t arena_floats_needed(const WmImagination *im, const WmWorldModel *m
     const size_t backward = 2 * F + 4 * (D + S) + 4 * A + 4 * S + 8 + 4 * widest + 2 * U + (S + A) + 6 * D;
     const size_t scalars = 11; /* per state: rewards, values, returns, discounts, weights, their gradients */
     const size_t states = (size_t)im->horizon + 1;
-    return N * (states * (per_state + scalars) + backward) + (states * 64 + 256) * 16;
+    const size_t ensemble = im->variance_penalty > 0.0f && m->rssm.members > 1
+                                ? (size_t)m->rssm.members * (U + 3 * S + F + mlp_floats(&m->reward)) + 1 + 32
+                                : 0;
+    return N * (states * (per_state + scalars + ensemble) + backward + 4 * (F + S)) +
+           (states * (64 + 8 * (size_t)m->rssm.members) + 256) * 16;
 }
 
 WmStatus imagine_create(WmImagination *im, const WmConfig *c, const WmWorldModel *m, int starts, WmError *err) {
@@ -61,8 +74,11 @@ WmStatus imagine_create(WmImagination *im, const WmConfig *c, const WmWorldModel
     im->actor_adam = (WmAdam){lr[0], 0.9f, 0.999f, (float)c->actor.eps, (float)c->actor.clip_norm, 0};
     im->value_adam = (WmAdam){lr[1], 0.9f, 0.999f, (float)c->actor.eps, (float)c->actor.clip_norm, 0};
     im->rng = rng_stream(seed, WM_STREAM_IMAGINE);
+    im->random_propagation = strcmp(c->plan.propagation, "random") == 0;
+    im->variance_penalty = (float)c->actor.variance_penalty;
+    im->heads = calloc((size_t)im->horizon, sizeof *im->heads);
     im->noise = malloc(imagine_noise_floats(im, m) * sizeof(float));
-    if (!im->noise)
+    if (!im->noise || !im->heads)
         return wm_error_set(err, WM_ERR_NOMEM, "imagination: out of memory for %d starts", starts);
     if (im->slow_target) {
         im->value_target = im->value.params; /* the same tensors; only the values are its own */
@@ -78,9 +94,68 @@ void imagine_free(WmImagination *im) {
     actor_free(&im->actor);
     value_free(&im->value);
     free(im->value_target.value);
-    free(im->noise);
+    free(im->noise), free(im->heads);
     arena_free(&im->arena);
     memset(im, 0, sizeof *im);
+}
+
+/* Every head's prior mean on h_k, the reward there, and the variance of those rewards across heads. */
+static WmStatus heads_forward(WmImagination *im, const WmWorldModel *m, Imagined *x, WmError *err) {
+    const int N = im->starts, D = m->rssm.deter, S = m->rssm.stoch, U = m->rssm.hidden, K = m->rssm.members;
+    WmArena *arena = &im->arena;
+    Heads *e = arena_alloc_zero(arena, sizeof *e);
+    if (e == NULL || (e->variance = arena_alloc_zero(arena, (size_t)N * sizeof(float))) == NULL)
+        return arena_check(arena, err);
+    const int widths[2] = {D, S};
+    for (int j = 0; j < K; j++) {
+        e->hidden[j] = arena_floats(arena, (size_t)N * U);
+        e->mean[j] = arena_floats(arena, (size_t)N * S), e->raw[j] = arena_floats(arena, (size_t)N * S);
+        e->std[j] = arena_floats(arena, (size_t)N * S), e->features[j] = arena_floats(arena, (size_t)N * (D + S));
+        if (arena_check(arena, err) ||
+            rssm_member_prior(&m->rssm, &m->params, j, x->h, e->hidden[j], e->mean[j], e->raw[j], e->std[j], N, err))
+            return err->status;
+        const float *parts[2] = {x->h, e->mean[j]};
+        concat_forward(e->features[j], parts, widths, 2, N);
+        if (mlp_forward(&m->reward, &m->params, arena, e->reward_outs[j], e->features[j], N, err)) return err->status;
+    }
+    const int last = m->reward.count - 1;
+    for (int n = 0; n < N; n++) {
+        double sum = 0.0, sq = 0.0;
+        for (int j = 0; j < K; j++) sum += e->reward_outs[j][last][n], sq += (double)e->reward_outs[j][last][n] * e->reward_outs[j][last][n];
+        const double mean = sum / K, var = sq / K - mean * mean;
+        e->variance[n] = (float)(var > 0 ? var : 0);
+    }
+    x->heads = e;
+    return WM_OK;
+}
+
+/* dvariance (N, consumed): back through every head's reward and prior mean into dh (N, D) +=. */
+static WmStatus heads_backward(WmImagination *im, const WmWorldModel *m, WmParams *frozen, const Imagined *x,
+                               const float *dvariance, float *dh, WmError *err) {
+    const int N = im->starts, D = m->rssm.deter, S = m->rssm.stoch, K = m->rssm.members, last = m->reward.count - 1;
+    const Heads *e = x->heads;
+    WmArena *arena = &im->arena;
+    for (int j = 0; j < K; j++) {
+        const size_t mark = arena_mark(arena);
+        float *dreward = arena_floats(arena, (size_t)N), *dfeatures = arena_alloc_zero(arena, (size_t)N * (D + S) * sizeof(float));
+        float *dmean = arena_alloc_zero(arena, (size_t)N * S * sizeof(float)), *dstd = arena_alloc_zero(arena, (size_t)N * S * sizeof(float));
+        if (arena_check(arena, err)) return err->status;
+        for (int n = 0; n < N; n++) { /* dVar / dr_j = 2 (r_j - mean r) / K */
+            double sum = 0.0;
+            for (int i = 0; i < K; i++) sum += e->reward_outs[i][last][n];
+            dreward[n] = dvariance[n] * 2.0f * (e->reward_outs[j][last][n] - (float)(sum / K)) / (float)K;
+        }
+        if (mlp_backward(&m->reward, frozen, arena, dfeatures, dreward, e->features[j], e->reward_outs[j], N, err))
+            return err->status;
+        float *const parts[2] = {dh, dmean};
+        const int widths[2] = {D, S};
+        concat_backward(parts, dfeatures, widths, 2, N);
+        if (rssm_member_prior_backward(&m->rssm, frozen, arena, j, dh, dmean, dstd, x->h, e->hidden[j], e->raw[j], N,
+                                       err))
+            return err->status;
+        arena_rewind(arena, mark);
+    }
+    return WM_OK;
 }
 
 /* Imagines s_0 .. s_H: features, the actor's actions and the transitions, the rewards and values. */
@@ -118,13 +193,14 @@ static WmStatus imagine_forward(WmImagination *im, const WmWorldModel *m, const 
         tanh_normal_entropy(x->std, x->u, eps, x->entropy, N, A);
         Imagined *next = &s[k + 1];
         float *z = NULL;
-        if (rssm_step_alloc(&m->rssm, arena, &next->step, N, err) ||
-            rssm_step_forward(&m->rssm, &m->params, &next->step, x->h, x->z, x->action, err))
-            return err->status;
+        if (rssm_step_alloc(&m->rssm, arena, &next->step, N, err)) return err->status;
+        next->step.member = im->heads[k];
+        if (rssm_step_forward(&m->rssm, &m->params, &next->step, x->h, x->z, x->action, err)) return err->status;
         if ((z = arena_floats(arena, (size_t)N * S)) == NULL) return arena_check(arena, err);
         const float *noise = latent_noise + (size_t)k * N * S;
         for (size_t i = 0; i < (size_t)N * S; i++) z[i] = next->step.prior_mean[i] + next->step.prior_std[i] * noise[i];
         next->h = next->step.h, next->z = z;
+        if (im->variance_penalty > 0.0f && m->rssm.members > 1 && heads_forward(im, m, next, err)) return err->status;
     }
     return WM_OK;
 }
@@ -206,6 +282,10 @@ static WmStatus actor_backward_dynamics(WmImagination *im, const WmWorldModel *m
         if (k == 0) break; /* the start is detached */
         float *const parts[2] = {dh, dz};
         concat_backward(parts, dfeatures, widths, 2, N);
+        if (x->heads) { /* the penalised reward r - lambda Var_j r_j */
+            for (int n = 0; n < N; n++) dtop[n] = -im->variance_penalty * AT(g->reward, k)[n];
+            if (heads_backward(im, m, &frozen_model, x, dtop, dh, err)) return err->status;
+        }
         float *dmean = arena_floats(arena, (size_t)N * S), *dstd = arena_floats(arena, (size_t)N * S);
         if (dstd == NULL) return arena_check(arena, err);
         const float *noise = im->noise + (size_t)steps * N * A + (size_t)(k - 1) * N * S;
@@ -245,6 +325,7 @@ WmStatus imagine_losses(WmImagination *im, const WmWorldModel *m, const float *h
         const float *v = (im->slow_target ? s[k].target_outs : s[k].value_outs)[value_last];
         memcpy(AT(bootstrap, k), v, (size_t)N * sizeof(float));
         if (k >= 1) memcpy(AT(reward, k), s[k].reward_outs[m->reward.count - 1], (size_t)N * sizeof(float));
+        for (int n = 0; k >= 1 && s[k].heads && n < N; n++) AT(reward, k)[n] -= im->variance_penalty * s[k].heads->variance[n];
         for (int n = 0; n < N; n++) {
             const float *logit = k >= 1 && m->has_continue ? s[k].continue_outs[m->continuation.count - 1] : NULL;
             AT(discount, k)[n] = logit ? gamma * act_sigmoid(logit[n]) : gamma;
@@ -332,6 +413,11 @@ static WmStatus check_finite(const char *what, double value, long update, WmErro
 WmStatus imagine_update(WmImagination *im, const WmWorldModel *m, const float *h, const float *z,
                         WmImagineLosses *losses, WmError *err) {
     rng_fill_normal(&im->rng, im->noise, imagine_noise_floats(im, m), 0.0f, 1.0f);
+    /* Which prior head each imagined step runs: with an ensemble, a random one per step ("random"), or one for the
+     * whole horizon, drawn per update ("each": every trajectory follows one head throughout). */
+    const uint32_t K = (uint32_t)m->rssm.members;
+    const int whole = K > 1 && !im->random_propagation ? (int)rng_below(&im->rng, K) : 0;
+    for (int k = 0; k < im->horizon; k++) im->heads[k] = K > 1 ? (im->random_propagation ? (int)rng_below(&im->rng, K) : whole) : 0;
     params_zero_grad(&im->actor.params);
     params_zero_grad(&im->value.params);
     if (imagine_losses(im, m, h, z, 1, losses, err) || check_finite("actor_loss", losses->actor_loss, im->updates, err) ||

@@ -9,6 +9,10 @@
  * "dynamics" backpropagates R through the learned transition, reward and value (Dreamer V1); "reinforce" uses
  * log pi(a_{k-1} | s_{k-1}) sg(R_k - v(s_{k-1})) instead (V2/V3). The value regresses onto the detached returns:
  *   value loss = mean_{n,k} w_k (v(sg(s_k)) - sg(R_k))^2 / 2.
+ * With an ensemble (model.ensemble K > 1) each imagined step runs one prior head: a random one per step
+ * (plan.propagation random) or one per update for the whole horizon (each); actor.variance_penalty lambda turns
+ * every imagined reward into r - lambda Var_j r(h, mean_j(h)) over the K heads' prior means, the pessimistic
+ * objective inside policy learning.
  * The world model's parameters are read, never changed: backward runs through a view of them without a
  * gradient block, so the world model's own update is bit-identical with the actor on or off and no weight
  * gradient is computed for it. The value is frozen the same way inside the actor's objective. */
@@ -36,8 +40,9 @@ typedef struct {
     WmAdam actor_adam, value_adam;
     WmRng rng; /* the actions' and the imagined latents' noise */
     WmArena arena;
-    int starts, horizon, reinforce, slow_target;
-    float gamma, lambda, entropy_scale;
+    int starts, horizon, reinforce, slow_target, random_propagation;
+    float gamma, lambda, entropy_scale, variance_penalty;
+    int *heads; /* (horizon): the prior head of each imagined step, drawn per update with the noise */
     long target_every, updates;
     float *noise; /* one update's draws: (horizon, N, A) action noise, then (horizon, N, S) latent noise */
 } WmImagination;

@@ -1,8 +1,9 @@
 /* `wm bench train`: one training step (forward, backward through time, Adam) of the PlaNet-sized model on random
  * inputs at B = 50 and B = 16, L = 50, 64x64, action size 6: the shapes of ../shared/bench/torch_reference.py.
  * Reported as s/step, frames/s (B x L / step time), GFLOP/s and its share of the sgemm rate measured in the same
- * run, and memory (the step's arena peak, the parameter blocks, the process's peak RSS). Each figure is the median
- * of `repeats` steps after two warm-up steps. */
+ * run, and memory (the step's arena peak, the parameter blocks, the process's peak RSS); then the imagination
+ * update of Dreamer's actor and value from that step's posterior states. Each figure is the median of `repeats`
+ * steps after two warm-up steps. */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "core/clock.h"
 #include "nets/world_model.h"
 #include "optim/adam.h"
+#include "train/imagine.h"
 
 enum { BENCH_ACTIONS = 6, BENCH_LENGTH = 50 };
 
@@ -90,6 +92,29 @@ static WmStatus bench_batch(int batch, int repeats, double sgemm_gflops, int jso
                    BENCH_LENGTH, seconds, times[0], times[repeats - 1], N / seconds, flops * 1e-9, gflops,
                    100.0 * gflops / sgemm_gflops, arena_mib, rss_mib);
     }
+    /* Dreamer's imagination update (actor.* defaults: 4 x 400 actor, 3 x 400 value, horizon 15) from the last
+     * step's B x L posterior states, as the trainer runs it after each world-model step. */
+    WmImagination im;
+    config.actor.enabled = 1;
+    int made_imagination = 0;
+    if (status == WM_OK && (status = imagine_create(&im, &config, &m, (int)N, err)) == WM_OK) made_imagination = 1;
+    for (int r = -2; r < repeats && status == WM_OK; r++) {
+        WmImagineLosses losses;
+        const double start = wm_clock_seconds();
+        status = imagine_update(&im, &m, m.trace.h, m.trace.z, &losses, err);
+        if (r >= 0) times[r] = wm_clock_seconds() - start;
+    }
+    if (status == WM_OK) {
+        const double seconds = bench_median(times, repeats), arena_mib = im.arena.peak / 1048576.0;
+        if (json)
+            printf("{\"bench\":\"train\",\"what\":\"imagination\",\"batch\":%d,\"length\":%d,\"threads\":%d,"
+                   "\"horizon\":%d,\"s_per_update\":%.4f,\"arena_mib\":%.0f}\n",
+                   batch, BENCH_LENGTH, omp_get_max_threads(), im.horizon, seconds, arena_mib);
+        else
+            printf("| %2d x %d, imagination (%d starts x %d steps) | %6.2f s (%.2f-%.2f) | | | | | %5.0f | |\n", batch,
+                   BENCH_LENGTH, im.starts, im.horizon, seconds, times[0], times[repeats - 1], arena_mib);
+    }
+    if (made_imagination) imagine_free(&im);
     free(times);
     world_model_free(&m);
     return status;

@@ -10,7 +10,8 @@ ROOT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file
 # A layer's name in an include path, and its folder.
 FOLDERS = {
     "core": "src/core", "ops": "src/ops", "optim": "src/optim", "config": "src/config", "data": "data",
-    "nets": "nets", "train": "src/train", "plan": "src/plan", "run": "src/run", "tools": "tools", "tests": "tests",
+    "nets": "nets", "train": "src/train", "plan": "src/plan", "run": "src/run", "api": "src/api", "tools": "tools",
+    "tests": "tests",
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"/]+)/[^"]+"', re.M)
 ALLOWED = re.compile(r"\*\*May include:\*\*\s*(.*)")

@@ -1,5 +1,7 @@
 #include "cli.h"
 
+#include "build_id.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,4 +83,10 @@ int cli_dispatch(const char *program, const CliCommand *commands, int count, int
     fprintf(stderr, "%s: unknown command '%s'\n", program, argv[1]);
     list_commands(stderr, program, commands, count);
     return 2;
+}
+
+int cli_version(const char *program, int argc, char **argv) {
+    if (argc < 2 || strcmp(argv[1], "--version") != 0) return 0;
+    printf("%s %s (%s)\n", program, WM_VERSION, WM_BUILD_COMMIT);
+    return 1;
 }

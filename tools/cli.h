@@ -46,5 +46,7 @@ typedef struct {
 /* `program` COMMAND [options]: runs the command argv[1] names. No command, or an unknown one, prints the list to
  * stderr and returns 2; --help, -h or help prints it to stdout and returns 0. */
 int cli_dispatch(const char *program, const CliCommand *commands, int count, int argc, char **argv);
+/* "--version": prints "program VERSION (commit)" and returns 1; otherwise 0. */
+int cli_version(const char *program, int argc, char **argv);
 
 #endif

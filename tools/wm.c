@@ -19,5 +19,6 @@ int main(int argc, char **argv) {
      * fault the pages in again (a third of a training step's time here). Keep freed memory in the heap instead. */
     mallopt(M_MMAP_MAX, 0);
     mallopt(M_TRIM_THRESHOLD, INT_MAX);
+    if (cli_version("wm", argc, argv)) return 0;
     return cli_dispatch("wm", COMMANDS, (int)(sizeof COMMANDS / sizeof COMMANDS[0]), argc, argv);
 }

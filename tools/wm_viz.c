@@ -15,5 +15,6 @@ static const CliCommand COMMANDS[] = {
 int main(int argc, char **argv) {
     mallopt(M_MMAP_MAX, 0); /* as in wm: oneDNN's per-call scratch stays in the heap */
     mallopt(M_TRIM_THRESHOLD, INT_MAX);
+    if (cli_version("wm-viz", argc, argv)) return 0;
     return cli_dispatch("wm-viz", COMMANDS, (int)(sizeof COMMANDS / sizeof COMMANDS[0]), argc, argv);
 }

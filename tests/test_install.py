@@ -1,0 +1,60 @@
+"""The embeddable policy as a user gets it: `meson install` into a temporary root, the README's example compiled
+against the installed wm.h and libwm through pkg-config, and run on a tiny run trained with the installed wm; the
+man pages and the configs are installed too. Args: build root, source root, prefix, libdir, b_sanitize."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from wm_peer import TINY, check, failures
+
+build, source, prefix, libdir, sanitize = sys.argv[1:6]
+tmp = tempfile.mkdtemp(prefix="wm_install_")
+root = os.path.join(tmp, "root")
+r = subprocess.run(["meson", "install", "-C", build, "--destdir", root, "--no-rebuild", "--quiet"], capture_output=True,
+                   text=True)
+check(r.returncode == 0, "meson install into a temporary root: " + (r.stderr.strip() or "ok"))
+installed = root + prefix
+lib = os.path.join(installed, libdir)
+for path in ["bin/wm", "bin/wm-viz", "include/wm.h", "share/man/man1/wm.1", "share/man/man1/wm-viz.1",
+             "share/wm/configs/default.yaml", "share/wm/configs/cartpole-actor.yaml"]:
+    check(os.path.exists(os.path.join(installed, path)), "installed " + path)
+check(os.path.exists(os.path.join(lib, "pkgconfig", "wm.pc")), "installed the pkg-config file wm.pc")
+
+readme = open(os.path.join(source, "README.md")).read()
+example = re.search(r"<!-- example: act\.c[^\n]*-->\n```c\n(.*?)```", readme, re.S)
+check(example is not None, "the README holds the example")
+with open(os.path.join(tmp, "act.c"), "w") as f:
+    f.write(example.group(1))
+env = dict(os.environ, PKG_CONFIG_SYSROOT_DIR=root, PKG_CONFIG_PATH=os.path.join(lib, "pkgconfig"))
+flags = subprocess.run(["pkg-config", "--cflags", "--libs", "wm"], capture_output=True, text=True, env=env)
+check(flags.returncode == 0, "pkg-config --cflags --libs wm: " + flags.stdout.strip())
+extra = ["-fsanitize=" + sanitize] if sanitize not in ("", "none") else []
+r = subprocess.run(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", os.path.join(tmp, "act.c"), "-o",
+                    os.path.join(tmp, "act"), "-Wl,-rpath," + lib] + extra + flags.stdout.split(),
+                   capture_output=True, text=True)
+check(r.returncode == 0, "the example compiles against the installed files: " + (r.stderr.strip() or "clean"))
+
+wm = os.path.join(installed, "bin", "wm")
+data, run = os.path.join(tmp, "data"), os.path.join(tmp, "run")
+subprocess.run([wm, "collect", "--env", "cartpole-swingup", "--episodes", "2", "--out", data, "--seed", "3"],
+               capture_output=True, text=True)
+args = [wm, "train", "--run", run, "--data", data, "--steps", "3", "--threads", "2"]
+for s in TINY + ["actor.enabled=true", "actor.layers=1", "actor.units=8", "actor.value_layers=1",
+                 "actor.value_units=8", "actor.horizon=3"]:
+    args += ["--set", s]
+r = subprocess.run(args, capture_output=True, text=True)
+check(r.returncode == 0, "the installed wm trains a tiny run with the actor: " + r.stderr.strip().splitlines()[-1])
+for planner in ["actor", "cem"]:
+    r = subprocess.run([os.path.join(tmp, "act"), run, planner], capture_output=True, text=True,
+                       env=dict(os.environ, OMP_NUM_THREADS="1"))
+    lines = r.stdout.strip().splitlines()
+    ok = r.returncode == 0 and len(lines) == 5 and all(len(l.split()) == 1 and -1 <= float(l) <= 1 for l in lines)
+    check(ok, f"the example acts with the {planner}: 5 actions in [-1, 1]: {' '.join(lines)} {r.stderr.strip()}")
+r = subprocess.run([os.path.join(tmp, "act"), os.path.join(tmp, "nope")], capture_output=True, text=True)
+check(r.returncode == 1 and "no such run directory" in r.stderr, "a missing run: " + r.stderr.strip())
+shutil.rmtree(tmp, ignore_errors=True)
+print(f"{len(failures)} failed")
+sys.exit(1 if failures else 0)

@@ -74,3 +74,47 @@ void dataset_free(WmDataset *dataset) {
     free(dataset->episodes);
     memset(dataset, 0, sizeof *dataset);
 }
+
+uint64_t dataset_fingerprint(const WmDataset *d) {
+    uint64_t hash = 1469598103934665603ull;
+    for (int e = 0; e < d->count; e++) {
+        const WmEpisode *x = &d->episodes[e];
+        const struct {
+            const void *data;
+            size_t bytes;
+        } parts[] = {{x->frames, episode_frame_bytes(x) * x->length},
+                     {x->actions, (size_t)x->length * x->action_dim * sizeof(float)},
+                     {x->rewards, (size_t)x->length * sizeof(float)}};
+        for (size_t p = 0; p < sizeof parts / sizeof parts[0]; p++)
+            for (const unsigned char *c = parts[p].data, *end = c + parts[p].bytes; c < end; c++)
+                hash = (hash ^ *c) * 1099511628211ull;
+    }
+    return hash;
+}
+
+void dataset_read_env(const char *dir, char *env, size_t size) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, WM_DATASET_ENV_FILE);
+    env[0] = '\0';
+    FILE *in = fopen(path, "r");
+    if (in == NULL) return;
+    if (fgets(env, (int)size, in) == NULL) env[0] = '\0';
+    env[strcspn(env, "\r\n")] = '\0';
+    fclose(in);
+}
+
+WmStatus dataset_write_env(const char *dir, const char *env, WmError *err) {
+    char known[128], path[4200], tmp[4300];
+    dataset_read_env(dir, known, sizeof known);
+    if (known[0] && strcmp(known, env) != 0)
+        return wm_error_set(err, WM_ERR_ARG, "%s: holds episodes of %s (%s); put %s's in another directory", dir, known,
+                            WM_DATASET_ENV_FILE, env);
+    if (known[0]) return WM_OK;
+    snprintf(path, sizeof path, "%s/%s", dir, WM_DATASET_ENV_FILE);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *out = fopen(tmp, "w");
+    if (out == NULL) return wm_error_set(err, WM_ERR_IO, "%s: cannot create", tmp);
+    fprintf(out, "%s\n", env);
+    if (fclose(out) != 0) return wm_error_set(err, WM_ERR_IO, "%s: write failed", tmp);
+    return fs_commit(tmp, path, err);
+}

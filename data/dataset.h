@@ -18,4 +18,15 @@ typedef struct {
 WmStatus dataset_read(const char *dir, WmFrameSize *size, int skip_bad, WmDataset *dataset, WmError *err);
 void dataset_free(WmDataset *dataset);
 
+/* A 64-bit FNV-1a fingerprint of every episode's frames, actions and rewards, in order: two datasets with the same
+ * fingerprint hold the same data. */
+uint64_t dataset_fingerprint(const WmDataset *dataset);
+
+/* DIR/environment.txt names the built-in environment wm collect recorded the episodes from, so a model trained on
+ * them knows its task. Writing refuses a directory that already names another one; reading gives "" when the
+ * dataset does not say. */
+#define WM_DATASET_ENV_FILE "environment.txt"
+WmStatus dataset_write_env(const char *dir, const char *env, WmError *err);
+void dataset_read_env(const char *dir, char *env, size_t size);
+
 #endif

@@ -42,6 +42,8 @@ void env_free(WmEnv *env) {
     memset(env, 0, sizeof *env);
 }
 
+const char *env_name(const WmEnv *env) { return env->spec->name; }
+
 int env_action_dim(const WmEnv *env) { return env->spec->action_dim; }
 int env_episode_length(const WmEnv *env) {
     return (WM_ENV_EPISODE_STEPS + env->action_repeat - 1) / env->action_repeat;

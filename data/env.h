@@ -30,6 +30,7 @@ typedef struct {
 WmStatus env_create(WmEnv *env, const char *name, uint64_t seed, int action_repeat, WmError *err);
 void env_free(WmEnv *env);
 int env_action_dim(const WmEnv *env);
+const char *env_name(const WmEnv *env);
 int env_default_action_repeat(const char *name); /* -1 for an unknown name */
 const char *env_names(void);                      /* "a, b, c, d" for messages */
 /* Agent steps in one episode: 1000 / action_repeat, rounded up. */

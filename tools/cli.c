@@ -1,6 +1,8 @@
 #include "cli.h"
 
 #include "build_id.h"
+#include "config/config.h"
+#include "data/env.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -89,4 +91,17 @@ int cli_version(const char *program, int argc, char **argv) {
     if (argc < 2 || strcmp(argv[1], "--version") != 0) return 0;
     printf("%s %s (%s)\n", program, WM_VERSION, WM_BUILD_COMMIT);
     return 1;
+}
+
+WmStatus cli_check_sets(const CliList *sets, WmError *err) {
+    WmConfig scratch;
+    config_defaults(&scratch);
+    for (int i = 0; i < sets->count; i++)
+        if (config_set_assignment(&scratch, sets->items[i], err)) return err->status;
+    return WM_OK;
+}
+
+WmStatus cli_check_env(const char *option, const char *name, WmError *err) {
+    if (name == NULL || env_default_action_repeat(name) >= 0) return WM_OK;
+    return wm_error_set(err, WM_ERR_ARG, "%s: unknown environment '%s' (known: %s)", option, name, env_names());
 }

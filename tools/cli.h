@@ -35,6 +35,11 @@ typedef struct {
 /* Parses argv[1..] against the table; an unknown option or a bad value is an error naming it. */
 WmStatus cli_parse_options(int argc, char **argv, const CliOption *options, int count, WmError *err);
 
+/* Usage checks of values the library would refuse later anyway, so that every command line mistake exits 2 before
+ * anything runs: each --set assignment against the key table, an --env name against the built-in environments. */
+WmStatus cli_check_sets(const CliList *sets, WmError *err);
+WmStatus cli_check_env(const char *option, const char *name, WmError *err);
+
 /* A subcommand of a binary (wm COMMAND, wm-viz COMMAND, wm bench WHAT): its entry point takes argv from the
  * command's name on and returns the exit code, its --help included. */
 typedef struct {

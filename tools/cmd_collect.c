@@ -8,6 +8,7 @@
 #include "core/clock.h"
 #include "core/fs.h"
 #include "core/rng.h"
+#include "data/dataset.h"
 #include "data/env.h"
 #include "data/episode_npz.h"
 #include "data/episode_png.h"
@@ -63,7 +64,7 @@ static WmStatus parse(int argc, char **argv, CollectOptions *o, WmError *err) {
         return wm_error_set(err, WM_ERR_ARG, "--policy: '%s' is not random or zero", o->policy);
     if (strcmp(o->format, "png") != 0 && strcmp(o->format, "npz") != 0)
         return wm_error_set(err, WM_ERR_ARG, "--format: '%s' is not png or npz", o->format);
-    return WM_OK;
+    return cli_check_env("--env", o->env, err);
 }
 
 int command_collect(int argc, char **argv) {
@@ -75,10 +76,11 @@ int command_collect(int argc, char **argv) {
         return collect_usage(stderr, 2);
     }
     WmEnv env;
-    if (env_create(&env, o.env, (uint64_t)o.seed, (int)o.action_repeat, &err) || fs_make_dirs(o.out, &err)) {
+    if (env_create(&env, o.env, (uint64_t)o.seed, (int)o.action_repeat, &err) || fs_make_dirs(o.out, &err) ||
+        dataset_write_env(o.out, env_name(&env), &err)) {
         fprintf(stderr, "wm collect: %s\n", err.message);
         env_free(&env);
-        return err.status == WM_ERR_ARG ? 2 : 1;
+        return 1;
     }
     WmRng policy_rng = rng_stream((uint64_t)o.seed, WM_STREAM_POLICY);
     WmRandomPolicy policy_state = {strcmp(o.policy, "random") == 0 ? &policy_rng : NULL, env_action_dim(&env)};
@@ -115,7 +117,8 @@ int command_collect(int argc, char **argv) {
         fprintf(stderr, "wm collect: %s\n", err.message);
         return 1;
     }
-    printf("collected %d episodes of %s (%ld frames, action repeat %d) into %s: mean return %.2f, %.1f s\n", written,
+    printf("collected %d episode%s of %s (%ld frames, action repeat %d) into %s: mean return %.2f, %.1f s\n", written,
+           wm_plural(written),
            o.env, frames, action_repeat, o.out, total_return / written,
            wm_clock_seconds() - start);
     return 0;

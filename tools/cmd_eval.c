@@ -17,9 +17,11 @@
 
 static int eval_usage(FILE *out, int code) {
     fprintf(out, "usage: wm eval --run R --env NAME [--planner shooting|cem|mppi|actor] [--episodes N] [--seed S]\n"
-                 "               [--gif out.gif] [--threads N] [--set k=v ...]\n"
+                 "               [--gif out.gif] [--checkpoint latest|step_N] [--threads N] [--set k=v ...]\n"
                  "  the run's plan.* config keys set the planner's budget; --planner overrides plan.planner and\n"
-                 "  --set any key (plan.candidates=500, plan.precision=fp32, ...)\n");
+                 "  --set any key (plan.candidates=500, plan.precision=fp32, ...); defaults: 5 episodes, seed 1,\n"
+                 "  the latest checkpoint, all cores\n"
+                 "example: wm eval --run runs/cp-actor --env cartpole-swingup --planner actor --episodes 10\n");
     return code;
 }
 
@@ -55,7 +57,7 @@ static WmStatus write_gif(const char *path, const WmEpisode *episode, WmError *e
 
 int command_eval(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) return eval_usage(stdout, 0);
-    const char *run = NULL, *env_name = NULL, *planner_name = NULL, *gif = NULL;
+    const char *run = NULL, *env_name = NULL, *planner_name = NULL, *gif = NULL, *checkpoint = NULL;
     long episodes = 5, seed = 1, threads = omp_get_max_threads();
     CliList sets = {0};
     WmError err = {0};
@@ -64,9 +66,11 @@ int command_eval(int argc, char **argv) {
         {"--planner", CLI_TEXT, &planner_name, 0, 0}, {"--gif", CLI_TEXT, &gif, 0, 0},
         {"--episodes", CLI_LONG, &episodes, 1, 100000}, {"--seed", CLI_LONG, &seed, 0, 4294967295L},
         {"--threads", CLI_LONG, &threads, 1, 1024},     {"--set", CLI_LIST, &sets, 0, 0},
+        {"--checkpoint", CLI_TEXT, &checkpoint, 0, 0},
     };
     cli_parse_options(argc, argv, options, (int)(sizeof options / sizeof options[0]), &err);
     if (err.status == WM_OK && (!run || !env_name)) wm_error_set(&err, WM_ERR_ARG, "--run and --env are required");
+    if (err.status == WM_OK && cli_check_env("--env", env_name, &err) == WM_OK) cli_check_sets(&sets, &err);
     if (err.status == WM_OK && planner_name && plan_kind_from_name(planner_name) < 0)
         wm_error_set(&err, WM_ERR_ARG, "--planner: '%s' is not shooting, cem, mppi or actor", planner_name);
     if (err.status) {
@@ -82,8 +86,14 @@ int command_eval(int argc, char **argv) {
     double *returns = calloc((size_t)episodes, sizeof *returns);
     if (env_create(&env, env_name, (uint64_t)seed, 0, &err)) goto done;
     made_env = 1;
-    if (run_agent_open(&acting, run, sets.items, sets.count, planner_name, env_action_dim(&env), seed, &err))
+    if (run_agent_open(&acting, run, checkpoint, sets.items, sets.count, planner_name, env_action_dim(&env), seed,
+                       &err))
         goto done;
+    if (acting.info.env[0] && strcmp(acting.info.env, env_name) != 0) {
+        wm_error_set(&err, WM_ERR_ARG, "%s learned in %s; --env %s is another task", run, acting.info.env,
+                     env_name);
+        goto done;
+    }
     const WmConfig *c = &acting.config;
     const WmModelConfig *seen = &acting.model.config;
     if (seen->height != WM_ENV_SIZE || seen->width != WM_ENV_SIZE) {
@@ -100,12 +110,13 @@ int command_eval(int argc, char **argv) {
         goto done;
     }
     if (agent->actor)
-        printf("wm eval: %s on %s, the actor (its mode), action repeat %d, %ld episodes\n", run, env_name,
-               env.action_repeat, episodes);
+        printf("wm eval: %s on %s, the actor (its mode), action repeat %d, %ld episode%s\n", run, env_name,
+               env.action_repeat, episodes, wm_plural(episodes));
     else
-        printf("wm eval: %s on %s, %s (%d candidates x %d steps x %d iterations, %s), action repeat %d, %ld episodes\n",
+        printf("wm eval: %s on %s, %s (%d candidates x %d steps x %d iterations, %s), action repeat %d, %ld episode%s\n",
                run, env_name, plan_kind_name(settings->kind), settings->candidates, settings->horizon,
-               settings->iterations, agent->objective.bf16 ? "bf16" : "fp32", env.action_repeat, episodes);
+               settings->iterations, agent->objective.bf16 ? "bf16" : "fp32", env.action_repeat, episodes,
+               wm_plural(episodes));
     EvalProgress progress = {agent, 0, episodes, env_episode_length(&env)};
     WmAgentPolicy planner = {agent, NULL, 0.0f, show_progress, &progress};
     const WmPolicy policy = agent_policy(&planner);
@@ -124,7 +135,8 @@ int command_eval(int argc, char **argv) {
     double mean = 0.0, var = 0.0;
     for (long e = 0; e < episodes; e++) mean += returns[e] / episodes;
     for (long e = 0; e < episodes; e++) var += (returns[e] - mean) * (returns[e] - mean) / episodes;
-    printf("return %.2f +- %.2f over %ld episodes; %.1f ms per decision (%ld decisions)\n", mean, sqrt(var), episodes,
+    printf("return %.2f +- %.2f over %ld episode%s; %.1f ms per decision (%ld decisions)\n", mean, sqrt(var), episodes,
+           wm_plural(episodes),
            1e3 * agent->plan_seconds / agent->decisions, agent->decisions);
     code = 0;
 done:

@@ -1,4 +1,4 @@
-/* wm info PATH: what an episode or a dataset holds, and whether it is valid. */
+/* wm info PATH: what an episode, a dataset, a checkpoint or a run holds, and whether it is valid. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,7 +157,9 @@ int command_info(int argc, char **argv) {
     if (cli_wants_help(argc, argv) || argc < 2) {
         fprintf(argc < 2 ? stderr : stdout, "usage: wm info PATH [--skip-bad]\n"
                 "  PATH: an episode (a PNG directory with steps.csv, or a .npz), a dataset (a directory of them),\n"
-                "        or a checkpoint (.safetensors: its metadata, tensors and resolved config)\n");
+                "        a checkpoint (.safetensors: its metadata, tensors and resolved config), or a run directory\n"
+                "        (its step, data, last losses, returns, changed config keys and checkpoints)\n"
+                "example: wm info runs/cp-actor\n");
         return argc < 2 ? 2 : 0;
     }
     const char *path = NULL;
@@ -181,6 +183,9 @@ int command_info(int argc, char **argv) {
         return 1;
     }
     if (cli_ends_with(path, ".safetensors")) return info_checkpoint(path);
+    char config[4200];
+    snprintf(config, sizeof config, "%s/config.yaml", path);
+    if (fs_is_dir(path) && fs_exists(config)) return info_run(path);
     if (episode_path_is_npz(path) || fs_exists(steps)) return info_episode(path);
     if (fs_is_dir(path)) return info_dataset(path, skip_bad);
     fprintf(stderr, "wm info: %s: not an episode (.npz, or a directory with steps.csv) nor a dataset\n", path);

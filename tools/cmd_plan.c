@@ -23,7 +23,10 @@ static int plan_usage(FILE *out, int code) {
                  "  SOURCE: - (raw RGB24 on stdin; needs --frame-size), a directory of PNG frames, or a V4L2 device\n"
                  "          such as /dev/video0 (--frame-size is what the camera is asked for; default 640x480)\n"
                  "  --action-dim A   the actions the model was trained with (default: the run's checkpoint)\n"
-                 "  --set k=v        a config key over the run's (plan.candidates=500, plan.precision=fp32, ...)\n");
+                 "  --set k=v        a config key over the run's (plan.candidates=500, plan.precision=fp32, ...)\n"
+                 "  --checkpoint C   latest (default) or step_N, from R/checkpoints\n"
+                 "  --planner P      shooting, cem, mppi or actor (default: the run's plan.planner)\n"
+                 "example: ffmpeg -i clip.mp4 -pix_fmt rgb24 -s 64x64 -f rawvideo - | wm plan --run runs/cp --frames - --frame-size 64x64\n");
     return code;
 }
 
@@ -38,7 +41,7 @@ static void on_interrupt(int signal_number) {
 
 int command_plan(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) return plan_usage(stdout, 0);
-    const char *run = NULL, *source = NULL, *frame_size = NULL, *planner_name = NULL;
+    const char *run = NULL, *source = NULL, *frame_size = NULL, *planner_name = NULL, *checkpoint = NULL;
     long threads = omp_get_max_threads(), action_dim = 0;
     CliList sets = {0};
     WmError err = {0};
@@ -50,11 +53,13 @@ int command_plan(int argc, char **argv) {
         {"--action-dim", CLI_LONG, &action_dim, 1, 64},
         {"--threads", CLI_LONG, &threads, 1, 1024},
         {"--set", CLI_LIST, &sets, 0, 0},
+        {"--checkpoint", CLI_TEXT, &checkpoint, 0, 0},
     };
     cli_parse_options(argc, argv, options, (int)(sizeof options / sizeof options[0]), &err);
     int in_width = 0, in_height = 0;
     char extra;
     if (err.status == WM_OK && (!run || !source)) wm_error_set(&err, WM_ERR_ARG, "--run and --frames are required");
+    if (err.status == WM_OK) cli_check_sets(&sets, &err);
     if (err.status == WM_OK && frame_size &&
         (sscanf(frame_size, "%dx%d%c", &in_width, &in_height, &extra) != 2 || in_width < 1 || in_height < 1 ||
          in_width > 8192 || in_height > 8192))
@@ -80,7 +85,8 @@ int command_plan(int argc, char **argv) {
     uint8_t *frame = NULL;
     FILE *metrics = NULL;
     /* The planner's streams from the run's own seed. */
-    if (run_agent_open(&acting, run, sets.items, sets.count, planner_name, (int)action_dim, -1, &err)) goto done;
+    if (run_agent_open(&acting, run, checkpoint, sets.items, sets.count, planner_name, (int)action_dim, -1, &err))
+        goto done;
     WmAgent *agent = &acting.agent;
     const int dim = acting.model.action_dim;
     const int H = (int)acting.model.config.height, W = (int)acting.model.config.width;

@@ -62,6 +62,7 @@ int command_train(int argc, char **argv) {
     if (cli_parse_options(argc, argv, options, (int)(sizeof options / sizeof options[0]), &err) == WM_OK &&
         (o.run == NULL || (o.data == NULL) == (o.env == NULL)))
         wm_error_set(&err, WM_ERR_ARG, "--run and one of --data DIR (offline) or --env NAME (online) are required");
+    if (err.status == WM_OK && cli_check_env("--env", o.env, &err) == WM_OK) cli_check_sets(&sets, &err);
     if (err.status) {
         fprintf(stderr, "wm train: %s\n", err.message);
         return train_usage(stderr, 2);
@@ -77,5 +78,5 @@ int command_train(int argc, char **argv) {
         run_paths(&paths, o.run);
         fprintf(stderr, "wm train: the last good checkpoint is %s\n", paths.latest);
     }
-    return err.status == WM_ERR_ARG ? 2 : 1;
+    return 1;
 }

@@ -5,9 +5,12 @@
 
 int command_bench(int argc, char **argv);
 int command_collect(int argc, char **argv);
+int command_config(int argc, char **argv);
 int command_eval(int argc, char **argv);
 int command_info(int argc, char **argv);
 int command_plan(int argc, char **argv);
 int command_train(int argc, char **argv);
+/* wm info on a run directory (tools/info_run.c). */
+int info_run(const char *dir);
 
 #endif

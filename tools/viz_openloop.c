@@ -16,19 +16,22 @@ static int openloop_usage(FILE *out, int code) {
     fprintf(out, "usage: wm-viz openloop --run R --data DIR [--context 5] [--horizon 45] [--episodes N] [--frames F]\n"
                  "                        --out open.png|open.gif\n"
                  "  the last N episodes of DIR (default 1); F columns of the PNG strip (default 10); the GIF shows\n"
-                 "  every step. The per-step error goes to stdout and to OUT with .csv in place of the extension.\n");
+                 "  every step. The per-step error goes to stdout and to OUT with .csv in place of the extension;\n"
+                 "  --checkpoint latest (default) or step_N\n"
+                 "example: wm-viz openloop --run runs/cp --data runs/episodes/cartpole --out open.gif\n");
     return code;
 }
 
 int viz_openloop(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) return openloop_usage(stdout, 0);
-    const char *run = NULL, *dir = NULL, *out = NULL;
+    const char *run = NULL, *dir = NULL, *out = NULL, *checkpoint = NULL;
     long context = 5, horizon = 45, episodes = 1, columns = 10;
     WmError err = {0};
     const CliOption options[] = {
         {"--run", CLI_TEXT, &run, 0, 0},
         {"--data", CLI_TEXT, &dir, 0, 0},
         {"--out", CLI_TEXT, &out, 0, 0},
+        {"--checkpoint", CLI_TEXT, &checkpoint, 0, 0},
         {"--context", CLI_LONG, &context, 1, 10000},
         {"--horizon", CLI_LONG, &horizon, 1, 10000},
         {"--episodes", CLI_LONG, &episodes, 1, 64},
@@ -51,7 +54,7 @@ int viz_openloop(int argc, char **argv) {
     WmFrameSize size = {0};
     if (dataset_read(dir, &size, 0, &data, &err)) goto done;
     const int count = (int)(episodes < data.count ? episodes : data.count);
-    if (run_predictor_open(&predictor, run, data.episodes[0].action_dim, count, L, &err)) goto done;
+    if (run_predictor_open(&predictor, run, checkpoint, data.episodes[0].action_dim, count, L, &err)) goto done;
     const int H = (int)predictor.model.config.height, W = (int)predictor.model.config.width;
     if (size.height != H || size.width != W) {
         dataset_free(&data);

@@ -13,19 +13,22 @@
 static int recon_usage(FILE *out, int code) {
     fprintf(out, "usage: wm-viz recon --run R --data DIR [--episodes N] [--frames F] --out recon.png\n"
                  "  the last N episodes of DIR (default 4; the held-out ones when the run held some out), the first\n"
-                 "  data.length frames of each, F of them shown (default 10), truth above reconstruction\n");
+                 "  data.length frames of each, F of them shown (default 10), truth above reconstruction;\n"
+                 "  --checkpoint latest (default) or step_N\n"
+                 "example: wm-viz recon --run runs/cp --data runs/episodes/cartpole --out recon.png\n");
     return code;
 }
 
 int viz_recon(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) return recon_usage(stdout, 0);
-    const char *run = NULL, *dir = NULL, *out = NULL;
+    const char *run = NULL, *dir = NULL, *out = NULL, *checkpoint = NULL;
     long episodes = 4, columns = 10;
     WmError err = {0};
     const CliOption options[] = {
         {"--run", CLI_TEXT, &run, 0, 0},
         {"--data", CLI_TEXT, &dir, 0, 0},
         {"--out", CLI_TEXT, &out, 0, 0},
+        {"--checkpoint", CLI_TEXT, &checkpoint, 0, 0},
         {"--episodes", CLI_LONG, &episodes, 1, 64},
         {"--frames", CLI_LONG, &columns, 1, 1000},
     };
@@ -42,7 +45,7 @@ int viz_recon(int argc, char **argv) {
     uint8_t *truth = NULL, *recon = NULL, *sheet = NULL;
     WmFrameSize size = {0};
     if (dataset_read(dir, &size, 0, &data, &err) ||
-        run_predictor_open(&predictor, run, data.episodes[0].action_dim, 0, 0, &err))
+        run_predictor_open(&predictor, run, checkpoint, data.episodes[0].action_dim, 0, 0, &err))
         goto done;
     const WmModelConfig *c = &predictor.model.config;
     if (size.height != c->height || size.width != c->width) {

@@ -10,7 +10,8 @@ static const CliCommand COMMANDS[] = {
     {"train", command_train, "train the world model on recorded episodes (resumes an existing run)"},
     {"eval", command_eval, "closed-loop episodes in a built-in environment with the planner"},
     {"plan", command_plan, "one action line per camera frame (raw RGB24 on stdin, or PNG frames)"},
-    {"info", command_info, "what an episode, a dataset or a checkpoint holds, and whether it is valid"},
+    {"info", command_info, "what an episode, a dataset, a checkpoint or a run holds, and whether it is valid"},
+    {"config", command_config, "the resolved config of a command, or every key with its range (--keys)"},
     {"bench", command_bench, "measure speed: train, plan, ops, data (wm bench --help)"},
 };
 

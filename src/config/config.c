@@ -145,6 +145,22 @@ int config_key_count(void) { return KEY_COUNT; }
 const char *config_key_name(int index) { return KEYS[index].name; }
 const char *config_key_help(int index) { return KEYS[index].help; }
 const char *const *config_key_choices(int index) { return KEYS[index].choices; }
+const char *config_key_default(int index) { return KEYS[index].default_text; }
+
+void config_key_range(int index, char *out, size_t size) {
+    const ConfigKey *k = &KEYS[index];
+    static const char *const TYPES[] = {"integer", "number", "true or false", "text", "list of integers", ""};
+    if (k->type == KEY_CHOICE) {
+        size_t used = (size_t)snprintf(out, size, "one of");
+        for (int i = 0; k->choices[i] && used < size; i++)
+            used += (size_t)snprintf(out + used, size - used, "%s %s", i ? "," : "", k->choices[i]);
+    } else if (k->type == KEY_INT || k->type == KEY_FLOAT || k->type == KEY_LIST) {
+        if (k->type == KEY_FLOAT) snprintf(out, size, "%s in [%g, %g]", TYPES[k->type], k->lo, k->hi);
+        else snprintf(out, size, "%s in [%.0f, %.0f]", TYPES[k->type], k->lo, k->hi);
+    } else {
+        snprintf(out, size, "%s", TYPES[k->type]);
+    }
+}
 
 static const ConfigKey *find_key(const char *name) {
     for (int i = 0; i < KEY_COUNT; i++)
@@ -244,9 +260,38 @@ void config_defaults(WmConfig *config) {
     for (int i = 0; i < KEY_COUNT; i++) apply(config, &KEYS[i], KEYS[i].default_text, "default", &err);
 }
 
+/* Edit distance (insertions, deletions, substitutions) between two short strings, capped at 99. */
+static int edit_distance(const char *a, const char *b) {
+    const size_t n = strlen(a), m = strlen(b);
+    if (n > 63 || m > 63) return 99;
+    int row[64];
+    for (size_t j = 0; j <= m; j++) row[j] = (int)j;
+    for (size_t i = 1; i <= n; i++) {
+        int diagonal = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= m; j++) {
+            const int up = row[j], cost = a[i - 1] != b[j - 1];
+            int best = diagonal + cost;
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            diagonal = up, row[j] = best;
+        }
+    }
+    return row[m];
+}
+
 WmStatus config_set(WmConfig *config, const char *name, const char *text, const char *where, WmError *err) {
     const ConfigKey *key = find_key(name);
-    if (key == NULL) return wm_error_set(err, WM_ERR_ARG, "%s: unknown key '%s'", where, name);
+    if (key == NULL) {
+        int best = -1, distance = 4; /* suggest only a near miss */
+        for (int i = 0; i < KEY_COUNT; i++) {
+            const int d = edit_distance(name, KEYS[i].name);
+            if (d < distance) best = i, distance = d;
+        }
+        if (best >= 0)
+            return wm_error_set(err, WM_ERR_ARG, "%s: unknown key '%s' (did you mean %s?)", where, name, KEYS[best].name);
+        return wm_error_set(err, WM_ERR_ARG, "%s: unknown key '%s' (wm config --keys lists them)", where, name);
+    }
     return apply(config, key, text, where, err);
 }
 

@@ -139,5 +139,8 @@ const char *config_key_name(int index);
 const char *config_key_help(int index);
 /* A word-valued key's choices (NULL-terminated), or NULL for a key of another type. */
 const char *const *config_key_choices(int index);
+const char *config_key_default(int index);
+/* What values the key takes: "integer in [1, 4096]", "one of shooting, cem, mppi, actor", ... */
+void config_key_range(int index, char *out, size_t size);
 
 #endif

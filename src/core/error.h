@@ -22,4 +22,7 @@ typedef struct {
 WmStatus wm_error_set(WmError *err, WmStatus status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* "s" unless n is 1: "%ld episode%s". */
+static inline const char *wm_plural(long n) { return n == 1 ? "" : "s"; }
+
 #endif

@@ -7,36 +7,37 @@
 #include "plan/plan_model.h"
 #include "run/run_dir.h"
 
-WmStatus run_open_model(const char *run, const char *const *sets, int set_count, int action_dim, WmConfig *config,
-                        WmWorldModel *model, WmCheckpointInfo *info, WmError *err) {
+WmStatus run_open_model(const char *run, const char *checkpoint, const char *const *sets, int set_count,
+                        int action_dim, WmConfig *config, WmWorldModel *model, WmCheckpointInfo *info, WmError *err) {
     WmRunPaths paths;
     run_paths(&paths, run);
-    if (run_read_config(&paths, sets, set_count, config, err)) return err->status;
-    if (!fs_exists(paths.latest))
-        return wm_error_set(err, WM_ERR_ARG, "%s: no checkpoint yet (latest.safetensors)", run);
+    char path[WM_RUN_PATH_MAX + 64];
+    if (run_read_config(&paths, sets, set_count, config, err) ||
+        run_checkpoint_path(&paths, checkpoint, path, sizeof path, err))
+        return err->status;
     WmCheckpointInfo own;
     WmCheckpointInfo *read = info ? info : &own;
-    if (checkpoint_load_model(model, paths.latest, read, err)) return err->status;
+    if (checkpoint_load_model(model, path, read, err)) return err->status;
     /* The model is the checkpoint's; a config.yaml (or --set) that describes another model is a mistake to name. */
     static const char *const MODEL_KEYS[] = {"model.", "data.height", "data.width", "data.bit_depth", NULL};
     char differences[1024];
     if (config_differences(config, &read->config, MODEL_KEYS, differences, sizeof differences) > 0) {
         world_model_free(model);
         return wm_error_set(err, WM_ERR_FORMAT, "%s: the run's config (with --set) and its checkpoint %s describe "
-                            "different models: %s", run, paths.latest, differences);
+                            "different models: %s", run, path, differences);
     }
     if (action_dim > 0 && read->action_dim != action_dim) {
         world_model_free(model);
-        return wm_error_set(err, WM_ERR_FORMAT, "%s: a model of %d actions; this run has %d", paths.latest,
-                            read->action_dim, action_dim);
+        return wm_error_set(err, WM_ERR_FORMAT, "%s: the run's model takes %d action%s; the environment takes %d",
+                            run, read->action_dim, wm_plural(read->action_dim), action_dim);
     }
     return WM_OK;
 }
 
-WmStatus run_predictor_open(WmRunPredictor *p, const char *run, int action_dim, int batch, int length,
-                            WmError *err) {
+WmStatus run_predictor_open(WmRunPredictor *p, const char *run, const char *checkpoint, int action_dim, int batch,
+                            int length, WmError *err) {
     memset(p, 0, sizeof *p);
-    if (run_open_model(run, NULL, 0, action_dim, &p->config, &p->model, NULL, err)) return err->status;
+    if (run_open_model(run, checkpoint, NULL, 0, action_dim, &p->config, &p->model, NULL, err)) return err->status;
     p->made_model = 1;
     const WmModelConfig *c = &p->model.config;
     const int B = batch > 0 ? batch : (int)p->config.data.batch, L = length > 0 ? length : (int)p->config.data.length;
@@ -50,10 +51,11 @@ void run_predictor_close(WmRunPredictor *p) {
     memset(p, 0, sizeof *p);
 }
 
-WmStatus run_agent_open(WmRunAgent *a, const char *run, const char *const *sets, int set_count, const char *planner,
-                        int action_dim, int64_t seed, WmError *err) {
+WmStatus run_agent_open(WmRunAgent *a, const char *run, const char *checkpoint, const char *const *sets,
+                        int set_count, const char *planner, int action_dim, int64_t seed, WmError *err) {
     memset(a, 0, sizeof *a);
-    if (run_open_model(run, sets, set_count, action_dim, &a->config, &a->model, NULL, err)) return err->status;
+    if (run_open_model(run, checkpoint, sets, set_count, action_dim, &a->config, &a->model, &a->info, err))
+        return err->status;
     a->made_model = 1;
     if (planner) snprintf(a->config.plan.planner, sizeof a->config.plan.planner, "%s", planner);
     const WmPlanSettings settings = plan_settings_from_config(&a->config, a->model.action_dim);
@@ -61,8 +63,10 @@ WmStatus run_agent_open(WmRunAgent *a, const char *run, const char *const *sets,
               wants_value = settings.kind != WM_PLAN_ACTOR && settings.value_bootstrap;
     if (wants_actor || wants_value) {
         WmRunPaths paths;
+        char path[WM_RUN_PATH_MAX + 64];
         run_paths(&paths, run);
-        if (checkpoint_load_policy(paths.latest, wants_actor ? &a->actor : NULL, wants_value ? &a->value : NULL, err))
+        if (run_checkpoint_path(&paths, checkpoint, path, sizeof path, err) ||
+            checkpoint_load_policy(path, wants_actor ? &a->actor : NULL, wants_value ? &a->value : NULL, err))
             return err->status;
         a->made_actor = wants_actor, a->made_value = wants_value;
     }

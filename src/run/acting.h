@@ -11,10 +11,10 @@
 #include "plan/agent.h"
 #include "run/checkpoint.h"
 
-/* The run's config and its latest checkpoint's model. `action_dim` > 0 must match the checkpoint's (it names
- * the caller's environment). */
-WmStatus run_open_model(const char *run, const char *const *sets, int set_count, int action_dim, WmConfig *config,
-                        WmWorldModel *model, WmCheckpointInfo *info, WmError *err);
+/* The run's config and the model of its checkpoint `checkpoint` ("latest" or NULL, or "step_N"). `action_dim` > 0
+ * must match the checkpoint's (it names the caller's environment). */
+WmStatus run_open_model(const char *run, const char *checkpoint, const char *const *sets, int set_count,
+                        int action_dim, WmConfig *config, WmWorldModel *model, WmCheckpointInfo *info, WmError *err);
 
 /* The run's model built to predict B x L steps (0: the config's data.batch and data.length), with a batch of
  * that shape for train/model_eval.h: what wm-viz draws with. */
@@ -25,12 +25,13 @@ typedef struct {
     int made_model;
 } WmRunPredictor;
 
-WmStatus run_predictor_open(WmRunPredictor *predictor, const char *run, int action_dim, int batch, int length,
-                            WmError *err);
+WmStatus run_predictor_open(WmRunPredictor *predictor, const char *run, const char *checkpoint, int action_dim,
+                            int batch, int length, WmError *err);
 void run_predictor_close(WmRunPredictor *predictor);
 
 typedef struct {
     WmConfig config; /* the run's, with the assignments */
+    WmCheckpointInfo info; /* what the checkpoint says of itself */
     WmWorldModel model;
     WmActor actor; /* loaded when the planner is the actor, or guided by it */
     WmValue value; /* loaded when planning bootstraps with it */
@@ -40,8 +41,8 @@ typedef struct {
 
 /* Opens the run's model and an agent over it; `planner` (may be NULL) overrides plan.planner, `seed` seeds the
  * planner's streams (< 0: the run's run.seed). */
-WmStatus run_agent_open(WmRunAgent *acting, const char *run, const char *const *sets, int set_count,
-                        const char *planner, int action_dim, int64_t seed, WmError *err);
+WmStatus run_agent_open(WmRunAgent *acting, const char *run, const char *checkpoint, const char *const *sets,
+                        int set_count, const char *planner, int action_dim, int64_t seed, WmError *err);
 void run_agent_close(WmRunAgent *acting);
 
 /* The agent as a rollout policy: each frame observed with the action executed last, then planned. With

@@ -47,6 +47,8 @@ WmStatus checkpoint_read_info(const WmSafetensors *f, WmCheckpointInfo *info, Wm
     char where[4200];
     snprintf(where, sizeof where, "%s: metadata 'config'", f->path);
     info->step = step, info->action_dim = (int)action_dim;
+    const char *env = safetensors_meta(f, WM_META_ENV);
+    snprintf(info->env, sizeof info->env, "%s", env ? env : "");
     config_defaults(&info->config);
     if (config_load_yaml_text(&info->config, config, where, err)) return err->status;
     return config_validate(&info->config, err);
@@ -149,9 +151,9 @@ WmStatus checkpoint_save(const WmTrainer *trainer, const char *path, const WmMet
     WmMetaEntry meta[16 + 16] = {
         {WM_META_FORMAT, WM_CHECKPOINT_FORMAT}, {WM_META_CONFIG, config},         {WM_META_STEP, step},
         {WM_META_ACTION_DIM, action_dim},       {WM_META_RNG_SAMPLE, sample},     {WM_META_RNG_DEQUANTIZE, dequantize},
-        {WM_META_RNG_LATENT, latent},
+        {WM_META_RNG_LATENT, latent},           {WM_META_VERSION, WM_VERSION},
     };
-    int meta_count = 7;
+    int meta_count = 8;
     if (t->imagination) {
         checkpoint_rng_format(imagine, sizeof imagine, &t->imagination->rng);
         snprintf(updates, sizeof updates, "%ld", t->imagination->updates);
@@ -172,8 +174,8 @@ WmStatus checkpoint_load_trainer(WmTrainer *t, const char *path, WmError *err) {
     const int block_count = trainer_blocks(t, blocks);
     if (checkpoint_read_info(&f, &info, err)) goto done;
     if (info.action_dim != t->model.action_dim) {
-        wm_error_set(err, WM_ERR_FORMAT, "%s: a model of %d actions; this run has %d", path, info.action_dim,
-                     t->model.action_dim);
+        wm_error_set(err, WM_ERR_FORMAT, "%s: a model of %d action%s; this run has %d", path, info.action_dim,
+                     wm_plural(info.action_dim), t->model.action_dim);
         goto done;
     }
     if (read_blocks(&f, blocks, block_count, err) ||

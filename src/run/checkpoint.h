@@ -32,12 +32,17 @@
 #define WM_META_ONLINE_OBJECTIVE "online.objective"
 #define WM_META_ONLINE_EPISODES "online.episodes"
 #define WM_META_ONLINE_PROPOSAL "online.proposal"
+#define WM_META_ENV "env"   /* the built-in environment the run learned in, when known */
+#define WM_META_DATA "data" /* an offline run's dataset directory */
+#define WM_META_DATA_FINGERPRINT "data.fingerprint" /* dataset_fingerprint of its episodes, hex */
+#define WM_META_VERSION "wm_version"
 
 /* What a checkpoint says of itself. */
 typedef struct {
     long step;
     int action_dim;
     WmConfig config; /* the run config it was trained with */
+    char env[64];    /* the environment it learned in ("" when no one knows) */
 } WmCheckpointInfo;
 
 /* Writes parameters, Adam moments, the trainer's metadata and `extra` entries (may be NULL) to `path`, through a

@@ -20,7 +20,13 @@ WmStatus train_offline(const WmTrainOptions *o, const WmConfig *config, const Wm
     WmFrameSize size = {(int)config->data.height, (int)config->data.width, 0};
     if (dataset_read(o->data, &size, o->skip_bad, &dataset, err)) goto done;
     if (size.resized) train_note(observer, "frames were resized to %dx%d", size.width, size.height);
-    if (dataset.skipped) train_note(observer, "skipped %d bad episodes", dataset.skipped);
+    if (dataset.skipped) train_note(observer, "skipped %d bad episode%s", dataset.skipped, wm_plural(dataset.skipped));
+    /* Where the data came from, in every checkpoint: the directory, its fingerprint, its environment if known. */
+    char fingerprint[32], env[64];
+    snprintf(fingerprint, sizeof fingerprint, "%016llx", (unsigned long long)dataset_fingerprint(&dataset));
+    dataset_read_env(o->data, env, sizeof env);
+    const WmMetaEntry source[] = {{WM_META_DATA, o->data}, {WM_META_DATA_FINGERPRINT, fingerprint}, {WM_META_ENV, env}};
+    const int source_count = env[0] ? 3 : 2;
     const int held = (int)config->data.holdout_episodes;
     if (held >= dataset.count) {
         wm_error_set(err, WM_ERR_ARG, "data.holdout_episodes: %d of %d episodes leaves none to train on", held,
@@ -51,9 +57,11 @@ WmStatus train_offline(const WmTrainOptions *o, const WmConfig *config, const Wm
         model_eval_mean_image(&trainer.model, &trainer.replay, mean_image);
     }
     if (run_open_metrics(paths, &metrics, err)) goto done;
-    train_note(observer, "%s, %d episodes (%ld frames, %.0f MiB in replay), %d held out, %d threads, %ld steps",
-               o->data, trainer.replay.count, trainer.replay.frames,
-               replay_memory_bytes(&trainer.replay) / 1048576.0, held, omp_get_max_threads(), config->run.steps);
+    const int threads = omp_get_max_threads();
+    train_note(observer, "%s, %d episode%s (%ld frames, %.0f MiB in replay), %d held out, %d thread%s, %ld step%s",
+               o->data, trainer.replay.count, wm_plural(trainer.replay.count), trainer.replay.frames,
+               replay_memory_bytes(&trainer.replay) / 1048576.0, held, threads, wm_plural(threads), config->run.steps,
+               wm_plural(config->run.steps));
     const double start = wm_clock_seconds();
     const long first_step = trainer.step;
     const double frames_per_step = (double)config->data.batch * config->data.length;
@@ -71,7 +79,7 @@ WmStatus train_offline(const WmTrainOptions *o, const WmConfig *config, const Wm
                                    frames_per_step * (trainer.step - first_step) / elapsed, held > 0 ? &held_out : NULL);
         }
         if (trainer.step % config->run.checkpoint_every == 0 || trainer.step == config->run.steps)
-            if (run_save_checkpoint(paths, &trainer, config->run.keep_checkpoints, NULL, 0, err)) goto done;
+            if (run_save_checkpoint(paths, &trainer, config->run.keep_checkpoints, source, source_count, err)) goto done;
     }
     train_note(observer, "%s at step %ld (%.1f s)", o->run, trainer.step, wm_clock_seconds() - start);
 done:

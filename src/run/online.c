@@ -90,14 +90,15 @@ static WmStatus save(Online *o, const WmRunPaths *paths, const WmTrainer *t, WmA
     OnlineStream streams[ONLINE_STREAMS];
     const int count = online_streams(o, agent, streams);
     char texts[ONLINE_STREAMS][96], episodes[32];
-    WmMetaEntry extra[ONLINE_STREAMS + 1];
+    WmMetaEntry extra[ONLINE_STREAMS + 2];
     for (int i = 0; i < count; i++) {
         checkpoint_rng_format(texts[i], sizeof texts[i], streams[i].rng);
         extra[i] = (WmMetaEntry){streams[i].key, texts[i]};
     }
     snprintf(episodes, sizeof episodes, "%ld", o->episodes);
     extra[count] = (WmMetaEntry){WM_META_ONLINE_EPISODES, episodes};
-    return run_save_checkpoint(paths, t, t->config.run.keep_checkpoints, extra, count + 1, err);
+    extra[count + 1] = (WmMetaEntry){WM_META_ENV, env_name(&o->env)};
+    return run_save_checkpoint(paths, t, t->config.run.keep_checkpoints, extra, count + 2, err);
 }
 
 WmStatus train_online(const WmTrainOptions *opts, const WmConfig *config, const WmRunPaths *paths,
@@ -127,7 +128,8 @@ WmStatus train_online(const WmTrainOptions *opts, const WmConfig *config, const 
         if (checkpoint_load_trainer(&trainer, paths->latest, err) || run_trim_metrics(paths, trainer.step, err) ||
             resume(&o, paths, &trainer, &agent, err))
             goto done;
-        train_note(observer, "resuming %s from step %ld, %ld episodes", opts->run, trainer.step, o.episodes);
+        train_note(observer, "resuming %s from step %ld, %ld episode%s", opts->run, trainer.step, o.episodes,
+                   wm_plural(o.episodes));
     } else {
         WmRandomPolicy random = {&o.explore, A};
         const WmPolicy seed_policy = policy_random(&random);
@@ -135,8 +137,9 @@ WmStatus train_online(const WmTrainOptions *opts, const WmConfig *config, const 
             if (play_and_keep(&o, paths, &trainer, &seed_policy, NULL, err)) goto done;
     }
     if (run_open_metrics(paths, &metrics, err)) goto done;
-    train_note(observer, "online on %s, %ld episodes so far, %ld steps, an episode every %ld steps", opts->env,
-               o.episodes, config->run.steps, config->online.steps_per_episode);
+    train_note(observer, "online on %s, %ld episode%s so far, %ld steps, an episode every %ld step%s", opts->env,
+               o.episodes, wm_plural(o.episodes), config->run.steps, config->online.steps_per_episode,
+               wm_plural(config->online.steps_per_episode));
     const double start = wm_clock_seconds();
     const long first_step = trainer.step;
     const double frames_per_step = (double)config->data.batch * config->data.length;
@@ -176,7 +179,8 @@ WmStatus train_online(const WmTrainOptions *opts, const WmConfig *config, const 
         }
         if (saved_point && save(&o, paths, &trainer, &agent, err)) goto done;
     }
-    train_note(observer, "%s at step %ld, %ld episodes (%.1f s)", opts->run, trainer.step, o.episodes,
+    train_note(observer, "%s at step %ld, %ld episode%s (%.1f s)", opts->run, trainer.step, o.episodes,
+               wm_plural(o.episodes),
                wm_clock_seconds() - start);
 done:
     if (metrics) fclose(metrics);

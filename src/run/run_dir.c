@@ -17,6 +17,21 @@ void run_paths(WmRunPaths *p, const char *run) {
     snprintf(p->plan_metrics, sizeof p->plan_metrics, "%.4096s/plan_metrics.jsonl", run);
 }
 
+WmStatus run_checkpoint_path(const WmRunPaths *p, const char *name, char *out, size_t size, WmError *err) {
+    long step;
+    char extra;
+    if (name == NULL || strcmp(name, "latest") == 0) {
+        snprintf(out, size, "%s", p->latest);
+        if (!fs_exists(out)) return wm_error_set(err, WM_ERR_ARG, "%s: no checkpoint yet (latest.safetensors)", p->dir);
+        return WM_OK;
+    }
+    if (sscanf(name, "step_%ld%c", &step, &extra) != 1 || step < 0)
+        return wm_error_set(err, WM_ERR_ARG, "--checkpoint %s: not latest or step_N", name);
+    snprintf(out, size, "%s/step_%ld.safetensors", p->checkpoints, step);
+    if (!fs_exists(out)) return wm_error_set(err, WM_ERR_ARG, "%s: no checkpoint %s (%s)", p->dir, name, out);
+    return WM_OK;
+}
+
 static WmStatus apply_sets(WmConfig *config, const char *const *sets, int set_count, WmError *err) {
     for (int i = 0; i < set_count; i++)
         if (config_set_assignment(config, sets[i], err)) return err->status;

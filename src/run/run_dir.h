@@ -21,6 +21,8 @@ typedef struct {
 } WmRunPaths;
 
 void run_paths(WmRunPaths *paths, const char *run);
+/* The file of a checkpoint named "latest" (or NULL) or "step_N"; one that is not there is an error naming it. */
+WmStatus run_checkpoint_path(const WmRunPaths *paths, const char *name, char *out, size_t size, WmError *err);
 
 /* The config a training command runs with: the defaults, then the run's config.yaml when `resuming`, else
  * `config_path` (may be NULL); then the `set_count` "section.key=value" assignments; then `steps` when > 0. */

@@ -2,6 +2,7 @@
  * loop, resumable (src/run/train_run.h). This file parses, prints and picks the exit code. */
 #include <omp.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -34,17 +35,25 @@ static void print_note(void *ctx, const char *line) {
     fprintf(stderr, "wm train: %s\n", line);
 }
 
+/* On a terminal one line, rewritten every step; in a log one plain line per run.log_every. */
 static void print_progress(void *ctx, const WmTrainProgress *p) {
     (void)ctx;
-    char eta[32];
+    char eta[32], text[512], returns[96] = "";
     format_eta(eta, sizeof eta, p->eta_seconds);
     const WmLosses *l = p->losses;
-    if (p->online)
-        progress_line("step %ld/%ld  %.2f steps/s  ETA %s  episodes %ld  loss %.1f  kl %.2f", p->step, p->total,
-                      p->steps_per_second, eta, p->episodes, l->loss, l->kl);
-    else
-        progress_line("step %ld/%ld  %.2f steps/s  ETA %s  loss %.1f  image %.1f  reward %.3f  kl %.2f", p->step,
-                      p->total, p->steps_per_second, eta, l->loss, l->image_nll, l->reward_nll, l->kl);
+    if (p->online) {
+        if (p->train_return == p->train_return) /* not NaN: an episode was collected */
+            snprintf(returns, sizeof returns, "  return %.0f", p->train_return);
+        if (p->eval_return == p->eval_return)
+            snprintf(returns + strlen(returns), sizeof returns - strlen(returns), "  eval %.0f", p->eval_return);
+        snprintf(text, sizeof text, "step %ld/%ld  %.2f/s  ETA %s  ep %ld%s  loss %.1f  kl %.2f", p->step, p->total,
+                 p->steps_per_second, eta, p->episodes, returns, l->loss, l->kl);
+    } else {
+        snprintf(text, sizeof text, "step %ld/%ld  %.2f/s  ETA %s  loss %.1f  image %.1f  reward %.3f  kl %.2f",
+                 p->step, p->total, p->steps_per_second, eta, l->loss, l->image_nll, l->reward_nll, l->kl);
+    }
+    if (progress_is_terminal()) progress_line("%s", text);
+    else if (p->logged) fprintf(stderr, "wm train: %s\n", text);
 }
 
 int command_train(int argc, char **argv) {

@@ -13,8 +13,7 @@ WmStatus train_online(const WmTrainOptions *options, const WmConfig *config, con
 
 /* printf into observer->note. */
 void train_note(const WmTrainObserver *observer, const char *format, ...) __attribute__((format(printf, 2, 3)));
-/* The progress after `trainer_step` made step `step` of `total`, `elapsed` seconds after step `first` began. */
-void train_report(const WmTrainObserver *observer, int online, long step, long first, long total, long episodes,
-                  double elapsed, const WmLosses *losses);
+/* What the observer is told after each step; `progress` is filled by the loop. */
+void train_report(const WmTrainObserver *observer, const WmTrainProgress *progress);
 
 #endif

@@ -1,6 +1,7 @@
 /* Offline training on recorded episodes: the dataset is read once (the last data.holdout_episodes kept out and
  * evaluated at every log line), the rest fill the replay store, and the trainer steps to run.steps with metrics
  * and checkpoints as the config says. */
+#include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 
@@ -64,24 +65,38 @@ WmStatus train_offline(const WmTrainOptions *o, const WmConfig *config, const Wm
                wm_plural(config->run.steps));
     const double start = wm_clock_seconds();
     const long first_step = trainer.step;
+    WmLosses last = {0};
+    WmHeldOut last_held_out = {0};
     const double frames_per_step = (double)config->data.batch * config->data.length;
     while (trainer.step < config->run.steps) {
         WmLosses losses;
         if (trainer_step(&trainer, &losses, err)) goto done;
-        const double elapsed = wm_clock_seconds() - start;
-        train_report(observer, 0, trainer.step, first_step, config->run.steps, 0, elapsed, &losses);
-        if (trainer.step % config->run.log_every == 0 || trainer.step == config->run.steps) {
+        const double elapsed = wm_clock_seconds() - start, per_step = elapsed / (trainer.step - first_step);
+        const int logged = trainer.step % config->run.log_every == 0 || trainer.step == config->run.steps;
+        const WmTrainProgress progress = {.step = trainer.step, .total = config->run.steps, .logged = logged,
+                                          .steps_per_second = 1.0 / per_step,
+                                          .eta_seconds = per_step * (config->run.steps - trainer.step),
+                                          .train_return = NAN, .eval_return = NAN, .losses = &losses};
+        train_report(observer, &progress);
+        if (logged) {
             WmHeldOut held_out;
             if (held > 0 && model_eval_heldout(&trainer.model, &trainer.batch, dataset.episodes + dataset.count - held,
                                                held, mean_image, &held_out, err))
                 goto done;
             run_write_step_metrics(metrics, &trainer, &losses, elapsed,
                                    frames_per_step * (trainer.step - first_step) / elapsed, held > 0 ? &held_out : NULL);
+            last = losses, last_held_out = held_out;
         }
         if (trainer.step % config->run.checkpoint_every == 0 || trainer.step == config->run.steps)
             if (run_save_checkpoint(paths, &trainer, config->run.keep_checkpoints, source, source_count, err)) goto done;
     }
-    train_note(observer, "%s at step %ld (%.1f s)", o->run, trainer.step, wm_clock_seconds() - start);
+    /* The summary: the last logged losses and held-out figures. */
+    char held_text[160] = "";
+    if (held > 0)
+        snprintf(held_text, sizeof held_text, "; held out: image mse %.6f (mean image %.6f), reward R^2 %.3f",
+                 last_held_out.image_mse, last_held_out.baseline_mse, last_held_out.reward_r2);
+    train_note(observer, "%s at step %ld (%.1f s): loss %.2f, image mse %.6f, reward nll %.4f, kl %.3f%s", o->run,
+               trainer.step, wm_clock_seconds() - start, last.loss, last.image_mse, last.reward_nll, last.kl, held_text);
 done:
     if (metrics) fclose(metrics);
     free(mean_image);

@@ -3,6 +3,7 @@
  * episodes one without noise, logged as eval_return. Episodes are kept under R/episodes. Every checkpoint also
  * holds the environments', the exploration's and the agent's random streams, so a resumed run (replay read back
  * from R/episodes) continues bit for bit. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -143,25 +144,39 @@ WmStatus train_online(const WmTrainOptions *opts, const WmConfig *config, const 
     const double start = wm_clock_seconds();
     const long first_step = trainer.step;
     const double frames_per_step = (double)config->data.batch * config->data.length;
+    /* The time split of a round, and of the run so far for the ETA: training, imagination, collection, evaluation. */
+    double round_model = trainer.model_seconds, round_imagine = trainer.imagine_seconds, acting_seconds = 0.0;
+    long rounds = 0;
+    double last_train = NAN, last_eval = NAN;
     WmAgentPolicy explorer = {&agent, &o.explore, (float)config->online.exploration_noise, NULL, NULL},
                   evaluator = {&agent, NULL, 0.0f, NULL, NULL};
     const WmPolicy explore_policy = agent_policy(&explorer), eval_policy = agent_policy(&evaluator);
     while (trainer.step < config->run.steps) {
         WmLosses losses;
         if (trainer_step(&trainer, &losses, err)) goto done;
-        const double elapsed = wm_clock_seconds() - start;
-        train_report(observer, 1, trainer.step, first_step, config->run.steps, o.episodes, elapsed, &losses);
-        if (trainer.step % config->run.log_every == 0 || trainer.step == config->run.steps)
+        const double elapsed = wm_clock_seconds() - start, per_step = (elapsed - acting_seconds) / (trainer.step - first_step);
+        const long every = config->online.steps_per_episode, rounds_left = config->run.steps / every - trainer.step / every;
+        const int logged = trainer.step % config->run.log_every == 0 || trainer.step == config->run.steps;
+        const WmTrainProgress progress = {
+            .online = 1, .logged = logged, .step = trainer.step, .total = config->run.steps, .episodes = o.episodes,
+            .steps_per_second = (trainer.step - first_step) / elapsed,
+            .eta_seconds = per_step * (config->run.steps - trainer.step) +
+                           (rounds ? acting_seconds / rounds : 0.0) * (double)rounds_left,
+            .train_return = last_train, .eval_return = last_eval, .losses = &losses};
+        train_report(observer, &progress);
+        if (logged)
             run_write_step_metrics(metrics, &trainer, &losses, elapsed,
                                    frames_per_step * (trainer.step - first_step) / elapsed, NULL);
         int saved_point = trainer.step % config->run.checkpoint_every == 0 || trainer.step == config->run.steps;
         if (trainer.step % config->online.steps_per_episode == 0) {
             double train_return = 0.0, eval_return = 0.0;
+            const double collect_start = wm_clock_seconds();
             agent_reset(&agent);
             agent_set_sampling(&agent, 1); /* the actor explores with a sample (and the noise); a planner ignores it */
             if (play_and_keep(&o, paths, &trainer, &explore_policy, &train_return, err)) goto done;
             agent_set_sampling(&agent, 0);
             const int evaluate = o.episodes % config->online.eval_every == 0;
+            const double eval_start = wm_clock_seconds();
             if (evaluate) {
                 WmEpisode episode = {0};
                 agent_reset(&agent);
@@ -170,18 +185,25 @@ WmStatus train_online(const WmTrainOptions *opts, const WmConfig *config, const 
                 episode_free(&episode);
                 if (status) goto done;
             }
+            const double eval_done = wm_clock_seconds();
+            acting_seconds += eval_done - collect_start, rounds++;
+            last_train = train_return, last_eval = evaluate ? eval_return : last_eval;
             fprintf(metrics, "{\"step\":%ld,\"wall_s\":%.3f,\"episodes\":%ld,\"train_return\":%.4f", trainer.step,
-                    wm_clock_seconds() - start, o.episodes, train_return);
+                    eval_done - start, o.episodes, train_return);
             if (evaluate) fprintf(metrics, ",\"eval_return\":%.4f", eval_return);
-            fprintf(metrics, "}\n");
+            /* The round's time split. */
+            fprintf(metrics, ",\"train_s\":%.2f,\"imagine_s\":%.2f,\"collect_s\":%.2f,\"eval_s\":%.2f}\n",
+                    trainer.model_seconds - round_model, trainer.imagine_seconds - round_imagine,
+                    eval_start - collect_start, eval_done - eval_start);
+            round_model = trainer.model_seconds, round_imagine = trainer.imagine_seconds;
             fflush(metrics);
             saved_point = 1;
         }
         if (saved_point && save(&o, paths, &trainer, &agent, err)) goto done;
     }
-    train_note(observer, "%s at step %ld, %ld episode%s (%.1f s)", opts->run, trainer.step, o.episodes,
-               wm_plural(o.episodes),
-               wm_clock_seconds() - start);
+    train_note(observer, "%s at step %ld, %ld episode%s (%.1f s): last train return %.1f, last eval return %.1f",
+               opts->run, trainer.step, o.episodes, wm_plural(o.episodes), wm_clock_seconds() - start, last_train,
+               last_eval);
 done:
     if (metrics) fclose(metrics);
     if (made_agent) agent_free(&agent);

@@ -16,12 +16,8 @@ void train_note(const WmTrainObserver *observer, const char *format, ...) {
     observer->note(observer->ctx, line);
 }
 
-void train_report(const WmTrainObserver *observer, int online, long step, long first, long total, long episodes,
-                  double elapsed, const WmLosses *losses) {
-    if (observer->progress == NULL) return;
-    const double per_step = elapsed / (step - first);
-    const WmTrainProgress progress = {online, step, total, episodes, 1.0 / per_step, per_step * (total - step), losses};
-    observer->progress(observer->ctx, &progress);
+void train_report(const WmTrainObserver *observer, const WmTrainProgress *progress) {
+    if (observer->progress) observer->progress(observer->ctx, progress);
 }
 
 WmStatus run_train(const WmTrainOptions *o, const WmTrainObserver *observer, WmError *err) {

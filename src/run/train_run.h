@@ -21,8 +21,12 @@ typedef struct {
 /* What a loop reports after each gradient step. */
 typedef struct {
     int online;
+    int logged; /* a metrics line was written at this step (run.log_every) */
     long step, total, episodes;
-    double steps_per_second, eta_seconds; /* from the time per step so far, collection included */
+    double steps_per_second;
+    double eta_seconds; /* the steps left at the training time per step so far, plus (online) the episodes left at
+                           the collection and evaluation time per episode so far */
+    double train_return, eval_return; /* online: the last ones, NaN before the first */
     const WmLosses *losses;
 } WmTrainProgress;
 

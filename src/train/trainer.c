@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "train/model_eval.h"
 
 WmStatus trainer_create(WmTrainer *t, const WmConfig *config, int action_dim, WmError *err) {
@@ -55,6 +56,7 @@ static WmStatus check_finite(const WmLosses *l, long step, WmError *err) {
 
 WmStatus trainer_step(WmTrainer *t, WmLosses *losses, WmError *err) {
     WmWorldModel *m = &t->model;
+    const double start = wm_clock_seconds();
     if (replay_sample(&t->replay, &t->sample_rng, &t->batch, err)) return err->status;
     model_eval_load_inputs(m, &t->batch, t->config.data.dequantize ? &t->dequantize_rng : NULL);
     rng_fill_normal(&t->latent_rng, m->input.noise, (size_t)t->batch.batch * t->batch.length * m->rssm.stoch, 0.0f,
@@ -67,10 +69,13 @@ WmStatus trainer_step(WmTrainer *t, WmLosses *losses, WmError *err) {
     if (!isfinite(t->grad_norm))
         return wm_error_set(err, WM_ERR_NUMERIC, "step %ld: the gradient norm is %s; no update was made", t->step + 1,
                             isnan(t->grad_norm) ? "NaN" : "infinite");
+    const double model_done = wm_clock_seconds();
+    t->model_seconds += model_done - start;
     /* From every posterior state of the batch, detached: the trace still holds them. */
     if (t->imagination &&
         imagine_update(t->imagination, m, m->trace.h, m->trace.z, &t->imagine_losses, err))
         return err->status;
+    t->imagine_seconds += wm_clock_seconds() - model_done;
     t->step++;
     return WM_OK;
 }

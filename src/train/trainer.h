@@ -22,6 +22,7 @@ typedef struct {
     double grad_norm; /* of the last step, before clipping */
     WmImagination *imagination;     /* the actor and value (actor.enabled), or NULL */
     WmImagineLosses imagine_losses; /* of the last step */
+    double model_seconds, imagine_seconds; /* wall time in the world model's steps and in imagination, summed */
 } WmTrainer;
 
 /* Creates the model for the config, initialises its parameters from run.seed and prepares a replay store of

@@ -38,13 +38,26 @@ static void show_progress(void *ctx, int steps, double return_so_far) {
                   p->length, return_so_far, 1e3 * p->agent->plan_seconds / p->agent->decisions);
 }
 
-/* The episode's frames as an animated GIF, each upscaled as a contact sheet's cell. */
+/* The episode's frames as an animated GIF, each upscaled as a contact sheet's cell under a caption: the step,
+ * the reward received on arriving there, the return so far and the action that led there. */
 static WmStatus write_gif(const char *path, const WmEpisode *episode, WmError *err) {
     VizSheet sheet;
-    if (viz_sheet_init(&sheet, 1, 1, episode->height, episode->width, err)) return err->status;
+    if (viz_sheet_init(&sheet, 1, 1, episode->height, episode->width, (VizMargins){.top = 30}, err))
+        return err->status;
     const size_t bytes = (size_t)sheet.sheet_height * sheet.sheet_width * 3;
     uint8_t *big = malloc(bytes * (size_t)episode->length);
+    double so_far = 0.0;
     for (int k = 0; big && k < episode->length; k++) {
+        char line[96], action[48] = "";
+        so_far += episode->rewards[k];
+        for (int a = 0; a < episode->action_dim && a < 3; a++)
+            snprintf(action + strlen(action), sizeof action - strlen(action), "%s%+.2f", a ? " " : "",
+                     episode->actions[(size_t)k * episode->action_dim + a]);
+        viz_sheet_fill(&sheet, 0, 0, sheet.sheet_width, sheet.margins.top, (const uint8_t[3]){255, 255, 255});
+        snprintf(line, sizeof line, "t %d  r %.2f  sum %.0f", k, episode->rewards[k], so_far);
+        viz_sheet_text(&sheet, 3, 12, line, 10, VIZ_INK);
+        snprintf(line, sizeof line, "a %s", action);
+        viz_sheet_text(&sheet, 3, 25, line, 10, VIZ_INK);
         viz_sheet_put(&sheet, 0, 0, episode->frames + (size_t)k * episode_frame_bytes(episode));
         memcpy(big + bytes * k, sheet.rgb, bytes);
     }

@@ -1,8 +1,10 @@
 /* wm-viz dataset: a contact sheet of a dataset, one row per episode, frames spread over its length. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "core/fs.h"
 #include "data/dataset.h"
 #include "viz.h"
 
@@ -38,20 +40,32 @@ int viz_dataset(int argc, char **argv) {
     const int rows = (int)(episodes < data.count ? episodes : data.count);
     VizSheet s;
     int code = 1;
-    if (viz_sheet_init(&s, rows, (int)columns, size.height, size.width, &err) == WM_OK) {
+    char **paths = NULL;
+    int listed = 0;
+    dataset_list(dir, &paths, &listed, &err); /* the same sorted order dataset_read used: the episodes' names */
+    err = (WmError){0};
+    /* Each row under a caption: its episode's name, length and return. */
+    if (viz_sheet_init(&s, rows, (int)columns, size.height, size.width, (VizMargins){.row_band = 14}, &err) == WM_OK) {
         for (int e = 0; e < rows; e++) {
             const WmEpisode *episode = &data.episodes[e];
+            char label[256];
+            const char *name = e < listed ? strrchr(paths[e], '/') : NULL;
+            snprintf(label, sizeof label, "%s: %d frames, return %.1f; frames 0 to %d", name ? name + 1 : "episode",
+                     episode->length, episode_return(episode), episode->length - 1);
+            viz_sheet_text(&s, 4, viz_sheet_cell_top(&s, e) - 3, label, 10, VIZ_INK);
             for (int k = 0; k < columns; k++) {
                 const int t = columns > 1 ? (int)(k * (episode->length - 1) / (columns - 1)) : 0;
                 viz_sheet_put(&s, e, k, episode->frames + (size_t)t * episode_frame_bytes(episode));
             }
         }
         if (viz_sheet_write(&s, out, &err) == WM_OK) {
-            printf("wm-viz dataset: %s: %d of %d episodes, %ld frames each\n", out, rows, data.count, columns);
+            printf("wm-viz dataset: %s: %d of %d episode%s, %ld frames each\n", out, rows, data.count,
+                   wm_plural(data.count), columns);
             code = 0;
         }
         viz_sheet_free(&s);
     }
+    fs_free_list(paths, listed);
     if (code) fprintf(stderr, "wm-viz dataset: %s\n", err.message);
     dataset_free(&data);
     return code;

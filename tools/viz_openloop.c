@@ -102,15 +102,32 @@ int viz_openloop(int argc, char **argv) {
         wm_error_set(&err, WM_ERR_NOMEM, "out of memory");
         goto done;
     }
-    for (size_t j = 0; j < (size_t)count * L * frame; j++) error[j] = (uint8_t)abs((int)truth[j] - (int)model[j]);
+    /* The error as a heat map: black where the model is right, white at a quarter of full scale or more. */
+    const float heat_scale = 0.25f;
+    viz_error_heatmap(error, truth, model, (size_t)count * L * H * W, heat_scale);
     VizSheet s;
     const int shown = gif ? 1 : (int)(columns < L ? columns : L);
-    if (viz_sheet_init(&s, 3 * count, shown, H, W, &err)) {
+    if (viz_sheet_init(&s, 3 * count, shown, H, W, (VizMargins){.left = 64, .top = gif ? 18 : 30, .bottom = 30, .min_width = 330}, &err)) {
         free(error);
         goto done;
     }
+    char label[64];
+    for (int e = 0; e < count; e++) {
+        snprintf(label, sizeof label, "truth, ep %d", data.count - count + e);
+        viz_sheet_row_label(&s, 3 * e, label);
+        viz_sheet_row_label(&s, 3 * e + 1, "model");
+        viz_sheet_row_label(&s, 3 * e + 2, "|error|");
+    }
+    viz_sheet_heat_scale(&s, 8, s.sheet_height - 26, 120, heat_scale);
     WmStatus written;
     if (!gif) {
+        int boundary = -1; /* the first imagined column */
+        for (int k = 0; k < shown; k++) {
+            const int t = k * (L - 1) / (shown - 1);
+            if (boundary < 0 && t >= context) boundary = k;
+            snprintf(label, sizeof label, "t = %d", t);
+            viz_sheet_column_label(&s, k, label);
+        }
         for (int e = 0; e < count; e++)
             for (int k = 0; k < shown; k++) {
                 const int t = k * (L - 1) / (shown - 1);
@@ -119,6 +136,13 @@ int viz_openloop(int argc, char **argv) {
                 viz_sheet_put(&s, 3 * e + 1, k, model + at);
                 viz_sheet_put(&s, 3 * e + 2, k, error + at);
             }
+        /* Observed on the left of the red line, imagined on its right. */
+        viz_sheet_text(&s, viz_sheet_cell_left(&s, 0), 12, "observed", 11, VIZ_MARK);
+        if (boundary > 0) {
+            const int x = viz_sheet_cell_left(&s, boundary) - 2;
+            viz_sheet_fill(&s, x, 2, 2, s.sheet_height - s.margins.bottom - 2, VIZ_MARK);
+            viz_sheet_text(&s, x + 4, 12, "imagined from the actions alone", 11, VIZ_MARK);
+        }
         written = viz_sheet_write(&s, out, &err);
     } else {
         /* One GIF frame per step: the three rows of every episode, stacked. */
@@ -126,6 +150,9 @@ int viz_openloop(int argc, char **argv) {
         strip = malloc(sheet_bytes * L);
         written = strip ? WM_OK : wm_error_set(&err, WM_ERR_NOMEM, "out of memory");
         for (int t = 0; t < L && written == WM_OK; t++) {
+            viz_sheet_fill(&s, 0, 0, s.sheet_width, s.margins.top, (const uint8_t[3]){255, 255, 255});
+            snprintf(label, sizeof label, "step %d of %d: %s", t, L - 1, t < context ? "observed" : "imagined");
+            viz_sheet_text(&s, 4, 13, label, 11, t < context ? VIZ_INK : VIZ_MARK);
             for (int e = 0; e < count; e++) {
                 const size_t at = ((size_t)e * L + t) * frame;
                 viz_sheet_put(&s, 3 * e, 0, truth + at);

@@ -66,13 +66,22 @@ int viz_recon(int argc, char **argv) {
                            recon, &err))
         goto done;
     VizSheet s;
-    if (viz_sheet_init(&s, 2 * count, shown, H, W, &err)) goto done;
-    for (int e = 0; e < count; e++)
+    if (viz_sheet_init(&s, 2 * count, shown, H, W, (VizMargins){.left = 78, .top = 16}, &err)) goto done;
+    char label[64];
+    for (int k = 0; k < shown; k++) {
+        snprintf(label, sizeof label, "t = %d", shown > 1 ? k * (L - 1) / (shown - 1) : 0);
+        viz_sheet_column_label(&s, k, label);
+    }
+    for (int e = 0; e < count; e++) {
+        snprintf(label, sizeof label, "truth, ep %d", data.count - count + e);
+        viz_sheet_row_label(&s, 2 * e, label);
+        viz_sheet_row_label(&s, 2 * e + 1, "model");
         for (int k = 0; k < shown; k++) {
             const int t = shown > 1 ? k * (L - 1) / (shown - 1) : 0;
             viz_sheet_put(&s, 2 * e, k, truth + ((size_t)e * L + t) * frame);
             viz_sheet_put(&s, 2 * e + 1, k, recon + ((size_t)e * L + t) * frame);
         }
+    }
     if (viz_sheet_write(&s, out, &err) == WM_OK) {
         printf("wm-viz recon: %s: %d episodes x %d frames (steps 0 to %d), truth above reconstruction\n", out, count,
                shown, L - 1);

@@ -185,7 +185,7 @@ int command_info(int argc, char **argv) {
     if (cli_ends_with(path, ".safetensors")) return info_checkpoint(path);
     char config[4200];
     snprintf(config, sizeof config, "%s/config.yaml", path);
-    if (fs_is_dir(path) && fs_exists(config)) return info_run(path);
+    if (fs_is_dir(path) && fs_exists(config)) return info_run(path, stdout);
     if (episode_path_is_npz(path) || fs_exists(steps)) return info_episode(path);
     if (fs_is_dir(path)) return info_dataset(path, skip_bad);
     fprintf(stderr, "wm info: %s: not an episode (.npz, or a directory with steps.csv) nor a dataset\n", path);

@@ -8,7 +8,9 @@ set -euo pipefail
 packages=(gcc libc6-dev meson ninja-build pkg-config cmake libdnnl-dev libpng-dev libstb-dev libzip-dev libcairo2-dev
           libyaml-dev libcjson-dev libgif-dev libv4l-dev check)
 if [ "${1:-build}" = test ]; then
-    packages+=(python3-numpy ffmpeg)  # real peers in tests: numpy for .npz and checkpoints, ffmpeg for camera frames
+    # real peers in tests: numpy for .npz and checkpoints, ffmpeg for camera frames; chromium loads the
+    # run report page as a user's browser would
+    packages+=(python3-numpy ffmpeg chromium)
 fi
 
 missing=()

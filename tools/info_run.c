@@ -57,14 +57,14 @@ static void read_metrics(const char *path, Metrics *m) {
     free(text);
 }
 
-static void print_fields(const cJSON *o, const char *const *names) {
+static void print_fields(FILE *out, const cJSON *o, const char *const *names) {
     for (int i = 0; names[i]; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, names[i]);
-        if (cJSON_IsNumber(v)) printf("  %-18s %.6g\n", names[i], v->valuedouble);
+        if (cJSON_IsNumber(v)) fprintf(out, "  %-18s %.6g\n", names[i], v->valuedouble);
     }
 }
 
-int info_run(const char *dir) {
+int info_run(const char *dir, FILE *out) {
     WmRunPaths paths;
     run_paths(&paths, dir);
     WmConfig config, defaults;
@@ -74,21 +74,21 @@ int info_run(const char *dir) {
         return 1;
     }
     config_defaults(&defaults);
-    printf("run %s\n", dir);
+    fprintf(out, "run %s\n", dir);
     WmSafetensors file;
     WmCheckpointInfo info;
     if (!fs_exists(paths.latest)) {
-        printf("  no checkpoint yet\n");
+        fprintf(out, "  no checkpoint yet\n");
     } else if (safetensors_open(&file, paths.latest, &err) || checkpoint_read_info(&file, &info, &err)) {
-        printf("  latest.safetensors: INVALID: %s\n", err.message);
+        fprintf(out, "  latest.safetensors: INVALID: %s\n", err.message);
         return 1;
     } else {
         const char *version = safetensors_meta(&file, WM_META_VERSION), *data = safetensors_meta(&file, WM_META_DATA),
                    *print = safetensors_meta(&file, WM_META_DATA_FINGERPRINT);
-        printf("  step %ld of %ld, written by wm %s\n", info.step, config.run.steps, version ? version : "0.1 or older");
-        if (data) printf("  data: %s (fingerprint %s%s%s)\n", data, print ? print : "?", info.env[0] ? ", " : "", info.env);
-        else printf("  data: online in %s\n", info.env[0] ? info.env : config.data.env);
-        printf("  actor: %s\n", config.actor.enabled ? "trained in imagination (--planner actor)" : "none");
+        fprintf(out, "  step %ld of %ld, written by wm %s\n", info.step, config.run.steps, version ? version : "0.1 or older");
+        if (data) fprintf(out, "  data: %s (fingerprint %s%s%s)\n", data, print ? print : "?", info.env[0] ? ", " : "", info.env);
+        else fprintf(out, "  data: online in %s\n", info.env[0] ? info.env : config.data.env);
+        fprintf(out, "  actor: %s\n", config.actor.enabled ? "trained in imagination (--planner actor)" : "none");
         safetensors_close(&file);
     }
     Metrics m;
@@ -97,30 +97,30 @@ int info_run(const char *dir) {
                                          "actor_loss", "value_loss", "imagined_return", "frames_per_s", NULL};
     static const char *const HELDOUT[] = {"heldout_image_mse", "heldout_mean_image_mse", "heldout_reward_r2", NULL};
     if (m.last_losses) {
-        printf("last losses (step %.0f):\n", cJSON_GetObjectItemCaseSensitive(m.last_losses, "step")->valuedouble);
-        print_fields(m.last_losses, LOSSES);
+        fprintf(out, "last losses (step %.0f):\n", cJSON_GetObjectItemCaseSensitive(m.last_losses, "step")->valuedouble);
+        print_fields(out, m.last_losses, LOSSES);
     }
     if (m.last_heldout) {
-        printf("held out (step %.0f):\n", cJSON_GetObjectItemCaseSensitive(m.last_heldout, "step")->valuedouble);
-        print_fields(m.last_heldout, HELDOUT);
+        fprintf(out, "held out (step %.0f):\n", cJSON_GetObjectItemCaseSensitive(m.last_heldout, "step")->valuedouble);
+        print_fields(out, m.last_heldout, HELDOUT);
     }
-    if (m.episodes) printf("episodes collected: %ld\n", m.episodes);
+    if (m.episodes) fprintf(out, "episodes collected: %ld\n", m.episodes);
     if (m.evaluations)
-        printf("eval return: last %.1f (step %ld), best %.1f (step %ld), %ld evaluation%s\n", m.eval_last, m.eval_step,
+        fprintf(out, "eval return: last %.1f (step %ld), best %.1f (step %ld), %ld evaluation%s\n", m.eval_last, m.eval_step,
                m.eval_best, m.eval_best_step, m.evaluations, wm_plural(m.evaluations));
     if (isfinite(m.train_best))
-        printf("train return: last %.1f (step %ld), best %.1f\n", m.train_last, m.train_step, m.train_best);
+        fprintf(out, "train return: last %.1f (step %ld), best %.1f\n", m.train_last, m.train_step, m.train_best);
     cJSON_Delete(m.last_losses), cJSON_Delete(m.last_heldout);
     static const char *const EVERY[] = {"", NULL};
     char changed[4096];
     const int count = config_differences(&config, &defaults, EVERY, changed, sizeof changed);
-    printf("config keys changed from the defaults (%d): %s\n", count, count ? changed : "none");
+    fprintf(out, "config keys changed from the defaults (%d): %s\n", count, count ? changed : "none");
     char **names = NULL;
     int listed = 0;
     if (fs_list_dir(paths.checkpoints, &names, &listed, &err) == WM_OK) {
-        printf("checkpoints:");
-        for (int i = 0; i < listed; i++) printf(" %s", names[i]);
-        printf("%s\n", listed ? "" : " none");
+        fprintf(out, "checkpoints:");
+        for (int i = 0; i < listed; i++) fprintf(out, " %s", names[i]);
+        fprintf(out, "%s\n", listed ? "" : " none");
         fs_free_list(names, listed);
     }
     return 0;

@@ -10,6 +10,7 @@ static const CliCommand COMMANDS[] = {
     {"openloop", viz_openloop, "observe a few frames, imagine the rest: truth, model, error (PNG or GIF)"},
     {"curves", viz_curves, "every logged loss term and evaluation figure over steps"},
     {"dataset", viz_dataset, "a contact sheet of a dataset's frames"},
+    {"report", viz_report, "one self-contained HTML page of a run: summary, curves, pictures, an episode, config"},
 };
 
 int main(int argc, char **argv) {

@@ -1,0 +1,89 @@
+"""The command line as a user meets it: wm --version, wm config (the resolved config, every key with its range, a
+mistyped key's nearest name), wm info on a run, --checkpoint step_N, and exit codes: 2 for usage errors only, 1
+for everything else, the same in every command. Args: wm, wm-viz."""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from wm_peer import TINY, check, collect, failures, train
+
+wm, viz = sys.argv[1], sys.argv[2]
+tmp = tempfile.mkdtemp(prefix="wm_cli_")
+
+
+def run(*args):
+    return subprocess.run(list(args), capture_output=True, text=True)
+
+
+r = run(wm, "--version")
+check(r.returncode == 0 and r.stdout.startswith("wm 0.") and "(" in r.stdout, "wm --version: " + r.stdout.strip())
+r = run(viz, "--version")
+check(r.returncode == 0 and r.stdout.startswith("wm-viz 0."), "wm-viz --version: " + r.stdout.strip())
+
+r = run(wm, "config", "--keys")
+keys = [l.split()[0] for l in r.stdout.splitlines() if l and not l.startswith(" ")]
+check(r.returncode == 0 and len(keys) > 60 and "actor.horizon" in keys and "plan.planner" in keys,
+      f"wm config --keys lists {len(keys)} keys")
+check("one of shooting, cem, mppi, actor; default cem" in r.stdout, "a word-valued key lists its choices")
+check("integer in [1, 4096]; default 50" in r.stdout, "a number lists its range and default")
+r = run(wm, "config", "--set", "data.batch=32")
+check(r.returncode == 0 and "  batch: 32" in r.stdout, "wm config prints the resolved config")
+r = run(wm, "config", "--set", "plan.candidats=5")
+check(r.returncode == 2 and "did you mean plan.candidates?" in r.stderr, "a mistyped key: " + r.stderr.splitlines()[0])
+
+data, runs = os.path.join(tmp, "data"), os.path.join(tmp, "run")
+check(collect(wm, data, 2).returncode == 0, "collect 2 episodes")
+check(open(os.path.join(data, "environment.txt")).read().strip() == "cartpole-swingup",
+      "wm collect records the environment of its episodes")
+r = run(wm, "collect", "--env", "pendulum-swingup", "--episodes", "1", "--out", data)
+check(r.returncode == 1 and "holds episodes of cartpole-swingup" in r.stderr, "another task's episodes are refused: "
+      + r.stderr.strip())
+extra = ["data.height=64", "data.width=64", "model.encoder_kernels=4,4,4,4", "model.decoder_kernels=5,5,6,6"]
+r = train(wm, runs, data, 8, extra)
+check(r.returncode == 0, "train a tiny 64x64 model for 8 steps")
+
+r = run(wm, "info", runs)
+out = r.stdout
+check(r.returncode == 0 and "step 8 of 8" in out and "written by wm 0." in out, "wm info RUN: the step and version")
+check("data: " + data in out and "fingerprint" in out and "cartpole-swingup" in out,
+      "wm info RUN: the data source, its fingerprint and environment")
+check("last losses (step 8)" in out and "image_nll" in out, "wm info RUN: the last losses")
+check("config keys changed from the defaults" in out and "data.batch: 3 vs 50" in out, "wm info RUN: the changed keys")
+check("step_4.safetensors" in out and "step_8.safetensors" in out, "wm info RUN: its checkpoints")
+
+r = run(wm, "eval", "--run", runs, "--env", "cartpole-swingup", "--episodes", "1", "--checkpoint", "step_4",
+        "--set", "plan.candidates=10", "--set", "plan.top_k=2", "--set", "plan.iterations=1")
+check(r.returncode == 0 and "over 1 episode;" in r.stdout, "wm eval --checkpoint step_4, plural right")
+r = run(wm, "eval", "--run", runs, "--env", "cartpole-swingup", "--checkpoint", "step_5")
+check(r.returncode == 1 and "no checkpoint step_5" in r.stderr, "a missing checkpoint: " + r.stderr.strip())
+r = run(wm, "eval", "--run", runs, "--env", "pendulum-swingup", "--episodes", "1")
+check(r.returncode == 1 and "learned in cartpole-swingup" in r.stderr, "another task is refused: " + r.stderr.strip())
+r = run(wm, "eval", "--run", runs, "--env", "reacher-easy")
+check(r.returncode == 1 and ("takes 1 action" in r.stderr or "learned in" in r.stderr), "the culprit is named: "
+      + r.stderr.strip())
+r = run(viz, "recon", "--run", runs, "--data", data, "--checkpoint", "step_4", "--out", os.path.join(tmp, "r.png"))
+check(r.returncode == 0, "wm-viz recon --checkpoint step_4")
+
+# Exit codes: usage errors 2 (an unknown option, a missing argument, a bad --set, an unknown --env), else 1.
+usage = [(wm, "collect", "--env", "nope", "--episodes", "1", "--out", tmp), (wm, "eval", "--run", runs, "--env", "nope"),
+         (wm, "train", "--run", runs, "--env", "nope"), (wm, "train", "--run", runs, "--data", data, "--set", "x.y=1"),
+         (wm, "plan", "--bogus"), (viz, "recon"), (wm, "config", "--set", "data.batch=0")]
+for args in usage:
+    r = run(*args)
+    check(r.returncode == 2, f"usage error exits 2: {' '.join(args[1:4])}: {r.stderr.splitlines()[0] if r.stderr else ''}")
+bad_yaml = os.path.join(tmp, "bad.yaml")
+open(bad_yaml, "w").write("data:\n  batch: [unclosed\n")
+unknown_yaml = os.path.join(tmp, "unknown.yaml")
+open(unknown_yaml, "w").write("data:\n  batchh: 3\n")
+failing = [(wm, "train", "--run", os.path.join(tmp, "y"), "--data", data, "--config", bad_yaml),
+           (wm, "train", "--run", os.path.join(tmp, "z"), "--data", data, "--config", unknown_yaml),
+           (wm, "eval", "--run", os.path.join(tmp, "none"), "--env", "cartpole-swingup"),
+           (wm, "info", os.path.join(tmp, "none")), (viz, "curves", "--run", os.path.join(tmp, "none"), "--out", "x.png")]
+for args in failing:
+    r = run(*args)
+    check(r.returncode == 1, f"a failure exits 1: {' '.join(args[1:2])}: {r.stderr.strip().splitlines()[0] if r.stderr else ''}")
+shutil.rmtree(tmp, ignore_errors=True)
+print(f"{len(failures)} failed")
+sys.exit(1 if failures else 0)

@@ -15,7 +15,8 @@ int bench_data_usage(FILE *out, int code) {
     fprintf(out, "usage: wm bench data --data DIR [--threads N] [--batch B] [--length L]\n"
                  "  --data DIR    a dataset (PNG directories or .npz episodes)\n"
                  "  --threads N   threads decoding frames (default: OMP_NUM_THREADS or all cores)\n"
-                 "  --batch B, --length L   the sampled batch (default 50 x 50)\n");
+                 "  --batch B, --length L   the sampled batch (default 50 x 50)\n"
+                 "example: wm bench data --data runs/episodes/cp --threads 2\n");
     return code;
 }
 

@@ -246,7 +246,8 @@ int bench_ops_usage(FILE *out, int code) {
                  "  --threads N   OpenMP/oneDNN threads (default: OMP_NUM_THREADS or all cores)\n"
                  "  --frames N    batch of the convolutions (default 2500 = B x L at PlaNet sizes)\n"
                  "  --repeats N   timed runs per op after one warm-up; the best is reported (default 3)\n"
-                 "  --json        one JSON object instead of the table\n");
+                 "  --json        one JSON object instead of the table\n"
+                 "example: wm bench ops --threads 2\n");
     return code;
 }
 

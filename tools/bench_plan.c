@@ -17,7 +17,10 @@
 int bench_plan_usage(FILE *out, int code) {
     fprintf(out, "usage: wm bench plan [--threads N] [--repeats N] [--json]\n"
                  "  --threads N   OpenMP/oneDNN threads (default: OMP_NUM_THREADS or all cores)\n"
-                 "  --repeats N   timed decisions per planner; the median is reported (default 5)\n");
+                 "  --repeats N   timed decisions per planner; the median is reported (default 5)\n"
+                 "  --json        one JSON object per row instead of the table\n"
+                 "  also times the amortized actor: the policy alone, and frame to action\n"
+                 "example: wm bench plan --threads 1\n");
     return code;
 }
 

@@ -24,7 +24,9 @@ int bench_train_usage(FILE *out, int code) {
                  "  --threads N   OpenMP/oneDNN threads (default: OMP_NUM_THREADS or all cores)\n"
                  "  --repeats N   timed steps per batch size; the median is reported (default 5)\n"
                  "  --batch B     only this batch size (default: 50, then 16)\n"
-                 "  --json        one JSON object per batch size instead of the table\n");
+                 "  --json        one JSON object per batch size instead of the table\n"
+                 "  also times the imagination update of the actor and value at each batch size\n"
+                 "example: wm bench train --batch 16 --threads 2\n");
     return code;
 }
 

@@ -25,7 +25,8 @@ static int collect_usage(FILE *out, int code) {
                  "  --seed S           seeds the environment and the policy (default 0)\n"
                  "  --format F         png: frame_NNNNNN.png + steps.csv (default); npz: PlaNet/Dreamer .npz\n"
                  "  --action-repeat K  environment steps per agent step (default: the task's, cartpole 8,\n"
-                 "                     reacher 4, others 2)\n",
+                 "                     reacher 4, others 2)\n"
+                 "example: wm collect --env cartpole-swingup --episodes 5 --out runs/episodes/cp\n",
             env_names());
     return code;
 }

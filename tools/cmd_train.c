@@ -18,9 +18,12 @@ static int train_usage(FILE *out, int code) {
                  "  --env NAME    a built-in environment: the online loop (seed episodes, then train / collect with\n"
                  "                the planner and exploration noise / evaluate), episodes kept in R/episodes\n"
                  "  --config C    YAML overriding configs/default.yaml's keys (a new run only)\n"
-                 "  --steps N     total gradient steps (run.steps)\n"
-                 "  --set k=v     any config key, applied last\n"
-                 "  --threads N   OpenMP/oneDNN threads; results are bit-identical for the same count\n");
+                 "  --steps N     total gradient steps (run.steps; default 5000)\n"
+                 "  --set k=v     any config key, applied last (wm config --keys lists them)\n"
+                 "  --threads N   OpenMP/oneDNN threads (default: all cores); results are bit-identical for the\n"
+                 "                same count\n"
+                 "  --skip-bad    pass malformed episodes of --data over instead of stopping (default: stop)\n"
+                 "example: wm train --config configs/cartpole-actor.yaml --run runs/cp-actor --env cartpole-swingup\n");
     return code;
 }
 

@@ -152,7 +152,9 @@ static void draw_panel(cairo_t *cr, double x0, double y0, const char *title, Ser
 }
 
 static int curves_usage(FILE *out, int code) {
-    fprintf(out, "usage: wm-viz curves --run R --out curves.png\n");
+    fprintf(out, "usage: wm-viz curves --run R --out curves.png\n"
+                 "  one panel per number logged in R/metrics.jsonl (losses, held-out figures, returns, time split)\n"
+                 "example: wm-viz curves --run runs/cp --out curves.png\n");
     return code;
 }
 

@@ -10,7 +10,8 @@
 
 static int dataset_usage(FILE *out, int code) {
     fprintf(out, "usage: wm-viz dataset --data DIR [--episodes N] [--frames F] --out grid.png\n"
-                 "  the first N episodes (default 8), F frames of each spread over its length (default 10)\n");
+                 "  the first N episodes (default 8), F frames of each spread over its length (default 10)\n"
+                 "example: wm-viz dataset --data runs/episodes/cp --out grid.png\n");
     return code;
 }
 

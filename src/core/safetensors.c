@@ -1,6 +1,7 @@
 #include "core/safetensors.h"
 
 #include <cjson/cJSON.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,25 +60,102 @@ WmStatus safetensors_write(const char *path, const WmTensorRef *tensors, int cou
     return status;
 }
 
-static WmStatus check_tensor(const WmSafetensors *f, const cJSON *t, WmError *err) {
+/* A JSON number that is a whole number in [0, limit]. */
+static int whole(const cJSON *v, double limit) {
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= limit && v->valuedouble == (double)(uint64_t)v->valuedouble;
+}
+
+/* One tensor's entry, checked before anything is read: its dtype, a rank of at most WM_TENSOR_RANK_MAX, dims that
+ * are whole numbers whose product does not overflow, and a byte range that is whole, aligned to the dtype and as
+ * long as the shape says. Its range goes to *begin and *end. */
+static WmStatus check_tensor(const WmSafetensors *f, const cJSON *t, uint64_t *begin, uint64_t *end, WmError *err) {
     const cJSON *dtype = cJSON_GetObjectItemCaseSensitive(t, "dtype");
     const cJSON *shape = cJSON_GetObjectItemCaseSensitive(t, "shape");
     const cJSON *range = cJSON_GetObjectItemCaseSensitive(t, "data_offsets");
-    if (!cJSON_IsString(dtype) || !cJSON_IsArray(shape) || !cJSON_IsArray(range) || cJSON_GetArraySize(range) != 2)
+    if (!cJSON_IsObject(t) || !cJSON_IsString(dtype) || !cJSON_IsArray(shape) || !cJSON_IsArray(range) ||
+        cJSON_GetArraySize(range) != 2)
         return wm_error_set(err, WM_ERR_FORMAT, "%s: tensor '%s': needs dtype, shape and data_offsets", f->path,
                             t->string);
-    double elements = 1;
-    const cJSON *d;
-    cJSON_ArrayForEach(d, shape) elements *= d->valuedouble;
-    const double begin = cJSON_GetArrayItem(range, 0)->valuedouble, end = cJSON_GetArrayItem(range, 1)->valuedouble;
     const size_t unit = dtype_size(dtype->valuestring);
     if (unit == 0)
         return wm_error_set(err, WM_ERR_FORMAT, "%s: tensor '%s': dtype %s is not one wm reads", f->path, t->string,
                             dtype->valuestring);
-    if (begin < 0 || end < begin || f->data_start + end > f->size || end - begin != elements * unit)
-        return wm_error_set(err, WM_ERR_FORMAT, "%s: tensor '%s': byte range [%.0f, %.0f) does not fit the file or "
-                            "the shape", f->path, t->string, begin, end);
+    if (cJSON_GetArraySize(shape) > WM_TENSOR_RANK_MAX)
+        return wm_error_set(err, WM_ERR_FORMAT, "%s: tensor '%s': rank %d, at most %d", f->path, t->string,
+                            cJSON_GetArraySize(shape), WM_TENSOR_RANK_MAX);
+    uint64_t elements = 1;
+    const cJSON *d;
+    cJSON_ArrayForEach(d, shape) {
+        if (!whole(d, 1099511627776.0))
+            return wm_error_set(err, WM_ERR_FORMAT, "%s: tensor '%s': a dimension is not a whole number in [0, 2^40]",
+                                f->path, t->string);
+        const uint64_t n = (uint64_t)d->valuedouble;
+        if (n != 0 && elements > UINT64_MAX / n / unit)
+            return wm_error_set(err, WM_ERR_FORMAT, "%s: tensor '%s': its shape overflows", f->path, t->string);
+        elements *= n;
+    }
+    const cJSON *b = cJSON_GetArrayItem(range, 0), *e = cJSON_GetArrayItem(range, 1);
+    if (!whole(b, (double)f->size) || !whole(e, (double)f->size))
+        return wm_error_set(err, WM_ERR_FORMAT, "%s: tensor '%s': data_offsets are not whole numbers inside the file",
+                            f->path, t->string);
+    *begin = (uint64_t)b->valuedouble, *end = (uint64_t)e->valuedouble;
+    if (*end < *begin || *end - *begin != elements * unit)
+        return wm_error_set(err, WM_ERR_FORMAT, "%s: tensor '%s': byte range [%llu, %llu) does not fit the shape",
+                            f->path, t->string, (unsigned long long)*begin, (unsigned long long)*end);
+    /* F32 data is read in place, so it must sit on 4-byte boundaries; other dtypes are read with memcpy. */
+    if (strcmp(dtype->valuestring, "F32") == 0 && (f->data_start + *begin) % 4 != 0)
+        return wm_error_set(err, WM_ERR_FORMAT, "%s: tensor '%s': its F32 data is not aligned to 4 bytes", f->path,
+                            t->string);
     return WM_OK;
+}
+
+typedef struct {
+    uint64_t begin, end;
+    const char *name;
+} Span;
+
+static int by_begin(const void *a, const void *b) {
+    const Span *x = a, *y = b;
+    return (x->begin > y->begin) - (x->begin < y->begin);
+}
+
+/* Every tensor checked, and together their ranges tile the data exactly: no gap, no overlap, no byte after the
+ * last (a header whose length is off shifts every range, and is caught here). */
+static WmStatus check_tensors(WmSafetensors *f, WmError *err) {
+    const cJSON *header = f->header;
+    const int count = cJSON_GetArraySize(header);
+    Span *spans = calloc((size_t)count + 1, sizeof *spans);
+    if (spans == NULL) return wm_error_set(err, WM_ERR_NOMEM, "%s: out of memory", f->path);
+    int n = 0;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, header) {
+        if (strcmp(t->string, "__metadata__") == 0) {
+            const cJSON *m;
+            if (!cJSON_IsObject(t)) wm_error_set(err, WM_ERR_FORMAT, "%s: __metadata__ is not an object", f->path);
+            cJSON_ArrayForEach(m, t) if (!cJSON_IsString(m) && err->status == WM_OK)
+                wm_error_set(err, WM_ERR_FORMAT, "%s: metadata '%s' is not a string", f->path, m->string);
+            if (err->status) break;
+            continue;
+        }
+        if (check_tensor(f, t, &spans[n].begin, &spans[n].end, err)) break;
+        spans[n++].name = t->string;
+    }
+    if (err->status == WM_OK) {
+        qsort(spans, (size_t)n, sizeof *spans, by_begin);
+        uint64_t at = 0;
+        for (int i = 0; i < n && err->status == WM_OK; i++) {
+            if (spans[i].begin != at)
+                wm_error_set(err, WM_ERR_FORMAT, "%s: tensor '%s' starts at byte %llu of the data, not %llu (a gap, an "
+                             "overlap, or a header of the wrong length)", f->path, spans[i].name,
+                             (unsigned long long)spans[i].begin, (unsigned long long)at);
+            at = spans[i].end;
+        }
+        if (err->status == WM_OK && f->data_start + at != f->size)
+            wm_error_set(err, WM_ERR_FORMAT, "%s: the tensors cover %llu bytes of data, the file holds %llu", f->path,
+                         (unsigned long long)at, (unsigned long long)(f->size - f->data_start));
+    }
+    free(spans);
+    return err->status;
 }
 
 WmStatus safetensors_open(WmSafetensors *f, const char *path, WmError *err) {
@@ -92,7 +170,7 @@ WmStatus safetensors_open(WmSafetensors *f, const char *path, WmError *err) {
     }
     uint64_t header_size = 0;
     for (int i = 0; i < 8; i++) header_size |= (uint64_t)f->bytes[i] << (8 * i);
-    if (header_size > f->size - 8) {
+    if (header_size > f->size - 8 || header_size == 0) {
         wm_error_set(err, WM_ERR_FORMAT, "%s: header of %llu bytes in a file of %zu (truncated?)", path,
                      (unsigned long long)header_size, f->size);
         goto fail;
@@ -104,11 +182,7 @@ WmStatus safetensors_open(WmSafetensors *f, const char *path, WmError *err) {
         wm_error_set(err, WM_ERR_FORMAT, "%s: the header is not a JSON object", path);
         goto fail;
     }
-    const cJSON *t;
-    cJSON_ArrayForEach(t, header) {
-        if (strcmp(t->string, "__metadata__") == 0) continue;
-        if (check_tensor(f, t, err)) goto fail;
-    }
+    if (check_tensors(f, err)) goto fail;
     return WM_OK;
 fail:
     safetensors_close(f);

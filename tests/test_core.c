@@ -195,14 +195,17 @@ END_TEST
 
 /* ---- safetensors: one strict check of the header against the file, before any tensor is read ---- */
 
-/* A file of an 8-byte length (`header_bytes` of `header`, or strlen when negative) and `data_bytes` of data. */
-static const char *write_raw(const char *header, long header_bytes, size_t data_bytes) {
+/* A file of an 8-byte length, `header` padded with spaces to a multiple of 8 (as writers do), and `data_bytes` of
+ * data; the length field says `short_by` bytes less than the padded header. */
+static const char *write_raw(const char *header, long short_by, size_t data_bytes) {
     static char path[128];
     snprintf(path, sizeof path, "/tmp/wm_test_core_%d.safetensors", (int)getpid());
     FILE *f = fopen(path, "wb");
-    const uint64_t n = header_bytes < 0 ? strlen(header) : (uint64_t)header_bytes;
+    const size_t padded = (strlen(header) + 7) / 8 * 8;
+    const uint64_t n = padded - (size_t)short_by;
     for (int i = 0; i < 8; i++) fputc((int)(n >> (8 * i)) & 255, f);
     fputs(header, f);
+    for (size_t i = strlen(header); i < padded; i++) fputc(' ', f);
     for (size_t i = 0; i < data_bytes; i++) fputc(0, f);
     fclose(f);
     return path;
@@ -222,33 +225,33 @@ static const char *refusal(const char *header, long header_bytes, size_t data_by
 START_TEST(safetensors_headers_are_checked_against_the_file) {
     /* A good one: two tensors tiling 24 bytes (header padded with spaces to 8). */
     const char *good = "{\"a\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]},"
-                       "\"b\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[16,24]}}    ";
-    ck_assert_msg(refusal(good, -1, 24) == NULL, "%s", refusal(good, -1, 24));
+                       "\"b\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[16,24]}}";
+    ck_assert_msg(refusal(good, 0, 24) == NULL, "%s", refusal(good, 0, 24));
     const struct {
         const char *header;
-        long length;
+        long short_by;
         size_t data;
         const char *expected;
     } cases[] = {
         /* rank 5 whose dims multiply to a small count: once a crash in wm info */
-        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,4],\"data_offsets\":[0,16]}}", -1, 16, "rank 5"},
-        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", -1, 4, "not a whole number"},
-        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[\"2\"],\"data_offsets\":[0,8]}}", -1, 8, "not a whole number"},
-        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1e30],\"data_offsets\":[0,4]}}", -1, 4, "not a whole number"},
-        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1099511627776,1099511627776],\"data_offsets\":[0,4]}}", -1, 4,
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,4],\"data_offsets\":[0,16]}}", 0, 16, "rank 5"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", 0, 4, "not a whole number"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[\"2\"],\"data_offsets\":[0,8]}}", 0, 8, "not a whole number"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1e30],\"data_offsets\":[0,4]}}", 0, 4, "not a whole number"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1099511627776,1099511627776],\"data_offsets\":[0,4]}}", 0, 4,
          "overflows"},
-        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,4]}}", -1, 4, "does not fit the shape"},
-        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", -1, 12, "the file holds 12"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,4]}}", 0, 4, "does not fit the shape"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 0, 12, "the file holds 12"},
         {"{\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2]},"
-         "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[2,6]}}  ", -1, 6, "not aligned"},
-        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", -1, 8, "starts at byte 4"},
+         "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[2,6]}}", 0, 6, "not aligned"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 0, 8, "starts at byte 4"},
         /* a length a few bytes short, inside the padding: every range shifts */
-        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}    ", 56, 4, "cover"},
-        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"__metadata__\":{\"k\":3}}", -1, 4,
+        {"{      \"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4, 4, "cover"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"__metadata__\":{\"k\":3}}", 0, 4,
          "not a string"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const char *message = refusal(cases[i].header, cases[i].length, cases[i].data);
+        const char *message = refusal(cases[i].header, cases[i].short_by, cases[i].data);
         ck_assert_msg(message != NULL, "case %zu was accepted", i);
         ck_assert_msg(strstr(message, cases[i].expected) != NULL, "case %zu: %s", i, message);
     }

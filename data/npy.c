@@ -1,6 +1,8 @@
 #include "data/npy.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,9 +75,14 @@ WmStatus npy_parse(const unsigned char *bytes, size_t size, const char *where, N
         while (isspace((unsigned char)*p) || *p == ',') p++;
         if (*p == ')') break;
         char *end = NULL;
+        errno = 0;
         long dim = strtol(p, &end, 10);
-        if (end == p || dim < 0 || array->rank == NPY_RANK_MAX)
+        if (end == p || dim < 0 || errno == ERANGE || array->rank == NPY_RANK_MAX)
             return wm_error_set(err, WM_ERR_FORMAT, "%s: bad shape in .npy header", where);
+        /* The element count, and its bytes, must not overflow: a shape whose product wraps would pass the size
+         * check below with a small or zero count. */
+        if (dim != 0 && array->count > SIZE_MAX / 16 / (size_t)dim)
+            return wm_error_set(err, WM_ERR_FORMAT, "%s: the .npy shape's element count overflows", where);
         array->shape[array->rank++] = dim;
         array->count *= (size_t)dim;
         p = end;

@@ -71,6 +71,48 @@ START_TEST(written_yaml_reads_back_the_same) {
 }
 END_TEST
 
+/* The round trip, for every key: each set away from its default (the upper bound, a list of the bound, the last
+ * choice, the other truth value, a word), written as YAML, read back to the same config. */
+START_TEST(every_key_round_trips_through_yaml) {
+    WmConfig config, back;
+    config_defaults(&config);
+    WmError err = {0};
+    for (int i = 0; i < config_key_count(); i++) {
+        char range[256], value[64], assignment[160];
+        config_key_range(i, range, sizeof range);
+        const char *const *choices = config_key_choices(i);
+        double lo, hi;
+        if (choices) {
+            int last = 0;
+            while (choices[last + 1]) last++;
+            snprintf(value, sizeof value, "%s", choices[last]);
+        } else if (sscanf(range, "integer in [%lf, %lf]", &lo, &hi) == 2) {
+            snprintf(value, sizeof value, "%.0f", hi > 1e6 ? lo + 7 : hi);
+        } else if (sscanf(range, "number in [%lf, %lf]", &lo, &hi) == 2) {
+            snprintf(value, sizeof value, "%.17g", lo + (hi - lo) / 3.0);
+        } else if (sscanf(range, "list of integers in [%lf, %lf]", &lo, &hi) == 2) {
+            snprintf(value, sizeof value, "[%.0f, %.0f]", lo, hi);
+        } else if (strcmp(range, "true or false") == 0) {
+            snprintf(value, sizeof value, "%s", strcmp(config_key_default(i), "true") == 0 ? "false" : "true");
+        } else {
+            snprintf(value, sizeof value, "some-task_2.v1");
+        }
+        snprintf(assignment, sizeof assignment, "%s=%s", config_key_name(i), value);
+        ck_assert_msg(config_set_assignment(&config, assignment, &err) == WM_OK, "%s: %s", assignment, err.message);
+    }
+    char *yaml = config_to_yaml_string(&config);
+    const char *path = write_temp("every_key.yaml", yaml);
+    config_defaults(&back);
+    ck_assert_msg(config_load_yaml(&back, path, &err) == WM_OK, "%s", err.message);
+    static const char *const EVERY[] = {"", NULL};
+    char differences[2048];
+    ck_assert_msg(config_differences(&config, &back, EVERY, differences, sizeof differences) == 0, "%s", differences);
+    ck_assert(memcmp(&config, &back, sizeof config) == 0);
+    remove(path);
+    free(yaml);
+}
+END_TEST
+
 START_TEST(layers_apply_in_order) {
     WmConfig config;
     config_defaults(&config);
@@ -102,6 +144,15 @@ static const struct {
     {NULL, "model.stoch=-1", "--set: model.stoch: -1 is out of range"},
     {NULL, "nope.key=1", "--set: unknown key 'nope.key'"},
     {NULL, "model.encoder_kernels=[4,x]", "model.encoder_kernels: 'x' is not a number"},
+    {NULL, "data.batch=0x10", "data.batch: '0x10' is not a number"}, /* strtod alone takes it as 16 */
+    {NULL, "optim.eps=inf", "optim.eps: 'inf' is not a number"},
+    {NULL, "data.batch= 4", "data.batch: ' 4' is not a number"},
+    {NULL, "data.env=a: b", "data.env: 'a: b' is not a word"}, /* would write YAML that cannot be read back */
+    {NULL, "data.env={", "data.env: '{' is not a word"},
+    {NULL, "data.env=*ref", "data.env: '*ref' is not a word"},
+    {NULL, "data.env=\xc3(", "is not a word"},
+    {NULL, "plan.planner=cme", "plan.planner: 'cme' is not shooting, cem, mppi or actor"},
+    {NULL, "model.detr=3", "did you mean model.deter?"},
 };
 
 START_TEST(bad_keys_and_values_are_named) {
@@ -144,6 +195,7 @@ int main(void) {
     TCase *tc = tcase_create("config");
     tcase_add_test(tc, default_yaml_declares_every_key_with_its_default);
     tcase_add_test(tc, written_yaml_reads_back_the_same);
+    tcase_add_test(tc, every_key_round_trips_through_yaml);
     tcase_add_test(tc, layers_apply_in_order);
     tcase_add_loop_test(tc, bad_keys_and_values_are_named, 0, (int)(sizeof BAD / sizeof BAD[0]));
     tcase_add_test(tc, relations_between_keys_are_checked);

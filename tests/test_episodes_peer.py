@@ -2,7 +2,7 @@
 back, numpy reads that; PNG dir -> npz -> PNG dir holds bit for bit; every malformed input gets one line naming
 the file and the frame/row/key, and a non-zero exit; nothing is written into an input dataset.
 Usage: test_episodes_peer.py WM EPISODE_COPY"""
-import os, shutil, subprocess, sys, tempfile
+import io, os, shutil, subprocess, sys, tempfile, zipfile
 import numpy as np
 
 WM, COPY = sys.argv[1], sys.argv[2]
@@ -130,12 +130,22 @@ try:
     np.savez(f"{work}/bad/lengths.npz", image=image, action=action[:4], reward=reward)
     np.savez(f"{work}/bad/inf.npz", image=image, action=action, reward=np.where(np.arange(9) == 6, np.inf, reward))
     open(f"{work}/bad/garbage.npz", "wb").write(b"PK\x03\x04 this is not a zip archive")
+    # An image whose .npy shape multiplies past 2^64 to a small count: once an assertion in the resizer.
+    with zipfile.ZipFile(f"{work}/bad/overflow.npz", "w") as z:
+        header = "{'descr': '|u1', 'fortran_order': False, 'shape': (4294967296, 4294967296, 4, 3), }"
+        header += " " * (118 - len(header)) + "\n"
+        z.writestr("image.npy", b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode() + bytes(48))
+        for name, array in (("action", action[:1]), ("reward", reward[:1])):
+            buffer = io.BytesIO()
+            np.save(buffer, array)
+            z.writestr(name + ".npy", buffer.getvalue())
     cases += [
         (f"{work}/bad/noimage.npz", "missing key 'image'"),
         (f"{work}/bad/dtype.npz", "key 'image': dtype '<i2' is not taken"),
         (f"{work}/bad/lengths.npz", "key 'action' has 4 steps, 'image' has 9"),
         (f"{work}/bad/inf.npz", "key 'reward', step 6: inf is not finite"),
         (f"{work}/bad/garbage.npz", "not a readable .npz"),
+        (f"{work}/bad/overflow.npz", "element count overflows"),
     ]
     for path, expected in cases:
         r = run(WM, "info", path)

@@ -169,6 +169,10 @@ static const ConfigKey *find_key(const char *name) {
 }
 
 static WmStatus parse_number(const ConfigKey *key, const char *text, const char *where, double *out, WmError *err) {
+    /* Decimal only: strtod would also take hexadecimal (0x10), "inf", "nan" and leading spaces. */
+    if (text[0] == '\0' || strspn(text, "0123456789+-.eE") != strlen(text))
+        return wm_error_set(err, WM_ERR_ARG, "%s: %s: '%s' is not a number (decimal digits only)", where,
+                            key->name, text);
     errno = 0;
     char *end = NULL;
     const double value = strtod(text, &end);
@@ -243,6 +247,10 @@ static WmStatus apply(WmConfig *config, const ConfigKey *key, const char *text, 
         /* a choice is stored as its text */
         /* fall through */
     case KEY_TEXT:
+        /* A word (letters, digits, '.', '_', '-'), so the YAML a run writes reads back to the same text. */
+        if (text[0] == '\0' || strspn(text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(text))
+            return wm_error_set(err, WM_ERR_ARG, "%s: %s: '%s' is not a word of letters, digits, '.', '_' or '-'", where,
+                                key->name, text);
         if (strlen(text) >= WM_CONFIG_TEXT_MAX)
             return wm_error_set(err, WM_ERR_ARG, "%s: %s: longer than %d characters", where, key->name,
                                 WM_CONFIG_TEXT_MAX - 1);

@@ -66,6 +66,23 @@ check(r.returncode == 1 and ("takes 1 action" in r.stderr or "learned in" in r.s
 r = run(viz, "recon", "--run", runs, "--data", data, "--checkpoint", "step_4", "--out", os.path.join(tmp, "r.png"))
 check(r.returncode == 0, "wm-viz recon --checkpoint step_4")
 
+# Run hygiene: a failed first start leaves nothing; a resume records --steps and refuses another --config.
+fresh = os.path.join(tmp, "fresh")
+r = train(wm, fresh, data, 2, extra + ["data.length=500"])
+check(r.returncode == 1 and not os.path.exists(fresh), "a failed first start leaves no run directory: "
+      + r.stderr.strip().splitlines()[-1])
+r = train(wm, fresh, data, 2, extra)
+check(r.returncode == 0 and "resuming" not in r.stderr, "the next start is a new run, not a resume of the failed one")
+r = train(wm, fresh, data, 4, extra)
+check(r.returncode == 0 and "steps: 4" in open(os.path.join(fresh, "config.yaml")).read(),
+      "a resume with --steps 4 writes it into config.yaml")
+other = os.path.join(tmp, "other.yaml")
+open(other, "w").write("model:\n  deter: 24\n")
+r = run(wm, "train", "--run", fresh, "--data", data, "--config", other)
+check(r.returncode == 1 and "model.deter" in r.stderr and "another config" in r.stderr,
+      "a resume with another --config is refused, naming the key: " + r.stderr.strip().splitlines()[0][:150])
+check(not [n for n in os.listdir(fresh) if n.endswith(".tmp")], "no .tmp file is left in the run directory")
+
 # Exit codes: usage errors 2 (an unknown option, a missing argument, a bad --set, an unknown --env), else 1.
 usage = [(wm, "collect", "--env", "nope", "--episodes", "1", "--out", tmp), (wm, "eval", "--run", runs, "--env", "nope"),
          (wm, "train", "--run", runs, "--env", "nope"), (wm, "train", "--run", runs, "--data", data, "--set", "x.y=1"),

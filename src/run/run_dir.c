@@ -64,13 +64,59 @@ static WmStatus write_config(const WmConfig *config, const char *path, WmError *
     if (out == NULL) return wm_error_set(err, WM_ERR_IO, "%s: cannot create", tmp);
     fprintf(out, "# The resolved configuration of this run, written by wm train; a resume reads it back.\n");
     config_write_yaml(config, out);
-    if (fclose(out) != 0) return wm_error_set(err, WM_ERR_IO, "%s: write failed", tmp);
-    return fs_commit(tmp, path, err);
+    if (fclose(out) != 0) {
+        remove(tmp);
+        return wm_error_set(err, WM_ERR_IO, "%s: write failed (disk full?)", tmp);
+    }
+    if (fs_commit(tmp, path, err)) remove(tmp);
+    return err->status;
 }
 
 WmStatus run_prepare(const WmRunPaths *p, const WmConfig *config, WmError *err) {
     if (fs_make_dirs(p->checkpoints, err)) return err->status;
-    return fs_exists(p->config) ? WM_OK : write_config(config, p->config, err);
+    if (fs_exists(p->config)) {
+        WmConfig written;
+        config_defaults(&written);
+        static const char *const EVERY[] = {"", NULL};
+        char differences[16];
+        if (config_load_yaml(&written, p->config, err)) return err->status;
+        if (config_differences(&written, config, EVERY, differences, sizeof differences) == 0) return WM_OK;
+    }
+    return write_config(config, p->config, err);
+}
+
+void run_discard(const WmRunPaths *p, int directory_was_new) {
+    if (fs_exists(p->latest)) return; /* a checkpoint exists: the run is real */
+    char **names = NULL;
+    int count = 0;
+    WmError err = {0};
+    if (fs_list_dir(p->episodes, &names, &count, &err) == WM_OK) {
+        for (int i = 0; i < count; i++) {
+            char path[WM_RUN_PATH_MAX + 300];
+            snprintf(path, sizeof path, "%s/%s", p->episodes, names[i]);
+            fs_remove_shallow(path);
+        }
+        fs_free_list(names, count);
+    }
+    rmdir(p->episodes);
+    rmdir(p->checkpoints);
+    remove(p->config);
+    remove(p->metrics);
+    if (directory_was_new) rmdir(p->dir);
+}
+
+WmStatus run_check_resume_config(const WmRunPaths *p, const char *config_path, WmError *err) {
+    if (config_path == NULL) return WM_OK;
+    WmConfig run, file;
+    config_defaults(&run);
+    config_defaults(&file);
+    if (config_load_yaml(&run, p->config, err) || config_load_yaml(&file, config_path, err)) return err->status;
+    file.run.steps = run.run.steps;
+    static const char *const EVERY[] = {"", NULL};
+    char differences[1024];
+    if (config_differences(&file, &run, EVERY, differences, sizeof differences) == 0) return WM_OK;
+    return wm_error_set(err, WM_ERR_ARG, "%s is a run made with another config; %s differs in %s (a new --run, or "
+                        "--set to change a resumed run)", p->dir, config_path, differences);
 }
 
 WmStatus run_trim_metrics(const WmRunPaths *p, long step, WmError *err) {

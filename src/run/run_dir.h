@@ -31,8 +31,15 @@ WmStatus run_resolve_config(const WmRunPaths *paths, int resuming, const char *c
 /* The run's config.yaml with the assignments over it, for commands that read a finished run. */
 WmStatus run_read_config(const WmRunPaths *paths, const char *const *sets, int set_count, WmConfig *config,
                          WmError *err);
-/* Makes the directory and checkpoints/, and writes config.yaml unless it exists. */
+/* Makes the directory and checkpoints/, and writes config.yaml: a new run's, or a resumed one's with what --set
+ * and --steps changed, so the next plain resume continues with them. */
 WmStatus run_prepare(const WmRunPaths *paths, const WmConfig *config, WmError *err);
+/* A first start that failed before its first checkpoint leaves nothing behind: config.yaml, metrics, the
+ * episodes it collected, checkpoints/ and the directory itself (when it was created by this start) go. */
+void run_discard(const WmRunPaths *paths, int directory_was_new);
+/* A resume given --config: refused, naming the keys, when the file's config differs from the run's (run.steps
+ * aside, which --steps sets). */
+WmStatus run_check_resume_config(const WmRunPaths *paths, const char *config_path, WmError *err);
 /* A resumed run forgets the metrics lines written after its checkpoint's step, so the file reads as one run. */
 WmStatus run_trim_metrics(const WmRunPaths *paths, long step, WmError *err);
 WmStatus run_open_metrics(const WmRunPaths *paths, FILE **metrics, WmError *err);

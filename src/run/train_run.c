@@ -26,8 +26,14 @@ WmStatus run_train(const WmTrainOptions *o, const WmTrainObserver *observer, WmE
     WmRunPaths paths;
     run_paths(&paths, o->run);
     WmConfig config;
-    if (run_resolve_config(&paths, fs_exists(paths.config), o->config_path, o->sets, o->set_count, o->steps, &config,
-                           err))
+    const int resuming = fs_exists(paths.config), directory_was_new = !fs_exists(paths.dir);
+    if ((resuming && run_check_resume_config(&paths, o->config_path, err)) ||
+        run_resolve_config(&paths, resuming, o->config_path, o->sets, o->set_count, o->steps, &config, err))
         return err->status;
-    return o->env ? train_online(o, &config, &paths, observer, err) : train_offline(o, &config, &paths, observer, err);
+    if (o->env) snprintf(config.data.env, sizeof config.data.env, "%s", o->env); /* the run's task, in its config */
+    const WmStatus status = o->env ? train_online(o, &config, &paths, observer, err)
+                                   : train_offline(o, &config, &paths, observer, err);
+    /* A first start that failed leaves no run directory that a second start would take for a resume. */
+    if (status && !resuming) run_discard(&paths, directory_was_new);
+    return status;
 }

@@ -177,7 +177,9 @@ void world_model_preprocess(const WmWorldModel *model, float *images, const uint
             for (int c = 0; c < IMAGE_CHANNELS; c++) {
                 const float kept = floorf(pixels[(n * plane + p) * IMAGE_CHANNELS + c] / drop);
                 float *out = &images[(n * IMAGE_CHANNELS + c) * plane + p];
-                *out = kept / levels - 0.5f + (noisy ? *out / levels : 0.0f);
+                /* One convention for every frame: the bin's centre, or a uniform draw over the bin, whose mean is
+                 * the centre. Training, evaluation and acting then see the same mean pixel. */
+                *out = kept / levels - 0.5f + (noisy ? *out : 0.5f) / levels;
             }
 }
 

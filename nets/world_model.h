@@ -78,8 +78,9 @@ void world_model_init_params(WmWorldModel *model, uint64_t seed);
 WmStatus world_model_build(WmWorldModel *model, int batch, int length, WmError *err);
 void world_model_free(WmWorldModel *model);
 
-/* Pixels uint8 (N, H, W, 3) to (N, 3, H, W) in [-0.5, 0.5], keeping bit_depth bits; with `dequantize_rng`, plus
- * uniform noise of one quantisation step (PlaNet). */
+/* Pixels uint8 (N, H, W, 3) to (N, 3, H, W) in [-0.5, 0.5], keeping bit_depth bits: each value at the centre of
+ * its quantisation bin, or, with `dequantize_rng`, drawn uniformly over the bin (PlaNet's dequantisation), so
+ * the mean a model learns is the value it acts on. */
 void world_model_preprocess(const WmWorldModel *model, float *images, const uint8_t *pixels, size_t frames,
                             WmRng *dequantize_rng);
 

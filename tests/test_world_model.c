@@ -252,12 +252,20 @@ START_TEST(preprocess_quantises_and_centres) {
     pixels[0] = 255, pixels[1] = 7, pixels[2] = 8; /* pixel 0: r, g, b */
     float *images = malloc(plane * 3 * sizeof(float));
     world_model_preprocess(&m, images, pixels, 1, NULL);
-    ck_assert_float_eq(images[0], 31.0f / 32 - 0.5f);     /* r of pixel 0 */
-    ck_assert_float_eq(images[plane], -0.5f);             /* g: 7 >> 3 = 0 */
-    ck_assert_float_eq(images[2 * plane], 1.0f / 32 - 0.5f); /* b: 8 >> 3 = 1 */
+    ck_assert_float_eq(images[0], 31.5f / 32 - 0.5f);        /* r of pixel 0: its bin's centre */
+    ck_assert_float_eq(images[plane], 0.5f / 32 - 0.5f);     /* g: 7 >> 3 = 0 */
+    ck_assert_float_eq(images[2 * plane], 1.5f / 32 - 0.5f); /* b: 8 >> 3 = 1 */
     WmRng rng = rng_stream(1, 2);
     world_model_preprocess(&m, images, pixels, 1, &rng);
     ck_assert(images[plane] >= -0.5f && images[plane] < -0.5f + 1.0f / 32);
+    /* The mean over many noisy draws is the noiseless value: training and acting see the same mean pixel. */
+    const int draws = 4000;
+    double sum = 0.0;
+    for (int i = 0; i < draws; i++) {
+        world_model_preprocess(&m, images, pixels, 1, &rng);
+        sum += images[2 * plane];
+    }
+    ck_assert_double_eq_tol(sum / draws, 1.5 / 32 - 0.5, 2e-4);
     free(pixels), free(images);
     world_model_free(&m);
 }

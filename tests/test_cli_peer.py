@@ -2,10 +2,13 @@
 mistyped key's nearest name), wm info on a run, --checkpoint step_N, and exit codes: 2 for usage errors only, 1
 for everything else, the same in every command. Args: wm, wm-viz."""
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 from wm_peer import TINY, check, collect, failures, train
 
@@ -82,6 +85,23 @@ r = run(wm, "train", "--run", fresh, "--data", data, "--config", other)
 check(r.returncode == 1 and "model.deter" in r.stderr and "another config" in r.stderr,
       "a resume with another --config is refused, naming the key: " + r.stderr.strip().splitlines()[0][:150])
 check(not [n for n in os.listdir(fresh) if n.endswith(".tmp")], "no .tmp file is left in the run directory")
+
+# Signals: SIGTERM checkpoints at the next step and exits 0, naming the step.
+stopped = os.path.join(tmp, "stopped")
+p = train(wm, stopped, data, 100000, extra, wait=False)
+deadline = time.time() + 60
+while time.time() < deadline and not os.path.exists(os.path.join(stopped, "metrics.jsonl")):
+    time.sleep(0.1)
+time.sleep(0.5)
+p.send_signal(signal.SIGTERM)
+out, err_text = p.communicate(timeout=60)
+m = re.search(r"stopped at step (\d+) on a signal", err_text.decode())
+step = int(m.group(1)) if m else -1
+check(p.returncode == 0 and m is not None, f"SIGTERM: exit {p.returncode}, " + err_text.decode().strip().splitlines()[-1])
+check(os.path.exists(os.path.join(stopped, "checkpoints", f"step_{step}.safetensors")),
+      f"the checkpoint of step {step} it reports is there")
+r = run(wm, "info", os.path.join(stopped, "latest.safetensors"))
+check(f"step           {step}" in r.stdout, "latest is that checkpoint")
 
 # Exit codes: usage errors 2 (an unknown option, a missing argument, a bad --set, an unknown --env), else 1.
 usage = [(wm, "collect", "--env", "nope", "--episodes", "1", "--out", tmp), (wm, "eval", "--run", runs, "--env", "nope"),

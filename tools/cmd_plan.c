@@ -2,7 +2,8 @@
  * printed last, the planner chooses the next action, and one line of space-separated floats goes to stdout,
  * flushed. SOURCE is `-` (raw RGB24 frames on stdin, --frame-size WxH), a directory of PNG frames (sorted by name),
  * or a V4L2 camera (tools/frame_source.c). Frames of another size than the model's are resized. Per-frame latency
- * goes to R/plan_metrics.jsonl. A closed stdout or Ctrl-C ends it cleanly, with the summary line. */
+ * goes to R/plan_metrics.jsonl (a warning, not a refusal, when it cannot be written). A closed stdout, Ctrl-C,
+ * SIGTERM or SIGHUP ends it cleanly, with the metrics flushed and the summary line. */
 #include <errno.h>
 #include <omp.h>
 #include <signal.h>
@@ -78,6 +79,8 @@ int command_plan(int argc, char **argv) {
     memset(&interrupt_action, 0, sizeof interrupt_action);
     interrupt_action.sa_handler = on_interrupt;
     sigaction(SIGINT, &interrupt_action, NULL);
+    sigaction(SIGTERM, &interrupt_action, NULL); /* a supervisor stopping it: the metrics and summary still go out */
+    sigaction(SIGHUP, &interrupt_action, NULL);
     WmRunAgent acting;
     memset(&acting, 0, sizeof acting);
     FrameSource frames;
@@ -95,10 +98,12 @@ int command_plan(int argc, char **argv) {
     const char *metrics_path = paths.plan_metrics;
     metrics = fopen(metrics_path, "a");
     frame = malloc((size_t)H * W * 3);
-    if (metrics == NULL || frame == NULL) {
-        wm_error_set(&err, WM_ERR_IO, "%s: cannot open for appending", metrics_path);
+    if (frame == NULL) {
+        wm_error_set(&err, WM_ERR_NOMEM, "out of memory for a frame");
         goto done;
     }
+    /* Acting matters more than its log: a run directory that cannot be written to is a warning. */
+    if (metrics == NULL) fprintf(stderr, "wm plan: warning: %s: cannot open for appending; no latency log\n", metrics_path);
     made_source = 1; /* frame_source_close also cleans up after a failed open */
     if (frame_source_open(&frames, source, in_width, in_height, &err)) goto done;
     float action[64];
@@ -119,8 +124,9 @@ int command_plan(int argc, char **argv) {
             code = 0;
             goto done;
         }
-        fprintf(metrics, "{\"frame\":%ld,\"latency_ms\":%.3f,\"wall_s\":%.3f}\n", index, latency * 1e3,
-                wm_clock_seconds() - start);
+        if (metrics)
+            fprintf(metrics, "{\"frame\":%ld,\"latency_ms\":%.3f,\"wall_s\":%.3f}\n", index, latency * 1e3,
+                    wm_clock_seconds() - start);
     }
     if (interrupted) fprintf(stderr, "wm plan: interrupted; stopping\n");
     fprintf(stderr, "wm plan: %ld frames, %.1f ms per decision\n", agent->decisions,

@@ -1,8 +1,10 @@
 /* wm train --config C --run R (--data DIR | --env NAME): offline training on recorded episodes, or PlaNet's online
  * loop, resumable (src/run/train_run.h). This file parses, prints and picks the exit code. */
 #include <omp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -59,6 +61,20 @@ static void print_progress(void *ctx, const WmTrainProgress *p) {
     else if (p->logged) fprintf(stderr, "wm train: %s\n", text);
 }
 
+/* SIGINT or SIGTERM asks the loop to checkpoint and stop at the next step; a second one exits at once (the last
+ * checkpoint is whole: they are written under a temporary name and renamed). */
+static volatile sig_atomic_t stop_signals;
+
+static void on_stop_signal(int signal_number) {
+    (void)signal_number;
+    if (stop_signals++ > 0) _exit(1);
+}
+
+static int stop_requested(void *ctx) {
+    (void)ctx;
+    return stop_signals > 0;
+}
+
 int command_train(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) return train_usage(stdout, 0);
     WmTrainOptions o = {0};
@@ -81,7 +97,12 @@ int command_train(int argc, char **argv) {
     }
     if (threads > 0) omp_set_num_threads((int)threads);
     o.sets = sets.items, o.set_count = sets.count;
-    const WmTrainObserver observer = {NULL, print_note, print_progress};
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_stop_signal;
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGTERM, &action, NULL);
+    const WmTrainObserver observer = {NULL, print_note, print_progress, stop_requested};
     if (run_train(&o, &observer, &err) == WM_OK) return 0;
     progress_done();
     fprintf(stderr, "wm train: %s\n", err.message);

@@ -13,6 +13,8 @@ WmStatus train_online(const WmTrainOptions *options, const WmConfig *config, con
 
 /* printf into observer->note. */
 void train_note(const WmTrainObserver *observer, const char *format, ...) __attribute__((format(printf, 2, 3)));
+/* Whether the observer asks the loop to stop. */
+int train_stop_requested(const WmTrainObserver *observer);
 /* What the observer is told after each step; `progress` is filled by the loop. */
 void train_report(const WmTrainObserver *observer, const WmTrainProgress *progress);
 

@@ -87,8 +87,14 @@ WmStatus train_offline(const WmTrainOptions *o, const WmConfig *config, const Wm
                                    frames_per_step * (trainer.step - first_step) / elapsed, held > 0 ? &held_out : NULL);
             last = losses, last_held_out = held_out;
         }
-        if (trainer.step % config->run.checkpoint_every == 0 || trainer.step == config->run.steps)
+        const int stopping = train_stop_requested(observer);
+        if (stopping || trainer.step % config->run.checkpoint_every == 0 || trainer.step == config->run.steps)
             if (run_save_checkpoint(paths, &trainer, config->run.keep_checkpoints, source, source_count, err)) goto done;
+        if (stopping) {
+            train_note(observer, "stopped at step %ld on a signal; checkpoint written, the same command resumes",
+                       trainer.step);
+            goto done;
+        }
     }
     /* The summary: the last logged losses and held-out figures. */
     char held_text[160] = "";

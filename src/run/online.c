@@ -199,7 +199,13 @@ WmStatus train_online(const WmTrainOptions *opts, const WmConfig *config, const 
             fflush(metrics);
             saved_point = 1;
         }
-        if (saved_point && save(&o, paths, &trainer, &agent, err)) goto done;
+        const int stopping = train_stop_requested(observer);
+        if ((saved_point || stopping) && save(&o, paths, &trainer, &agent, err)) goto done;
+        if (stopping) {
+            train_note(observer, "stopped at step %ld on a signal; checkpoint written, the same command resumes",
+                       trainer.step);
+            goto done;
+        }
     }
     train_note(observer, "%s at step %ld, %ld episode%s (%.1f s): last train return %.1f, last eval return %.1f",
                opts->run, trainer.step, o.episodes, wm_plural(o.episodes), wm_clock_seconds() - start, last_train,

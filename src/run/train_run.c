@@ -16,6 +16,10 @@ void train_note(const WmTrainObserver *observer, const char *format, ...) {
     observer->note(observer->ctx, line);
 }
 
+int train_stop_requested(const WmTrainObserver *observer) {
+    return observer->stop_requested && observer->stop_requested(observer->ctx);
+}
+
 void train_report(const WmTrainObserver *observer, const WmTrainProgress *progress) {
     if (observer->progress) observer->progress(observer->ctx, progress);
 }

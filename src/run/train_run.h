@@ -34,9 +34,12 @@ typedef struct {
     void *ctx;
     void (*note)(void *ctx, const char *line);                      /* a line worth telling the user */
     void (*progress)(void *ctx, const WmTrainProgress *progress); /* after every step (may be NULL) */
+    /* Polled after every step (may be NULL): nonzero asks the loop to write a checkpoint and stop there. */
+    int (*stop_requested)(void *ctx);
 } WmTrainObserver;
 
-/* Runs the loop the options name to run.steps. A non-finite loss stops with WM_ERR_NUMERIC; the run's latest
+/* Runs the loop the options name to run.steps, or until the observer asks it to stop (a checkpoint is written at
+ * that step first, and the result is WM_OK). A non-finite loss stops with WM_ERR_NUMERIC; the run's latest
  * checkpoint is then the last good one. */
 WmStatus run_train(const WmTrainOptions *options, const WmTrainObserver *observer, WmError *err);
 

@@ -92,29 +92,72 @@ uint64_t dataset_fingerprint(const WmDataset *d) {
     return hash;
 }
 
-void dataset_read_env(const char *dir, char *env, size_t size) {
-    char path[4200];
+enum { SEEDS_MAX = 256 };
+
+typedef struct {
+    uint64_t seed, env, policy;
+} SeedStreams;
+
+/* The file's environment and seed lines; *count of them. */
+static void read_record(const char *dir, char *env, size_t size, SeedStreams *seeds, int *count) {
+    char path[4200], line[256];
     snprintf(path, sizeof path, "%s/%s", dir, WM_DATASET_ENV_FILE);
-    env[0] = '\0';
+    env[0] = '\0', *count = 0;
     FILE *in = fopen(path, "r");
     if (in == NULL) return;
-    if (fgets(env, (int)size, in) == NULL) env[0] = '\0';
-    env[strcspn(env, "\r\n")] = '\0';
+    if (fgets(line, sizeof line, in)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        snprintf(env, size, "%s", line);
+    }
+    while (fgets(line, sizeof line, in) && *count < SEEDS_MAX) {
+        unsigned long long seed, e, p;
+        if (sscanf(line, "seed %llu env %llu policy %llu", &seed, &e, &p) == 3)
+            seeds[(*count)++] = (SeedStreams){seed, e, p};
+    }
     fclose(in);
 }
 
-WmStatus dataset_write_env(const char *dir, const char *env, WmError *err) {
+void dataset_read_env(const char *dir, char *env, size_t size) {
+    SeedStreams seeds[SEEDS_MAX];
+    int count;
+    read_record(dir, env, size, seeds, &count);
+}
+
+void dataset_read_streams(const char *dir, uint64_t seed, uint64_t *env_counter, uint64_t *policy_counter) {
+    char env[128];
+    SeedStreams seeds[SEEDS_MAX];
+    int count;
+    read_record(dir, env, sizeof env, seeds, &count);
+    *env_counter = *policy_counter = 0;
+    for (int i = 0; i < count; i++)
+        if (seeds[i].seed == seed) *env_counter = seeds[i].env, *policy_counter = seeds[i].policy;
+}
+
+WmStatus dataset_write_env(const char *dir, const char *env, uint64_t seed, uint64_t env_counter,
+                           uint64_t policy_counter, WmError *err) {
     char known[128], path[4200], tmp[4300];
-    dataset_read_env(dir, known, sizeof known);
+    SeedStreams seeds[SEEDS_MAX + 1];
+    int count;
+    read_record(dir, known, sizeof known, seeds, &count);
     if (known[0] && strcmp(known, env) != 0)
         return wm_error_set(err, WM_ERR_ARG, "%s: holds episodes of %s (%s); put %s's in another directory", dir, known,
                             WM_DATASET_ENV_FILE, env);
-    if (known[0]) return WM_OK;
+    int found = 0;
+    for (int i = 0; i < count; i++)
+        if (seeds[i].seed == seed) seeds[i].env = env_counter, seeds[i].policy = policy_counter, found = 1;
+    if (!found) seeds[count++] = (SeedStreams){seed, env_counter, policy_counter};
     snprintf(path, sizeof path, "%s/%s", dir, WM_DATASET_ENV_FILE);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *out = fopen(tmp, "w");
     if (out == NULL) return wm_error_set(err, WM_ERR_IO, "%s: cannot create", tmp);
     fprintf(out, "%s\n", env);
-    if (fclose(out) != 0) return wm_error_set(err, WM_ERR_IO, "%s: write failed", tmp);
-    return fs_commit(tmp, path, err);
+    for (int i = 0; i < count; i++)
+        fprintf(out, "seed %llu env %llu policy %llu\n", (unsigned long long)seeds[i].seed,
+                (unsigned long long)seeds[i].env, (unsigned long long)seeds[i].policy);
+    if (fclose(out) != 0) {
+        remove(tmp);
+        return wm_error_set(err, WM_ERR_IO, "%s: write failed", tmp);
+    }
+    if (fs_commit(tmp, path, err)) remove(tmp);
+    return err->status;
 }

@@ -23,10 +23,17 @@ void dataset_free(WmDataset *dataset);
 uint64_t dataset_fingerprint(const WmDataset *dataset);
 
 /* DIR/environment.txt names the built-in environment wm collect recorded the episodes from, so a model trained on
- * them knows its task. Writing refuses a directory that already names another one; reading gives "" when the
+ * them knows its task, and, per seed it collected with, where that seed's random streams (the environment's and
+ * the policy's) left off, so collecting again continues them instead of repeating episodes:
+ *   cartpole-swingup
+ *   seed 0 env 7560 policy 250
+ * Writing refuses a directory that already names another environment; reading gives "" and zeros when the
  * dataset does not say. */
 #define WM_DATASET_ENV_FILE "environment.txt"
-WmStatus dataset_write_env(const char *dir, const char *env, WmError *err);
 void dataset_read_env(const char *dir, char *env, size_t size);
+void dataset_read_streams(const char *dir, uint64_t seed, uint64_t *env_counter, uint64_t *policy_counter);
+/* Records the environment and where `seed`'s streams are now (env_counter, policy_counter). */
+WmStatus dataset_write_env(const char *dir, const char *env, uint64_t seed, uint64_t env_counter,
+                           uint64_t policy_counter, WmError *err);
 
 #endif

@@ -40,6 +40,12 @@ data, runs = os.path.join(tmp, "data"), os.path.join(tmp, "run")
 check(collect(wm, data, 2).returncode == 0, "collect 2 episodes")
 check(open(os.path.join(data, "environment.txt")).read().strip() == "cartpole-swingup",
       "wm collect records the environment of its episodes")
+# Collecting twice continues the streams: 2 + 2 episodes are the 4 of one go, none repeated.
+twice, once = os.path.join(tmp, "twice"), os.path.join(tmp, "once")
+collect(wm, twice, 2), collect(wm, twice, 2), collect(wm, once, 4)
+steps = lambda d, i: open(os.path.join(d, f"episode_{i:06d}", "steps.csv")).read()
+check(all(steps(twice, i) == steps(once, i) for i in range(4)) and steps(twice, 0) != steps(twice, 2),
+      "collect twice into one dataset continues its random streams (no episode repeats)")
 r = run(wm, "collect", "--env", "pendulum-swingup", "--episodes", "1", "--out", data)
 check(r.returncode == 1 and "holds episodes of cartpole-swingup" in r.stderr, "another task's episodes are refused: "
       + r.stderr.strip())

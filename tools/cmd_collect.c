@@ -77,13 +77,18 @@ int command_collect(int argc, char **argv) {
         return collect_usage(stderr, 2);
     }
     WmEnv env;
+    WmRng policy_rng = rng_stream((uint64_t)o.seed, WM_STREAM_POLICY);
+    /* Collecting into a dataset again with the same seed continues its streams where they left off, so no episode
+     * repeats one it holds. */
+    uint64_t env_counter = 0, policy_counter = 0;
+    dataset_read_streams(o.out, (uint64_t)o.seed, &env_counter, &policy_counter);
     if (env_create(&env, o.env, (uint64_t)o.seed, (int)o.action_repeat, &err) || fs_make_dirs(o.out, &err) ||
-        dataset_write_env(o.out, env_name(&env), &err)) {
+        dataset_write_env(o.out, env_name(&env), (uint64_t)o.seed, env_counter, policy_counter, &err)) {
         fprintf(stderr, "wm collect: %s\n", err.message);
         env_free(&env);
         return 1;
     }
-    WmRng policy_rng = rng_stream((uint64_t)o.seed, WM_STREAM_POLICY);
+    env.rng.counter = env_counter, policy_rng.counter = policy_counter;
     WmRandomPolicy policy_state = {strcmp(o.policy, "random") == 0 ? &policy_rng : NULL, env_action_dim(&env)};
     const WmPolicy policy = policy_random(&policy_state);
     int npz = strcmp(o.format, "npz") == 0, written = 0;
@@ -99,6 +104,9 @@ int command_collect(int argc, char **argv) {
         WmEpisode episode = {0};
         if (env_rollout(&env, &policy, &episode, NULL, &err) == WM_OK) {
             WmStatus status = npz ? episode_write_npz(path, &episode, 1, &err) : episode_write_png_dir(path, &episode, &err);
+            if (status == WM_OK)
+                status = dataset_write_env(o.out, env_name(&env), (uint64_t)o.seed, env.rng.counter, policy_rng.counter,
+                                           &err);
             if (status == WM_OK) {
                 written++;
                 frames += episode.length;

@@ -38,7 +38,7 @@ check(r.returncode == 2 and "did you mean plan.candidates?" in r.stderr, "a mist
 
 data, runs = os.path.join(tmp, "data"), os.path.join(tmp, "run")
 check(collect(wm, data, 2).returncode == 0, "collect 2 episodes")
-check(open(os.path.join(data, "environment.txt")).read().strip() == "cartpole-swingup",
+check(open(os.path.join(data, "environment.txt")).read().splitlines()[0] == "cartpole-swingup",
       "wm collect records the environment of its episodes")
 # Collecting twice continues the streams: 2 + 2 episodes are the 4 of one go, none repeated.
 twice, once = os.path.join(tmp, "twice"), os.path.join(tmp, "once")

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/memory.h"
 #include "core/reduce.h"
 #include "ops/concat.h"
 #include "ops/loss.h"
@@ -117,6 +118,15 @@ static size_t step_floats(const WmWorldModel *model) {
 WmStatus world_model_build(WmWorldModel *model, int batch, int length, WmError *err) {
     model->batch = batch, model->length = length;
     const size_t N = (size_t)batch * length;
+    /* The step's working set, measured before anything is allocated: its activations and gradients, its inputs,
+     * and the parameter blocks already held. */
+    char what[128];
+    snprintf(what, sizeof what, "a step of %d x %d frames (data.batch x data.length)", batch, length);
+    const size_t inputs = (world_model_image_floats(model) + N * (model->action_dim + model->rssm.stoch + 2)) * sizeof(float);
+    model->encoder.batch = model->decoder.batch = (int)N; /* the layers' sizes at this batch, nothing built yet */
+    const size_t step_bytes = step_floats(model) * sizeof(float);
+    model->encoder.batch = model->decoder.batch = 0;
+    if (memory_check(what, step_bytes + inputs, err)) return err->status;
     if (dnnl_ctx_init(&model->dnnl, err)) return err->status;
     if (conv_stack_build(&model->encoder, &model->dnnl, (int)N, err) ||
         conv_stack_build(&model->decoder, &model->dnnl, (int)N, err))

@@ -109,6 +109,17 @@ check(os.path.exists(os.path.join(stopped, "checkpoints", f"step_{step}.safetens
 r = run(wm, "info", os.path.join(stopped, "latest.safetensors"))
 check(f"step           {step}" in r.stdout, "latest is that checkpoint")
 
+# Sizes before allocation: a batch too large for the memory limit is one line with both figures. (ASan reserves its
+# shadow memory as address space, so an address-space limit cannot be tried under it.)
+if "ASAN_OPTIONS" not in os.environ:
+    import resource
+    limit = lambda: resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+    r = subprocess.run([wm, "train", "--run", os.path.join(tmp, "big"), "--data", data, "--steps", "1", "--set",
+                        "data.batch=400", "--set", "data.length=50"], capture_output=True, text=True, preexec_fn=limit)
+    check(r.returncode == 1 and "needs" in r.stderr and "GiB are available" in r.stderr
+          and not os.path.exists(os.path.join(tmp, "big")), "too large a batch, found before allocating: "
+          + r.stderr.strip())
+
 # Exit codes: usage errors 2 (an unknown option, a missing argument, a bad --set, an unknown --env), else 1.
 usage = [(wm, "collect", "--env", "nope", "--episodes", "1", "--out", tmp), (wm, "eval", "--run", runs, "--env", "nope"),
          (wm, "train", "--run", runs, "--env", "nope"), (wm, "train", "--run", runs, "--data", data, "--set", "x.y=1"),

@@ -1,5 +1,7 @@
 #include "core/dnnl_ctx.h"
 
+#include "core/memory.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +26,8 @@ void dnnl_ctx_free(WmDnnl *ctx) {
 
 WmStatus dnnl_ctx_reserve(WmDnnl *ctx, size_t bytes, WmError *err) {
     if (bytes <= ctx->workspace_bytes) return WM_OK;
+    if (memory_check("oneDNN's workspace for the convolutions' layouts", bytes - ctx->workspace_bytes, err))
+        return err->status;
     free(ctx->workspace);
     ctx->workspace = wm_aligned_alloc(bytes);
     ctx->workspace_bytes = ctx->workspace ? bytes : 0;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <png.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,19 +17,17 @@
 
 /* ---- steps.csv ---- */
 
-/* Splits the next line off *cursor (handles \n and \r\n). Returns NULL at the end. */
+/* Splits the next line off *cursor: lines end in \n, \r\n or a lone \r (old Mac files). Returns NULL at the end. */
 static char *next_line(char **cursor) {
     char *line = *cursor;
     if (line == NULL || *line == '\0') return NULL;
-    char *end = strchr(line, '\n');
-    if (end != NULL) {
-        *end = '\0';
-        *cursor = end + 1;
+    char *end = line + strcspn(line, "\r\n");
+    if (*end == '\0') {
+        *cursor = end;
     } else {
-        *cursor = line + strlen(line);
+        *cursor = end + (end[0] == '\r' && end[1] == '\n' ? 2 : 1);
+        *end = '\0';
     }
-    size_t n = strlen(line);
-    if (n > 0 && line[n - 1] == '\r') line[n - 1] = '\0';
     return line;
 }
 
@@ -91,7 +90,8 @@ static WmStatus read_steps(const char *dir, float **rows, int *row_count, int *a
     size_t size = 0;
     *rows = NULL, *row_count = 0;
     if (fs_read_all(path, &text, &size, err)) return err->status;
-    char *cursor = text, *line = next_line(&cursor);
+    /* A UTF-8 byte-order mark (spreadsheets write one) is not part of the header. */
+    char *cursor = strncmp(text, "\xEF\xBB\xBF", 3) == 0 ? text + 3 : text, *line = next_line(&cursor);
     WmStatus status = line ? parse_header(path, line, action_dim, err)
                            : wm_error_set(err, WM_ERR_FORMAT, "%s: empty file, no header", path);
     int capacity = 0, line_number = 1;
@@ -127,31 +127,87 @@ typedef struct {
     char message[160]; /* empty when decoded */
 } DecodedFrame;
 
-/* libpng's simplified API: checks CRCs and truncation, converts any PNG colour type to RGB8. */
+/* libpng's own transforms, the values taken as stored: palette and gray expanded to RGB, 16-bit scaled exactly to
+ * 8 (v * 255 / 65535, rounded), any gAMA, cHRM, sRGB or iCCP chunk ignored (frames are data, not pictures to
+ * colour-correct), and alpha accepted only where every pixel is opaque: a translucent frame is refused, since
+ * what lies behind it is not known. CRCs and truncation are checked by libpng. */
+typedef struct {
+    char *message;
+    size_t size;
+    jmp_buf jump;
+} PngErrors;
+
+static void on_png_error(png_structp png, png_const_charp text) {
+    PngErrors *e = png_get_error_ptr(png);
+    snprintf(e->message, e->size, "%s", text);
+    longjmp(e->jump, 1);
+}
+
+static void on_png_warning(png_structp png, png_const_charp text) { (void)png, (void)text; }
+
 static void decode_png(const char *path, DecodedFrame *frame) {
-    png_image image;
-    memset(&image, 0, sizeof image);
-    image.version = PNG_IMAGE_VERSION;
     frame->rgb = NULL;
     frame->message[0] = '\0';
-    if (!png_image_begin_read_from_file(&image, path)) {
-        snprintf(frame->message, sizeof frame->message, "%s", image.message);
+    FILE *in = fopen(path, "rb");
+    if (in == NULL) {
+        snprintf(frame->message, sizeof frame->message, "cannot open: %s", strerror(errno));
         return;
     }
-    image.format = PNG_FORMAT_RGB;
-    frame->height = (int)image.height, frame->width = (int)image.width;
-    frame->rgb = malloc(PNG_IMAGE_SIZE(image));
-    if (frame->rgb == NULL) {
-        png_image_free(&image);
+    PngErrors errors = {.message = frame->message, .size = sizeof frame->message};
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &errors, on_png_error, on_png_warning);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    /* volatile: assigned after setjmp and freed after a longjmp from libpng */
+    uint8_t *volatile rgba = NULL;
+    png_bytep *volatile rows = NULL;
+    if (png == NULL || info == NULL) {
         snprintf(frame->message, sizeof frame->message, "out of memory");
-        return;
+        goto done;
     }
-    if (!png_image_finish_read(&image, NULL, frame->rgb, 0, NULL)) {
-        snprintf(frame->message, sizeof frame->message, "%s", image.message);
-        free(frame->rgb);
-        frame->rgb = NULL;
+    if (setjmp(errors.jump)) goto fail;
+    png_init_io(png, in);
+    png_set_user_limits(png, 8192, 8192); /* a frame, not a poster: refuses decompression bombs early */
+    png_read_info(png, info);
+    const png_uint_32 width = png_get_image_width(png, info), height = png_get_image_height(png, info);
+    const int color = png_get_color_type(png, info);
+    png_set_scale_16(png);
+    if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+    if (color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(png);
+    if ((color == PNG_COLOR_TYPE_GRAY) && png_get_bit_depth(png, info) < 8) png_set_expand_gray_1_2_4_to_8(png);
+    if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
+    png_set_add_alpha(png, 0xff, PNG_FILLER_AFTER); /* RGBA either way; alpha checked below */
+    png_read_update_info(png, info);
+    rgba = malloc((size_t)width * height * 4);
+    rows = malloc(sizeof *rows * height);
+    if (rgba == NULL || rows == NULL) {
+        snprintf(frame->message, sizeof frame->message, "out of memory for %ux%u", (unsigned)width, (unsigned)height);
+        goto done;
     }
-    png_image_free(&image);
+    for (png_uint_32 y = 0; y < height; y++) rows[y] = rgba + (size_t)y * width * 4;
+    png_read_image(png, rows);
+    png_read_end(png, NULL);
+    frame->rgb = malloc((size_t)width * height * 3);
+    if (frame->rgb == NULL) {
+        snprintf(frame->message, sizeof frame->message, "out of memory");
+        goto done;
+    }
+    for (size_t p = 0; p < (size_t)width * height; p++) {
+        if (rgba[p * 4 + 3] != 255) {
+            snprintf(frame->message, sizeof frame->message,
+                     "pixel (%zu, %zu) is translucent (alpha %d): frames must be opaque", p % width, p / width,
+                     rgba[p * 4 + 3]);
+            goto fail;
+        }
+        memcpy(frame->rgb + p * 3, rgba + p * 4, 3);
+    }
+    frame->height = (int)height, frame->width = (int)width;
+    goto done;
+fail:
+    free(frame->rgb);
+    frame->rgb = NULL;
+done:
+    png_destroy_read_struct(&png, &info, NULL);
+    free(rgba), free(rows);
+    fclose(in);
 }
 
 WmStatus png_read_rgb(const char *path, uint8_t **rgb, int *height, int *width, WmError *err) {

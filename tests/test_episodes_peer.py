@@ -2,7 +2,7 @@
 back, numpy reads that; PNG dir -> npz -> PNG dir holds bit for bit; every malformed input gets one line naming
 the file and the frame/row/key, and a non-zero exit; nothing is written into an input dataset.
 Usage: test_episodes_peer.py WM EPISODE_COPY"""
-import io, os, shutil, subprocess, sys, tempfile, zipfile
+import io, os, shutil, struct, subprocess, sys, tempfile, zipfile, zlib
 import numpy as np
 
 WM, COPY = sys.argv[1], sys.argv[2]
@@ -153,6 +153,58 @@ try:
         check(r.returncode == 1, f"{path}: exit code {r.returncode}, wanted 1")
         check(len(lines) == 1 and path in lines[0] and expected in lines[0],
               f"{path}: message {r.stderr.strip()!r} lacks {expected!r}")
+
+    # PNG frames as stored, whatever the file's kind: 16-bit scaled exactly, gamma chunks ignored, opaque RGBA taken,
+    # translucent refused. Written by hand (zlib + struct), so no imaging library decides for us.
+    def write_png(path, pixels, color_type, bit_depth, gamma=None):
+        rows = b"".join(b"\x00" + row.tobytes() for row in pixels)
+        chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(
+            ">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        h, w = pixels.shape[:2]
+        body = chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, bit_depth, color_type, 0, 0, 0))
+        if gamma is not None:
+            body += chunk(b"gAMA", struct.pack(">I", int(gamma * 100000)))
+        open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + body + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+    def episode_of(name, frame_writer):
+        d = f"{work}/kinds/{name}"
+        os.makedirs(d)
+        for t in range(2):
+            frame_writer(f"{d}/frame_{t:06d}.png")
+        open(f"{d}/steps.csv", "w").write("action_0,reward,is_first,is_terminal\n0,0,1,0\n0.5,1,0,0\n")
+        return d
+
+    gray16 = np.full((4, 4), 32768, ">u2")
+    rgb8 = np.zeros((4, 4, 3), np.uint8)
+    rgb8[..., 0], rgb8[..., 1], rgb8[..., 2] = 10, 128, 250
+    rgba = np.concatenate([rgb8, np.full((4, 4, 1), 255, np.uint8)], axis=2)
+    translucent = rgba.copy()
+    translucent[1, 2, 3] = 100
+    kinds = [
+        ("gray16", lambda p: write_png(p, gray16, 0, 16), [128, 128, 128]),  # 32768 * 255 / 65535 = 127.5
+        ("gamma", lambda p: write_png(p, rgb8, 2, 8, gamma=0.2), [10, 128, 250]),
+        ("rgba", lambda p: write_png(p, rgba, 6, 8), [10, 128, 250]),
+    ]
+    for name, writer, expected in kinds:
+        d = episode_of(name, writer)
+        r = run(COPY, d, f"{work}/kinds/{name}.npz")
+        ok = r.returncode == 0
+        if ok:
+            image = np.load(f"{work}/kinds/{name}.npz")["image"]
+            ok = list(image[0, 0, 0]) == expected and (image == image[0, 0, 0]).all()
+        check(ok, f"a {name} PNG frame reads as stored: {expected} {r.stderr.strip()}")
+    # steps.csv with a UTF-8 byte-order mark, or with CR-only line endings, reads as the plain one.
+    for name, text in (("bom", "\ufeffaction_0,reward,is_first,is_terminal\n0,0,1,0\n0.5,1,0,0\n"),
+                       ("cr", "action_0,reward,is_first,is_terminal\r0,0,1,0\r0.5,1,0,0\r")):
+        d = episode_of(name, lambda p: write_png(p, rgb8, 2, 8))
+        open(f"{d}/steps.csv", "w", encoding="utf-8", newline="").write(text)
+        r = run(COPY, d, f"{work}/kinds/{name}.npz")
+        ok = r.returncode == 0 and np.load(f"{work}/kinds/{name}.npz")["action"][1, 0] == 0.5
+        check(ok, f"steps.csv with {name}: " + r.stderr.strip())
+    d = episode_of("translucent", lambda p: write_png(p, translucent, 6, 8))
+    r = run(WM, "info", d)
+    check(r.returncode == 1 and "pixel (2, 1) is translucent (alpha 100)" in r.stderr,
+          "a translucent frame is refused: " + r.stderr.strip())
 
     # A dataset with bad episodes: stops with the count, or skips them with --skip-bad; it is never written to.
     mixed = f"{work}/mixed"

@@ -10,7 +10,7 @@ packages=(gcc libc6-dev meson ninja-build pkg-config cmake libdnnl-dev libpng-de
 if [ "${1:-build}" = test ]; then
     # real peers in tests: numpy for .npz and checkpoints, ffmpeg for camera frames; chromium loads the
     # run report page as a user's browser would
-    packages+=(python3-numpy ffmpeg chromium)
+    packages+=(python3-numpy ffmpeg chromium clang libclang-rt-14-dev)  # clang + its libFuzzer: tools/fuzz.sh
 fi
 
 missing=()

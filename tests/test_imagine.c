@@ -115,39 +115,33 @@ static void check_tensors(Fixture *f, WmParams *p, int value, const char *what) 
     }
 }
 
-START_TEST(actor_gradient_through_the_dynamics_matches_central_differences) {
+/* The actor's gradient through the dynamics, in each variant of the objective: plain, returns from a slow value,
+ * a continue head discounting each imagined step by its probability that the episode goes on (the gradient runs
+ * through it too), and an ensemble of three prior heads with the variance penalty, whose gradient runs through
+ * every head's prior and reward. */
+static const struct {
+    const char *what;
+    int slow_target, continue_head, members;
+} ACTOR_VARIANTS[] = {
+    {"actor loss (dynamics)", 0, 0, 1},
+    {"actor loss (dynamics, slow value)", 1, 0, 1},
+    {"actor loss (continue head)", 0, 1, 1},
+    {"actor loss (ensemble penalty)", 0, 0, 3},
+};
+
+START_TEST(actor_gradient_matches_central_differences) {
     Fixture f;
-    make_fixture(&f, "dynamics", 0);
-    check_tensors(&f, &f.im.actor.params, 0, "actor loss (dynamics)");
+    make_fixture_with(&f, "dynamics", ACTOR_VARIANTS[_i].slow_target, ACTOR_VARIANTS[_i].continue_head,
+                      ACTOR_VARIANTS[_i].members);
+    check_tensors(&f, &f.im.actor.params, 0, ACTOR_VARIANTS[_i].what);
     free_fixture(&f);
 }
 END_TEST
 
-START_TEST(actor_gradient_with_a_slow_value_matches_central_differences) {
-    Fixture f;
-    make_fixture(&f, "dynamics", 1);
-    check_tensors(&f, &f.im.actor.params, 0, "actor loss (dynamics, slow value)");
-    free_fixture(&f);
-}
-END_TEST
-
-/* A continue head discounts each imagined step by its probability that the episode goes on; the actor's gradient
- * runs through it too. */
-START_TEST(actor_gradient_with_a_continue_head_matches_central_differences) {
-    Fixture f;
-    make_fixture_with(&f, "dynamics", 0, 1, 1);
-    check_tensors(&f, &f.im.actor.params, 0, "actor loss (continue head)");
-    free_fixture(&f);
-}
-END_TEST
-
-/* An ensemble of three prior heads: the imagined steps run the heads drawn for them, and the variance penalty's
- * gradient runs through every head's prior and reward. */
-START_TEST(actor_gradient_with_an_ensemble_penalty_matches_central_differences) {
+/* With an ensemble, the penalty lowers the imagined return: the heads disagree. */
+START_TEST(the_ensemble_penalty_lowers_the_imagined_return) {
     Fixture f;
     make_fixture_with(&f, "dynamics", 0, 0, 3);
-    check_tensors(&f, &f.im.actor.params, 0, "actor loss (ensemble penalty)");
-    /* The penalty lowers the imagined return: the heads disagree. */
     WmImagineLosses with, without;
     WmError err = {0};
     ck_assert(imagine_losses(&f.im, &f.model, f.h, f.z, 0, &with, &err) == WM_OK);
@@ -266,10 +260,9 @@ int main(void) {
     TCase *tc = tcase_create("imagine");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, tanh_normal_gradients_match_central_differences);
-    tcase_add_test(tc, actor_gradient_through_the_dynamics_matches_central_differences);
-    tcase_add_test(tc, actor_gradient_with_a_slow_value_matches_central_differences);
-    tcase_add_test(tc, actor_gradient_with_a_continue_head_matches_central_differences);
-    tcase_add_test(tc, actor_gradient_with_an_ensemble_penalty_matches_central_differences);
+    tcase_add_loop_test(tc, actor_gradient_matches_central_differences, 0,
+                        (int)(sizeof ACTOR_VARIANTS / sizeof ACTOR_VARIANTS[0]));
+    tcase_add_test(tc, the_ensemble_penalty_lowers_the_imagined_return);
     tcase_add_test(tc, value_gradient_matches_central_differences);
     tcase_add_test(tc, imagination_leaves_the_world_model_gradients_alone);
     suite_add_tcase(s, tc);

@@ -27,8 +27,6 @@ typedef struct {
     Heads *heads;
 } Imagined;
 
-enum { STATES_MAX = 1001 };
-
 static size_t mlp_floats(const WmMlp *mlp) {
     size_t total = 0;
     for (int i = 0; i < mlp->count; i++) total += (size_t)mlp->layers[i].out;
@@ -55,14 +53,13 @@ static size_t arena_floats_needed(const WmImagination *im, const WmWorldModel *m
                                 ? (size_t)m->rssm.members * (U + 3 * S + F + mlp_floats(&m->reward)) + 1 + 32
                                 : 0;
     return N * (states * (per_state + scalars + ensemble) + backward + 4 * (F + S)) +
-           (states * (64 + 8 * (size_t)m->rssm.members) + 256) * 16;
+           (states * (64 + 8 * (size_t)m->rssm.members) + 256) * 16 + states * (sizeof(Imagined) / sizeof(float) + 16);
 }
 
 WmStatus imagine_create(WmImagination *im, const WmConfig *c, const WmWorldModel *m, int starts, WmError *err) {
     memset(im, 0, sizeof *im);
     const int F = m->rssm.deter + m->rssm.stoch;
     im->starts = starts, im->horizon = (int)c->actor.horizon;
-    if (im->horizon + 1 > STATES_MAX) return wm_error_set(err, WM_ERR_ARG, "actor.horizon: at most %d", STATES_MAX - 1);
     im->reinforce = strcmp(c->actor.gradient, "reinforce") == 0, im->slow_target = c->actor.slow_target;
     im->gamma = (float)c->actor.gamma, im->lambda = (float)c->actor.lambda;
     im->entropy_scale = (float)c->actor.entropy_scale, im->target_every = c->actor.target_every;
@@ -310,8 +307,8 @@ WmStatus imagine_losses(WmImagination *im, const WmWorldModel *m, const float *h
     const float gamma = im->gamma, lambda = im->lambda;
     WmArena *arena = &im->arena;
     arena_reset(arena);
-    Imagined s[STATES_MAX];
-    memset(s, 0, sizeof(Imagined) * (size_t)(steps + 1));
+    Imagined *s = arena_alloc_zero(arena, sizeof(Imagined) * (size_t)(steps + 1));
+    if (s == NULL) return arena_check(arena, err);
     if (imagine_forward(im, m, h0, z0, s, err)) return err->status;
     const int value_last = im->value.net.count - 1;
     /* Scalars per state, (H + 1, N): rewards, the values the returns bootstrap from, the returns, each state's

@@ -90,7 +90,8 @@ void run_discard(const WmRunPaths *p, int directory_was_new) {
     char **names = NULL;
     int count = 0;
     WmError err = {0};
-    if (fs_list_dir(p->episodes, &names, &count, &err) == WM_OK) {
+    /* Episodes go only from a directory this start made: anything else in it is somebody's. */
+    if (directory_was_new && fs_list_dir(p->episodes, &names, &count, &err) == WM_OK) {
         for (int i = 0; i < count; i++) {
             char path[WM_RUN_PATH_MAX + 300];
             snprintf(path, sizeof path, "%s/%s", p->episodes, names[i]);

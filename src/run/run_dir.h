@@ -34,8 +34,8 @@ WmStatus run_read_config(const WmRunPaths *paths, const char *const *sets, int s
 /* Makes the directory and checkpoints/, and writes config.yaml: a new run's, or a resumed one's with what --set
  * and --steps changed, so the next plain resume continues with them. */
 WmStatus run_prepare(const WmRunPaths *paths, const WmConfig *config, WmError *err);
-/* A first start that failed before its first checkpoint leaves nothing behind: config.yaml, metrics, the
- * episodes it collected, checkpoints/ and the directory itself (when it was created by this start) go. */
+/* A first start that failed before its first checkpoint leaves nothing behind: config.yaml, metrics and an empty
+ * checkpoints/ go, and, when this start created the directory, the episodes it collected and the directory. */
 void run_discard(const WmRunPaths *paths, int directory_was_new);
 /* A resume given --config: refused, naming the keys, when the file's config differs from the run's (run.steps
  * aside, which --steps sets). */

@@ -38,17 +38,21 @@ with tempfile.TemporaryDirectory() as tmp:
     data, run = os.path.join(tmp, "episodes"), os.path.join(tmp, "run")
     check(collect(WM, data).returncode == 0, "collect 3 episodes")
     check(train(WM, run, data, 8).returncode == 0, "train a tiny model for 8 steps")
-    # Frames are 32x32 in this run, drawn twice as large, with 2-pixel gaps: a cell is 66 wide.
+    # Frames are 32x32 in this run, drawn twice as large, with 2-pixel gaps: a cell is 66 wide. Around the grid, the
+    # labels' margins (tools/viz_*.c): recon 78 left and 16 on top; openloop 64 left, 30 (PNG) or 18 (GIF) on top,
+    # 30 below for the heat map's scale, at least 330 wide; the dataset a 14-pixel caption band above every row; the
+    # evaluation GIF 30 on top for its caption.
     out = os.path.join(tmp, "recon.png")
     r = viz("recon", "--run", run, "--data", data, "--episodes", "2", "--frames", "5", "--out", out)
     p = probe(out)
-    check(r.returncode == 0 and p[:3] == ["png", str(5 * 66 + 2), str(4 * 66 + 2)] and int(p[3]) > 20,
+    check(r.returncode == 0 and p[:3] == ["png", str(78 + 5 * 66 + 2), str(16 + 4 * 66 + 2)] and int(p[3]) > 20,
           f"recon: 2 episodes x 2 rows x 5 frames decode as {p}")
 
     out = os.path.join(tmp, "open.png")
     r = viz("openloop", "--run", run, "--data", data, "--context", "3", "--horizon", "9", "--frames", "4", "--out", out)
     p = probe(out)
-    check(r.returncode == 0 and p[:3] == ["png", str(4 * 66 + 2), str(3 * 66 + 2)] and int(p[3]) > 20,
+    check(r.returncode == 0 and p[:3] == ["png", str(max(64 + 4 * 66 + 2, 330)), str(30 + 3 * 66 + 2 + 30)]
+          and int(p[3]) > 20,
           f"openloop PNG: truth, model, error x 4 frames decode as {p}")
     with open(os.path.join(tmp, "open.csv")) as f:
         lines = f.read().split()
@@ -57,7 +61,7 @@ with tempfile.TemporaryDirectory() as tmp:
     out = os.path.join(tmp, "open.gif")
     r = viz("openloop", "--run", run, "--data", data, "--context", "3", "--horizon", "9", "--out", out)
     p = probe(out)
-    check(r.returncode == 0 and p[:4] == ["gif", "68", str(3 * 66 + 2), "12"] and int(p[4]) > 20,
+    check(r.returncode == 0 and p[:4] == ["gif", "330", str(18 + 3 * 66 + 2 + 30), "12"] and int(p[4]) > 20,
           f"openloop GIF: 12 frames of truth, model, error decode as {p}")
 
     out = os.path.join(tmp, "curves.png")
@@ -69,7 +73,7 @@ with tempfile.TemporaryDirectory() as tmp:
     out = os.path.join(tmp, "grid.png")
     r = viz("dataset", "--data", data, "--episodes", "3", "--frames", "6", "--out", out)
     p = probe(out)
-    check(r.returncode == 0 and p[:3] == ["png", str(6 * 130 + 2), str(3 * 130 + 2)] and int(p[3]) > 20,
+    check(r.returncode == 0 and p[:3] == ["png", str(6 * 130 + 2), str(3 * (130 + 14) + 2)] and int(p[3]) > 20,
           f"dataset: 3 episodes x 6 frames of 64x64 decode as {p}")
 
     # wm eval closes the loop in a built-in environment: a 64x64 model, a small planning budget.
@@ -84,7 +88,7 @@ with tempfile.TemporaryDirectory() as tmp:
     check(r.returncode == 0 and " over 2 episodes; " in last and "ms per decision (250 decisions)" in last,
           "wm eval prints the return and the time per decision: " + last)
     p = probe(gif)
-    check(p[:4] == ["gif", "132", "132", "126"] and int(p[4]) > 5, f"wm eval's GIF: 126 frames decode as {p}")
+    check(p[:4] == ["gif", "132", str(30 + 132), "126"] and int(p[4]) > 5, f"wm eval's GIF: 126 frames decode as {p}")
     for precision in ["fp32", "bf16"]:
         r = subprocess.run([WM, "eval", "--run", run64, "--env", "cartpole-swingup", "--episodes", "1", "--set",
                             f"plan.precision={precision}"], capture_output=True, text=True)
@@ -124,7 +128,7 @@ with tempfile.TemporaryDirectory() as tmp:
     lines = r.stdout.splitlines()
     check(r.returncode == 0 and len(lines) == 7 and all(len(l.split()) == 1 and abs(float(l)) <= 1 for l in lines),
           f"wm plan on 7 ffmpeg testsrc frames (96x72, resized): {len(lines)} action lines; " + r.stderr.strip())
-    episode = os.path.join(data, sorted(os.listdir(data))[0])
+    episode = os.path.join(data, sorted(n for n in os.listdir(data) if n.startswith("episode_"))[0])
     r = subprocess.run([WM, "plan", "--run", run64, "--frames", episode], capture_output=True, text=True)
     check(r.returncode == 0 and len(r.stdout.splitlines()) == 126,
           f"wm plan on a recorded episode's 126 PNG frames: {len(r.stdout.splitlines())} lines")

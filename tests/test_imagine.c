@@ -106,7 +106,7 @@ static void check_tensors(Fixture *f, WmParams *p, int value, const char *what) 
         memset(&g, 0, sizeof g);
         g.ctx = f, g.forward = losses_forward, g.backward = losses_backward;
         g.scalar = &f->loss, g.scalar_grad = &f->loss_grad;
-        g.eps = 2e-3, g.atol = 2e-4, g.rtol = 2e-2, g.max_checks = 12;
+        g.eps = 3e-3, g.atol = 5e-4, g.rtol = 3e-2, g.max_checks = 12; /* float nets under a double loss */
         for (int i = first; i < first + 8 && i < p->count; i++)
             g.inputs[g.input_count++] = (GcInput){p->infos[i].name, params_value(p, i), params_grad(p, i),
                                                   p->infos[i].count};

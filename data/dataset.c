@@ -154,10 +154,5 @@ WmStatus dataset_write_env(const char *dir, const char *env, uint64_t seed, uint
     for (int i = 0; i < count; i++)
         fprintf(out, "seed %llu env %llu policy %llu\n", (unsigned long long)seeds[i].seed,
                 (unsigned long long)seeds[i].env, (unsigned long long)seeds[i].policy);
-    if (fclose(out) != 0) {
-        remove(tmp);
-        return wm_error_set(err, WM_ERR_IO, "%s: write failed", tmp);
-    }
-    if (fs_commit(tmp, path, err)) remove(tmp);
-    return err->status;
+    return fs_commit_stream(out, tmp, path, err);
 }

@@ -57,6 +57,15 @@ WmStatus fs_commit(const char *from, const char *to, WmError *err) {
     return fs_fsync_path(dirname(parent), err);
 }
 
+WmStatus fs_commit_stream(FILE *out, const char *tmp, const char *path, WmError *err) {
+    if (fclose(out) != 0) {
+        remove(tmp);
+        return wm_error_set(err, WM_ERR_IO, "%s: write failed (disk full?)", tmp);
+    }
+    if (fs_commit(tmp, path, err)) remove(tmp);
+    return err->status;
+}
+
 void fs_remove_shallow(const char *path) {
     if (!fs_is_dir(path)) {
         unlink(path);

@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include <stdio.h>
+
 #include "core/error.h"
 
 int fs_exists(const char *path);
@@ -14,6 +16,8 @@ WmStatus fs_make_dirs(const char *path, WmError *err);
 WmStatus fs_fsync_path(const char *path, WmError *err);
 /* fsyncs `from` (file or directory), renames it to `to`, fsyncs the parent directory of `to`. */
 WmStatus fs_commit(const char *from, const char *to, WmError *err);
+/* Closes `out`, written at `tmp`, and commits it to `path`; on any failure `tmp` is removed, so no .tmp survives. */
+WmStatus fs_commit_stream(FILE *out, const char *tmp, const char *path, WmError *err);
 /* Removes a file, or a directory and the files in it (one level: a temporary episode directory). */
 void fs_remove_shallow(const char *path);
 /* Reads a whole file into a malloc'd buffer (NUL-terminated for convenience). */

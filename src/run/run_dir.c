@@ -64,12 +64,7 @@ static WmStatus write_config(const WmConfig *config, const char *path, WmError *
     if (out == NULL) return wm_error_set(err, WM_ERR_IO, "%s: cannot create", tmp);
     fprintf(out, "# The resolved configuration of this run, written by wm train; a resume reads it back.\n");
     config_write_yaml(config, out);
-    if (fclose(out) != 0) {
-        remove(tmp);
-        return wm_error_set(err, WM_ERR_IO, "%s: write failed (disk full?)", tmp);
-    }
-    if (fs_commit(tmp, path, err)) remove(tmp);
-    return err->status;
+    return fs_commit_stream(out, tmp, path, err);
 }
 
 WmStatus run_prepare(const WmRunPaths *p, const WmConfig *config, WmError *err) {
@@ -140,8 +135,7 @@ WmStatus run_trim_metrics(const WmRunPaths *p, long step, WmError *err) {
         if (at && sscanf(at + 7, "%ld", &line_step) == 1 && line_step <= step) fprintf(out, "%s\n", line);
     }
     free(text);
-    if (fclose(out) != 0) return wm_error_set(err, WM_ERR_IO, "%s: write failed", tmp);
-    return fs_commit(tmp, p->metrics, err);
+    return fs_commit_stream(out, tmp, p->metrics, err);
 }
 
 WmStatus run_open_metrics(const WmRunPaths *p, FILE **metrics, WmError *err) {

@@ -46,16 +46,41 @@ static WmConvShape layer_shape(const WmConvStack *stack, int i, int batch) {
         .stride = 2,
         .padding = 0,
         .transposed = stack->transposed,
+        .bf16 = stack->bf16,
     };
+}
+
+int conv_stack_holds_natively(const WmConvStack *stack, int i) {
+    if (i + 1 >= stack->layers || stack->is_grid[i] || stack->is_grid[i + 1]) return 0;
+    const WmConvShape here = layer_shape(stack, i, 1);
+    return !conv_wants_plain(&here);
+}
+
+enum { NATIVE_BLOCK = 16 }; /* the channel block of oneDNN's f32 layouts on AVX-512 (aBcd16b) */
+
+static WmStatus build_layer(WmConvStack *stack, int i, WmDnnl *dnnl, WmError *err) {
+    const WmConvShape shape = layer_shape(stack, i, stack->batch);
+    const WmConvHolding holding = {
+        .x = i && conv_stack_holds_natively(stack, i - 1) ? &stack->convs[i - 1].y_held : NULL,
+        .y_native = conv_stack_holds_natively(stack, i),
+    };
+    if (conv_init_held(&stack->convs[i], dnnl, &shape, &holding, err)) return err->status;
+    /* The arena is sized before the primitives exist, from conv_stack_out_floats: hold oneDNN to it. */
+    if (conv_y_bytes(&stack->convs[i]) > conv_stack_out_floats(stack, i) * sizeof(float)) {
+        conv_free(&stack->convs[i]);
+        return wm_error_set(err, WM_ERR_DNNL, "layer %d: oneDNN holds its output in %zu bytes, more than the %zu planned",
+                            i + 1, conv_y_bytes(&stack->convs[i]), conv_stack_out_floats(stack, i) * sizeof(float));
+    }
+    return WM_OK;
 }
 
 WmStatus conv_stack_build(WmConvStack *stack, WmDnnl *dnnl, int batch, WmError *err) {
     stack->batch = batch;
     for (int i = 0; i < stack->layers; i++) {
-        const WmConvShape shape = layer_shape(stack, i, batch);
-        if (!stack->is_grid[i] && conv_init(&stack->convs[i], dnnl, &shape, err)) {
+        if (!stack->is_grid[i] && build_layer(stack, i, dnnl, err)) {
             for (int j = 0; j < i; j++)
                 if (!stack->is_grid[j]) conv_free(&stack->convs[j]);
+            stack->batch = 0;
             return err->status;
         }
     }
@@ -89,6 +114,13 @@ size_t conv_stack_scratch_floats(const WmConvStack *stack) {
         const size_t weights = (size_t)g.in * g.out_channels * g.kernel * g.kernel;
         if (stack->is_grid[i] && weights > most) most = weights;
     }
+    return most;
+}
+
+size_t conv_stack_scratchpad_bytes(const WmConvStack *stack) {
+    size_t most = 0;
+    for (int i = 0; i < stack->layers; i++)
+        if (!stack->is_grid[i] && stack->convs[i].scratchpad_bytes > most) most = stack->convs[i].scratchpad_bytes;
     return most;
 }
 
@@ -126,7 +158,9 @@ static WmStatus layer_backward(WmConvStack *stack, int i, const WmDnnl *dnnl, Wm
 }
 
 size_t conv_stack_out_floats(const WmConvStack *stack, int layer) {
-    return (size_t)stack->batch * stack->channels[layer] * stack->heights[layer] * stack->widths[layer];
+    size_t channels = (size_t)stack->channels[layer];
+    if (conv_stack_holds_natively(stack, layer)) channels = (channels + NATIVE_BLOCK - 1) / NATIVE_BLOCK * NATIVE_BLOCK;
+    return (size_t)stack->batch * channels * stack->heights[layer] * stack->widths[layer];
 }
 
 static WmActivation layer_activation(const WmConvStack *stack, int i) {
@@ -147,15 +181,31 @@ WmStatus conv_stack_forward(WmConvStack *stack, const WmDnnl *dnnl, const WmPara
 
 WmStatus conv_stack_backward(WmConvStack *stack, const WmDnnl *dnnl, WmParams *params, WmArena *arena, float *dx,
                              float *dtop, const float *x, float *const *outs, WmError *err) {
+    /* Layer i's input gradient lives until layer i - 1 has used it: consecutive ones sit at the two ends of one
+     * block as large as the largest neighbouring pair, so they never overlap and the block is all the memory the
+     * gradients between layers take. */
+    const size_t mark = arena_mark(arena);
+    size_t block = 0;
+    for (int i = 1; i < stack->layers; i++) {
+        const size_t pair = conv_stack_out_floats(stack, i - 1) + (i > 1 ? conv_stack_out_floats(stack, i - 2) : 0);
+        if (pair > block) block = pair + 16; /* + 16: room for the end one's alignment */
+    }
+    float *between = block ? arena_floats(arena, block) : NULL;
+    if (block && between == NULL) return arena_check(arena, err);
     float *dy = dtop;
+    WmStatus status = WM_OK;
     for (int i = stack->layers - 1; i >= 0; i--) {
-        if (act_backward_from_output(layer_activation(stack, i), dy, outs[i], conv_stack_out_floats(stack, i), err))
-            return err->status;
-        float *dinput = i ? arena_floats(arena, conv_stack_out_floats(stack, i - 1)) : dx;
-        if (i && dinput == NULL) return arena_check(arena, err);
-        if (i) memset(dinput, 0, conv_stack_out_floats(stack, i - 1) * sizeof(float));
-        if (layer_backward(stack, i, dnnl, params, arena, dinput, dy, i ? outs[i - 1] : x, err)) return err->status;
+        if ((status = act_backward_from_output(layer_activation(stack, i), dy, outs[i], conv_stack_out_floats(stack, i),
+                                               err)))
+            break;
+        const size_t in_floats = i ? conv_stack_out_floats(stack, i - 1) : 0;
+        /* Alternate ends, 64-byte aligned: the end one starts at a multiple of 16 floats below the block's end. */
+        float *dinput = !i ? dx : (stack->layers - 1 - i) % 2 ? between : between + ((block - in_floats) & ~(size_t)15);
+        /* A plain input gradient is added to; a natively held one is written whole (conv_init_held). */
+        if (i && !conv_stack_holds_natively(stack, i - 1)) memset(dinput, 0, in_floats * sizeof(float));
+        if ((status = layer_backward(stack, i, dnnl, params, arena, dinput, dy, i ? outs[i - 1] : x, err))) break;
         dy = dinput;
     }
-    return WM_OK;
+    arena_rewind(arena, mark);
+    return status;
 }

@@ -22,6 +22,7 @@ typedef struct {
     int weight[WM_STACK_MAX], bias[WM_STACK_MAX]; /* parameter indices */
     /* A transposed layer on a 1x1 input runs as a dense map onto its grid (ops/grid.h), not as a convolution. */
     int is_grid[WM_STACK_MAX];
+    int bf16; /* mixed precision: each pass reads bf16 (ops/conv.h); set before building */
     /* Built for one batch: */
     int batch;
     WmConv convs[WM_STACK_MAX]; /* unused where is_grid */
@@ -40,15 +41,23 @@ WmStatus conv_stack_build_copy(WmConvStack *copy, const WmConvStack *declared, W
 void conv_stack_free(WmConvStack *stack);
 /* Scratch floats forward and backward take from the arena (and hand back). */
 size_t conv_stack_scratch_floats(const WmConvStack *stack);
+/* The largest scratchpad oneDNN keeps for one pass of one layer (it shares one among them). */
+size_t conv_stack_scratchpad_bytes(const WmConvStack *stack);
 /* Multiply-adds x 2 of layer i's forward at the built batch. */
 double conv_stack_layer_flops(const WmConvStack *stack, int layer);
-/* Floats of layer i's output for the built batch. */
+/* Floats of layer i's output for the built batch, as held: an output passed natively to the next layer is held in
+ * oneDNN's blocked layout, its channels padded to the block (16). */
 size_t conv_stack_out_floats(const WmConvStack *stack, int layer);
+/* Whether layer i's output (and its gradient) passes to the next layer in oneDNN's blocked layout, no reorder
+ * between: every inner output does, unless a grid layer is on either side or the layer runs on plain tensors. */
+int conv_stack_holds_natively(const WmConvStack *stack, int layer);
 
-/* outs[i] (allocated from arena) receives layer i's output; outs[layers-1] is the result. */
+/* outs[i] (allocated from arena) receives layer i's output; outs[layers-1] is the result, always plain (N, C, H,
+ * W); the inner ones are held as conv_stack_holds_natively says. */
 WmStatus conv_stack_forward(WmConvStack *stack, const WmDnnl *dnnl, const WmParams *params, WmArena *arena,
                             float **outs, const float *x, WmError *err);
-/* dtop is the gradient of the last output (consumed). dx (may be NULL) += the gradient of x. */
+/* dtop is the gradient of the last output (consumed). dx (may be NULL) += the gradient of x. The gradients between
+ * layers live in the arena only while backward passes through their two layers. */
 WmStatus conv_stack_backward(WmConvStack *stack, const WmDnnl *dnnl, WmParams *params, WmArena *arena, float *dx,
                              float *dtop, const float *x, float *const *outs, WmError *err);
 

@@ -128,6 +128,7 @@ WmStatus world_model_build(WmWorldModel *model, int batch, int length, WmError *
     model->encoder.batch = model->decoder.batch = 0;
     if (memory_check(what, step_bytes + inputs, err)) return err->status;
     if (dnnl_ctx_init(&model->dnnl, err)) return err->status;
+    model->encoder.bf16 = model->decoder.bf16 = model->train_bf16;
     if (conv_stack_build(&model->encoder, &model->dnnl, (int)N, err) ||
         conv_stack_build(&model->decoder, &model->dnnl, (int)N, err))
         return err->status;
@@ -329,6 +330,7 @@ WmStatus world_model_step(WmWorldModel *m, WmLosses *losses, int backward, WmErr
     const WmModelInput *in = &m->input;
     Forward f;
     if (forward(m, L, &f, err)) return err->status;
+    m->activation_bytes = arena_mark(arena);
     float *const *encoder_outs = f.encoder_outs, *const *decoder_outs = f.decoder_outs,
                  *const *reward_outs = f.reward_outs;
     float *features = f.features, *decoder_in = f.decoder_in;
@@ -385,7 +387,6 @@ WmStatus world_model_step(WmWorldModel *m, WmLosses *losses, int backward, WmErr
 
     /* Backward. Gradient buffers come from the arena; every one that accumulates starts at zero. */
     const size_t rows_s = (size_t)N * S;
-    float *dimage = arena_floats(arena, image_floats);
     float *ddecoder_in = arena_alloc_zero(arena, (size_t)N * m->decoder_width * sizeof(float));
     float *dfeatures = arena_alloc_zero(arena, (size_t)N * (D + S) * sizeof(float));
     float *dkl = arena_alloc_zero(arena, (size_t)N * sizeof(float));
@@ -402,8 +403,10 @@ WmStatus world_model_step(WmWorldModel *m, WmLosses *losses, int backward, WmErr
     if (arena_check(arena, err)) return err->status;
     const float per_frame = 1.0f / N;
 
-    memset(dimage, 0, image_floats * sizeof(float));
-    gauss_ll_fixed_backward(dimage, m->image_mean, in->images, image_floats, 1.0f, -per_frame);
+    /* The image's gradient takes the mean image's place: nothing reads the mean after the loss. */
+    float *dimage = m->image_mean;
+    m->image_mean = NULL;
+    gauss_ll_fixed_gradient_in_place(dimage, in->images, image_floats, 1.0f, -per_frame);
     if (conv_stack_backward(&m->decoder, &m->dnnl, &m->params, arena, ddecoder_in, dimage, decoder_in, decoder_outs,
                             err) ||
         dense_backward(&m->decoder_dense, &m->params, dfeatures, ddecoder_in, features, decoder_in, N, err))

@@ -46,6 +46,8 @@ typedef struct {
     WmModelConfig config;
     int action_dim;
     int batch, length; /* B, L the step runs at */
+    int train_bf16;    /* the convolutions in bf16 mixed precision (train.precision); set before world_model_build */
+    size_t activation_bytes; /* of the arena, what the last step's forward pass held (the rest of its peak: gradients) */
     WmParams params;
     WmConvStack encoder, decoder;
     int embed;              /* E: the encoder's flattened output */
@@ -59,7 +61,8 @@ typedef struct {
     WmArena arena;
     WmModelInput input;
     WmOvershoot *overshoot; /* NULL when loss.overshooting < 2 */
-    /* Outputs of the last forward, valid until the next: */
+    /* Outputs of the last forward, valid until the next (image_mean is NULL after a step with backward, which
+     * writes the image's gradient over it): */
     float *image_mean;    /* (N, 3, H, W) */
     float *reward_mean;   /* (N) */
     float *continue_logit; /* (N), with a continue head */

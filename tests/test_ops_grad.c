@@ -368,6 +368,13 @@ START_TEST(grad_gauss_ll_fixed) {
     k.da = p.inputs[0].grad;
     p.scalar = &k.loss, p.scalar_grad = &k.dloss;
     expect_gradients(&p, "gaussian log-likelihood, fixed std");
+    /* The in-place form writes over the mean exactly what the accumulating one adds to zero. */
+    float *in_place = buffer(30), *accumulated = buffer(30);
+    memcpy(in_place, k.a, 30 * sizeof(float));
+    memset(accumulated, 0, 30 * sizeof(float));
+    gauss_ll_fixed_backward(accumulated, k.a, k.b, 30, 0.7f, -0.3f);
+    gauss_ll_fixed_gradient_in_place(in_place, k.b, 30, 0.7f, -0.3f);
+    ck_assert_mem_eq(in_place, accumulated, 30 * sizeof(float));
     free_buffers();
 }
 END_TEST

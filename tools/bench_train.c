@@ -20,12 +20,13 @@
 enum { BENCH_ACTIONS = 6, BENCH_LENGTH = 50 };
 
 int bench_train_usage(FILE *out, int code) {
-    fprintf(out, "usage: wm bench train [--threads N] [--repeats N] [--batch B] [--json]\n"
+    fprintf(out, "usage: wm bench train [--threads N] [--repeats N] [--batch B] [--precision P] [--imagination] [--json]\n"
                  "  --threads N   OpenMP/oneDNN threads (default: OMP_NUM_THREADS or all cores)\n"
                  "  --repeats N   timed steps per batch size; the median is reported (default 5)\n"
                  "  --batch B     only this batch size (default: 50, then 16)\n"
                  "  --json        one JSON object per batch size instead of the table\n"
-                 "  also times the imagination update of the actor and value at each batch size\n"
+                 "  --precision P fp32 (default) or bf16 (train.precision: the convolutions in bf16 mixed precision)\n"
+                 "  --imagination also time the imagination update of the actor and value at each batch size\n"
                  "example: wm bench train --batch 16 --threads 2\n");
     return code;
 }
@@ -49,12 +50,23 @@ static double step_flops(const WmWorldModel *m) {
     return total;
 }
 
-static WmStatus bench_batch(int batch, int repeats, double sgemm_gflops, int json, WmError *err) {
+typedef struct {
+    int repeats, json, imagination, bf16;
+    double sgemm_gflops;
+} BenchTrain;
+
+static double mib(size_t bytes) { return bytes / 1048576.0; }
+
+static WmStatus bench_batch(const BenchTrain *b, int batch, WmError *err) {
+    const int repeats = b->repeats, json = b->json;
+    const double sgemm_gflops = b->sgemm_gflops;
     WmConfig config;
     config_defaults(&config);
     const WmModelConfig model_config = model_config_from(&config);
     WmWorldModel m;
-    if (world_model_create(&m, &model_config, BENCH_ACTIONS, err) || world_model_build(&m, batch, BENCH_LENGTH, err)) {
+    WmStatus made = world_model_create(&m, &model_config, BENCH_ACTIONS, err);
+    m.train_bf16 = b->bf16;
+    if (made || world_model_build(&m, batch, BENCH_LENGTH, err)) {
         world_model_free(&m);
         return err->status;
     }
@@ -81,18 +93,36 @@ static WmStatus bench_batch(int batch, int repeats, double sgemm_gflops, int jso
         const double seconds = bench_median(times, repeats), flops = step_flops(&m), gflops = flops / seconds * 1e-9;
         struct rusage usage;
         getrusage(RUSAGE_SELF, &usage);
-        const double arena_mib = m.arena.peak / 1048576.0, params_mib = 4.0 * m.params.total * sizeof(float) / 1048576.0,
+        /* The working set by owner: parameters with gradients and both Adam moments; the step's activations and,
+         * on top of them at the peak, its gradients (one arena); oneDNN's scratchpad (one, shared by every pass);
+         * the blocked copies views make at the plain edges (one workspace); the fixed input buffers. */
+        const double params_mib = mib(4 * m.params.total * sizeof(float)), activations_mib = mib(m.activation_bytes),
+                     gradients_mib = mib(m.arena.peak - m.activation_bytes),
+                     scratchpad_mib = mib(conv_stack_scratchpad_bytes(&m.encoder) > conv_stack_scratchpad_bytes(&m.decoder)
+                                              ? conv_stack_scratchpad_bytes(&m.encoder)
+                                              : conv_stack_scratchpad_bytes(&m.decoder)),
+                     workspace_mib = mib(m.dnnl.workspace_bytes), inputs_mib = mib(world_model_image_floats(&m) * sizeof(float)),
                      rss_mib = usage.ru_maxrss / 1024.0;
+        const char *precision = b->bf16 ? "bf16" : "fp32";
         if (json)
-            printf("{\"bench\":\"train\",\"batch\":%d,\"length\":%d,\"threads\":%d,\"s_per_step\":%.4f,"
+            printf("{\"bench\":\"train\",\"precision\":\"%s\",\"batch\":%d,\"length\":%d,\"threads\":%d,\"s_per_step\":%.4f,"
                    "\"frames_per_s\":%.1f,\"gflop_per_step\":%.1f,\"gflops\":%.1f,\"sgemm_gflops\":%.1f,"
-                   "\"arena_mib\":%.0f,\"params_mib\":%.0f,\"peak_rss_mib\":%.0f}\n",
-                   batch, BENCH_LENGTH, omp_get_max_threads(), seconds, N / seconds, flops * 1e-9, gflops,
-                   sgemm_gflops, arena_mib, params_mib, rss_mib);
+                   "\"params_mib\":%.0f,\"activations_mib\":%.0f,\"gradients_mib\":%.0f,\"scratchpad_mib\":%.0f,"
+                   "\"workspace_mib\":%.0f,\"inputs_mib\":%.0f,\"peak_rss_mib\":%.0f}\n",
+                   precision, batch, BENCH_LENGTH, omp_get_max_threads(), seconds, N / seconds, flops * 1e-9, gflops,
+                   sgemm_gflops, params_mib, activations_mib, gradients_mib, scratchpad_mib, workspace_mib, inputs_mib,
+                   rss_mib);
         else
-            printf("| %2d x %d | %6.2f s (%.2f-%.2f) | %6.1f | %6.1f | %5.1f | %3.0f%% | %5.0f | %5.0f MiB |\n", batch,
-                   BENCH_LENGTH, seconds, times[0], times[repeats - 1], N / seconds, flops * 1e-9, gflops,
-                   100.0 * gflops / sgemm_gflops, arena_mib, rss_mib);
+            printf("| %2d x %d, %s | %6.2f s (%.2f-%.2f) | %6.1f | %6.1f | %5.1f | %3.0f%% | %.0f / %.0f / %.0f / %.0f / %.0f / %.0f "
+                   "| %5.0f MiB |\n",
+                   batch, BENCH_LENGTH, precision, seconds, times[0], times[repeats - 1], N / seconds, flops * 1e-9,
+                   gflops, 100.0 * gflops / sgemm_gflops, params_mib, activations_mib, gradients_mib, scratchpad_mib,
+                   workspace_mib, inputs_mib, rss_mib);
+    }
+    if (!b->imagination || status != WM_OK) {
+        free(times);
+        world_model_free(&m);
+        return status;
     }
     /* Dreamer's imagination update (actor.* defaults: 4 x 400 actor, 3 x 400 value, horizon 15) from the last
      * step's B x L posterior states, as the trainer runs it after each world-model step. */
@@ -125,15 +155,20 @@ static WmStatus bench_batch(int batch, int repeats, double sgemm_gflops, int jso
 int bench_train(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) return bench_train_usage(stdout, 0);
     long threads = omp_get_max_threads(), repeats = 5, only_batch = 0;
-    int json = 0;
+    int json = 0, imagination = 0;
+    const char *precision = "fp32";
     WmError err = {0};
     const CliOption options[] = {
         {"--json", CLI_FLAG, &json, 0, 0},
+        {"--imagination", CLI_FLAG, &imagination, 0, 0},
+        {"--precision", CLI_TEXT, &precision, 0, 0},
         {"--threads", CLI_LONG, &threads, 1, 1024},
         {"--repeats", CLI_LONG, &repeats, 1, 1000},
         {"--batch", CLI_LONG, &only_batch, 1, 4096},
     };
     cli_parse_options(argc, argv, options, (int)(sizeof options / sizeof options[0]), &err);
+    if (!err.status && strcmp(precision, "fp32") != 0 && strcmp(precision, "bf16") != 0)
+        wm_error_set(&err, WM_ERR_ARG, "--precision: '%s' is not fp32 or bf16", precision);
     if (err.status) {
         fprintf(stderr, "wm bench train: %s\n", err.message);
         return bench_train_usage(stderr, 2);
@@ -146,13 +181,15 @@ int bench_train(int argc, char **argv) {
     if (!json) {
         printf("wm bench train: %s, %ld thread%s, median of %ld steps; dnnl_sgemm 1024^3 %.1f GFLOP/s\n\n", cpu,
                threads, threads == 1 ? "" : "s", repeats, sgemm);
-        printf("| B x L | s/step (min-max) | frames/s | GFLOP/step | GFLOP/s | of sgemm | arena MiB | peak RSS |\n");
+        printf("| B x L | s/step (min-max) | frames/s | GFLOP/step | GFLOP/s | of sgemm | MiB: params / activations / "
+               "gradients / scratchpad / workspace / inputs | peak RSS |\n");
         printf("|---|---|---|---|---|---|---|---|\n");
     }
     const int batches[] = {50, 16};
     for (int i = 0; i < 2; i++) {
         const int batch = only_batch ? (int)only_batch : batches[i];
-        if (bench_batch(batch, (int)repeats, sgemm, json, &err)) goto fail;
+        const BenchTrain b = {(int)repeats, json, imagination, strcmp(precision, "bf16") == 0, sgemm};
+        if (bench_batch(&b, batch, &err)) goto fail;
         if (only_batch) break;
     }
     return 0;

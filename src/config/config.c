@@ -24,6 +24,7 @@ static const char *const GRADIENTS[] = {"dynamics", "reinforce", NULL};
 static const char *const ACTIVATIONS[] = {"relu", "elu", NULL}, *const PLANNERS[] = {"shooting", "cem", "mppi", "actor", NULL},
                          *const PROPAGATIONS[] = {"each", "random", NULL},
                          *const PRECISIONS[] = {"auto", "fp32", "bf16", NULL};
+static const char *const TRAIN_PRECISIONS[] = {"fp32", "bf16", NULL};
 
 #define AT(field) offsetof(WmConfig, field)
 static const ConfigKey KEYS[] = {
@@ -78,6 +79,9 @@ static const ConfigKey KEYS[] = {
     {"optim.beta1", KEY_FLOAT, AT(optim.beta1), 0, 0.999999, "0.9", "Adam first-moment decay", NULL},
     {"optim.beta2", KEY_FLOAT, AT(optim.beta2), 0, 0.999999, "0.999", "Adam second-moment decay", NULL},
     {"optim.clip_norm", KEY_FLOAT, AT(optim.clip_norm), 0, 1e12, "1000.0", "global gradient norm clip; 0 is off", NULL},
+    {"train.precision", KEY_CHOICE, AT(train.precision), 0, 0, "fp32",
+     "fp32, or bf16 mixed precision: the convolutions read bf16 and sum in f32 (AMX or AVX-512 BF16); weights, "
+     "Adam moments, losses and the RSSM stay f32", TRAIN_PRECISIONS},
     {"online.seed_episodes", KEY_INT, AT(online.seed_episodes), 1, 100000, "5",
      "random-policy episodes before training (wm train --env)", NULL},
     {"online.steps_per_episode", KEY_INT, AT(online.steps_per_episode), 1, 1e9, "100",

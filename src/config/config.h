@@ -65,6 +65,9 @@ typedef struct {
         double learning_rate, eps, beta1, beta2, clip_norm;
     } optim;
     struct {
+        char precision[WM_CONFIG_TEXT_MAX]; /* "fp32", or "bf16": the convolutions read bf16 and sum in f32 */
+    } train;
+    struct {
         long seed_episodes;      /* random-policy episodes before the first gradient step */
         long steps_per_episode;  /* gradient steps between collected episodes (PlaNet: 100) */
         double exploration_noise; /* std of the Gaussian noise added to the planner's actions */

@@ -13,7 +13,15 @@ typedef struct {
     int out_channels;
     int kernel, stride, padding;
     int transposed; /* 0: convolution, 1: transposed convolution */
+    int bf16;       /* mixed precision: each pass reads its inputs rounded to bf16 and sums in f32; outputs stay f32 */
 } WmConvShape;
+
+/* How the caller holds x and y. Plain unless said otherwise; a stack of layers holds what passes between two of
+ * them in the layout oneDNN prefers (aBcd16b here), so no reorder runs between the layers. */
+typedef struct {
+    const dnnl_memory_desc_t *x; /* x, and dx, as held; NULL: plain */
+    int y_native;                /* hold y, and dy, in the layout the forward pass prefers */
+} WmConvHolding;
 
 /* out = (in + 2p - k) / s + 1 for a convolution; (in - 1) s - 2p + k for a transposed one. */
 void conv_output_size(const WmConvShape *shape, int *out_height, int *out_width);
@@ -34,16 +42,27 @@ typedef struct {
      * weights have disjoint places, so a full backward reorders dy once when both passes want the same layout. */
     size_t at_x, at_weight, at_y, at_bd_dy, at_bd_weight, at_dx, at_bw_x, at_bw_dy, at_dweight, at_dbias;
     int share_dy;
+    dnnl_memory_desc_t x_held, y_held; /* x, dx and y, dy as the caller holds them */
+    int dx_overwrites;                 /* a natively held dx is written, not added to */
+    size_t scratchpad_bytes;           /* the largest scratchpad oneDNN keeps for one of the three passes */
 } WmConv;
 
 /* Reserves the context's workspace for this shape's largest call. */
 WmStatus conv_init(WmConv *conv, WmDnnl *ctx, const WmConvShape *shape, WmError *err);
+/* The same with x and y held as `holding` says. A natively held dx is overwritten instead of added to. */
+WmStatus conv_init_held(WmConv *conv, WmDnnl *ctx, const WmConvShape *shape, const WmConvHolding *holding,
+                        WmError *err);
+/* Bytes of y as held (a blocked layout pads channels up to its block). */
+size_t conv_y_bytes(const WmConv *conv);
+/* A transposed convolution to fewer than 16 channels (the decoder's image layer) runs forward on plain tensors: a
+ * blocked output would pad 3 channels to 16 and run 3x slower than oneDNN's gemm path. Its y is held plain. */
+int conv_wants_plain(const WmConvShape *shape);
 void conv_free(WmConv *conv);
 
 /* y = conv(x, weight) + bias; y (N, O, OH, OW) is overwritten. */
 WmStatus conv_forward(WmConv *conv, const WmDnnl *ctx, float *y, const float *x, const float *weight,
                       const float *bias, WmError *err);
-/* dx += dL/dx. */
+/* dx += dL/dx (dx = dL/dx when held natively). */
 WmStatus conv_backward_data(WmConv *conv, const WmDnnl *ctx, float *dx, const float *dy, const float *weight,
                             WmError *err);
 /* dweight += dL/dweight, dbias += dL/dbias. */

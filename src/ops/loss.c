@@ -18,6 +18,12 @@ void gauss_ll_fixed_backward(float *dmean, const float *mean, const float *targe
     for (size_t i = 0; i < n; i++) dmean[i] += scale * (target[i] - mean[i]);
 }
 
+void gauss_ll_fixed_gradient_in_place(float *mean, const float *target, size_t n, float std, float dloss) {
+    float scale = dloss / (std * std);
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i++) mean[i] = 0.0f + scale * (target[i] - mean[i]);
+}
+
 double gauss_ll_forward(const float *mean, const float *std, const float *target, size_t n) {
     double partial[WM_REDUCE_CHUNKS];
 #pragma omp parallel for schedule(static) if (n > 65536)

@@ -9,6 +9,9 @@
 double gauss_ll_fixed_forward(const float *mean, const float *target, size_t n, float std);
 void gauss_ll_fixed_backward(float *dmean, const float *mean, const float *target, size_t n, float std,
                              float dloss);
+/* The same gradient written over the mean it is taken at (mean becomes dmean): the decoder's image needs no other
+ * buffer of its size. Bit for bit what gauss_ll_fixed_backward adds to a zeroed dmean. */
+void gauss_ll_fixed_gradient_in_place(float *mean, const float *target, size_t n, float std, float dloss);
 
 /* sum_i log N(target_i; mean_i, std_i^2), std learned (std_i > 0). */
 double gauss_ll_forward(const float *mean, const float *std, const float *target, size_t n);

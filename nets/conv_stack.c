@@ -188,8 +188,9 @@ WmStatus conv_stack_backward(WmConvStack *stack, const WmDnnl *dnnl, WmParams *p
     size_t block = 0;
     for (int i = 1; i < stack->layers; i++) {
         const size_t pair = conv_stack_out_floats(stack, i - 1) + (i > 1 ? conv_stack_out_floats(stack, i - 2) : 0);
-        if (pair > block) block = pair + 16; /* + 16: room for the end one's alignment */
+        if (pair > block) block = pair;
     }
+    if (block) block += 16; /* room for the end one's alignment */
     float *between = block ? arena_floats(arena, block) : NULL;
     if (block && between == NULL) return arena_check(arena, err);
     float *dy = dtop;

@@ -51,7 +51,8 @@ static double step_flops(const WmWorldModel *m) {
 }
 
 typedef struct {
-    int repeats, json, imagination, bf16;
+    int repeats, json, imagination;
+    const WmConfig *config; /* the defaults with --precision as train.precision */
     double sgemm_gflops;
 } BenchTrain;
 
@@ -60,12 +61,11 @@ static double mib(size_t bytes) { return bytes / 1048576.0; }
 static WmStatus bench_batch(const BenchTrain *b, int batch, WmError *err) {
     const int repeats = b->repeats, json = b->json;
     const double sgemm_gflops = b->sgemm_gflops;
-    WmConfig config;
-    config_defaults(&config);
+    WmConfig config = *b->config;
     const WmModelConfig model_config = model_config_from(&config);
     WmWorldModel m;
     WmStatus made = world_model_create(&m, &model_config, BENCH_ACTIONS, err);
-    m.train_bf16 = b->bf16;
+    m.train_bf16 = config_trains_in_bf16(&config);
     if (made || world_model_build(&m, batch, BENCH_LENGTH, err)) {
         world_model_free(&m);
         return err->status;
@@ -98,12 +98,12 @@ static WmStatus bench_batch(const BenchTrain *b, int batch, WmError *err) {
          * the blocked copies views make at the plain edges (one workspace); the fixed input buffers. */
         const double params_mib = mib(4 * m.params.total * sizeof(float)), activations_mib = mib(m.activation_bytes),
                      gradients_mib = mib(m.arena.peak - m.activation_bytes),
-                     scratchpad_mib = mib(conv_stack_scratchpad_bytes(&m.encoder) > conv_stack_scratchpad_bytes(&m.decoder)
-                                              ? conv_stack_scratchpad_bytes(&m.encoder)
-                                              : conv_stack_scratchpad_bytes(&m.decoder)),
+                     encoder_scratchpad = conv_stack_scratchpad_bytes(&m.encoder),
+                     decoder_scratchpad = conv_stack_scratchpad_bytes(&m.decoder),
+                     scratchpad_mib = mib(encoder_scratchpad > decoder_scratchpad ? encoder_scratchpad : decoder_scratchpad),
                      workspace_mib = mib(m.dnnl.workspace_bytes), inputs_mib = mib(world_model_image_floats(&m) * sizeof(float)),
                      rss_mib = usage.ru_maxrss / 1024.0;
-        const char *precision = b->bf16 ? "bf16" : "fp32";
+        const char *precision = config.train.precision;
         if (json)
             printf("{\"bench\":\"train\",\"precision\":\"%s\",\"batch\":%d,\"length\":%d,\"threads\":%d,\"s_per_step\":%.4f,"
                    "\"frames_per_s\":%.1f,\"gflop_per_step\":%.1f,\"gflops\":%.1f,\"sgemm_gflops\":%.1f,"
@@ -167,8 +167,9 @@ int bench_train(int argc, char **argv) {
         {"--batch", CLI_LONG, &only_batch, 1, 4096},
     };
     cli_parse_options(argc, argv, options, (int)(sizeof options / sizeof options[0]), &err);
-    if (!err.status && strcmp(precision, "fp32") != 0 && strcmp(precision, "bf16") != 0)
-        wm_error_set(&err, WM_ERR_ARG, "--precision: '%s' is not fp32 or bf16", precision);
+    WmConfig config; /* the key table checks --precision as it checks train.precision */
+    config_defaults(&config);
+    if (!err.status) config_set(&config, "train.precision", precision, "--precision", &err);
     if (err.status) {
         fprintf(stderr, "wm bench train: %s\n", err.message);
         return bench_train_usage(stderr, 2);
@@ -188,7 +189,7 @@ int bench_train(int argc, char **argv) {
     const int batches[] = {50, 16};
     for (int i = 0; i < 2; i++) {
         const int batch = only_batch ? (int)only_batch : batches[i];
-        const BenchTrain b = {(int)repeats, json, imagination, strcmp(precision, "bf16") == 0, sgemm};
+        const BenchTrain b = {(int)repeats, json, imagination, &config, sgemm};
         if (bench_batch(&b, batch, &err)) goto fail;
         if (only_batch) break;
     }

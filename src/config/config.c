@@ -320,6 +320,8 @@ WmModelConfig model_config_from(const WmConfig *config) {
     return (WmModelConfig){config->data.height, config->data.width, config->data.bit_depth, config->model, config->loss};
 }
 
+int config_trains_in_bf16(const WmConfig *config) { return strcmp(config->train.precision, "bf16") == 0; }
+
 WmStatus model_config_validate(const WmModelConfig *config, WmError *err) {
     long height = config->height, width = config->width;
     const WmModelSection *net = &config->net;

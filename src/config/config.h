@@ -112,6 +112,8 @@ typedef struct {
 } WmModelConfig;
 
 WmModelConfig model_config_from(const WmConfig *config);
+/* Whether the run trains its convolutions in bf16 mixed precision (train.precision). */
+int config_trains_in_bf16(const WmConfig *config);
 /* The relations a model's sizes must hold (the decoder reaches the image size, the encoder has an output). */
 WmStatus model_config_validate(const WmModelConfig *config, WmError *err);
 

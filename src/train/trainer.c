@@ -14,7 +14,7 @@ WmStatus trainer_create(WmTrainer *t, const WmConfig *config, int action_dim, Wm
     const int B = (int)config->data.batch, L = (int)config->data.length;
     const WmModelConfig model_config = model_config_from(config);
     if (world_model_create(&t->model, &model_config, action_dim, err)) return err->status;
-    t->model.train_bf16 = strcmp(config->train.precision, "bf16") == 0;
+    t->model.train_bf16 = config_trains_in_bf16(config);
     if (world_model_build(&t->model, B, L, err)) return err->status;
     const uint64_t seed = (uint64_t)config->run.seed;
     world_model_init_params(&t->model, seed);

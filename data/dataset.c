@@ -35,19 +35,38 @@ WmStatus dataset_list(const char *dir, char ***paths, int *count, WmError *err) 
 }
 
 WmStatus dataset_read(const char *dir, WmFrameSize *size, int skip_bad, WmDataset *dataset, WmError *err) {
+    const WmDatasetShare all = {0, 1, 0};
+    return dataset_read_share(dir, size, skip_bad, &all, dataset, err);
+}
+
+static int in_share(const WmDatasetShare *share, int index, int listed) {
+    const int training = listed - share->holdout;
+    return index < training ? index % share->ranks == share->rank : share->rank == 0;
+}
+
+WmStatus dataset_read_share(const char *dir, WmFrameSize *size, int skip_bad, const WmDatasetShare *share,
+                            WmDataset *dataset, WmError *err) {
     memset(dataset, 0, sizeof *dataset);
     char **paths = NULL;
-    int count = 0;
-    if (dataset_list(dir, &paths, &count, err)) return err->status;
-    if (count == 0) {
+    int listed = 0;
+    if (dataset_list(dir, &paths, &listed, err)) return err->status;
+    if (listed == 0) {
         free(paths);
         return wm_error_set(err, WM_ERR_FORMAT, "%s: no episodes (PNG directories with steps.csv, or .npz files)", dir);
     }
-    dataset->episodes = calloc(count, sizeof *dataset->episodes);
+    int count = 0;
+    for (int i = 0; i < listed; i++) count += in_share(share, i, listed);
+    if (share->ranks > 1 && (listed - share->holdout <= share->rank)) {
+        fs_free_list(paths, listed);
+        return wm_error_set(err, WM_ERR_ARG, "%s: %d training episode%s leave none for rank %d of %d", dir,
+                            listed - share->holdout, wm_plural(listed - share->holdout), share->rank, share->ranks);
+    }
+    dataset->episodes = calloc(count ? count : 1, sizeof *dataset->episodes);
     char bad[400] = "";
     int bad_count = 0;
     WmStatus status = dataset->episodes ? WM_OK : wm_error_set(err, WM_ERR_NOMEM, "%s: out of memory", dir);
-    for (int i = 0; i < count && status == WM_OK; i++) {
+    for (int i = 0; i < listed && status == WM_OK; i++) {
+        if (!in_share(share, i, listed)) continue;
         WmError episode_err = {0};
         if (episode_read(paths[i], size, &dataset->episodes[dataset->count], &episode_err) == WM_OK) {
             /* Size is fixed by the first episode unless the caller asked for one. */
@@ -58,7 +77,7 @@ WmStatus dataset_read(const char *dir, WmFrameSize *size, int skip_bad, WmDatase
         if (episode_err.status == WM_ERR_NOMEM) status = wm_error_set(err, WM_ERR_NOMEM, "%s", episode_err.message);
         if (bad_count++ == 0) snprintf(bad, sizeof bad, "%.390s", episode_err.message);
     }
-    fs_free_list(paths, count);
+    fs_free_list(paths, listed);
     if (status == WM_OK && bad_count > 0 && !skip_bad)
         status = wm_error_set(err, WM_ERR_FORMAT, "%s: %d of %d episodes are bad (--skip-bad passes them over); first: %s",
                               dir, bad_count, count, bad);
@@ -66,6 +85,7 @@ WmStatus dataset_read(const char *dir, WmFrameSize *size, int skip_bad, WmDatase
         status = wm_error_set(err, WM_ERR_FORMAT, "%s: every episode is bad; first: %s", dir, bad);
     dataset->skipped = bad_count;
     if (status != WM_OK) dataset_free(dataset);
+    else dataset->listed = listed;
     return status;
 }
 

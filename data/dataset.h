@@ -11,11 +11,21 @@ typedef struct {
     WmEpisode *episodes;
     int count;
     int skipped; /* bad episodes passed over (skip_bad) */
+    int listed;  /* episodes in the directory, before a share was taken */
 } WmDataset;
 
 /* Reads every episode. A bad episode stops the read with a message listing the bad ones, unless skip_bad, which
  * passes them over and counts them. An empty dataset is an error. */
 WmStatus dataset_read(const char *dir, WmFrameSize *size, int skip_bad, WmDataset *dataset, WmError *err);
+
+/* One rank's share of a dataset split between `ranks` readers: of the episodes in sorted order, the last
+ * `holdout` are held out and go to rank 0 alone (after its training share); the others go round-robin, episode i
+ * to rank i mod ranks. Each rank reads only its own files. A share with no training episode is an error. */
+typedef struct {
+    int rank, ranks, holdout;
+} WmDatasetShare;
+WmStatus dataset_read_share(const char *dir, WmFrameSize *size, int skip_bad, const WmDatasetShare *share,
+                            WmDataset *dataset, WmError *err);
 void dataset_free(WmDataset *dataset);
 
 /* A 64-bit FNV-1a fingerprint of every episode's frames, actions and rewards, in order: two datasets with the same

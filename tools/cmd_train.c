@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "core/comm.h"
 #include "progress.h"
 #include "run/run_dir.h"
 #include "run/train_run.h"
@@ -102,14 +103,31 @@ int command_train(int argc, char **argv) {
     action.sa_handler = on_stop_signal;
     sigaction(SIGINT, &action, NULL);
     sigaction(SIGTERM, &action, NULL);
-    const WmTrainObserver observer = {NULL, print_note, print_progress, stop_requested};
-    if (run_train(&o, &observer, &err) == WM_OK) return 0;
+    /* Under mpirun, one rank of a data-parallel job; rank 0 alone prints progress and notes. */
+    WmComm comm;
+    if (comm_join(&comm, &err)) {
+        fprintf(stderr, "wm train: %s\n", err.message);
+        return 1;
+    }
+    o.comm = &comm;
+    const WmTrainObserver observer = {NULL, comm.rank == 0 ? print_note : NULL,
+                                      comm.rank == 0 ? print_progress : NULL, stop_requested};
+    if (run_train(&o, &observer, &err) == WM_OK) {
+        comm_leave(&comm);
+        return 0;
+    }
     progress_done();
-    fprintf(stderr, "wm train: %s\n", err.message);
+    char rank[32] = "";
+    if (comm.size > 1) snprintf(rank, sizeof rank, "rank %d: ", comm.rank);
+    fprintf(stderr, "wm train: %s%s\n", rank, err.message);
     if (err.status == WM_ERR_NUMERIC) {
         WmRunPaths paths;
         run_paths(&paths, o.run);
-        fprintf(stderr, "wm train: the last good checkpoint is %s\n", paths.latest);
+        fprintf(stderr, "wm train: %sthe last good checkpoint is %s\n", rank, paths.latest);
     }
+    /* The other ranks may be waiting in a collective for this one: end the job, not only this rank. A rank stopped
+     * because another failed leaves quietly, so that the failing one's own line gets out before its abort. */
+    if (err.status != WM_ERR_PEER) comm_abort(&comm, 1);
+    comm_leave(&comm);
     return 1;
 }

@@ -11,6 +11,10 @@ WmRng rng_stream(uint64_t seed, uint64_t stream) {
     return rng;
 }
 
+WmRng rng_stream_for_rank(uint64_t seed, uint64_t stream, int rank) {
+    return rng_stream(seed, stream | (uint64_t)rank << 40);
+}
+
 void rng_philox4x32(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]) {
     uint32_t c0 = counter[0], c1 = counter[1], c2 = counter[2], c3 = counter[3];
     uint32_t k0 = key[0], k1 = key[1];

@@ -31,6 +31,9 @@ typedef enum {
 } WmStreamId;
 
 WmRng rng_stream(uint64_t seed, uint64_t stream);
+/* Rank r's own copy of a stream in a data-parallel job: rank 0's is rng_stream(seed, stream), so one process runs
+ * as it always did; rank r > 0 sets r in bits 40 and up of the stream word, above every id here. */
+WmRng rng_stream_for_rank(uint64_t seed, uint64_t stream, int rank);
 
 /* One Philox4x32-10 block: out = philox(counter, key). Exposed for the known-answer test. */
 void rng_philox4x32(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]);

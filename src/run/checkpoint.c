@@ -10,6 +10,29 @@ void checkpoint_rng_format(char *out, size_t size, const WmRng *rng) {
     snprintf(out, size, "%" PRIu64 " %" PRIu64 " %" PRIu64, rng->seed, rng->stream, rng->counter);
 }
 
+void checkpoint_rank_key(char *out, size_t size, const char *key, int rank) {
+    if (rank == 0) snprintf(out, size, "%s", key);
+    else snprintf(out, size, "rank%d.%s", rank, key);
+}
+
+int checkpoint_trainer_streams(const WmTrainer *t, WmMetaEntry *entries, char texts[][WM_META_TEXT_MAX]) {
+    int count = 0;
+    const struct {
+        const char *key;
+        const WmRng *rng;
+    } streams[] = {{WM_META_RNG_SAMPLE, &t->sample_rng},
+                   {WM_META_RNG_DEQUANTIZE, &t->dequantize_rng},
+                   {WM_META_RNG_LATENT, &t->latent_rng},
+                   {WM_META_RNG_IMAGINE, t->imagination ? &t->imagination->rng : NULL}};
+    for (size_t i = 0; i < sizeof streams / sizeof streams[0]; i++) {
+        if (streams[i].rng == NULL) continue;
+        checkpoint_rng_format(texts[count], WM_META_TEXT_MAX, streams[i].rng);
+        entries[count] = (WmMetaEntry){streams[i].key, texts[count]};
+        count++;
+    }
+    return count;
+}
+
 WmStatus checkpoint_rng_read(const WmSafetensors *f, const char *key, WmRng *rng, WmError *err) {
     const char *text = safetensors_meta(f, key);
     uint64_t seed, stream, counter;
@@ -142,27 +165,30 @@ WmStatus checkpoint_save(const WmTrainer *trainer, const char *path, const WmMet
             tensors[n++] = (WmTensorRef){blocks[b].step_name, "I64", 1, {1}, &steps[b], sizeof steps[b]};
         }
     }
-    char step[32], action_dim[32], sample[96], dequantize[96], latent[96], imagine[96], updates[32];
+    char step[32], action_dim[32], updates[32], ranks[32], streams[WM_TRAINER_STREAMS_MAX][WM_META_TEXT_MAX];
     snprintf(step, sizeof step, "%ld", t->step);
     snprintf(action_dim, sizeof action_dim, "%d", t->model.action_dim);
-    checkpoint_rng_format(sample, sizeof sample, &t->sample_rng);
-    checkpoint_rng_format(dequantize, sizeof dequantize, &t->dequantize_rng);
-    checkpoint_rng_format(latent, sizeof latent, &t->latent_rng);
-    WmMetaEntry meta[16 + 16] = {
-        {WM_META_FORMAT, WM_CHECKPOINT_FORMAT}, {WM_META_CONFIG, config},         {WM_META_STEP, step},
-        {WM_META_ACTION_DIM, action_dim},       {WM_META_RNG_SAMPLE, sample},     {WM_META_RNG_DEQUANTIZE, dequantize},
-        {WM_META_RNG_LATENT, latent},           {WM_META_VERSION, WM_VERSION},
-    };
-    int meta_count = 8;
+    WmMetaEntry *meta = calloc((size_t)WM_TRAINER_STREAMS_MAX + 8 + (size_t)extra_count, sizeof *meta);
+    if (meta == NULL) {
+        free(tensors), free(names), free(config);
+        return wm_error_set(err, WM_ERR_NOMEM, "%s: out of memory", path);
+    }
+    meta[0] = (WmMetaEntry){WM_META_FORMAT, WM_CHECKPOINT_FORMAT}, meta[1] = (WmMetaEntry){WM_META_CONFIG, config};
+    meta[2] = (WmMetaEntry){WM_META_STEP, step}, meta[3] = (WmMetaEntry){WM_META_ACTION_DIM, action_dim};
+    meta[4] = (WmMetaEntry){WM_META_VERSION, WM_VERSION};
+    int meta_count = 5;
+    meta_count += checkpoint_trainer_streams(t, meta + meta_count, streams);
     if (t->imagination) {
-        checkpoint_rng_format(imagine, sizeof imagine, &t->imagination->rng);
         snprintf(updates, sizeof updates, "%ld", t->imagination->updates);
-        meta[meta_count++] = (WmMetaEntry){WM_META_RNG_IMAGINE, imagine};
         meta[meta_count++] = (WmMetaEntry){WM_META_ACTOR_UPDATES, updates};
     }
-    for (int i = 0; i < extra_count && meta_count < 32; i++) meta[meta_count++] = extra[i];
+    if (t->comm.size > 1) { /* a single process's checkpoints stay as they were */
+        snprintf(ranks, sizeof ranks, "%d", t->comm.size);
+        meta[meta_count++] = (WmMetaEntry){WM_META_RANKS, ranks};
+    }
+    for (int i = 0; i < extra_count; i++) meta[meta_count++] = extra[i];
     WmStatus status = safetensors_write(path, tensors, n, meta, meta_count, err);
-    free(tensors), free(names), free(config);
+    free(tensors), free(names), free(config), free(meta);
     return status;
 }
 
@@ -178,13 +204,25 @@ WmStatus checkpoint_load_trainer(WmTrainer *t, const char *path, WmError *err) {
                      wm_plural(info.action_dim), t->model.action_dim);
         goto done;
     }
-    if (read_blocks(&f, blocks, block_count, err) ||
-        checkpoint_rng_read(&f, WM_META_RNG_SAMPLE, &t->sample_rng, err) ||
-        checkpoint_rng_read(&f, WM_META_RNG_DEQUANTIZE, &t->dequantize_rng, err) ||
-        checkpoint_rng_read(&f, WM_META_RNG_LATENT, &t->latent_rng, err))
+    long ranks = 1;
+    if (safetensors_meta(&f, WM_META_RANKS) && checkpoint_meta_long(&f, WM_META_RANKS, 2, 1L << 20, &ranks, err))
         goto done;
-    if (t->imagination && (checkpoint_rng_read(&f, WM_META_RNG_IMAGINE, &t->imagination->rng, err) ||
-                           checkpoint_meta_long(&f, WM_META_ACTOR_UPDATES, 0, 1L << 50, &t->imagination->updates, err)))
+    if (ranks != t->comm.size) {
+        wm_error_set(err, WM_ERR_ARG, "%s: the run was trained on %ld rank%s and this start has %d; resume it with "
+                     "mpirun -np %ld", path, ranks, wm_plural(ranks), t->comm.size, ranks);
+        goto done;
+    }
+    if (read_blocks(&f, blocks, block_count, err)) goto done;
+    WmMetaEntry streams[WM_TRAINER_STREAMS_MAX];
+    char texts[WM_TRAINER_STREAMS_MAX][WM_META_TEXT_MAX], key[WM_META_TEXT_MAX];
+    const int stream_count = checkpoint_trainer_streams(t, streams, texts);
+    WmRng *const targets[WM_TRAINER_STREAMS_MAX] = {&t->sample_rng, &t->dequantize_rng, &t->latent_rng,
+                                                    t->imagination ? &t->imagination->rng : NULL};
+    for (int i = 0; i < stream_count; i++) {
+        checkpoint_rank_key(key, sizeof key, streams[i].key, t->comm.rank);
+        if (checkpoint_rng_read(&f, key, targets[i], err)) goto done;
+    }
+    if (t->imagination && checkpoint_meta_long(&f, WM_META_ACTOR_UPDATES, 0, 1L << 50, &t->imagination->updates, err))
         goto done;
     t->step = info.step;
 done:

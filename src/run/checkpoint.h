@@ -36,6 +36,7 @@
 #define WM_META_DATA "data" /* an offline run's dataset directory */
 #define WM_META_DATA_FINGERPRINT "data.fingerprint" /* dataset_fingerprint of its episodes, hex */
 #define WM_META_VERSION "wm_version"
+#define WM_META_RANKS "ranks" /* a data-parallel run's rank count (absent: 1) */
 
 /* What a checkpoint says of itself. */
 typedef struct {
@@ -49,8 +50,8 @@ typedef struct {
  * temporary name (safetensors_write). */
 WmStatus checkpoint_save(const WmTrainer *trainer, const char *path, const WmMetaEntry *extra, int extra_count,
                          WmError *err);
-/* Restores everything checkpoint_save wrote of the trainer; the file must match the model's tensors and action
- * size. */
+/* Restores everything checkpoint_save wrote of the trainer, the streams of its rank (trainer->comm); the file must
+ * match the model's tensors and action size, and the job's rank count the run's. */
 WmStatus checkpoint_load_trainer(WmTrainer *trainer, const char *path, WmError *err);
 
 /* The format, step, action size and config of an open checkpoint. */
@@ -63,6 +64,16 @@ WmStatus checkpoint_load_model(WmWorldModel *model, const char *path, WmCheckpoi
 /* The actor and the value (either may be NULL), for acting: created from the checkpoint's config, their values
  * copied. A run trained without the actor is refused with one line saying so. */
 WmStatus checkpoint_load_policy(const char *path, WmActor *actor, WmValue *value, WmError *err);
+
+/* A data-parallel run keeps one checkpoint, written by rank 0: rank 0's streams under their own keys, rank r's
+ * under "rank<r>.<key>". `out` receives the key a rank reads and writes. */
+void checkpoint_rank_key(char *out, size_t size, const char *key, int rank);
+
+enum { WM_TRAINER_STREAMS_MAX = 4, WM_META_TEXT_MAX = 96 };
+/* The trainer's own random streams (and the actor's update count) as metadata entries; their texts live in
+ * `texts`. Returns how many. */
+int checkpoint_trainer_streams(const WmTrainer *trainer, WmMetaEntry *entries,
+                               char texts[][WM_META_TEXT_MAX]);
 
 /* A random stream's state as metadata text ("seed stream counter") and back. */
 void checkpoint_rng_format(char *out, size_t size, const WmRng *rng);

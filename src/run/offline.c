@@ -11,6 +11,26 @@
 #include "run/checkpoint.h"
 #include "run/loops.h"
 
+/* The data's fingerprint for the checkpoint: the dataset's; in a data-parallel job, FNV-1a over the ranks' share
+ * fingerprints in rank order. */
+static WmStatus source_fingerprint(const WmComm *comm, const WmDataset *dataset, char *out, size_t size,
+                                   WmError *err) {
+    uint64_t mine = dataset_fingerprint(dataset), hash = mine;
+    if (comm->size > 1) {
+        uint64_t *all = calloc((size_t)comm->size, sizeof *all);
+        if (all == NULL) return wm_error_set(err, WM_ERR_NOMEM, "out of memory");
+        if (comm_gather(comm, &mine, sizeof mine, all, err) == WM_OK) {
+            hash = 1469598103934665603ull;
+            for (int r = 0; r < comm->size; r++)
+                for (int b = 0; b < 8; b++) hash = (hash ^ ((all[r] >> (8 * b)) & 0xff)) * 1099511628211ull;
+        }
+        free(all);
+        if (err->status) return err->status;
+    }
+    snprintf(out, size, "%016llx", (unsigned long long)hash);
+    return WM_OK;
+}
+
 WmStatus train_offline(const WmTrainOptions *o, const WmConfig *config, const WmRunPaths *paths,
                        const WmTrainObserver *observer, WmError *err) {
     WmDataset dataset = {0};
@@ -19,25 +39,35 @@ WmStatus train_offline(const WmTrainOptions *o, const WmConfig *config, const Wm
     FILE *metrics = NULL;
     float *mean_image = NULL;
     WmFrameSize size = {(int)config->data.height, (int)config->data.width, 0};
-    if (dataset_read(o->data, &size, o->skip_bad, &dataset, err)) goto done;
+    const WmComm single = comm_single(), *comm = o->comm ? o->comm : &single;
+    const int held = (int)config->data.holdout_episodes;
+    /* In a data-parallel job each rank reads its own share; the held-out episodes are rank 0's. */
+    const WmDatasetShare share = {comm->rank, comm->size, held};
+    dataset_read_share(o->data, &size, o->skip_bad, &share, &dataset, err);
+    /* A rank that cannot read its share stops every rank here, before the run directory is written. */
+    if (comm_any(comm, err->status != WM_OK) && err->status == WM_OK)
+        wm_error_set(err, WM_ERR_PEER, "stopped: another rank could not read its share of %s", o->data);
+    if (err->status) goto done;
     if (size.resized) train_note(observer, "frames were resized to %dx%d", size.width, size.height);
     if (dataset.skipped) train_note(observer, "skipped %d bad episode%s", dataset.skipped, wm_plural(dataset.skipped));
     /* Where the data came from, in every checkpoint: the directory, its fingerprint, its environment if known. */
     char fingerprint[32], env[64];
-    snprintf(fingerprint, sizeof fingerprint, "%016llx", (unsigned long long)dataset_fingerprint(&dataset));
+    if (source_fingerprint(comm, &dataset, fingerprint, sizeof fingerprint, err)) goto done;
     dataset_read_env(o->data, env, sizeof env);
     const WmMetaEntry source[] = {{WM_META_DATA, o->data}, {WM_META_DATA_FINGERPRINT, fingerprint}, {WM_META_ENV, env}};
     const int source_count = env[0] ? 3 : 2;
-    const int held = (int)config->data.holdout_episodes;
-    if (held >= dataset.count) {
+    if (held >= dataset.listed) {
         wm_error_set(err, WM_ERR_ARG, "data.holdout_episodes: %d of %d episodes leaves none to train on", held,
-                     dataset.count);
+                     dataset.listed);
         goto done;
     }
-    if (run_prepare(paths, config, err) || trainer_create(&trainer, config, dataset.episodes[0].action_dim, err))
+    const int held_here = comm->rank == 0 ? held : 0;
+    if ((comm->rank == 0 && run_prepare(paths, config, err)) ||
+        trainer_create(&trainer, config, dataset.episodes[0].action_dim, err))
         goto done;
     trainer_made = 1;
-    for (int i = 0; i < dataset.count - held; i++)
+    trainer_join(&trainer, comm);
+    for (int i = 0; i < dataset.count - held_here; i++)
         if (replay_add(&trainer.replay, &dataset.episodes[i], err)) goto done;
     if (replay_chunk_count(&trainer.replay, (int)config->data.length) == 0) {
         wm_error_set(err, WM_ERR_ARG, "%s: no training episode has data.length = %ld frames", o->data,
@@ -45,7 +75,8 @@ WmStatus train_offline(const WmTrainOptions *o, const WmConfig *config, const Wm
         goto done;
     }
     if (fs_exists(paths->latest)) {
-        if (checkpoint_load_trainer(&trainer, paths->latest, err) || run_trim_metrics(paths, trainer.step, err))
+        if (checkpoint_load_trainer(&trainer, paths->latest, err) ||
+            (comm->rank == 0 && run_trim_metrics(paths, trainer.step, err)))
             goto done;
         train_note(observer, "resuming %s from step %ld", o->run, trainer.step);
     }
@@ -55,14 +86,17 @@ WmStatus train_offline(const WmTrainOptions *o, const WmConfig *config, const Wm
             wm_error_set(err, WM_ERR_NOMEM, "out of memory for the mean image");
             goto done;
         }
-        model_eval_mean_image(&trainer.model, &trainer.replay, mean_image);
+        if (model_eval_mean_image(&trainer.model, &trainer.replay, comm, mean_image, err)) goto done;
     }
-    if (run_open_metrics(paths, &metrics, err)) goto done;
+    if (comm->rank == 0 && run_open_metrics(paths, &metrics, err)) goto done;
     const int threads = omp_get_max_threads();
-    train_note(observer, "%s, %d episode%s (%ld frames, %.0f MiB in replay), %d held out, %d thread%s, %ld step%s",
+    train_note(observer, "%s, %d episode%s (%ld frames, %.0f MiB in replay)%s, %d held out, %d thread%s, %ld step%s",
                o->data, trainer.replay.count, wm_plural(trainer.replay.count), trainer.replay.frames,
-               replay_memory_bytes(&trainer.replay) / 1048576.0, held, threads, wm_plural(threads), config->run.steps,
-               wm_plural(config->run.steps));
+               replay_memory_bytes(&trainer.replay) / 1048576.0, comm->size > 1 ? " on rank 0" : "", held, threads,
+               wm_plural(threads), config->run.steps, wm_plural(config->run.steps));
+    if (comm->size > 1)
+        train_note(observer, "%d ranks, each %ld sequences a step: a global batch of %ld", comm->size,
+                   config->data.batch, config->data.batch * comm->size);
     const double start = wm_clock_seconds();
     const long first_step = trainer.step;
     WmLosses last = {0};
@@ -78,7 +112,7 @@ WmStatus train_offline(const WmTrainOptions *o, const WmConfig *config, const Wm
                                           .eta_seconds = per_step * (config->run.steps - trainer.step),
                                           .train_return = NAN, .eval_return = NAN, .losses = &losses};
         train_report(observer, &progress);
-        if (logged) {
+        if (logged && metrics) { /* rank 0's */
             WmHeldOut held_out;
             if (held > 0 && model_eval_heldout(&trainer.model, &trainer.batch, dataset.episodes + dataset.count - held,
                                                held, mean_image, &held_out, err))
@@ -87,9 +121,10 @@ WmStatus train_offline(const WmTrainOptions *o, const WmConfig *config, const Wm
                                    frames_per_step * (trainer.step - first_step) / elapsed, held > 0 ? &held_out : NULL);
             last = losses, last_held_out = held_out;
         }
-        const int stopping = train_stop_requested(observer);
+        const int stopping = comm_any(comm, train_stop_requested(observer)); /* every rank stops at one step */
         if (stopping || trainer.step % config->run.checkpoint_every == 0 || trainer.step == config->run.steps)
-            if (run_save_checkpoint(paths, &trainer, config->run.keep_checkpoints, source, source_count, err)) goto done;
+            if (run_save_checkpoint(paths, &trainer, config->run.keep_checkpoints, source, source_count, NULL, 0, err))
+                goto done;
         if (stopping) {
             train_note(observer, "stopped at step %ld on a signal; checkpoint written, the same command resumes",
                        trainer.step);

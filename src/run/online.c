@@ -21,26 +21,28 @@ enum { EVAL_SEED_OFFSET = 1000003 };
 typedef struct {
     WmEnv env, eval_env;
     WmRng explore;
-    long episodes; /* how many R/episodes holds */
+    long episodes; /* how many this rank's episode directory holds */
     int made_env, made_eval_env;
+    const WmComm *comm;
+    char episodes_dir[WM_RUN_PATH_MAX + 32]; /* R/episodes; rank r > 0 of a data-parallel job: R/episodes-rank<r> */
 } Online;
 
-/* Saves an episode under R/episodes and moves it into the replay store. */
-static WmStatus keep(Online *o, const WmRunPaths *paths, WmTrainer *t, WmEpisode *episode, WmError *err) {
-    char path[WM_RUN_PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/episode_%06ld", paths->episodes, o->episodes);
+/* Saves an episode under the rank's episode directory and moves it into the replay store. */
+static WmStatus keep(Online *o, WmTrainer *t, WmEpisode *episode, WmError *err) {
+    char path[WM_RUN_PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/episode_%06ld", o->episodes_dir, o->episodes);
     if (episode_write_png_dir(path, episode, err) || replay_add(&t->replay, episode, err)) return err->status;
     o->episodes++;
     return WM_OK;
 }
 
 /* Plays one episode with `policy` into the replay and R/episodes; its return into *return_sum. */
-static WmStatus play_and_keep(Online *o, const WmRunPaths *paths, WmTrainer *t, const WmPolicy *policy,
+static WmStatus play_and_keep(Online *o, WmTrainer *t, const WmPolicy *policy,
                               double *return_sum, WmError *err) {
     WmEpisode episode = {0};
     if (env_rollout(&o->env, policy, &episode, NULL, err) == WM_OK) {
         if (return_sum) *return_sum = episode_return(&episode);
-        keep(o, paths, t, &episode, err);
+        keep(o, t, &episode, err);
     }
     episode_free(&episode);
     return err->status;
@@ -64,42 +66,55 @@ static int online_streams(Online *o, WmAgent *agent, OnlineStream *out) {
     return agent->proposal.actor ? ONLINE_STREAMS : ONLINE_STREAMS - 1;
 }
 
-/* A resumed run: the replay from R/episodes (sorted, so in the order collected), the streams from the checkpoint. */
+/* Each rank collects with its own copy of every stream (rng_stream_for_rank; rank 0's are the streams themselves). */
+static void streams_for_rank(Online *o, WmAgent *agent) {
+    OnlineStream streams[ONLINE_STREAMS];
+    const int count = online_streams(o, agent, streams);
+    for (int i = 0; i < count; i++) /* the stream word only: where each stream stands is kept */
+        streams[i].rng->stream = rng_stream_for_rank(streams[i].rng->seed, streams[i].rng->stream, o->comm->rank).stream;
+}
+
+/* A resumed run: the replay from this rank's episodes (sorted, so in the order collected), its streams from the
+ * checkpoint. */
 static WmStatus resume(Online *o, const WmRunPaths *paths, WmTrainer *t, WmAgent *agent, WmError *err) {
     WmDataset data;
     WmFrameSize size = {WM_ENV_SIZE, WM_ENV_SIZE, 0};
-    if (dataset_read(paths->episodes, &size, 0, &data, err)) return err->status;
+    if (dataset_read(o->episodes_dir, &size, 0, &data, err)) return err->status;
     for (int i = 0; i < data.count && err->status == WM_OK; i++) replay_add(&t->replay, &data.episodes[i], err);
     o->episodes = data.count;
     dataset_free(&data);
     WmSafetensors f;
     if (err->status || safetensors_open(&f, paths->latest, err)) return err->status;
     long episodes = 0;
-    if (checkpoint_meta_long(&f, WM_META_ONLINE_EPISODES, 0, 1L << 40, &episodes, err) == WM_OK &&
-        episodes != o->episodes)
+    char key[WM_META_TEXT_MAX];
+    checkpoint_rank_key(key, sizeof key, WM_META_ONLINE_EPISODES, o->comm->rank);
+    if (checkpoint_meta_long(&f, key, 0, 1L << 40, &episodes, err) == WM_OK && episodes != o->episodes)
         wm_error_set(err, WM_ERR_FORMAT, "%s: it knew %ld episodes, %s holds %ld", paths->latest, episodes,
-                     paths->episodes, o->episodes);
+                     o->episodes_dir, o->episodes);
     OnlineStream streams[ONLINE_STREAMS];
     const int count = online_streams(o, agent, streams);
-    for (int i = 0; i < count && err->status == WM_OK; i++) checkpoint_rng_read(&f, streams[i].key, streams[i].rng, err);
+    for (int i = 0; i < count && err->status == WM_OK; i++) {
+        checkpoint_rank_key(key, sizeof key, streams[i].key, o->comm->rank);
+        checkpoint_rng_read(&f, key, streams[i].rng, err);
+    }
     safetensors_close(&f);
     return err->status;
 }
 
-/* A checkpoint with the online streams and the episode count in its metadata. */
+/* A checkpoint with every rank's online streams and episode count in its metadata (collective). */
 static WmStatus save(Online *o, const WmRunPaths *paths, const WmTrainer *t, WmAgent *agent, WmError *err) {
     OnlineStream streams[ONLINE_STREAMS];
     const int count = online_streams(o, agent, streams);
-    char texts[ONLINE_STREAMS][96], episodes[32];
-    WmMetaEntry extra[ONLINE_STREAMS + 2];
+    char texts[ONLINE_STREAMS][WM_META_TEXT_MAX], episodes[32];
+    WmMetaEntry own[ONLINE_STREAMS + 1];
     for (int i = 0; i < count; i++) {
         checkpoint_rng_format(texts[i], sizeof texts[i], streams[i].rng);
-        extra[i] = (WmMetaEntry){streams[i].key, texts[i]};
+        own[i] = (WmMetaEntry){streams[i].key, texts[i]};
     }
     snprintf(episodes, sizeof episodes, "%ld", o->episodes);
-    extra[count] = (WmMetaEntry){WM_META_ONLINE_EPISODES, episodes};
-    extra[count + 1] = (WmMetaEntry){WM_META_ENV, env_name(&o->env)};
-    return run_save_checkpoint(paths, t, t->config.run.keep_checkpoints, extra, count + 2, err);
+    own[count] = (WmMetaEntry){WM_META_ONLINE_EPISODES, episodes};
+    const WmMetaEntry shared[1] = {{WM_META_ENV, env_name(&o->env)}};
+    return run_save_checkpoint(paths, t, t->config.run.keep_checkpoints, shared, 1, own, count + 1, err);
 }
 
 WmStatus train_online(const WmTrainOptions *opts, const WmConfig *config, const WmRunPaths *paths,
@@ -111,23 +126,34 @@ WmStatus train_online(const WmTrainOptions *opts, const WmConfig *config, const 
     FILE *metrics = NULL;
     const uint64_t seed = (uint64_t)config->run.seed;
     const int repeat = (int)config->data.action_repeat;
-    if (run_prepare(paths, config, err) || env_create(&o.env, opts->env, seed, repeat, err)) goto done;
+    const WmComm single = comm_single();
+    o.comm = opts->comm ? opts->comm : &single;
+    if (config->data.height != WM_ENV_SIZE || config->data.width != WM_ENV_SIZE) /* frames go in as rendered */
+        return wm_error_set(err, WM_ERR_ARG, "data.height and data.width are %ldx%ld; the built-in environments "
+                            "render %dx%d frames, which the online loop trains on as they are", config->data.height,
+                            config->data.width, WM_ENV_SIZE, WM_ENV_SIZE);
+    const int rank = o.comm->rank;
+    if (rank == 0) snprintf(o.episodes_dir, sizeof o.episodes_dir, "%s", paths->episodes);
+    else snprintf(o.episodes_dir, sizeof o.episodes_dir, "%s-rank%d", paths->episodes, rank);
+    if ((rank == 0 && run_prepare(paths, config, err)) || env_create(&o.env, opts->env, seed, repeat, err)) goto done;
     o.made_env = 1;
     if (env_create(&o.eval_env, opts->env, seed + EVAL_SEED_OFFSET, repeat, err)) goto done;
     o.made_eval_env = 1;
     o.explore = rng_stream(seed, WM_STREAM_EXPLORE);
-    if (fs_make_dirs(paths->episodes, err)) goto done;
+    if (fs_make_dirs(o.episodes_dir, err)) goto done;
     const int A = env_action_dim(&o.env);
     if (trainer_create(&trainer, config, A, err)) goto done;
     made_trainer = 1;
+    trainer_join(&trainer, o.comm);
     const WmPlanSettings settings = plan_settings_from_config(config, A);
     const WmActor *actor = trainer.imagination ? &trainer.imagination->actor : NULL;
     const WmValue *value = trainer.imagination ? &trainer.imagination->value : NULL;
     if (agent_init(&agent, &trainer.model, &settings, actor, value, seed, err)) goto done;
     made_agent = 1;
+    streams_for_rank(&o, &agent);
     if (fs_exists(paths->latest)) {
-        if (checkpoint_load_trainer(&trainer, paths->latest, err) || run_trim_metrics(paths, trainer.step, err) ||
-            resume(&o, paths, &trainer, &agent, err))
+        if (checkpoint_load_trainer(&trainer, paths->latest, err) ||
+            (rank == 0 && run_trim_metrics(paths, trainer.step, err)) || resume(&o, paths, &trainer, &agent, err))
             goto done;
         train_note(observer, "resuming %s from step %ld, %ld episode%s", opts->run, trainer.step, o.episodes,
                    wm_plural(o.episodes));
@@ -135,12 +161,16 @@ WmStatus train_online(const WmTrainOptions *opts, const WmConfig *config, const 
         WmRandomPolicy random = {&o.explore, A};
         const WmPolicy seed_policy = policy_random(&random);
         for (long i = 0; i < config->online.seed_episodes; i++)
-            if (play_and_keep(&o, paths, &trainer, &seed_policy, NULL, err)) goto done;
+            if (play_and_keep(&o, &trainer, &seed_policy, NULL, err)) goto done;
     }
-    if (run_open_metrics(paths, &metrics, err)) goto done;
+    if (rank == 0 && run_open_metrics(paths, &metrics, err)) goto done;
     train_note(observer, "online on %s, %ld episode%s so far, %ld steps, an episode every %ld step%s", opts->env,
                o.episodes, wm_plural(o.episodes), config->run.steps, config->online.steps_per_episode,
                wm_plural(config->online.steps_per_episode));
+    if (o.comm->size > 1)
+        train_note(observer, "%d ranks, each collecting its own episodes and sampling %ld sequences a step (a global "
+                   "batch of %ld); the episode counts and returns shown are rank 0's", o.comm->size,
+                   config->data.batch, config->data.batch * o.comm->size);
     const double start = wm_clock_seconds();
     const long first_step = trainer.step;
     const double frames_per_step = (double)config->data.batch * config->data.length;
@@ -164,7 +194,7 @@ WmStatus train_online(const WmTrainOptions *opts, const WmConfig *config, const 
                            (rounds ? acting_seconds / rounds : 0.0) * (double)rounds_left,
             .train_return = last_train, .eval_return = last_eval, .losses = &losses};
         train_report(observer, &progress);
-        if (logged)
+        if (logged && metrics)
             run_write_step_metrics(metrics, &trainer, &losses, elapsed,
                                    frames_per_step * (trainer.step - first_step) / elapsed, NULL);
         int saved_point = trainer.step % config->run.checkpoint_every == 0 || trainer.step == config->run.steps;
@@ -173,9 +203,9 @@ WmStatus train_online(const WmTrainOptions *opts, const WmConfig *config, const 
             const double collect_start = wm_clock_seconds();
             agent_reset(&agent);
             agent_set_sampling(&agent, 1); /* the actor explores with a sample (and the noise); a planner ignores it */
-            if (play_and_keep(&o, paths, &trainer, &explore_policy, &train_return, err)) goto done;
+            if (play_and_keep(&o, &trainer, &explore_policy, &train_return, err)) goto done;
             agent_set_sampling(&agent, 0);
-            const int evaluate = o.episodes % config->online.eval_every == 0;
+            const int evaluate = rank == 0 && o.episodes % config->online.eval_every == 0; /* rank 0 evaluates */
             const double eval_start = wm_clock_seconds();
             if (evaluate) {
                 WmEpisode episode = {0};
@@ -188,18 +218,20 @@ WmStatus train_online(const WmTrainOptions *opts, const WmConfig *config, const 
             const double eval_done = wm_clock_seconds();
             acting_seconds += eval_done - collect_start, rounds++;
             last_train = train_return, last_eval = evaluate ? eval_return : last_eval;
-            fprintf(metrics, "{\"step\":%ld,\"wall_s\":%.3f,\"episodes\":%ld,\"train_return\":%.4f", trainer.step,
-                    eval_done - start, o.episodes, train_return);
-            if (evaluate) fprintf(metrics, ",\"eval_return\":%.4f", eval_return);
-            /* The round's time split. */
-            fprintf(metrics, ",\"train_s\":%.2f,\"imagine_s\":%.2f,\"collect_s\":%.2f,\"eval_s\":%.2f}\n",
-                    trainer.model_seconds - round_model, trainer.imagine_seconds - round_imagine,
-                    eval_start - collect_start, eval_done - eval_start);
+            if (metrics) { /* rank 0's */
+                fprintf(metrics, "{\"step\":%ld,\"wall_s\":%.3f,\"episodes\":%ld,\"train_return\":%.4f",
+                        trainer.step, eval_done - start, o.episodes, train_return);
+                if (evaluate) fprintf(metrics, ",\"eval_return\":%.4f", eval_return);
+                /* The round's time split. */
+                fprintf(metrics, ",\"train_s\":%.2f,\"imagine_s\":%.2f,\"collect_s\":%.2f,\"eval_s\":%.2f}\n",
+                        trainer.model_seconds - round_model, trainer.imagine_seconds - round_imagine,
+                        eval_start - collect_start, eval_done - eval_start);
+                fflush(metrics);
+            }
             round_model = trainer.model_seconds, round_imagine = trainer.imagine_seconds;
-            fflush(metrics);
             saved_point = 1;
         }
-        const int stopping = train_stop_requested(observer);
+        const int stopping = comm_any(o.comm, train_stop_requested(observer)); /* every rank stops at one step */
         if ((saved_point || stopping) && save(&o, paths, &trainer, &agent, err)) goto done;
         if (stopping) {
             train_note(observer, "stopped at step %ld on a signal; checkpoint written, the same command resumes",

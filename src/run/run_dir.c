@@ -157,6 +157,8 @@ void run_write_step_metrics(FILE *out, const WmTrainer *t, const WmLosses *l, do
                      "\"actor_grad_norm\":%.9g,\"value_grad_norm\":%.9g",
                 i->actor_loss, i->value_loss, i->imagined_return, i->entropy, i->actor_grad_norm, i->value_grad_norm);
     }
+    if (t->comm.size > 1) /* the wall time spent averaging gradients over the ranks, summed over the run */
+        fprintf(out, ",\"ranks\":%d,\"allreduce_s\":%.3f", t->comm.size, t->comm.reduce_seconds);
     if (held_out)
         fprintf(out, ",\"heldout_image_mse\":%.9g,\"heldout_mean_image_mse\":%.9g,\"heldout_reward_r2\":%.6f",
                 held_out->image_mse, held_out->baseline_mse, held_out->reward_r2);
@@ -191,15 +193,77 @@ static WmStatus rotate(const WmRunPaths *p, long keep, WmError *err) {
     return WM_OK;
 }
 
-WmStatus run_save_checkpoint(const WmRunPaths *p, const WmTrainer *t, long keep, const WmMetaEntry *extra,
-                             int extra_count, WmError *err) {
+/* What rank 0 writes for every rank r >= 1: the trainer's streams and the loop's own entries, keyed by rank. */
+typedef struct {
+    WmMetaEntry *entries;
+    char *keys, *texts;
+    int count;
+} RankEntries;
+
+static WmStatus gather_rank_entries(const WmTrainer *t, const WmMetaEntry *own, int own_count, RankEntries *out,
+                                    WmError *err) {
+    memset(out, 0, sizeof *out);
+    WmMetaEntry mine[WM_TRAINER_STREAMS_MAX + 16];
+    char stream_texts[WM_TRAINER_STREAMS_MAX][WM_META_TEXT_MAX];
+    const int streams = checkpoint_trainer_streams(t, mine, stream_texts);
+    if (own_count > 16) return wm_error_set(err, WM_ERR_ARG, "checkpoint: %d entries per rank are too many", own_count);
+    for (int i = 0; i < own_count; i++) mine[streams + i] = own[i];
+    const int count = streams + own_count, ranks = t->comm.size;
+    char block[(WM_TRAINER_STREAMS_MAX + 16) * WM_META_TEXT_MAX] = {0};
+    for (int i = 0; i < count; i++) {
+        if (strlen(mine[i].value) >= WM_META_TEXT_MAX)
+            return wm_error_set(err, WM_ERR_ARG, "checkpoint: metadata '%s' is too long to gather", mine[i].key);
+        memcpy(block + (size_t)i * WM_META_TEXT_MAX, mine[i].value, strlen(mine[i].value) + 1);
+    }
+    const size_t bytes = (size_t)count * WM_META_TEXT_MAX;
+    if (t->comm.rank == 0) {
+        out->texts = calloc((size_t)ranks, bytes);
+        out->keys = calloc((size_t)ranks * count, WM_META_TEXT_MAX);
+        out->entries = calloc((size_t)ranks * count, sizeof *out->entries);
+        if (!out->texts || !out->keys || !out->entries) return wm_error_set(err, WM_ERR_NOMEM, "checkpoint: out of memory");
+    }
+    if (comm_gather(&t->comm, block, bytes, out->texts, err) || t->comm.rank != 0) return err->status;
+    for (int r = 1; r < ranks; r++)
+        for (int i = 0; i < count; i++, out->count++) {
+            char *key = out->keys + (size_t)out->count * WM_META_TEXT_MAX;
+            checkpoint_rank_key(key, WM_META_TEXT_MAX, mine[i].key, r);
+            out->entries[out->count] = (WmMetaEntry){key, out->texts + ((size_t)r * count + i) * WM_META_TEXT_MAX};
+        }
+    return WM_OK;
+}
+
+static void rank_entries_free(RankEntries *e) {
+    free(e->entries), free(e->keys), free(e->texts);
+    memset(e, 0, sizeof *e);
+}
+
+WmStatus run_save_checkpoint(const WmRunPaths *p, const WmTrainer *t, long keep, const WmMetaEntry *shared,
+                             int shared_count, const WmMetaEntry *own, int own_count, WmError *err) {
+    RankEntries others = {0};
+    WmMetaEntry *extra = NULL;
+    if (t->comm.size > 1 && gather_rank_entries(t, own, own_count, &others, err)) goto done;
+    if (t->comm.rank != 0) goto done; /* rank 0 writes */
+    const int extra_count = shared_count + own_count + others.count;
+    if ((extra = calloc((size_t)extra_count + 1, sizeof *extra)) == NULL) {
+        wm_error_set(err, WM_ERR_NOMEM, "checkpoint: out of memory");
+        goto done;
+    }
+    for (int i = 0; i < shared_count; i++) extra[i] = shared[i];
+    for (int i = 0; i < own_count; i++) extra[shared_count + i] = own[i];
+    for (int i = 0; i < others.count; i++) extra[shared_count + own_count + i] = others.entries[i];
     char path[WM_RUN_PATH_MAX + 64], tmp[WM_RUN_PATH_MAX + 8];
     snprintf(path, sizeof path, "%s/step_%ld.safetensors", p->checkpoints, t->step);
     snprintf(tmp, sizeof tmp, "%s.tmp", p->latest);
-    if (checkpoint_save(t, path, extra, extra_count, err)) return err->status;
+    if (checkpoint_save(t, path, extra, extra_count, err)) goto done;
     /* latest is a second name for the same file: a hard link, swapped in atomically. */
     remove(tmp);
-    if (link(path, tmp) != 0) return wm_error_set(err, WM_ERR_IO, "%s: cannot link to %s", tmp, path);
-    if (fs_commit(tmp, p->latest, err)) return err->status;
-    return keep > 0 ? rotate(p, keep, err) : WM_OK;
+    if (link(path, tmp) != 0) {
+        wm_error_set(err, WM_ERR_IO, "%s: cannot link to %s", tmp, path);
+        goto done;
+    }
+    if (fs_commit(tmp, p->latest, err) == WM_OK && keep > 0) rotate(p, keep, err);
+done:
+    rank_entries_free(&others);
+    free(extra);
+    return err->status;
 }

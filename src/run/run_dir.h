@@ -46,9 +46,11 @@ WmStatus run_open_metrics(const WmRunPaths *paths, FILE **metrics, WmError *err)
 /* One metrics line of a training step; `held_out` may be NULL. */
 void run_write_step_metrics(FILE *metrics, const WmTrainer *trainer, const WmLosses *losses, double wall_seconds,
                             double frames_per_second, const WmHeldOut *held_out);
-/* checkpoints/step_N with `extra` metadata, then latest swapped to it atomically; with keep > 0, only the newest
- * `keep` step files stay. */
-WmStatus run_save_checkpoint(const WmRunPaths *paths, const WmTrainer *trainer, long keep, const WmMetaEntry *extra,
-                             int extra_count, WmError *err);
+/* checkpoints/step_N with `shared` metadata (the same on every rank) and each rank's `own` entries (its streams,
+ * its episode count), then latest swapped to it atomically; with keep > 0, only the newest `keep` step files stay.
+ * In a data-parallel job every rank calls it: rank 0 gathers the others' streams and own entries (as
+ * "rank<r>.<key>") and alone writes. */
+WmStatus run_save_checkpoint(const WmRunPaths *paths, const WmTrainer *trainer, long keep, const WmMetaEntry *shared,
+                             int shared_count, const WmMetaEntry *own, int own_count, WmError *err);
 
 #endif

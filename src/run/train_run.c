@@ -35,9 +35,12 @@ WmStatus run_train(const WmTrainOptions *o, const WmTrainObserver *observer, WmE
         run_resolve_config(&paths, resuming, o->config_path, o->sets, o->set_count, o->steps, &config, err))
         return err->status;
     if (o->env) snprintf(config.data.env, sizeof config.data.env, "%s", o->env); /* the run's task, in its config */
+    /* In a data-parallel job every rank has looked at the run directory before rank 0 writes into it. */
+    const WmComm single = comm_single(), *comm = o->comm ? o->comm : &single;
+    if (comm_barrier(comm, err)) return err->status;
     const WmStatus status = o->env ? train_online(o, &config, &paths, observer, err)
                                    : train_offline(o, &config, &paths, observer, err);
     /* A first start that failed leaves no run directory that a second start would take for a resume. */
-    if (status && !resuming) run_discard(&paths, directory_was_new);
+    if (status && !resuming && comm->rank == 0) run_discard(&paths, directory_was_new);
     return status;
 }

@@ -5,6 +5,7 @@
 #ifndef WM_RUN_TRAIN_RUN_H
 #define WM_RUN_TRAIN_RUN_H
 
+#include "core/comm.h"
 #include "nets/world_model.h"
 
 typedef struct {
@@ -16,6 +17,7 @@ typedef struct {
     int set_count;
     long steps;   /* run.steps when > 0 */
     int skip_bad; /* offline: pass over malformed episodes */
+    const WmComm *comm; /* a data-parallel job (mpirun), or NULL: one process */
 } WmTrainOptions;
 
 /* What a loop reports after each gradient step. */

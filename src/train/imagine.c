@@ -420,6 +420,14 @@ WmStatus imagine_update(WmImagination *im, const WmWorldModel *m, const float *h
     if (imagine_losses(im, m, h, z, 1, losses, err) || check_finite("actor_loss", losses->actor_loss, im->updates, err) ||
         check_finite("value_loss", losses->value_loss, im->updates, err))
         return err->status;
+    if (im->comm && im->comm->size > 1) { /* every rank imagined from its own batch: the mean is the job's */
+        double l[4] = {losses->actor_loss, losses->value_loss, losses->imagined_return, losses->entropy};
+        if (comm_average_floats(im->comm, im->actor.params.grad, im->actor.params.total, err) ||
+            comm_average_floats(im->comm, im->value.params.grad, im->value.params.total, err) ||
+            comm_average_doubles(im->comm, l, 4, err))
+            return err->status;
+        losses->actor_loss = l[0], losses->value_loss = l[1], losses->imagined_return = l[2], losses->entropy = l[3];
+    }
     const double actor_norm = grad_global_norm(im->actor.params.grad, im->actor.params.total);
     const double value_norm = grad_global_norm(im->value.params.grad, im->value.params.total);
     if (check_finite("the actor's gradient norm", actor_norm, im->updates, err) ||

@@ -21,6 +21,7 @@
 
 #include "config/config.h"
 #include "core/arena.h"
+#include "core/comm.h"
 #include "core/rng.h"
 #include "nets/actor.h"
 #include "nets/world_model.h"
@@ -45,6 +46,7 @@ typedef struct {
     int *heads; /* (horizon): the prior head of each imagined step, drawn per update with the noise */
     long target_every, updates;
     float *noise; /* one update's draws: (horizon, N, A) action noise, then (horizon, N, S) latent noise */
+    WmComm *comm; /* a data-parallel job's ranks (the trainer's), or NULL: gradients and losses are averaged */
 } WmImagination;
 
 /* For `starts` states per update on `model`'s shapes. Initialises the actor and value from run.seed. */
@@ -58,7 +60,7 @@ size_t imagine_noise_floats(const WmImagination *im, const WmWorldModel *model);
  * value's gradients are added to their blocks (the caller zeroes them). */
 WmStatus imagine_losses(WmImagination *im, const WmWorldModel *model, const float *h, const float *z, int backward,
                         WmImagineLosses *losses, WmError *err);
-/* One update: draws the noise, computes both losses and gradients, steps both optimisers (and refreshes the slow
+/* One update: draws the noise, computes both losses and gradients (averaged over the ranks), steps both optimisers (and refreshes the slow
  * value every target_every updates). A non-finite loss or norm stops with WM_ERR_NUMERIC before any change. */
 WmStatus imagine_update(WmImagination *im, const WmWorldModel *model, const float *h, const float *z,
                         WmImagineLosses *losses, WmError *err);

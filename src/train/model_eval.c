@@ -11,20 +11,26 @@ void model_eval_load_inputs(WmWorldModel *m, const WmReplayBatch *batch, WmRng *
     for (size_t n = 0; n < rows; n++) m->input.continues[n] = batch->is_terminal[n] ? 0.0f : 1.0f;
 }
 
-void model_eval_mean_image(const WmWorldModel *m, const WmReplay *replay, float *out) {
+WmStatus model_eval_mean_image(const WmWorldModel *m, const WmReplay *replay, const WmComm *comm, float *out,
+                               WmError *err) {
     const size_t plane = (size_t)m->config.height * m->config.width, floats = plane * 3;
-    double *sum = calloc(floats, sizeof *sum);
-    long frames = 0;
+    double *sum = calloc(floats + 1, sizeof *sum); /* the pixels' sums, then the frame count */
     float *image = malloc(floats * sizeof *image);
-    for (int e = 0; e < replay->count && sum && image; e++) {
+    if (sum == NULL || image == NULL) {
+        free(sum), free(image);
+        return wm_error_set(err, WM_ERR_NOMEM, "out of memory for the mean image");
+    }
+    for (int e = 0; e < replay->count; e++) {
         const WmEpisode *episode = &replay->episodes[e];
-        for (int i = 0; i < episode->length; i++, frames++) {
+        for (int i = 0; i < episode->length; i++, sum[floats]++) {
             world_model_preprocess(m, image, episode->frames + (size_t)i * floats, 1, NULL);
             for (size_t j = 0; j < floats; j++) sum[j] += image[j];
         }
     }
-    for (size_t j = 0; j < floats; j++) out[j] = sum && frames ? (float)(sum[j] / frames) : 0.0f;
+    if (comm_sum_doubles(comm, sum, floats + 1, err) == WM_OK) /* over every rank's share */
+        for (size_t j = 0; j < floats; j++) out[j] = sum[floats] > 0 ? (float)(sum[j] / sum[floats]) : 0.0f;
     free(sum), free(image);
+    return err->status;
 }
 
 /* Puts up to B whole chunks of L steps into the batch, walking (episode, start) forward; the columns left over

@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "core/comm.h"
 #include "data/replay.h"
 #include "nets/world_model.h"
 
@@ -28,7 +29,9 @@ WmStatus model_eval_heldout(WmWorldModel *model, WmReplayBatch *batch, const WmE
  * from the recorded actions (prior mean) after. context = L reconstructs everything. */
 WmStatus model_eval_predict(WmWorldModel *model, WmReplayBatch *batch, const WmEpisode *episodes, int count,
                             int context, uint8_t *truth, uint8_t *predicted, WmError *err);
-/* The mean preprocessed image (3, H, W) over every frame in the replay store, into out. */
-void model_eval_mean_image(const WmWorldModel *model, const WmReplay *replay, float *out);
+/* The mean preprocessed image (3, H, W) over every frame in the replay store, into out; in a data-parallel job, over
+ * every rank's replay (collective). */
+WmStatus model_eval_mean_image(const WmWorldModel *model, const WmReplay *replay, const WmComm *comm, float *out,
+                               WmError *err);
 
 #endif

@@ -23,6 +23,7 @@ WmStatus trainer_create(WmTrainer *t, const WmConfig *config, int action_dim, Wm
     t->sample_rng = rng_stream(seed, WM_STREAM_SAMPLE);
     t->dequantize_rng = rng_stream(seed, WM_STREAM_DEQUANTIZE);
     t->latent_rng = rng_stream(seed, WM_STREAM_LATENT);
+    t->comm = comm_single();
     replay_init(&t->replay, config->data.replay_capacity);
     if (config->actor.enabled) {
         t->imagination = calloc(1, sizeof *t->imagination);
@@ -41,6 +42,56 @@ void trainer_free(WmTrainer *t) {
     memset(t, 0, sizeof *t);
 }
 
+void trainer_join(WmTrainer *t, const WmComm *comm) {
+    t->comm = *comm;
+    const uint64_t seed = (uint64_t)t->config.run.seed;
+    t->sample_rng = rng_stream_for_rank(seed, WM_STREAM_SAMPLE, comm->rank);
+    t->dequantize_rng = rng_stream_for_rank(seed, WM_STREAM_DEQUANTIZE, comm->rank);
+    t->latent_rng = rng_stream_for_rank(seed, WM_STREAM_LATENT, comm->rank);
+    if (t->imagination) {
+        t->imagination->rng = rng_stream_for_rank(seed, WM_STREAM_IMAGINE, comm->rank);
+        t->imagination->comm = &t->comm;
+    }
+}
+
+static uint64_t checksum_floats(uint64_t hash, const float *values, size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        uint32_t bits;
+        memcpy(&bits, &values[i], sizeof bits);
+        hash = (hash ^ bits) * 1099511628211ull;
+    }
+    return hash;
+}
+
+uint64_t trainer_params_checksum(const WmTrainer *t) {
+    uint64_t hash = checksum_floats(1469598103934665603ull, t->model.params.value, t->model.params.total);
+    if (t->imagination) {
+        hash = checksum_floats(hash, t->imagination->actor.params.value, t->imagination->actor.params.total);
+        hash = checksum_floats(hash, t->imagination->value.params.value, t->imagination->value.params.total);
+    }
+    return hash;
+}
+
+/* The job's gradient and losses: each rank's mean over its own B sequences, averaged. */
+static WmStatus average_over_ranks(WmTrainer *t, WmLosses *l, WmError *err) {
+    double terms[8] = {l->loss, l->image_nll, l->reward_nll, l->kl, l->overshoot_kl, l->ensemble_kl, l->image_mse,
+                       l->continue_nll};
+    if (comm_average_floats(&t->comm, t->model.params.grad, t->model.params.total, err) ||
+        comm_average_doubles(&t->comm, terms, 8, err))
+        return err->status;
+    *l = (WmLosses){terms[0], terms[1], terms[2], terms[3], terms[4], terms[5], terms[6], terms[7]};
+    return WM_OK;
+}
+
+static WmStatus check_in_step(const WmTrainer *t, WmError *err) {
+    int same = 1;
+    if (comm_same(&t->comm, trainer_params_checksum(t), &same, err)) return err->status;
+    if (!same)
+        return wm_error_set(err, WM_ERR_NUMERIC, "step %ld: the %d ranks' parameters differ (checksums disagree); "
+                            "the job stops", t->step, t->comm.size);
+    return WM_OK;
+}
+
 static WmStatus check_finite(const WmLosses *l, long step, WmError *err) {
     const struct {
         const char *name;
@@ -55,17 +106,12 @@ static WmStatus check_finite(const WmLosses *l, long step, WmError *err) {
     return WM_OK;
 }
 
-WmStatus trainer_step(WmTrainer *t, WmLosses *losses, WmError *err) {
+/* Everything after the inputs are in place: the ELBO step, the ranks' average, Adam, then imagination. */
+static WmStatus step_on_input(WmTrainer *t, WmLosses *losses, double start, WmError *err) {
     WmWorldModel *m = &t->model;
-    const double start = wm_clock_seconds();
-    if (replay_sample(&t->replay, &t->sample_rng, &t->batch, err)) return err->status;
-    model_eval_load_inputs(m, &t->batch, t->config.data.dequantize ? &t->dequantize_rng : NULL);
-    rng_fill_normal(&t->latent_rng, m->input.noise, (size_t)t->batch.batch * t->batch.length * m->rssm.stoch, 0.0f,
-                    1.0f);
-    if (m->input.overshoot_noise)
-        rng_fill_normal(&t->latent_rng, m->input.overshoot_noise, world_model_overshoot_noise_floats(m), 0.0f, 1.0f);
     params_zero_grad(&m->params);
     if (world_model_step(m, losses, 1, err) || check_finite(losses, t->step, err)) return err->status;
+    if (t->comm.size > 1 && average_over_ranks(t, losses, err)) return err->status;
     t->grad_norm = adam_step(&t->adam, &m->params);
     if (!isfinite(t->grad_norm))
         return wm_error_set(err, WM_ERR_NUMERIC, "step %ld: the gradient norm is %s; no update was made", t->step + 1,
@@ -78,5 +124,22 @@ WmStatus trainer_step(WmTrainer *t, WmLosses *losses, WmError *err) {
         return err->status;
     t->imagine_seconds += wm_clock_seconds() - model_done;
     t->step++;
+    if (t->comm.size > 1 && t->step % WM_SYNC_CHECK_EVERY == 0 && check_in_step(t, err)) return err->status;
     return WM_OK;
+}
+
+WmStatus trainer_step(WmTrainer *t, WmLosses *losses, WmError *err) {
+    WmWorldModel *m = &t->model;
+    const double start = wm_clock_seconds();
+    if (replay_sample(&t->replay, &t->sample_rng, &t->batch, err)) return err->status;
+    model_eval_load_inputs(m, &t->batch, t->config.data.dequantize ? &t->dequantize_rng : NULL);
+    rng_fill_normal(&t->latent_rng, m->input.noise, (size_t)t->batch.batch * t->batch.length * m->rssm.stoch, 0.0f,
+                    1.0f);
+    if (m->input.overshoot_noise)
+        rng_fill_normal(&t->latent_rng, m->input.overshoot_noise, world_model_overshoot_noise_floats(m), 0.0f, 1.0f);
+    return step_on_input(t, losses, start, err);
+}
+
+WmStatus trainer_step_on_input(WmTrainer *t, WmLosses *losses, WmError *err) {
+    return step_on_input(t, losses, wm_clock_seconds(), err);
 }

@@ -1,0 +1,58 @@
+/* A build without MPI: one rank, and the collectives have nothing to exchange. */
+#include <string.h>
+
+#include "core/comm.h"
+
+WmComm comm_single(void) { return (WmComm){0, 1, 0, 0.0}; }
+int comm_has_mpi(void) { return 0; }
+
+WmStatus comm_join(WmComm *comm, WmError *err) {
+    (void)err;
+    *comm = comm_single();
+    return WM_OK;
+}
+
+void comm_leave(WmComm *comm) { (void)comm; }
+void comm_abort(const WmComm *comm, int code) { (void)comm, (void)code; }
+
+WmStatus comm_average_floats(WmComm *comm, float *data, size_t count, WmError *err) {
+    (void)comm, (void)data, (void)count, (void)err;
+    return WM_OK;
+}
+
+WmStatus comm_average_doubles(const WmComm *comm, double *data, size_t count, WmError *err) {
+    (void)comm, (void)data, (void)count, (void)err;
+    return WM_OK;
+}
+
+WmStatus comm_sum_doubles(const WmComm *comm, double *data, size_t count, WmError *err) {
+    (void)comm, (void)data, (void)count, (void)err;
+    return WM_OK;
+}
+
+int comm_any(const WmComm *comm, int flag) {
+    (void)comm;
+    return flag != 0;
+}
+
+WmStatus comm_same(const WmComm *comm, uint64_t value, int *same, WmError *err) {
+    (void)comm, (void)value, (void)err;
+    *same = 1;
+    return WM_OK;
+}
+
+WmStatus comm_gather(const WmComm *comm, const void *mine, size_t bytes, void *all, WmError *err) {
+    (void)comm, (void)err;
+    if (all) memcpy(all, mine, bytes);
+    return WM_OK;
+}
+
+WmStatus comm_broadcast(const WmComm *comm, void *data, size_t bytes, WmError *err) {
+    (void)comm, (void)data, (void)bytes, (void)err;
+    return WM_OK;
+}
+
+WmStatus comm_barrier(const WmComm *comm, WmError *err) {
+    (void)comm, (void)err;
+    return WM_OK;
+}

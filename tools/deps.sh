@@ -6,7 +6,8 @@ set -euo pipefail
 # Building: compiler, meson + ninja, cmake (meson finds oneDNN through its cmake package), pkg-config, and the
 # libraries in README.md's "Why each dependency".
 packages=(gcc libc6-dev meson ninja-build pkg-config cmake libdnnl-dev libpng-dev libstb-dev libzip-dev libcairo2-dev
-          libyaml-dev libcjson-dev libgif-dev libv4l-dev check)
+          libyaml-dev libcjson-dev libgif-dev libv4l-dev check
+          libopenmpi-dev openmpi-bin)  # optional at build (-Dmpi=auto): mpirun -np N wm train
 if [ "${1:-build}" = test ]; then
     # real peers in tests: numpy for .npz and checkpoints, ffmpeg for camera frames; chromium loads the
     # run report page as a user's browser would

@@ -18,6 +18,8 @@ int bench_data(int argc, char **argv);
 int bench_data_usage(FILE *out, int code);
 int bench_train(int argc, char **argv);
 int bench_train_usage(FILE *out, int code);
+/* wm bench train --round C: one timed round of the online loop as the config file C sets it. */
+WmStatus bench_round(const char *config_path, int json, WmError *err);
 int bench_plan(int argc, char **argv);
 int bench_plan_usage(FILE *out, int code);
 

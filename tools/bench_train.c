@@ -21,12 +21,15 @@ enum { BENCH_ACTIONS = 6, BENCH_LENGTH = 50 };
 
 int bench_train_usage(FILE *out, int code) {
     fprintf(out, "usage: wm bench train [--threads N] [--repeats N] [--batch B] [--precision P] [--imagination] [--json]\n"
+                 "       wm bench train --round C [--threads N] [--json]\n"
                  "  --threads N   OpenMP/oneDNN threads (default: OMP_NUM_THREADS or all cores)\n"
                  "  --repeats N   timed steps per batch size; the median is reported (default 5)\n"
                  "  --batch B     only this batch size (default: 50, then 16)\n"
                  "  --json        one JSON object per batch size instead of the table\n"
                  "  --precision P fp32 (default) or bf16 (train.precision: the convolutions in bf16 mixed precision)\n"
                  "  --imagination also time the imagination update of the actor and value at each batch size\n"
+                 "  --round C     time one round of the online loop as config C sets it (after its seed episodes):\n"
+                 "                training, imagination, collection, evaluation\n"
                  "example: wm bench train --batch 16 --threads 2\n");
     return code;
 }
@@ -156,7 +159,7 @@ int bench_train(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) return bench_train_usage(stdout, 0);
     long threads = omp_get_max_threads(), repeats = 5, only_batch = 0;
     int json = 0, imagination = 0;
-    const char *precision = "fp32";
+    const char *precision = "fp32", *round = NULL;
     WmError err = {0};
     const CliOption options[] = {
         {"--json", CLI_FLAG, &json, 0, 0},
@@ -165,6 +168,7 @@ int bench_train(int argc, char **argv) {
         {"--threads", CLI_LONG, &threads, 1, 1024},
         {"--repeats", CLI_LONG, &repeats, 1, 1000},
         {"--batch", CLI_LONG, &only_batch, 1, 4096},
+        {"--round", CLI_TEXT, &round, 0, 0},
     };
     cli_parse_options(argc, argv, options, (int)(sizeof options / sizeof options[0]), &err);
     WmConfig config; /* the key table checks --precision as it checks train.precision */
@@ -175,6 +179,10 @@ int bench_train(int argc, char **argv) {
         return bench_train_usage(stderr, 2);
     }
     omp_set_num_threads((int)threads);
+    if (round) {
+        if (bench_round(round, json, &err)) goto fail;
+        return 0;
+    }
     double sgemm = 0.0;
     char cpu[128];
     bench_cpu_model(cpu, sizeof cpu);

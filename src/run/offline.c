@@ -31,6 +31,14 @@ static WmStatus source_fingerprint(const WmComm *comm, const WmDataset *dataset,
     return WM_OK;
 }
 
+/* A rank that cannot read its share, or use it, stops every rank at the same point, before the run directory is
+ * written: the others leave with WM_ERR_PEER, and the failing one says why. */
+static WmStatus agree(const WmComm *comm, const char *data, WmError *err) {
+    if (comm_any(comm, err->status != WM_OK) && err->status == WM_OK)
+        wm_error_set(err, WM_ERR_PEER, "stopped: another rank could not use its share of %s", data);
+    return err->status;
+}
+
 WmStatus train_offline(const WmTrainOptions *o, const WmConfig *config, const WmRunPaths *paths,
                        const WmTrainObserver *observer, WmError *err) {
     WmDataset dataset = {0};
@@ -44,10 +52,7 @@ WmStatus train_offline(const WmTrainOptions *o, const WmConfig *config, const Wm
     /* In a data-parallel job each rank reads its own share; the held-out episodes are rank 0's. */
     const WmDatasetShare share = {comm->rank, comm->size, held};
     dataset_read_share(o->data, &size, o->skip_bad, &share, &dataset, err);
-    /* A rank that cannot read its share stops every rank here, before the run directory is written. */
-    if (comm_any(comm, err->status != WM_OK) && err->status == WM_OK)
-        wm_error_set(err, WM_ERR_PEER, "stopped: another rank could not read its share of %s", o->data);
-    if (err->status) goto done;
+    if (agree(comm, o->data, err)) goto done;
     if (size.resized) train_note(observer, "frames were resized to %dx%d", size.width, size.height);
     if (dataset.skipped) train_note(observer, "skipped %d bad episode%s", dataset.skipped, wm_plural(dataset.skipped));
     /* Where the data came from, in every checkpoint: the directory, its fingerprint, its environment if known. */
@@ -62,18 +67,16 @@ WmStatus train_offline(const WmTrainOptions *o, const WmConfig *config, const Wm
         goto done;
     }
     const int held_here = comm->rank == 0 ? held : 0;
-    if ((comm->rank == 0 && run_prepare(paths, config, err)) ||
-        trainer_create(&trainer, config, dataset.episodes[0].action_dim, err))
-        goto done;
-    trainer_made = 1;
-    trainer_join(&trainer, comm);
-    for (int i = 0; i < dataset.count - held_here; i++)
-        if (replay_add(&trainer.replay, &dataset.episodes[i], err)) goto done;
-    if (replay_chunk_count(&trainer.replay, (int)config->data.length) == 0) {
-        wm_error_set(err, WM_ERR_ARG, "%s: no training episode has data.length = %ld frames", o->data,
-                     config->data.length);
-        goto done;
+    if (trainer_create(&trainer, config, dataset.episodes[0].action_dim, err) == WM_OK) {
+        trainer_made = 1;
+        trainer_join(&trainer, comm);
+        for (int i = 0; i < dataset.count - held_here && err->status == WM_OK; i++)
+            replay_add(&trainer.replay, &dataset.episodes[i], err);
+        if (err->status == WM_OK && replay_chunk_count(&trainer.replay, (int)config->data.length) == 0)
+            wm_error_set(err, WM_ERR_ARG, "%s: no training episode has data.length = %ld frames", o->data,
+                         config->data.length);
     }
+    if (agree(comm, o->data, err) || (comm->rank == 0 && run_prepare(paths, config, err))) goto done;
     if (fs_exists(paths->latest)) {
         if (checkpoint_load_trainer(&trainer, paths->latest, err) ||
             (comm->rank == 0 && run_trim_metrics(paths, trainer.step, err)))

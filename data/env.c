@@ -4,9 +4,11 @@
 #include <string.h>
 
 #include "data/env_spec.h"
+#include "data/physics.h"
 
-static const WmEnvSpec *const ENV_SPECS[] = {&ENV_CARTPOLE_SWINGUP, &ENV_PENDULUM_SWINGUP, &ENV_REACHER_EASY,
-                                             &ENV_POINT_MASS_EASY};
+static const WmEnvSpec *const ENV_SPECS[] = {&ENV_CARTPOLE_SWINGUP,     &ENV_PENDULUM_SWINGUP,
+                                             &ENV_REACHER_EASY,         &ENV_POINT_MASS_EASY,
+                                             &ENV_DMC_CARTPOLE_SWINGUP, &ENV_DMC_PENDULUM_SWINGUP};
 enum { ENV_COUNT = sizeof ENV_SPECS / sizeof ENV_SPECS[0] };
 
 static const WmEnvSpec *find_spec(const char *name) {
@@ -15,7 +17,10 @@ static const WmEnvSpec *find_spec(const char *name) {
     return NULL;
 }
 
-const char *env_names(void) { return "cartpole-swingup, pendulum-swingup, reacher-easy, point-mass-easy"; }
+const char *env_names(void) {
+    return "cartpole-swingup, pendulum-swingup, reacher-easy, point-mass-easy, dmc-cartpole-swingup, "
+           "dmc-pendulum-swingup";
+}
 
 int env_default_action_repeat(const char *name) {
     const WmEnvSpec *spec = find_spec(name);
@@ -31,6 +36,15 @@ WmStatus env_create(WmEnv *env, const char *name, uint64_t seed, int action_repe
                             WM_ENV_EPISODE_STEPS);
     env->action_repeat = action_repeat ? action_repeat : env->spec->action_repeat;
     env->rng = rng_stream(seed, WM_STREAM_ENV);
+    if (env->spec->mujoco_model) {
+        if (physics_open(&env->physics, name, env->spec->mujoco_model, env->spec->dt, env->spec->action_dim,
+                         WM_ENV_SIZE, err))
+            return err->status;
+        if (physics_state_dim(env->physics) != env->spec->state_dim)
+            return wm_error_set(err, WM_ERR_FORMAT, "%s: the model has %d state variables, the task %d", name,
+                                physics_state_dim(env->physics), env->spec->state_dim);
+        return WM_OK;
+    }
     env->surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, WM_ENV_SIZE, WM_ENV_SIZE);
     if (cairo_surface_status(env->surface) != CAIRO_STATUS_SUCCESS)
         return wm_error_set(err, WM_ERR_NOMEM, "environment '%s': cannot create a drawing surface", name);
@@ -39,6 +53,7 @@ WmStatus env_create(WmEnv *env, const char *name, uint64_t seed, int action_repe
 
 void env_free(WmEnv *env) {
     if (env->surface) cairo_surface_destroy(env->surface);
+    physics_close(env->physics);
     memset(env, 0, sizeof *env);
 }
 
@@ -83,6 +98,10 @@ void env_checker_floor(cairo_t *cr, int cell) {
 
 static void render(WmEnv *env, uint8_t *rgb) {
     if (rgb == NULL) return;
+    if (env->physics) {
+        physics_render(env->physics, rgb);
+        return;
+    }
     cairo_surface_t *surface = env->surface;
     cairo_t *cr = cairo_create(surface);
     env->spec->draw(env->state, cr);
@@ -102,6 +121,7 @@ static void render(WmEnv *env, uint8_t *rgb) {
 void env_reset(WmEnv *env, uint8_t *rgb) {
     memset(env->state, 0, sizeof env->state);
     env->spec->reset(env->state, &env->rng);
+    if (env->physics) physics_set_state(env->physics, env->state);
     env->env_steps = 0;
     render(env, rgb);
 }
@@ -129,7 +149,9 @@ double env_step(WmEnv *env, const float *action, uint8_t *rgb, int *done) {
     }
     double reward = 0.0;
     for (int r = 0; r < env->action_repeat && env->env_steps < WM_ENV_EPISODE_STEPS; r++) {
-        for (int s = 0; s < spec->substeps; s++) integrate(spec, env->state, clipped, spec->dt / spec->substeps);
+        if (env->physics) physics_step(env->physics, clipped, env->state);
+        else
+            for (int s = 0; s < spec->substeps; s++) integrate(spec, env->state, clipped, spec->dt / spec->substeps);
         reward += spec->reward(env->state, clipped);
         env->env_steps++;
     }

@@ -22,11 +22,14 @@ typedef struct {
     WmRng rng;
     int action_repeat;
     int env_steps; /* environment steps since reset */
-    void *surface; /* the cairo surface frames are drawn on */
+    void *surface; /* the cairo surface frames are drawn on (a built-in task) */
+    struct WmPhysics *physics; /* MuJoCo's simulation and renderer (a dmc- task) */
 } WmEnv;
 
-/* Names: cartpole-swingup, pendulum-swingup, reacher-easy, point-mass-easy. action_repeat 0 takes the task's
- * PlaNet default (cartpole 8, reacher 4, others 2). */
+/* Names: cartpole-swingup, pendulum-swingup, reacher-easy, point-mass-easy (our RK4 simulations), and
+ * dmc-cartpole-swingup, dmc-pendulum-swingup (DeepMind Control's physics on MuJoCo, when the build has it; without
+ * it they are an error that says what to install). action_repeat 0 takes the task's PlaNet default (cartpole 8,
+ * reacher 4, others 2). */
 WmStatus env_create(WmEnv *env, const char *name, uint64_t seed, int action_repeat, WmError *err);
 void env_free(WmEnv *env);
 int env_action_dim(const WmEnv *env);

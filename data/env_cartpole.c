@@ -67,3 +67,10 @@ const WmEnvSpec ENV_CARTPOLE_SWINGUP = {
     .reset = cartpole_reset, .derivative = cartpole_derivative, .limit = cartpole_limit,
     .reward = cartpole_reward, .draw = cartpole_draw,
 };
+
+/* The same task on DeepMind Control's physics (data/dmc/cartpole.xml): the same start, reward and state order
+ * (slider, hinge, then their velocities; the hinge's angle is 0 upright, as here). */
+const WmEnvSpec ENV_DMC_CARTPOLE_SWINGUP = {
+    .name = "dmc-cartpole-swingup", .action_dim = 1, .state_dim = 4, .action_repeat = 8, .dt = 0.01, .substeps = 1,
+    .reset = cartpole_reset, .reward = cartpole_reward, .mujoco_model = "cartpole.xml",
+};

@@ -45,3 +45,10 @@ const WmEnvSpec ENV_PENDULUM_SWINGUP = {
     .reset = pendulum_reset, .derivative = pendulum_derivative, .limit = NULL,
     .reward = pendulum_reward, .draw = pendulum_draw,
 };
+
+/* The same task on DeepMind Control's physics (data/dmc/pendulum.xml): the same start and reward; the state is the
+ * hinge's angle (0 upright) and velocity, as here. */
+const WmEnvSpec ENV_DMC_PENDULUM_SWINGUP = {
+    .name = "dmc-pendulum-swingup", .action_dim = 1, .state_dim = 2, .action_repeat = 2, .dt = 0.02, .substeps = 1,
+    .reset = pendulum_reset, .reward = pendulum_reward, .mujoco_model = "pendulum.xml",
+};

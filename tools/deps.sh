@@ -7,7 +7,8 @@ set -euo pipefail
 # libraries in README.md's "Why each dependency".
 packages=(gcc libc6-dev meson ninja-build pkg-config cmake libdnnl-dev libpng-dev libstb-dev libzip-dev libcairo2-dev
           libyaml-dev libcjson-dev libgif-dev libv4l-dev check
-          libopenmpi-dev openmpi-bin)  # optional at build (-Dmpi=auto): mpirun -np N wm train
+          libopenmpi-dev openmpi-bin  # optional at build (-Dmpi=auto): mpirun -np N wm train
+          libmujoco-dev libosmesa6-dev)  # optional at build (-Dmujoco=auto): the dmc- environments
 if [ "${1:-build}" = test ]; then
     # real peers in tests: numpy for .npz and checkpoints, ffmpeg for camera frames; chromium loads the
     # run report page as a user's browser would

@@ -1,0 +1,31 @@
+/* A DeepMind Control task's physics on MuJoCo (Debian's libmujoco-dev), rendered offscreen through OSMesa: the
+ * simulation and renderer behind the `dmc-` environments (data/env.c). The MJCF models are ours, written from the
+ * suite's definitions (data/dmc/NAME.xml), and built into the binary. A build without MuJoCo has the same functions,
+ * and physics_open says what to install. */
+#ifndef WM_DATA_PHYSICS_H
+#define WM_DATA_PHYSICS_H
+
+#include <stdint.h>
+
+#include "core/error.h"
+
+typedef struct WmPhysics WmPhysics;
+
+/* Whether this build simulates with MuJoCo. */
+int physics_available(void);
+/* The MJCF text of a model file built in ("cartpole.xml"), or NULL. */
+const char *physics_model_text(const char *name);
+/* Loads `model` (a file name built in), checks that its timestep is `dt` and that it has one actuator per action
+ * and a camera named "fixed", and prepares a size x size renderer. `task` names the environment in errors. */
+WmStatus physics_open(WmPhysics **physics, const char *task, const char *model, double dt, int actions, int size,
+                      WmError *err);
+void physics_close(WmPhysics *physics);
+/* The state as a vector: the joint positions, then the joint velocities. */
+int physics_state_dim(const WmPhysics *physics);
+void physics_set_state(WmPhysics *physics, const double *state);
+/* One timestep with the actuators at `action`; the new state into `state`. */
+void physics_step(WmPhysics *physics, const float *action, double *state);
+/* The fixed camera's view, RGB, rows top to bottom. */
+void physics_render(WmPhysics *physics, uint8_t *rgb);
+
+#endif

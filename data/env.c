@@ -8,7 +8,8 @@
 
 static const WmEnvSpec *const ENV_SPECS[] = {&ENV_CARTPOLE_SWINGUP,     &ENV_PENDULUM_SWINGUP,
                                              &ENV_REACHER_EASY,         &ENV_POINT_MASS_EASY,
-                                             &ENV_DMC_CARTPOLE_SWINGUP, &ENV_DMC_PENDULUM_SWINGUP};
+                                             &ENV_DMC_CARTPOLE_SWINGUP, &ENV_DMC_PENDULUM_SWINGUP,
+                                             &ENV_DMC_REACHER_EASY,     &ENV_DMC_POINT_MASS_EASY};
 enum { ENV_COUNT = sizeof ENV_SPECS / sizeof ENV_SPECS[0] };
 
 static const WmEnvSpec *find_spec(const char *name) {
@@ -19,7 +20,7 @@ static const WmEnvSpec *find_spec(const char *name) {
 
 const char *env_names(void) {
     return "cartpole-swingup, pendulum-swingup, reacher-easy, point-mass-easy, dmc-cartpole-swingup, "
-           "dmc-pendulum-swingup";
+           "dmc-pendulum-swingup, dmc-reacher-easy, dmc-point-mass-easy";
 }
 
 int env_default_action_repeat(const char *name) {
@@ -40,9 +41,10 @@ WmStatus env_create(WmEnv *env, const char *name, uint64_t seed, int action_repe
         if (physics_open(&env->physics, name, env->spec->mujoco_model, env->spec->dt, env->spec->action_dim,
                          WM_ENV_SIZE, err))
             return err->status;
-        if (physics_state_dim(env->physics) != env->spec->state_dim)
+        const int expected = env->spec->mujoco_order ? env->spec->mujoco_state_dim : env->spec->state_dim;
+        if (physics_state_dim(env->physics) != expected)
             return wm_error_set(err, WM_ERR_FORMAT, "%s: the model has %d state variables, the task %d", name,
-                                physics_state_dim(env->physics), env->spec->state_dim);
+                                physics_state_dim(env->physics), expected);
         return WM_OK;
     }
     env->surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, WM_ENV_SIZE, WM_ENV_SIZE);
@@ -96,6 +98,31 @@ void env_checker_floor(cairo_t *cr, int cell) {
         }
 }
 
+/* The task's state and the physics' (qpos, qvel), through the spec's order. */
+enum { PHYSICS_STATE_MAX = 2 * WM_ENV_STATE_MAX };
+
+static void to_physics(const WmEnv *env) {
+    const WmEnvSpec *spec = env->spec;
+    double q[PHYSICS_STATE_MAX] = {0};
+    const int n = spec->mujoco_order ? spec->mujoco_state_dim : spec->state_dim;
+    for (int i = 0; i < n; i++) {
+        const int at = spec->mujoco_order ? spec->mujoco_order[i] : i;
+        q[i] = at >= 0 ? env->state[at] : 0.0;
+    }
+    physics_set_state(env->physics, q);
+}
+
+static void physics_advance(WmEnv *env, const float *action) {
+    const WmEnvSpec *spec = env->spec;
+    double q[PHYSICS_STATE_MAX];
+    physics_step(env->physics, action, q);
+    const int n = spec->mujoco_order ? spec->mujoco_state_dim : spec->state_dim;
+    for (int i = 0; i < n; i++) {
+        const int at = spec->mujoco_order ? spec->mujoco_order[i] : i;
+        if (at >= 0) env->state[at] = q[i];
+    }
+}
+
 static void render(WmEnv *env, uint8_t *rgb) {
     if (rgb == NULL) return;
     if (env->physics) {
@@ -121,7 +148,7 @@ static void render(WmEnv *env, uint8_t *rgb) {
 void env_reset(WmEnv *env, uint8_t *rgb) {
     memset(env->state, 0, sizeof env->state);
     env->spec->reset(env->state, &env->rng);
-    if (env->physics) physics_set_state(env->physics, env->state);
+    if (env->physics) to_physics(env);
     env->env_steps = 0;
     render(env, rgb);
 }
@@ -149,7 +176,7 @@ double env_step(WmEnv *env, const float *action, uint8_t *rgb, int *done) {
     }
     double reward = 0.0;
     for (int r = 0; r < env->action_repeat && env->env_steps < WM_ENV_EPISODE_STEPS; r++) {
-        if (env->physics) physics_step(env->physics, clipped, env->state);
+        if (env->physics) physics_advance(env, clipped);
         else
             for (int s = 0; s < spec->substeps; s++) integrate(spec, env->state, clipped, spec->dt / spec->substeps);
         reward += spec->reward(env->state, clipped);

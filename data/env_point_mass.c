@@ -49,3 +49,9 @@ const WmEnvSpec ENV_POINT_MASS_EASY = {
     .reset = point_mass_reset, .derivative = point_mass_derivative, .limit = point_mass_limit,
     .reward = point_mass_reward, .draw = point_mass_draw,
 };
+
+/* The same task on DeepMind Control's physics (data/dmc/point_mass.xml): the same start, reward and state order. */
+const WmEnvSpec ENV_DMC_POINT_MASS_EASY = {
+    .name = "dmc-point-mass-easy", .action_dim = 2, .state_dim = 4, .action_repeat = 2, .dt = 0.02, .substeps = 1,
+    .reset = point_mass_reset, .reward = point_mass_reward, .mujoco_model = "point_mass.xml",
+};

@@ -75,3 +75,12 @@ const WmEnvSpec ENV_REACHER_EASY = {
     .reset = reacher_reset, .derivative = reacher_derivative, .limit = reacher_limit,
     .reward = reacher_reward, .draw = reacher_draw,
 };
+
+/* The same task on DeepMind Control's physics (data/dmc/reacher.xml): the same start and reward. The target sits on
+ * two slide joints there, so the physics' state is q1, q2, target x, y, then the four velocities. */
+static const int DMC_ORDER[8] = {0, 1, 4, 5, 2, 3, -1, -1};
+const WmEnvSpec ENV_DMC_REACHER_EASY = {
+    .name = "dmc-reacher-easy", .action_dim = 2, .state_dim = 6, .action_repeat = 4, .dt = 0.02, .substeps = 1,
+    .reset = reacher_reset, .reward = reacher_reward, .mujoco_model = "reacher.xml", .mujoco_order = DMC_ORDER,
+    .mujoco_state_dim = 8,
+};

@@ -20,13 +20,17 @@ struct WmEnvSpec {
     /* Draws the state on a 64 x 64 cairo context in pixel units. */
     void (*draw)(const double *state, cairo_t *cr);
     /* A dmc- task: its MJCF model (data/dmc), simulated by MuJoCo one timestep (dt) per environment step and
-     * rendered by its fixed camera. The state is then the joint positions and velocities; reset and reward are
-     * the task's as above, and derivative, limit and draw go unused. NULL for a built-in task. */
+     * rendered by its fixed camera. The state then comes from the joint positions and velocities; reset and reward
+     * are the task's as above, and derivative, limit and draw go unused. NULL for a built-in task. */
     const char *mujoco_model;
+    /* The physics' state (qpos, then qvel: mujoco_state_dim numbers) in the task's state: each one's index there,
+     * or -1 for one the task holds at 0. NULL: the same order and size. */
+    const int *mujoco_order;
+    int mujoco_state_dim;
 };
 
 extern const WmEnvSpec ENV_CARTPOLE_SWINGUP, ENV_PENDULUM_SWINGUP, ENV_REACHER_EASY, ENV_POINT_MASS_EASY;
-extern const WmEnvSpec ENV_DMC_CARTPOLE_SWINGUP, ENV_DMC_PENDULUM_SWINGUP;
+extern const WmEnvSpec ENV_DMC_CARTPOLE_SWINGUP, ENV_DMC_PENDULUM_SWINGUP, ENV_DMC_REACHER_EASY, ENV_DMC_POINT_MASS_EASY;
 
 /* Helpers for the tasks' drawing and physics. */
 void env_hard_stop(double *position, double *velocity, double lo, double hi);

@@ -112,14 +112,23 @@ END_TEST
 
 /* The dmc- twins on MuJoCo start where ours start (the same reset and stream) and, under the same actions, stay
  * close for a while: the same masses, lengths, gears and damping, integrated by another engine. They are not the
- * same physics: MuJoCo's capsule pole has about 3% more inertia about the hinge than our thin rod (its radius and
- * end caps), its pendulum ball is a sphere, not a point, and DMC's pendulum integrates with Euler where ours uses
- * RK4. The band: each state variable within 5% of its largest magnitude over 40 environment steps, plus 0.01, and
- * the returns within 10%. Printed for the record. */
+ * same physics, and the band says by how much: each state variable stays within `band` of its largest magnitude
+ * over 40 environment steps (plus 0.01), and the returns within 10% (or one step's reward).
+ * - cartpole 5%: MuJoCo's capsule pole has about 3% more inertia about the hinge than our thin rod (its radius and
+ *   end caps);
+ * - pendulum 5%: DMC's ball is a sphere, not a point, and its pendulum integrates with Euler where ours uses RK4;
+ * - reacher 15%: DMC's second link is a 0.1 m capsule with a fingertip sphere 0.12 m out, ours a uniform 0.12 m rod
+ *   of the same mass; the wrist's velocity drifts most (12% over 40 steps);
+ * - point mass 5%: the same equations.
+ * Printed for the record. */
 START_TEST(dmc_twins_follow_ours) {
     static const struct {
         const char *ours, *theirs;
-    } TWINS[] = {{"cartpole-swingup", "dmc-cartpole-swingup"}, {"pendulum-swingup", "dmc-pendulum-swingup"}};
+        double band;
+    } TWINS[] = {{"cartpole-swingup", "dmc-cartpole-swingup", 0.05},
+                 {"pendulum-swingup", "dmc-pendulum-swingup", 0.05},
+                 {"reacher-easy", "dmc-reacher-easy", 0.15},
+                 {"point-mass-easy", "dmc-point-mass-easy", 0.05}};
     if (!physics_available()) {
         WmEnv env;
         WmError err = {0};
@@ -138,9 +147,9 @@ START_TEST(dmc_twins_follow_ours) {
     double largest[WM_ENV_STATE_MAX] = {0}, apart[WM_ENV_STATE_MAX] = {0}, return_ours = 0.0, return_theirs = 0.0;
     int done = 0;
     for (int t = 0; t < 40; t++) {
-        const float action = (float)sin(0.7 * (t / 8));
-        return_ours += env_step(&ours, &action, NULL, &done);
-        return_theirs += env_step(&theirs, &action, NULL, &done);
+        const float action[2] = {(float)sin(0.7 * (t / 8)), (float)cos(0.5 * (t / 8))};
+        return_ours += env_step(&ours, action, NULL, &done);
+        return_theirs += env_step(&theirs, action, NULL, &done);
         for (int i = 0; i < WM_ENV_STATE_MAX; i++) {
             largest[i] = fmax(largest[i], fabs(ours.state[i]));
             apart[i] = fmax(apart[i], fabs(ours.state[i] - theirs.state[i]));
@@ -150,11 +159,11 @@ START_TEST(dmc_twins_follow_ours) {
         if (largest[i] > 0.0)
             fprintf(stderr, "%s against %s, state %d: largest %.4f, apart by %.4f\n", TWINS[_i].theirs,
                     TWINS[_i].ours, i, largest[i], apart[i]);
-        ck_assert_msg(apart[i] <= 0.05 * largest[i] + 0.01, "%s: state %d apart by %g", TWINS[_i].theirs, i, apart[i]);
+        ck_assert_msg(apart[i] <= TWINS[_i].band * largest[i] + 0.01, "%s: state %d apart by %g", TWINS[_i].theirs, i, apart[i]);
     }
     fprintf(stderr, "%s against %s: returns %.4f and %.4f over 40 steps\n", TWINS[_i].theirs, TWINS[_i].ours,
             return_theirs, return_ours);
-    ck_assert_msg(fabs(return_ours - return_theirs) <= 0.1 * return_ours + 1e-3, "%s: returns %g and %g",
+    ck_assert_msg(fabs(return_ours - return_theirs) <= fmax(0.1 * return_ours, 1.0), "%s: returns %g and %g",
                   TWINS[_i].theirs, return_theirs, return_ours);
     env_free(&ours), env_free(&theirs);
 }
@@ -204,7 +213,7 @@ int main(void) {
     tcase_add_test(tc, point_mass_reward_by_hand);
     tcase_add_loop_test(tc, do_nothing_returns, 0, 2);
     tcase_add_test(tc, same_seed_same_episode);
-    tcase_add_loop_test(tc, dmc_twins_follow_ours, 0, 2);
+    tcase_add_loop_test(tc, dmc_twins_follow_ours, 0, 4);
     tcase_add_test(tc, dmc_frames_are_deterministic_and_show_the_bodies);
     suite_add_tcase(suite, tc);
     return check_run(suite);

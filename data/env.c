@@ -9,7 +9,8 @@
 static const WmEnvSpec *const ENV_SPECS[] = {&ENV_CARTPOLE_SWINGUP,     &ENV_PENDULUM_SWINGUP,
                                              &ENV_REACHER_EASY,         &ENV_POINT_MASS_EASY,
                                              &ENV_DMC_CARTPOLE_SWINGUP, &ENV_DMC_PENDULUM_SWINGUP,
-                                             &ENV_DMC_REACHER_EASY,     &ENV_DMC_POINT_MASS_EASY};
+                                             &ENV_DMC_REACHER_EASY,     &ENV_DMC_POINT_MASS_EASY,
+                                             &ENV_DMC_CHEETAH_RUN,      &ENV_DMC_WALKER_WALK};
 enum { ENV_COUNT = sizeof ENV_SPECS / sizeof ENV_SPECS[0] };
 
 static const WmEnvSpec *find_spec(const char *name) {
@@ -20,7 +21,7 @@ static const WmEnvSpec *find_spec(const char *name) {
 
 const char *env_names(void) {
     return "cartpole-swingup, pendulum-swingup, reacher-easy, point-mass-easy, dmc-cartpole-swingup, "
-           "dmc-pendulum-swingup, dmc-reacher-easy, dmc-point-mass-easy";
+           "dmc-pendulum-swingup, dmc-reacher-easy, dmc-point-mass-easy, dmc-cheetah-run, dmc-walker-walk";
 }
 
 int env_default_action_repeat(const char *name) {
@@ -38,13 +39,16 @@ WmStatus env_create(WmEnv *env, const char *name, uint64_t seed, int action_repe
     env->action_repeat = action_repeat ? action_repeat : env->spec->action_repeat;
     env->rng = rng_stream(seed, WM_STREAM_ENV);
     if (env->spec->mujoco_model) {
-        if (physics_open(&env->physics, name, env->spec->mujoco_model, env->spec->dt, env->spec->action_dim,
-                         WM_ENV_SIZE, err))
+        if (physics_open(&env->physics, name, env->spec->mujoco_model, env->spec->dt / env->spec->substeps,
+                         env->spec->action_dim, WM_ENV_SIZE, err))
             return err->status;
-        const int expected = env->spec->mujoco_order ? env->spec->mujoco_state_dim : env->spec->state_dim;
-        if (physics_state_dim(env->physics) != expected)
-            return wm_error_set(err, WM_ERR_FORMAT, "%s: the model has %d state variables, the task %d", name,
-                                physics_state_dim(env->physics), expected);
+        const int sensors = env->spec->reset == NULL, expected = sensors ? env->spec->state_dim
+                                                               : env->spec->mujoco_order ? env->spec->mujoco_state_dim
+                                                                                         : env->spec->state_dim;
+        const int has = sensors ? physics_sensor_dim(env->physics) : physics_state_dim(env->physics);
+        if (has != expected)
+            return wm_error_set(err, WM_ERR_FORMAT, "%s: the model has %d %s, the task %d", name, has,
+                                sensors ? "sensor readings" : "state variables", expected);
         return WM_OK;
     }
     env->surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, WM_ENV_SIZE, WM_ENV_SIZE);
@@ -64,6 +68,13 @@ const char *env_name(const WmEnv *env) { return env->spec->name; }
 int env_action_dim(const WmEnv *env) { return env->spec->action_dim; }
 int env_episode_length(const WmEnv *env) {
     return (WM_ENV_EPISODE_STEPS + env->action_repeat - 1) / env->action_repeat;
+}
+
+double env_tolerance_linear(double x, double lo, double hi, double margin, double value_at_margin) {
+    if (x >= lo && x <= hi) return 1.0;
+    if (margin <= 0.0) return 0.0;
+    const double d = (x < lo ? lo - x : x - hi) / margin;
+    return fmax(0.0, 1.0 - d * (1.0 - value_at_margin));
 }
 
 double env_tolerance(double x, double lo, double hi, double margin, WmTolerance sigmoid) {
@@ -115,7 +126,12 @@ static void to_physics(const WmEnv *env) {
 static void physics_advance(WmEnv *env, const float *action) {
     const WmEnvSpec *spec = env->spec;
     double q[PHYSICS_STATE_MAX];
+    for (int s = 1; s < spec->substeps; s++) physics_step(env->physics, action, NULL);
     physics_step(env->physics, action, q);
+    if (spec->reset == NULL) { /* a task of the suite's alone: its state is what the sensors read */
+        physics_sensors(env->physics, env->state);
+        return;
+    }
     const int n = spec->mujoco_order ? spec->mujoco_state_dim : spec->state_dim;
     for (int i = 0; i < n; i++) {
         const int at = spec->mujoco_order ? spec->mujoco_order[i] : i;
@@ -147,8 +163,13 @@ static void render(WmEnv *env, uint8_t *rgb) {
 
 void env_reset(WmEnv *env, uint8_t *rgb) {
     memset(env->state, 0, sizeof env->state);
-    env->spec->reset(env->state, &env->rng);
-    if (env->physics) to_physics(env);
+    if (env->spec->reset) {
+        env->spec->reset(env->state, &env->rng);
+        if (env->physics) to_physics(env);
+    } else {
+        physics_randomize(env->physics, &env->rng, env->spec->mujoco_rotational, env->spec->mujoco_settle);
+        physics_sensors(env->physics, env->state);
+    }
     env->env_steps = 0;
     render(env, rgb);
 }

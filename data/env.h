@@ -9,8 +9,8 @@
 #include "core/error.h"
 #include "core/rng.h"
 
-#define WM_ENV_STATE_MAX 8
-#define WM_ENV_ACTION_MAX 2
+#define WM_ENV_STATE_MAX 12
+#define WM_ENV_ACTION_MAX 6
 #define WM_ENV_EPISODE_STEPS 1000
 #define WM_ENV_SIZE 64
 
@@ -27,8 +27,9 @@ typedef struct {
 } WmEnv;
 
 /* Names: cartpole-swingup, pendulum-swingup, reacher-easy, point-mass-easy (our RK4 simulations), and
- * dmc-cartpole-swingup, dmc-pendulum-swingup (DeepMind Control's physics on MuJoCo, when the build has it; without
- * it they are an error that says what to install). action_repeat 0 takes the task's PlaNet default (cartpole 8,
+ * dmc-cartpole-swingup, dmc-pendulum-swingup, dmc-reacher-easy, dmc-point-mass-easy, dmc-cheetah-run,
+ * dmc-walker-walk (DeepMind Control's physics on MuJoCo, when the build has it; without it they are an error that
+ * says what to install). action_repeat 0 takes the task's PlaNet default (cartpole 8,
  * reacher 4, others 2). */
 WmStatus env_create(WmEnv *env, const char *name, uint64_t seed, int action_repeat, WmError *err);
 void env_free(WmEnv *env);
@@ -52,5 +53,7 @@ double env_reward(const WmEnv *env, const double *state, const float *action);
  * max(0, 1 - d^2) (quadratic). margin 0 gives an indicator. */
 typedef enum { WM_TOL_GAUSSIAN, WM_TOL_QUADRATIC } WmTolerance;
 double env_tolerance(double x, double lo, double hi, double margin, WmTolerance sigmoid);
+/* tolerance() with the linear sigmoid: outside, max(0, 1 - d (1 - value_at_margin)). */
+double env_tolerance_linear(double x, double lo, double hi, double margin, double value_at_margin);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "core/rng.h"
 
 typedef struct WmPhysics WmPhysics;
 
@@ -16,15 +17,22 @@ int physics_available(void);
 /* The MJCF text of a model file built in ("cartpole.xml"), or NULL. */
 const char *physics_model_text(const char *name);
 /* Loads `model` (a file name built in), checks that its timestep is `dt` and that it has one actuator per action
- * and a camera named "fixed", and prepares a size x size renderer. `task` names the environment in errors. */
+ * and a camera, and prepares a size x size renderer of its first camera (the one DeepMind Control renders).
+ * `task` names the environment in errors. */
 WmStatus physics_open(WmPhysics **physics, const char *task, const char *model, double dt, int actions, int size,
                       WmError *err);
 void physics_close(WmPhysics *physics);
 /* The state as a vector: the joint positions, then the joint velocities. */
 int physics_state_dim(const WmPhysics *physics);
 void physics_set_state(WmPhysics *physics, const double *state);
-/* One timestep with the actuators at `action`; the new state into `state`. */
+/* One timestep with the actuators at `action`; the new state into `state` (may be NULL). */
 void physics_step(WmPhysics *physics, const float *action, double *state);
+/* DeepMind Control's random start: every limited joint uniform in its range and, with `rotational`, every unlimited
+ * hinge uniform in [-pi, pi); at rest; then `settle` timesteps with the actuators off. */
+void physics_randomize(WmPhysics *physics, WmRng *rng, int rotational, int settle);
+/* The model's sensor readings, in the order the model declares them. */
+int physics_sensor_dim(const WmPhysics *physics);
+void physics_sensors(const WmPhysics *physics, double *out);
 /* The fixed camera's view, RGB, rows top to bottom. */
 void physics_render(WmPhysics *physics, uint8_t *rgb);
 

@@ -29,3 +29,11 @@ int physics_state_dim(const WmPhysics *physics) {
 void physics_set_state(WmPhysics *physics, const double *state) { (void)physics, (void)state; }
 void physics_step(WmPhysics *physics, const float *action, double *state) { (void)physics, (void)action, (void)state; }
 void physics_render(WmPhysics *physics, uint8_t *rgb) { (void)physics, (void)rgb; }
+void physics_randomize(WmPhysics *physics, WmRng *rng, int rotational, int settle) {
+    (void)physics, (void)rng, (void)rotational, (void)settle;
+}
+int physics_sensor_dim(const WmPhysics *physics) {
+    (void)physics;
+    return 0;
+}
+void physics_sensors(const WmPhysics *physics, double *out) { (void)physics, (void)out; }

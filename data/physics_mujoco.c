@@ -54,8 +54,8 @@ WmStatus physics_open(WmPhysics **out, const char *task, const char *model, doub
         snprintf(what, sizeof what, "MuJoCo cannot load %s: %s", model, message);
         return fail(p, err, task, what);
     }
-    const int camera = mj_name2id(p->model, mjOBJ_CAMERA, "fixed");
-    if (fabs(p->model->opt.timestep - dt) > 1e-12 || p->model->nu != actions || camera < 0)
+    const int camera = 0;
+    if (fabs(p->model->opt.timestep - dt) > 1e-12 || p->model->nu != actions || p->model->ncam < 1)
         return fail(p, err, task, "the model's timestep, actuators or camera are not the task's");
     p->data = mj_makeData(p->model);
     p->buffer = malloc((size_t)size * size * 4);
@@ -103,8 +103,34 @@ void physics_set_state(WmPhysics *p, const double *state) {
 void physics_step(WmPhysics *p, const float *action, double *state) {
     for (int i = 0; i < p->model->nu; i++) p->data->ctrl[i] = action[i];
     mj_step(p->model, p->data);
+    if (state == NULL) return;
     memcpy(state, p->data->qpos, (size_t)p->model->nq * sizeof(double));
     memcpy(state + p->model->nq, p->data->qvel, (size_t)p->model->nv * sizeof(double));
+}
+
+void physics_randomize(WmPhysics *p, WmRng *rng, int rotational, int settle) {
+    const mjModel *m = p->model;
+    mj_resetData(m, p->data);
+    for (int j = 0; j < m->njnt; j++) {
+        const int type = m->jnt_type[j], at = m->jnt_qposadr[j];
+        if (type != mjJNT_HINGE && type != mjJNT_SLIDE) continue; /* our models have no free or ball joints */
+        float u;
+        if (m->jnt_limited[j]) {
+            rng_fill_uniform(rng, &u, 1);
+            p->data->qpos[at] = m->jnt_range[2 * j] + u * (m->jnt_range[2 * j + 1] - m->jnt_range[2 * j]);
+        } else if (rotational && type == mjJNT_HINGE) {
+            rng_fill_uniform(rng, &u, 1);
+            p->data->qpos[at] = M_PI * (2.0 * u - 1.0);
+        }
+    }
+    mj_forward(m, p->data);
+    for (int i = 0; i < settle; i++) mj_step(m, p->data); /* ctrl is 0 after the reset */
+}
+
+int physics_sensor_dim(const WmPhysics *p) { return p->model->nsensordata; }
+
+void physics_sensors(const WmPhysics *p, double *out) {
+    memcpy(out, p->data->sensordata, (size_t)p->model->nsensordata * sizeof(double));
 }
 
 void physics_render(WmPhysics *p, uint8_t *rgb) {

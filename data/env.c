@@ -10,7 +10,8 @@ static const WmEnvSpec *const ENV_SPECS[] = {&ENV_CARTPOLE_SWINGUP,     &ENV_PEN
                                              &ENV_REACHER_EASY,         &ENV_POINT_MASS_EASY,
                                              &ENV_DMC_CARTPOLE_SWINGUP, &ENV_DMC_PENDULUM_SWINGUP,
                                              &ENV_DMC_REACHER_EASY,     &ENV_DMC_POINT_MASS_EASY,
-                                             &ENV_DMC_CHEETAH_RUN,      &ENV_DMC_WALKER_WALK};
+                                             &ENV_DMC_CHEETAH_RUN,      &ENV_DMC_WALKER_WALK,
+                                             &ENV_DMC_FINGER_SPIN,      &ENV_DMC_CUP_CATCH};
 enum { ENV_COUNT = sizeof ENV_SPECS / sizeof ENV_SPECS[0] };
 
 static const WmEnvSpec *find_spec(const char *name) {
@@ -21,7 +22,8 @@ static const WmEnvSpec *find_spec(const char *name) {
 
 const char *env_names(void) {
     return "cartpole-swingup, pendulum-swingup, reacher-easy, point-mass-easy, dmc-cartpole-swingup, "
-           "dmc-pendulum-swingup, dmc-reacher-easy, dmc-point-mass-easy, dmc-cheetah-run, dmc-walker-walk";
+           "dmc-pendulum-swingup, dmc-reacher-easy, dmc-point-mass-easy, dmc-cheetah-run, dmc-walker-walk, "
+           "dmc-finger-spin, dmc-cup-catch";
 }
 
 int env_default_action_repeat(const char *name) {
@@ -167,7 +169,7 @@ void env_reset(WmEnv *env, uint8_t *rgb) {
         env->spec->reset(env->state, &env->rng);
         if (env->physics) to_physics(env);
     } else {
-        physics_randomize(env->physics, &env->rng, env->spec->mujoco_rotational, env->spec->mujoco_settle);
+        physics_randomize(env->physics, &env->rng, &env->spec->mujoco_start);
         physics_sensors(env->physics, env->state);
     }
     env->env_steps = 0;

@@ -28,9 +28,9 @@ typedef struct {
 
 /* Names: cartpole-swingup, pendulum-swingup, reacher-easy, point-mass-easy (our RK4 simulations), and
  * dmc-cartpole-swingup, dmc-pendulum-swingup, dmc-reacher-easy, dmc-point-mass-easy, dmc-cheetah-run,
- * dmc-walker-walk (DeepMind Control's physics on MuJoCo, when the build has it; without it they are an error that
+ * dmc-walker-walk, dmc-finger-spin, dmc-cup-catch (DeepMind Control's physics on MuJoCo, when the build has it; without it they are an error that
  * says what to install). action_repeat 0 takes the task's PlaNet default (cartpole 8,
- * reacher 4, others 2). */
+ * reacher 4, cheetah 4, cup 4, others 2). */
 WmStatus env_create(WmEnv *env, const char *name, uint64_t seed, int action_repeat, WmError *err);
 void env_free(WmEnv *env);
 int env_action_dim(const WmEnv *env);

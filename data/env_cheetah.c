@@ -11,5 +11,5 @@ static double cheetah_reward(const double *s, const float *action) {
 
 const WmEnvSpec ENV_DMC_CHEETAH_RUN = {
     .name = "dmc-cheetah-run", .action_dim = 6, .state_dim = 3, .action_repeat = 4, .dt = 0.01, .substeps = 1,
-    .reward = cheetah_reward, .mujoco_model = "cheetah.xml", .mujoco_rotational = 0, .mujoco_settle = 200,
+    .reward = cheetah_reward, .mujoco_model = "cheetah.xml", .mujoco_start = {.settle = 200},
 };

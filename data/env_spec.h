@@ -5,6 +5,7 @@
 #include <cairo.h>
 
 #include "data/env.h"
+#include "data/physics.h"
 
 struct WmEnvSpec {
     const char *name;
@@ -28,15 +29,14 @@ struct WmEnvSpec {
      * or -1 for one the task holds at 0. NULL: the same order and size. */
     const int *mujoco_order;
     int mujoco_state_dim;
-    /* A task of DeepMind Control's alone (reset NULL): it starts as the suite's do (physics_randomize: limited
-     * joints in range, unlimited hinges too with mujoco_rotational, then mujoco_settle timesteps), and its state is
-     * the model's sensor readings, which its reward reads. */
-    int mujoco_rotational, mujoco_settle;
+    /* A task of DeepMind Control's alone (reset NULL): it starts as the suite's task does (physics_randomize), and
+     * its state is the model's sensor readings, which its reward reads. */
+    WmPhysicsStart mujoco_start;
 };
 
 extern const WmEnvSpec ENV_CARTPOLE_SWINGUP, ENV_PENDULUM_SWINGUP, ENV_REACHER_EASY, ENV_POINT_MASS_EASY;
 extern const WmEnvSpec ENV_DMC_CARTPOLE_SWINGUP, ENV_DMC_PENDULUM_SWINGUP, ENV_DMC_REACHER_EASY, ENV_DMC_POINT_MASS_EASY;
-extern const WmEnvSpec ENV_DMC_CHEETAH_RUN, ENV_DMC_WALKER_WALK;
+extern const WmEnvSpec ENV_DMC_CHEETAH_RUN, ENV_DMC_WALKER_WALK, ENV_DMC_FINGER_SPIN, ENV_DMC_CUP_CATCH;
 
 /* Helpers for the tasks' drawing and physics. */
 void env_hard_stop(double *position, double *velocity, double lo, double hi);

@@ -20,5 +20,5 @@ static double walker_reward(const double *s, const float *action) {
 
 const WmEnvSpec ENV_DMC_WALKER_WALK = {
     .name = "dmc-walker-walk", .action_dim = 6, .state_dim = 9, .action_repeat = 2, .dt = 0.025, .substeps = 10,
-    .reward = walker_reward, .mujoco_model = "walker.xml", .mujoco_rotational = 1, .mujoco_settle = 0,
+    .reward = walker_reward, .mujoco_model = "walker.xml", .mujoco_start = {.rotational = 1},
 };

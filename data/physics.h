@@ -27,9 +27,19 @@ int physics_state_dim(const WmPhysics *physics);
 void physics_set_state(WmPhysics *physics, const double *state);
 /* One timestep with the actuators at `action`; the new state into `state` (may be NULL). */
 void physics_step(WmPhysics *physics, const float *action, double *state);
-/* DeepMind Control's random start: every limited joint uniform in its range and, with `rotational`, every unlimited
- * hinge uniform in [-pi, pi); at rest; then `settle` timesteps with the actuators off. */
-void physics_randomize(WmPhysics *physics, WmRng *rng, int rotational, int settle);
+/* How a task of DeepMind Control's starts an episode, at rest: */
+typedef struct {
+    const char *joint;
+    double lo, hi;
+} WmJointStart;
+typedef struct {
+    const WmJointStart *joints; /* these joints uniform in these ranges, or when NULL: */
+    int joint_count;
+    int rotational;     /* every limited joint uniform in its range, and every unlimited hinge in [-pi, pi) too */
+    int collision_free; /* drawn again until nothing touches (up to 1000 times, then the last draw stays) */
+    int settle;         /* then this many timesteps with the actuators off */
+} WmPhysicsStart;
+void physics_randomize(WmPhysics *physics, WmRng *rng, const WmPhysicsStart *start);
 /* The model's sensor readings, in the order the model declares them. */
 int physics_sensor_dim(const WmPhysics *physics);
 void physics_sensors(const WmPhysics *physics, double *out);

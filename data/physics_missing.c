@@ -29,8 +29,8 @@ int physics_state_dim(const WmPhysics *physics) {
 void physics_set_state(WmPhysics *physics, const double *state) { (void)physics, (void)state; }
 void physics_step(WmPhysics *physics, const float *action, double *state) { (void)physics, (void)action, (void)state; }
 void physics_render(WmPhysics *physics, uint8_t *rgb) { (void)physics, (void)rgb; }
-void physics_randomize(WmPhysics *physics, WmRng *rng, int rotational, int settle) {
-    (void)physics, (void)rng, (void)rotational, (void)settle;
+void physics_randomize(WmPhysics *physics, WmRng *rng, const WmPhysicsStart *start) {
+    (void)physics, (void)rng, (void)start;
 }
 int physics_sensor_dim(const WmPhysics *physics) {
     (void)physics;

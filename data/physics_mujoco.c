@@ -108,23 +108,35 @@ void physics_step(WmPhysics *p, const float *action, double *state) {
     memcpy(state + p->model->nq, p->data->qvel, (size_t)p->model->nv * sizeof(double));
 }
 
-void physics_randomize(WmPhysics *p, WmRng *rng, int rotational, int settle) {
+static void draw_start(WmPhysics *p, WmRng *rng, const WmPhysicsStart *start) {
     const mjModel *m = p->model;
     mj_resetData(m, p->data);
-    for (int j = 0; j < m->njnt; j++) {
+    float u;
+    for (int i = 0; i < start->joint_count; i++) {
+        const int j = mj_name2id(m, mjOBJ_JOINT, start->joints[i].joint);
+        if (j < 0) continue; /* the test of each task's start catches a misspelt joint */
+        rng_fill_uniform(rng, &u, 1);
+        p->data->qpos[m->jnt_qposadr[j]] = start->joints[i].lo + u * (start->joints[i].hi - start->joints[i].lo);
+    }
+    for (int j = 0; start->joints == NULL && j < m->njnt; j++) {
         const int type = m->jnt_type[j], at = m->jnt_qposadr[j];
         if (type != mjJNT_HINGE && type != mjJNT_SLIDE) continue; /* our models have no free or ball joints */
-        float u;
         if (m->jnt_limited[j]) {
             rng_fill_uniform(rng, &u, 1);
             p->data->qpos[at] = m->jnt_range[2 * j] + u * (m->jnt_range[2 * j + 1] - m->jnt_range[2 * j]);
-        } else if (rotational && type == mjJNT_HINGE) {
+        } else if (start->rotational && type == mjJNT_HINGE) {
             rng_fill_uniform(rng, &u, 1);
             p->data->qpos[at] = M_PI * (2.0 * u - 1.0);
         }
     }
     mj_forward(m, p->data);
-    for (int i = 0; i < settle; i++) mj_step(m, p->data); /* ctrl is 0 after the reset */
+}
+
+void physics_randomize(WmPhysics *p, WmRng *rng, const WmPhysicsStart *start) {
+    draw_start(p, rng, start);
+    for (int attempt = 1; start->collision_free && p->data->ncon > 0 && attempt < 1000; attempt++)
+        draw_start(p, rng, start);
+    for (int i = 0; i < start->settle; i++) mj_step(p->model, p->data); /* ctrl is 0 after the reset */
 }
 
 int physics_sensor_dim(const WmPhysics *p) { return p->model->nsensordata; }

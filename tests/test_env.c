@@ -203,6 +203,67 @@ START_TEST(dmc_frames_are_deterministic_and_show_the_bodies) {
 }
 END_TEST
 
+/* The suite's own tasks, at states set by hand (their state is the sensor readings their rewards read). */
+START_TEST(dmc_rewards_by_hand) {
+    if (!physics_available()) return;
+    WmEnv cheetah = make("dmc-cheetah-run"), walker = make("dmc-walker-walk"), finger = make("dmc-finger-spin"),
+          cup = make("dmc-cup-catch");
+    const float still[6] = {0};
+    const double slow[3] = {5, 0, 0}, fast[3] = {12, 0, 0}, back[3] = {-1, 0, 0};
+    ck_assert_double_eq_tol(env_reward(&cheetah, slow, still), 0.5, 1e-12); /* linear: v / 10 below 10 m/s */
+    ck_assert_double_eq(env_reward(&cheetah, fast, still), 1.0);
+    ck_assert_double_eq(env_reward(&cheetah, back, still), 0.0);
+    /* velocity (3), position (3), z axis (3): standing tall and upright at 1 m/s is 1; standing still is
+     * stand (5 move + 1) / 6 with move = 1 - 0.5 (1 - 0) / 0.5 = 0; half a margin low and upright: standing
+     * 0.1^(0.25), stand (3 standing + 1) / 4. */
+    const double walking[9] = {1, 0, 0, 0, 0, 1.3, 0, 0, 1}, still_up[9] = {0, 0, 0, 0, 0, 1.3, 0, 0, 1},
+                 low[9] = {1, 0, 0, 0, 0, 0.9, 0, 0, 1};
+    ck_assert_double_eq_tol(env_reward(&walker, walking, still), 1.0, 1e-12);
+    ck_assert_double_eq_tol(env_reward(&walker, still_up, still), 1.0 / 6.0, 1e-12);
+    ck_assert_double_eq_tol(env_reward(&walker, low, still), (3.0 * pow(0.1, 0.25) + 1.0) / 4.0, 1e-12);
+    const double spinning[1] = {-16}, turning[1] = {-14}, wrong_way[1] = {16};
+    ck_assert_double_eq(env_reward(&finger, spinning, still), 1.0);
+    ck_assert_double_eq(env_reward(&finger, turning, still), 0.0);
+    ck_assert_double_eq(env_reward(&finger, wrong_way, still), 0.0);
+    const double caught[6] = {0.01, 0, 0.56, 0, 0, 0.55}, beside[6] = {0.03, 0, 0.55, 0, 0, 0.55};
+    ck_assert_double_eq(env_reward(&cup, caught, still), 1.0);
+    ck_assert_double_eq(env_reward(&cup, beside, still), 0.0);
+    env_free(&cheetah), env_free(&walker), env_free(&finger), env_free(&cup);
+}
+END_TEST
+
+/* Every dmc- task: it starts where the suite's does, steps, rewards within [0, action repeat], and shows something
+ * (a frame that is not one colour, and changes as it moves). */
+START_TEST(dmc_tasks_start_and_step) {
+    static const char *const NAMES[] = {"dmc-cartpole-swingup", "dmc-pendulum-swingup", "dmc-reacher-easy",
+                                        "dmc-point-mass-easy",  "dmc-cheetah-run",      "dmc-walker-walk",
+                                        "dmc-finger-spin",      "dmc-cup-catch"};
+    if (!physics_available()) return;
+    WmEnv env = make(NAMES[_i]);
+    uint8_t *first = malloc(64 * 64 * 3), *later = malloc(64 * 64 * 3);
+    env_reset(&env, first);
+    if (strcmp(NAMES[_i], "dmc-cup-catch") == 0) /* the ball starts 0.2 to 0.5 m above its rest place (0.2 m up) */
+        ck_assert_msg(fabs(env.state[0]) <= 0.2 && env.state[2] >= 0.4 && env.state[2] <= 0.7, "ball at %g, %g",
+                      env.state[0], env.state[2]);
+    if (strcmp(NAMES[_i], "dmc-walker-walk") == 0) ck_assert_double_eq_tol(env.state[5], 1.3, 1e-9);
+    float action[6];
+    int done = 0;
+    for (int t = 0; t < 10; t++) {
+        for (int a = 0; a < 6; a++) action[a] = (float)sin(1.3 * t + a);
+        const double r = env_step(&env, action, later, &done);
+        ck_assert_msg(r >= 0.0 && r <= env.action_repeat, "%s: reward %g", NAMES[_i], r);
+    }
+    int lo = 255, hi = 0, moved = 0;
+    for (int i = 0; i < 64 * 64 * 3; i++) {
+        lo = first[i] < lo ? first[i] : lo, hi = first[i] > hi ? first[i] : hi;
+        moved += first[i] != later[i];
+    }
+    ck_assert_msg(hi - lo > 40 && moved > 10, "%s: contrast %d, %d values moved", NAMES[_i], hi - lo, moved);
+    free(first), free(later);
+    env_free(&env);
+}
+END_TEST
+
 int main(void) {
     Suite *suite = suite_create("environments");
     TCase *tc = tcase_create("rewards");
@@ -215,6 +276,8 @@ int main(void) {
     tcase_add_test(tc, same_seed_same_episode);
     tcase_add_loop_test(tc, dmc_twins_follow_ours, 0, 4);
     tcase_add_test(tc, dmc_frames_are_deterministic_and_show_the_bodies);
+    tcase_add_test(tc, dmc_rewards_by_hand);
+    tcase_add_loop_test(tc, dmc_tasks_start_and_step, 0, 8);
     suite_add_tcase(suite, tc);
     return check_run(suite);
 }

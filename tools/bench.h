@@ -21,6 +21,8 @@ int bench_train_usage(FILE *out, int code);
 /* wm bench train --round C: one timed round of the online loop as the config file C sets it. */
 WmStatus bench_round(const char *config_path, int json, WmError *err);
 int bench_plan(int argc, char **argv);
+int bench_env(int argc, char **argv);
+int bench_env_usage(FILE *out, int code);
 int bench_plan_usage(FILE *out, int code);
 
 #endif

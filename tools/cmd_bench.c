@@ -8,6 +8,7 @@ static const CliCommand BENCHES[] = {
     {"train", bench_train, "one training step at B = 50 and 16, L = 50, against PyTorch"},
     {"plan", bench_plan, "ms per decision of CEM and MPPI, 1000 x 12 x 10, against PyTorch"},
     {"data", bench_data, "read a dataset into the replay store; sample batches"},
+    {"env", bench_env, "ms per environment step and per frame drawn, per task"},
 };
 
 int command_bench(int argc, char **argv) {

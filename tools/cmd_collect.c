@@ -19,13 +19,14 @@ static int collect_usage(FILE *out, int code) {
     fprintf(out, "usage: wm collect --env NAME --episodes N --out DIR [--policy random|zero] [--seed S]\n"
                  "                  [--format png|npz] [--action-repeat K]\n"
                  "  --env NAME         %s\n"
+                 "                     (dmc-: DeepMind Control's physics on MuJoCo, when the build has it)\n"
                  "  --episodes N       how many episodes to add to DIR\n"
                  "  --out DIR          the dataset directory (created; existing episodes are never overwritten)\n"
                  "  --policy P         random: uniform actions in [-1, 1] (default); zero: do nothing\n"
                  "  --seed S           seeds the environment and the policy (default 0)\n"
                  "  --format F         png: frame_NNNNNN.png + steps.csv (default); npz: PlaNet/Dreamer .npz\n"
-                 "  --action-repeat K  environment steps per agent step (default: the task's, cartpole 8,\n"
-                 "                     reacher 4, others 2)\n"
+                 "  --action-repeat K  environment steps per agent step (default: the task's, PlaNet's: cartpole 8,\n"
+                 "                     reacher, cheetah and cup 4, others 2)\n"
                  "example: wm collect --env cartpole-swingup --episodes 5 --out runs/episodes/cp\n",
             env_names());
     return code;

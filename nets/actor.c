@@ -34,16 +34,18 @@ void value_free(WmValue *v) {
     memset(v, 0, sizeof *v);
 }
 
-WmStatus actor_act(const WmActor *a, WmArena *arena, const float *features, const float *eps, float *action,
-                   WmError *err) {
+WmStatus actor_act(const WmActor *a, WmArena *arena, const float *features, const float *eps, int density_mode,
+                   float *action, WmError *err) {
     const size_t mark = arena_mark(arena);
     float *outs[WM_MLP_LAYERS_MAX];
     const int A = a->actions;
     float *mean = arena_floats(arena, (size_t)3 * A);
     if (mean == NULL) return arena_check(arena, err);
     float *std = mean + A, *u = std + A;
-    if (mlp_forward(&a->net, &a->params, arena, outs, features, 1, err) == WM_OK)
-        tanh_normal_forward(&a->dist, outs[a->net.count - 1], eps, mean, std, u, action, 1, A);
+    if (mlp_forward(&a->net, &a->params, arena, outs, features, 1, err) == WM_OK) {
+        if (eps == NULL && density_mode) tanh_normal_density_mode(&a->dist, outs[a->net.count - 1], action, 1, A);
+        else tanh_normal_forward(&a->dist, outs[a->net.count - 1], eps, mean, std, u, action, 1, A);
+    }
     arena_rewind(arena, mark);
     return err->status;
 }

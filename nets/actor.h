@@ -25,8 +25,9 @@ WmStatus actor_create(WmActor *actor, const WmConfig *config, int features, int 
 WmStatus value_create(WmValue *value, const WmConfig *config, int features, WmError *err);
 void actor_free(WmActor *actor);
 void value_free(WmValue *value);
-/* The action (A) for one feature row: the mode tanh(mean) when eps is NULL, else the sample for eps (A). */
-WmStatus actor_act(const WmActor *actor, WmArena *arena, const float *features, const float *eps, float *action,
-                   WmError *err);
+/* The action (A) for one feature row: the sample for eps (A); without eps, the mode: tanh(mean), or with
+ * density_mode the mode of the action's own density (tanh_normal_density_mode). */
+WmStatus actor_act(const WmActor *actor, WmArena *arena, const float *features, const float *eps, int density_mode,
+                   float *action, WmError *err);
 
 #endif

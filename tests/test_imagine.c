@@ -255,11 +255,39 @@ START_TEST(tanh_normal_gradients_match_central_differences) {
 }
 END_TEST
 
+/* The density's mode against a brute-force search of the action's log-density on a fine grid of u: as likely as
+ * the best grid point; about tanh(mean) when the Normal is narrow; on the mean's side and near +-1 when it is wide. */
+static double log_density_in_u(double u, double m, double s) { return -0.5 * (u - m) * (u - m) / (s * s) + 2.0 * log(cosh(u)); }
+
+START_TEST(tanh_normal_density_mode_is_the_likeliest_action) {
+    const WmTanhNormal dist = {5.0f, 5.0f, 1e-4f};
+    const float shift = logf(expf(5.0f) - 1.0f);
+    const float cases[][2] = {{0.0f, -8.0f}, {1.2f, -8.0f}, {0.4f, 0.0f}, {-0.4f, 0.0f}, {2.0f, -1.0f}, {-3.0f, 1.0f},
+                              {0.05f, -3.0f}, {4.0f, 2.0f}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const float raw[2] = {cases[c][0], cases[c][1]};
+        float action;
+        tanh_normal_density_mode(&dist, raw, &action, 1, 1);
+        const double m = 5.0 * tanh(raw[0] / 5.0), s = log1p(exp(raw[1] + shift)) + 1e-4;
+        double best = -1e300, best_u = 0.0;
+        for (double u = m - 40.0; u <= m + 40.0; u += 1e-4)
+            if (log_density_in_u(u, m, s) > best) best = log_density_in_u(u, m, s), best_u = u;
+        const double found = atanh(fmin(fabs((double)action), 1.0 - 1e-7)) * (action < 0 ? -1.0 : 1.0);
+        ck_assert_msg(log_density_in_u(found, m, s) >= best - 1e-4 || fabs(action - tanh(best_u)) < 1e-5,
+                      "case %zu (mean %g, std %g): mode %g, the grid's %g", c, m, s, action, tanh(best_u));
+        /* u* = mean + 2 std^2 tanh(u*): a narrow Normal's mode is tanh(mean), moved by at most 2 std^2. */
+        if (s < 0.1) ck_assert_double_le(fabs(action - tanh(m)), 2.0 * s * s + 1e-6);
+        if (s > 2.0) ck_assert_msg(action * m > 0 && fabs(action) > 0.99, "case %zu: %g", c, action);
+    }
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("imagine");
     TCase *tc = tcase_create("imagine");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, tanh_normal_gradients_match_central_differences);
+    tcase_add_test(tc, tanh_normal_density_mode_is_the_likeliest_action);
     tcase_add_loop_test(tc, actor_gradient_matches_central_differences, 0,
                         (int)(sizeof ACTOR_VARIANTS / sizeof ACTOR_VARIANTS[0]));
     tcase_add_test(tc, the_ensemble_penalty_lowers_the_imagined_return);

@@ -25,6 +25,7 @@ static const char *const ACTIVATIONS[] = {"relu", "elu", NULL}, *const PLANNERS[
                          *const PROPAGATIONS[] = {"each", "random", NULL},
                          *const PRECISIONS[] = {"auto", "fp32", "bf16", NULL};
 static const char *const TRAIN_PRECISIONS[] = {"fp32", "bf16", NULL};
+static const char *const ACTOR_MODES[] = {"mean", "density", NULL};
 
 #define AT(field) offsetof(WmConfig, field)
 static const ConfigKey KEYS[] = {
@@ -110,6 +111,9 @@ static const ConfigKey KEYS[] = {
      "of each iteration's candidates, how many are the actor's own rollouts (planning guided by the actor)", NULL},
     {"plan.value_bootstrap", KEY_BOOL, AT(plan.value_bootstrap), 0, 1, "false",
      "add actor.gamma^horizon x the value of the last imagined state to every candidate's return", NULL},
+    {"plan.actor_mode", KEY_CHOICE, AT(plan.actor_mode), 0, 0, "mean",
+     "--planner actor without sampling: mean (tanh of the Normal's mean) or density (the mode of the action's density)",
+     ACTOR_MODES},
     {"actor.enabled", KEY_BOOL, AT(actor.enabled), 0, 1, "false",
      "train an actor and a value in imagination beside the world model (Dreamer); --planner actor acts with it", NULL},
     {"actor.layers", KEY_INT, AT(actor.layers), 1, 16, "4", "the actor's hidden layers", NULL},

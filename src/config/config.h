@@ -84,6 +84,7 @@ typedef struct {
         char precision[WM_CONFIG_TEXT_MAX];   /* "fp32", "bf16", or "auto": bf16 where the CPU runs it natively */
         long actor_candidates; /* candidates per iteration from the actor's rollouts (needs the actor) */
         int value_bootstrap;   /* add gamma^H v(s_H) of the value to every candidate's return */
+        char actor_mode[WM_CONFIG_TEXT_MAX]; /* how --planner actor acts without sampling: "mean" or "density" */
     } plan;
     struct {
         int enabled;                          /* train Dreamer's actor and value in imagination */

@@ -25,6 +25,40 @@ void tanh_normal_forward(const WmTanhNormal *d, const float *raw, const float *e
         }
 }
 
+/* The log-density of a = tanh(u) in terms of u, up to a constant: -(u - m)^2 / (2 s^2) + 2 log cosh u. */
+static double mode_objective(double u, double m, double s) {
+    const double x = fabs(u);
+    return -(u - m) * (u - m) / (2.0 * s * s) + 2.0 * (x + log1p(exp(-2.0 * x)) - 0.69314718055994531);
+}
+
+static double density_mode_u(double m, double s) {
+    enum { GRID = 129, REFINE = 40 };
+    const double reach = 2.0 * s * s + 3.0 * s + 1.0, lo = m - reach, step = 2.0 * reach / (GRID - 1);
+    double best = lo, best_f = mode_objective(lo, m, s);
+    for (int i = 1; i < GRID; i++) {
+        const double u = lo + step * i, f = mode_objective(u, m, s);
+        if (f > best_f) best = u, best_f = f;
+    }
+    double a = best - step, b = best + step; /* the maximum lies within a grid step of the best point */
+    const double ratio = 0.6180339887498949;
+    double c = b - ratio * (b - a), d = a + ratio * (b - a), fc = mode_objective(c, m, s), fd = mode_objective(d, m, s);
+    for (int i = 0; i < REFINE; i++) {
+        if (fc > fd) b = d, d = c, fd = fc, c = b - ratio * (b - a), fc = mode_objective(c, m, s);
+        else a = c, c = d, fc = fd, d = a + ratio * (b - a), fd = mode_objective(d, m, s);
+    }
+    return 0.5 * (a + b);
+}
+
+void tanh_normal_density_mode(const WmTanhNormal *d, const float *raw, float *action, int batch, int actions) {
+    const float shift = std_shift(d);
+    for (int b = 0; b < batch; b++)
+        for (int i = 0; i < actions; i++) {
+            const float m = raw[(size_t)b * 2 * actions + i], s = raw[(size_t)b * 2 * actions + actions + i];
+            const double mean = d->mean_scale * tanh(m / d->mean_scale), std = act_softplus(s + shift) + d->min_std;
+            action[(size_t)b * actions + i] = (float)tanh(density_mode_u(mean, std));
+        }
+}
+
 void tanh_normal_entropy(const float *std, const float *u, const float *eps, float *entropy, int batch, int actions) {
     for (int b = 0; b < batch; b++) {
         double sum = 0.0;

@@ -2,8 +2,9 @@
  * action dimension:
  *   mean = mean_scale tanh(m / mean_scale)        std = softplus(s + shift) + min_std,  shift = log(e^init_std - 1)
  *   u = mean + std eps (eps ~ N(0, 1), drawn by the caller)        a = tanh(u)
- * so that std starts near init_std where s = 0 (Dreamer V1: mean_scale 5, init_std 5, min_std 1e-4). The mode
- * taken to act is tanh(mean). Its log-density needs the change of variables:
+ * so that std starts near init_std where s = 0 (Dreamer V1: mean_scale 5, init_std 5, min_std 1e-4). To act
+ * without sampling, either tanh(mean) (the common shortcut) or the mode of the action's own density (what Dreamer
+ * V1 approximates by the likeliest of 100 samples). Its log-density needs the change of variables:
  *   log pi(a) = sum_i [ -eps_i^2 / 2 - log std_i - log(2 pi) / 2 - log(1 - tanh(u_i)^2) ]
  * and the entropy has no closed form; the one-sample estimate -log pi(a) at the drawn a is what Dreamer uses.
  * log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u)) stays finite where tanh(u) rounds to 1. */
@@ -19,6 +20,11 @@ typedef struct {
 /* raw (B, 2A) = [m | s] per row; mean, std, u, action (B, A); eps (B, A) may be NULL for the mode (u = mean). */
 void tanh_normal_forward(const WmTanhNormal *dist, const float *raw, const float *eps, float *mean, float *std,
                          float *u, float *action, int batch, int actions);
+/* The mode of each action dimension's density: a = tanh(u*) where u* maximises
+ *   log N(u; mean, std) - log(1 - tanh(u)^2) = -(u - mean)^2 / (2 std^2) + 2 log cosh u + const,
+ * found on a grid over mean +- (2 std^2 + 3 std + 1) and refined by golden-section search. A wide Normal puts
+ * this mode near +-1 (on the side the mean leans to), where tanh(mean) would stay near 0. */
+void tanh_normal_density_mode(const WmTanhNormal *dist, const float *raw, float *action, int batch, int actions);
 /* The one-sample entropy estimate -log pi(a) per row (B), from what forward kept. */
 void tanh_normal_entropy(const float *std, const float *u, const float *eps, float *entropy, int batch, int actions);
 /* draw (B, 2A) += the gradient of sum_b (daction_b . a_b + dentropy_b H_b) through the reparameterised sample

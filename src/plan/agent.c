@@ -15,6 +15,7 @@ WmStatus agent_init(WmAgent *a, const WmWorldModel *model, const WmPlanSettings 
     if (!acting && settings->value_bootstrap && value == NULL)
         return wm_error_set(err, WM_ERR_ARG, "agent: plan.value_bootstrap needs a trained value");
     a->actor = acting ? actor : NULL;
+    a->density_mode = settings->actor_density_mode;
     const WmRssm *r = &model->rssm;
     const size_t image = (size_t)3 * model->config.height * model->config.width;
     if (dnnl_ctx_init(&a->dnnl, err) || conv_stack_build_copy(&a->encoder, &model->encoder, &a->dnnl, 1, err))
@@ -77,7 +78,7 @@ static WmStatus actor_decide(WmAgent *a, float *action, WmError *err) {
     float eps[64];
     if (a->sample) rng_fill_normal(&a->rng, eps, (size_t)r->action, 0.0f, 1.0f);
     arena_reset(&a->arena);
-    return actor_act(a->actor, &a->arena, a->features, a->sample ? eps : NULL, action, err);
+    return actor_act(a->actor, &a->arena, a->features, a->sample ? eps : NULL, a->density_mode, action, err);
 }
 
 WmStatus agent_observe(WmAgent *a, const uint8_t *frame, WmError *err) {

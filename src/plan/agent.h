@@ -22,6 +22,7 @@ typedef struct {
     const WmActor *actor; /* acting with the actor instead of a planner, or NULL */
     WmActorProposal proposal; /* the actor's rollouts among a planner's candidates (settings.actor_candidates) */
     int sample;           /* the actor draws its action rather than taking the mode */
+    int density_mode;     /* the mode is the action density's (plan.actor_mode density), not tanh(mean) */
     float *features;      /* (D + S): [h, z] for the actor */
     WmPlanSettings settings;
     WmRng rng;

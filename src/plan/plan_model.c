@@ -20,6 +20,7 @@ WmPlanSettings plan_settings_from_config(const WmConfig *c, int action_dim) {
         .bf16 = plan_precision_is_bf16(c->plan.precision),
         .actor_candidates = (int)c->plan.actor_candidates, .value_bootstrap = c->plan.value_bootstrap,
         .bootstrap_gamma = (float)c->actor.gamma,
+        .actor_density_mode = strcmp(c->plan.actor_mode, "density") == 0,
     };
 }
 

@@ -41,6 +41,7 @@ typedef struct {
     int actor_candidates;   /* of each iteration's candidates, the actor's rollouts (agent.h) */
     int value_bootstrap;    /* returns bootstrapped with bootstrap_gamma^horizon v(s_H) */
     float bootstrap_gamma;
+    int actor_density_mode; /* --planner actor's mode: the density's (plan.actor_mode density) or tanh(mean) */
 } WmPlanSettings;
 
 typedef struct {

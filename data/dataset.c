@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/fs.h"
+#include "core/hash.h"
 
 static int ends_with(const char *s, const char *suffix) {
     size_t n = strlen(s), m = strlen(suffix);
@@ -96,18 +97,12 @@ void dataset_free(WmDataset *dataset) {
 }
 
 uint64_t dataset_fingerprint(const WmDataset *d) {
-    uint64_t hash = 1469598103934665603ull;
+    uint64_t hash = WM_FNV1A_START;
     for (int e = 0; e < d->count; e++) {
         const WmEpisode *x = &d->episodes[e];
-        const struct {
-            const void *data;
-            size_t bytes;
-        } parts[] = {{x->frames, episode_frame_bytes(x) * x->length},
-                     {x->actions, (size_t)x->length * x->action_dim * sizeof(float)},
-                     {x->rewards, (size_t)x->length * sizeof(float)}};
-        for (size_t p = 0; p < sizeof parts / sizeof parts[0]; p++)
-            for (const unsigned char *c = parts[p].data, *end = c + parts[p].bytes; c < end; c++)
-                hash = (hash ^ *c) * 1099511628211ull;
+        hash = hash_fnv1a(hash, x->frames, episode_frame_bytes(x) * x->length);
+        hash = hash_fnv1a(hash, x->actions, (size_t)x->length * x->action_dim * sizeof(float));
+        hash = hash_fnv1a(hash, x->rewards, (size_t)x->length * sizeof(float));
     }
     return hash;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/hash.h"
 #include "core/rng.h"
 
 enum { FLOATS_PER_LINE = WM_ALIGN / sizeof(float) };
@@ -92,11 +93,7 @@ void params_zero_grad(WmParams *params) { memset(params->grad, 0, params->total 
 
 /* FNV-1a: a tensor's random stream follows from its name, so adding a module (an ensemble member, an actor) leaves every
  * other tensor's initial values as they were. */
-static uint64_t name_stream(const char *name) {
-    uint64_t hash = 1469598103934665603ull;
-    for (const unsigned char *c = (const unsigned char *)name; *c; c++) hash = (hash ^ *c) * 1099511628211ull;
-    return hash;
-}
+static uint64_t name_stream(const char *name) { return hash_fnv1a(WM_FNV1A_START, name, strlen(name)); }
 
 void params_init_glorot(WmParams *p, uint64_t seed) {
     for (int i = 0; i < p->count; i++) {

@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "core/fs.h"
+#include "core/hash.h"
 #include "data/dataset.h"
 #include "run/checkpoint.h"
 #include "run/loops.h"
@@ -19,11 +20,8 @@ static WmStatus source_fingerprint(const WmComm *comm, const WmDataset *dataset,
     if (comm->size > 1) {
         uint64_t *all = calloc((size_t)comm->size, sizeof *all);
         if (all == NULL) return wm_error_set(err, WM_ERR_NOMEM, "out of memory");
-        if (comm_gather(comm, &mine, sizeof mine, all, err) == WM_OK) {
-            hash = 1469598103934665603ull;
-            for (int r = 0; r < comm->size; r++)
-                for (int b = 0; b < 8; b++) hash = (hash ^ ((all[r] >> (8 * b)) & 0xff)) * 1099511628211ull;
-        }
+        if (comm_gather(comm, &mine, sizeof mine, all, err) == WM_OK)
+            hash = hash_fnv1a(WM_FNV1A_START, all, (size_t)comm->size * sizeof *all);
         free(all);
         if (err->status) return err->status;
     }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/hash.h"
 #include "train/model_eval.h"
 
 WmStatus trainer_create(WmTrainer *t, const WmConfig *config, int action_dim, WmError *err) {
@@ -54,20 +55,12 @@ void trainer_join(WmTrainer *t, const WmComm *comm) {
     }
 }
 
-static uint64_t checksum_floats(uint64_t hash, const float *values, size_t count) {
-    for (size_t i = 0; i < count; i++) {
-        uint32_t bits;
-        memcpy(&bits, &values[i], sizeof bits);
-        hash = (hash ^ bits) * 1099511628211ull;
-    }
-    return hash;
-}
-
 uint64_t trainer_params_checksum(const WmTrainer *t) {
-    uint64_t hash = checksum_floats(1469598103934665603ull, t->model.params.value, t->model.params.total);
+    uint64_t hash = hash_fnv1a(WM_FNV1A_START, t->model.params.value, t->model.params.total * sizeof(float));
     if (t->imagination) {
-        hash = checksum_floats(hash, t->imagination->actor.params.value, t->imagination->actor.params.total);
-        hash = checksum_floats(hash, t->imagination->value.params.value, t->imagination->value.params.total);
+        const WmImagination *im = t->imagination;
+        hash = hash_fnv1a(hash, im->actor.params.value, im->actor.params.total * sizeof(float));
+        hash = hash_fnv1a(hash, im->value.params.value, im->value.params.total * sizeof(float));
     }
     return hash;
 }

@@ -26,6 +26,8 @@ static int train_usage(FILE *out, int code) {
                  "  --threads N   OpenMP/oneDNN threads (default: all cores); results are bit-identical for the\n"
                  "                same count\n"
                  "  --skip-bad    pass malformed episodes of --data over instead of stopping (default: stop)\n"
+                 "under mpirun -np N, N ranks train one model data-parallel: each samples data.batch sequences\n"
+                 "(a global batch of N x data.batch), gradients are averaged every step, rank 0 writes the run\n"
                  "example: wm train --config configs/cartpole-actor.yaml --run runs/cp-actor --env cartpole-swingup\n");
     return code;
 }

@@ -1,4 +1,5 @@
 /* A build without MPI: one rank, and the collectives have nothing to exchange. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/comm.h"
@@ -6,9 +7,22 @@
 WmComm comm_single(void) { return (WmComm){0, 1, 0, 0.0}; }
 int comm_has_mpi(void) { return 0; }
 
+/* The job size mpirun announces, or 1. */
+static long launched_ranks(void) {
+    const char *names[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const char *text = getenv(names[i]);
+        if (text) return strtol(text, NULL, 10);
+    }
+    return 1;
+}
+
 WmStatus comm_join(WmComm *comm, WmError *err) {
-    (void)err;
     *comm = comm_single();
+    /* N copies of a build without MPI would each train alone into the same run directory. */
+    if (launched_ranks() > 1)
+        return wm_error_set(err, WM_ERR_ARG, "mpirun started %ld copies of a wm built without MPI; install "
+                            "libopenmpi-dev (tools/deps.sh does) and rebuild, or run one process", launched_ranks());
     return WM_OK;
 }
 

@@ -20,6 +20,8 @@ static const WmEnvSpec *find_spec(const char *name) {
     return NULL;
 }
 
+const char *env_task_name(int index) { return index >= 0 && index < ENV_COUNT ? ENV_SPECS[index]->name : NULL; }
+
 const char *env_names(void) {
     return "cartpole-swingup, pendulum-swingup, reacher-easy, point-mass-easy, dmc-cartpole-swingup, "
            "dmc-pendulum-swingup, dmc-reacher-easy, dmc-point-mass-easy, dmc-cheetah-run, dmc-walker-walk, "
@@ -30,6 +32,13 @@ int env_default_action_repeat(const char *name) {
     const WmEnvSpec *spec = find_spec(name);
     return spec ? spec->action_repeat : -1;
 }
+
+/* A dmc- twin's physics state (qpos, then qvel): how many numbers, and where number i sits in the task's state
+ * (-1: held at 0). */
+static int physics_numbers(const WmEnvSpec *spec) {
+    return spec->mujoco_order ? spec->mujoco_state_dim : spec->state_dim;
+}
+static int state_index(const WmEnvSpec *spec, int i) { return spec->mujoco_order ? spec->mujoco_order[i] : i; }
 
 WmStatus env_create(WmEnv *env, const char *name, uint64_t seed, int action_repeat, WmError *err) {
     memset(env, 0, sizeof *env);
@@ -44,9 +53,8 @@ WmStatus env_create(WmEnv *env, const char *name, uint64_t seed, int action_repe
         if (physics_open(&env->physics, name, env->spec->mujoco_model, env->spec->dt / env->spec->substeps,
                          env->spec->action_dim, WM_ENV_SIZE, err))
             return err->status;
-        const int sensors = env->spec->reset == NULL, expected = sensors ? env->spec->state_dim
-                                                               : env->spec->mujoco_order ? env->spec->mujoco_state_dim
-                                                                                         : env->spec->state_dim;
+        const int sensors = env->spec->reset == NULL;
+        const int expected = sensors ? env->spec->state_dim : physics_numbers(env->spec);
         const int has = sensors ? physics_sensor_dim(env->physics) : physics_state_dim(env->physics);
         if (has != expected)
             return wm_error_set(err, WM_ERR_FORMAT, "%s: the model has %d %s, the task %d", name, has,
@@ -115,11 +123,9 @@ void env_checker_floor(cairo_t *cr, int cell) {
 enum { PHYSICS_STATE_MAX = 2 * WM_ENV_STATE_MAX };
 
 static void to_physics(const WmEnv *env) {
-    const WmEnvSpec *spec = env->spec;
     double q[PHYSICS_STATE_MAX] = {0};
-    const int n = spec->mujoco_order ? spec->mujoco_state_dim : spec->state_dim;
-    for (int i = 0; i < n; i++) {
-        const int at = spec->mujoco_order ? spec->mujoco_order[i] : i;
+    for (int i = 0; i < physics_numbers(env->spec); i++) {
+        const int at = state_index(env->spec, i);
         q[i] = at >= 0 ? env->state[at] : 0.0;
     }
     physics_set_state(env->physics, q);
@@ -127,18 +133,16 @@ static void to_physics(const WmEnv *env) {
 
 static void physics_advance(WmEnv *env, const float *action) {
     const WmEnvSpec *spec = env->spec;
-    double q[PHYSICS_STATE_MAX];
     for (int s = 1; s < spec->substeps; s++) physics_step(env->physics, action, NULL);
-    physics_step(env->physics, action, q);
     if (spec->reset == NULL) { /* a task of the suite's alone: its state is what the sensors read */
+        physics_step(env->physics, action, NULL);
         physics_sensors(env->physics, env->state);
         return;
     }
-    const int n = spec->mujoco_order ? spec->mujoco_state_dim : spec->state_dim;
-    for (int i = 0; i < n; i++) {
-        const int at = spec->mujoco_order ? spec->mujoco_order[i] : i;
-        if (at >= 0) env->state[at] = q[i];
-    }
+    double q[PHYSICS_STATE_MAX];
+    physics_step(env->physics, action, q);
+    for (int i = 0; i < physics_numbers(spec); i++)
+        if (state_index(spec, i) >= 0) env->state[state_index(spec, i)] = q[i];
 }
 
 static void render(WmEnv *env, uint8_t *rgb) {

@@ -37,6 +37,7 @@ int env_action_dim(const WmEnv *env);
 const char *env_name(const WmEnv *env);
 int env_default_action_repeat(const char *name); /* -1 for an unknown name */
 const char *env_names(void);                      /* "a, b, c, d" for messages */
+const char *env_task_name(int index);             /* the index-th task's name, NULL past the last */
 /* Agent steps in one episode: 1000 / action_repeat, rounded up. */
 int env_episode_length(const WmEnv *env);
 

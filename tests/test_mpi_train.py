@@ -16,31 +16,20 @@ import sys
 import tempfile
 import time
 
-from wm_peer import TINY, check, collect, failures
+from wm_peer import check, collect, failures, read_bytes, safetensors_header
+from wm_peer import train as wm_train
 
 WM = sys.argv[1]
 MPIRUN = ["mpirun", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-np", "2"]
 
 
 def train(run, source, steps, extra=(), ranks=True, wait=True):
-    args = (MPIRUN if ranks else []) + [WM, "train", "--run", run, source[0], source[1], "--steps", str(steps),
-                                        "--threads", "1"]
-    for s in TINY + ["run.checkpoint_every=2"] + list(extra):
-        args += ["--set", s]
-    if not wait:
-        return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    return subprocess.run(args, capture_output=True, text=True, timeout=600)
-
-
-def read_bytes(path):
-    with open(path, "rb") as f:
-        return f.read()
+    return wm_train(WM, run, source[1], steps, ["run.checkpoint_every=2"] + list(extra), wait,
+                    launcher=MPIRUN if ranks else (), source=source[0], threads=1)
 
 
 def metadata(path):
-    blob = read_bytes(path)
-    size = int.from_bytes(blob[:8], "little")
-    return json.loads(blob[8:8 + size]).get("__metadata__", {})
+    return safetensors_header(path)[0].get("__metadata__", {})
 
 
 def rank_processes(parent):

@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from wm_peer import check, collect, failures
+from wm_peer import check, collect, failures, read_bytes, safetensors_header
 from wm_peer import train as wm_train
 
 WM = sys.argv[1]
@@ -28,16 +28,8 @@ def train(run, data, steps, extra=(), wait=True):
     return wm_train(WM, run, data, steps, extra, wait)
 
 
-def read_bytes(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
 def safetensors(path):
-    blob = read_bytes(path)
-    size = int.from_bytes(blob[:8], "little")
-    header = json.loads(blob[8:8 + size])
-    data = blob[8 + size:]
+    header, data = safetensors_header(path)
     tensors = {}
     for name, t in header.items():
         if name == "__metadata__":

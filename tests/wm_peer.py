@@ -1,4 +1,5 @@
 """Helpers shared by the Python peer tests: running wm on a tiny configuration and recording checks."""
+import json
 import subprocess
 
 TINY = ["data.height=32", "data.width=32", "model.depth=4", "model.encoder_kernels=4,4,4",
@@ -14,8 +15,10 @@ def check(condition, what):
         failures.append(what)
 
 
-def train(wm, run, data, steps, extra=(), wait=True):
-    args = [wm, "train", "--run", run, "--data", data, "--steps", str(steps), "--threads", "2"]
+def train(wm, run, data, steps, extra=(), wait=True, launcher=(), source="--data", threads=2):
+    """wm train on the tiny configuration; `launcher` goes first (mpirun and its options), `source` is --data or
+    --env with `data` its argument."""
+    args = list(launcher) + [wm, "train", "--run", run, source, data, "--steps", str(steps), "--threads", str(threads)]
     for s in TINY + list(extra):
         args += ["--set", s]
     if not wait:
@@ -26,3 +29,15 @@ def train(wm, run, data, steps, extra=(), wait=True):
 def collect(wm, out, episodes=3, seed=4):
     return subprocess.run([wm, "collect", "--env", "cartpole-swingup", "--episodes", str(episodes), "--out", out,
                            "--seed", str(seed)], capture_output=True, text=True)
+
+
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def safetensors_header(path):
+    """A safetensors file's JSON header and the bytes after it."""
+    blob = read_bytes(path)
+    size = int.from_bytes(blob[:8], "little")
+    return json.loads(blob[8:8 + size]), blob[8 + size:]

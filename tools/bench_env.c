@@ -88,19 +88,16 @@ int bench_env(int argc, char **argv) {
     printf("wm bench env: %s, median of %ld runs of %ld agent steps with random actions\n\n", cpu, repeats, steps);
     printf("| task | repeat | ms per env step (physics + reward) | ms per frame drawn | ms per agent step |\n");
     printf("|---|---|---|---|---|\n");
-    static const char *const ALL[] = {"cartpole-swingup", "pendulum-swingup", "reacher-easy", "point-mass-easy",
-                                      "dmc-cartpole-swingup", "dmc-pendulum-swingup", "dmc-reacher-easy",
-                                      "dmc-point-mass-easy", "dmc-cheetah-run", "dmc-walker-walk", "dmc-finger-spin",
-                                      "dmc-cup-catch"};
-    for (size_t i = 0; i < sizeof ALL / sizeof ALL[0]; i++) {
-        if (only && strcmp(only, ALL[i]) != 0) continue;
+    for (int i = 0; env_task_name(i); i++) {
+        const char *name = env_task_name(i);
+        if (only && strcmp(only, name) != 0) continue;
         WmError one = {0};
-        if (bench_one(ALL[i], (int)steps, (int)repeats, &one)) {
+        if (bench_one(name, (int)steps, (int)repeats, &one)) {
             if (only) {
                 fprintf(stderr, "wm bench env: %s\n", one.message);
                 return 1;
             }
-            printf("| %-22s | | %s | | |\n", ALL[i], one.message);
+            printf("| %-22s | | %s | | |\n", name, one.message);
         }
     }
     return 0;

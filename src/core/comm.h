@@ -18,8 +18,6 @@ typedef struct {
 
 /* Rank 0 of 1. */
 WmComm comm_single(void);
-/* Whether this build can run over MPI. */
-int comm_has_mpi(void);
 /* Joins the job mpirun started (Open MPI's OMPI_COMM_WORLD_SIZE, or PMI_SIZE, in the environment); without
  * mpirun, or in a build without MPI, it is comm_single() and nothing is initialised. */
 WmStatus comm_join(WmComm *comm, WmError *err);
@@ -39,8 +37,6 @@ int comm_any(const WmComm *comm, int flag);
 WmStatus comm_same(const WmComm *comm, uint64_t value, int *same, WmError *err);
 /* Rank 0 receives every rank's `bytes` of `mine`, in rank order, in `all` (size x bytes; may be NULL elsewhere). */
 WmStatus comm_gather(const WmComm *comm, const void *mine, size_t bytes, void *all, WmError *err);
-/* Every rank receives rank 0's `bytes` of `data`. */
-WmStatus comm_broadcast(const WmComm *comm, void *data, size_t bytes, WmError *err);
 WmStatus comm_barrier(const WmComm *comm, WmError *err);
 
 #endif

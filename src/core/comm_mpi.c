@@ -9,7 +9,6 @@
 #include "core/comm.h"
 
 WmComm comm_single(void) { return (WmComm){0, 1, 0, 0.0}; }
-int comm_has_mpi(void) { return 1; }
 
 static int started_by_mpirun(void) {
     return getenv("OMPI_COMM_WORLD_SIZE") != NULL || getenv("PMI_SIZE") != NULL || getenv("PMIX_RANK") != NULL;
@@ -104,12 +103,6 @@ WmStatus comm_gather(const WmComm *comm, const void *mine, size_t bytes, void *a
     }
     if (bytes > (size_t)INT_MAX) return wm_error_set(err, WM_ERR_ARG, "MPI gather: %zu bytes is too many", bytes);
     return check(MPI_Gather(mine, (int)bytes, MPI_BYTE, all, (int)bytes, MPI_BYTE, 0, MPI_COMM_WORLD), "gather", err);
-}
-
-WmStatus comm_broadcast(const WmComm *comm, void *data, size_t bytes, WmError *err) {
-    if (comm->size == 1) return WM_OK;
-    if (bytes > (size_t)INT_MAX) return wm_error_set(err, WM_ERR_ARG, "MPI broadcast: %zu bytes is too many", bytes);
-    return check(MPI_Bcast(data, (int)bytes, MPI_BYTE, 0, MPI_COMM_WORLD), "broadcast", err);
 }
 
 WmStatus comm_barrier(const WmComm *comm, WmError *err) {

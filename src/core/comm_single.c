@@ -5,7 +5,6 @@
 #include "core/comm.h"
 
 WmComm comm_single(void) { return (WmComm){0, 1, 0, 0.0}; }
-int comm_has_mpi(void) { return 0; }
 
 /* The job size mpirun announces, or 1. */
 static long launched_ranks(void) {
@@ -58,11 +57,6 @@ WmStatus comm_same(const WmComm *comm, uint64_t value, int *same, WmError *err) 
 WmStatus comm_gather(const WmComm *comm, const void *mine, size_t bytes, void *all, WmError *err) {
     (void)comm, (void)err;
     if (all) memcpy(all, mine, bytes);
-    return WM_OK;
-}
-
-WmStatus comm_broadcast(const WmComm *comm, void *data, size_t bytes, WmError *err) {
-    (void)comm, (void)data, (void)bytes, (void)err;
     return WM_OK;
 }
 

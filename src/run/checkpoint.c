@@ -15,20 +15,24 @@ void checkpoint_rank_key(char *out, size_t size, const char *key, int rank) {
     else snprintf(out, size, "rank%d.%s", rank, key);
 }
 
-int checkpoint_trainer_streams(const WmTrainer *t, WmMetaEntry *entries, char texts[][WM_META_TEXT_MAX]) {
+/* The trainer's random streams by metadata key, in one order for writing and reading. */
+static int trainer_streams(const WmTrainer *t, const char **keys, WmRng **rngs) {
+    WmTrainer *w = (WmTrainer *)t; /* the streams are only read when writing */
     int count = 0;
-    const struct {
-        const char *key;
-        const WmRng *rng;
-    } streams[] = {{WM_META_RNG_SAMPLE, &t->sample_rng},
-                   {WM_META_RNG_DEQUANTIZE, &t->dequantize_rng},
-                   {WM_META_RNG_LATENT, &t->latent_rng},
-                   {WM_META_RNG_IMAGINE, t->imagination ? &t->imagination->rng : NULL}};
-    for (size_t i = 0; i < sizeof streams / sizeof streams[0]; i++) {
-        if (streams[i].rng == NULL) continue;
-        checkpoint_rng_format(texts[count], WM_META_TEXT_MAX, streams[i].rng);
-        entries[count] = (WmMetaEntry){streams[i].key, texts[count]};
-        count++;
+    keys[count] = WM_META_RNG_SAMPLE, rngs[count++] = &w->sample_rng;
+    keys[count] = WM_META_RNG_DEQUANTIZE, rngs[count++] = &w->dequantize_rng;
+    keys[count] = WM_META_RNG_LATENT, rngs[count++] = &w->latent_rng;
+    if (w->imagination) keys[count] = WM_META_RNG_IMAGINE, rngs[count++] = &w->imagination->rng;
+    return count;
+}
+
+int checkpoint_trainer_streams(const WmTrainer *t, WmMetaEntry *entries, char texts[][WM_META_TEXT_MAX]) {
+    const char *keys[WM_TRAINER_STREAMS_MAX];
+    WmRng *rngs[WM_TRAINER_STREAMS_MAX];
+    const int count = trainer_streams(t, keys, rngs);
+    for (int i = 0; i < count; i++) {
+        checkpoint_rng_format(texts[i], WM_META_TEXT_MAX, rngs[i]);
+        entries[i] = (WmMetaEntry){keys[i], texts[i]};
     }
     return count;
 }
@@ -213,14 +217,13 @@ WmStatus checkpoint_load_trainer(WmTrainer *t, const char *path, WmError *err) {
         goto done;
     }
     if (read_blocks(&f, blocks, block_count, err)) goto done;
-    WmMetaEntry streams[WM_TRAINER_STREAMS_MAX];
-    char texts[WM_TRAINER_STREAMS_MAX][WM_META_TEXT_MAX], key[WM_META_TEXT_MAX];
-    const int stream_count = checkpoint_trainer_streams(t, streams, texts);
-    WmRng *const targets[WM_TRAINER_STREAMS_MAX] = {&t->sample_rng, &t->dequantize_rng, &t->latent_rng,
-                                                    t->imagination ? &t->imagination->rng : NULL};
+    const char *keys[WM_TRAINER_STREAMS_MAX];
+    WmRng *rngs[WM_TRAINER_STREAMS_MAX];
+    char key[WM_META_TEXT_MAX];
+    const int stream_count = trainer_streams(t, keys, rngs);
     for (int i = 0; i < stream_count; i++) {
-        checkpoint_rank_key(key, sizeof key, streams[i].key, t->comm.rank);
-        if (checkpoint_rng_read(&f, key, targets[i], err)) goto done;
+        checkpoint_rank_key(key, sizeof key, keys[i], t->comm.rank);
+        if (checkpoint_rng_read(&f, key, rngs[i], err)) goto done;
     }
     if (t->imagination && checkpoint_meta_long(&f, WM_META_ACTOR_UPDATES, 0, 1L << 50, &t->imagination->updates, err))
         goto done;

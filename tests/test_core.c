@@ -144,6 +144,18 @@ START_TEST(reduction_is_thread_count_independent) {
 }
 END_TEST
 
+/* numpy.quantile([3, -1, 7, 2, 10], [0, 0.05, 0.5, 0.95, 1]) = [-1, -0.4, 3, 9.4, 10]; NaN sorts last. */
+START_TEST(quantiles_match_numpy) {
+    float x[6] = {3, NAN, -1, 7, 2, 10};
+    reduce_sort(x, 6);
+    ck_assert(isnan(x[5]));
+    const double q[5] = {0, 0.05, 0.5, 0.95, 1}, expected[5] = {-1, -0.4, 3, 9.4, 10};
+    for (int i = 0; i < 5; i++) ck_assert_double_eq_tol(reduce_quantile_sorted(x, 5, q[i]), expected[i], 1e-12);
+    const float one = 4.5f;
+    ck_assert_double_eq(reduce_quantile_sorted(&one, 1, 0.95), 4.5);
+}
+END_TEST
+
 /* One step by hand: p = 1, g = 0.5, lr 0.1, betas 0.9 / 0.999, eps 1e-4.
  * m = 0.05, v = 0.00025, m_hat = 0.5, v_hat = 0.25, p' = 1 - 0.1 * 0.5 / (0.5 + 1e-4) = 0.90001999600... */
 START_TEST(adam_matches_a_hand_computed_step) {
@@ -267,6 +279,7 @@ static Suite *core_suite(void) {
     tcase_add_test(tc, rng_philox_known_answers);
     tcase_add_test(tc, rng_streams_are_reproducible_and_thread_independent);
     tcase_add_test(tc, reduction_is_thread_count_independent);
+    tcase_add_test(tc, quantiles_match_numpy);
     tcase_add_test(tc, adam_matches_a_hand_computed_step);
     tcase_add_test(tc, adam_clips_by_global_norm);
     tcase_add_test(tc, safetensors_headers_are_checked_against_the_file);

@@ -118,21 +118,28 @@ static void check_tensors(Fixture *f, WmParams *p, int value, const char *what) 
 /* The actor's gradient through the dynamics, in each variant of the objective: plain, returns from a slow value,
  * a continue head discounting each imagined step by its probability that the episode goes on (the gradient runs
  * through it too), and an ensemble of three prior heads with the variance penalty, whose gradient runs through
- * every head's prior and reward. */
+ * every head's prior and reward; and returns normalised by a running percentile range of 4. */
 static const struct {
     const char *what;
-    int slow_target, continue_head, members;
+    int slow_target, continue_head, members, normalized;
 } ACTOR_VARIANTS[] = {
-    {"actor loss (dynamics)", 0, 0, 1},
-    {"actor loss (dynamics, slow value)", 1, 0, 1},
-    {"actor loss (continue head)", 0, 1, 1},
-    {"actor loss (ensemble penalty)", 0, 0, 3},
+    {"actor loss (dynamics)", 0, 0, 1, 0},
+    {"actor loss (dynamics, slow value)", 1, 0, 1, 0},
+    {"actor loss (continue head)", 0, 1, 1, 0},
+    {"actor loss (ensemble penalty)", 0, 0, 3, 0},
+    {"actor loss (returns normalised)", 0, 0, 1, 1},
 };
+
+/* actor.return_normalization with running percentiles -1.5 and 2.5: the return term is divided by 4. */
+static void normalize_returns(Fixture *f) {
+    f->im.normalize_returns = 1, f->im.return_low = -1.5, f->im.return_high = 2.5;
+}
 
 START_TEST(actor_gradient_matches_central_differences) {
     Fixture f;
     make_fixture_with(&f, "dynamics", ACTOR_VARIANTS[_i].slow_target, ACTOR_VARIANTS[_i].continue_head,
                       ACTOR_VARIANTS[_i].members);
+    if (ACTOR_VARIANTS[_i].normalized) normalize_returns(&f);
     check_tensors(&f, &f.im.actor.params, 0, ACTOR_VARIANTS[_i].what);
     free_fixture(&f);
 }
@@ -149,6 +156,47 @@ START_TEST(the_ensemble_penalty_lowers_the_imagined_return) {
     ck_assert(imagine_losses(&f.im, &f.model, f.h, f.z, 0, &without, &err) == WM_OK);
     ck_assert_double_lt(with.imagined_return, without.imagined_return);
     free_fixture(&f);
+}
+END_TEST
+
+/* Without the entropy bonus, normalising by a range of 4 divides the actor's loss and gradient by 4 and leaves
+ * the value's alone, for either gradient estimator; one update then moves the running percentiles 1% of the way
+ * to the batch's, which lie in order within the returns. */
+START_TEST(normalised_returns_scale_the_actor_alone) {
+    static const char *const GRADIENTS[2] = {"dynamics", "reinforce"};
+    for (int g = 0; g < 2; g++) {
+        Fixture plain, scaled;
+        make_fixture(&plain, GRADIENTS[g], 0), make_fixture(&scaled, GRADIENTS[g], 0);
+        plain.im.entropy_scale = scaled.im.entropy_scale = 0.0f;
+        normalize_returns(&scaled);
+        ck_assert_double_eq(imagine_return_scale(&scaled.im), 4.0);
+        ck_assert_double_eq(imagine_return_scale(&plain.im), 1.0);
+        WmImagineLosses a, b;
+        WmError err = {0};
+        ck_assert(imagine_losses(&plain.im, &plain.model, plain.h, plain.z, 1, &a, &err) == WM_OK);
+        ck_assert(imagine_losses(&scaled.im, &scaled.model, scaled.h, scaled.z, 1, &b, &err) == WM_OK);
+        ck_assert_double_eq_tol(b.actor_loss, a.actor_loss / 4.0, 1e-9 * (1.0 + fabs(a.actor_loss)));
+        ck_assert_double_eq(b.value_loss, a.value_loss);
+        ck_assert_double_eq(b.return_low, a.return_low);
+        ck_assert(isfinite(a.return_low) && isfinite(a.return_high));
+        ck_assert_double_le(a.return_low, a.return_high);
+        const WmParams *pa = &plain.im.actor.params, *pb = &scaled.im.actor.params;
+        double largest = 0.0;
+        for (size_t i = 0; i < pa->total; i++) largest = fmax(largest, fabs(pa->grad[i]));
+        ck_assert_double_gt(largest, 0.0);
+        for (size_t i = 0; i < pa->total; i++)
+            ck_assert_msg(fabs(pb->grad[i] - pa->grad[i] / 4.0f) <= 1e-5 * largest, "%s: actor gradient %zu: %g vs %g",
+                          GRADIENTS[g], i, pb->grad[i], pa->grad[i] / 4.0f);
+        ck_assert_int_eq(memcmp(plain.im.value.params.grad, scaled.im.value.params.grad,
+                                plain.im.value.params.total * sizeof(float)), 0);
+        /* One update from running percentiles at 0: they become 1% of the batch's. */
+        scaled.im.return_low = scaled.im.return_high = 0.0;
+        WmImagineLosses u;
+        ck_assert(imagine_update(&scaled.im, &scaled.model, scaled.h, scaled.z, &u, &err) == WM_OK);
+        ck_assert_double_eq_tol(scaled.im.return_low, 0.01 * u.return_low, 1e-15);
+        ck_assert_double_eq_tol(scaled.im.return_high, 0.01 * u.return_high, 1e-15);
+        free_fixture(&plain), free_fixture(&scaled);
+    }
 }
 END_TEST
 
@@ -291,6 +339,7 @@ int main(void) {
     tcase_add_loop_test(tc, actor_gradient_matches_central_differences, 0,
                         (int)(sizeof ACTOR_VARIANTS / sizeof ACTOR_VARIANTS[0]));
     tcase_add_test(tc, the_ensemble_penalty_lowers_the_imagined_return);
+    tcase_add_test(tc, normalised_returns_scale_the_actor_alone);
     tcase_add_test(tc, value_gradient_matches_central_differences);
     tcase_add_test(tc, imagination_leaves_the_world_model_gradients_alone);
     suite_add_tcase(s, tc);

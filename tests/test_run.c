@@ -79,10 +79,11 @@ static void steps(WmTrainer *t, int count) {
     }
 }
 
+/* actor: 0 off, 1 on, 2 on with actor.return_normalization. */
 static void trainer_with_episode(WmTrainer *t, int actor) {
     WmConfig c;
     tiny_config(&c);
-    c.actor.enabled = actor, c.actor.layers = 1, c.actor.units = 8, c.actor.value_layers = 1, c.actor.value_units = 8;
+    c.actor.enabled = actor > 0, c.actor.return_normalization = actor == 2, c.actor.layers = 1, c.actor.units = 8, c.actor.value_layers = 1, c.actor.value_units = 8;
     c.actor.horizon = 3;
     WmError err = {0};
     ck_assert_msg(trainer_create(t, &c, ACTIONS, &err) == WM_OK, "%s", err.message);
@@ -104,15 +105,16 @@ static void same_block(const WmParams *p, const WmParams *q, const char *what) {
     ck_assert_msg(memcmp(p->adam_m, q->adam_m, p->total * sizeof(float)) == 0, "%s: moments differ", what);
 }
 
-/* Two steps, a checkpoint, a third step; against a second trainer resumed from the checkpoint: the same. */
+/* Two steps, a checkpoint, a third step; against a second trainer resumed from the checkpoint: the same, with
+ * returns normalised or not (_i = 1, 2: the running percentiles are in the checkpoint). */
 START_TEST(resume_with_the_actor_is_bit_identical) {
     WmTrainer a, b;
     const char *path = temp_path("actor.safetensors");
     WmError err = {0};
-    two_steps(&a, 1);
+    two_steps(&a, _i);
     ck_assert_msg(checkpoint_save(&a, path, NULL, 0, &err) == WM_OK, "%s", err.message);
     steps(&a, 1);
-    trainer_with_episode(&b, 1);
+    trainer_with_episode(&b, _i);
     ck_assert_msg(checkpoint_load_trainer(&b, path, &err) == WM_OK, "%s", err.message);
     steps(&b, 1);
     same_block(&a.model.params, &b.model.params, "world model");
@@ -120,6 +122,9 @@ START_TEST(resume_with_the_actor_is_bit_identical) {
     same_block(&a.imagination->value.params, &b.imagination->value.params, "value");
     ck_assert_int_eq(a.imagination->updates, 3);
     ck_assert_int_eq(b.imagination->updates, 3);
+    ck_assert_int_eq(memcmp(&a.imagination->return_high, &b.imagination->return_high, sizeof(double)), 0);
+    ck_assert_int_eq(memcmp(&a.imagination->return_low, &b.imagination->return_low, sizeof(double)), 0);
+    if (_i == 2) ck_assert_double_ne(a.imagination->return_high, 0.0);
     /* A checkpoint without the actor does not resume a run with one. */
     WmTrainer off, c;
     two_steps(&off, 0);
@@ -300,7 +305,7 @@ int main(void) {
     tcase_add_test(tc, model_loads_itself_without_optimiser_state);
     tcase_add_test(tc, trainer_resumes_everything_it_saved);
     tcase_add_test(tc, the_actor_leaves_the_world_model_as_it_was);
-    tcase_add_test(tc, resume_with_the_actor_is_bit_identical);
+    tcase_add_loop_test(tc, resume_with_the_actor_is_bit_identical, 1, 3);
     tcase_add_test(tc, metadata_is_parsed_strictly);
     tcase_add_test(tc, rollout_follows_the_row_convention);
     suite_add_tcase(s, tc);

@@ -136,6 +136,9 @@ static const ConfigKey KEYS[] = {
     {"actor.gradient", KEY_CHOICE, AT(actor.gradient), 0, 0, "dynamics",
      "dynamics: backpropagate the return through the learned model (Dreamer V1); reinforce: score function with "
      "the value as baseline (V2/V3)", GRADIENTS},
+    {"actor.return_normalization", KEY_BOOL, AT(actor.return_normalization), 0, 1, "false",
+     "divide the actor's return term by max(1, S), S a running 5th-to-95th percentile range of the imagined returns "
+     "(DreamerV3): the entropy bonus then weighs the same whatever the rewards' scale", NULL},
     {"actor.slow_target", KEY_BOOL, AT(actor.slow_target), 0, 1, "false",
      "bootstrap returns with a slowly updated copy of the value", NULL},
     {"actor.target_every", KEY_INT, AT(actor.target_every), 1, 1e9, "100", "updates between copies of the slow value",

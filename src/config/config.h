@@ -96,6 +96,7 @@ typedef struct {
         double gamma, lambda;                 /* the lambda-return's discount and mixing */
         double entropy_scale;                 /* weight of the policy's entropy in the actor's objective */
         char gradient[WM_CONFIG_TEXT_MAX];    /* "dynamics" (Dreamer V1) or "reinforce" (V2/V3) */
+        int return_normalization;             /* the return term over max(1, running 5-95% range) (DreamerV3) */
         int slow_target;                      /* returns from a slowly updated copy of the value */
         long target_every;                    /* updates between copies of the slow value */
         double init_std, mean_scale, min_std; /* the tanh-Normal's shape */

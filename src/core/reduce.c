@@ -1,5 +1,8 @@
 #include "core/reduce.h"
 
+#include <math.h>
+#include <stdlib.h>
+
 /* b may be NULL: then the sum is of x^2. */
 static double sum_squared_diff(const float *a, const float *b, size_t n) {
     double partial[WM_REDUCE_CHUNKS];
@@ -20,3 +23,18 @@ static double sum_squared_diff(const float *a, const float *b, size_t n) {
 double reduce_sum_squares(const float *x, size_t n) { return sum_squared_diff(x, NULL, n); }
 
 double reduce_sum_squared_diff(const float *a, const float *b, size_t n) { return sum_squared_diff(a, b, n); }
+
+static int ascending(const void *a, const void *b) {
+    const float x = *(const float *)a, y = *(const float *)b;
+    if (isnan(x) || isnan(y)) return isnan(x) - isnan(y);
+    return (x > y) - (x < y);
+}
+
+void reduce_sort(float *x, size_t n) { qsort(x, n, sizeof *x, ascending); }
+
+double reduce_quantile_sorted(const float *sorted, size_t n, double q) {
+    const double at = q * (double)(n - 1);
+    const size_t below = (size_t)at;
+    if (below + 1 >= n) return sorted[n - 1];
+    return sorted[below] + (at - (double)below) * ((double)sorted[below + 1] - sorted[below]);
+}

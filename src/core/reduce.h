@@ -26,4 +26,10 @@ double reduce_sum_squares(const float *x, size_t n);
 /* sum_i (a_i - b_i)^2 over n floats. */
 double reduce_sum_squared_diff(const float *a, const float *b, size_t n);
 
+/* Sorts n floats ascending in place (NaN last). */
+void reduce_sort(float *x, size_t n);
+/* The q-quantile (0 <= q <= 1) of n >= 1 sorted floats, interpolated linearly between the neighbours at
+ * q (n - 1), as numpy's and torch's default quantile does. */
+double reduce_quantile_sorted(const float *sorted, size_t n, double q);
+
 #endif

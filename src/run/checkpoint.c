@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,7 +170,7 @@ WmStatus checkpoint_save(const WmTrainer *trainer, const char *path, const WmMet
             tensors[n++] = (WmTensorRef){blocks[b].step_name, "I64", 1, {1}, &steps[b], sizeof steps[b]};
         }
     }
-    char step[32], action_dim[32], updates[32], ranks[32], streams[WM_TRAINER_STREAMS_MAX][WM_META_TEXT_MAX];
+    char step[32], action_dim[32], updates[32], percentiles[80], ranks[32], streams[WM_TRAINER_STREAMS_MAX][WM_META_TEXT_MAX];
     snprintf(step, sizeof step, "%ld", t->step);
     snprintf(action_dim, sizeof action_dim, "%d", t->model.action_dim);
     WmMetaEntry *meta = calloc((size_t)WM_TRAINER_STREAMS_MAX + 8 + (size_t)extra_count, sizeof *meta);
@@ -185,6 +186,11 @@ WmStatus checkpoint_save(const WmTrainer *trainer, const char *path, const WmMet
     if (t->imagination) {
         snprintf(updates, sizeof updates, "%ld", t->imagination->updates);
         meta[meta_count++] = (WmMetaEntry){WM_META_ACTOR_UPDATES, updates};
+        if (t->imagination->normalize_returns) { /* hexadecimal: read back to the same bits */
+            snprintf(percentiles, sizeof percentiles, "%a %a", t->imagination->return_low,
+                     t->imagination->return_high);
+            meta[meta_count++] = (WmMetaEntry){WM_META_ACTOR_RETURN_PERCENTILES, percentiles};
+        }
     }
     if (t->comm.size > 1) { /* a single process's checkpoints stay as they were */
         snprintf(ranks, sizeof ranks, "%d", t->comm.size);
@@ -194,6 +200,18 @@ WmStatus checkpoint_save(const WmTrainer *trainer, const char *path, const WmMet
     WmStatus status = safetensors_write(path, tensors, n, meta, meta_count, err);
     free(tensors), free(names), free(config), free(meta);
     return status;
+}
+
+/* The running return percentiles of actor.return_normalization: two finite numbers. */
+static WmStatus read_return_percentiles(const WmSafetensors *f, const char *path, WmImagination *im, WmError *err) {
+    const char *text = safetensors_meta(f, WM_META_ACTOR_RETURN_PERCENTILES);
+    char *end = NULL;
+    const double low = text ? strtod(text, &end) : NAN, high = end ? strtod(end, &end) : NAN;
+    if (!isfinite(low) || !isfinite(high) || (end && *end != '\0'))
+        return wm_error_set(err, WM_ERR_FORMAT, "%s: metadata '%s' is missing or not two finite numbers (the run "
+                            "has actor.return_normalization)", path, WM_META_ACTOR_RETURN_PERCENTILES);
+    im->return_low = low, im->return_high = high;
+    return WM_OK;
 }
 
 WmStatus checkpoint_load_trainer(WmTrainer *t, const char *path, WmError *err) {
@@ -226,6 +244,9 @@ WmStatus checkpoint_load_trainer(WmTrainer *t, const char *path, WmError *err) {
         if (checkpoint_rng_read(&f, key, rngs[i], err)) goto done;
     }
     if (t->imagination && checkpoint_meta_long(&f, WM_META_ACTOR_UPDATES, 0, 1L << 50, &t->imagination->updates, err))
+        goto done;
+    if (t->imagination && t->imagination->normalize_returns &&
+        read_return_percentiles(&f, path, t->imagination, err))
         goto done;
     t->step = info.step;
 done:

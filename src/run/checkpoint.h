@@ -25,6 +25,7 @@
 #define WM_META_RNG_LATENT "rng.latent"
 #define WM_META_RNG_IMAGINE "rng.imagine"
 #define WM_META_ACTOR_UPDATES "actor.updates"
+#define WM_META_ACTOR_RETURN_PERCENTILES "actor.return_percentiles" /* "%a %a": the running P5 and P95 */
 #define WM_META_ONLINE_ENV "online.env"
 #define WM_META_ONLINE_EVAL_ENV "online.eval_env"
 #define WM_META_ONLINE_EXPLORE "online.explore"

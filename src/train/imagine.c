@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ops/act.h"
+#include "core/reduce.h"
 #include "ops/concat.h"
 
 /* What one imagined state s_k keeps for backward; rows n = 0 .. N-1. */
@@ -47,7 +48,8 @@ static size_t arena_floats_needed(const WmImagination *im, const WmWorldModel *m
     const size_t widest = (size_t)(im->actor.net.widest > im->value.net.widest ? im->actor.net.widest
                                                                                : im->value.net.widest);
     const size_t backward = 2 * F + 4 * (D + S) + 4 * A + 4 * S + 8 + 4 * widest + 2 * U + (S + A) + 6 * D;
-    const size_t scalars = 11; /* per state: rewards, values, returns, discounts, weights, their gradients */
+    const size_t scalars = 12; /* per state: rewards, values, returns, discounts, weights, their gradients, the
+                                * returns sorted for their percentiles */
     const size_t states = (size_t)im->horizon + 1;
     const size_t ensemble = im->variance_penalty > 0.0f && m->rssm.members > 1
                                 ? (size_t)m->rssm.members * (U + 3 * S + F + mlp_floats(&m->reward)) + 1 + 32
@@ -63,6 +65,7 @@ WmStatus imagine_create(WmImagination *im, const WmConfig *c, const WmWorldModel
     im->reinforce = strcmp(c->actor.gradient, "reinforce") == 0, im->slow_target = c->actor.slow_target;
     im->gamma = (float)c->actor.gamma, im->lambda = (float)c->actor.lambda;
     im->entropy_scale = (float)c->actor.entropy_scale, im->target_every = c->actor.target_every;
+    im->normalize_returns = c->actor.return_normalization;
     if (actor_create(&im->actor, c, F, m->action_dim, err) || value_create(&im->value, c, F, err)) return err->status;
     const uint64_t seed = (uint64_t)c->run.seed;
     params_init_glorot(&im->actor.params, seed);
@@ -301,6 +304,13 @@ static WmStatus actor_backward_dynamics(WmImagination *im, const WmWorldModel *m
     return WM_OK;
 }
 
+/* DreamerV3's decay of the running return percentiles. */
+#define RETURN_PERCENTILE_DECAY 0.99
+
+double imagine_return_scale(const WmImagination *im) {
+    return im->normalize_returns ? fmax(1.0, im->return_high - im->return_low) : 1.0;
+}
+
 WmStatus imagine_losses(WmImagination *im, const WmWorldModel *m, const float *h0, const float *z0, int backward,
                         WmImagineLosses *losses, WmError *err) {
     const int N = im->starts, steps = im->horizon;
@@ -334,14 +344,24 @@ WmStatus imagine_losses(WmImagination *im, const WmWorldModel *m, const float *h
         for (int n = 0; n < N; n++)
             AT(ret, k)[n] = AT(reward, k)[n] + AT(discount, k)[n] * ((1.0f - lambda) * AT(bootstrap, k + 1)[n] +
                                                                      lambda * AT(ret, k + 1)[n]);
-    const double count = (double)N * (steps - 1);
+    const double count = (double)N * (steps - 1), scale = imagine_return_scale(im);
+    {
+        const size_t mark = arena_mark(arena), returns = (size_t)N * (steps - 1);
+        float *sorted = arena_floats(arena, returns);
+        if (sorted == NULL) return arena_check(arena, err);
+        memcpy(sorted, AT(ret, 1), returns * sizeof(float));
+        reduce_sort(sorted, returns);
+        losses->return_low = reduce_quantile_sorted(sorted, returns, 0.05);
+        losses->return_high = reduce_quantile_sorted(sorted, returns, 0.95);
+        arena_rewind(arena, mark);
+    }
     double actor_sum = 0.0, value_sum = 0.0, entropy_sum = 0.0, first_return = 0.0;
     for (int k = 1; k < steps; k++) {
         const float *v = s[k].value_outs[value_last], *baseline = AT(bootstrap, k - 1);
         for (int n = 0; n < N; n++) {
             const double R = AT(ret, k)[n], H = s[k - 1].entropy[n], w = AT(weight, k)[n];
             /* REINFORCE's surrogate: log pi(a_{k-1} | s_{k-1}) = -H at the drawn sample, times the advantage. */
-            const double objective = im->reinforce ? -H * (R - baseline[n]) : R;
+            const double objective = (im->reinforce ? -H * (R - baseline[n]) : R) / scale;
             actor_sum += w * (objective + im->entropy_scale * H);
             value_sum += w * 0.5 * ((double)v[n] - R) * ((double)v[n] - R);
             entropy_sum += H;
@@ -383,11 +403,11 @@ WmStatus imagine_losses(WmImagination *im, const WmWorldModel *m, const float *h
             AT(g.entropy, k - 1)[n] = -im->entropy_scale * w;
             if (im->reinforce) {
                 /* d(-w log pi sg(R - v)) / d log pi; log pi = -H is handled by the score function. */
-                AT(g.log_prob, k - 1)[n] = -w * (AT(ret, k)[n] - AT(bootstrap, k - 1)[n]);
+                AT(g.log_prob, k - 1)[n] = -w * (AT(ret, k)[n] - AT(bootstrap, k - 1)[n]) / (float)scale;
                 continue;
             }
             /* dL/dR_k = -w_k, and R_k feeds R_{k-1} with weight gamma_{k-1} lambda. */
-            carry[n] = -w + (k > 1 ? AT(discount, k - 1)[n] * lambda * carry[n] : 0.0f);
+            carry[n] = -w / (float)scale + (k > 1 ? AT(discount, k - 1)[n] * lambda * carry[n] : 0.0f);
             const float gk = AT(discount, k)[n];
             AT(g.reward, k)[n] += carry[n];
             AT(g.bootstrap, k + 1)[n] += gk * (1.0f - lambda) * carry[n];
@@ -421,12 +441,14 @@ WmStatus imagine_update(WmImagination *im, const WmWorldModel *m, const float *h
         check_finite("value_loss", losses->value_loss, im->updates, err))
         return err->status;
     if (im->comm && im->comm->size > 1) { /* every rank imagined from its own batch: the mean is the job's */
-        double l[4] = {losses->actor_loss, losses->value_loss, losses->imagined_return, losses->entropy};
+        double l[6] = {losses->actor_loss, losses->value_loss,  losses->imagined_return,
+                       losses->entropy,    losses->return_low,  losses->return_high};
         if (comm_average_floats(im->comm, im->actor.params.grad, im->actor.params.total, err) ||
             comm_average_floats(im->comm, im->value.params.grad, im->value.params.total, err) ||
-            comm_average_doubles(im->comm, l, 4, err))
+            comm_average_doubles(im->comm, l, 6, err))
             return err->status;
         losses->actor_loss = l[0], losses->value_loss = l[1], losses->imagined_return = l[2], losses->entropy = l[3];
+        losses->return_low = l[4], losses->return_high = l[5];
     }
     const double actor_norm = grad_global_norm(im->actor.params.grad, im->actor.params.total);
     const double value_norm = grad_global_norm(im->value.params.grad, im->value.params.total);
@@ -436,6 +458,11 @@ WmStatus imagine_update(WmImagination *im, const WmWorldModel *m, const float *h
     losses->actor_grad_norm = adam_step(&im->actor_adam, &im->actor.params);
     losses->value_grad_norm = adam_step(&im->value_adam, &im->value.params);
     im->updates++;
+    if (im->normalize_returns) {
+        const double d = RETURN_PERCENTILE_DECAY;
+        im->return_low = d * im->return_low + (1.0 - d) * losses->return_low;
+        im->return_high = d * im->return_high + (1.0 - d) * losses->return_high;
+    }
     if (im->slow_target && im->updates % im->target_every == 0)
         memcpy(im->value_target.value, im->value.params.value, im->value.params.total * sizeof(float));
     return WM_OK;

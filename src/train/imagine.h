@@ -9,6 +9,10 @@
  * "dynamics" backpropagates R through the learned transition, reward and value (Dreamer V1); "reinforce" uses
  * log pi(a_{k-1} | s_{k-1}) sg(R_k - v(s_{k-1})) instead (V2/V3). The value regresses onto the detached returns:
  *   value loss = mean_{n,k} w_k (v(sg(s_k)) - sg(R_k))^2 / 2.
+ * With actor.return_normalization (DreamerV3) the return term is divided by max(1, S), S = P95 - P5 of the returns
+ * R_k as exponential moving averages (decay 0.99) of each update's percentiles: the entropy bonus then weighs the
+ * same against returns of any scale. The running percentiles change after each update, so an update's losses
+ * are a function of the parameters and the state before it (what the gradient checks need).
  * With an ensemble (model.ensemble K > 1) each imagined step runs one prior head: a random one per step
  * (plan.propagation random) or one per update for the whole horizon (each); actor.variance_penalty lambda turns
  * every imagined reward into r - lambda Var_j r(h, mean_j(h)) over the K heads' prior means, the pessimistic
@@ -31,6 +35,7 @@ typedef struct {
     double actor_loss, value_loss;
     double imagined_return; /* mean R_1 */
     double entropy;         /* mean entropy estimate per action */
+    double return_low, return_high; /* the 5th and 95th percentiles of this update's returns R_1 .. R_{H-1} */
     double actor_grad_norm, value_grad_norm;
 } WmImagineLosses;
 
@@ -43,6 +48,8 @@ typedef struct {
     WmArena arena;
     int starts, horizon, reinforce, slow_target, random_propagation;
     float gamma, lambda, entropy_scale, variance_penalty;
+    int normalize_returns;
+    double return_low, return_high; /* running percentiles of the returns (actor.return_normalization) */
     int *heads; /* (horizon): the prior head of each imagined step, drawn per update with the noise */
     long target_every, updates;
     float *noise; /* one update's draws: (horizon, N, A) action noise, then (horizon, N, S) latent noise */
@@ -62,6 +69,8 @@ WmStatus imagine_losses(WmImagination *im, const WmWorldModel *model, const floa
                         WmImagineLosses *losses, WmError *err);
 /* One update: draws the noise, computes both losses and gradients (averaged over the ranks), steps both optimisers (and refreshes the slow
  * value every target_every updates). A non-finite loss or norm stops with WM_ERR_NUMERIC before any change. */
+/* What the return term is divided by: max(1, running P95 - P5) with actor.return_normalization, else 1. */
+double imagine_return_scale(const WmImagination *im);
 WmStatus imagine_update(WmImagination *im, const WmWorldModel *model, const float *h, const float *z,
                         WmImagineLosses *losses, WmError *err);
 

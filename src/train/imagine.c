@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops/act.h"
 #include "core/reduce.h"
+#include "ops/act.h"
 #include "ops/concat.h"
 
 /* What one imagined state s_k keeps for backward; rows n = 0 .. N-1. */
@@ -440,7 +440,8 @@ WmStatus imagine_update(WmImagination *im, const WmWorldModel *m, const float *h
     if (imagine_losses(im, m, h, z, 1, losses, err) || check_finite("actor_loss", losses->actor_loss, im->updates, err) ||
         check_finite("value_loss", losses->value_loss, im->updates, err))
         return err->status;
-    if (im->comm && im->comm->size > 1) { /* every rank imagined from its own batch: the mean is the job's */
+    if (im->comm && im->comm->size > 1) { /* every rank imagined from its own batch: the mean is the job's (for the
+                                            * return percentiles, the mean of the ranks' percentiles) */
         double l[6] = {losses->actor_loss, losses->value_loss,  losses->imagined_return,
                        losses->entropy,    losses->return_low,  losses->return_high};
         if (comm_average_floats(im->comm, im->actor.params.grad, im->actor.params.total, err) ||

@@ -83,7 +83,8 @@ static void steps(WmTrainer *t, int count) {
 static void trainer_with_episode(WmTrainer *t, int actor) {
     WmConfig c;
     tiny_config(&c);
-    c.actor.enabled = actor > 0, c.actor.return_normalization = actor == 2, c.actor.layers = 1, c.actor.units = 8, c.actor.value_layers = 1, c.actor.value_units = 8;
+    c.actor.enabled = actor > 0, c.actor.return_normalization = actor == 2;
+    c.actor.layers = 1, c.actor.units = 8, c.actor.value_layers = 1, c.actor.value_units = 8;
     c.actor.horizon = 3;
     WmError err = {0};
     ck_assert_msg(trainer_create(t, &c, ACTIONS, &err) == WM_OK, "%s", err.message);

@@ -170,7 +170,8 @@ WmStatus checkpoint_save(const WmTrainer *trainer, const char *path, const WmMet
             tensors[n++] = (WmTensorRef){blocks[b].step_name, "I64", 1, {1}, &steps[b], sizeof steps[b]};
         }
     }
-    char step[32], action_dim[32], updates[32], percentiles[80], ranks[32], streams[WM_TRAINER_STREAMS_MAX][WM_META_TEXT_MAX];
+    char step[32], action_dim[32], updates[32], percentiles[80], ranks[32];
+    char streams[WM_TRAINER_STREAMS_MAX][WM_META_TEXT_MAX];
     snprintf(step, sizeof step, "%ld", t->step);
     snprintf(action_dim, sizeof action_dim, "%d", t->model.action_dim);
     WmMetaEntry *meta = calloc((size_t)WM_TRAINER_STREAMS_MAX + 8 + (size_t)extra_count, sizeof *meta);

@@ -311,6 +311,21 @@ double imagine_return_scale(const WmImagination *im) {
     return im->normalize_returns ? fmax(1.0, im->return_high - im->return_low) : 1.0;
 }
 
+/* The 5th and 95th percentiles of the returns R_1 .. R_{H-1}, (H - 1) x N contiguous floats, sorted in a scratch
+ * copy from the arena. */
+static WmStatus return_percentiles(WmArena *arena, const float *returns, size_t count, WmImagineLosses *losses,
+                                   WmError *err) {
+    const size_t mark = arena_mark(arena);
+    float *sorted = arena_floats(arena, count);
+    if (sorted == NULL) return arena_check(arena, err);
+    memcpy(sorted, returns, count * sizeof(float));
+    reduce_sort(sorted, count);
+    losses->return_low = reduce_quantile_sorted(sorted, count, 0.05);
+    losses->return_high = reduce_quantile_sorted(sorted, count, 0.95);
+    arena_rewind(arena, mark);
+    return WM_OK;
+}
+
 WmStatus imagine_losses(WmImagination *im, const WmWorldModel *m, const float *h0, const float *z0, int backward,
                         WmImagineLosses *losses, WmError *err) {
     const int N = im->starts, steps = im->horizon;
@@ -345,16 +360,7 @@ WmStatus imagine_losses(WmImagination *im, const WmWorldModel *m, const float *h
             AT(ret, k)[n] = AT(reward, k)[n] + AT(discount, k)[n] * ((1.0f - lambda) * AT(bootstrap, k + 1)[n] +
                                                                      lambda * AT(ret, k + 1)[n]);
     const double count = (double)N * (steps - 1), scale = imagine_return_scale(im);
-    {
-        const size_t mark = arena_mark(arena), returns = (size_t)N * (steps - 1);
-        float *sorted = arena_floats(arena, returns);
-        if (sorted == NULL) return arena_check(arena, err);
-        memcpy(sorted, AT(ret, 1), returns * sizeof(float));
-        reduce_sort(sorted, returns);
-        losses->return_low = reduce_quantile_sorted(sorted, returns, 0.05);
-        losses->return_high = reduce_quantile_sorted(sorted, returns, 0.95);
-        arena_rewind(arena, mark);
-    }
+    if (return_percentiles(arena, AT(ret, 1), (size_t)N * (steps - 1), losses, err)) return err->status;
     double actor_sum = 0.0, value_sum = 0.0, entropy_sum = 0.0, first_return = 0.0;
     for (int k = 1; k < steps; k++) {
         const float *v = s[k].value_outs[value_last], *baseline = AT(bootstrap, k - 1);

@@ -67,10 +67,10 @@ size_t imagine_noise_floats(const WmImagination *im, const WmWorldModel *model);
  * value's gradients are added to their blocks (the caller zeroes them). */
 WmStatus imagine_losses(WmImagination *im, const WmWorldModel *model, const float *h, const float *z, int backward,
                         WmImagineLosses *losses, WmError *err);
-/* One update: draws the noise, computes both losses and gradients (averaged over the ranks), steps both optimisers (and refreshes the slow
- * value every target_every updates). A non-finite loss or norm stops with WM_ERR_NUMERIC before any change. */
 /* What the return term is divided by: max(1, running P95 - P5) with actor.return_normalization, else 1. */
 double imagine_return_scale(const WmImagination *im);
+/* One update: draws the noise, computes both losses and gradients (averaged over the ranks), steps both optimisers (and refreshes the slow
+ * value every target_every updates). A non-finite loss or norm stops with WM_ERR_NUMERIC before any change. */
 WmStatus imagine_update(WmImagination *im, const WmWorldModel *model, const float *h, const float *z,
                         WmImagineLosses *losses, WmError *err);
 

@@ -19,22 +19,21 @@ int bench_plan_usage(FILE *out, int code) {
                  "  --threads N   OpenMP/oneDNN threads (default: OMP_NUM_THREADS or all cores)\n"
                  "  --repeats N   timed decisions per planner; the median is reported (default 5)\n"
                  "  --json        one JSON object per row instead of the table\n"
-                 "  also times the amortized actor: the policy alone, and frame to action\n"
+                 "  also times the amortized actor (the policy alone, frame to action) and CEM guided by it\n"
                  "example: wm bench plan --threads 1\n");
     return code;
 }
 
-/* The amortized actor (actor.* defaults, Dreamer V1's 4 x 400): the policy alone on [h, z], and frame to action
- * (the batch-1 encoder, one filter step, the policy), as an agent runs them. Times in microseconds per decision. */
+/* The amortized actor (actor.* defaults, Dreamer V1's 4 x 400) as an agent runs it: the policy alone on [h, z],
+ * frame to action (the batch-1 encoder, one filter step, the policy), and frame to action of CEM with a tenth of
+ * its candidates from the actor's rollouts (plan.actor_candidates). The actor's rows time every 20th of
+ * 20 x repeats decisions, guided CEM's every one of repeats. */
 static WmStatus bench_actor(const WmConfig *defaults, const WmWorldModel *model, int repeats, int json, long threads,
                             double *times, WmError *err) {
     WmConfig config = *defaults;
     config.actor.enabled = 1;
-    snprintf(config.plan.planner, sizeof config.plan.planner, "actor");
     WmActor actor;
-    WmAgent agent;
-    int made_actor = 0, made_agent = 0;
-    const WmPlanSettings settings = plan_settings_from_config(&config, model->action_dim);
+    int made_actor = 0;
     const size_t frame_bytes = (size_t)model->config.height * model->config.width * 3;
     uint8_t *frame = calloc(frame_bytes, 1);
     float action[64];
@@ -42,26 +41,45 @@ static WmStatus bench_actor(const WmConfig *defaults, const WmWorldModel *model,
     if (actor_create(&actor, &config, model->rssm.deter + model->rssm.stoch, model->action_dim, err)) goto done;
     made_actor = 1;
     params_init_glorot(&actor.params, 0);
-    if (agent_init(&agent, model, &settings, &actor, NULL, 0, err)) goto done;
-    made_agent = 1;
     for (int i = 0; i < (int)frame_bytes; i++) frame[i] = (uint8_t)(i * 7);
-    static const char *const ROWS[] = {"policy", "frame to action"};
-    for (int row = 0; row < 2; row++) {
-        for (int r = -3; r < repeats * 20; r++) {
+    static const struct {
+        const char *planner, *what;
+        int observes, every;
+    } ROWS[] = {{"actor", "actor, policy", 0, 20},
+                {"actor", "actor, frame to action", 1, 20},
+                {"cem", "cem guided by the actor, frame to action", 1, 1}};
+    for (int row = 0; row < 3; row++) {
+        const int planning = strcmp(ROWS[row].planner, "actor") != 0;
+        snprintf(config.plan.planner, sizeof config.plan.planner, "%s", ROWS[row].planner);
+        config.plan.actor_candidates = planning ? config.plan.candidates / 10 : 0;
+        const WmPlanSettings settings = plan_settings_from_config(&config, model->action_dim);
+        WmAgent agent;
+        if (agent_init(&agent, model, &settings, &actor, NULL, 0, err)) goto done;
+        const int every = ROWS[row].every;
+        for (int r = -every; r < repeats * every; r++) {
             const double start = wm_clock_seconds();
-            if ((row == 1 && agent_observe(&agent, frame, err)) || agent_act(&agent, action, err)) goto done;
-            if (r >= 0 && r % 20 == 0) times[r / 20] = wm_clock_seconds() - start;
+            if ((ROWS[row].observes && agent_observe(&agent, frame, err)) || agent_act(&agent, action, err)) break;
+            if (r >= 0 && r % every == 0) times[r / every] = wm_clock_seconds() - start;
         }
+        agent_free(&agent);
+        if (err->status) goto done;
         const double seconds = bench_median(times, repeats);
         if (json)
-            printf("{\"bench\":\"plan\",\"planner\":\"actor\",\"what\":\"%s\",\"threads\":%ld,\"ms_per_decision\":%.4f}\n",
-                   ROWS[row], threads, seconds * 1e3);
+            printf("{\"bench\":\"plan\",\"planner\":\"%s\",\"what\":\"%s\",\"threads\":%ld,\"ms_per_decision\":%.4f}\n",
+                   ROWS[row].planner, ROWS[row].what, threads, seconds * 1e3);
         else
-            printf("| actor, %s | fp32 | %ld x %ld | %.3f (%.3f-%.3f) | | | |\n", ROWS[row], config.actor.layers,
-                   config.actor.units, seconds * 1e3, times[0] * 1e3, times[repeats - 1] * 1e3);
+        {
+            char budget[96];
+            if (planning)
+                snprintf(budget, sizeof budget, "%d x %d x %d, %d of them the actor's", settings.candidates,
+                         settings.horizon, settings.iterations, settings.actor_candidates);
+            else
+                snprintf(budget, sizeof budget, "%ld x %ld", config.actor.layers, config.actor.units);
+            printf("| %s | %s | %s | %.3f (%.3f-%.3f) | | | |\n", ROWS[row].what, planning && settings.bf16 ? "bf16" : "fp32",
+                   budget, seconds * 1e3, times[0] * 1e3, times[repeats - 1] * 1e3);
+        }
     }
 done:
-    if (made_agent) agent_free(&agent);
     if (made_actor) actor_free(&actor);
     free(frame);
     return err->status;

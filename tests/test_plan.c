@@ -88,6 +88,37 @@ START_TEST(proposed_candidates_join_the_search) {
 }
 END_TEST
 
+/* The actor's rollouts start from the same state at every iteration: they are drawn once per decision and kept
+ * among the candidates of every iteration, while the rest are resampled. */
+START_TEST(proposals_are_drawn_once_per_decision) {
+    const WmPlanKind kinds[] = {WM_PLAN_CEM, WM_PLAN_MPPI};
+    WmPlanner p;
+    WmError err = {0};
+    WmPlanSettings s = settings(kinds[_i]);
+    s.iterations = 4, s.candidates = 50, s.top_k = 5;
+    ck_assert(planner_init(&p, &s, &err) == WM_OK);
+    int calls = 0;
+    planner_set_proposal(&p, propose_optimum, &calls, 3);
+    WmRng rng = rng_stream(13, 0);
+    float action[A];
+    for (int decision = 1; decision <= 2; decision++) {
+        ck_assert_msg(planner_act(&p, quadratic, NULL, &rng, action, &err) == WM_OK, "%s", err.message);
+        ck_assert_int_eq(calls, decision);
+        /* After the last iteration the proposals are still the first candidates, and the rest were resampled. */
+        int resampled = 0;
+        for (int n = 0; n < 4; n++)
+            for (int t = 0; t < H; t++)
+                for (int a = 0; a < A; a++) {
+                    const float c = p.candidates[((size_t)n * H + t) * A + a];
+                    if (n < 3) ck_assert_float_eq(c, target(t, a));
+                    resampled += n == 3 && c != target(t, a);
+                }
+        ck_assert_int_gt(resampled, 0);
+    }
+    planner_free(&p);
+}
+END_TEST
+
 START_TEST(shooting_picks_its_best_candidate) {
     WmPlanner p;
     WmError err = {0};
@@ -304,6 +335,7 @@ int main(void) {
     tcase_add_loop_test(tc, cem_and_mppi_find_the_optimum, 0, 2);
     tcase_add_test(tc, shooting_picks_its_best_candidate);
     tcase_add_loop_test(tc, proposed_candidates_join_the_search, 0, 3);
+    tcase_add_loop_test(tc, proposals_are_drawn_once_per_decision, 0, 2);
     tcase_add_loop_test(tc, nan_never_wins, 0, 3);
     tcase_add_test(tc, ensemble_penalty_changes_the_plan);
     tcase_add_test(tc, model_objective_is_batch_consistent);

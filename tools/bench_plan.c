@@ -75,8 +75,8 @@ static WmStatus bench_actor(const WmConfig *defaults, const WmWorldModel *model,
                          settings.horizon, settings.iterations, settings.actor_candidates);
             else
                 snprintf(budget, sizeof budget, "%ld x %ld", config.actor.layers, config.actor.units);
-            printf("| %s | %s | %s | %.3f (%.3f-%.3f) | | | |\n", ROWS[row].what, planning && settings.bf16 ? "bf16" : "fp32",
-                   budget, seconds * 1e3, times[0] * 1e3, times[repeats - 1] * 1e3);
+            printf("| %s | %s | %s | %.3f (%.3f-%.3f) | | | |\n", ROWS[row].what,
+                   planning && settings.bf16 ? "bf16" : "fp32", budget, seconds * 1e3, times[0] * 1e3, times[repeats - 1] * 1e3);
         }
     }
 done:

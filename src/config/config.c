@@ -108,7 +108,8 @@ static const ConfigKey KEYS[] = {
     {"plan.precision", KEY_CHOICE, AT(plan.precision), 0, 0, "auto",
      "imagined rollouts in fp32, bf16, or auto (bf16 where the CPU has AVX-512 BF16)", PRECISIONS},
     {"plan.actor_candidates", KEY_INT, AT(plan.actor_candidates), 0, 100000, "0",
-     "of each iteration's candidates, how many are the actor's own rollouts (planning guided by the actor)", NULL},
+     "of each iteration's candidates, how many are the actor's own rollouts, drawn once per decision "
+     "(planning guided by the actor)", NULL},
     {"plan.value_bootstrap", KEY_BOOL, AT(plan.value_bootstrap), 0, 1, "false",
      "add actor.gamma^horizon x the value of the last imagined state to every candidate's return", NULL},
     {"plan.actor_mode", KEY_CHOICE, AT(plan.actor_mode), 0, 0, "mean",

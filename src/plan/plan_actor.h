@@ -1,7 +1,7 @@
-/* Planning guided by the actor (as TD-MPC2 does with its decoder-free model): some of each iteration's candidate
- * sequences are the actor's own rollouts from the current state, each step a sample of the policy on [h, z]
- * with the prior's mean as the next z, so CEM and MPPI start their search near what the policy would do and can
- * improve on it. */
+/* Planning guided by the actor (as TD-MPC2 does with its decoder-free model): some of the candidate sequences are
+ * the actor's own rollouts from the current state, each step a sample of the policy on [h, z] with the prior's
+ * mean as the next z, drawn once per decision and kept in every iteration, so CEM and MPPI start their search near
+ * what the policy would do and can improve on it. */
 #ifndef WM_PLAN_PLAN_ACTOR_H
 #define WM_PLAN_PLAN_ACTOR_H
 

@@ -93,12 +93,16 @@ WmStatus planner_act(WmPlanner *p, WmPlanObjective objective, void *ctx, WmRng *
             rng_fill_uniform(rng, p->candidates, plan * count);
             for (size_t j = 0; j < plan * count; j++) p->candidates[j] = 2.0f * p->candidates[j] - 1.0f;
         } else {
+            /* The proposals fill the first candidates once per decision and stay there for every iteration: they
+             * start from the same state each time, and drawing them anew cost as much as the search (TD-MPC2 draws
+             * its policy's trajectories once per decision too). */
+            const int kept = it > 0 && p->propose ? p->proposals : 0;
             rng_fill_normal(rng, p->noise, plan * count, 0.0f, 1.0f);
-            for (int n = 0; n < count; n++)
+            for (int n = kept; n < count; n++)
                 for (size_t j = 0; j < plan; j++)
                     p->candidates[n * plan + j] = clip(p->mean[j] + p->std[j] * p->noise[n * plan + j]);
         }
-        if (p->propose && p->propose(p->propose_ctx, p->candidates, p->proposals, err)) return err->status;
+        if (p->propose && it == 0 && p->propose(p->propose_ctx, p->candidates, p->proposals, err)) return err->status;
         if (objective(ctx, p->candidates, count, p->member_returns, err)) return err->status;
         score(p);
         best = -1;

@@ -38,7 +38,7 @@ typedef struct {
     /* How the world model imagines (read by plan_model.h, not by the planner): */
     int random_propagation; /* an ensemble particle draws a random head per step, not head k throughout */
     int bf16;               /* imagined rollouts in bf16 */
-    int actor_candidates;   /* of each iteration's candidates, the actor's rollouts (agent.h) */
+    int actor_candidates;   /* of each iteration's candidates, the actor's rollouts, drawn once per decision */
     int value_bootstrap;    /* returns bootstrapped with bootstrap_gamma^horizon v(s_H) */
     float bootstrap_gamma;
     int actor_density_mode; /* --planner actor's mode: the density's (plan.actor_mode density) or tanh(mean) */
@@ -56,7 +56,7 @@ typedef struct {
     double last_best;    /* the best return of the last decision */
     WmPlanProposal propose; /* or NULL */
     void *propose_ctx;
-    int proposals;          /* candidates it fills per iteration */
+    int proposals;          /* candidates it fills, once per decision */
 } WmPlanner;
 
 /* Parses "shooting", "cem", "mppi", "actor"; -1 otherwise. */
@@ -65,8 +65,8 @@ const char *plan_kind_name(WmPlanKind kind);
 
 WmStatus planner_init(WmPlanner *planner, const WmPlanSettings *settings, WmError *err);
 void planner_free(WmPlanner *planner);
-/* From now on, `count` (< candidates) of every iteration's candidates come from `propose`; the search treats them
- * as its own (CEM refits to them when they are in the elite, MPPI weighs them). */
+/* From now on, `count` (< candidates) of every iteration's candidates come from `propose`, called once per decision;
+ * the search treats them as its own (CEM refits to them when they are in the elite, MPPI weighs them). */
 void planner_set_proposal(WmPlanner *planner, WmPlanProposal propose, void *ctx, int count);
 /* Forgets the previous plan (a new episode). */
 void planner_reset(WmPlanner *planner);

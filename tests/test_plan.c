@@ -67,15 +67,22 @@ static WmStatus propose_optimum(void *ctx, float *candidates, int count, WmError
     return WM_OK;
 }
 
+/* A planner of 50 candidates of which 3 are propose_optimum's, counting its calls in *calls. */
+static void planner_with_optimum_proposals(WmPlanner *p, WmPlanKind kind, int iterations, int top_k, int *calls) {
+    WmError err = {0};
+    WmPlanSettings s = settings(kind);
+    s.iterations = iterations, s.candidates = 50, s.top_k = top_k;
+    ck_assert(planner_init(p, &s, &err) == WM_OK);
+    *calls = 0;
+    planner_set_proposal(p, propose_optimum, calls, 3);
+}
+
 START_TEST(proposed_candidates_join_the_search) {
     const WmPlanKind kinds[] = {WM_PLAN_SHOOTING, WM_PLAN_CEM, WM_PLAN_MPPI};
     WmPlanner p;
     WmError err = {0};
-    WmPlanSettings s = settings(kinds[_i]);
-    s.iterations = 1, s.candidates = 50, s.top_k = 1;
-    ck_assert(planner_init(&p, &s, &err) == WM_OK);
-    int calls = 0;
-    planner_set_proposal(&p, propose_optimum, &calls, 3);
+    int calls;
+    planner_with_optimum_proposals(&p, kinds[_i], 1, 1, &calls);
     WmRng rng = rng_stream(12, 0);
     float action[A];
     ck_assert_msg(planner_act(&p, quadratic, NULL, &rng, action, &err) == WM_OK, "%s", err.message);
@@ -94,11 +101,8 @@ START_TEST(proposals_are_drawn_once_per_decision) {
     const WmPlanKind kinds[] = {WM_PLAN_CEM, WM_PLAN_MPPI};
     WmPlanner p;
     WmError err = {0};
-    WmPlanSettings s = settings(kinds[_i]);
-    s.iterations = 4, s.candidates = 50, s.top_k = 5;
-    ck_assert(planner_init(&p, &s, &err) == WM_OK);
-    int calls = 0;
-    planner_set_proposal(&p, propose_optimum, &calls, 3);
+    int calls;
+    planner_with_optimum_proposals(&p, kinds[_i], 4, 5, &calls);
     WmRng rng = rng_stream(13, 0);
     float action[A];
     for (int decision = 1; decision <= 2; decision++) {

@@ -103,8 +103,10 @@ with tempfile.TemporaryDirectory() as tmp:
             process.send_signal(signal.SIGKILL)
             kills += 1
         process.wait()
+        # A kill before the first checkpoint leaves no run directory at all (the run hygiene promise).
+        steps_dir = os.path.join(m, "checkpoints")
         for name in [os.path.join(m, "latest.safetensors")] + [
-                os.path.join(m, "checkpoints", n) for n in os.listdir(os.path.join(m, "checkpoints"))]:
+                os.path.join(steps_dir, n) for n in (os.listdir(steps_dir) if os.path.isdir(steps_dir) else [])]:
             if os.path.exists(name) and not name.endswith(".tmp"):
                 r = subprocess.run([WM, "info", name], capture_output=True, text=True)
                 torn += r.returncode != 0

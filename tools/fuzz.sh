@@ -2,15 +2,21 @@
 # The libFuzzer targets of tests/fuzz under ASan + UBSan: builds them with clang in build-fuzz, makes seed corpora
 # with the project's own commands (build/wm must exist: tools/test.sh builds it first), and runs each target for
 # SECONDS (default 20). Exits non-zero if a target finds a crash, a leak or undefined behaviour; what it found is
-# in build-fuzz/crashes/. A long run: tools/fuzz.sh 900
+# in build-fuzz/crashes/. A long run: tools/fuzz.sh 900. Naming targets after SECONDS runs only those, so two
+# shells can share the cores: tools/fuzz.sh 900 fuzz_npz fuzz_config & tools/fuzz.sh 900 fuzz_frames
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-20}
-targets=(fuzz_npz fuzz_png_episode fuzz_safetensors fuzz_config fuzz_frames)
+all_targets=(fuzz_npz fuzz_png_episode fuzz_safetensors fuzz_config fuzz_frames)
+targets=("${@:2}")
+[ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
+for target in "${targets[@]}"; do
+    [[ " ${all_targets[*]} " == *" $target "* ]] || { echo "fuzz.sh: no target $target (${all_targets[*]})" >&2; exit 2; }
+done
 if [ ! -f build-fuzz/build.ninja ]; then
     CC=clang meson setup build-fuzz -Dfuzz=true -Dbuildtype=debugoptimized >/dev/null
 fi
-ninja -C build-fuzz "${targets[@]/#/tests/fuzz/}" >/dev/null
+ninja -C build-fuzz "${all_targets[@]/#/tests/fuzz/}" >/dev/null
 
 corpus=build-fuzz/corpus
 if [ ! -d "$corpus" ]; then

@@ -1,5 +1,5 @@
 """wm train end to end on a tiny configuration, with Python (json + numpy, Debian's) as the outside reader:
-- two runs with the same seed and thread count write bit-identical checkpoints;
+- two runs with the same seed and thread count write bit-identical checkpoints, in fp32 and in bf16;
 - a run killed with SIGKILL after a checkpoint and resumed ends bit-identical to an uninterrupted one;
 - the checkpoint is a valid safetensors file: header parsed with json, every tensor's byte range checked, and
   every F32 tensor's values checked against what `wm info` prints;
@@ -62,6 +62,21 @@ with tempfile.TemporaryDirectory() as tmp:
     train(c, data, 12, ["run.seed=1"])
     check(read_bytes(os.path.join(a, "latest.safetensors")) != read_bytes(os.path.join(c, "latest.safetensors")),
           "another seed gives another checkpoint")
+
+    # bf16 mixed precision keeps the same promises: same seed and threads, the same bytes, a stop and resume
+    # included; and it is a different computation from fp32's.
+    bf16 = ["train.precision=bf16"]
+    whole, halves, again = (os.path.join(tmp, n) for n in ("bf16_whole", "bf16_halves", "bf16_again"))
+    r = [train(whole, data, 12, bf16), train(again, data, 12, bf16), train(halves, data, 6, bf16),
+         train(halves, data, 12, bf16)]
+    check(all(x.returncode == 0 for x in r) and "resuming" in r[3].stderr, "bf16: two runs of 12 steps, and one of 6 "
+          "resumed to 12: " + r[3].stderr[-160:])
+    check(read_bytes(os.path.join(whole, "latest.safetensors")) == read_bytes(os.path.join(again, "latest.safetensors")),
+          "bf16: the same command twice gives the same bytes")
+    check(read_bytes(os.path.join(whole, "latest.safetensors")) == read_bytes(os.path.join(halves, "latest.safetensors")),
+          "bf16: stopped at step 6 and resumed ends bit-identical to never stopped")
+    check(read_bytes(os.path.join(whole, "latest.safetensors")) != read_bytes(os.path.join(a, "latest.safetensors")),
+          "bf16 and fp32 checkpoints differ")
 
     # Killed after a checkpoint, resumed: the same end as an uninterrupted run of the same length. The length is
     # long enough (200 steps, checkpoints every 4) that the kill lands mid-run even on a fast build.

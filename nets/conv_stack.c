@@ -56,6 +56,15 @@ int conv_stack_holds_natively(const WmConvStack *stack, int i) {
     return !conv_wants_plain(&here);
 }
 
+/* A thin layer (conv_wants_plain) after one that holds its output natively reads a plain copy of its input. The
+ * copy lives at the arena's top for the forward call instead of in oneDNN's workspace: those pages are the ones
+ * the backward pass's gradients take later, so the copy costs no memory of its own (290 MiB at B = L = 50). */
+static int copies_input_to_arena(const WmConvStack *stack, int i) {
+    if (i == 0 || stack->is_grid[i] || !conv_stack_holds_natively(stack, i - 1)) return 0;
+    const WmConvShape here = layer_shape(stack, i, 1);
+    return conv_wants_plain(&here);
+}
+
 enum { NATIVE_BLOCK = 16 }; /* the channel block of oneDNN's f32 layouts on AVX-512 (aBcd16b) */
 
 static WmStatus build_layer(WmConvStack *stack, int i, WmDnnl *dnnl, WmError *err) {
@@ -63,6 +72,7 @@ static WmStatus build_layer(WmConvStack *stack, int i, WmDnnl *dnnl, WmError *er
     const WmConvHolding holding = {
         .x = i && conv_stack_holds_natively(stack, i - 1) ? &stack->convs[i - 1].y_held : NULL,
         .y_native = conv_stack_holds_natively(stack, i),
+        .x_copy_placed = copies_input_to_arena(stack, i),
     };
     if (conv_init_held(&stack->convs[i], dnnl, &shape, &holding, err)) return err->status;
     /* The arena is sized before the primitives exist, from conv_stack_out_floats: hold oneDNN to it. */
@@ -107,13 +117,18 @@ static WmGridShape grid_shape(const WmConvStack *stack, int i) {
                          stack->kernels[i]};
 }
 
+/* What layer i takes from the arena's top for one call: the grid path's permuted weights, or the plain copy of
+ * the input (no larger than the input as held, whose channels are padded to the block). */
+static size_t layer_scratch_floats(const WmConvStack *stack, int i) {
+    const WmGridShape g = grid_shape(stack, i);
+    if (stack->is_grid[i]) return (size_t)g.in * g.out_channels * g.kernel * g.kernel;
+    return copies_input_to_arena(stack, i) ? conv_stack_out_floats(stack, i - 1) : 0;
+}
+
 size_t conv_stack_scratch_floats(const WmConvStack *stack) {
     size_t most = 0;
-    for (int i = 0; i < stack->layers; i++) {
-        const WmGridShape g = grid_shape(stack, i);
-        const size_t weights = (size_t)g.in * g.out_channels * g.kernel * g.kernel;
-        if (stack->is_grid[i] && weights > most) most = weights;
-    }
+    for (int i = 0; i < stack->layers; i++)
+        if (layer_scratch_floats(stack, i) > most) most = layer_scratch_floats(stack, i);
     return most;
 }
 
@@ -129,16 +144,25 @@ double conv_stack_layer_flops(const WmConvStack *stack, int layer) {
     return conv_forward_flops(&shape);
 }
 
-/* One layer forward: the grid path or the oneDNN convolution. */
+/* One layer forward: the grid path, or the oneDNN convolution (a thin one with its input's plain copy at the arena's
+ * top). */
 static WmStatus layer_forward(WmConvStack *stack, int i, const WmDnnl *dnnl, const WmParams *params, WmArena *arena,
                               float *y, const float *x, WmError *err) {
     const float *weight = params_value(params, stack->weight[i]), *bias = params_value(params, stack->bias[i]);
-    if (!stack->is_grid[i]) return conv_forward(&stack->convs[i], dnnl, y, x, weight, bias, err);
-    const WmGridShape g = grid_shape(stack, i);
-    const size_t mark = arena_mark(arena);
-    float *scratch = arena_floats(arena, conv_stack_scratch_floats(stack));
+    if (!stack->is_grid[i] && !copies_input_to_arena(stack, i))
+        return conv_forward(&stack->convs[i], dnnl, y, x, weight, bias, err);
+    const size_t mark = arena_mark(arena), floats = layer_scratch_floats(stack, i);
+    float *scratch = arena_floats(arena, floats);
     if (scratch == NULL) return arena_check(arena, err);
-    grid_forward(&g, y, x, weight, bias, scratch, err);
+    if (stack->is_grid[i]) {
+        const WmGridShape g = grid_shape(stack, i);
+        grid_forward(&g, y, x, weight, bias, scratch, err);
+    } else if (stack->convs[i].x.bytes > floats * sizeof(float)) {
+        wm_error_set(err, WM_ERR_DNNL, "layer %d: oneDNN's plain copy of its input takes %zu bytes, more than the %zu "
+                     "planned", i + 1, stack->convs[i].x.bytes, floats * sizeof(float));
+    } else {
+        conv_forward_in(&stack->convs[i], dnnl, y, x, weight, bias, scratch, err);
+    }
     arena_rewind(arena, mark);
     return err->status;
 }
@@ -150,7 +174,7 @@ static WmStatus layer_backward(WmConvStack *stack, int i, const WmDnnl *dnnl, Wm
     if (!stack->is_grid[i]) return conv_backward(&stack->convs[i], dnnl, dx, dweight, dbias, dy, x, weight, err);
     const WmGridShape g = grid_shape(stack, i);
     const size_t mark = arena_mark(arena);
-    float *scratch = arena_floats(arena, conv_stack_scratch_floats(stack));
+    float *scratch = arena_floats(arena, layer_scratch_floats(stack, i));
     if (scratch == NULL) return arena_check(arena, err);
     grid_backward(&g, dx, dweight, dbias, dy, x, weight, scratch, err);
     arena_rewind(arena, mark);

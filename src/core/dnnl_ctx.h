@@ -54,6 +54,9 @@ void dnnl_view_free(WmDnnlView *view);
 /* Points the view at the caller's data and its inner copy at workspace + offset, and, for READ, brings the data
  * into the inner layout. */
 WmStatus dnnl_view_begin(WmDnnlView *view, const WmDnnl *ctx, const float *data, size_t offset, WmError *err);
+/* The same with the inner copy at `place` (at least view->bytes, 64-byte aligned) instead of in the workspace: the
+ * caller owns memory whose pages another phase uses, so the copy adds none of its own. */
+WmStatus dnnl_view_begin_in(WmDnnlView *view, const WmDnnl *ctx, const float *data, void *place, WmError *err);
 /* Points a READ view's inner copy at workspace + offset, where another view already put the same tensor in the
  * same layout: no reorder. */
 WmStatus dnnl_view_alias(WmDnnlView *view, const WmDnnl *ctx, size_t offset, WmError *err);

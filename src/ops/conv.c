@@ -69,7 +69,7 @@ int conv_wants_plain(const WmConvShape *s) { return s->transposed && s->out_chan
 size_t conv_y_bytes(const WmConv *conv) { return dnnl_memory_desc_get_size(&conv->y_held); }
 
 WmStatus conv_init(WmConv *conv, WmDnnl *ctx, const WmConvShape *s, WmError *err) {
-    const WmConvHolding plain = {NULL, 0};
+    const WmConvHolding plain = {.x = NULL};
     return conv_init_held(conv, ctx, s, &plain, err);
 }
 
@@ -115,6 +115,7 @@ WmStatus conv_init_held(WmConv *conv, WmDnnl *ctx, const WmConvShape *s, const W
     if (holding->y_native) y_any = conv->y_held; /* dy arrives as y is held */
     const dnnl_memory_desc_t y_in = retyped(&y_any, in_type);
     conv->dx_overwrites = holding->x != NULL;
+    conv->x_copy_placed = holding->x_copy_placed;
     if (dnnl_view_init(&conv->x, ctx, &conv->x_held, query_md(fwd_pd, dnnl_query_src_md), WM_VIEW_READ, err) ||
         dnnl_view_init(&conv->weight, ctx, &w_plain, query_md(fwd_pd, dnnl_query_weights_md), WM_VIEW_READ, err) ||
         dnnl_view_init(&conv->bias, ctx, &b_plain, &b_plain, WM_VIEW_READ, err) ||
@@ -142,8 +143,10 @@ WmStatus conv_init_held(WmConv *conv, WmDnnl *ctx, const WmConvShape *s, const W
                        err))
         goto fail;
 
-    /* Workspace places: forward [x | weight | y]; backward [dy | weight | dx | x | dy' | dweight | dbias]. */
-    conv->at_x = 0, conv->at_weight = conv->x.bytes, conv->at_y = conv->at_weight + conv->weight.bytes;
+    /* Workspace places: forward [x | weight | y] (x elsewhere when the caller places it); backward [dy | weight | dx |
+     * x | dy' | dweight | dbias]. */
+    conv->at_x = 0, conv->at_weight = conv->x_copy_placed ? 0 : conv->x.bytes;
+    conv->at_y = conv->at_weight + conv->weight.bytes;
     const size_t forward_bytes = conv->at_y + conv->y.bytes;
     conv->at_bd_dy = 0, conv->at_bd_weight = conv->bd_dy.bytes;
     conv->at_dx = conv->at_bd_weight + conv->bd_weight.bytes;
@@ -196,8 +199,16 @@ fail:
 
 WmStatus conv_forward(WmConv *conv, const WmDnnl *ctx, float *y, const float *x, const float *weight,
                       const float *bias, WmError *err) {
-    if (dnnl_view_begin(&conv->x, ctx, x, conv->at_x, err) ||
-        dnnl_view_begin(&conv->weight, ctx, weight, conv->at_weight, err) ||
+    return conv_forward_in(conv, ctx, y, x, weight, bias, NULL, err);
+}
+
+WmStatus conv_forward_in(WmConv *conv, const WmDnnl *ctx, float *y, const float *x, const float *weight,
+                         const float *bias, void *x_place, WmError *err) {
+    if (conv->x_copy_placed && conv->x.bytes && x_place == NULL)
+        return wm_error_set(err, WM_ERR_ARG, "convolution forward: x's copy has no place (x_copy_placed)");
+    const WmStatus x_status = x_place ? dnnl_view_begin_in(&conv->x, ctx, x, x_place, err)
+                                      : dnnl_view_begin(&conv->x, ctx, x, conv->at_x, err);
+    if (x_status || dnnl_view_begin(&conv->weight, ctx, weight, conv->at_weight, err) ||
         dnnl_view_begin(&conv->bias, ctx, bias, 0, err) || dnnl_view_begin(&conv->y, ctx, y, conv->at_y, err))
         return err->status;
     dnnl_exec_arg_t args[] = {{DNNL_ARG_SRC, conv->x.inner},

@@ -21,6 +21,7 @@ typedef struct {
 typedef struct {
     const dnnl_memory_desc_t *x; /* x, and dx, as held; NULL: plain */
     int y_native;                /* hold y, and dy, in the layout the forward pass prefers */
+    int x_copy_placed;           /* the forward's copy of x goes where conv_forward_in is told, not in the workspace */
 } WmConvHolding;
 
 /* out = (in + 2p - k) / s + 1 for a convolution; (in - 1) s - 2p + k for a transposed one. */
@@ -44,6 +45,7 @@ typedef struct {
     int share_dy;
     dnnl_memory_desc_t x_held, y_held; /* x, dx and y, dy as the caller holds them */
     int dx_overwrites;                 /* a natively held dx is written, not added to */
+    int x_copy_placed;                 /* WmConvHolding.x_copy_placed */
     size_t scratchpad_bytes;           /* the largest scratchpad oneDNN keeps for one of the three passes */
 } WmConv;
 
@@ -62,6 +64,10 @@ void conv_free(WmConv *conv);
 /* y = conv(x, weight) + bias; y (N, O, OH, OW) is overwritten. */
 WmStatus conv_forward(WmConv *conv, const WmDnnl *ctx, float *y, const float *x, const float *weight,
                       const float *bias, WmError *err);
+/* The same with x's copy in the pass's layout (if it needs one: conv->x.bytes) at x_place instead of in the
+ * workspace; NULL: the workspace. */
+WmStatus conv_forward_in(WmConv *conv, const WmDnnl *ctx, float *y, const float *x, const float *weight,
+                         const float *bias, void *x_place, WmError *err);
 /* dx += dL/dx (dx = dL/dx when held natively). */
 WmStatus conv_backward_data(WmConv *conv, const WmDnnl *ctx, float *dx, const float *dy, const float *weight,
                             WmError *err);

@@ -67,6 +67,19 @@ static int copies_input_to_arena(const WmConvStack *stack, int i) {
 
 enum { NATIVE_BLOCK = 16 }; /* the channel block of oneDNN's f32 layouts on AVX-512 (aBcd16b) */
 
+static WmGridShape grid_shape(const WmConvStack *stack, int i) {
+    return (WmGridShape){stack->batch, i ? stack->channels[i - 1] : stack->in_channels, stack->channels[i],
+                         stack->kernels[i]};
+}
+
+/* What layer i takes from the arena's top for one call: the grid path's permuted weights, or the plain copy of
+ * the input (no larger than the input as held, whose channels are padded to the block). */
+static size_t layer_scratch_floats(const WmConvStack *stack, int i) {
+    const WmGridShape g = grid_shape(stack, i);
+    if (stack->is_grid[i]) return (size_t)g.in * g.out_channels * g.kernel * g.kernel;
+    return copies_input_to_arena(stack, i) ? conv_stack_out_floats(stack, i - 1) : 0;
+}
+
 static WmStatus build_layer(WmConvStack *stack, int i, WmDnnl *dnnl, WmError *err) {
     const WmConvShape shape = layer_shape(stack, i, stack->batch);
     const WmConvHolding holding = {
@@ -80,6 +93,12 @@ static WmStatus build_layer(WmConvStack *stack, int i, WmDnnl *dnnl, WmError *er
         conv_free(&stack->convs[i]);
         return wm_error_set(err, WM_ERR_DNNL, "layer %d: oneDNN holds its output in %zu bytes, more than the %zu planned",
                             i + 1, conv_y_bytes(&stack->convs[i]), conv_stack_out_floats(stack, i) * sizeof(float));
+    }
+    if (holding.x_copy_placed && stack->convs[i].x.bytes > layer_scratch_floats(stack, i) * sizeof(float)) {
+        const size_t bytes = stack->convs[i].x.bytes;
+        conv_free(&stack->convs[i]);
+        return wm_error_set(err, WM_ERR_DNNL, "layer %d: oneDNN's plain copy of its input takes %zu bytes, more than "
+                            "the %zu planned", i + 1, bytes, layer_scratch_floats(stack, i) * sizeof(float));
     }
     return WM_OK;
 }
@@ -110,19 +129,6 @@ void conv_stack_free(WmConvStack *stack) {
     for (int i = 0; i < stack->layers; i++)
         if (!stack->is_grid[i]) conv_free(&stack->convs[i]);
     stack->batch = 0;
-}
-
-static WmGridShape grid_shape(const WmConvStack *stack, int i) {
-    return (WmGridShape){stack->batch, i ? stack->channels[i - 1] : stack->in_channels, stack->channels[i],
-                         stack->kernels[i]};
-}
-
-/* What layer i takes from the arena's top for one call: the grid path's permuted weights, or the plain copy of
- * the input (no larger than the input as held, whose channels are padded to the block). */
-static size_t layer_scratch_floats(const WmConvStack *stack, int i) {
-    const WmGridShape g = grid_shape(stack, i);
-    if (stack->is_grid[i]) return (size_t)g.in * g.out_channels * g.kernel * g.kernel;
-    return copies_input_to_arena(stack, i) ? conv_stack_out_floats(stack, i - 1) : 0;
 }
 
 size_t conv_stack_scratch_floats(const WmConvStack *stack) {
@@ -157,9 +163,6 @@ static WmStatus layer_forward(WmConvStack *stack, int i, const WmDnnl *dnnl, con
     if (stack->is_grid[i]) {
         const WmGridShape g = grid_shape(stack, i);
         grid_forward(&g, y, x, weight, bias, scratch, err);
-    } else if (stack->convs[i].x.bytes > floats * sizeof(float)) {
-        wm_error_set(err, WM_ERR_DNNL, "layer %d: oneDNN's plain copy of its input takes %zu bytes, more than the %zu "
-                     "planned", i + 1, stack->convs[i].x.bytes, floats * sizeof(float));
     } else {
         conv_forward_in(&stack->convs[i], dnnl, y, x, weight, bias, scratch, err);
     }

@@ -112,25 +112,17 @@ fail:
     return err->status;
 }
 
-/* Brings a READ view's data into its inner layout, once both handles are set. */
-static WmStatus view_fill(WmDnnlView *view, const WmDnnl *ctx, WmError *err) {
-    if (view->mode == WM_VIEW_READ && view->reorder) return run_reorder(view, ctx, view->user, view->inner, err);
-    return WM_OK;
-}
-
 WmStatus dnnl_view_begin(WmDnnlView *view, const WmDnnl *ctx, const float *data, size_t offset, WmError *err) {
-    /* oneDNN takes a non-const handle for reads too; it does not write through a source. */
-    WM_DNNL_CHECK(dnnl_memory_set_data_handle(view->user, (void *)data), err);
     if (dnnl_view_alias(view, ctx, offset, err)) return err->status;
-    return view_fill(view, ctx, err);
-fail:
-    return err->status;
+    return dnnl_view_begin_in(view, ctx, data, (char *)ctx->workspace + offset, err);
 }
 
 WmStatus dnnl_view_begin_in(WmDnnlView *view, const WmDnnl *ctx, const float *data, void *place, WmError *err) {
+    /* oneDNN takes a non-const handle for reads too; it does not write through a source. */
     WM_DNNL_CHECK(dnnl_memory_set_data_handle(view->user, (void *)data), err);
     if (view->bytes) WM_DNNL_CHECK(dnnl_memory_set_data_handle(view->inner, place), err);
-    return view_fill(view, ctx, err);
+    if (view->mode == WM_VIEW_READ && view->reorder) return run_reorder(view, ctx, view->user, view->inner, err);
+    return WM_OK;
 fail:
     return err->status;
 }

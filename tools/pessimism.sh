@@ -8,11 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 episodes_per_setting=${1:-5}
 tools/build.sh build >/dev/null
-data=runs/episodes/cartpole
-if [ ! -d "$data" ]; then  # the quickstart's dataset: 60 random-policy episodes, seed 5
-    build/wm collect --env cartpole-swingup --episodes 60 --seed 5 --out "$data.tmp"
-    mv "$data.tmp" "$data"
-fi
+data=$(tools/quickstart_episodes.sh)  # the quickstart's 60 random-policy episodes
 train() {  # RUN PENALTY
     build/wm train --config configs/cartpole-ensemble.yaml --run "$1" --data "$data" --threads 1 \
         --set actor.variance_penalty="$2" > "$1.log" 2>&1

@@ -6,9 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/deps.sh build
 tools/build.sh build
-episodes=runs/episodes/cartpole
-if [ ! -d "$episodes" ]; then
-    build/wm collect --env cartpole-swingup --episodes 60 --seed 5 --out "$episodes.tmp"
-    mv "$episodes.tmp" "$episodes"
-fi
+episodes=$(tools/quickstart_episodes.sh)
 exec build/wm train --config configs/cartpole-offline.yaml --run runs/cartpole-offline --data "$episodes"

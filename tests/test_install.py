@@ -18,8 +18,10 @@ r = subprocess.run(["meson", "install", "-C", build, "--destdir", root, "--no-re
 check(r.returncode == 0, "meson install into a temporary root: " + (r.stderr.strip() or "ok"))
 installed = root + prefix
 lib = os.path.join(installed, libdir)
-for path in ["bin/wm", "bin/wm-viz", "include/wm.h", "share/man/man1/wm.1", "share/man/man1/wm-viz.1",
-             "share/wm/configs/default.yaml", "share/wm/configs/cartpole-actor.yaml"]:
+# Every budget under configs/ is installed, so a budget added there without its line in meson.build fails here.
+configs = ["share/wm/configs/" + name for name in sorted(os.listdir(os.path.join(source, "configs")))
+           if name.endswith(".yaml")]
+for path in ["bin/wm", "bin/wm-viz", "include/wm.h", "share/man/man1/wm.1", "share/man/man1/wm-viz.1"] + configs:
     check(os.path.exists(os.path.join(installed, path)), "installed " + path)
 check(os.path.exists(os.path.join(lib, "pkgconfig", "wm.pc")), "installed the pkg-config file wm.pc")
 

@@ -144,7 +144,7 @@ static const ConfigKey KEYS[] = {
      "bootstrap returns with a slowly updated copy of the value", NULL},
     {"actor.target_every", KEY_INT, AT(actor.target_every), 1, 1e9, "100", "updates between copies of the slow value",
      NULL},
-    {"actor.init_std", KEY_FLOAT, AT(actor.init_std), 1e-3, 100, "5.0", "the action distribution's starting std",
+    {"actor.init_std", KEY_FLOAT, AT(actor.init_std), 1e-3, 100, "1.0", "the action distribution's starting std",
      NULL},
     {"actor.mean_scale", KEY_FLOAT, AT(actor.mean_scale), 1e-3, 100, "5.0", "mean = scale tanh(raw / scale)", NULL},
     {"actor.min_std", KEY_FLOAT, AT(actor.min_std), 0, 10, "0.0001", "floor of the action distribution's std", NULL},

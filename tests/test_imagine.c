@@ -330,6 +330,29 @@ START_TEST(tanh_normal_density_mode_is_the_likeliest_action) {
 }
 END_TEST
 
+/* The std the metrics report is the distribution's: with the actor's output layer zeroed, every state's std is
+ * softplus(shift) + min_std = init_std + min_std; doubling the std input's bias moves it. */
+START_TEST(the_reported_std_is_the_actors) {
+    Fixture f;
+    make_fixture(&f, "dynamics", 0);
+    const WmDense *out = &f.im.actor.net.layers[f.im.actor.net.count - 1];
+    memset(params_value(&f.im.actor.params, out->weight), 0, (size_t)out->in * out->out * sizeof(float));
+    float *bias = params_value(&f.im.actor.params, out->bias);
+    memset(bias, 0, (size_t)out->out * sizeof(float));
+    WmImagineLosses l;
+    WmError err = {0};
+    ck_assert(imagine_losses(&f.im, &f.model, f.h, f.z, 0, &l, &err) == WM_OK);
+    const double expected = f.im.actor.dist.init_std + f.im.actor.dist.min_std;
+    ck_assert_msg(fabs(l.std - expected) < 1e-5, "std %g, expected %g", l.std, expected);
+    for (int a = 0; a < ACTIONS; a++) bias[ACTIONS + a] = 2.0f; /* std = softplus(2 + shift) + min_std */
+    ck_assert(imagine_losses(&f.im, &f.model, f.h, f.z, 0, &l, &err) == WM_OK);
+    const double shift = log(exp(f.im.actor.dist.init_std) - 1.0);
+    const double wider = log1p(exp(2.0 + shift)) + f.im.actor.dist.min_std;
+    ck_assert_msg(fabs(l.std - wider) < 1e-5, "std %g, expected %g", l.std, wider);
+    free_fixture(&f);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("imagine");
     TCase *tc = tcase_create("imagine");
@@ -339,6 +362,7 @@ int main(void) {
     tcase_add_loop_test(tc, actor_gradient_matches_central_differences, 0,
                         (int)(sizeof ACTOR_VARIANTS / sizeof ACTOR_VARIANTS[0]));
     tcase_add_test(tc, the_ensemble_penalty_lowers_the_imagined_return);
+    tcase_add_test(tc, the_reported_std_is_the_actors);
     tcase_add_test(tc, normalised_returns_scale_the_actor_alone);
     tcase_add_test(tc, value_gradient_matches_central_differences);
     tcase_add_test(tc, imagination_leaves_the_world_model_gradients_alone);

@@ -94,7 +94,8 @@ int info_run(const char *dir, FILE *out) {
     Metrics m;
     read_metrics(paths.metrics, &m);
     static const char *const LOSSES[] = {"loss", "image_nll", "reward_nll", "kl", "image_mse", "grad_norm",
-                                         "actor_loss", "value_loss", "imagined_return", "frames_per_s", NULL};
+                                         "actor_loss", "value_loss", "imagined_return", "actor_entropy",
+                                         "actor_std", "frames_per_s", NULL};
     static const char *const HELDOUT[] = {"heldout_image_mse", "heldout_mean_image_mse", "heldout_reward_r2", NULL};
     if (m.last_losses) {
         fprintf(out, "last losses (step %.0f):\n", cJSON_GetObjectItemCaseSensitive(m.last_losses, "step")->valuedouble);

@@ -156,7 +156,8 @@ void run_write_step_metrics(FILE *out, const WmTrainer *t, const WmLosses *l, do
         fprintf(out, ",\"actor_loss\":%.9g,\"value_loss\":%.9g,\"imagined_return\":%.9g,\"actor_entropy\":%.9g,"
                      "\"actor_grad_norm\":%.9g,\"value_grad_norm\":%.9g",
                 i->actor_loss, i->value_loss, i->imagined_return, i->entropy, i->actor_grad_norm, i->value_grad_norm);
-        fprintf(out, ",\"return_p5\":%.9g,\"return_p95\":%.9g", i->return_low, i->return_high);
+        fprintf(out, ",\"actor_std\":%.9g,\"return_p5\":%.9g,\"return_p95\":%.9g", i->std, i->return_low,
+                i->return_high);
         if (t->imagination->normalize_returns)
             fprintf(out, ",\"return_scale\":%.9g", imagine_return_scale(t->imagination));
     }

@@ -361,7 +361,9 @@ WmStatus imagine_losses(WmImagination *im, const WmWorldModel *m, const float *h
                                                                      lambda * AT(ret, k + 1)[n]);
     const double count = (double)N * (steps - 1), scale = imagine_return_scale(im);
     if (return_percentiles(arena, AT(ret, 1), (size_t)N * (steps - 1), losses, err)) return err->status;
-    double actor_sum = 0.0, value_sum = 0.0, entropy_sum = 0.0, first_return = 0.0;
+    double actor_sum = 0.0, value_sum = 0.0, entropy_sum = 0.0, first_return = 0.0, std_sum = 0.0;
+    for (int k = 0; k < steps; k++)
+        for (size_t i = 0; i < (size_t)N * im->actor.actions; i++) std_sum += s[k].std[i];
     for (int k = 1; k < steps; k++) {
         const float *v = s[k].value_outs[value_last], *baseline = AT(bootstrap, k - 1);
         for (int n = 0; n < N; n++) {
@@ -377,6 +379,7 @@ WmStatus imagine_losses(WmImagination *im, const WmWorldModel *m, const float *h
     losses->actor_loss = -actor_sum / count;
     losses->value_loss = value_sum / count;
     losses->entropy = entropy_sum / count;
+    losses->std = std_sum / ((double)steps * N * im->actor.actions);
     losses->imagined_return = first_return / N;
     if (!backward) return WM_OK;
 
@@ -448,14 +451,14 @@ WmStatus imagine_update(WmImagination *im, const WmWorldModel *m, const float *h
         return err->status;
     if (im->comm && im->comm->size > 1) { /* every rank imagined from its own batch: the mean is the job's (for the
                                             * return percentiles, the mean of the ranks' percentiles) */
-        double l[6] = {losses->actor_loss, losses->value_loss,  losses->imagined_return,
-                       losses->entropy,    losses->return_low,  losses->return_high};
+        double l[7] = {losses->actor_loss, losses->value_loss, losses->imagined_return, losses->entropy,
+                       losses->return_low, losses->return_high, losses->std};
         if (comm_average_floats(im->comm, im->actor.params.grad, im->actor.params.total, err) ||
             comm_average_floats(im->comm, im->value.params.grad, im->value.params.total, err) ||
-            comm_average_doubles(im->comm, l, 6, err))
+            comm_average_doubles(im->comm, l, 7, err))
             return err->status;
         losses->actor_loss = l[0], losses->value_loss = l[1], losses->imagined_return = l[2], losses->entropy = l[3];
-        losses->return_low = l[4], losses->return_high = l[5];
+        losses->return_low = l[4], losses->return_high = l[5], losses->std = l[6];
     }
     const double actor_norm = grad_global_norm(im->actor.params.grad, im->actor.params.total);
     const double value_norm = grad_global_norm(im->value.params.grad, im->value.params.total);

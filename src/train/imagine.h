@@ -35,6 +35,8 @@ typedef struct {
     double actor_loss, value_loss;
     double imagined_return; /* mean R_1 */
     double entropy;         /* mean entropy estimate per action */
+    double std;             /* the actor's mean std over the imagined states and actions (before tanh): a policy
+                             * whose std runs away acts as +-1 noise, whatever its mean */
     double return_low, return_high; /* the 5th and 95th percentiles of this update's returns R_1 .. R_{H-1} */
     double actor_grad_norm, value_grad_norm;
 } WmImagineLosses;

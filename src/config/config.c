@@ -146,7 +146,7 @@ static const ConfigKey KEYS[] = {
      NULL},
     {"actor.init_std", KEY_FLOAT, AT(actor.init_std), 1e-3, 100, "1.0", "the action distribution's starting std",
      NULL},
-    {"actor.mean_scale", KEY_FLOAT, AT(actor.mean_scale), 1e-3, 100, "5.0", "mean = scale tanh(raw / scale)", NULL},
+    {"actor.mean_scale", KEY_FLOAT, AT(actor.mean_scale), 1e-3, 100, "2.0", "mean = scale tanh(raw / scale)", NULL},
     {"actor.min_std", KEY_FLOAT, AT(actor.min_std), 0, 10, "0.0001", "floor of the action distribution's std", NULL},
     {"actor.variance_penalty", KEY_FLOAT, AT(actor.variance_penalty), 0, 1e9, "0.0",
      "subtract this times the ensemble heads' reward variance from every imagined reward", NULL},

@@ -2,8 +2,8 @@
  * action dimension:
  *   mean = mean_scale tanh(m / mean_scale)        std = softplus(s + shift) + min_std,  shift = log(e^init_std - 1)
  *   u = mean + std eps (eps ~ N(0, 1), drawn by the caller)        a = tanh(u)
- * so that std starts near init_std where s = 0 (Dreamer V1: mean_scale 5, init_std 5, min_std 1e-4; wm starts at
- * std 1, where the pathwise gradient through tanh is alive, not at 5, where most samples sit at +-1). To act
+ * so that std starts near init_std where s = 0 (Dreamer V1: mean_scale 5, init_std 5, min_std 1e-4; wm's defaults
+ * are 2 and 1, so that neither the samples nor the mean sit where tanh's slope is nil: at u = 5 it is 2e-4). To act
  * without sampling, either tanh(mean) (the common shortcut) or the mode of the action's own density (what Dreamer
  * V1 approximates by the likeliest of 100 samples). Its log-density needs the change of variables:
  *   log pi(a) = sum_i [ -eps_i^2 / 2 - log std_i - log(2 pi) / 2 - log(1 - tanh(u_i)^2) ]

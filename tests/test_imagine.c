@@ -331,7 +331,7 @@ START_TEST(tanh_normal_density_mode_is_the_likeliest_action) {
 END_TEST
 
 /* The std the metrics report is the distribution's: with the actor's output layer zeroed, every state's std is
- * softplus(shift) + min_std = init_std + min_std; doubling the std input's bias moves it. */
+ * softplus(shift) + min_std = init_std + min_std; with the std input's bias at 2, softplus(2 + shift) + min_std. */
 START_TEST(the_reported_std_is_the_actors) {
     Fixture f;
     make_fixture(&f, "dynamics", 0);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Does pessimism work? Trains configs/cartpole-ensemble.yaml twice on the quickstart's recorded episodes (an ensemble
 # of 5 prior heads with the actor; once with actor.variance_penalty 0, once with 1), the two runs side by side on one
-# thread each, then evaluates 5 episodes each: random shooting, CEM at plan.variance_penalty 0, 0.1, 1 and 10, and
+# thread each, then evaluates 5 episodes each: random shooting, CEM at plan.variance_penalty 0, 0.1, 1 and 10, MPPI and
 # both actors. Prints one line per planner; the runs stay in runs/pessimism-*. Run again, it resumes or reuses them.
 # Usage: tools/pessimism.sh [EPISODES]   (on the 2-core Intel Xeon: 87 and 100 minutes of training side by side, then
 # about 75 of evaluation: a CEM evaluation over the 5 heads takes 13 minutes, shooting 1.5, an actor seconds)

@@ -71,6 +71,20 @@ START_TEST(written_yaml_reads_back_the_same) {
 }
 END_TEST
 
+/* A word set twice, long then short, leaves the same bytes as set once: configs are compared whole (the fuzzer's
+ * round trip found a stale tail after the terminator). */
+START_TEST(a_word_set_twice_equals_it_set_once) {
+    WmConfig twice, once;
+    WmError err = {0};
+    config_defaults(&twice);
+    config_defaults(&once);
+    ck_assert(config_set_assignment(&twice, "data.env=point-mass-easy", &err) == WM_OK);
+    ck_assert(config_set_assignment(&twice, "data.env=reacher-easy", &err) == WM_OK);
+    ck_assert(config_set_assignment(&once, "data.env=reacher-easy", &err) == WM_OK);
+    ck_assert(memcmp(&twice, &once, sizeof twice) == 0);
+}
+END_TEST
+
 /* The round trip, for every key: each set away from its default (the upper bound, a list of the bound, the last
  * choice, the other truth value, a word), written as YAML, read back to the same config. */
 START_TEST(every_key_round_trips_through_yaml) {
@@ -195,6 +209,7 @@ int main(void) {
     TCase *tc = tcase_create("config");
     tcase_add_test(tc, default_yaml_declares_every_key_with_its_default);
     tcase_add_test(tc, written_yaml_reads_back_the_same);
+    tcase_add_test(tc, a_word_set_twice_equals_it_set_once);
     tcase_add_test(tc, every_key_round_trips_through_yaml);
     tcase_add_test(tc, layers_apply_in_order);
     tcase_add_loop_test(tc, bad_keys_and_values_are_named, 0, (int)(sizeof BAD / sizeof BAD[0]));

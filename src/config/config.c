@@ -266,7 +266,10 @@ static WmStatus apply(WmConfig *config, const ConfigKey *key, const char *text, 
         if (strlen(text) >= WM_CONFIG_TEXT_MAX)
             return wm_error_set(err, WM_ERR_ARG, "%s: %s: longer than %d characters", where, key->name,
                                 WM_CONFIG_TEXT_MAX - 1);
-        snprintf(field, WM_CONFIG_TEXT_MAX, "%s", text);
+        /* The whole field, not only up to the terminator: two configs read from the same text are then equal byte
+         * for byte however often a key was set before (the config fuzzer's round trip compares them so). */
+        memset(field, 0, WM_CONFIG_TEXT_MAX);
+        memcpy(field, text, strlen(text));
         return WM_OK;
     case KEY_LIST:
         return parse_list(key, text, where, (WmIntList *)field, err);

@@ -44,6 +44,10 @@ WmStatus env_create(WmEnv *env, const char *name, uint64_t seed, int action_repe
     memset(env, 0, sizeof *env);
     env->spec = find_spec(name);
     if (env->spec == NULL) return wm_error_set(err, WM_ERR_ARG, "unknown environment '%s' (known: %s)", name, env_names());
+    /* The built-in tasks' sizes bound env_step's and integrate's stack buffers. */
+    if (env->spec->action_dim > WM_ENV_ACTION_MAX || env->spec->state_dim > WM_ENV_STATE_MAX)
+        return wm_error_set(err, WM_ERR_FORMAT, "environment '%s': %d actions and %d states exceed %d and %d", name,
+                            env->spec->action_dim, env->spec->state_dim, WM_ENV_ACTION_MAX, WM_ENV_STATE_MAX);
     if (action_repeat < 0 || action_repeat > WM_ENV_EPISODE_STEPS)
         return wm_error_set(err, WM_ERR_ARG, "action repeat %d out of range [1, %d]", action_repeat,
                             WM_ENV_EPISODE_STEPS);

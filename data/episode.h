@@ -9,6 +9,10 @@
 
 #include "core/error.h"
 
+/* The most actions an episode, and so a model, may have: every reader checks it where the data comes in, and a
+ * checkpoint declaring more is refused. */
+#define WM_EPISODE_ACTION_MAX 4096
+
 typedef struct {
     int length;     /* T */
     int height, width;

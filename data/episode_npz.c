@@ -62,6 +62,9 @@ static WmStatus check_shapes(const char *path, const NpzEntry *entries, WmError 
         if (a->rank < 1 || a->shape[0] != image->shape[0])
             return wm_error_set(err, WM_ERR_FORMAT, "%s: key '%s' has %ld steps, 'image' has %ld", path, KEYS[k],
                                 a->rank ? a->shape[0] : 0L, image->shape[0]);
+        if (k == KEY_ACTION && a->rank == 2 && (a->shape[1] < 1 || a->shape[1] > WM_EPISODE_ACTION_MAX))
+            return wm_error_set(err, WM_ERR_FORMAT, "%s: key 'action' has %ld actions a step; wm takes 1 to %d", path,
+                                a->shape[1], WM_EPISODE_ACTION_MAX);
         int max_rank = k == KEY_ACTION ? 2 : 1;
         if (a->rank > max_rank && !(a->rank == 2 && a->shape[1] == 1))
             return wm_error_set(err, WM_ERR_FORMAT, "%s: key '%s' must have rank %d", path, KEYS[k], max_rank);

@@ -43,6 +43,9 @@ static WmStatus parse_header(const char *path, char *line, int *action_dim, WmEr
     if (fields < 3) return wm_error_set(err, WM_ERR_FORMAT, "%s: line 1: header has %d columns, needs at least 3 "
                                                             "(reward,is_first,is_terminal)", path, fields);
     *action_dim = fields - 3;
+    if (*action_dim > WM_EPISODE_ACTION_MAX)
+        return wm_error_set(err, WM_ERR_FORMAT, "%s: line 1: %d action columns; wm takes at most %d", path, *action_dim,
+                            WM_EPISODE_ACTION_MAX);
     char *save = NULL, *name = strtok_r(line, ",", &save);
     for (int column = 0; column < fields; column++, name = strtok_r(NULL, ",", &save)) {
         char expected[32];

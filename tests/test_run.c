@@ -8,6 +8,7 @@
 
 #include "check_run.h"
 #include "data/rollout.h"
+#include "run/acting.h"
 #include "run/checkpoint.h"
 #include "train/trainer.h"
 
@@ -79,22 +80,24 @@ static void steps(WmTrainer *t, int count) {
     }
 }
 
-/* actor: 0 off, 1 on, 2 on with actor.return_normalization. */
-static void trainer_with_episode(WmTrainer *t, int actor) {
+/* actor: 0 off, 1 on, 2 on with actor.return_normalization; `actions` a step. */
+static void trainer_with_actions(WmTrainer *t, int actor, int actions) {
     WmConfig c;
     tiny_config(&c);
     c.actor.enabled = actor > 0, c.actor.return_normalization = actor == 2;
     c.actor.layers = 1, c.actor.units = 8, c.actor.value_layers = 1, c.actor.value_units = 8;
     c.actor.horizon = 3;
     WmError err = {0};
-    ck_assert_msg(trainer_create(t, &c, ACTIONS, &err) == WM_OK, "%s", err.message);
+    ck_assert_msg(trainer_create(t, &c, actions, &err) == WM_OK, "%s", err.message);
     WmEpisode e;
-    ck_assert(episode_alloc(&e, 12, 16, 16, ACTIONS, &err) == WM_OK);
+    ck_assert(episode_alloc(&e, 12, 16, 16, actions, &err) == WM_OK);
     for (size_t i = 0; i < episode_frame_bytes(&e) * 12; i++) e.frames[i] = (uint8_t)(i * 131 + (i >> 7));
-    for (int i = 0; i < 12 * ACTIONS; i++) e.actions[i] = (float)((i * 7) % 5) / 5.0f - 0.4f;
+    for (int i = 0; i < 12 * actions; i++) e.actions[i] = (float)((i * 7) % 5) / 5.0f - 0.4f;
     for (int i = 0; i < 12; i++) e.rewards[i] = (float)(i % 4) * 0.25f;
     ck_assert(replay_add(&t->replay, &e, &err) == WM_OK);
 }
+
+static void trainer_with_episode(WmTrainer *t, int actor) { trainer_with_actions(t, actor, ACTIONS); }
 
 static void two_steps(WmTrainer *t, int actor) {
     trainer_with_episode(t, actor);
@@ -135,6 +138,41 @@ START_TEST(resume_with_the_actor_is_bit_identical) {
     ck_assert_msg(strstr(err.message, "actor.") != NULL, "%s", err.message);
     trainer_free(&a), trainer_free(&b), trainer_free(&off), trainer_free(&c);
     remove(path);
+}
+END_TEST
+
+/* 100 actions, more than any fixed buffer once held: training with the actor, then acting with its sample plus
+ * exploration noise, and with CEM (under ASan, a buffer sized below A is a failure here). */
+START_TEST(acting_sizes_its_buffers_from_the_model) {
+    enum { MANY = 100 };
+    WmTrainer t;
+    trainer_with_actions(&t, 1, MANY);
+    steps(&t, 2);
+    WmError err = {0};
+    uint8_t frame[16 * 16 * 3];
+    for (size_t i = 0; i < sizeof frame; i++) frame[i] = (uint8_t)(i * 29);
+    float action[MANY];
+    for (int kind = 0; kind < 2; kind++) {
+        WmConfig c = t.config;
+        snprintf(c.plan.planner, sizeof c.plan.planner, "%s", kind == 0 ? "actor" : "cem");
+        c.plan.candidates = 16, c.plan.top_k = 4, c.plan.iterations = 2, c.plan.horizon = 3;
+        const WmPlanSettings settings = plan_settings_from_config(&c, MANY);
+        WmAgent agent;
+        ck_assert_msg(agent_init(&agent, &t.model, &settings, &t.imagination->actor, NULL, 3, &err) == WM_OK, "%s",
+                      err.message);
+        agent_reset(&agent);
+        agent_set_sampling(&agent, 1);
+        WmRng explore = rng_stream(3, WM_STREAM_EXPLORE);
+        WmAgentPolicy state = {&agent, &explore, 0.3f, NULL, NULL};
+        const WmPolicy policy = agent_policy(&state);
+        for (int decision = 0; decision < 3; decision++) {
+            ck_assert_msg(policy.act(policy.ctx, frame, action, &err) == WM_OK, "%s", err.message);
+            for (int a = 0; a < MANY; a++) ck_assert(action[a] >= -1.0f && action[a] <= 1.0f);
+            ck_assert_int_eq(memcmp(agent.last_action, action, sizeof action), 0);
+        }
+        agent_free(&agent);
+    }
+    trainer_free(&t);
 }
 END_TEST
 
@@ -306,6 +344,7 @@ int main(void) {
     tcase_add_test(tc, model_loads_itself_without_optimiser_state);
     tcase_add_test(tc, trainer_resumes_everything_it_saved);
     tcase_add_test(tc, the_actor_leaves_the_world_model_as_it_was);
+    tcase_add_test(tc, acting_sizes_its_buffers_from_the_model);
     tcase_add_loop_test(tc, resume_with_the_actor_is_bit_identical, 1, 3);
     tcase_add_test(tc, metadata_is_parsed_strictly);
     tcase_add_test(tc, rollout_follows_the_row_convention);

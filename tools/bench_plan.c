@@ -36,8 +36,11 @@ static WmStatus bench_actor(const WmConfig *defaults, const WmWorldModel *model,
     int made_actor = 0;
     const size_t frame_bytes = (size_t)model->config.height * model->config.width * 3;
     uint8_t *frame = calloc(frame_bytes, 1);
-    float action[64];
-    if (frame == NULL) return wm_error_set(err, WM_ERR_NOMEM, "bench: out of memory");
+    float *action = calloc((size_t)model->action_dim, sizeof *action); /* (A) */
+    if (frame == NULL || action == NULL) {
+        free(frame), free(action);
+        return wm_error_set(err, WM_ERR_NOMEM, "bench: out of memory");
+    }
     if (actor_create(&actor, &config, model->rssm.deter + model->rssm.stoch, model->action_dim, err)) goto done;
     made_actor = 1;
     params_init_glorot(&actor.params, 0);
@@ -81,7 +84,7 @@ static WmStatus bench_actor(const WmConfig *defaults, const WmWorldModel *model,
     }
 done:
     if (made_actor) actor_free(&actor);
-    free(frame);
+    free(frame), free(action);
     return err->status;
 }
 

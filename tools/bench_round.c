@@ -54,7 +54,8 @@ WmStatus bench_round(const char *config_path, int json, WmError *err) {
     run_paths(&paths, run);
     WmConfig config;
     cJSON *round = NULL;
-    if (run_resolve_config(&paths, 0, config_path, NULL, 0, 0, &config, err) == WM_OK) {
+    const WmConfigRequest request = {.config_path = config_path};
+    if (run_resolve_config(&paths, 0, &request, &config, err) == WM_OK) {
         const WmTrainOptions options = {.run = run, .env = config.data.env, .config_path = config_path,
                                         .steps = config.online.steps_per_episode};
         const WmTrainObserver silent = {0};

@@ -50,8 +50,9 @@ int command_config(int argc, char **argv) {
     WmConfig config;
     WmRunPaths paths;
     run_paths(&paths, run ? run : ".");
+    const WmConfigRequest request = {path, sets.items, sets.count, 0, NULL};
     const WmStatus status = run ? run_read_config(&paths, sets.items, sets.count, &config, &err)
-                                : run_resolve_config(&paths, 0, path, sets.items, sets.count, 0, &config, &err);
+                                : run_resolve_config(&paths, 0, &request, &config, &err);
     if (status) {
         fprintf(stderr, "wm config: %s\n", err.message);
         return 1;

@@ -13,6 +13,7 @@
 #include "data/rollout.h"
 #include "progress.h"
 #include "run/acting.h"
+#include "stop_signal.h"
 #include "viz.h"
 
 static int eval_usage(FILE *out, int code) {
@@ -36,6 +37,18 @@ static void show_progress(void *ctx, int steps, double return_so_far) {
     const EvalProgress *p = ctx;
     progress_line("episode %ld/%ld: step %d/%d, return %.1f, %.0f ms per decision", p->episode, p->episodes, steps,
                   p->length, return_so_far, 1e3 * p->agent->plan_seconds / p->agent->decisions);
+}
+
+/* The planner's policy, which stops the episode at the next decision once a stop signal came. */
+static WmStatus act_unless_stopped(void *ctx, const uint8_t *frame, float *action, WmError *err) {
+    const WmPolicy *inner = ctx;
+    if (stop_signal_received()) return wm_error_set(err, WM_ERR_STOPPED, "stopped on a signal");
+    return inner->act(inner->ctx, frame, action, err);
+}
+
+static void stepped(void *ctx, int steps, double return_so_far) {
+    const WmPolicy *inner = ctx;
+    if (inner->stepped) inner->stepped(inner->ctx, steps, return_so_far);
 }
 
 /* The episode's frames as an animated GIF, each upscaled as a contact sheet's cell under a caption: the step,
@@ -91,6 +104,7 @@ int command_eval(int argc, char **argv) {
         return eval_usage(stderr, 2);
     }
     omp_set_num_threads((int)threads);
+    stop_signal_install(0); /* the episode in hand ends at its next decision; the summary covers the whole ones */
     WmEnv env = {0};
     WmRunAgent acting;
     memset(&acting, 0, sizeof acting);
@@ -132,11 +146,19 @@ int command_eval(int argc, char **argv) {
                wm_plural(episodes));
     EvalProgress progress = {agent, 0, episodes, env_episode_length(&env)};
     WmAgentPolicy planner = {agent, NULL, 0.0f, show_progress, &progress};
-    const WmPolicy policy = agent_policy(&planner);
-    for (long e = 0; e < episodes; e++) {
+    const WmPolicy planner_policy = agent_policy(&planner);
+    const WmPolicy policy = {act_unless_stopped, stepped, (void *)&planner_policy};
+    long whole = 0; /* episodes played to their end */
+    for (long e = 0; e < episodes; e++, whole++) {
         agent_reset(agent);
         progress.episode = e + 1;
-        if (env_rollout(&env, &policy, &episode, &returns[e], &err)) goto done;
+        if (env_rollout(&env, &policy, &episode, &returns[e], &err) == WM_ERR_STOPPED) {
+            progress_done();
+            printf("  episode %ld: stopped on a signal; the summary is over the %ld whole episode%s\n", e + 1, whole,
+                   wm_plural(whole));
+            break;
+        }
+        if (err.status) goto done;
         progress_done();
         printf("  episode %ld: return %.2f\n", e + 1, returns[e]);
         if (e == 0 && gif) {
@@ -146,11 +168,11 @@ int command_eval(int argc, char **argv) {
         episode_free(&episode);
     }
     double mean = 0.0, var = 0.0;
-    for (long e = 0; e < episodes; e++) mean += returns[e] / episodes;
-    for (long e = 0; e < episodes; e++) var += (returns[e] - mean) * (returns[e] - mean) / episodes;
-    printf("return %.2f +- %.2f over %ld episode%s; %.1f ms per decision (%ld decisions)\n", mean, sqrt(var), episodes,
-           wm_plural(episodes),
-           1e3 * agent->plan_seconds / agent->decisions, agent->decisions);
+    for (long e = 0; e < whole; e++) mean += returns[e] / whole;
+    for (long e = 0; e < whole; e++) var += (returns[e] - mean) * (returns[e] - mean) / whole;
+    printf("return %.2f +- %.2f over %ld episode%s; %.1f ms per decision (%ld decisions)\n", whole ? mean : NAN,
+           whole ? sqrt(var) : NAN, whole, wm_plural(whole),
+           agent->decisions ? 1e3 * agent->plan_seconds / agent->decisions : 0.0, agent->decisions);
     code = 0;
 done:
     progress_done();

@@ -12,12 +12,13 @@
 #include <string.h>
 
 #include "cli.h"
-#include "frame_source.h"
 #include "commands.h"
+#include "frame_source.h"
 #include "core/clock.h"
 #include "data/frame_resize.h"
 #include "run/acting.h"
 #include "run/run_dir.h"
+#include "stop_signal.h"
 
 static int plan_usage(FILE *out, int code) {
     fprintf(out, "usage: wm plan --run R --frames SOURCE [--frame-size WxH] [--planner P] [--action-dim A] [--threads N]\n"
@@ -29,15 +30,6 @@ static int plan_usage(FILE *out, int code) {
                  "  --planner P      shooting, cem, mppi or actor (default: the run's plan.planner)\n"
                  "example: ffmpeg -i clip.mp4 -pix_fmt rgb24 -s 64x64 -f rawvideo - | wm plan --run runs/cp --frames - --frame-size 64x64\n");
     return code;
-}
-
-/* Set by SIGINT: the loop finishes the frame in hand and stops. Installed without SA_RESTART, so a blocking read
- * returns EINTR instead of waiting for the next frame. */
-static volatile sig_atomic_t interrupted;
-
-static void on_interrupt(int signal_number) {
-    (void)signal_number;
-    interrupted = 1;
 }
 
 int command_plan(int argc, char **argv) {
@@ -75,17 +67,13 @@ int command_plan(int argc, char **argv) {
     }
     omp_set_num_threads((int)threads);
     signal(SIGPIPE, SIG_IGN); /* a closed stdout shows up as a write error, handled below */
-    struct sigaction interrupt_action;
-    memset(&interrupt_action, 0, sizeof interrupt_action);
-    interrupt_action.sa_handler = on_interrupt;
-    sigaction(SIGINT, &interrupt_action, NULL);
-    sigaction(SIGTERM, &interrupt_action, NULL); /* a supervisor stopping it: the metrics and summary still go out */
-    sigaction(SIGHUP, &interrupt_action, NULL);
+    stop_signal_install(1); /* the frame in hand is finished; the metrics and summary still go out */
     WmRunAgent acting;
     memset(&acting, 0, sizeof acting);
     FrameSource frames;
     int made_source = 0, code = 1;
     uint8_t *frame = NULL;
+    float *action = NULL; /* (A) */
     FILE *metrics = NULL;
     /* The planner's streams from the run's own seed. */
     if (run_agent_open(&acting, run, checkpoint, sets.items, sets.count, planner_name, (int)action_dim, -1, &err))
@@ -98,7 +86,8 @@ int command_plan(int argc, char **argv) {
     const char *metrics_path = paths.plan_metrics;
     metrics = fopen(metrics_path, "a");
     frame = malloc((size_t)H * W * 3);
-    if (frame == NULL) {
+    action = malloc((size_t)dim * sizeof *action);
+    if (frame == NULL || action == NULL) {
         wm_error_set(&err, WM_ERR_NOMEM, "out of memory for a frame");
         goto done;
     }
@@ -106,11 +95,10 @@ int command_plan(int argc, char **argv) {
     if (metrics == NULL) fprintf(stderr, "wm plan: warning: %s: cannot open for appending; no latency log\n", metrics_path);
     made_source = 1; /* frame_source_close also cleans up after a failed open */
     if (frame_source_open(&frames, source, in_width, in_height, &err)) goto done;
-    float action[64];
     const double start = wm_clock_seconds();
-    for (long index = 0; !interrupted; index++) {
+    for (long index = 0; !stop_signal_received(); index++) {
         const int got = frame_source_next(&frames, &err);
-        if (got < 0 && interrupted) break;
+        if (got < 0 && stop_signal_received()) break;
         if (got < 0) goto done;
         if (got == 0) break;
         const double t0 = wm_clock_seconds();
@@ -128,7 +116,7 @@ int command_plan(int argc, char **argv) {
             fprintf(metrics, "{\"frame\":%ld,\"latency_ms\":%.3f,\"wall_s\":%.3f}\n", index, latency * 1e3,
                     wm_clock_seconds() - start);
     }
-    if (interrupted) fprintf(stderr, "wm plan: interrupted; stopping\n");
+    if (stop_signal_received()) fprintf(stderr, "wm plan: stopped on a signal\n");
     fprintf(stderr, "wm plan: %ld frames, %.1f ms per decision\n", agent->decisions,
             agent->decisions ? 1e3 * agent->plan_seconds / agent->decisions : 0.0);
     code = 0;
@@ -138,5 +126,6 @@ done:
     run_agent_close(&acting);
     if (made_source) frame_source_close(&frames);
     free(frame);
+    free(action);
     return code;
 }

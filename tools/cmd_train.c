@@ -1,7 +1,6 @@
 /* wm train --config C --run R (--data DIR | --env NAME): offline training on recorded episodes, or PlaNet's online
  * loop, resumable (src/run/train_run.h). This file parses, prints and picks the exit code. */
 #include <omp.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,6 +11,7 @@
 #include "progress.h"
 #include "run/run_dir.h"
 #include "run/train_run.h"
+#include "stop_signal.h"
 
 static int train_usage(FILE *out, int code) {
     fprintf(out, "usage: wm train --run R (--data DIR | --env NAME) [--config C] [--steps N] [--set k=v ...]\n"
@@ -64,18 +64,9 @@ static void print_progress(void *ctx, const WmTrainProgress *p) {
     else if (p->logged) fprintf(stderr, "wm train: %s\n", text);
 }
 
-/* SIGINT or SIGTERM asks the loop to checkpoint and stop at the next step; a second one exits at once (the last
- * checkpoint is whole: they are written under a temporary name and renamed). */
-static volatile sig_atomic_t stop_signals;
-
-static void on_stop_signal(int signal_number) {
-    (void)signal_number;
-    if (stop_signals++ > 0) _exit(1);
-}
-
 static int stop_requested(void *ctx) {
     (void)ctx;
-    return stop_signals > 0;
+    return stop_signal_received();
 }
 
 int command_train(int argc, char **argv) {
@@ -100,11 +91,7 @@ int command_train(int argc, char **argv) {
     }
     if (threads > 0) omp_set_num_threads((int)threads);
     o.sets = sets.items, o.set_count = sets.count;
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_handler = on_stop_signal;
-    sigaction(SIGINT, &action, NULL);
-    sigaction(SIGTERM, &action, NULL);
+    stop_signal_install(0); /* the loop checkpoints and stops at the next step */
     /* Under mpirun, one rank of a data-parallel job; rank 0 alone prints progress and notes. */
     WmComm comm;
     if (comm_join(&comm, &err)) {

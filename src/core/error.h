@@ -11,7 +11,8 @@ typedef enum {
     WM_ERR_NOMEM,  /* an allocation or an arena ran out */
     WM_ERR_DNNL,   /* oneDNN returned a failure status */
     WM_ERR_NUMERIC, /* a non-finite value where a finite one is required */
-    WM_ERR_PEER     /* another rank of a data-parallel job failed, and says why itself */
+    WM_ERR_PEER,    /* another rank of a data-parallel job failed, and says why itself */
+    WM_ERR_STOPPED  /* the user asked to stop (a signal): not a failure, the caller winds up */
 } WmStatus;
 
 typedef struct {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -143,4 +144,40 @@ WmStatus fs_list_dir(const char *path, char ***names, int *count, WmError *err) 
 void fs_free_list(char **names, int count) {
     for (int i = 0; i < count; i++) free(names[i]);
     free(names);
+}
+
+WmStatus fs_lock_try(const char *path, const char *owner, int *fd, char *holder, size_t holder_size, WmError *err) {
+    *fd = -1;
+    if (holder_size) holder[0] = '\0';
+    /* close-on-exec: a child this process starts must not keep the lock alive after it. */
+    const int opened = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (opened < 0) return wm_error_set(err, WM_ERR_IO, "%s: cannot open the lock: %s", path, strerror(errno));
+    int locked;
+    while ((locked = flock(opened, LOCK_EX | LOCK_NB)) != 0 && errno == EINTR) {
+    }
+    if (locked != 0) {
+        const int saved = errno;
+        const ssize_t got = holder_size ? pread(opened, holder, holder_size - 1, 0) : 0;
+        close(opened);
+        if (saved != EWOULDBLOCK) return wm_error_set(err, WM_ERR_IO, "%s: cannot lock: %s", path, strerror(saved));
+        if (holder_size) {
+            holder[got > 0 ? got : 0] = '\0';
+            holder[strcspn(holder, "\n")] = '\0';
+        }
+        return WM_OK;
+    }
+    char line[256];
+    const int length = snprintf(line, sizeof line, "%ld %s\n", (long)getpid(), owner);
+    if (ftruncate(opened, 0) != 0 || pwrite(opened, line, (size_t)length, 0) != length) {
+        const int saved = errno;
+        close(opened);
+        return wm_error_set(err, WM_ERR_IO, "%s: cannot write the lock: %s", path, strerror(saved));
+    }
+    *fd = opened;
+    return WM_OK;
+}
+
+void fs_unlock(int *fd) {
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
 }

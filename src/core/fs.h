@@ -26,4 +26,11 @@ WmStatus fs_read_all(const char *path, char **data, size_t *size, WmError *err);
 WmStatus fs_list_dir(const char *path, char ***names, int *count, WmError *err);
 void fs_free_list(char **names, int count);
 
+/* An advisory lock (flock) on `path`, created if missing, held while `*fd` stays open: the kernel frees it when
+ * the holder exits, however it ends, so a lock left by a dead process is no obstacle. Taken: *fd >= 0, and the
+ * file holds this process's pid and `owner`. Held by another process: *fd = -1, `holder` gets what that process
+ * wrote ("pid owner"; empty if it has not written yet), and the result is still WM_OK. */
+WmStatus fs_lock_try(const char *path, const char *owner, int *fd, char *holder, size_t holder_size, WmError *err);
+void fs_unlock(int *fd);
+
 #endif

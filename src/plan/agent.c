@@ -41,9 +41,10 @@ WmStatus agent_init(WmAgent *a, const WmWorldModel *model, const WmPlanSettings 
     a->h = calloc((size_t)r->deter, sizeof *a->h);
     a->z = calloc((size_t)r->stoch, sizeof *a->z);
     a->last_action = calloc((size_t)r->action, sizeof *a->last_action);
+    a->noise = calloc((size_t)r->action, sizeof *a->noise);
     a->image = malloc(image * sizeof *a->image);
     a->features = malloc((size_t)(r->deter + r->stoch) * sizeof *a->features);
-    if (!a->h || !a->z || !a->last_action || !a->image || !a->features)
+    if (!a->h || !a->z || !a->last_action || !a->noise || !a->image || !a->features)
         return wm_error_set(err, WM_ERR_NOMEM, "agent: out of memory");
     a->rng = rng_stream(seed, WM_STREAM_PLANNING);
     plan_model_start(&a->objective, a->h, a->z);
@@ -57,7 +58,7 @@ void agent_free(WmAgent *a) {
     if (a->objective.model) plan_model_free(&a->objective);
     actor_proposal_free(&a->proposal);
     planner_free(&a->planner);
-    free(a->h), free(a->z), free(a->last_action), free(a->image), free(a->features);
+    free(a->h), free(a->z), free(a->last_action), free(a->noise), free(a->image), free(a->features);
     memset(a, 0, sizeof *a);
 }
 
@@ -75,10 +76,9 @@ static WmStatus actor_decide(WmAgent *a, float *action, WmError *err) {
     const WmRssm *r = &a->model->rssm;
     memcpy(a->features, a->h, (size_t)r->deter * sizeof *a->h);
     memcpy(a->features + r->deter, a->z, (size_t)r->stoch * sizeof *a->z);
-    float eps[64];
-    if (a->sample) rng_fill_normal(&a->rng, eps, (size_t)r->action, 0.0f, 1.0f);
+    if (a->sample) rng_fill_normal(&a->rng, a->noise, (size_t)r->action, 0.0f, 1.0f);
     arena_reset(&a->arena);
-    return actor_act(a->actor, &a->arena, a->features, a->sample ? eps : NULL, a->density_mode, action, err);
+    return actor_act(a->actor, &a->arena, a->features, a->sample ? a->noise : NULL, a->density_mode, action, err);
 }
 
 WmStatus agent_observe(WmAgent *a, const uint8_t *frame, WmError *err) {

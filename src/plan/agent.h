@@ -27,6 +27,7 @@ typedef struct {
     WmPlanSettings settings;
     WmRng rng;
     float *h, *z, *last_action, *image; /* (D), (S), (A), (3, H, W) */
+    float *noise;                       /* (A): standard normal draws, for the actor's sample or exploration */
     double plan_seconds;                /* time spent in planner_act, summed */
     long decisions;
 } WmAgent;

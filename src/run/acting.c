@@ -94,7 +94,7 @@ static WmStatus act(void *ctx, const uint8_t *frame, float *action, WmError *err
     if (agent_observe(p->agent, frame, err) || agent_act(p->agent, action, err)) return err->status;
     if (p->noise > 0.0f) {
         const int A = p->agent->model->action_dim;
-        float draw[64];
+        float *draw = p->agent->noise; /* the actor's sample, if any, is already in action */
         rng_fill_normal(p->explore, draw, (size_t)A, 0.0f, 1.0f);
         for (int i = 0; i < A; i++) action[i] = clip(action[i] + p->noise * draw[i]);
         agent_set_last_action(p->agent, action); /* the filter sees what was executed */

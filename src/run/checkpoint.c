@@ -69,7 +69,7 @@ WmStatus checkpoint_read_info(const WmSafetensors *f, WmCheckpointInfo *info, Wm
                             format ? format : "missing");
     long step, action_dim;
     if (checkpoint_meta_long(f, WM_META_STEP, 0, 1000000000000L, &step, err) ||
-        checkpoint_meta_long(f, WM_META_ACTION_DIM, 1, 4096, &action_dim, err))
+        checkpoint_meta_long(f, WM_META_ACTION_DIM, 1, WM_EPISODE_ACTION_MAX, &action_dim, err))
         return err->status;
     if (config == NULL) return wm_error_set(err, WM_ERR_FORMAT, "%s: metadata 'config' is missing", f->path);
     char where[4200];

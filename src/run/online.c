@@ -74,23 +74,44 @@ static void streams_for_rank(Online *o, WmAgent *agent) {
         streams[i].rng->stream = rng_stream_for_rank(streams[i].rng->seed, streams[i].rng->stream, o->comm->rank).stream;
 }
 
-/* A resumed run: the replay from this rank's episodes (sorted, so in the order collected), its streams from the
- * checkpoint. */
-static WmStatus resume(Online *o, const WmRunPaths *paths, WmTrainer *t, WmAgent *agent, WmError *err) {
-    WmDataset data;
-    WmFrameSize size = {WM_ENV_SIZE, WM_ENV_SIZE, 0};
-    if (dataset_read(o->episodes_dir, &size, 0, &data, err)) return err->status;
-    for (int i = 0; i < data.count && err->status == WM_OK; i++) replay_add(&t->replay, &data.episodes[i], err);
-    o->episodes = data.count;
-    dataset_free(&data);
+/* Episodes the last checkpoint does not count (from episode `known` on, and any half-written .tmp) were collected
+ * by a start that was killed before it saved them; the streams restored from the checkpoint collect them again,
+ * the same, so they go. Without this, the first of them would block the episode written in its place. */
+static WmStatus forget_unsaved_episodes(const Online *o, long known, const WmTrainObserver *observer, WmError *err) {
+    char **names = NULL;
+    int count = 0, forgotten = 0;
+    if (!fs_is_dir(o->episodes_dir)) return WM_OK;
+    if (fs_list_dir(o->episodes_dir, &names, &count, err)) return err->status;
+    for (int i = 0; i < count; i++) {
+        long index;
+        int end = 0;
+        const size_t length = strlen(names[i]);
+        const int half_written = length > 4 && strcmp(names[i] + length - 4, ".tmp") == 0;
+        if (half_written || (sscanf(names[i], "episode_%ld%n", &index, &end) == 1 && names[i][end] == '\0' &&
+                             index >= known)) {
+            char path[WM_RUN_PATH_MAX + 300];
+            snprintf(path, sizeof path, "%s/%s", o->episodes_dir, names[i]);
+            fs_remove_shallow(path);
+            forgotten += !half_written;
+        }
+    }
+    fs_free_list(names, count);
+    if (forgotten)
+        train_note(observer, "%d episode%s collected after the last checkpoint will be collected again", forgotten,
+                   wm_plural(forgotten));
+    return WM_OK;
+}
+
+/* A resumed run: its streams and episode count from the checkpoint, then the replay from this rank's episodes
+ * (sorted, so in the order collected). */
+static WmStatus resume(Online *o, const WmRunPaths *paths, WmTrainer *t, WmAgent *agent,
+                       const WmTrainObserver *observer, WmError *err) {
     WmSafetensors f;
-    if (err->status || safetensors_open(&f, paths->latest, err)) return err->status;
+    if (safetensors_open(&f, paths->latest, err)) return err->status;
     long episodes = 0;
     char key[WM_META_TEXT_MAX];
     checkpoint_rank_key(key, sizeof key, WM_META_ONLINE_EPISODES, o->comm->rank);
-    if (checkpoint_meta_long(&f, key, 0, 1L << 40, &episodes, err) == WM_OK && episodes != o->episodes)
-        wm_error_set(err, WM_ERR_FORMAT, "%s: it knew %ld episodes, %s holds %ld", paths->latest, episodes,
-                     o->episodes_dir, o->episodes);
+    checkpoint_meta_long(&f, key, 0, 1L << 40, &episodes, err);
     OnlineStream streams[ONLINE_STREAMS];
     const int count = online_streams(o, agent, streams);
     for (int i = 0; i < count && err->status == WM_OK; i++) {
@@ -98,6 +119,16 @@ static WmStatus resume(Online *o, const WmRunPaths *paths, WmTrainer *t, WmAgent
         checkpoint_rng_read(&f, key, streams[i].rng, err);
     }
     safetensors_close(&f);
+    if (err->status || forget_unsaved_episodes(o, episodes, observer, err)) return err->status;
+    WmDataset data;
+    WmFrameSize size = {WM_ENV_SIZE, WM_ENV_SIZE, 0};
+    if (dataset_read(o->episodes_dir, &size, 0, &data, err)) return err->status;
+    for (int i = 0; i < data.count && err->status == WM_OK; i++) replay_add(&t->replay, &data.episodes[i], err);
+    o->episodes = data.count;
+    dataset_free(&data);
+    if (err->status == WM_OK && episodes != o->episodes)
+        wm_error_set(err, WM_ERR_FORMAT, "%s: it knew %ld episodes, %s holds %ld", paths->latest, episodes,
+                     o->episodes_dir, o->episodes);
     return err->status;
 }
 
@@ -153,11 +184,13 @@ WmStatus train_online(const WmTrainOptions *opts, const WmConfig *config, const 
     streams_for_rank(&o, &agent);
     if (fs_exists(paths->latest)) {
         if (checkpoint_load_trainer(&trainer, paths->latest, err) ||
-            (rank == 0 && run_trim_metrics(paths, trainer.step, err)) || resume(&o, paths, &trainer, &agent, err))
+            (rank == 0 && run_trim_metrics(paths, trainer.step, err)) ||
+            resume(&o, paths, &trainer, &agent, observer, err))
             goto done;
         train_note(observer, "resuming %s from step %ld, %ld episode%s", opts->run, trainer.step, o.episodes,
                    wm_plural(o.episodes));
     } else {
+        if (forget_unsaved_episodes(&o, 0, observer, err)) goto done;
         WmRandomPolicy random = {&o.explore, A};
         const WmPolicy seed_policy = policy_random(&random);
         for (long i = 0; i < config->online.seed_episodes; i++)

@@ -15,7 +15,22 @@ void run_paths(WmRunPaths *p, const char *run) {
     snprintf(p->checkpoints, sizeof p->checkpoints, "%.4096s/checkpoints", run);
     snprintf(p->episodes, sizeof p->episodes, "%.4096s/episodes", run);
     snprintf(p->plan_metrics, sizeof p->plan_metrics, "%.4096s/plan_metrics.jsonl", run);
+    snprintf(p->lock, sizeof p->lock, "%.4096s/.lock", run);
 }
+
+WmStatus run_lock(const WmRunPaths *p, int *fd, WmError *err) {
+    char holder[128];
+    if (fs_make_dirs(p->dir, err) || fs_lock_try(p->lock, "wm train", fd, holder, sizeof holder, err))
+        return err->status;
+    if (*fd >= 0) return WM_OK;
+    long pid = 0;
+    int name_at = 0;
+    if (sscanf(holder, "%ld %n", &pid, &name_at) == 1 && holder[name_at])
+        return wm_error_set(err, WM_ERR_ARG, "%s is in use by %s (pid %ld)", p->dir, holder + name_at, pid);
+    return wm_error_set(err, WM_ERR_ARG, "%s is in use by another process that is starting", p->dir);
+}
+
+void run_unlock(int *fd) { fs_unlock(fd); }
 
 WmStatus run_checkpoint_path(const WmRunPaths *p, const char *name, char *out, size_t size, WmError *err) {
     long step;
@@ -38,14 +53,31 @@ static WmStatus apply_sets(WmConfig *config, const char *const *sets, int set_co
     return WM_OK;
 }
 
-WmStatus run_resolve_config(const WmRunPaths *p, int resuming, const char *config_path, const char *const *sets,
-                            int set_count, long steps, WmConfig *config, WmError *err) {
+/* The defaults, then the YAML file `base` (may be NULL), then the request's assignments, --steps and --env. */
+static WmStatus resolve_over(const char *base, const WmConfigRequest *r, WmConfig *config, WmError *err) {
     config_defaults(config);
-    if (resuming ? config_load_yaml(config, p->config, err) : (config_path && config_load_yaml(config, config_path, err)))
+    if ((base && config_load_yaml(config, base, err)) || apply_sets(config, r->sets, r->set_count, err))
         return err->status;
-    if (apply_sets(config, sets, set_count, err)) return err->status;
-    if (steps > 0) config->run.steps = steps;
+    if (r->steps > 0) config->run.steps = r->steps;
+    if (r->env) snprintf(config->data.env, sizeof config->data.env, "%s", r->env);
     return config_validate(config, err);
+}
+
+WmStatus run_resolve_config(const WmRunPaths *p, int resuming, const WmConfigRequest *r, WmConfig *config,
+                            WmError *err) {
+    if (!resuming) return resolve_over(r->config_path, r, config, err);
+    WmConfig written, asked;
+    config_defaults(&written);
+    if (config_load_yaml(&written, p->config, err) || resolve_over(p->config, r, config, err)) return err->status;
+    if (r->config_path == NULL) return WM_OK;
+    if (resolve_over(r->config_path, r, &asked, err)) return err->status;
+    asked.run.steps = written.run.steps;
+    static const char *const EVERY[] = {"", NULL};
+    char differences[1024];
+    if (config_differences(&asked, &written, EVERY, differences, sizeof differences) == 0) return WM_OK;
+    return wm_error_set(err, WM_ERR_ARG, "%s is a run made with another config; %s with the --set given differs "
+                        "from it in %s (a new --run; or, without --config, --set changes a resumed run)", p->dir,
+                        r->config_path, differences);
 }
 
 WmStatus run_read_config(const WmRunPaths *p, const char *const *sets, int set_count, WmConfig *config,
@@ -98,21 +130,10 @@ void run_discard(const WmRunPaths *p, int directory_was_new) {
     rmdir(p->checkpoints);
     remove(p->config);
     remove(p->metrics);
-    if (directory_was_new) rmdir(p->dir);
-}
-
-WmStatus run_check_resume_config(const WmRunPaths *p, const char *config_path, WmError *err) {
-    if (config_path == NULL) return WM_OK;
-    WmConfig run, file;
-    config_defaults(&run);
-    config_defaults(&file);
-    if (config_load_yaml(&run, p->config, err) || config_load_yaml(&file, config_path, err)) return err->status;
-    file.run.steps = run.run.steps;
-    static const char *const EVERY[] = {"", NULL};
-    char differences[1024];
-    if (config_differences(&file, &run, EVERY, differences, sizeof differences) == 0) return WM_OK;
-    return wm_error_set(err, WM_ERR_ARG, "%s is a run made with another config; %s differs in %s (a new --run, or "
-                        "--set to change a resumed run)", p->dir, config_path, differences);
+    if (directory_was_new) {
+        remove(p->lock);
+        rmdir(p->dir);
+    }
 }
 
 WmStatus run_trim_metrics(const WmRunPaths *p, long step, WmError *err) {

@@ -18,16 +18,35 @@ typedef struct {
     char dir[WM_RUN_PATH_MAX], config[WM_RUN_PATH_MAX], latest[WM_RUN_PATH_MAX], metrics[WM_RUN_PATH_MAX],
         checkpoints[WM_RUN_PATH_MAX], episodes[WM_RUN_PATH_MAX];
     char plan_metrics[WM_RUN_PATH_MAX]; /* wm plan's latency per frame */
+    char lock[WM_RUN_PATH_MAX];         /* .lock: flocked by the one process that trains the run */
 } WmRunPaths;
 
 void run_paths(WmRunPaths *paths, const char *run);
 /* The file of a checkpoint named "latest" (or NULL) or "step_N"; one that is not there is an error naming it. */
 WmStatus run_checkpoint_path(const WmRunPaths *paths, const char *name, char *out, size_t size, WmError *err);
 
-/* The config a training command runs with: the defaults, then the run's config.yaml when `resuming`, else
- * `config_path` (may be NULL); then the `set_count` "section.key=value" assignments; then `steps` when > 0. */
-WmStatus run_resolve_config(const WmRunPaths *paths, int resuming, const char *config_path,
-                            const char *const *sets, int set_count, long steps, WmConfig *config, WmError *err);
+/* One writer per run directory: makes the directory if needed and takes its lock for as long as *fd stays open
+ * (run_unlock). Another live holder is an error: "R is in use by wm train (pid N)". Readers (wm eval, wm plan,
+ * wm-viz) never take it: every file they read is renamed into place whole, and metrics lines are appended whole. */
+WmStatus run_lock(const WmRunPaths *paths, int *fd, WmError *err);
+void run_unlock(int *fd);
+
+/* What a command asks of the config: `config_path` over configs/default.yaml (may be NULL), then the `set_count`
+ * "section.key=value" assignments, then run.steps when `steps` > 0, then data.env when `env` is not NULL. */
+typedef struct {
+    const char *config_path;
+    const char *const *sets;
+    int set_count;
+    long steps;
+    const char *env;
+} WmConfigRequest;
+
+/* The config a training command runs with. A new run: the request over the defaults. A resume: the run's
+ * config.yaml with the request's assignments, --steps and --env over it; when the request names a config file,
+ * the file with the same assignments must resolve to the run's config key by key (run.steps aside, which --steps
+ * sets), so that the command that started a run resumes it, and a real difference is refused naming each key. */
+WmStatus run_resolve_config(const WmRunPaths *paths, int resuming, const WmConfigRequest *request, WmConfig *config,
+                            WmError *err);
 /* The run's config.yaml with the assignments over it, for commands that read a finished run. */
 WmStatus run_read_config(const WmRunPaths *paths, const char *const *sets, int set_count, WmConfig *config,
                          WmError *err);
@@ -35,11 +54,9 @@ WmStatus run_read_config(const WmRunPaths *paths, const char *const *sets, int s
  * and --steps changed, so the next plain resume continues with them. */
 WmStatus run_prepare(const WmRunPaths *paths, const WmConfig *config, WmError *err);
 /* A first start that failed before its first checkpoint leaves nothing behind: config.yaml, metrics and an empty
- * checkpoints/ go, and, when this start created the directory, the episodes it collected and the directory. */
+ * checkpoints/ go, and, when this start created the directory, the episodes it collected, the lock file (the
+ * caller still holds the lock) and the directory. */
 void run_discard(const WmRunPaths *paths, int directory_was_new);
-/* A resume given --config: refused, naming the keys, when the file's config differs from the run's (run.steps
- * aside, which --steps sets). */
-WmStatus run_check_resume_config(const WmRunPaths *paths, const char *config_path, WmError *err);
 /* A resumed run forgets the metrics lines written after its checkpoint's step, so the file reads as one run. */
 WmStatus run_trim_metrics(const WmRunPaths *paths, long step, WmError *err);
 WmStatus run_open_metrics(const WmRunPaths *paths, FILE **metrics, WmError *err);

@@ -24,23 +24,36 @@ void train_report(const WmTrainObserver *observer, const WmTrainProgress *progre
     if (observer->progress) observer->progress(observer->ctx, progress);
 }
 
+/* Rank 0 takes the run's lock; every rank learns whether it got it. */
+static WmStatus lock_run(const WmComm *comm, const WmRunPaths *paths, int *lock, WmError *err) {
+    *lock = -1;
+    if (comm->rank == 0) run_lock(paths, lock, err);
+    if (comm_any(comm, err->status != WM_OK) && err->status == WM_OK)
+        wm_error_set(err, WM_ERR_PEER, "stopped: rank 0 could not take %s", paths->lock);
+    return err->status;
+}
+
 WmStatus run_train(const WmTrainOptions *o, const WmTrainObserver *observer, WmError *err) {
     if (o->run == NULL || (o->data == NULL) == (o->env == NULL))
         return wm_error_set(err, WM_ERR_ARG, "--run and one of --data DIR (offline) or --env NAME (online) are required");
     WmRunPaths paths;
     run_paths(&paths, o->run);
-    WmConfig config;
-    const int resuming = fs_exists(paths.config), directory_was_new = !fs_exists(paths.dir);
-    if ((resuming && run_check_resume_config(&paths, o->config_path, err)) ||
-        run_resolve_config(&paths, resuming, o->config_path, o->sets, o->set_count, o->steps, &config, err))
-        return err->status;
-    if (o->env) snprintf(config.data.env, sizeof config.data.env, "%s", o->env); /* the run's task, in its config */
-    /* In a data-parallel job every rank has looked at the run directory before rank 0 writes into it. */
     const WmComm single = comm_single(), *comm = o->comm ? o->comm : &single;
-    if (comm_barrier(comm, err)) return err->status;
-    const WmStatus status = o->env ? train_online(o, &config, &paths, observer, err)
-                                   : train_offline(o, &config, &paths, observer, err);
+    const int directory_was_new = !fs_exists(paths.dir);
+    int lock;
+    /* The lock comes before anything in the directory is read, so that two starts cannot both take it for new. */
+    if (lock_run(comm, &paths, &lock, err)) return err->status;
+    const int resuming = fs_exists(paths.config);
+    const WmConfigRequest request = {o->config_path, o->sets, o->set_count, o->steps, o->env};
+    WmConfig config;
+    WmStatus status = run_resolve_config(&paths, resuming, &request, &config, err);
+    /* In a data-parallel job every rank has looked at the run directory before rank 0 writes into it. */
+    if (status == WM_OK) status = comm_barrier(comm, err);
+    if (status == WM_OK)
+        status = o->env ? train_online(o, &config, &paths, observer, err)
+                        : train_offline(o, &config, &paths, observer, err);
     /* A first start that failed leaves no run directory that a second start would take for a resume. */
     if (status && !resuming && comm->rank == 0) run_discard(&paths, directory_was_new);
+    run_unlock(&lock);
     return status;
 }

@@ -133,8 +133,8 @@ with tempfile.TemporaryDirectory() as tmp:
     check(again.returncode == 0, "the lock of a killed holder is no obstacle: " + again.stderr.strip()[-120:])
 
     # wm eval and wm plan stopped by SIGTERM: exit 0 with the summary line.
-    e = subprocess.Popen([WM, "eval", "--run", r1, "--env", "cartpole-swingup", "--episodes", "50", "--threads", "1",
-                          "--set", "plan.candidates=50", "--set", "plan.top_k=10"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    e = subprocess.Popen([WM, "eval", "--run", whole, "--env", "cartpole-swingup", "--episodes", "1000", "--threads",
+                          "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(4 if ASAN else 2)
     e.send_signal(signal.SIGTERM)
     out, err = e.communicate(timeout=120)

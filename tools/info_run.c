@@ -27,7 +27,8 @@ static void read_metrics(const char *path, Metrics *m) {
     if (!fs_exists(path) || fs_read_all(path, &text, &size, &err)) return;
     for (char *line = text, *next; line && *line; line = next) {
         next = strchr(line, '\n');
-        if (next) *next++ = '\0';
+        if (next == NULL) break; /* a line still being written (or cut by a kill): not a metrics line yet */
+        *next++ = '\0';
         cJSON *o = cJSON_Parse(line);
         const cJSON *step = cJSON_GetObjectItemCaseSensitive(o, "step");
         const cJSON *eval = cJSON_GetObjectItemCaseSensitive(o, "eval_return");

@@ -47,7 +47,8 @@ static WmStatus read_metrics(const char *path, Series *series, int *count, WmErr
     int line_number = 0;
     for (char *line = text, *next; line && *line; line = next) {
         next = strchr(line, '\n');
-        if (next) *next++ = '\0';
+        if (next == NULL) break; /* a line still being written (or cut by a kill): not a metrics line yet */
+        *next++ = '\0';
         line_number++;
         if (*line == '\0') continue;
         cJSON *object = cJSON_Parse(line);

@@ -150,7 +150,8 @@ WmStatus run_trim_metrics(const WmRunPaths *p, long step, WmError *err) {
     }
     for (char *line = text, *next; line && *line; line = next) {
         next = strchr(line, '\n');
-        if (next) *next++ = '\0';
+        if (next == NULL) break; /* a line still being written (or cut by a kill): not a metrics line yet */
+        *next++ = '\0';
         long line_step = -1;
         const char *at = strstr(line, "\"step\":");
         if (at && sscanf(at + 7, "%ld", &line_step) == 1 && line_step <= step) fprintf(out, "%s\n", line);

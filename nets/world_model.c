@@ -34,10 +34,7 @@ WmStatus world_model_declare(WmWorldModel *model, const WmModelConfig *config, i
     model->action_dim = action_dim;
     params_init(&model->params);
     if (model_config_validate(config, err)) return err->status;
-    const int act_code = act_from_name(config->net.activation);
-    if (act_code != WM_ACT_RELU && act_code != WM_ACT_ELU)
-        return wm_error_set(err, WM_ERR_ARG, "model.activation: '%s' is not relu or elu", config->net.activation);
-    const WmActivation act = (WmActivation)act_code;
+    const WmActivation act = config->net.activation == WM_ACTIVATION_ELU ? WM_ACT_ELU : WM_ACT_RELU;
     const int d = (int)config->net.depth, H = (int)config->height, W = (int)config->width;
     const WmIntList *ek = &config->net.encoder_kernels, *dk = &config->net.decoder_kernels;
     if (ek->count > WM_STACK_MAX || dk->count > WM_STACK_MAX)

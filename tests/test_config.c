@@ -94,12 +94,11 @@ START_TEST(every_key_round_trips_through_yaml) {
     for (int i = 0; i < config_key_count(); i++) {
         char range[256], value[64], assignment[160];
         config_key_range(i, range, sizeof range);
-        const char *const *choices = config_key_choices(i);
         double lo, hi;
-        if (choices) {
+        if (config_key_choice(i, 0)) {
             int last = 0;
-            while (choices[last + 1]) last++;
-            snprintf(value, sizeof value, "%s", choices[last]);
+            while (config_key_choice(i, last + 1)) last++;
+            snprintf(value, sizeof value, "%s", config_key_choice(i, last));
         } else if (sscanf(range, "integer in [%lf, %lf]", &lo, &hi) == 2) {
             snprintf(value, sizeof value, "%.0f", hi > 1e6 ? lo + 7 : hi);
         } else if (sscanf(range, "number in [%lf, %lf]", &lo, &hi) == 2) {

@@ -23,7 +23,7 @@ static void tiny_config(WmConfig *c, const char *gradient) {
         "actor.init_std=0.7"};
     for (size_t i = 0; i < sizeof SETS / sizeof SETS[0]; i++)
         ck_assert_msg(config_set_assignment(c, SETS[i], &err) == WM_OK, "%s", err.message);
-    snprintf(c->actor.gradient, sizeof c->actor.gradient, "%s", gradient);
+    ck_assert_msg(config_set(c, "actor.gradient", gradient, "test", &err) == WM_OK, "%s", err.message);
 }
 
 typedef struct {

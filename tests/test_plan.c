@@ -48,7 +48,7 @@ START_TEST(cem_and_mppi_find_the_optimum) {
     double worst = 0.0;
     for (int t = 0; t < H; t++)
         for (int a = 0; a < A; a++) worst = fmax(worst, fabs(p.mean[t * A + a] - target(t, a)));
-    ck_assert_msg(worst < 0.05, "%s: plan is %.3f from the optimum", plan_kind_name(s.kind), worst);
+    ck_assert_msg(worst < 0.05, "%s: plan is %.3f from the optimum", config_choice_word("plan.planner", s.kind), worst);
     for (int a = 0; a < A; a++) ck_assert_float_eq(action[a], p.mean[a]);
     /* Warm start: the next decision starts from the plan shifted by one step, and stays near the optimum. */
     ck_assert_float_eq_tol(p.mean[0], target(0, 0), 0.05f);
@@ -164,7 +164,7 @@ START_TEST(nan_never_wins) {
     WmRng rng = rng_stream(7, 0);
     float action[A];
     ck_assert_msg(planner_act(&p, nan_above_half, NULL, &rng, action, &err) == WM_OK, "%s", err.message);
-    ck_assert_msg(action[0] <= 0.5f && action[0] > 0.3f, "%s chose %.3f", plan_kind_name(kind), action[0]);
+    ck_assert_msg(action[0] <= 0.5f && action[0] > 0.3f, "%s chose %.3f", config_choice_word("plan.planner", kind), action[0]);
     ck_assert(isfinite(action[1]) && fabsf(action[1]) <= 1.0f);
     ck_assert_int_eq(planner_act(&p, all_nan, NULL, &rng, action, &err), WM_ERR_NUMERIC);
     planner_free(&p);

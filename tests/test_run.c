@@ -154,7 +154,7 @@ START_TEST(acting_sizes_its_buffers_from_the_model) {
     float action[MANY];
     for (int kind = 0; kind < 2; kind++) {
         WmConfig c = t.config;
-        snprintf(c.plan.planner, sizeof c.plan.planner, "%s", kind == 0 ? "actor" : "cem");
+        c.plan.planner = kind == 0 ? WM_PLAN_ACTOR : WM_PLAN_CEM;
         c.plan.candidates = 16, c.plan.top_k = 4, c.plan.iterations = 2, c.plan.horizon = 3;
         const WmPlanSettings settings = plan_settings_from_config(&c, MANY);
         WmAgent agent;

@@ -46,14 +46,15 @@ static WmStatus bench_actor(const WmConfig *defaults, const WmWorldModel *model,
     params_init_glorot(&actor.params, 0);
     for (int i = 0; i < (int)frame_bytes; i++) frame[i] = (uint8_t)(i * 7);
     static const struct {
-        const char *planner, *what;
+        WmPlanKind planner;
+        const char *what;
         int observes, every;
-    } ROWS[] = {{"actor", "actor, policy", 0, 20},
-                {"actor", "actor, frame to action", 1, 20},
-                {"cem", "cem guided by the actor, frame to action", 1, 1}};
+    } ROWS[] = {{WM_PLAN_ACTOR, "actor, policy", 0, 20},
+                {WM_PLAN_ACTOR, "actor, frame to action", 1, 20},
+                {WM_PLAN_CEM, "cem guided by the actor, frame to action", 1, 1}};
     for (int row = 0; row < 3; row++) {
-        const int planning = strcmp(ROWS[row].planner, "actor") != 0;
-        snprintf(config.plan.planner, sizeof config.plan.planner, "%s", ROWS[row].planner);
+        const int planning = ROWS[row].planner != WM_PLAN_ACTOR;
+        config.plan.planner = ROWS[row].planner;
         config.plan.actor_candidates = planning ? config.plan.candidates / 10 : 0;
         const WmPlanSettings settings = plan_settings_from_config(&config, model->action_dim);
         WmAgent agent;
@@ -69,7 +70,7 @@ static WmStatus bench_actor(const WmConfig *defaults, const WmWorldModel *model,
         const double seconds = bench_median(times, repeats);
         if (json)
             printf("{\"bench\":\"plan\",\"planner\":\"%s\",\"what\":\"%s\",\"threads\":%ld,\"ms_per_decision\":%.4f}\n",
-                   ROWS[row].planner, ROWS[row].what, threads, seconds * 1e3);
+                   config_choice_word("plan.planner", ROWS[row].planner), ROWS[row].what, threads, seconds * 1e3);
         else
         {
             char budget[96];
@@ -134,7 +135,7 @@ int bench_plan(int argc, char **argv) {
             goto fail;
         made_objective = 1;
         plan_model_start(&objective, h, z);
-        snprintf(config.plan.planner, sizeof config.plan.planner, "%s", KINDS[k]);
+        config.plan.planner = k == 0 ? WM_PLAN_CEM : WM_PLAN_MPPI;
         const WmPlanSettings settings = plan_settings_from_config(&config, ACTIONS);
         if (planner_init(&planner, &settings, &err)) goto fail;
         made_planner = 1;

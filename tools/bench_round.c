@@ -75,7 +75,7 @@ WmStatus bench_round(const char *config_path, int json, WmError *err) {
                        "| training | imagination | collection | evaluation | round |\n|---|---|---|---|---|\n"
                        "| %.1f s | %.1f s | %.1f s | %.1f s | %.1f s |\n",
                        config_path, config.data.env, omp_get_max_threads(), wm_plural(omp_get_max_threads()),
-                       config.online.steps_per_episode, config.data.batch, config.plan.planner, train, imagine, collect, evaluate, total);
+                       config.online.steps_per_episode, config.data.batch, config_choice_word("plan.planner", config.plan.planner), train, imagine, collect, evaluate, total);
         }
     }
     cJSON_Delete(round);

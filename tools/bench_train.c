@@ -106,7 +106,7 @@ static WmStatus bench_batch(const BenchTrain *b, int batch, WmError *err) {
                      scratchpad_mib = mib(encoder_scratchpad > decoder_scratchpad ? encoder_scratchpad : decoder_scratchpad),
                      workspace_mib = mib(m.dnnl.workspace_bytes), inputs_mib = mib(world_model_image_floats(&m) * sizeof(float)),
                      rss_mib = usage.ru_maxrss / 1024.0;
-        const char *precision = config.train.precision;
+        const char *precision = config_choice_word("train.precision", config.train.precision);
         if (json)
             printf("{\"bench\":\"train\",\"precision\":\"%s\",\"batch\":%d,\"length\":%d,\"threads\":%d,\"s_per_step\":%.4f,"
                    "\"frames_per_s\":%.1f,\"gflop_per_step\":%.1f,\"gflops\":%.1f,\"sgemm_gflops\":%.1f,"

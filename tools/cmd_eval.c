@@ -97,7 +97,7 @@ int command_eval(int argc, char **argv) {
     cli_parse_options(argc, argv, options, (int)(sizeof options / sizeof options[0]), &err);
     if (err.status == WM_OK && (!run || !env_name)) wm_error_set(&err, WM_ERR_ARG, "--run and --env are required");
     if (err.status == WM_OK && cli_check_env("--env", env_name, &err) == WM_OK) cli_check_sets(&sets, &err);
-    if (err.status == WM_OK && planner_name && plan_kind_from_name(planner_name) < 0)
+    if (err.status == WM_OK && planner_name && config_choice_value("plan.planner", planner_name) < 0)
         wm_error_set(&err, WM_ERR_ARG, "--planner: '%s' is not shooting, cem, mppi or actor", planner_name);
     if (err.status) {
         fprintf(stderr, "wm eval: %s\n", err.message);
@@ -141,7 +141,7 @@ int command_eval(int argc, char **argv) {
                env.action_repeat, episodes, wm_plural(episodes));
     else
         printf("wm eval: %s on %s, %s (%d candidates x %d steps x %d iterations, %s), action repeat %d, %ld episode%s\n",
-               run, env_name, plan_kind_name(settings->kind), settings->candidates, settings->horizon,
+               run, env_name, config_choice_word("plan.planner", settings->kind), settings->candidates, settings->horizon,
                settings->iterations, agent->objective.bf16 ? "bf16" : "fp32", env.action_repeat, episodes,
                wm_plural(episodes));
     EvalProgress progress = {agent, 0, episodes, env_episode_length(&env)};

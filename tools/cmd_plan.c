@@ -59,7 +59,7 @@ int command_plan(int argc, char **argv) {
         wm_error_set(&err, WM_ERR_ARG, "--frame-size %s: not WxH (e.g. 64x64)", frame_size);
     if (err.status == WM_OK && strcmp(source, "-") == 0 && !frame_size)
         wm_error_set(&err, WM_ERR_ARG, "--frames -: needs --frame-size WxH (e.g. 64x64)");
-    if (err.status == WM_OK && planner_name && plan_kind_from_name(planner_name) < 0)
+    if (err.status == WM_OK && planner_name && config_choice_value("plan.planner", planner_name) < 0)
         wm_error_set(&err, WM_ERR_ARG, "--planner: '%s' is not shooting, cem, mppi or actor", planner_name);
     if (err.status) {
         fprintf(stderr, "wm plan: %s\n", err.message);

@@ -27,7 +27,7 @@ int wm_agent_open(wm_agent **out, const char *run, const char *planner, int thre
     }
     if (threads > 0) omp_set_num_threads(threads);
     if (run == NULL) wm_error_set(&a->err, WM_ERR_ARG, "wm_agent_open: no run directory given");
-    else if (planner && plan_kind_from_name(planner) < 0)
+    else if (planner && config_choice_value("plan.planner", planner) < 0)
         wm_error_set(&a->err, WM_ERR_ARG, "wm_agent_open: planner '%s' is not shooting, cem, mppi or actor", planner);
     else run_agent_open(&a->acting, run, NULL, NULL, 0, planner, 0, -1, &a->err);
     if (a->err.status == WM_OK) {

@@ -7,8 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* KEY_CHOICE is a word from the key's `choices`, stored as text. */
+/* KEY_CHOICE is a word from the key's `choices`, stored as its value (an enum of config.h) in an int. */
 typedef enum { KEY_INT, KEY_FLOAT, KEY_BOOL, KEY_TEXT, KEY_LIST, KEY_CHOICE } KeyType;
+
+typedef struct {
+    const char *word;
+    int value;
+} ConfigChoice;
 
 typedef struct {
     const char *name;
@@ -17,15 +22,18 @@ typedef struct {
     double lo, hi; /* inclusive bounds of a number, or of each list item */
     const char *default_text;
     const char *help;
-    const char *const *choices; /* KEY_CHOICE: the words it takes, NULL-terminated */
+    const ConfigChoice *choices; /* KEY_CHOICE: the words it takes, ended by a NULL word */
 } ConfigKey;
 
-static const char *const GRADIENTS[] = {"dynamics", "reinforce", NULL};
-static const char *const ACTIVATIONS[] = {"relu", "elu", NULL}, *const PLANNERS[] = {"shooting", "cem", "mppi", "actor", NULL},
-                         *const PROPAGATIONS[] = {"each", "random", NULL},
-                         *const PRECISIONS[] = {"auto", "fp32", "bf16", NULL};
-static const char *const TRAIN_PRECISIONS[] = {"fp32", "bf16", NULL};
-static const char *const ACTOR_MODES[] = {"mean", "density", NULL};
+static const ConfigChoice GRADIENTS[] = {{"dynamics", WM_GRADIENT_DYNAMICS}, {"reinforce", WM_GRADIENT_REINFORCE}, {0}},
+                          ACTIVATIONS[] = {{"relu", WM_ACTIVATION_RELU}, {"elu", WM_ACTIVATION_ELU}, {0}},
+                          PLANNERS[] = {{"shooting", WM_PLAN_SHOOTING}, {"cem", WM_PLAN_CEM}, {"mppi", WM_PLAN_MPPI},
+                                        {"actor", WM_PLAN_ACTOR}, {0}},
+                          PROPAGATIONS[] = {{"each", WM_PROPAGATION_EACH}, {"random", WM_PROPAGATION_RANDOM}, {0}},
+                          PRECISIONS[] = {{"auto", WM_PRECISION_AUTO}, {"fp32", WM_PRECISION_FP32},
+                                          {"bf16", WM_PRECISION_BF16}, {0}},
+                          TRAIN_PRECISIONS[] = {{"fp32", WM_PRECISION_FP32}, {"bf16", WM_PRECISION_BF16}, {0}},
+                          ACTOR_MODES[] = {{"mean", WM_ACTOR_MODE_MEAN}, {"density", WM_ACTOR_MODE_DENSITY}, {0}};
 
 #define AT(field) offsetof(WmConfig, field)
 static const ConfigKey KEYS[] = {
@@ -156,7 +164,12 @@ enum { KEY_COUNT = sizeof KEYS / sizeof KEYS[0] };
 int config_key_count(void) { return KEY_COUNT; }
 const char *config_key_name(int index) { return KEYS[index].name; }
 const char *config_key_help(int index) { return KEYS[index].help; }
-const char *const *config_key_choices(int index) { return KEYS[index].choices; }
+const char *config_key_choice(int index, int k) {
+    const ConfigChoice *c = KEYS[index].choices;
+    for (int i = 0; c && c[i].word; i++)
+        if (i == k) return c[i].word;
+    return NULL;
+}
 const char *config_key_default(int index) { return KEYS[index].default_text; }
 
 void config_key_range(int index, char *out, size_t size) {
@@ -164,8 +177,8 @@ void config_key_range(int index, char *out, size_t size) {
     static const char *const TYPES[] = {"integer", "number", "true or false", "text", "list of integers", ""};
     if (k->type == KEY_CHOICE) {
         size_t used = (size_t)snprintf(out, size, "one of");
-        for (int i = 0; k->choices[i] && used < size; i++)
-            used += (size_t)snprintf(out + used, size - used, "%s %s", i ? "," : "", k->choices[i]);
+        for (int i = 0; k->choices[i].word && used < size; i++)
+            used += (size_t)snprintf(out + used, size - used, "%s %s", i ? "," : "", k->choices[i].word);
     } else if (k->type == KEY_INT || k->type == KEY_FLOAT || k->type == KEY_LIST) {
         if (k->type == KEY_FLOAT) snprintf(out, size, "%s in [%g, %g]", TYPES[k->type], k->lo, k->hi);
         else snprintf(out, size, "%s in [%.0f, %.0f]", TYPES[k->type], k->lo, k->hi);
@@ -179,6 +192,25 @@ static const ConfigKey *find_key(const char *name) {
         if (strcmp(KEYS[i].name, name) == 0) return &KEYS[i];
     return NULL;
 }
+
+static const ConfigChoice *find_choice_word(const ConfigKey *key, const char *word) {
+    for (int i = 0; key && key->choices && key->choices[i].word; i++)
+        if (strcmp(key->choices[i].word, word) == 0) return &key->choices[i];
+    return NULL;
+}
+
+static const char *choice_word(const ConfigKey *key, int value) {
+    for (int i = 0; key && key->choices && key->choices[i].word; i++)
+        if (key->choices[i].value == value) return key->choices[i].word;
+    return "?";
+}
+
+int config_choice_value(const char *key, const char *word) {
+    const ConfigChoice *choice = find_choice_word(find_key(key), word);
+    return choice ? choice->value : -1;
+}
+
+const char *config_choice_word(const char *key, int value) { return choice_word(find_key(key), value); }
 
 static WmStatus parse_number(const ConfigKey *key, const char *text, const char *where, double *out, WmError *err) {
     /* Decimal only: strtod would also take hexadecimal (0x10), "inf", "nan" and leading spaces. */
@@ -221,20 +253,22 @@ static WmStatus parse_list(const ConfigKey *key, const char *text, const char *w
     return WM_OK;
 }
 
-/* A word-valued key: "where: key: 'x' is not a, b or c". */
-static WmStatus check_choice(const ConfigKey *key, const char *value, const char *where, WmError *err) {
-    const char *const *choices = key->choices;
-    int count = 0;
-    while (choices[count] != NULL) {
-        if (strcmp(value, choices[count]) == 0) return WM_OK;
-        count++;
+/* A word-valued key: its value, or "where: key: 'x' is not a, b or c". */
+static WmStatus parse_choice(const ConfigKey *key, const char *word, const char *where, int *out, WmError *err) {
+    const ConfigChoice *choice = find_choice_word(key, word);
+    if (choice) {
+        *out = choice->value;
+        return WM_OK;
     }
+    int count = 0;
+    while (key->choices[count].word != NULL) count++;
     char listed[256] = "";
     for (int i = 0; i < count; i++) {
         const size_t used = strlen(listed);
-        snprintf(listed + used, sizeof listed - used, "%s%s", i == 0 ? "" : i == count - 1 ? " or " : ", ", choices[i]);
+        snprintf(listed + used, sizeof listed - used, "%s%s", i == 0 ? "" : i == count - 1 ? " or " : ", ",
+                 key->choices[i].word);
     }
-    return wm_error_set(err, WM_ERR_ARG, "%s: %s: '%s' is not %s", where, key->name, value, listed);
+    return wm_error_set(err, WM_ERR_ARG, "%s: %s: '%s' is not %s", where, key->name, word, listed);
 }
 
 static WmStatus apply(WmConfig *config, const ConfigKey *key, const char *text, const char *where, WmError *err) {
@@ -255,9 +289,7 @@ static WmStatus apply(WmConfig *config, const ConfigKey *key, const char *text, 
         else return wm_error_set(err, WM_ERR_ARG, "%s: %s: '%s' is not true or false", where, key->name, text);
         return WM_OK;
     case KEY_CHOICE:
-        if (check_choice(key, text, where, err)) return err->status;
-        /* a choice is stored as its text */
-        /* fall through */
+        return parse_choice(key, text, where, (int *)field, err);
     case KEY_TEXT:
         /* A word (letters, digits, '.', '_', '-'), so the YAML a run writes reads back to the same text. */
         if (text[0] == '\0' || strspn(text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(text))
@@ -331,7 +363,7 @@ WmModelConfig model_config_from(const WmConfig *config) {
     return (WmModelConfig){config->data.height, config->data.width, config->data.bit_depth, config->model, config->loss};
 }
 
-int config_trains_in_bf16(const WmConfig *config) { return strcmp(config->train.precision, "bf16") == 0; }
+int config_trains_in_bf16(const WmConfig *config) { return config->train.precision == WM_PRECISION_BF16; }
 
 WmStatus model_config_validate(const WmModelConfig *config, WmError *err) {
     long height = config->height, width = config->width;
@@ -356,7 +388,7 @@ WmStatus config_validate(const WmConfig *config, WmError *err) {
     const WmModelConfig model = model_config_from(config);
     if (model_config_validate(&model, err)) return err->status;
     if (config->data.length < 2) return wm_error_set(err, WM_ERR_ARG, "data.length: at least 2 steps");
-    if (strcmp(config->plan.planner, "actor") == 0 && !config->actor.enabled)
+    if (config->plan.planner == WM_PLAN_ACTOR && !config->actor.enabled)
         return wm_error_set(err, WM_ERR_ARG, "plan.planner: actor needs actor.enabled: true (an actor to act with)");
     if ((config->plan.actor_candidates > 0 || config->plan.value_bootstrap) && !config->actor.enabled)
         return wm_error_set(err, WM_ERR_ARG, "plan.%s: needs actor.enabled: true",
@@ -389,8 +421,8 @@ static void format_value(const WmConfig *config, const ConfigKey *key, char *out
         break;
     }
     case KEY_BOOL: snprintf(out, size, "%s", *(const int *)field ? "true" : "false"); break;
-    case KEY_TEXT:
-    case KEY_CHOICE: snprintf(out, size, "%s", field); break;
+    case KEY_TEXT: snprintf(out, size, "%s", field); break;
+    case KEY_CHOICE: snprintf(out, size, "%s", choice_word(key, *(const int *)field)); break;
     case KEY_LIST: {
         const WmIntList *list = (const WmIntList *)field;
         size_t used = (size_t)snprintf(out, size, "[");

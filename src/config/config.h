@@ -17,6 +17,16 @@ typedef struct {
     int values[WM_CONFIG_LIST_MAX];
 } WmIntList;
 
+/* Word-valued keys, parsed once where each key is declared (config.c's table lists its words and their values):
+ * nothing outside src/config compares a config word. */
+typedef enum { WM_ACTIVATION_RELU, WM_ACTIVATION_ELU } WmActivationChoice;
+typedef enum { WM_PRECISION_AUTO, WM_PRECISION_FP32, WM_PRECISION_BF16 } WmPrecisionChoice;
+/* plan.planner; WM_PLAN_ACTOR is no search: the agent acts with the amortized actor instead. */
+typedef enum { WM_PLAN_SHOOTING, WM_PLAN_CEM, WM_PLAN_MPPI, WM_PLAN_ACTOR } WmPlanKind;
+typedef enum { WM_PROPAGATION_EACH, WM_PROPAGATION_RANDOM } WmPropagationChoice;
+typedef enum { WM_ACTOR_MODE_MEAN, WM_ACTOR_MODE_DENSITY } WmActorModeChoice;
+typedef enum { WM_GRADIENT_DYNAMICS, WM_GRADIENT_REINFORCE } WmGradientChoice;
+
 /* The networks' sizes (the config's model section). */
 typedef struct {
     long depth;                /* encoder channels d, 2d, 4d, 8d; decoder 4d, 2d, d */
@@ -26,7 +36,7 @@ typedef struct {
     double min_std;
     long ensemble; /* K prior heads; 1 is no ensemble */
     long reward_layers, reward_units;
-    char activation[WM_CONFIG_TEXT_MAX];
+    WmActivationChoice activation;
     int continue_head; /* predict whether the episode goes on (trained on is_terminal); discounts imagination */
 } WmModelSection;
 
@@ -65,7 +75,7 @@ typedef struct {
         double learning_rate, eps, beta1, beta2, clip_norm;
     } optim;
     struct {
-        char precision[WM_CONFIG_TEXT_MAX]; /* "fp32", or "bf16": the convolutions read bf16 and sum in f32 */
+        WmPrecisionChoice precision; /* fp32, or bf16: the convolutions read bf16 and sum in f32 */
     } train;
     struct {
         long seed_episodes;      /* random-policy episodes before the first gradient step */
@@ -74,28 +84,28 @@ typedef struct {
         long eval_every;         /* collected episodes between evaluations without noise */
     } online;
     struct {
-        char planner[WM_CONFIG_TEXT_MAX]; /* shooting, cem or mppi */
+        WmPlanKind planner; /* shooting, cem, mppi or actor */
         long horizon, iterations, candidates, top_k;
         double init_std;    /* CEM's starting std */
         double mppi_lambda; /* MPPI's temperature */
         double mppi_std;    /* MPPI's sampling noise */
         double variance_penalty; /* lambda_var: the score is mean - lambda_var x variance over the ensemble */
-        char propagation[WM_CONFIG_TEXT_MAX]; /* "each": member k all the way; "random": a random member per step */
-        char precision[WM_CONFIG_TEXT_MAX];   /* "fp32", "bf16", or "auto": bf16 where the CPU runs it natively */
+        WmPropagationChoice propagation; /* each: member k all the way; random: a random member per step */
+        WmPrecisionChoice precision;     /* fp32, bf16, or auto: bf16 where the CPU runs it natively */
         long actor_candidates; /* candidates per iteration from the actor's rollouts (needs the actor) */
         int value_bootstrap;   /* add gamma^H v(s_H) of the value to every candidate's return */
-        char actor_mode[WM_CONFIG_TEXT_MAX]; /* how --planner actor acts without sampling: "mean" or "density" */
+        WmActorModeChoice actor_mode; /* how --planner actor acts without sampling: mean or density */
     } plan;
     struct {
         int enabled;                          /* train Dreamer's actor and value in imagination */
         long layers, units;                   /* the actor's hidden layers (Dreamer V1: 4 x 400) */
         long value_layers, value_units;       /* the value's (3 x 400) */
-        char activation[WM_CONFIG_TEXT_MAX];  /* elu or relu */
+        WmActivationChoice activation;        /* elu or relu */
         double learning_rate, value_learning_rate, eps, clip_norm;
         long horizon;                         /* imagined steps from every posterior state */
         double gamma, lambda;                 /* the lambda-return's discount and mixing */
         double entropy_scale;                 /* weight of the policy's entropy in the actor's objective */
-        char gradient[WM_CONFIG_TEXT_MAX];    /* "dynamics" (Dreamer V1) or "reinforce" (V2/V3) */
+        WmGradientChoice gradient;            /* dynamics (Dreamer V1) or reinforce (V2/V3) */
         int return_normalization;             /* the return term over max(1, running 5-95% range) (DreamerV3) */
         int slow_target;                      /* returns from a slowly updated copy of the value */
         long target_every;                    /* updates between copies of the slow value */
@@ -144,8 +154,12 @@ int config_differences(const WmConfig *a, const WmConfig *b, const char *const *
 int config_key_count(void);
 const char *config_key_name(int index);
 const char *config_key_help(int index);
-/* A word-valued key's choices (NULL-terminated), or NULL for a key of another type. */
-const char *const *config_key_choices(int index);
+/* A word-valued key's k-th word, or NULL past the last (and for a key of another type). */
+const char *config_key_choice(int index, int k);
+/* A word-valued key's value for `word`, or -1 when the key does not take it (or is not word-valued). */
+int config_choice_value(const char *key, const char *word);
+/* The word of a word-valued key's value ("?" for none). */
+const char *config_choice_word(const char *key, int value);
 const char *config_key_default(int index);
 /* What values the key takes: "integer in [1, 4096]", "one of shooting, cem, mppi, actor", ... */
 void config_key_range(int index, char *out, size_t size);

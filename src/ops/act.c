@@ -5,12 +5,6 @@
 
 static const char *const ACT_NAMES[] = {"none", "relu", "elu", "tanh", "sigmoid", "softplus"};
 
-int act_from_name(const char *name) {
-    for (int k = 0; k < (int)(sizeof ACT_NAMES / sizeof ACT_NAMES[0]); k++)
-        if (strcmp(name, ACT_NAMES[k]) == 0) return k;
-    return -1;
-}
-
 const char *act_name(WmActivation kind) { return ACT_NAMES[kind]; }
 
 /* Stable for large |x|: max(x, 0) + log1p(exp(-|x|)). */

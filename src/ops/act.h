@@ -8,8 +8,6 @@
 
 typedef enum { WM_ACT_NONE, WM_ACT_RELU, WM_ACT_ELU, WM_ACT_TANH, WM_ACT_SIGMOID, WM_ACT_SOFTPLUS } WmActivation;
 
-/* Parses "relu", "elu", ...; returns -1 for an unknown name. */
-int act_from_name(const char *name);
 const char *act_name(WmActivation kind);
 
 /* y and x may be the same buffer for forward. */

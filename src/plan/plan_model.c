@@ -9,23 +9,23 @@
 #include "ops/gru.h"
 
 WmPlanSettings plan_settings_from_config(const WmConfig *c, int action_dim) {
-    const WmPlanKind kind = (WmPlanKind)plan_kind_from_name(c->plan.planner);
+    const WmPlanKind kind = c->plan.planner;
     return (WmPlanSettings){
         .kind = kind, .horizon = (int)c->plan.horizon, .iterations = (int)c->plan.iterations,
         .candidates = (int)c->plan.candidates, .top_k = (int)c->plan.top_k, .action_dim = action_dim,
         .init_std = (float)(kind == WM_PLAN_MPPI ? c->plan.mppi_std : c->plan.init_std),
         .mppi_lambda = (float)c->plan.mppi_lambda, .members = (int)c->model.ensemble,
         .variance_penalty = (float)c->plan.variance_penalty,
-        .random_propagation = strcmp(c->plan.propagation, "random") == 0,
+        .random_propagation = c->plan.propagation == WM_PROPAGATION_RANDOM,
         .bf16 = plan_precision_is_bf16(c->plan.precision),
         .actor_candidates = (int)c->plan.actor_candidates, .value_bootstrap = c->plan.value_bootstrap,
         .bootstrap_gamma = (float)c->actor.gamma,
-        .actor_density_mode = strcmp(c->plan.actor_mode, "density") == 0,
+        .actor_density_mode = c->plan.actor_mode == WM_ACTOR_MODE_DENSITY,
     };
 }
 
-int plan_precision_is_bf16(const char *precision) {
-    if (strcmp(precision, "auto") != 0) return strcmp(precision, "bf16") == 0;
+int plan_precision_is_bf16(WmPrecisionChoice precision) {
+    if (precision != WM_PRECISION_AUTO) return precision == WM_PRECISION_BF16;
     const dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
     return (isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
 }

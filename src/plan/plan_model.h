@@ -29,7 +29,7 @@ typedef struct {
 } WmPlanModel;
 
 /* plan.precision as a choice: 1 for bf16 ("auto": when the CPU has AVX-512 BF16), 0 for fp32. */
-int plan_precision_is_bf16(const char *precision);
+int plan_precision_is_bf16(WmPrecisionChoice precision);
 
 /* The plan section of a config (and model.ensemble) as planner settings, the imagination's included. */
 WmPlanSettings plan_settings_from_config(const WmConfig *config, int action_dim);

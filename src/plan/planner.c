@@ -5,16 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const KIND_NAMES[] = {"shooting", "cem", "mppi", "actor"};
-
-int plan_kind_from_name(const char *name) {
-    for (int k = 0; k < 4; k++)
-        if (strcmp(name, KIND_NAMES[k]) == 0) return k;
-    return -1;
-}
-
-const char *plan_kind_name(WmPlanKind kind) { return KIND_NAMES[kind]; }
-
 WmStatus planner_init(WmPlanner *p, const WmPlanSettings *s, WmError *err) {
     memset(p, 0, sizeof *p);
     p->settings = *s;

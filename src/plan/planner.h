@@ -14,11 +14,9 @@
 #ifndef WM_PLAN_PLANNER_H
 #define WM_PLAN_PLANNER_H
 
+#include "config/config.h" /* WmPlanKind: plan.planner's words; the planner refuses WM_PLAN_ACTOR */
 #include "core/error.h"
 #include "core/rng.h"
-
-/* WM_PLAN_ACTOR is no search: the agent acts with the amortized actor instead (agent.h); the planner refuses it. */
-typedef enum { WM_PLAN_SHOOTING, WM_PLAN_CEM, WM_PLAN_MPPI, WM_PLAN_ACTOR } WmPlanKind;
 
 /* Writes `count` candidate sequences (count, horizon, A) proposed by something other than the search (an actor's
  * rollouts); they take the first `count` slots of every iteration. */
@@ -58,10 +56,6 @@ typedef struct {
     void *propose_ctx;
     int proposals;          /* candidates it fills, once per decision */
 } WmPlanner;
-
-/* Parses "shooting", "cem", "mppi", "actor"; -1 otherwise. */
-int plan_kind_from_name(const char *name);
-const char *plan_kind_name(WmPlanKind kind);
 
 WmStatus planner_init(WmPlanner *planner, const WmPlanSettings *settings, WmError *err);
 void planner_free(WmPlanner *planner);

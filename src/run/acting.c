@@ -57,7 +57,7 @@ WmStatus run_agent_open(WmRunAgent *a, const char *run, const char *checkpoint, 
     if (run_open_model(run, checkpoint, sets, set_count, action_dim, &a->config, &a->model, &a->info, err))
         return err->status;
     a->made_model = 1;
-    if (planner) snprintf(a->config.plan.planner, sizeof a->config.plan.planner, "%s", planner);
+    if (planner && config_set(&a->config, "plan.planner", planner, "--planner", err)) return err->status;
     const WmPlanSettings settings = plan_settings_from_config(&a->config, a->model.action_dim);
     const int wants_actor = settings.kind == WM_PLAN_ACTOR || settings.actor_candidates > 0,
               wants_value = settings.kind != WM_PLAN_ACTOR && settings.value_bootstrap;

@@ -62,7 +62,7 @@ WmStatus imagine_create(WmImagination *im, const WmConfig *c, const WmWorldModel
     memset(im, 0, sizeof *im);
     const int F = m->rssm.deter + m->rssm.stoch;
     im->starts = starts, im->horizon = (int)c->actor.horizon;
-    im->reinforce = strcmp(c->actor.gradient, "reinforce") == 0, im->slow_target = c->actor.slow_target;
+    im->reinforce = c->actor.gradient == WM_GRADIENT_REINFORCE, im->slow_target = c->actor.slow_target;
     im->gamma = (float)c->actor.gamma, im->lambda = (float)c->actor.lambda;
     im->entropy_scale = (float)c->actor.entropy_scale, im->target_every = c->actor.target_every;
     im->normalize_returns = c->actor.return_normalization;
@@ -74,7 +74,7 @@ WmStatus imagine_create(WmImagination *im, const WmConfig *c, const WmWorldModel
     im->actor_adam = (WmAdam){lr[0], 0.9f, 0.999f, (float)c->actor.eps, (float)c->actor.clip_norm, 0};
     im->value_adam = (WmAdam){lr[1], 0.9f, 0.999f, (float)c->actor.eps, (float)c->actor.clip_norm, 0};
     im->rng = rng_stream(seed, WM_STREAM_IMAGINE);
-    im->random_propagation = strcmp(c->plan.propagation, "random") == 0;
+    im->random_propagation = c->plan.propagation == WM_PROPAGATION_RANDOM;
     im->variance_penalty = (float)c->actor.variance_penalty;
     im->heads = calloc((size_t)im->horizon, sizeof *im->heads);
     im->noise = malloc(imagine_noise_floats(im, m) * sizeof(float));

@@ -170,7 +170,7 @@ int command_eval(int argc, char **argv) {
     double mean = 0.0, var = 0.0;
     for (long e = 0; e < whole; e++) mean += returns[e] / whole;
     for (long e = 0; e < whole; e++) var += (returns[e] - mean) * (returns[e] - mean) / whole;
-    printf("return %.2f +- %.2f over %ld episode%s; %.1f ms per decision (%ld decisions)\n", whole ? mean : NAN,
+    printf("return %.2f +- %.2f over %ld episode%s; %.3f ms per decision (%ld decisions)\n", whole ? mean : NAN,
            whole ? sqrt(var) : NAN, whole, wm_plural(whole),
            agent->decisions ? 1e3 * agent->plan_seconds / agent->decisions : 0.0, agent->decisions);
     code = 0;

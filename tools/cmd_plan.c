@@ -117,7 +117,7 @@ int command_plan(int argc, char **argv) {
                     wm_clock_seconds() - start);
     }
     if (stop_signal_received()) fprintf(stderr, "wm plan: stopped on a signal\n");
-    fprintf(stderr, "wm plan: %ld frames, %.1f ms per decision\n", agent->decisions,
+    fprintf(stderr, "wm plan: %ld frames, %.3f ms per decision\n", agent->decisions,
             agent->decisions ? 1e3 * agent->plan_seconds / agent->decisions : 0.0);
     code = 0;
 done:

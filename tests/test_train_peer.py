@@ -24,8 +24,14 @@ from wm_peer import train as wm_train
 WM = sys.argv[1]
 
 
-def train(run, data, steps, extra=(), wait=True):
-    return wm_train(WM, run, data, steps, extra, wait)
+def train(run, data, steps, extra=(), wait=True, config=None):
+    return wm_train(WM, run, data, steps, extra, wait, config=config)
+
+
+# The kill tests run a config file under the tiny --set, as a user's command line does: every restart must
+# resolve the same config from the file and the --set (issue 30: the file was once compared without them).
+OFFLINE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "configs", "cartpole-offline.yaml")
+KILL = ["data.holdout_episodes=0", "run.log_every=1", "run.checkpoint_every=4", "run.keep_checkpoints=0"]
 
 
 def safetensors(path):
@@ -82,8 +88,8 @@ with tempfile.TemporaryDirectory() as tmp:
     # long enough (200 steps, checkpoints every 4) that the kill lands mid-run even on a fast build.
     total = 200
     u, k = os.path.join(tmp, "u"), os.path.join(tmp, "k")
-    check(train(u, data, total).returncode == 0, f"an uninterrupted run of {total} steps")
-    process = train(k, data, total, wait=False)
+    check(train(u, data, total, KILL, config=OFFLINE).returncode == 0, f"an uninterrupted run of {total} steps")
+    process = train(k, data, total, KILL, wait=False, config=OFFLINE)
     latest = os.path.join(k, "latest.safetensors")
     deadline = time.time() + 300
     while not os.path.exists(latest) and time.time() < deadline and process.poll() is None:
@@ -96,7 +102,7 @@ with tempfile.TemporaryDirectory() as tmp:
     killed_at = int(meta["step"])
     check(still_running and 4 <= killed_at < total,
           f"SIGKILL landed mid-run, after the checkpoint of step {killed_at}")
-    r = train(k, data, total)
+    r = train(k, data, total, KILL, config=OFFLINE)
     check(r.returncode == 0 and f"resuming {k} from step {killed_at}" in r.stderr,
           "the same command resumes: " + " ".join(l for l in r.stderr.splitlines() if "resuming" in l)[:120])
     check(read_bytes(os.path.join(u, "latest.safetensors")) == read_bytes(latest),
@@ -112,7 +118,7 @@ with tempfile.TemporaryDirectory() as tmp:
     m = os.path.join(tmp, "many")
     torn, kills = 0, 0
     for attempt in range(0 if "ASAN_OPTIONS" in os.environ else 20):
-        process = train(m, data, total, wait=False)
+        process = train(m, data, total, KILL, wait=False, config=OFFLINE)
         time.sleep(chaos.uniform(0.05, 0.6))
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
@@ -125,7 +131,7 @@ with tempfile.TemporaryDirectory() as tmp:
             if os.path.exists(name) and not name.endswith(".tmp"):
                 r = subprocess.run([WM, "info", name], capture_output=True, text=True)
                 torn += r.returncode != 0
-    r = train(m, data, total)
+    r = train(m, data, total, KILL, config=OFFLINE)
     check((kills >= 10 or "ASAN_OPTIONS" in os.environ) and torn == 0,
           f"{kills} SIGKILLs at random moments: {torn} torn checkpoints")
     check(r.returncode == 0 and read_bytes(os.path.join(u, "latest.safetensors")) == read_bytes(

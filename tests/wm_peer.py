@@ -15,10 +15,12 @@ def check(condition, what):
         failures.append(what)
 
 
-def train(wm, run, data, steps, extra=(), wait=True, launcher=(), source="--data", threads=2):
+def train(wm, run, data, steps, extra=(), wait=True, launcher=(), source="--data", threads=2, config=None):
     """wm train on the tiny configuration; `launcher` goes first (mpirun and its options), `source` is --data or
-    --env with `data` its argument."""
+    --env with `data` its argument, `config` a --config file under the tiny --set."""
     args = list(launcher) + [wm, "train", "--run", run, source, data, "--steps", str(steps), "--threads", str(threads)]
+    if config:
+        args += ["--config", config]
     for s in TINY + list(extra):
         args += ["--set", s]
     if not wait:

@@ -152,7 +152,7 @@ with tempfile.TemporaryDirectory() as tmp:
     plan.send_signal(signal.SIGINT)
     out, err = plan.communicate(timeout=60)
     plan.stdin.close()
-    check(plan.returncode == 0 and all(printed) and out == b"" and b"interrupted" in err and b"2 frames" in err,
+    check(plan.returncode == 0 and all(printed) and out == b"" and b"stopped on a signal" in err and b"2 frames" in err,
           "Ctrl-C while waiting for frame 2 stops it cleanly: " + err.decode().strip().replace("\n", " | "))
     # A camera path that is not one. (No V4L2 device exists on the test machines, so capture itself is not run.)
     for source, message in [("/dev/null", "/dev/null: not a V4L2 device (VIDIOC_QUERYCAP"),

@@ -37,6 +37,31 @@ static WmStatus agree(const WmComm *comm, const char *data, WmError *err) {
     return err->status;
 }
 
+/* What an offline checkpoint carries besides the trainer: where the data came from. */
+typedef struct {
+    const WmRunPaths *paths;
+    const WmTrainer *trainer;
+    const WmMetaEntry *source;
+    int source_count;
+} OfflineSave;
+
+static WmStatus save(void *ctx, WmError *err) {
+    const OfflineSave *s = ctx;
+    return run_save_checkpoint(s->paths, s->trainer, s->trainer->config.run.keep_checkpoints, s->source,
+                               s->source_count, NULL, 0, err);
+}
+
+/* A metrics line (rank 0's) with the held-out figures, when episodes are held out. */
+static WmStatus log_step(FILE *metrics, WmTrainer *t, const WmDataset *dataset, int held, const float *mean_image,
+                         const WmLosses *losses, double elapsed, double frames_per_second, WmHeldOut *held_out,
+                         WmError *err) {
+    if (held > 0 && model_eval_heldout(&t->model, &t->batch, dataset->episodes + dataset->count - held, held,
+                                       mean_image, held_out, err))
+        return err->status;
+    run_write_step_metrics(metrics, t, losses, elapsed, frames_per_second, held > 0 ? held_out : NULL);
+    return WM_OK;
+}
+
 WmStatus train_offline(const WmTrainOptions *o, const WmConfig *config, const WmRunPaths *paths,
                        const WmTrainObserver *observer, WmError *err) {
     WmDataset dataset = {0};
@@ -103,35 +128,28 @@ WmStatus train_offline(const WmTrainOptions *o, const WmConfig *config, const Wm
     WmLosses last = {0};
     WmHeldOut last_held_out = {0};
     const double frames_per_step = (double)config->data.batch * config->data.length;
-    while (trainer.step < config->run.steps) {
+    OfflineSave saving = {paths, &trainer, source, source_count};
+    const WmLoopTail tail = {observer, comm, config, save, &saving};
+    int stopped = 0;
+    while (trainer.step < config->run.steps && !stopped) {
         WmLosses losses;
         if (trainer_step(&trainer, &losses, err)) goto done;
         const double elapsed = wm_clock_seconds() - start, per_step = elapsed / (trainer.step - first_step);
-        const int logged = trainer.step % config->run.log_every == 0 || trainer.step == config->run.steps;
+        const int logged = loop_logs_at(config, trainer.step);
         const WmTrainProgress progress = {.step = trainer.step, .total = config->run.steps, .logged = logged,
                                           .steps_per_second = 1.0 / per_step,
                                           .eta_seconds = per_step * (config->run.steps - trainer.step),
                                           .train_return = NAN, .eval_return = NAN, .losses = &losses};
         train_report(observer, &progress);
         if (logged && metrics) { /* rank 0's */
-            WmHeldOut held_out;
-            if (held > 0 && model_eval_heldout(&trainer.model, &trainer.batch, dataset.episodes + dataset.count - held,
-                                               held, mean_image, &held_out, err))
+            if (log_step(metrics, &trainer, &dataset, held, mean_image, &losses, elapsed,
+                         frames_per_step * (trainer.step - first_step) / elapsed, &last_held_out, err))
                 goto done;
-            run_write_step_metrics(metrics, &trainer, &losses, elapsed,
-                                   frames_per_step * (trainer.step - first_step) / elapsed, held > 0 ? &held_out : NULL);
-            last = losses, last_held_out = held_out;
+            last = losses;
         }
-        const int stopping = comm_any(comm, train_stop_requested(observer)); /* every rank stops at one step */
-        if (stopping || trainer.step % config->run.checkpoint_every == 0 || trainer.step == config->run.steps)
-            if (run_save_checkpoint(paths, &trainer, config->run.keep_checkpoints, source, source_count, NULL, 0, err))
-                goto done;
-        if (stopping) {
-            train_note(observer, "stopped at step %ld on a signal; checkpoint written, the same command resumes",
-                       trainer.step);
-            goto done;
-        }
+        if (loop_after_step(&tail, trainer.step, 0, &stopped, err)) goto done;
     }
+    if (stopped) goto done;
     /* The summary: the last logged losses and held-out figures. */
     char held_text[160] = "";
     if (held > 0)

@@ -25,7 +25,20 @@ typedef struct {
     int made_env, made_eval_env;
     const WmComm *comm;
     char episodes_dir[WM_RUN_PATH_MAX + 32]; /* R/episodes; rank r > 0 of a data-parallel job: R/episodes-rank<r> */
+    const WmRunPaths *paths;
+    WmTrainer *trainer; /* once made */
+    WmAgent *agent;
 } Online;
+
+/* A round's bookkeeping: the time split of the round and of the run so far (for the ETA), the last returns. */
+typedef struct {
+    double start;                       /* the loop's first step */
+    double round_model, round_imagine;  /* the trainer's times when the round began */
+    double acting_seconds;              /* collection and evaluation so far */
+    long rounds;
+    double last_train, last_eval;       /* NaN before the first */
+    WmPolicy explore, evaluate;
+} Rounds;
 
 /* Saves an episode under the rank's episode directory and moves it into the replay store. */
 static WmStatus keep(Online *o, WmTrainer *t, WmEpisode *episode, WmError *err) {
@@ -104,8 +117,8 @@ static WmStatus forget_unsaved_episodes(const Online *o, long known, const WmTra
 
 /* A resumed run: its streams and episode count from the checkpoint, then the replay from this rank's episodes
  * (sorted, so in the order collected). */
-static WmStatus resume(Online *o, const WmRunPaths *paths, WmTrainer *t, WmAgent *agent,
-                       const WmTrainObserver *observer, WmError *err) {
+static WmStatus resume(Online *o, WmTrainer *t, WmAgent *agent, const WmTrainObserver *observer, WmError *err) {
+    const WmRunPaths *paths = o->paths;
     WmSafetensors f;
     if (safetensors_open(&f, paths->latest, err)) return err->status;
     long episodes = 0;
@@ -133,9 +146,10 @@ static WmStatus resume(Online *o, const WmRunPaths *paths, WmTrainer *t, WmAgent
 }
 
 /* A checkpoint with every rank's online streams and episode count in its metadata (collective). */
-static WmStatus save(Online *o, const WmRunPaths *paths, const WmTrainer *t, WmAgent *agent, WmError *err) {
+static WmStatus save(void *ctx, WmError *err) {
+    Online *o = ctx;
     OnlineStream streams[ONLINE_STREAMS];
-    const int count = online_streams(o, agent, streams);
+    const int count = online_streams(o, o->agent, streams);
     char texts[ONLINE_STREAMS][WM_META_TEXT_MAX], episodes[32];
     WmMetaEntry own[ONLINE_STREAMS + 1];
     for (int i = 0; i < count; i++) {
@@ -145,7 +159,46 @@ static WmStatus save(Online *o, const WmRunPaths *paths, const WmTrainer *t, WmA
     snprintf(episodes, sizeof episodes, "%ld", o->episodes);
     own[count] = (WmMetaEntry){WM_META_ONLINE_EPISODES, episodes};
     const WmMetaEntry shared[1] = {{WM_META_ENV, env_name(&o->env)}};
-    return run_save_checkpoint(paths, t, t->config.run.keep_checkpoints, shared, 1, own, count + 1, err);
+    return run_save_checkpoint(o->paths, o->trainer, o->trainer->config.run.keep_checkpoints, shared, 1, own, count + 1,
+                               err);
+}
+
+/* One episode collected with the planner plus exploration noise, and on rank 0 every online.eval_every episodes
+ * one without, then the round's metrics line (rank 0's). */
+static WmStatus play_round(Online *o, Rounds *r, FILE *metrics, WmError *err) {
+    WmTrainer *t = o->trainer;
+    const WmConfig *config = &t->config;
+    double train_return = 0.0, eval_return = 0.0;
+    const double collect_start = wm_clock_seconds();
+    agent_reset(o->agent);
+    agent_set_sampling(o->agent, 1); /* the actor explores with a sample (and the noise); a planner ignores it */
+    if (play_and_keep(o, t, &r->explore, &train_return, err)) return err->status;
+    agent_set_sampling(o->agent, 0);
+    const int evaluate = o->comm->rank == 0 && o->episodes % config->online.eval_every == 0; /* rank 0 evaluates */
+    const double eval_start = wm_clock_seconds();
+    if (evaluate) {
+        WmEpisode episode = {0};
+        agent_reset(o->agent);
+        const WmStatus status = env_rollout(&o->eval_env, &r->evaluate, &episode, NULL, err);
+        if (status == WM_OK) eval_return = episode_return(&episode);
+        episode_free(&episode);
+        if (status) return status;
+    }
+    const double eval_done = wm_clock_seconds();
+    r->acting_seconds += eval_done - collect_start, r->rounds++;
+    r->last_train = train_return, r->last_eval = evaluate ? eval_return : r->last_eval;
+    if (metrics) {
+        fprintf(metrics, "{\"step\":%ld,\"wall_s\":%.3f,\"episodes\":%ld,\"train_return\":%.4f", t->step,
+                eval_done - r->start, o->episodes, train_return);
+        if (evaluate) fprintf(metrics, ",\"eval_return\":%.4f", eval_return);
+        /* The round's time split. */
+        fprintf(metrics, ",\"train_s\":%.2f,\"imagine_s\":%.2f,\"collect_s\":%.2f,\"eval_s\":%.2f}\n",
+                t->model_seconds - r->round_model, t->imagine_seconds - r->round_imagine, eval_start - collect_start,
+                eval_done - eval_start);
+        fflush(metrics);
+    }
+    r->round_model = t->model_seconds, r->round_imagine = t->imagine_seconds;
+    return WM_OK;
 }
 
 WmStatus train_online(const WmTrainOptions *opts, const WmConfig *config, const WmRunPaths *paths,
@@ -159,6 +212,7 @@ WmStatus train_online(const WmTrainOptions *opts, const WmConfig *config, const 
     const int repeat = (int)config->data.action_repeat;
     const WmComm single = comm_single();
     o.comm = opts->comm ? opts->comm : &single;
+    o.paths = paths, o.trainer = &trainer, o.agent = &agent;
     if (config->data.height != WM_ENV_SIZE || config->data.width != WM_ENV_SIZE) /* frames go in as rendered */
         return wm_error_set(err, WM_ERR_ARG, "data.height and data.width are %ldx%ld; the built-in environments "
                             "render %dx%d frames, which the online loop trains on as they are", config->data.height,
@@ -185,7 +239,7 @@ WmStatus train_online(const WmTrainOptions *opts, const WmConfig *config, const 
     if (fs_exists(paths->latest)) {
         if (checkpoint_load_trainer(&trainer, paths->latest, err) ||
             (rank == 0 && run_trim_metrics(paths, trainer.step, err)) ||
-            resume(&o, paths, &trainer, &agent, observer, err))
+            resume(&o, &trainer, &agent, observer, err))
             goto done;
         train_note(observer, "resuming %s from step %ld, %ld episode%s", opts->run, trainer.step, o.episodes,
                    wm_plural(o.episodes));
@@ -204,77 +258,40 @@ WmStatus train_online(const WmTrainOptions *opts, const WmConfig *config, const 
         train_note(observer, "%d ranks, each collecting its own episodes and sampling %ld sequences a step (a global "
                    "batch of %ld); the episode counts and returns shown are rank 0's", o.comm->size,
                    config->data.batch, config->data.batch * o.comm->size);
-    const double start = wm_clock_seconds();
     const long first_step = trainer.step;
     const double frames_per_step = (double)config->data.batch * config->data.length;
-    /* The time split of a round, and of the run so far for the ETA: training, imagination, collection, evaluation. */
-    double round_model = trainer.model_seconds, round_imagine = trainer.imagine_seconds, acting_seconds = 0.0;
-    long rounds = 0;
-    double last_train = NAN, last_eval = NAN;
     WmAgentPolicy explorer = {&agent, &o.explore, (float)config->online.exploration_noise, NULL, NULL},
                   evaluator = {&agent, NULL, 0.0f, NULL, NULL};
-    const WmPolicy explore_policy = agent_policy(&explorer), eval_policy = agent_policy(&evaluator);
-    while (trainer.step < config->run.steps) {
+    Rounds r = {wm_clock_seconds(), trainer.model_seconds, trainer.imagine_seconds, 0.0, 0, NAN, NAN,
+                agent_policy(&explorer), agent_policy(&evaluator)};
+    const WmLoopTail tail = {observer, o.comm, config, save, &o};
+    int stopped = 0;
+    while (trainer.step < config->run.steps && !stopped) {
         WmLosses losses;
         if (trainer_step(&trainer, &losses, err)) goto done;
-        const double elapsed = wm_clock_seconds() - start, per_step = (elapsed - acting_seconds) / (trainer.step - first_step);
+        const double elapsed = wm_clock_seconds() - r.start,
+                     per_step = (elapsed - r.acting_seconds) / (trainer.step - first_step);
         const long every = config->online.steps_per_episode, rounds_left = config->run.steps / every - trainer.step / every;
-        const int logged = trainer.step % config->run.log_every == 0 || trainer.step == config->run.steps;
+        const int logged = loop_logs_at(config, trainer.step);
         const WmTrainProgress progress = {
             .online = 1, .logged = logged, .step = trainer.step, .total = config->run.steps, .episodes = o.episodes,
             .steps_per_second = (trainer.step - first_step) / elapsed,
             .eta_seconds = per_step * (config->run.steps - trainer.step) +
-                           (rounds ? acting_seconds / rounds : 0.0) * (double)rounds_left,
-            .train_return = last_train, .eval_return = last_eval, .losses = &losses};
+                           (r.rounds ? r.acting_seconds / r.rounds : 0.0) * (double)rounds_left,
+            .train_return = r.last_train, .eval_return = r.last_eval, .losses = &losses};
         train_report(observer, &progress);
         if (logged && metrics)
             run_write_step_metrics(metrics, &trainer, &losses, elapsed,
                                    frames_per_step * (trainer.step - first_step) / elapsed, NULL);
-        int saved_point = trainer.step % config->run.checkpoint_every == 0 || trainer.step == config->run.steps;
-        if (trainer.step % config->online.steps_per_episode == 0) {
-            double train_return = 0.0, eval_return = 0.0;
-            const double collect_start = wm_clock_seconds();
-            agent_reset(&agent);
-            agent_set_sampling(&agent, 1); /* the actor explores with a sample (and the noise); a planner ignores it */
-            if (play_and_keep(&o, &trainer, &explore_policy, &train_return, err)) goto done;
-            agent_set_sampling(&agent, 0);
-            const int evaluate = rank == 0 && o.episodes % config->online.eval_every == 0; /* rank 0 evaluates */
-            const double eval_start = wm_clock_seconds();
-            if (evaluate) {
-                WmEpisode episode = {0};
-                agent_reset(&agent);
-                const WmStatus status = env_rollout(&o.eval_env, &eval_policy, &episode, NULL, err);
-                if (status == WM_OK) eval_return = episode_return(&episode);
-                episode_free(&episode);
-                if (status) goto done;
-            }
-            const double eval_done = wm_clock_seconds();
-            acting_seconds += eval_done - collect_start, rounds++;
-            last_train = train_return, last_eval = evaluate ? eval_return : last_eval;
-            if (metrics) { /* rank 0's */
-                fprintf(metrics, "{\"step\":%ld,\"wall_s\":%.3f,\"episodes\":%ld,\"train_return\":%.4f",
-                        trainer.step, eval_done - start, o.episodes, train_return);
-                if (evaluate) fprintf(metrics, ",\"eval_return\":%.4f", eval_return);
-                /* The round's time split. */
-                fprintf(metrics, ",\"train_s\":%.2f,\"imagine_s\":%.2f,\"collect_s\":%.2f,\"eval_s\":%.2f}\n",
-                        trainer.model_seconds - round_model, trainer.imagine_seconds - round_imagine,
-                        eval_start - collect_start, eval_done - eval_start);
-                fflush(metrics);
-            }
-            round_model = trainer.model_seconds, round_imagine = trainer.imagine_seconds;
-            saved_point = 1;
-        }
-        const int stopping = comm_any(o.comm, train_stop_requested(observer)); /* every rank stops at one step */
-        if ((saved_point || stopping) && save(&o, paths, &trainer, &agent, err)) goto done;
-        if (stopping) {
-            train_note(observer, "stopped at step %ld on a signal; checkpoint written, the same command resumes",
-                       trainer.step);
+        const int round_ends = trainer.step % every == 0; /* a checkpoint after every round */
+        if ((round_ends && play_round(&o, &r, metrics, err)) ||
+            loop_after_step(&tail, trainer.step, round_ends, &stopped, err))
             goto done;
-        }
     }
+    if (stopped) goto done;
     train_note(observer, "%s at step %ld, %ld episode%s (%.1f s): last train return %.1f, last eval return %.1f",
-               opts->run, trainer.step, o.episodes, wm_plural(o.episodes), wm_clock_seconds() - start, last_train,
-               last_eval);
+               opts->run, trainer.step, o.episodes, wm_plural(o.episodes), wm_clock_seconds() - r.start, r.last_train,
+               r.last_eval);
 done:
     if (metrics) fclose(metrics);
     if (made_agent) agent_free(&agent);

@@ -24,6 +24,21 @@ void train_report(const WmTrainObserver *observer, const WmTrainProgress *progre
     if (observer->progress) observer->progress(observer->ctx, progress);
 }
 
+int loop_logs_at(const WmConfig *config, long step) {
+    return step % config->run.log_every == 0 || step == config->run.steps;
+}
+
+WmStatus loop_after_step(const WmLoopTail *tail, long step, int also_due, int *stopped, WmError *err) {
+    const WmConfig *c = tail->config;
+    *stopped = comm_any(tail->comm, train_stop_requested(tail->observer)); /* every rank stops at one step */
+    if ((*stopped || also_due || step % c->run.checkpoint_every == 0 || step == c->run.steps) &&
+        tail->save(tail->save_ctx, err))
+        return err->status;
+    if (*stopped)
+        train_note(tail->observer, "stopped at step %ld on a signal; checkpoint written, the same command resumes", step);
+    return WM_OK;
+}
+
 /* Rank 0 takes the run's lock; every rank learns whether it got it. */
 static WmStatus lock_run(const WmComm *comm, const WmRunPaths *paths, int *lock, WmError *err) {
     *lock = -1;

@@ -1,5 +1,5 @@
 /* The PNG-directory episode: frame_000000.png ... and steps.csv with the header
- * action_0,...,action_{A-1},reward,is_first,is_terminal and one row per frame (DESIGN.md). */
+ * action_0,...,action_{A-1},reward,is_first,is_terminal and one row per frame (README.md, "Your own episodes"). */
 #ifndef WM_DATA_EPISODE_PNG_H
 #define WM_DATA_EPISODE_PNG_H
 

@@ -226,7 +226,7 @@ void bench_cpu_model(char *out, size_t size) {
     fclose(f);
 }
 
-/* PlaNet's encoder (64x64 -> 1024) and decoder (1024 -> 64x64), as in DESIGN.md. */
+/* PlaNet's encoder (64x64 -> 1024) and decoder (1024 -> 64x64), configs/default.yaml's sizes. */
 static const struct {
     const char *name;
     WmConvShape shape;

@@ -23,6 +23,9 @@ typedef struct {
 /* Records the first failure only: the innermost cause is the one worth reading. Returns status. */
 WmStatus wm_error_set(WmError *err, WmStatus status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* A value a training update needs finite: WM_OK, or WM_ERR_NUMERIC with "<counter> <n>: <what> is NaN|infinite;
+ * no update was made", counting updates from 1 (`done` were made before this one). */
+WmStatus wm_require_finite(double value, const char *counter, long done, const char *what, WmError *err);
 
 /* "s" unless n is 1: "%ld episode%s". */
 static inline const char *wm_plural(long n) { return n == 1 ? "" : "s"; }

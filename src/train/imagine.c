@@ -430,12 +430,6 @@ WmStatus imagine_losses(WmImagination *im, const WmWorldModel *m, const float *h
                          : actor_backward_dynamics(im, m, s, &g, err);
 }
 
-static WmStatus check_finite(const char *what, double value, long update, WmError *err) {
-    if (isfinite(value)) return WM_OK;
-    return wm_error_set(err, WM_ERR_NUMERIC, "imagination update %ld: %s is %s; no update was made", update + 1, what,
-                        isnan(value) ? "NaN" : "infinite");
-}
-
 WmStatus imagine_update(WmImagination *im, const WmWorldModel *m, const float *h, const float *z,
                         WmImagineLosses *losses, WmError *err) {
     rng_fill_normal(&im->rng, im->noise, imagine_noise_floats(im, m), 0.0f, 1.0f);
@@ -446,8 +440,10 @@ WmStatus imagine_update(WmImagination *im, const WmWorldModel *m, const float *h
     for (int k = 0; k < im->horizon; k++) im->heads[k] = K > 1 ? (im->random_propagation ? (int)rng_below(&im->rng, K) : whole) : 0;
     params_zero_grad(&im->actor.params);
     params_zero_grad(&im->value.params);
-    if (imagine_losses(im, m, h, z, 1, losses, err) || check_finite("actor_loss", losses->actor_loss, im->updates, err) ||
-        check_finite("value_loss", losses->value_loss, im->updates, err))
+    static const char UPDATE[] = "imagination update";
+    if (imagine_losses(im, m, h, z, 1, losses, err) ||
+        wm_require_finite(losses->actor_loss, UPDATE, im->updates, "actor_loss", err) ||
+        wm_require_finite(losses->value_loss, UPDATE, im->updates, "value_loss", err))
         return err->status;
     if (im->comm && im->comm->size > 1) { /* every rank imagined from its own batch: the mean is the job's (for the
                                             * return percentiles, the mean of the ranks' percentiles) */
@@ -462,8 +458,8 @@ WmStatus imagine_update(WmImagination *im, const WmWorldModel *m, const float *h
     }
     const double actor_norm = grad_global_norm(im->actor.params.grad, im->actor.params.total);
     const double value_norm = grad_global_norm(im->value.params.grad, im->value.params.total);
-    if (check_finite("the actor's gradient norm", actor_norm, im->updates, err) ||
-        check_finite("the value's gradient norm", value_norm, im->updates, err))
+    if (wm_require_finite(actor_norm, UPDATE, im->updates, "the actor's gradient norm", err) ||
+        wm_require_finite(value_norm, UPDATE, im->updates, "the value's gradient norm", err))
         return err->status;
     losses->actor_grad_norm = adam_step(&im->actor_adam, &im->actor.params);
     losses->value_grad_norm = adam_step(&im->value_adam, &im->value.params);

@@ -85,30 +85,29 @@ static WmStatus check_in_step(const WmTrainer *t, WmError *err) {
     return WM_OK;
 }
 
-static WmStatus check_finite(const WmLosses *l, long step, WmError *err) {
+static WmStatus require_finite_losses(const WmLosses *l, long step, WmError *err) {
     const struct {
         const char *name;
         double value;
     } terms[] = {{"image_nll", l->image_nll},       {"reward_nll", l->reward_nll}, {"kl", l->kl},
                  {"overshoot_kl", l->overshoot_kl}, {"ensemble_kl", l->ensemble_kl},
                  {"continue_nll", l->continue_nll}, {"loss", l->loss}};
-    for (size_t i = 0; i < sizeof terms / sizeof terms[0]; i++)
-        if (!isfinite(terms[i].value))
-            return wm_error_set(err, WM_ERR_NUMERIC, "step %ld: loss term '%s' is %s; no update was made", step + 1,
-                                terms[i].name, isnan(terms[i].value) ? "NaN" : "infinite");
-    return WM_OK;
+    char what[64];
+    for (size_t i = 0; i < sizeof terms / sizeof terms[0] && err->status == WM_OK; i++) {
+        snprintf(what, sizeof what, "loss term '%s'", terms[i].name);
+        wm_require_finite(terms[i].value, "step", step, what, err);
+    }
+    return err->status;
 }
 
 /* Everything after the inputs are in place: the ELBO step, the ranks' average, Adam, then imagination. */
 static WmStatus step_on_input(WmTrainer *t, WmLosses *losses, double start, WmError *err) {
     WmWorldModel *m = &t->model;
     params_zero_grad(&m->params);
-    if (world_model_step(m, losses, 1, err) || check_finite(losses, t->step, err)) return err->status;
+    if (world_model_step(m, losses, 1, err) || require_finite_losses(losses, t->step, err)) return err->status;
     if (t->comm.size > 1 && average_over_ranks(t, losses, err)) return err->status;
     t->grad_norm = adam_step(&t->adam, &m->params);
-    if (!isfinite(t->grad_norm))
-        return wm_error_set(err, WM_ERR_NUMERIC, "step %ld: the gradient norm is %s; no update was made", t->step + 1,
-                            isnan(t->grad_norm) ? "NaN" : "infinite");
+    if (wm_require_finite(t->grad_norm, "step", t->step, "the gradient norm", err)) return err->status;
     const double model_done = wm_clock_seconds();
     t->model_seconds += model_done - start;
     /* From every posterior state of the batch, detached: the trace still holds them. */

@@ -213,7 +213,7 @@ done:
     fclose(in);
 }
 
-WmStatus png_read_rgb(const char *path, uint8_t **rgb, int *height, int *width, WmError *err) {
+WmStatus frame_read_png(const char *path, uint8_t **rgb, int *height, int *width, WmError *err) {
     DecodedFrame frame;
     decode_png(path, &frame);
     if (frame.rgb == NULL) return wm_error_set(err, WM_ERR_FORMAT, "%s: %s", path, frame.message);

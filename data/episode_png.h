@@ -10,7 +10,7 @@ WmStatus episode_read_png_dir(const char *dir, WmFrameSize *size, WmEpisode *epi
 WmStatus episode_write_png_dir(const char *dir, const WmEpisode *episode, WmError *err);
 
 /* One PNG file as RGB24 (H, W, 3), malloc'd; a corrupt or truncated file is an error naming it. */
-WmStatus png_read_rgb(const char *path, uint8_t **rgb, int *height, int *width, WmError *err);
+WmStatus frame_read_png(const char *path, uint8_t **rgb, int *height, int *width, WmError *err);
 
 /* One RGB24 picture (H, W, 3) as a PNG file, fsynced (libpng's simplified API). */
 WmStatus png_write_rgb(const char *path, const uint8_t *rgb, int height, int width, WmError *err);

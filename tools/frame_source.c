@@ -79,7 +79,7 @@ int frame_source_next(FrameSource *source, WmError *err) {
         snprintf(path, sizeof path, "%s/%s", source->spec, source->names[index]);
         free(source->pixels);
         source->pixels = NULL;
-        if (png_read_rgb(path, &source->pixels, &source->height, &source->width, err)) return -1;
+        if (frame_read_png(path, &source->pixels, &source->height, &source->width, err)) return -1;
     } else if (camera_read(&source->camera, source->pixels, index, err)) {
         return -1;
     }

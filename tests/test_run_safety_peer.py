@@ -81,20 +81,26 @@ with tempfile.TemporaryDirectory() as tmp:
 
     # Online with the actor, SIGKILL at 20 random moments of one run, the same command after each.
     online = ["--config", os.path.join(ROOT, "configs", "cartpole-actor.yaml"), "--env", "cartpole-swingup",
-              "--threads", "2", "--steps", "20"]
+              "--threads", "2", "--steps", "40"]
     for s in ["model.depth=4", "model.deter=16", "model.stoch=4", "model.hidden=16", "model.reward_units=16",
               "model.reward_layers=1", "data.batch=3", "data.length=8", "actor.layers=1", "actor.units=16",
               "actor.value_layers=1", "actor.value_units=16", "actor.horizon=3", "online.seed_episodes=1",
               "online.steps_per_episode=5", "online.eval_every=2", "run.checkpoint_every=4", "run.log_every=1"]:
         online += ["--set", s]
     whole, killed = os.path.join(tmp, "online_whole"), os.path.join(tmp, "online_killed")
+    began = time.time()
     r = run(WM, "train", "--run", whole, *online)
-    check(r.returncode == 0, "an online run with the actor, never stopped: " + r.stderr.strip()[-120:])
-    chaos, kills, resumes = random.Random(11), 0, 0
-    for attempt in range(8 if ASAN else 20):
+    duration = time.time() - began
+    check(r.returncode == 0, f"an online run with the actor, never stopped, {duration:.1f} s: " + r.stderr.strip()[-120:])
+    # Kills until 20 have landed mid-run (8 under the sanitizers), each at a random moment of a restart within a
+    # twelfth (a sixth) of the whole run's duration: the kills land before the run can finish, most after some
+    # progress past a checkpoint.
+    chaos, kills, resumes, attempt, target = random.Random(11), 0, 0, 0, 8 if ASAN else 20
+    while kills < target and attempt < 3 * target:
+        attempt += 1
         p = subprocess.Popen([WM, "train", "--run", killed] + online, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
-        time.sleep(chaos.uniform(0.3, 8.0 if ASAN else 4.0))
+        time.sleep(chaos.uniform(0.2, max(0.4, duration / (6 if ASAN else 12))))
         if p.poll() is None:
             p.send_signal(signal.SIGKILL)
             kills += 1
@@ -102,9 +108,12 @@ with tempfile.TemporaryDirectory() as tmp:
         resumes += "resuming" in err
         if p.returncode not in (0, -signal.SIGKILL):
             failures.append(f"online start {attempt} exited {p.returncode}: {err.strip()[-200:]}")
+        if p.returncode == 0:
+            break  # the run finished before the kills did
     r = run(WM, "train", "--run", killed, *online)
     check(r.returncode == 0, "the same command finishes the killed run: " + r.stderr.strip()[-160:])
-    check(kills >= (4 if ASAN else 10), f"{kills} SIGKILLs landed, {resumes} restarts resumed from a checkpoint")
+    check(kills == target, f"{kills} SIGKILLs landed mid-run in {attempt} starts, {resumes} restarts resumed from a "
+          "checkpoint")
     check(read_bytes(os.path.join(whole, "latest.safetensors")) == read_bytes(os.path.join(killed, "latest.safetensors")),
           "online with the actor, killed and resumed: the end is bit-identical to never stopped")
     episodes = sorted(os.listdir(os.path.join(killed, "episodes")))

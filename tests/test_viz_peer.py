@@ -150,6 +150,7 @@ with tempfile.TemporaryDirectory() as tmp:
     plan.stdin.flush()
     printed = [plan.stdout.readline(), plan.stdout.readline()]
     plan.send_signal(signal.SIGINT)
+    plan.wait(timeout=60)  # stdin stays open: only the signal can end the wait for frame 3
     out, err = plan.communicate(timeout=60)
     plan.stdin.close()
     check(plan.returncode == 0 and all(printed) and out == b"" and b"stopped on a signal" in err and b"2 frames" in err,

@@ -104,7 +104,7 @@ int command_eval(int argc, char **argv) {
         return eval_usage(stderr, 2);
     }
     omp_set_num_threads((int)threads);
-    stop_signal_install(0); /* the episode in hand ends at its next decision; the summary covers the whole ones */
+    stop_signal_install(); /* the episode in hand ends at its next decision; the summary covers the whole ones */
     WmEnv env = {0};
     WmRunAgent acting;
     memset(&acting, 0, sizeof acting);

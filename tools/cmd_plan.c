@@ -67,7 +67,7 @@ int command_plan(int argc, char **argv) {
     }
     omp_set_num_threads((int)threads);
     signal(SIGPIPE, SIG_IGN); /* a closed stdout shows up as a write error, handled below */
-    stop_signal_install(1); /* the frame in hand is finished; the metrics and summary still go out */
+    stop_signal_install(); /* the frame in hand is finished; the metrics and summary still go out */
     WmRunAgent acting;
     memset(&acting, 0, sizeof acting);
     FrameSource frames;
@@ -95,6 +95,7 @@ int command_plan(int argc, char **argv) {
     if (metrics == NULL) fprintf(stderr, "wm plan: warning: %s: cannot open for appending; no latency log\n", metrics_path);
     made_source = 1; /* frame_source_close also cleans up after a failed open */
     if (frame_source_open(&frames, source, in_width, in_height, &err)) goto done;
+    frames.stop_requested = stop_signal_received;
     const double start = wm_clock_seconds();
     for (long index = 0; !stop_signal_received(); index++) {
         const int got = frame_source_next(&frames, &err);

@@ -91,7 +91,7 @@ int command_train(int argc, char **argv) {
     }
     if (threads > 0) omp_set_num_threads((int)threads);
     o.sets = sets.items, o.set_count = sets.count;
-    stop_signal_install(0); /* the loop checkpoints and stops at the next step */
+    stop_signal_install(); /* the loop checkpoints and stops at the next step */
     /* Under mpirun, one rank of a data-parallel job; rank 0 alone prints progress and notes. */
     WmComm comm;
     if (comm_join(&comm, &err)) {

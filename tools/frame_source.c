@@ -1,10 +1,12 @@
 #include "frame_source.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "core/fs.h"
@@ -58,16 +60,38 @@ WmStatus frame_source_open(FrameSource *source, const char *spec, int width, int
     return WM_OK;
 }
 
+/* Up to `bytes` from stdin (fd 0, unbuffered), waiting at most 100 ms at a time, so that a stop asked for while no
+ * frame comes is seen without a signal having to interrupt the read. *stopped tells that case. */
+static WmStatus read_stdin(uint8_t *out, size_t bytes, int (*stop_requested)(void), size_t *got, int *stopped,
+                           long index, WmError *err) {
+    *got = 0, *stopped = 0;
+    while (*got < bytes) {
+        if (stop_requested && stop_requested()) {
+            *stopped = 1;
+            return WM_OK;
+        }
+        struct pollfd ready = {0, POLLIN, 0};
+        const int polled = poll(&ready, 1, 100);
+        if (polled < 0 && errno != EINTR)
+            return wm_error_set(err, WM_ERR_IO, "stdin: frame %ld: poll failed: %s", index, strerror(errno));
+        if (polled <= 0) continue;
+        const ssize_t n = read(0, out + *got, bytes - *got);
+        if (n == 0) return WM_OK; /* the end */
+        if (n < 0 && errno != EINTR && errno != EAGAIN)
+            return wm_error_set(err, WM_ERR_IO, "stdin: frame %ld: read failed: %s", index, strerror(errno));
+        if (n > 0) *got += (size_t)n;
+    }
+    return WM_OK;
+}
+
 int frame_source_next(FrameSource *source, WmError *err) {
     const long index = source->index;
     if (source->kind == FRAMES_STDIN) {
         const size_t bytes = (size_t)source->width * source->height * 3;
-        const size_t got = fread(source->pixels, 1, bytes, stdin);
-        if (got == 0 && feof(stdin)) return 0;
-        if (got < bytes && ferror(stdin)) {
-            wm_error_set(err, WM_ERR_IO, "stdin: frame %ld: read failed: %s", index, strerror(errno));
-            return -1;
-        }
+        size_t got;
+        int stopped;
+        if (read_stdin(source->pixels, bytes, source->stop_requested, &got, &stopped, index, err)) return -1;
+        if (stopped || got == 0) return 0;
         if (got < bytes) {
             wm_error_set(err, WM_ERR_FORMAT, "stdin: frame %ld is truncated: %zu of %zu bytes (is --frame-size %dx%d "
                          "right?)", index, got, bytes, source->width, source->height);

@@ -19,6 +19,8 @@ typedef struct {
     char **names;      /* PNG frames */
     int count;
     Camera camera;
+    /* Polled while stdin has no data (may be NULL): nonzero ends the stream, as if it had ended there. */
+    int (*stop_requested)(void);
 } FrameSource;
 
 /* spec is "-" (needs width x height), a directory, or a character device; width x height is what a camera is

@@ -48,7 +48,8 @@ with tempfile.TemporaryDirectory() as tmp:
     check(collect(WM, data).returncode == 0, "collect 3 episodes")
 
     # The README's --set examples, each twice: the second run of the same line resumes. Runs and data go to tmp,
-    # --steps to 1 then 2 (the second is the same line with more steps, as a user extends a run).
+    # --steps to 1 then 2 (the second is the same line with more steps, as a user extends a run), and the tiny
+    # model's --set follow the line's own, so that a step takes milliseconds.
     examples = readme_train_examples()
     check(len(examples) >= 1, f"the README has {len(examples)} wm train example(s) with --set")
     for n, words in enumerate(examples):
@@ -62,6 +63,7 @@ with tempfile.TemporaryDirectory() as tmp:
                 args[i] = os.path.join(ROOT, w)
         if "--steps" in args:
             del args[args.index("--steps"):args.index("--steps") + 2]
+        args += [a for t in TINY for a in ("--set", t)]  # the tiny model after the line's own --set, both times
         first = run(*args, "--steps", "1", "--threads", "2")
         second = run(*args, "--steps", "2", "--threads", "2")
         check(first.returncode == 0 and second.returncode == 0 and "resuming" in second.stderr,

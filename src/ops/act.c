@@ -38,22 +38,6 @@ void act_forward(WmActivation kind, float *y, const float *x, size_t n) {
     }
 }
 
-void act_backward(WmActivation kind, float *dx, const float *dy, const float *x, const float *y, size_t n) {
-#pragma omp parallel for schedule(static) if (n > 65536)
-    for (size_t i = 0; i < n; i++) {
-        float slope = 1.0f;
-        switch (kind) {
-        case WM_ACT_NONE: break;
-        case WM_ACT_RELU: slope = x[i] > 0.0f ? 1.0f : 0.0f; break;
-        case WM_ACT_ELU: slope = x[i] > 0.0f ? 1.0f : y[i] + 1.0f; break; /* d/dx (e^x - 1) = y + 1 */
-        case WM_ACT_TANH: slope = 1.0f - y[i] * y[i]; break;
-        case WM_ACT_SIGMOID: slope = y[i] * (1.0f - y[i]); break;
-        case WM_ACT_SOFTPLUS: slope = act_sigmoid(x[i]); break;
-        }
-        dx[i] += dy[i] * slope;
-    }
-}
-
 WmStatus act_backward_from_output(WmActivation kind, float *dy, const float *y, size_t n, WmError *err) {
     switch (kind) {
     case WM_ACT_NONE: return WM_OK;

@@ -12,8 +12,6 @@ const char *act_name(WmActivation kind);
 
 /* y and x may be the same buffer for forward. */
 void act_forward(WmActivation kind, float *y, const float *x, size_t n);
-/* x and y are the forward input and output. */
-void act_backward(WmActivation kind, float *dx, const float *dy, const float *x, const float *y, size_t n);
 
 /* In place, dy *= f'(x), with the slope read from the output alone: for relu, elu, tanh and sigmoid y says
  * everything (y > 0 exactly when x > 0), so layers keep only their outputs. Softplus cannot be inverted cheaply

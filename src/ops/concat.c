@@ -34,11 +34,3 @@ void concat_forward(float *out, const float *const *parts, const int *widths, in
 void concat_backward(float *const *dparts, const float *dout, const int *widths, int count, int batch) {
     move_columns((float *)dout, dparts, widths, count, batch, 0, 1);
 }
-
-void split_forward(float *const *parts, const float *in, const int *widths, int count, int batch) {
-    move_columns((float *)in, parts, widths, count, batch, 0, 0);
-}
-
-void split_backward(float *din, const float *const *dparts, const int *widths, int count, int batch) {
-    move_columns(din, (float *const *)dparts, widths, count, batch, 1, 1);
-}

@@ -9,9 +9,4 @@ void concat_forward(float *out, const float *const *parts, const int *widths, in
 /* dparts_k += the matching columns of dout; a NULL dparts_k is skipped. */
 void concat_backward(float *const *dparts, const float *dout, const int *widths, int count, int batch);
 
-/* parts_k = the matching columns of in (B, sum widths). */
-void split_forward(float *const *parts, const float *in, const int *widths, int count, int batch);
-/* din += [dparts_0 | dparts_1 | ...]; a NULL dparts_k contributes nothing. */
-void split_backward(float *din, const float *const *dparts, const int *widths, int count, int batch);
-
 #endif

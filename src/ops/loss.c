@@ -24,32 +24,6 @@ void gauss_ll_fixed_gradient_in_place(float *mean, const float *target, size_t n
     for (size_t i = 0; i < n; i++) mean[i] = 0.0f + scale * (target[i] - mean[i]);
 }
 
-double gauss_ll_forward(const float *mean, const float *std, const float *target, size_t n) {
-    double partial[WM_REDUCE_CHUNKS];
-#pragma omp parallel for schedule(static) if (n > 65536)
-    for (int c = 0; c < WM_REDUCE_CHUNKS; c++) {
-        size_t begin, end;
-        reduce_chunk(n, c, &begin, &end);
-        double sum = 0.0;
-        for (size_t i = begin; i < end; i++) {
-            double z = ((double)target[i] - mean[i]) / std[i];
-            sum += -0.5 * z * z - log((double)std[i]) - HALF_LOG_TWO_PI;
-        }
-        partial[c] = sum;
-    }
-    return reduce_finish(partial);
-}
-
-void gauss_ll_backward(float *dmean, float *dstd, const float *mean, const float *std, const float *target,
-                       size_t n, float dloss) {
-#pragma omp parallel for schedule(static) if (n > 65536)
-    for (size_t i = 0; i < n; i++) {
-        float diff = target[i] - mean[i], inv_var = 1.0f / (std[i] * std[i]);
-        if (dmean != NULL) dmean[i] += dloss * diff * inv_var;
-        if (dstd != NULL) dstd[i] += dloss * (diff * diff * inv_var - 1.0f) / std[i];
-    }
-}
-
 /* KL per dimension: log(sp / sq) + (sq^2 + (mq - mp)^2) / (2 sp^2) - 1/2. */
 void kl_diag_gauss_forward(float *kl, const float *mean_q, const float *std_q, const float *mean_p,
                            const float *std_p, int batch, int dim) {
@@ -89,16 +63,3 @@ void free_nats_backward(float *dx, const float *dy, const float *x, size_t n, fl
         if (x[i] > free_nats) dx[i] += dy[i];
 }
 
-double mse_forward(const float *a, const float *b, size_t n) {
-    return n > 0 ? reduce_sum_squared_diff(a, b, n) / (double)n : 0.0;
-}
-
-void mse_backward(float *da, float *db, const float *a, const float *b, size_t n, float dloss) {
-    float scale = 2.0f * dloss / (float)n;
-#pragma omp parallel for schedule(static) if (n > 65536)
-    for (size_t i = 0; i < n; i++) {
-        float g = scale * (a[i] - b[i]);
-        if (da != NULL) da[i] += g;
-        if (db != NULL) db[i] -= g;
-    }
-}

@@ -13,11 +13,6 @@ void gauss_ll_fixed_backward(float *dmean, const float *mean, const float *targe
  * buffer of its size. Bit for bit what gauss_ll_fixed_backward adds to a zeroed dmean. */
 void gauss_ll_fixed_gradient_in_place(float *mean, const float *target, size_t n, float std, float dloss);
 
-/* sum_i log N(target_i; mean_i, std_i^2), std learned (std_i > 0). */
-double gauss_ll_forward(const float *mean, const float *std, const float *target, size_t n);
-void gauss_ll_backward(float *dmean, float *dstd, const float *mean, const float *std, const float *target,
-                       size_t n, float dloss);
-
 /* kl_b = KL(N(mean_q, std_q) || N(mean_p, std_p)) summed over the D dimensions of row b; inputs (B, D). */
 void kl_diag_gauss_forward(float *kl, const float *mean_q, const float *std_q, const float *mean_p,
                            const float *std_p, int batch, int dim);
@@ -29,9 +24,5 @@ void kl_diag_gauss_backward(float *dmean_q, float *dstd_q, float *dmean_p, float
 /* y_i = max(free_nats, x_i): below the allowance the KL gets no gradient (PlaNet's free nats). */
 void free_nats_forward(float *y, const float *x, size_t n, float free_nats);
 void free_nats_backward(float *dx, const float *dy, const float *x, size_t n, float free_nats);
-
-/* mean_i (a_i - b_i)^2. */
-double mse_forward(const float *a, const float *b, size_t n);
-void mse_backward(float *da, float *db, const float *a, const float *b, size_t n, float dloss);
 
 #endif

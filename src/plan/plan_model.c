@@ -3,8 +3,6 @@
 #include <math.h>
 #include <string.h>
 
-#include <oneapi/dnnl/dnnl.h>
-
 #include "ops/concat.h"
 #include "ops/gru.h"
 
@@ -26,8 +24,7 @@ WmPlanSettings plan_settings_from_config(const WmConfig *c, int action_dim) {
 
 int plan_precision_is_bf16(WmPrecisionChoice precision) {
     if (precision != WM_PRECISION_AUTO) return precision == WM_PRECISION_BF16;
-    const dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
-    return (isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
+    return dnnl_cpu_has_bf16();
 }
 
 WmStatus plan_model_init(WmPlanModel *o, const WmWorldModel *model, int candidates, int horizon,

@@ -2,23 +2,23 @@
 
 #include <string.h>
 
-WmStatus actor_create(WmActor *a, const WmConfig *c, int features, int actions, WmError *err) {
+WmStatus actor_create(WmActor *a, const WmActorSection *c, int features, int actions, WmError *err) {
     memset(a, 0, sizeof *a);
     params_init(&a->params);
-    const WmActivation act = c->actor.activation == WM_ACTIVATION_RELU ? WM_ACT_RELU : WM_ACT_ELU;
+    const WmActivation act = c->activation == WM_ACTIVATION_RELU ? WM_ACT_RELU : WM_ACT_ELU;
     a->features = features, a->actions = actions;
-    a->dist = (WmTanhNormal){(float)c->actor.mean_scale, (float)c->actor.init_std, (float)c->actor.min_std};
-    if (mlp_declare(&a->net, &a->params, "actor", features, (int)c->actor.units, (int)c->actor.layers, 2 * actions, act,
+    a->dist = (WmTanhNormal){(float)c->mean_scale, (float)c->init_std, (float)c->min_std};
+    if (mlp_declare(&a->net, &a->params, "actor", features, (int)c->units, (int)c->layers, 2 * actions, act,
                     err))
         return err->status;
     return params_allocate(&a->params, err);
 }
 
-WmStatus value_create(WmValue *v, const WmConfig *c, int features, WmError *err) {
+WmStatus value_create(WmValue *v, const WmActorSection *c, int features, WmError *err) {
     memset(v, 0, sizeof *v);
     params_init(&v->params);
-    const WmActivation act = c->actor.activation == WM_ACTIVATION_RELU ? WM_ACT_RELU : WM_ACT_ELU;
-    if (mlp_declare(&v->net, &v->params, "value", features, (int)c->actor.value_units, (int)c->actor.value_layers, 1,
+    const WmActivation act = c->activation == WM_ACTIVATION_RELU ? WM_ACT_RELU : WM_ACT_ELU;
+    if (mlp_declare(&v->net, &v->params, "value", features, (int)c->value_units, (int)c->value_layers, 1,
                     act, err))
         return err->status;
     return params_allocate(&v->params, err);

@@ -21,8 +21,8 @@ typedef struct {
 } WmValue;
 
 /* Declared and allocated (values, gradients and moments) from the config's actor section. */
-WmStatus actor_create(WmActor *actor, const WmConfig *config, int features, int actions, WmError *err);
-WmStatus value_create(WmValue *value, const WmConfig *config, int features, WmError *err);
+WmStatus actor_create(WmActor *actor, const WmActorSection *config, int features, int actions, WmError *err);
+WmStatus value_create(WmValue *value, const WmActorSection *config, int features, WmError *err);
 void actor_free(WmActor *actor);
 void value_free(WmValue *value);
 /* The action (A) for one feature row: the sample for eps (A); without eps, the mode: tanh(mean), or with

@@ -242,7 +242,7 @@ START_TEST(model_objective_is_batch_consistent) {
     /* A value bootstrap adds gamma^H v(s_H): a value whose weights are zero says its output bias everywhere. */
     WmValue value;
     c.actor.value_layers = 1, c.actor.value_units = 4;
-    ck_assert(value_create(&value, &c, 12, &err) == WM_OK);
+    ck_assert(value_create(&value, &c.actor, 12, &err) == WM_OK);
     const int out_bias = value.params.count - 1;
     ck_assert_str_eq(value.params.infos[out_bias].name, "value.out.bias");
     params_value(&value.params, out_bias)[0] = 2.5f;

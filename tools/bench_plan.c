@@ -41,7 +41,7 @@ static WmStatus bench_actor(const WmConfig *defaults, const WmWorldModel *model,
         free(frame), free(action);
         return wm_error_set(err, WM_ERR_NOMEM, "bench: out of memory");
     }
-    if (actor_create(&actor, &config, model->rssm.deter + model->rssm.stoch, model->action_dim, err)) goto done;
+    if (actor_create(&actor, &config.actor, model->rssm.deter + model->rssm.stoch, model->action_dim, err)) goto done;
     made_actor = 1;
     params_init_glorot(&actor.params, 0);
     for (int i = 0; i < (int)frame_bytes; i++) frame[i] = (uint8_t)(i * 7);

@@ -51,6 +51,24 @@ typedef struct {
     int overshooting_stop_gradient; /* PlaNet: the posterior is the fixed target of the open-loop priors */
 } WmLossSection;
 
+/* Dreamer's actor and value, and their imagination (the config's actor section): what nets/actor.h builds from. */
+typedef struct {
+    int enabled;                          /* train Dreamer's actor and value in imagination */
+    long layers, units;                   /* the actor's hidden layers (Dreamer V1: 4 x 400) */
+    long value_layers, value_units;       /* the value's (3 x 400) */
+    WmActivationChoice activation;        /* elu or relu */
+    double learning_rate, value_learning_rate, eps, clip_norm;
+    long horizon;                         /* imagined steps from every posterior state */
+    double gamma, lambda;                 /* the lambda-return's discount and mixing */
+    double entropy_scale;                 /* weight of the policy's entropy in the actor's objective */
+    WmGradientChoice gradient;            /* dynamics (Dreamer V1) or reinforce (V2/V3) */
+    int return_normalization;             /* the return term over max(1, running 5-95% range) (DreamerV3) */
+    int slow_target;                      /* returns from a slowly updated copy of the value */
+    long target_every;                    /* updates between copies of the slow value */
+    double init_std, mean_scale, min_std; /* the tanh-Normal's shape */
+    double variance_penalty;              /* lambda x the ensemble heads' reward variance, per imagined step */
+} WmActorSection;
+
 typedef struct {
     struct {
         long seed;
@@ -96,22 +114,7 @@ typedef struct {
         int value_bootstrap;   /* add gamma^H v(s_H) of the value to every candidate's return */
         WmActorModeChoice actor_mode; /* how --planner actor acts without sampling: mean or density */
     } plan;
-    struct {
-        int enabled;                          /* train Dreamer's actor and value in imagination */
-        long layers, units;                   /* the actor's hidden layers (Dreamer V1: 4 x 400) */
-        long value_layers, value_units;       /* the value's (3 x 400) */
-        WmActivationChoice activation;        /* elu or relu */
-        double learning_rate, value_learning_rate, eps, clip_norm;
-        long horizon;                         /* imagined steps from every posterior state */
-        double gamma, lambda;                 /* the lambda-return's discount and mixing */
-        double entropy_scale;                 /* weight of the policy's entropy in the actor's objective */
-        WmGradientChoice gradient;            /* dynamics (Dreamer V1) or reinforce (V2/V3) */
-        int return_normalization;             /* the return term over max(1, running 5-95% range) (DreamerV3) */
-        int slow_target;                      /* returns from a slowly updated copy of the value */
-        long target_every;                    /* updates between copies of the slow value */
-        double init_std, mean_scale, min_std; /* the tanh-Normal's shape */
-        double variance_penalty;              /* lambda x the ensemble heads' reward variance, per imagined step */
-    } actor;
+    WmActorSection actor;
 } WmConfig;
 
 /* What a world model needs to know of a run's config, and nothing more: the image it sees, its sizes and its

@@ -267,11 +267,11 @@ WmStatus checkpoint_load_policy(const char *path, WmActor *actor, WmValue *value
         if (!info.config.actor.enabled) {
             wm_error_set(err, WM_ERR_ARG, "%s: this run was trained without the actor (actor.enabled false); "
                          "plan with cem, mppi or shooting", path);
-        } else if (actor && actor_create(actor, &info.config, features, info.action_dim, err) == WM_OK) {
+        } else if (actor && actor_create(actor, &info.config.actor, features, info.action_dim, err) == WM_OK) {
             const Block block = {&actor->params, "", NULL, NULL};
             read_blocks(&f, &block, 1, err);
         }
-        if (err->status == WM_OK && value && value_create(value, &info.config, features, err) == WM_OK) {
+        if (err->status == WM_OK && value && value_create(value, &info.config.actor, features, err) == WM_OK) {
             const Block block = {&value->params, "", NULL, NULL};
             read_blocks(&f, &block, 1, err);
         }

@@ -66,7 +66,7 @@ WmStatus imagine_create(WmImagination *im, const WmConfig *c, const WmWorldModel
     im->gamma = (float)c->actor.gamma, im->lambda = (float)c->actor.lambda;
     im->entropy_scale = (float)c->actor.entropy_scale, im->target_every = c->actor.target_every;
     im->normalize_returns = c->actor.return_normalization;
-    if (actor_create(&im->actor, c, F, m->action_dim, err) || value_create(&im->value, c, F, err)) return err->status;
+    if (actor_create(&im->actor, &c->actor, F, m->action_dim, err) || value_create(&im->value, &c->actor, F, err)) return err->status;
     const uint64_t seed = (uint64_t)c->run.seed;
     params_init_glorot(&im->actor.params, seed);
     params_init_glorot(&im->value.params, seed);

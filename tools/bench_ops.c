@@ -255,26 +255,13 @@ int bench_ops(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) return bench_ops_usage(stdout, 0);
     BenchOps b = {.threads = omp_get_max_threads(), .repeats = 3, .frames = 2500, .out = stdout};
     WmError err = {0};
-    for (int i = 1; i < argc; i++) {
-        const char *value = NULL;
-        long number = 0;
-        int got;
-        if (strcmp(argv[i], "--json") == 0) {
-            b.json = 1;
-        } else if ((got = cli_option_value(argc, argv, &i, "--threads", &value, &err)) != 0) {
-            if (got < 0 || cli_parse_long("--threads", value, 1, 1024, &number, &err)) break;
-            b.threads = (int)number;
-        } else if ((got = cli_option_value(argc, argv, &i, "--frames", &value, &err)) != 0) {
-            if (got < 0 || cli_parse_long("--frames", value, 1, 100000, &number, &err)) break;
-            b.frames = (int)number;
-        } else if ((got = cli_option_value(argc, argv, &i, "--repeats", &value, &err)) != 0) {
-            if (got < 0 || cli_parse_long("--repeats", value, 1, 1000, &number, &err)) break;
-            b.repeats = (int)number;
-        } else {
-            wm_error_set(&err, WM_ERR_ARG, "unknown option '%s'", argv[i]);
-        }
-        if (err.status) break;
-    }
+    long threads = b.threads, frames = b.frames, repeats = b.repeats;
+    const CliOption options[] = {
+        {"--json", CLI_FLAG, &b.json, 0, 0},           {"--threads", CLI_LONG, &threads, 1, 1024},
+        {"--frames", CLI_LONG, &frames, 1, 100000}, {"--repeats", CLI_LONG, &repeats, 1, 1000},
+    };
+    cli_parse_options(argc, argv, options, (int)(sizeof options / sizeof options[0]), &err);
+    b.threads = (int)threads, b.frames = (int)frames, b.repeats = (int)repeats;
     if (err.status) {
         fprintf(stderr, "wm bench ops: %s\n", err.message);
         return bench_ops_usage(stderr, 2);

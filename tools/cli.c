@@ -21,7 +21,9 @@ WmStatus cli_parse_long(const char *option, const char *text, long lo, long hi, 
     return WM_OK;
 }
 
-int cli_option_value(int argc, char **argv, int *i, const char *name, const char **value, WmError *err) {
+/* For "--name VALUE": when argv[*i] is the option, stores the value, advances *i and returns 1. A missing value is
+ * an error (returns -1). Returns 0 when argv[*i] is another option. */
+static int option_value(int argc, char **argv, int *i, const char *name, const char **value, WmError *err) {
     if (strcmp(argv[*i], name) != 0) return 0;
     if (*i + 1 >= argc) {
         wm_error_set(err, WM_ERR_ARG, "%s needs a value", name);
@@ -47,7 +49,7 @@ WmStatus cli_parse_options(int argc, char **argv, const CliOption *options, int 
                 continue;
             }
             const char *value = NULL;
-            const int got = cli_option_value(argc, argv, &i, o->name, &value, err);
+            const int got = option_value(argc, argv, &i, o->name, &value, err);
             if (got <= 0) continue;
             matched = 1;
             CliList *list = o->out;

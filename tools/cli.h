@@ -7,10 +7,6 @@
 /* Parses all of text as a base-10 integer within [lo, hi]; the error names the option. */
 WmStatus cli_parse_long(const char *option, const char *text, long lo, long hi, long *out, WmError *err);
 
-/* For "--name VALUE": when argv[*i] is the option, stores the value, advances *i and returns 1. A missing value is
- * an error (returns -1). Returns 0 when argv[*i] is another option. */
-int cli_option_value(int argc, char **argv, int *i, const char *name, const char **value, WmError *err);
-
 /* True when s ends with suffix (file kinds by extension). */
 int cli_ends_with(const char *s, const char *suffix);
 

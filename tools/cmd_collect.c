@@ -38,27 +38,13 @@ typedef struct {
 } CollectOptions;
 
 static WmStatus parse(int argc, char **argv, CollectOptions *o, WmError *err) {
-    for (int i = 1; i < argc && err->status == WM_OK; i++) {
-        const char *value = NULL;
-        const char *names[] = {"--env", "--out", "--policy", "--format", "--episodes", "--seed", "--action-repeat"};
-        int matched = 0;
-        for (int k = 0; k < 7 && !matched; k++) {
-            int got = cli_option_value(argc, argv, &i, names[k], &value, err);
-            if (got < 0) return err->status;
-            if (got == 0) continue;
-            matched = 1;
-            switch (k) {
-            case 0: o->env = value; break;
-            case 1: o->out = value; break;
-            case 2: o->policy = value; break;
-            case 3: o->format = value; break;
-            case 4: cli_parse_long("--episodes", value, 1, 1000000, &o->episodes, err); break;
-            case 5: cli_parse_long("--seed", value, 0, 2147483647L, &o->seed, err); break;
-            case 6: cli_parse_long("--action-repeat", value, 1, 1000, &o->action_repeat, err); break;
-            }
-        }
-        if (!matched) return wm_error_set(err, WM_ERR_ARG, "unknown option '%s'", argv[i]);
-    }
+    const CliOption options[] = {
+        {"--env", CLI_TEXT, &o->env, 0, 0},          {"--out", CLI_TEXT, &o->out, 0, 0},
+        {"--policy", CLI_TEXT, &o->policy, 0, 0},    {"--format", CLI_TEXT, &o->format, 0, 0},
+        {"--episodes", CLI_LONG, &o->episodes, 1, 1000000}, {"--seed", CLI_LONG, &o->seed, 0, 2147483647L},
+        {"--action-repeat", CLI_LONG, &o->action_repeat, 1, 1000},
+    };
+    cli_parse_options(argc, argv, options, (int)(sizeof options / sizeof options[0]), err);
     if (err->status) return err->status;
     if (o->env == NULL || o->out == NULL || o->episodes == 0)
         return wm_error_set(err, WM_ERR_ARG, "--env, --episodes and --out are required");

@@ -72,16 +72,16 @@ void fs_remove_shallow(const char *path) {
         unlink(path);
         return;
     }
-    DIR *dir = opendir(path);
-    if (dir != NULL) {
-        struct dirent *entry;
+    char **names = NULL;
+    int count = 0;
+    WmError ignored = {0};
+    if (fs_list_dir(path, &names, &count, &ignored) == WM_OK) {
         char child[4096];
-        while ((entry = readdir(dir)) != NULL) {
-            if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) continue;
-            snprintf(child, sizeof child, "%s/%s", path, entry->d_name);
+        for (int i = 0; i < count; i++) {
+            snprintf(child, sizeof child, "%s/%s", path, names[i]);
             unlink(child);
         }
-        closedir(dir);
+        fs_free_list(names, count);
     }
     rmdir(path);
 }
@@ -111,33 +111,29 @@ WmStatus fs_read_all(const char *path, char **data, size_t *size, WmError *err) 
     return WM_OK;
 }
 
-static int compare_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int not_dot(const struct dirent *entry) {
+    return strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0;
+}
+
+/* strcmp order, not the locale's: scandir's alphasort would use strcoll. */
+static int by_name(const struct dirent **a, const struct dirent **b) { return strcmp((*a)->d_name, (*b)->d_name); }
 
 WmStatus fs_list_dir(const char *path, char ***names, int *count, WmError *err) {
     *names = NULL, *count = 0;
-    DIR *dir = opendir(path);
-    if (dir == NULL) return wm_error_set(err, WM_ERR_IO, "%s: cannot open directory: %s", path, strerror(errno));
-    int capacity = 0;
-    struct dirent *entry;
-    while ((entry = readdir(dir)) != NULL) {
-        if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) continue;
-        if (*count == capacity) {
-            capacity = capacity ? 2 * capacity : 64;
-            char **grown = realloc(*names, capacity * sizeof *grown);
-            if (grown == NULL) break;
-            *names = grown;
-        }
-        if (((*names)[*count] = strdup(entry->d_name)) == NULL) break;
-        (*count)++;
+    struct dirent **entries = NULL;
+    const int found = scandir(path, &entries, not_dot, by_name);
+    if (found < 0) return wm_error_set(err, WM_ERR_IO, "%s: cannot open directory: %s", path, strerror(errno));
+    *names = calloc((size_t)found + 1, sizeof **names);
+    for (int i = 0; i < found; i++) {
+        if (*names && *count == i && ((*names)[i] = strdup(entries[i]->d_name)) != NULL) ++*count;
+        free(entries[i]);
     }
-    int incomplete = entry != NULL;
-    closedir(dir);
-    if (incomplete) {
+    free(entries);
+    if (*names == NULL || *count < found) {
         fs_free_list(*names, *count);
         *names = NULL, *count = 0;
         return wm_error_set(err, WM_ERR_NOMEM, "%s: out of memory listing", path);
     }
-    if (*count > 1) qsort(*names, *count, sizeof **names, compare_names);
     return WM_OK;
 }
 

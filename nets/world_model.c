@@ -192,8 +192,8 @@ void world_model_preprocess(const WmWorldModel *model, float *images, const uint
 }
 
 /* The decoder and reward head on the features [h, z]. */
-static WmStatus heads_forward(WmWorldModel *m, float *features, float *decoder_in, float **decoder_outs,
-                              float **reward_outs, float **continue_outs, WmError *err) {
+static WmStatus decode_forward(WmWorldModel *m, float *features, float *decoder_in, float **decoder_outs,
+                               float **reward_outs, float **continue_outs, WmError *err) {
     const int N = m->batch * m->length;
     if (dense_forward(&m->decoder_dense, &m->params, decoder_in, features, N, err) ||
         conv_stack_forward(&m->decoder, &m->dnnl, &m->params, &m->arena, decoder_outs, decoder_in, err))
@@ -306,7 +306,7 @@ static WmStatus forward(WmWorldModel *m, int context, Forward *f, WmError *err) 
     const float *feature_parts[2] = {m->trace.h, m->trace.z};
     const int feature_widths[2] = {D, S};
     concat_forward(f->features, feature_parts, feature_widths, 2, N);
-    if (heads_forward(m, f->features, f->decoder_in, f->decoder_outs, f->reward_outs, f->continue_outs, err))
+    if (decode_forward(m, f->features, f->decoder_in, f->decoder_outs, f->reward_outs, f->continue_outs, err))
         return err->status;
     m->image_mean = f->decoder_outs[m->decoder.layers - 1];
     m->reward_mean = f->reward_outs[m->reward.count - 1];

@@ -100,7 +100,7 @@ void imagine_free(WmImagination *im) {
 }
 
 /* Every head's prior mean on h_k, the reward there, and the variance of those rewards across heads. */
-static WmStatus heads_forward(WmImagination *im, const WmWorldModel *m, Imagined *x, WmError *err) {
+static WmStatus ensemble_reward_forward(WmImagination *im, const WmWorldModel *m, Imagined *x, WmError *err) {
     const int N = im->starts, D = m->rssm.deter, S = m->rssm.stoch, U = m->rssm.hidden, K = m->rssm.members;
     WmArena *arena = &im->arena;
     Heads *e = arena_alloc_zero(arena, sizeof *e);
@@ -130,8 +130,8 @@ static WmStatus heads_forward(WmImagination *im, const WmWorldModel *m, Imagined
 }
 
 /* dvariance (N, consumed): back through every head's reward and prior mean into dh (N, D) +=. */
-static WmStatus heads_backward(WmImagination *im, const WmWorldModel *m, WmParams *frozen, const Imagined *x,
-                               const float *dvariance, float *dh, WmError *err) {
+static WmStatus ensemble_reward_backward(WmImagination *im, const WmWorldModel *m, WmParams *frozen,
+                                         const Imagined *x, const float *dvariance, float *dh, WmError *err) {
     const int N = im->starts, D = m->rssm.deter, S = m->rssm.stoch, K = m->rssm.members, last = m->reward.count - 1;
     const Heads *e = x->heads;
     WmArena *arena = &im->arena;
@@ -200,7 +200,7 @@ static WmStatus imagine_forward(WmImagination *im, const WmWorldModel *m, const 
         const float *noise = latent_noise + (size_t)k * N * S;
         for (size_t i = 0; i < (size_t)N * S; i++) z[i] = next->step.prior_mean[i] + next->step.prior_std[i] * noise[i];
         next->h = next->step.h, next->z = z;
-        if (im->variance_penalty > 0.0f && m->rssm.members > 1 && heads_forward(im, m, next, err)) return err->status;
+        if (im->variance_penalty > 0.0f && m->rssm.members > 1 && ensemble_reward_forward(im, m, next, err)) return err->status;
     }
     return WM_OK;
 }
@@ -284,7 +284,7 @@ static WmStatus actor_backward_dynamics(WmImagination *im, const WmWorldModel *m
         concat_backward(parts, dfeatures, widths, 2, N);
         if (x->heads) { /* the penalised reward r - lambda Var_j r_j */
             for (int n = 0; n < N; n++) dtop[n] = -im->variance_penalty * AT(g->reward, k)[n];
-            if (heads_backward(im, m, &frozen_model, x, dtop, dh, err)) return err->status;
+            if (ensemble_reward_backward(im, m, &frozen_model, x, dtop, dh, err)) return err->status;
         }
         float *dmean = arena_floats(arena, (size_t)N * S), *dstd = arena_floats(arena, (size_t)N * S);
         if (dstd == NULL) return arena_check(arena, err);

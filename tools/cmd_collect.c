@@ -37,71 +37,73 @@ typedef struct {
     long episodes, seed, action_repeat;
 } CollectOptions;
 
-static WmStatus parse(int argc, char **argv, CollectOptions *o, WmError *err) {
+static WmStatus parse(int argc, char **argv, CollectOptions *wanted, WmError *err) {
     const CliOption options[] = {
-        {"--env", CLI_TEXT, &o->env, 0, 0},          {"--out", CLI_TEXT, &o->out, 0, 0},
-        {"--policy", CLI_TEXT, &o->policy, 0, 0},    {"--format", CLI_TEXT, &o->format, 0, 0},
-        {"--episodes", CLI_LONG, &o->episodes, 1, 1000000}, {"--seed", CLI_LONG, &o->seed, 0, 2147483647L},
-        {"--action-repeat", CLI_LONG, &o->action_repeat, 1, 1000},
+        {"--env", CLI_TEXT, &wanted->env, 0, 0},          {"--out", CLI_TEXT, &wanted->out, 0, 0},
+        {"--policy", CLI_TEXT, &wanted->policy, 0, 0},    {"--format", CLI_TEXT, &wanted->format, 0, 0},
+        {"--episodes", CLI_LONG, &wanted->episodes, 1, 1000000}, {"--seed", CLI_LONG, &wanted->seed, 0, 2147483647L},
+        {"--action-repeat", CLI_LONG, &wanted->action_repeat, 1, 1000},
     };
     cli_parse_options(argc, argv, options, (int)(sizeof options / sizeof options[0]), err);
     if (err->status) return err->status;
-    if (o->env == NULL || o->out == NULL || o->episodes == 0)
+    if (wanted->env == NULL || wanted->out == NULL || wanted->episodes == 0)
         return wm_error_set(err, WM_ERR_ARG, "--env, --episodes and --out are required");
-    if (strcmp(o->policy, "random") != 0 && strcmp(o->policy, "zero") != 0)
-        return wm_error_set(err, WM_ERR_ARG, "--policy: '%s' is not random or zero", o->policy);
-    if (strcmp(o->format, "png") != 0 && strcmp(o->format, "npz") != 0)
-        return wm_error_set(err, WM_ERR_ARG, "--format: '%s' is not png or npz", o->format);
-    return cli_check_env("--env", o->env, err);
+    if (strcmp(wanted->policy, "random") != 0 && strcmp(wanted->policy, "zero") != 0)
+        return wm_error_set(err, WM_ERR_ARG, "--policy: '%s' is not random or zero", wanted->policy);
+    if (strcmp(wanted->format, "png") != 0 && strcmp(wanted->format, "npz") != 0)
+        return wm_error_set(err, WM_ERR_ARG, "--format: '%s' is not png or npz", wanted->format);
+    return cli_check_env("--env", wanted->env, err);
 }
 
 int command_collect(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) return collect_usage(stdout, 0);
-    CollectOptions o = {.policy = "random", .format = "png"};
+    CollectOptions wanted = {.policy = "random", .format = "png"};
     WmError err = {0};
-    if (parse(argc, argv, &o, &err)) {
+    if (parse(argc, argv, &wanted, &err)) {
         fprintf(stderr, "wm collect: %s\n", err.message);
         return collect_usage(stderr, 2);
     }
     WmEnv env;
-    WmRng policy_rng = rng_stream((uint64_t)o.seed, WM_STREAM_POLICY);
+    WmRng policy_rng = rng_stream((uint64_t)wanted.seed, WM_STREAM_POLICY);
     /* Collecting into a dataset again with the same seed continues its streams where they left off, so no episode
      * repeats one it holds. */
     uint64_t env_counter = 0, policy_counter = 0;
-    dataset_read_streams(o.out, (uint64_t)o.seed, &env_counter, &policy_counter);
-    if (env_create(&env, o.env, (uint64_t)o.seed, (int)o.action_repeat, &err) || fs_make_dirs(o.out, &err) ||
-        dataset_write_env(o.out, env_name(&env), (uint64_t)o.seed, env_counter, policy_counter, &err)) {
+    dataset_read_streams(wanted.out, (uint64_t)wanted.seed, &env_counter, &policy_counter);
+    if (env_create(&env, wanted.env, (uint64_t)wanted.seed, (int)wanted.action_repeat, &err) ||
+        fs_make_dirs(wanted.out, &err) ||
+        dataset_write_env(wanted.out, env_name(&env), (uint64_t)wanted.seed, env_counter, policy_counter, &err)) {
         fprintf(stderr, "wm collect: %s\n", err.message);
         env_free(&env);
         return 1;
     }
     env.rng.counter = env_counter, policy_rng.counter = policy_counter;
-    WmRandomPolicy policy_state = {strcmp(o.policy, "random") == 0 ? &policy_rng : NULL, env_action_dim(&env)};
+    WmRandomPolicy policy_state = {strcmp(wanted.policy, "random") == 0 ? &policy_rng : NULL, env_action_dim(&env)};
     const WmPolicy policy = policy_random(&policy_state);
-    int npz = strcmp(o.format, "npz") == 0, written = 0;
+    int npz = strcmp(wanted.format, "npz") == 0, written = 0;
     double start = wm_clock_seconds(), total_return = 0.0;
     long frames = 0;
     /* Episode names continue after what DIR holds, so collecting twice adds instead of failing. */
     int index = 0;
-    for (long e = 0; e < o.episodes && err.status == WM_OK; e++) {
+    for (long e = 0; e < wanted.episodes && err.status == WM_OK; e++) {
         char path[4096];
         do {
-            snprintf(path, sizeof path, "%s/episode_%06d%s", o.out, index++, npz ? ".npz" : "");
+            snprintf(path, sizeof path, "%s/episode_%06d%s", wanted.out, index++, npz ? ".npz" : "");
         } while (fs_exists(path));
         WmEpisode episode = {0};
         if (env_rollout(&env, &policy, &episode, NULL, &err) == WM_OK) {
             WmStatus status = npz ? episode_write_npz(path, &episode, 1, &err) : episode_write_png_dir(path, &episode, &err);
             if (status == WM_OK)
-                status = dataset_write_env(o.out, env_name(&env), (uint64_t)o.seed, env.rng.counter, policy_rng.counter,
+                status = dataset_write_env(wanted.out, env_name(&env), (uint64_t)wanted.seed, env.rng.counter,
+                                           policy_rng.counter,
                                            &err);
             if (status == WM_OK) {
                 written++;
                 frames += episode.length;
                 total_return += episode_return(&episode);
                 double elapsed = wm_clock_seconds() - start;
-                progress_line("collect %s: episode %d/%ld, return %.1f, %.0f frames/s, ETA %.0f s", o.env, written,
-                              o.episodes, episode_return(&episode), frames / elapsed,
-                              elapsed / written * (o.episodes - written));
+                progress_line("collect %s: episode %d/%ld, return %.1f, %.0f frames/s, ETA %.0f s", wanted.env, written,
+                              wanted.episodes, episode_return(&episode), frames / elapsed,
+                              elapsed / written * (wanted.episodes - written));
             }
         }
         episode_free(&episode);
@@ -115,7 +117,7 @@ int command_collect(int argc, char **argv) {
     }
     printf("collected %d episode%s of %s (%ld frames, action repeat %d) into %s: mean return %.2f, %.1f s\n", written,
            wm_plural(written),
-           o.env, frames, action_repeat, o.out, total_return / written,
+           wanted.env, frames, action_repeat, wanted.out, total_return / written,
            wm_clock_seconds() - start);
     return 0;
 }

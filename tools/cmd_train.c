@@ -71,26 +71,26 @@ static int stop_requested(void *ctx) {
 
 int command_train(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) return train_usage(stdout, 0);
-    WmTrainOptions o = {0};
+    WmTrainOptions train = {0};
     CliList sets = {0};
     long threads = 0;
     WmError err = {0};
     const CliOption options[] = {
-        {"--config", CLI_TEXT, &o.config_path, 0, 0}, {"--run", CLI_TEXT, &o.run, 0, 0},
-        {"--data", CLI_TEXT, &o.data, 0, 0},          {"--env", CLI_TEXT, &o.env, 0, 0},
-        {"--steps", CLI_LONG, &o.steps, 1, 1000000000}, {"--threads", CLI_LONG, &threads, 1, 1024},
-        {"--set", CLI_LIST, &sets, 0, 0},             {"--skip-bad", CLI_FLAG, &o.skip_bad, 0, 0},
+        {"--config", CLI_TEXT, &train.config_path, 0, 0}, {"--run", CLI_TEXT, &train.run, 0, 0},
+        {"--data", CLI_TEXT, &train.data, 0, 0},          {"--env", CLI_TEXT, &train.env, 0, 0},
+        {"--steps", CLI_LONG, &train.steps, 1, 1000000000}, {"--threads", CLI_LONG, &threads, 1, 1024},
+        {"--set", CLI_LIST, &sets, 0, 0},             {"--skip-bad", CLI_FLAG, &train.skip_bad, 0, 0},
     };
     if (cli_parse_options(argc, argv, options, (int)(sizeof options / sizeof options[0]), &err) == WM_OK &&
-        (o.run == NULL || (o.data == NULL) == (o.env == NULL)))
+        (train.run == NULL || (train.data == NULL) == (train.env == NULL)))
         wm_error_set(&err, WM_ERR_ARG, "--run and one of --data DIR (offline) or --env NAME (online) are required");
-    if (err.status == WM_OK && cli_check_env("--env", o.env, &err) == WM_OK) cli_check_sets(&sets, &err);
+    if (err.status == WM_OK && cli_check_env("--env", train.env, &err) == WM_OK) cli_check_sets(&sets, &err);
     if (err.status) {
         fprintf(stderr, "wm train: %s\n", err.message);
         return train_usage(stderr, 2);
     }
     if (threads > 0) omp_set_num_threads((int)threads);
-    o.sets = sets.items, o.set_count = sets.count;
+    train.sets = sets.items, train.set_count = sets.count;
     stop_signal_install(); /* the loop checkpoints and stops at the next step */
     /* Under mpirun, one rank of a data-parallel job; rank 0 alone prints progress and notes. */
     WmComm comm;
@@ -98,10 +98,10 @@ int command_train(int argc, char **argv) {
         fprintf(stderr, "wm train: %s\n", err.message);
         return 1;
     }
-    o.comm = &comm;
+    train.comm = &comm;
     const WmTrainObserver observer = {NULL, comm.rank == 0 ? print_note : NULL,
                                       comm.rank == 0 ? print_progress : NULL, stop_requested};
-    if (run_train(&o, &observer, &err) == WM_OK) {
+    if (run_train(&train, &observer, &err) == WM_OK) {
         comm_leave(&comm);
         return 0;
     }
@@ -111,7 +111,7 @@ int command_train(int argc, char **argv) {
     fprintf(stderr, "wm train: %s%s\n", rank, err.message);
     if (err.status == WM_ERR_NUMERIC) {
         WmRunPaths paths;
-        run_paths(&paths, o.run);
+        run_paths(&paths, train.run);
         fprintf(stderr, "wm train: %sthe last good checkpoint is %s\n", rank, paths.latest);
     }
     /* The other ranks may be waiting in a collective for this one: end the job, not only this rank. A rank stopped

@@ -27,62 +27,65 @@ int plan_precision_is_bf16(WmPrecisionChoice precision) {
     return dnnl_cpu_has_bf16();
 }
 
-WmStatus plan_model_init(WmPlanModel *o, const WmWorldModel *model, int candidates, int horizon,
+WmStatus plan_model_init(WmPlanModel *plan, const WmWorldModel *model, int candidates, int horizon,
                          int random_propagation, int bf16, uint64_t seed, WmError *err) {
-    memset(o, 0, sizeof *o);
-    o->model = model, o->candidates = candidates, o->horizon = horizon;
-    o->members = model->rssm.members, o->random_propagation = random_propagation;
-    o->rng = rng_stream(seed, WM_STREAM_ENSEMBLE_HEADS);
-    o->bf16 = bf16;
-    if (bf16 && plan_bf16_init(&o->fast, model, candidates, err)) return err->status;
+    memset(plan, 0, sizeof *plan);
+    plan->model = model, plan->candidates = candidates, plan->horizon = horizon;
+    plan->members = model->rssm.members, plan->random_propagation = random_propagation;
+    plan->rng = rng_stream(seed, WM_STREAM_ENSEMBLE_HEADS);
+    plan->bf16 = bf16;
+    if (bf16 && plan_bf16_init(&plan->fast, model, candidates, err)) return err->status;
     const WmRssm *r = &model->rssm;
-    const size_t rows = (size_t)candidates * o->members, D = r->deter, S = r->stoch, U = r->hidden, A = r->action;
+    const size_t rows = (size_t)candidates * plan->members, D = r->deter, S = r->stoch, U = r->hidden, A = r->action;
     size_t widest = 1;
     for (int i = 0; i < model->reward.count; i++) widest = widest > (size_t)model->reward.layers[i].out ? widest : (size_t)model->reward.layers[i].out;
-    o->reward_widest = (int)widest;
+    plan->reward_widest = (int)widest;
     /* Two states in flight, one transition's arrays, the features and the reward head's layers, plus padding. */
     const size_t floats = rows * (2 * (D + S) + (S + A) + 2 * U + D + 9 * D + 3 * S + (D + S) + 2 * widest + A + 1);
-    return arena_init(&o->arena, "planning", floats * sizeof(float) + 64 * 64, err);
+    return arena_init(&plan->arena, "planning", floats * sizeof(float) + 64 * 64, err);
 }
 
-WmStatus plan_model_set_value(WmPlanModel *o, const WmValue *value, float gamma, WmError *err) {
-    o->value = value, o->bootstrap_discount = powf(gamma, (float)o->horizon);
-    const WmRssm *r = &o->model->rssm;
+WmStatus plan_model_set_value(WmPlanModel *plan, const WmValue *value, float gamma, WmError *err) {
+    plan->value = value, plan->bootstrap_discount = powf(gamma, (float)plan->horizon);
+    const WmRssm *r = &plan->model->rssm;
     size_t per_row = (size_t)(r->deter + r->stoch);
     for (int i = 0; i < value->net.count; i++) per_row += (size_t)value->net.layers[i].out;
-    return arena_init(&o->value_arena, "planning's value", (per_row * o->candidates * o->members + 64 * 64) * sizeof(float),
+    return arena_init(&plan->value_arena, "planning's value",
+                      (per_row * plan->candidates * plan->members + 64 * 64) * sizeof(float),
                       err);
 }
 
-void plan_model_free(WmPlanModel *o) {
-    if (o->bf16) plan_bf16_free(&o->fast);
-    arena_free(&o->arena);
-    arena_free(&o->value_arena);
-    memset(o, 0, sizeof *o);
+void plan_model_free(WmPlanModel *plan) {
+    if (plan->bf16) plan_bf16_free(&plan->fast);
+    arena_free(&plan->arena);
+    arena_free(&plan->value_arena);
+    memset(plan, 0, sizeof *plan);
 }
 
-WmStatus plan_model_load(WmPlanModel *o, WmError *err) { return o->bf16 ? plan_bf16_load(&o->fast, err) : WM_OK; }
+WmStatus plan_model_load(WmPlanModel *plan, WmError *err) {
+    return plan->bf16 ? plan_bf16_load(&plan->fast, err) : WM_OK;
+}
 
-void plan_model_start(WmPlanModel *o, const float *h, const float *z) { o->h = h, o->z = z; }
+void plan_model_start(WmPlanModel *plan, const float *h, const float *z) { plan->h = h, plan->z = z; }
 
 /* Head `head` (>= 1) on `count` rows starting at row `at`: the prior's mean (and the arrays it needs). */
-static WmStatus member_prior(WmPlanModel *o, WmRssmStep *step, int head, size_t at, int count, WmError *err) {
-    const WmRssm *r = &o->model->rssm;
+static WmStatus member_prior(WmPlanModel *plan, WmRssmStep *step, int head, size_t at, int count, WmError *err) {
+    const WmRssm *r = &plan->model->rssm;
     float *h = step->h + at * r->deter, *hidden = step->prior_h + at * r->hidden, *mean = step->prior_mean + at * r->stoch;
-    if (o->bf16) return plan_bf16_member_prior(&o->fast, head, h, hidden, mean, err);
-    return rssm_member_prior(r, &o->model->params, head, h, hidden, mean, step->prior_raw + at * r->stoch,
+    if (plan->bf16) return plan_bf16_member_prior(&plan->fast, head, h, hidden, mean, err);
+    return rssm_member_prior(r, &plan->model->params, head, h, hidden, mean, step->prior_raw + at * r->stoch,
                              step->prior_std + at * r->stoch, count, err);
 }
 
 WmStatus plan_model_returns(void *ctx, const float *candidates, int count, float *returns, WmError *err) {
-    WmPlanModel *o = ctx;
-    const WmWorldModel *m = o->model;
-    if (o->bf16 && count != o->fast.count)
-        return wm_error_set(err, WM_ERR_ARG, "bf16 planning was built for %d candidates, asked for %d", o->fast.count,
-                            count);
+    WmPlanModel *plan = ctx;
+    const WmWorldModel *m = plan->model;
+    if (plan->bf16 && count != plan->fast.count)
+        return wm_error_set(err, WM_ERR_ARG, "bf16 planning was built for %d candidates, asked for %d",
+                            plan->fast.count, count);
     const WmRssm *r = &m->rssm;
-    const int K = o->members, rows = count * K, D = r->deter, S = r->stoch, A = r->action, horizon = o->horizon;
-    WmArena *arena = &o->arena;
+    const int K = plan->members, rows = count * K, D = r->deter, S = r->stoch, A = r->action, horizon = plan->horizon;
+    WmArena *arena = &plan->arena;
     arena_reset(arena);
     float *h = arena_floats(arena, (size_t)rows * D), *z = arena_floats(arena, (size_t)rows * S);
     float *actions = arena_floats(arena, (size_t)rows * A), *features = arena_floats(arena, (size_t)rows * (D + S));
@@ -91,8 +94,8 @@ WmStatus plan_model_returns(void *ctx, const float *candidates, int count, float
     const size_t mark = arena_mark(arena);
     /* Rows are particle-major: particle k of candidate n is row k count + n. */
     for (int row = 0; row < rows; row++) {
-        memcpy(h + (size_t)row * D, o->h, (size_t)D * sizeof *h);
-        memcpy(z + (size_t)row * S, o->z, (size_t)S * sizeof *z);
+        memcpy(h + (size_t)row * D, plan->h, (size_t)D * sizeof *h);
+        memcpy(z + (size_t)row * S, plan->z, (size_t)S * sizeof *z);
         returns[row] = 0.0f;
     }
     const float *parts[2] = {step.h, step.prior_mean};
@@ -101,29 +104,30 @@ WmStatus plan_model_returns(void *ctx, const float *candidates, int count, float
         for (int row = 0; row < rows; row++)
             memcpy(actions + (size_t)row * A, candidates + ((size_t)(row % count) * horizon + t) * A, (size_t)A * sizeof *actions);
         /* The transition with head 0 on every row, then each particle's own head on its rows. */
-        if (o->bf16 ? plan_bf16_transition(&o->fast, &step, h, z, actions, err)
+        if (plan->bf16 ? plan_bf16_transition(&plan->fast, &step, h, z, actions, err)
                     : rssm_step_forward(r, &m->params, &step, h, z, actions, err))
             return err->status;
         for (int k = 1; k < K; k++) {
-            const int head = o->random_propagation ? (int)rng_below(&o->rng, (uint32_t)K) : k;
-            if (head != 0 && member_prior(o, &step, head, (size_t)k * count, count, err)) return err->status;
+            const int head = plan->random_propagation ? (int)rng_below(&plan->rng, (uint32_t)K) : k;
+            if (head != 0 && member_prior(plan, &step, head, (size_t)k * count, count, err)) return err->status;
         }
-        if (o->random_propagation && K > 1) {
+        if (plan->random_propagation && K > 1) {
             /* Particle 0 draws too; it ran head 0 above, so only another head needs computing. */
-            const int head = (int)rng_below(&o->rng, (uint32_t)K);
-            if (head != 0 && member_prior(o, &step, head, 0, count, err)) return err->status;
+            const int head = (int)rng_below(&plan->rng, (uint32_t)K);
+            if (head != 0 && member_prior(plan, &step, head, 0, count, err)) return err->status;
         }
         /* The prior's mean is the next z; the reward head reads [h, z]. */
         concat_forward(features, parts, widths, 2, rows);
         const float *x = features;
-        if (o->bf16) {
-            float *reward = arena_floats(arena, (size_t)rows), *a = arena_floats(arena, (size_t)rows * o->reward_widest),
-                  *b = arena_floats(arena, (size_t)rows * o->reward_widest);
+        if (plan->bf16) {
+            float *reward = arena_floats(arena, (size_t)rows), *a = arena_floats(arena,
+                                                                                 (size_t)rows * plan->reward_widest),
+                  *b = arena_floats(arena, (size_t)rows * plan->reward_widest);
             if (b == NULL) return arena_check(arena, err);
-            if (plan_bf16_reward(&o->fast, features, a, b, reward, err)) return err->status;
+            if (plan_bf16_reward(&plan->fast, features, a, b, reward, err)) return err->status;
             x = reward;
         }
-        for (int i = 0; !o->bf16 && i < m->reward.count; i++) {
+        for (int i = 0; !plan->bf16 && i < m->reward.count; i++) {
             float *y = arena_floats(arena, (size_t)rows * m->reward.layers[i].out);
             if (y == NULL) return arena_check(arena, err);
             if (dense_forward(&m->reward.layers[i], &m->params, y, x, rows, err)) return err->status;
@@ -134,26 +138,27 @@ WmStatus plan_model_returns(void *ctx, const float *candidates, int count, float
         memcpy(z, step.prior_mean, (size_t)rows * S * sizeof *z);
         arena_rewind(arena, mark);
     }
-    if (o->value) { /* + gamma^H v(s_H) */
-        WmArena *va = &o->value_arena;
+    if (plan->value) { /* + gamma^H v(s_H) */
+        WmArena *va = &plan->value_arena;
         arena_reset(va);
         float *outs[WM_MLP_LAYERS_MAX], *final = arena_floats(va, (size_t)rows * (D + S));
         if (final == NULL) return arena_check(va, err);
         const float *ends[2] = {h, z};
         concat_forward(final, ends, widths, 2, rows);
-        if (mlp_forward(&o->value->net, &o->value->params, va, outs, final, rows, err)) return err->status;
-        for (int row = 0; row < rows; row++) returns[row] += o->bootstrap_discount * outs[o->value->net.count - 1][row];
+        if (mlp_forward(&plan->value->net, &plan->value->params, va, outs, final, rows, err)) return err->status;
+        const float *value = outs[plan->value->net.count - 1];
+        for (int row = 0; row < rows; row++) returns[row] += plan->bootstrap_discount * value[row];
     }
     return WM_OK;
 }
 
-double plan_model_flops(const WmPlanModel *o, int count) {
-    const WmWorldModel *m = o->model;
+double plan_model_flops(const WmPlanModel *plan, int count) {
+    const WmWorldModel *m = plan->model;
     const WmRssm *r = &m->rssm;
-    const double rows = (double)count * o->members;
+    const double rows = (double)count * plan->members;
     double per_step = 2.0 * rows * 3 * r->deter * (r->hidden + r->deter); /* GRU */
     const WmDense *dense[] = {&r->input, &r->prior_hidden, &r->prior_mean, &r->prior_std};
     for (int i = 0; i < 4; i++) per_step += 2.0 * rows * dense[i]->in * dense[i]->out;
     for (int i = 0; i < m->reward.count; i++) per_step += 2.0 * rows * m->reward.layers[i].in * m->reward.layers[i].out;
-    return per_step * o->horizon;
+    return per_step * plan->horizon;
 }

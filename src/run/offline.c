@@ -62,7 +62,7 @@ static WmStatus log_step(FILE *metrics, WmTrainer *t, const WmDataset *dataset, 
     return WM_OK;
 }
 
-WmStatus train_offline(const WmTrainOptions *o, const WmConfig *config, const WmRunPaths *paths,
+WmStatus train_offline(const WmTrainOptions *options, const WmConfig *config, const WmRunPaths *paths,
                        const WmTrainObserver *observer, WmError *err) {
     WmDataset dataset = {0};
     WmTrainer trainer;
@@ -70,19 +70,20 @@ WmStatus train_offline(const WmTrainOptions *o, const WmConfig *config, const Wm
     FILE *metrics = NULL;
     float *mean_image = NULL;
     WmFrameSize size = {(int)config->data.height, (int)config->data.width, 0};
-    const WmComm single = comm_single(), *comm = o->comm ? o->comm : &single;
+    const WmComm single = comm_single(), *comm = options->comm ? options->comm : &single;
     const int held = (int)config->data.holdout_episodes;
     /* In a data-parallel job each rank reads its own share; the held-out episodes are rank 0's. */
     const WmDatasetShare share = {comm->rank, comm->size, held};
-    dataset_read_share(o->data, &size, o->skip_bad, &share, &dataset, err);
-    if (agree(comm, o->data, err)) goto done;
+    dataset_read_share(options->data, &size, options->skip_bad, &share, &dataset, err);
+    if (agree(comm, options->data, err)) goto done;
     if (size.resized) train_note(observer, "frames were resized to %dx%d", size.width, size.height);
     if (dataset.skipped) train_note(observer, "skipped %d bad episode%s", dataset.skipped, wm_plural(dataset.skipped));
     /* Where the data came from, in every checkpoint: the directory, its fingerprint, its environment if known. */
     char fingerprint[32], env[64];
     if (source_fingerprint(comm, &dataset, fingerprint, sizeof fingerprint, err)) goto done;
-    dataset_read_env(o->data, env, sizeof env);
-    const WmMetaEntry source[] = {{WM_META_DATA, o->data}, {WM_META_DATA_FINGERPRINT, fingerprint}, {WM_META_ENV, env}};
+    dataset_read_env(options->data, env, sizeof env);
+    const WmMetaEntry source[] = {{WM_META_DATA, options->data}, {WM_META_DATA_FINGERPRINT, fingerprint},
+        {WM_META_ENV, env}};
     const int source_count = env[0] ? 3 : 2;
     if (held >= dataset.listed) {
         wm_error_set(err, WM_ERR_ARG, "data.holdout_episodes: %d of %d episodes leaves none to train on", held,
@@ -96,15 +97,15 @@ WmStatus train_offline(const WmTrainOptions *o, const WmConfig *config, const Wm
         for (int i = 0; i < dataset.count - held_here && err->status == WM_OK; i++)
             replay_add(&trainer.replay, &dataset.episodes[i], err);
         if (err->status == WM_OK && replay_chunk_count(&trainer.replay, (int)config->data.length) == 0)
-            wm_error_set(err, WM_ERR_ARG, "%s: no training episode has data.length = %ld frames", o->data,
+            wm_error_set(err, WM_ERR_ARG, "%s: no training episode has data.length = %ld frames", options->data,
                          config->data.length);
     }
-    if (agree(comm, o->data, err) || (comm->rank == 0 && run_prepare(paths, config, err))) goto done;
+    if (agree(comm, options->data, err) || (comm->rank == 0 && run_prepare(paths, config, err))) goto done;
     if (fs_exists(paths->latest)) {
         if (checkpoint_load_trainer(&trainer, paths->latest, err) ||
             (comm->rank == 0 && run_trim_metrics(paths, trainer.step, err)))
             goto done;
-        train_note(observer, "resuming %s from step %ld", o->run, trainer.step);
+        train_note(observer, "resuming %s from step %ld", options->run, trainer.step);
     }
     if (held > 0) {
         mean_image = malloc((size_t)3 * config->data.height * config->data.width * sizeof(float));
@@ -117,7 +118,7 @@ WmStatus train_offline(const WmTrainOptions *o, const WmConfig *config, const Wm
     if (comm->rank == 0 && run_open_metrics(paths, &metrics, err)) goto done;
     const int threads = omp_get_max_threads();
     train_note(observer, "%s, %d episode%s (%ld frames, %.0f MiB in replay)%s, %d held out, %d thread%s, %ld step%s",
-               o->data, trainer.replay.count, wm_plural(trainer.replay.count), trainer.replay.frames,
+               options->data, trainer.replay.count, wm_plural(trainer.replay.count), trainer.replay.frames,
                replay_memory_bytes(&trainer.replay) / 1048576.0, comm->size > 1 ? " on rank 0" : "", held, threads,
                wm_plural(threads), config->run.steps, wm_plural(config->run.steps));
     if (comm->size > 1)
@@ -155,7 +156,7 @@ WmStatus train_offline(const WmTrainOptions *o, const WmConfig *config, const Wm
     if (held > 0)
         snprintf(held_text, sizeof held_text, "; held out: image mse %.6f (mean image %.6f), reward R^2 %.3f",
                  last_held_out.image_mse, last_held_out.baseline_mse, last_held_out.reward_r2);
-    train_note(observer, "%s at step %ld (%.1f s): loss %.2f, image mse %.6f, reward nll %.4f, kl %.3f%s", o->run,
+    train_note(observer, "%s at step %ld (%.1f s): loss %.2f, image mse %.6f, reward nll %.4f, kl %.3f%s", options->run,
                trainer.step, wm_clock_seconds() - start, last.loss, last.image_mse, last.reward_nll, last.kl, held_text);
 done:
     if (metrics) fclose(metrics);

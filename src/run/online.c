@@ -41,21 +41,21 @@ typedef struct {
 } Rounds;
 
 /* Saves an episode under the rank's episode directory and moves it into the replay store. */
-static WmStatus keep(Online *o, WmTrainer *t, WmEpisode *episode, WmError *err) {
+static WmStatus keep(Online *online, WmTrainer *t, WmEpisode *episode, WmError *err) {
     char path[WM_RUN_PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/episode_%06ld", o->episodes_dir, o->episodes);
+    snprintf(path, sizeof path, "%s/episode_%06ld", online->episodes_dir, online->episodes);
     if (episode_write_png_dir(path, episode, err) || replay_add(&t->replay, episode, err)) return err->status;
-    o->episodes++;
+    online->episodes++;
     return WM_OK;
 }
 
 /* Plays one episode with `policy` into the replay and R/episodes; its return into *return_sum. */
-static WmStatus play_and_keep(Online *o, WmTrainer *t, const WmPolicy *policy,
+static WmStatus play_and_keep(Online *online, WmTrainer *t, const WmPolicy *policy,
                               double *return_sum, WmError *err) {
     WmEpisode episode = {0};
-    if (env_rollout(&o->env, policy, &episode, NULL, err) == WM_OK) {
+    if (env_rollout(&online->env, policy, &episode, NULL, err) == WM_OK) {
         if (return_sum) *return_sum = episode_return(&episode);
-        keep(o, t, &episode, err);
+        keep(online, t, &episode, err);
     }
     episode_free(&episode);
     return err->status;
@@ -69,10 +69,10 @@ typedef struct {
 } OnlineStream;
 
 /* How many there are: the actor's proposals have a stream only when the planner takes them. */
-static int online_streams(Online *o, WmAgent *agent, OnlineStream *out) {
+static int online_streams(Online *online, WmAgent *agent, OnlineStream *out) {
     const OnlineStream streams[ONLINE_STREAMS] = {
-        {WM_META_ONLINE_ENV, &o->env.rng},           {WM_META_ONLINE_EVAL_ENV, &o->eval_env.rng},
-        {WM_META_ONLINE_EXPLORE, &o->explore},       {WM_META_ONLINE_AGENT, &agent->rng},
+        {WM_META_ONLINE_ENV, &online->env.rng},           {WM_META_ONLINE_EVAL_ENV, &online->eval_env.rng},
+        {WM_META_ONLINE_EXPLORE, &online->explore},       {WM_META_ONLINE_AGENT, &agent->rng},
         {WM_META_ONLINE_OBJECTIVE, &agent->objective.rng}, {WM_META_ONLINE_PROPOSAL, &agent->proposal.rng},
     };
     memcpy(out, streams, sizeof streams);
@@ -80,21 +80,23 @@ static int online_streams(Online *o, WmAgent *agent, OnlineStream *out) {
 }
 
 /* Each rank collects with its own copy of every stream (rng_stream_for_rank; rank 0's are the streams themselves). */
-static void streams_for_rank(Online *o, WmAgent *agent) {
+static void streams_for_rank(Online *online, WmAgent *agent) {
     OnlineStream streams[ONLINE_STREAMS];
-    const int count = online_streams(o, agent, streams);
+    const int count = online_streams(online, agent, streams);
     for (int i = 0; i < count; i++) /* the stream word only: where each stream stands is kept */
-        streams[i].rng->stream = rng_stream_for_rank(streams[i].rng->seed, streams[i].rng->stream, o->comm->rank).stream;
+        streams[i].rng->stream = rng_stream_for_rank(streams[i].rng->seed, streams[i].rng->stream,
+                                                     online->comm->rank).stream;
 }
 
 /* Episodes the last checkpoint does not count (from episode `known` on, and any half-written .tmp) were collected
  * by a start that was killed before it saved them; the streams restored from the checkpoint collect them again,
  * the same, so they go. Without this, the first of them would block the episode written in its place. */
-static WmStatus forget_unsaved_episodes(const Online *o, long known, const WmTrainObserver *observer, WmError *err) {
+static WmStatus forget_unsaved_episodes(const Online *online, long known, const WmTrainObserver *observer,
+                                        WmError *err) {
     char **names = NULL;
     int count = 0, forgotten = 0;
-    if (!fs_is_dir(o->episodes_dir)) return WM_OK;
-    if (fs_list_dir(o->episodes_dir, &names, &count, err)) return err->status;
+    if (!fs_is_dir(online->episodes_dir)) return WM_OK;
+    if (fs_list_dir(online->episodes_dir, &names, &count, err)) return err->status;
     for (int i = 0; i < count; i++) {
         long index;
         int end = 0;
@@ -103,7 +105,7 @@ static WmStatus forget_unsaved_episodes(const Online *o, long known, const WmTra
         if (half_written || (sscanf(names[i], "episode_%ld%n", &index, &end) == 1 && names[i][end] == '\0' &&
                              index >= known)) {
             char path[WM_RUN_PATH_MAX + 300];
-            snprintf(path, sizeof path, "%s/%s", o->episodes_dir, names[i]);
+            snprintf(path, sizeof path, "%s/%s", online->episodes_dir, names[i]);
             fs_remove_shallow(path);
             forgotten += !half_written;
         }
@@ -117,69 +119,71 @@ static WmStatus forget_unsaved_episodes(const Online *o, long known, const WmTra
 
 /* A resumed run: its streams and episode count from the checkpoint, then the replay from this rank's episodes
  * (sorted, so in the order collected). */
-static WmStatus resume(Online *o, WmTrainer *t, WmAgent *agent, const WmTrainObserver *observer, WmError *err) {
-    const WmRunPaths *paths = o->paths;
+static WmStatus resume(Online *online, WmTrainer *t, WmAgent *agent, const WmTrainObserver *observer, WmError *err) {
+    const WmRunPaths *paths = online->paths;
     WmSafetensors f;
     if (safetensors_open(&f, paths->latest, err)) return err->status;
     long episodes = 0;
     char key[WM_META_TEXT_MAX];
-    checkpoint_rank_key(key, sizeof key, WM_META_ONLINE_EPISODES, o->comm->rank);
+    checkpoint_rank_key(key, sizeof key, WM_META_ONLINE_EPISODES, online->comm->rank);
     checkpoint_meta_long(&f, key, 0, 1L << 40, &episodes, err);
     OnlineStream streams[ONLINE_STREAMS];
-    const int count = online_streams(o, agent, streams);
+    const int count = online_streams(online, agent, streams);
     for (int i = 0; i < count && err->status == WM_OK; i++) {
-        checkpoint_rank_key(key, sizeof key, streams[i].key, o->comm->rank);
+        checkpoint_rank_key(key, sizeof key, streams[i].key, online->comm->rank);
         checkpoint_rng_read(&f, key, streams[i].rng, err);
     }
     safetensors_close(&f);
-    if (err->status || forget_unsaved_episodes(o, episodes, observer, err)) return err->status;
+    if (err->status || forget_unsaved_episodes(online, episodes, observer, err)) return err->status;
     WmDataset data;
     WmFrameSize size = {WM_ENV_SIZE, WM_ENV_SIZE, 0};
-    if (dataset_read(o->episodes_dir, &size, 0, &data, err)) return err->status;
+    if (dataset_read(online->episodes_dir, &size, 0, &data, err)) return err->status;
     for (int i = 0; i < data.count && err->status == WM_OK; i++) replay_add(&t->replay, &data.episodes[i], err);
-    o->episodes = data.count;
+    online->episodes = data.count;
     dataset_free(&data);
-    if (err->status == WM_OK && episodes != o->episodes)
+    if (err->status == WM_OK && episodes != online->episodes)
         wm_error_set(err, WM_ERR_FORMAT, "%s: it knew %ld episodes, %s holds %ld", paths->latest, episodes,
-                     o->episodes_dir, o->episodes);
+                     online->episodes_dir, online->episodes);
     return err->status;
 }
 
 /* A checkpoint with every rank's online streams and episode count in its metadata (collective). */
 static WmStatus save(void *ctx, WmError *err) {
-    Online *o = ctx;
+    Online *online = ctx;
     OnlineStream streams[ONLINE_STREAMS];
-    const int count = online_streams(o, o->agent, streams);
+    const int count = online_streams(online, online->agent, streams);
     char texts[ONLINE_STREAMS][WM_META_TEXT_MAX], episodes[32];
     WmMetaEntry own[ONLINE_STREAMS + 1];
     for (int i = 0; i < count; i++) {
         checkpoint_rng_format(texts[i], sizeof texts[i], streams[i].rng);
         own[i] = (WmMetaEntry){streams[i].key, texts[i]};
     }
-    snprintf(episodes, sizeof episodes, "%ld", o->episodes);
+    snprintf(episodes, sizeof episodes, "%ld", online->episodes);
     own[count] = (WmMetaEntry){WM_META_ONLINE_EPISODES, episodes};
-    const WmMetaEntry shared[1] = {{WM_META_ENV, env_name(&o->env)}};
-    return run_save_checkpoint(o->paths, o->trainer, o->trainer->config.run.keep_checkpoints, shared, 1, own, count + 1,
+    const WmMetaEntry shared[1] = {{WM_META_ENV, env_name(&online->env)}};
+    return run_save_checkpoint(online->paths, online->trainer, online->trainer->config.run.keep_checkpoints, shared,
+                               1, own, count + 1,
                                err);
 }
 
 /* One episode collected with the planner plus exploration noise, and on rank 0 every online.eval_every episodes
  * one without, then the round's metrics line (rank 0's). */
-static WmStatus play_round(Online *o, Rounds *r, FILE *metrics, WmError *err) {
-    WmTrainer *t = o->trainer;
+static WmStatus play_round(Online *online, Rounds *r, FILE *metrics, WmError *err) {
+    WmTrainer *t = online->trainer;
     const WmConfig *config = &t->config;
     double train_return = 0.0, eval_return = 0.0;
     const double collect_start = wm_clock_seconds();
-    agent_reset(o->agent);
-    agent_set_sampling(o->agent, 1); /* the actor explores with a sample (and the noise); a planner ignores it */
-    if (play_and_keep(o, t, &r->explore, &train_return, err)) return err->status;
-    agent_set_sampling(o->agent, 0);
-    const int evaluate = o->comm->rank == 0 && o->episodes % config->online.eval_every == 0; /* rank 0 evaluates */
+    agent_reset(online->agent);
+    agent_set_sampling(online->agent, 1); /* the actor explores with a sample (and the noise); a planner ignores it */
+    if (play_and_keep(online, t, &r->explore, &train_return, err)) return err->status;
+    agent_set_sampling(online->agent, 0);
+    const int evaluate = online->comm->rank == 0 &&
+        online->episodes % config->online.eval_every == 0; /* rank 0 evaluates */
     const double eval_start = wm_clock_seconds();
     if (evaluate) {
         WmEpisode episode = {0};
-        agent_reset(o->agent);
-        const WmStatus status = env_rollout(&o->eval_env, &r->evaluate, &episode, NULL, err);
+        agent_reset(online->agent);
+        const WmStatus status = env_rollout(&online->eval_env, &r->evaluate, &episode, NULL, err);
         if (status == WM_OK) eval_return = episode_return(&episode);
         episode_free(&episode);
         if (status) return status;
@@ -189,7 +193,7 @@ static WmStatus play_round(Online *o, Rounds *r, FILE *metrics, WmError *err) {
     r->last_train = train_return, r->last_eval = evaluate ? eval_return : r->last_eval;
     if (metrics) {
         fprintf(metrics, "{\"step\":%ld,\"wall_s\":%.3f,\"episodes\":%ld,\"train_return\":%.4f", t->step,
-                eval_done - r->start, o->episodes, train_return);
+                eval_done - r->start, online->episodes, train_return);
         if (evaluate) fprintf(metrics, ",\"eval_return\":%.4f", eval_return);
         /* The round's time split. */
         fprintf(metrics, ",\"train_s\":%.2f,\"imagine_s\":%.2f,\"collect_s\":%.2f,\"eval_s\":%.2f}\n",
@@ -203,7 +207,7 @@ static WmStatus play_round(Online *o, Rounds *r, FILE *metrics, WmError *err) {
 
 WmStatus train_online(const WmTrainOptions *opts, const WmConfig *config, const WmRunPaths *paths,
                       const WmTrainObserver *observer, WmError *err) {
-    Online o = {0};
+    Online online = {0};
     WmTrainer trainer;
     WmAgent agent;
     int made_trainer = 0, made_agent = 0;
@@ -211,60 +215,61 @@ WmStatus train_online(const WmTrainOptions *opts, const WmConfig *config, const 
     const uint64_t seed = (uint64_t)config->run.seed;
     const int repeat = (int)config->data.action_repeat;
     const WmComm single = comm_single();
-    o.comm = opts->comm ? opts->comm : &single;
-    o.paths = paths, o.trainer = &trainer, o.agent = &agent;
+    online.comm = opts->comm ? opts->comm : &single;
+    online.paths = paths, online.trainer = &trainer, online.agent = &agent;
     if (config->data.height != WM_ENV_SIZE || config->data.width != WM_ENV_SIZE) /* frames go in as rendered */
         return wm_error_set(err, WM_ERR_ARG, "data.height and data.width are %ldx%ld; the built-in environments "
                             "render %dx%d frames, which the online loop trains on as they are", config->data.height,
                             config->data.width, WM_ENV_SIZE, WM_ENV_SIZE);
-    const int rank = o.comm->rank;
-    if (rank == 0) snprintf(o.episodes_dir, sizeof o.episodes_dir, "%s", paths->episodes);
-    else snprintf(o.episodes_dir, sizeof o.episodes_dir, "%s-rank%d", paths->episodes, rank);
-    if ((rank == 0 && run_prepare(paths, config, err)) || env_create(&o.env, opts->env, seed, repeat, err)) goto done;
-    o.made_env = 1;
-    if (env_create(&o.eval_env, opts->env, seed + EVAL_SEED_OFFSET, repeat, err)) goto done;
-    o.made_eval_env = 1;
-    o.explore = rng_stream(seed, WM_STREAM_EXPLORE);
-    if (fs_make_dirs(o.episodes_dir, err)) goto done;
-    const int A = env_action_dim(&o.env);
+    const int rank = online.comm->rank;
+    if (rank == 0) snprintf(online.episodes_dir, sizeof online.episodes_dir, "%s", paths->episodes);
+    else snprintf(online.episodes_dir, sizeof online.episodes_dir, "%s-rank%d", paths->episodes, rank);
+    if ((rank == 0 && run_prepare(paths, config, err)) || env_create(&online.env, opts->env, seed, repeat, err))
+        goto done;
+    online.made_env = 1;
+    if (env_create(&online.eval_env, opts->env, seed + EVAL_SEED_OFFSET, repeat, err)) goto done;
+    online.made_eval_env = 1;
+    online.explore = rng_stream(seed, WM_STREAM_EXPLORE);
+    if (fs_make_dirs(online.episodes_dir, err)) goto done;
+    const int A = env_action_dim(&online.env);
     if (trainer_create(&trainer, config, A, err)) goto done;
     made_trainer = 1;
-    trainer_join(&trainer, o.comm);
+    trainer_join(&trainer, online.comm);
     const WmPlanSettings settings = plan_settings_from_config(config, A);
     const WmActor *actor = trainer.imagination ? &trainer.imagination->actor : NULL;
     const WmValue *value = trainer.imagination ? &trainer.imagination->value : NULL;
     if (agent_init(&agent, &trainer.model, &settings, actor, value, seed, err)) goto done;
     made_agent = 1;
-    streams_for_rank(&o, &agent);
+    streams_for_rank(&online, &agent);
     if (fs_exists(paths->latest)) {
         if (checkpoint_load_trainer(&trainer, paths->latest, err) ||
             (rank == 0 && run_trim_metrics(paths, trainer.step, err)) ||
-            resume(&o, &trainer, &agent, observer, err))
+            resume(&online, &trainer, &agent, observer, err))
             goto done;
-        train_note(observer, "resuming %s from step %ld, %ld episode%s", opts->run, trainer.step, o.episodes,
-                   wm_plural(o.episodes));
+        train_note(observer, "resuming %s from step %ld, %ld episode%s", opts->run, trainer.step, online.episodes,
+                   wm_plural(online.episodes));
     } else {
-        if (forget_unsaved_episodes(&o, 0, observer, err)) goto done;
-        WmRandomPolicy random = {&o.explore, A};
+        if (forget_unsaved_episodes(&online, 0, observer, err)) goto done;
+        WmRandomPolicy random = {&online.explore, A};
         const WmPolicy seed_policy = policy_random(&random);
         for (long i = 0; i < config->online.seed_episodes; i++)
-            if (play_and_keep(&o, &trainer, &seed_policy, NULL, err)) goto done;
+            if (play_and_keep(&online, &trainer, &seed_policy, NULL, err)) goto done;
     }
     if (rank == 0 && run_open_metrics(paths, &metrics, err)) goto done;
     train_note(observer, "online on %s, %ld episode%s so far, %ld steps, an episode every %ld step%s", opts->env,
-               o.episodes, wm_plural(o.episodes), config->run.steps, config->online.steps_per_episode,
+               online.episodes, wm_plural(online.episodes), config->run.steps, config->online.steps_per_episode,
                wm_plural(config->online.steps_per_episode));
-    if (o.comm->size > 1)
+    if (online.comm->size > 1)
         train_note(observer, "%d ranks, each collecting its own episodes and sampling %ld sequences a step (a global "
-                   "batch of %ld); the episode counts and returns shown are rank 0's", o.comm->size,
-                   config->data.batch, config->data.batch * o.comm->size);
+                   "batch of %ld); the episode counts and returns shown are rank 0's", online.comm->size,
+                   config->data.batch, config->data.batch * online.comm->size);
     const long first_step = trainer.step;
     const double frames_per_step = (double)config->data.batch * config->data.length;
-    WmAgentPolicy explorer = {&agent, &o.explore, (float)config->online.exploration_noise, NULL, NULL},
+    WmAgentPolicy explorer = {&agent, &online.explore, (float)config->online.exploration_noise, NULL, NULL},
                   evaluator = {&agent, NULL, 0.0f, NULL, NULL};
     Rounds r = {wm_clock_seconds(), trainer.model_seconds, trainer.imagine_seconds, 0.0, 0, NAN, NAN,
                 agent_policy(&explorer), agent_policy(&evaluator)};
-    const WmLoopTail tail = {observer, o.comm, config, save, &o};
+    const WmLoopTail tail = {observer, online.comm, config, save, &online};
     int stopped = 0;
     while (trainer.step < config->run.steps && !stopped) {
         WmLosses losses;
@@ -274,7 +279,8 @@ WmStatus train_online(const WmTrainOptions *opts, const WmConfig *config, const 
         const long every = config->online.steps_per_episode, rounds_left = config->run.steps / every - trainer.step / every;
         const int logged = loop_logs_at(config, trainer.step);
         const WmTrainProgress progress = {
-            .online = 1, .logged = logged, .step = trainer.step, .total = config->run.steps, .episodes = o.episodes,
+            .online = 1, .logged = logged, .step = trainer.step, .total = config->run.steps,
+                .episodes = online.episodes,
             .steps_per_second = (trainer.step - first_step) / elapsed,
             .eta_seconds = per_step * (config->run.steps - trainer.step) +
                            (r.rounds ? r.acting_seconds / r.rounds : 0.0) * (double)rounds_left,
@@ -284,19 +290,20 @@ WmStatus train_online(const WmTrainOptions *opts, const WmConfig *config, const 
             run_write_step_metrics(metrics, &trainer, &losses, elapsed,
                                    frames_per_step * (trainer.step - first_step) / elapsed, NULL);
         const int round_ends = trainer.step % every == 0; /* a checkpoint after every round */
-        if ((round_ends && play_round(&o, &r, metrics, err)) ||
+        if ((round_ends && play_round(&online, &r, metrics, err)) ||
             loop_after_step(&tail, trainer.step, round_ends, &stopped, err))
             goto done;
     }
     if (stopped) goto done;
     train_note(observer, "%s at step %ld, %ld episode%s (%.1f s): last train return %.1f, last eval return %.1f",
-               opts->run, trainer.step, o.episodes, wm_plural(o.episodes), wm_clock_seconds() - r.start, r.last_train,
+               opts->run, trainer.step, online.episodes, wm_plural(online.episodes), wm_clock_seconds() - r.start,
+                   r.last_train,
                r.last_eval);
 done:
     if (metrics) fclose(metrics);
     if (made_agent) agent_free(&agent);
     if (made_trainer) trainer_free(&trainer);
-    if (o.made_env) env_free(&o.env);
-    if (o.made_eval_env) env_free(&o.eval_env);
+    if (online.made_env) env_free(&online.env);
+    if (online.made_eval_env) env_free(&online.eval_env);
     return err->status;
 }

@@ -112,6 +112,8 @@ static size_t step_floats(const WmWorldModel *model) {
     return total + (4096 + 16 * (size_t)overshoot_distance(model)) * 64; /* alignment padding of every allocation */
 }
 
+static WmElbo *elbo_alloc(void);
+
 WmStatus world_model_build(WmWorldModel *model, int batch, int length, WmError *err) {
     model->batch = batch, model->length = length;
     const size_t N = (size_t)batch * length;
@@ -149,7 +151,8 @@ WmStatus world_model_build(WmWorldModel *model, int batch, int length, WmError *
             return wm_error_set(err, WM_ERR_NOMEM, "world model: out of memory");
     }
     if (overshoot_floats) in->overshoot_noise = wm_aligned_alloc(overshoot_floats * sizeof(float));
-    if (!in->images || !in->actions || !in->rewards || !in->noise || !in->continues || (overshoot_floats && !in->overshoot_noise))
+    model->elbo = elbo_alloc();
+    if (!model->elbo || !in->images || !in->actions || !in->rewards || !in->noise || !in->continues || (overshoot_floats && !in->overshoot_noise))
         return wm_error_set(err, WM_ERR_NOMEM, "world model: out of memory for a %d x %d batch", batch, length);
     return WM_OK;
 }
@@ -168,6 +171,7 @@ void world_model_free(WmWorldModel *model) {
         free(model->overshoot->kl);
     }
     free(model->overshoot);
+    free(model->elbo);
     params_free(&model->params);
     memset(model, 0, sizeof *model);
 }
@@ -319,75 +323,180 @@ WmStatus world_model_predict(WmWorldModel *m, int context, WmError *err) {
     return forward(m, context < m->length ? context : m->length, &f, err);
 }
 
-WmStatus world_model_step(WmWorldModel *m, WmLosses *losses, int backward, WmError *err) {
+/* One extra prior head of the ensemble (k >= 1) on the step's h, and its KL to the posterior. */
+typedef struct {
+    float *hidden;           /* (N, U) */
+    float *mean, *raw, *std; /* (N, S) */
+    float *kl;               /* (N) */
+} MemberPrior;
+
+/* What the ELBO's forward leaves for its backward (model->elbo). */
+struct WmElbo {
+    Forward f;
+    float *kl, *kl_clamped; /* (N): the KL per step, and with free nats */
+    double overshoot_weight;
+    MemberPrior members[WM_RSSM_MEMBERS_MAX]; /* [1, K) */
+};
+
+static WmElbo *elbo_alloc(void) { return calloc(1, sizeof(WmElbo)); }
+
+/* The ensemble's extra prior heads learn the same posteriors from h (neither gets a gradient from them), each
+ * weighing like the main KL term, without free nats: they are predictors, not a bottleneck. */
+static WmStatus members_forward(WmWorldModel *m, WmElbo *e, double *kl_sum, WmError *err) {
+    const int N = m->batch * m->length, S = m->rssm.stoch;
+    *kl_sum = 0.0;
+    for (int k = 1; k < m->rssm.members; k++) {
+        MemberPrior *p = &e->members[k];
+        p->hidden = arena_floats(&m->arena, (size_t)N * m->rssm.hidden);
+        p->mean = arena_floats(&m->arena, (size_t)N * S);
+        p->raw = arena_floats(&m->arena, (size_t)N * S);
+        p->std = arena_floats(&m->arena, (size_t)N * S);
+        p->kl = arena_floats(&m->arena, N);
+        if (arena_check(&m->arena, err) ||
+            rssm_member_prior(&m->rssm, &m->params, k, m->trace.h, p->hidden, p->mean, p->raw, p->std, N, err))
+            return err->status;
+        kl_diag_gauss_forward(p->kl, m->trace.post_mean, m->trace.post_std, p->mean, p->std, N, S);
+        for (int n = 0; n < N; n++) *kl_sum += p->kl[n];
+    }
+    return WM_OK;
+}
+
+/* dstep: scratch (N). Each head's KL gradient into its own parameters only. */
+static WmStatus members_backward(WmWorldModel *m, const WmElbo *e, float *dstep, float per_frame, WmError *err) {
+    const int N = m->batch * m->length, S = m->rssm.stoch;
+    const size_t rows_s = (size_t)N * S;
+    WmArena *arena = &m->arena;
+    for (int k = 1; k < m->rssm.members; k++) {
+        const MemberPrior *p = &e->members[k];
+        const size_t mark = arena_mark(arena);
+        float *dmean = arena_alloc_zero(arena, rows_s * sizeof(float)), *dstd = arena_alloc_zero(arena, rows_s * sizeof(float));
+        if (arena_check(arena, err)) return err->status;
+        for (int n = 0; n < N; n++) dstep[n] = (float)m->config.loss.kl_scale * per_frame;
+        kl_diag_gauss_backward(NULL, NULL, dmean, dstd, dstep, m->trace.post_mean, m->trace.post_std, p->mean, p->std, N,
+                               S);
+        if (rssm_member_prior_backward(&m->rssm, &m->params, arena, k, NULL, dmean, dstd, m->trace.h, p->hidden, p->raw,
+                                       N, err))
+            return err->status;
+        arena_rewind(arena, mark);
+    }
+    return WM_OK;
+}
+
+/* The continue head: -log Bernoulli(c; sigmoid(l)) = softplus(l) - c l per frame (Dreamer), its mean. */
+static double continue_forward(const WmWorldModel *m) {
+    const int N = m->batch * m->length;
+    double nll = 0.0;
+    for (int n = 0; m->has_continue && n < N; n++)
+        nll += act_softplus(m->continue_logit[n]) - m->input.continues[n] * m->continue_logit[n];
+    return nll / N;
+}
+
+WmStatus world_model_forward(WmWorldModel *m, WmLosses *losses, WmError *err) {
     WmArena *arena = &m->arena;
     const WmModelConfig *c = &m->config;
-    const int B = m->batch, L = m->length, N = B * L, D = m->rssm.deter, S = m->rssm.stoch, E = m->embed;
+    const int N = m->batch * m->length, S = m->rssm.stoch;
     const size_t image_floats = world_model_image_floats(m);
     const WmModelInput *in = &m->input;
-    Forward f;
-    if (forward(m, L, &f, err)) return err->status;
+    WmElbo *e = m->elbo;
+    if (forward(m, m->length, &e->f, err)) return err->status;
     m->activation_bytes = arena_mark(arena);
-    float *const *encoder_outs = f.encoder_outs, *const *decoder_outs = f.decoder_outs,
-                 *const *reward_outs = f.reward_outs;
-    float *features = f.features, *decoder_in = f.decoder_in;
-    float *kl = arena_floats(arena, N), *kl_clamped = arena_floats(arena, N);
+    e->kl = arena_floats(arena, N), e->kl_clamped = arena_floats(arena, N);
     if (arena_check(arena, err)) return err->status;
-    const int feature_widths[2] = {D, S};
 
     /* The ELBO, per frame: image and reward log-likelihoods (std 1, as PlaNet), KL with free nats per step. */
     const double image_ll = gauss_ll_fixed_forward(m->image_mean, in->images, image_floats, 1.0f);
     const double reward_ll = gauss_ll_fixed_forward(m->reward_mean, in->rewards, (size_t)N, 1.0f);
-    kl_diag_gauss_forward(kl, m->trace.post_mean, m->trace.post_std, m->trace.prior_mean, m->trace.prior_std, N, S);
-    free_nats_forward(kl_clamped, kl, (size_t)N, (float)c->loss.free_nats);
+    kl_diag_gauss_forward(e->kl, m->trace.post_mean, m->trace.post_std, m->trace.prior_mean, m->trace.prior_std, N, S);
+    free_nats_forward(e->kl_clamped, e->kl, (size_t)N, (float)c->loss.free_nats);
     double kl_sum = 0.0, kl_clamped_sum = 0.0;
-    for (int n = 0; n < N; n++) kl_sum += kl[n], kl_clamped_sum += kl_clamped[n];
+    for (int n = 0; n < N; n++) kl_sum += e->kl[n], kl_clamped_sum += e->kl_clamped[n];
     losses->image_nll = -image_ll / N;
     losses->reward_nll = -reward_ll / N;
     losses->kl = kl_sum / N;
     losses->image_mse = reduce_sum_squared_diff(m->image_mean, in->images, image_floats) / (double)image_floats;
     losses->loss = losses->image_nll + c->loss.reward_scale * losses->reward_nll + c->loss.kl_scale * kl_clamped_sum / N;
     losses->overshoot_kl = 0.0;
-    Overshoot *o = m->overshoot;
+    WmOvershoot *overshoot = m->overshoot;
     /* Each distance weighs as much as the ordinary KL term, averaged over the D - 1 extra distances. */
-    const double overshoot_weight = o ? c->loss.overshooting_scale * c->loss.kl_scale / (o->distance - 1) : 0;
-    if (o) {
-        if (overshoot_forward(m, o, err)) return err->status;
-        losses->overshoot_kl = o->kl_sum / (double)o->kl_rows;
-        losses->loss += overshoot_weight * o->clamped_sum / N;
+    e->overshoot_weight = overshoot ? c->loss.overshooting_scale * c->loss.kl_scale / (overshoot->distance - 1) : 0;
+    if (overshoot) {
+        if (overshoot_forward(m, overshoot, err)) return err->status;
+        losses->overshoot_kl = overshoot->kl_sum / (double)overshoot->kl_rows;
+        losses->loss += e->overshoot_weight * overshoot->clamped_sum / N;
     }
-    /* The ensemble's extra prior heads learn the same posteriors from h (neither gets a gradient from them), each
-     * weighing like the main KL term, without free nats: they are predictors, not a bottleneck. */
+    double member_sum;
+    if (members_forward(m, e, &member_sum, err)) return err->status;
     const int members = m->rssm.members;
-    float *member_arrays[WM_RSSM_MEMBERS_MAX][5]; /* hidden, mean, raw, std, kl */
-    double member_sum = 0.0;
-    for (int k = 1; k < members; k++) {
-        float **a = member_arrays[k];
-        a[0] = arena_floats(arena, (size_t)N * m->rssm.hidden);
-        for (int j = 1; j < 4; j++) a[j] = arena_floats(arena, (size_t)N * S);
-        a[4] = arena_floats(arena, N);
-        if (arena_check(arena, err) ||
-            rssm_member_prior(&m->rssm, &m->params, k, m->trace.h, a[0], a[1], a[2], a[3], N, err))
-            return err->status;
-        kl_diag_gauss_forward(a[4], m->trace.post_mean, m->trace.post_std, a[1], a[3], N, S);
-        for (int n = 0; n < N; n++) member_sum += a[4][n];
-    }
     losses->ensemble_kl = members > 1 ? member_sum / ((double)N * (members - 1)) : 0.0;
-    /* The continue head: -log Bernoulli(c; sigmoid(l)) = softplus(l) - c l per frame (Dreamer). */
-    losses->continue_nll = 0.0;
-    for (int n = 0; m->has_continue && n < N; n++)
-        losses->continue_nll += act_softplus(m->continue_logit[n]) - in->continues[n] * m->continue_logit[n];
-    losses->continue_nll /= N;
+    losses->continue_nll = continue_forward(m);
     losses->loss += losses->continue_nll;
     losses->loss += c->loss.kl_scale * member_sum / N;
-    if (!backward) return WM_OK;
+    return WM_OK;
+}
 
-    /* Backward. Gradient buffers come from the arena; every one that accumulates starts at zero. */
+/* The image, reward and continue terms back through the decoder and the heads into dfeatures (N, D + S) +=;
+ * ddecoder_in (N, decoder width) zeroed scratch. */
+static WmStatus decode_backward(WmWorldModel *m, const WmElbo *e, float *ddecoder_in, float *dfeatures, float per_frame,
+                                WmError *err) {
+    WmArena *arena = &m->arena;
+    const int N = m->batch * m->length;
+    const WmModelInput *in = &m->input;
+    /* The image's gradient takes the mean image's place: nothing reads the mean after the loss. */
+    float *dimage = m->image_mean;
+    m->image_mean = NULL;
+    gauss_ll_fixed_gradient_in_place(dimage, in->images, world_model_image_floats(m), 1.0f, -per_frame);
+    if (conv_stack_backward(&m->decoder, &m->dnnl, &m->params, arena, ddecoder_in, dimage, e->f.decoder_in,
+                            e->f.decoder_outs, err) ||
+        dense_backward(&m->decoder_dense, &m->params, dfeatures, ddecoder_in, e->f.features, e->f.decoder_in, N, err))
+        return err->status;
+    /* Reward head: dL/dmean of -scale * ll, then back through the MLP. */
+    float *dreward = arena_alloc_zero(arena, (size_t)N * sizeof(float));
+    if (dreward == NULL) return arena_check(arena, err);
+    gauss_ll_fixed_backward(dreward, m->reward_mean, in->rewards, (size_t)N, 1.0f,
+                            -(float)m->config.loss.reward_scale * per_frame);
+    if (mlp_backward(&m->reward, &m->params, arena, dfeatures, dreward, e->f.features, e->f.reward_outs, N, err))
+        return err->status;
+    if (!m->has_continue) return WM_OK;
+    float *dlogit = arena_floats(arena, (size_t)N); /* d/dlogit of softplus(l) - c l, per frame */
+    if (dlogit == NULL) return arena_check(arena, err);
+    for (int n = 0; n < N; n++) dlogit[n] = (act_sigmoid(m->continue_logit[n]) - in->continues[n]) * per_frame;
+    return mlp_backward(&m->continuation, &m->params, arena, dfeatures, dlogit, e->f.features, e->f.continue_outs, N,
+                        err);
+}
+
+/* The KL term with free nats into the posterior's and prior's gradients; balancing splits it between the two
+ * distributions (Dreamer V2). dkl (N) zeroed, dstep (N) scratch. */
+static void kl_backward(const WmWorldModel *m, const WmElbo *e, float *dkl, float *dstep, float per_frame,
+                        WmRssmGrads *g) {
+    const WmModelConfig *c = &m->config;
+    const WmRssmTrace *t = &m->trace;
+    const int N = m->batch * m->length, S = m->rssm.stoch;
+    for (int n = 0; n < N; n++) dstep[n] = (float)c->loss.kl_scale * per_frame;
+    free_nats_backward(dkl, dstep, e->kl, (size_t)N, (float)c->loss.free_nats);
+    if (c->loss.kl_balancing) {
+        const float prior_share = (float)c->loss.kl_balance;
+        for (int n = 0; n < N; n++) dstep[n] = dkl[n] * prior_share;
+        kl_diag_gauss_backward(NULL, NULL, g->dprior_mean, g->dprior_std, dstep, t->post_mean, t->post_std,
+                               t->prior_mean, t->prior_std, N, S);
+        for (int n = 0; n < N; n++) dstep[n] = dkl[n] * (1.0f - prior_share);
+        kl_diag_gauss_backward(g->dpost_mean, g->dpost_std, NULL, NULL, dstep, t->post_mean, t->post_std,
+                               t->prior_mean, t->prior_std, N, S);
+    } else {
+        kl_diag_gauss_backward(g->dpost_mean, g->dpost_std, g->dprior_mean, g->dprior_std, dkl, t->post_mean,
+                               t->post_std, t->prior_mean, t->prior_std, N, S);
+    }
+}
+
+WmStatus world_model_backward(WmWorldModel *m, WmError *err) {
+    WmArena *arena = &m->arena;
+    const WmElbo *e = m->elbo;
+    const int N = m->batch * m->length, D = m->rssm.deter, S = m->rssm.stoch, E = m->embed;
+    /* Gradient buffers come from the arena; every one that accumulates starts at zero. */
     const size_t rows_s = (size_t)N * S;
     float *ddecoder_in = arena_alloc_zero(arena, (size_t)N * m->decoder_width * sizeof(float));
     float *dfeatures = arena_alloc_zero(arena, (size_t)N * (D + S) * sizeof(float));
     float *dkl = arena_alloc_zero(arena, (size_t)N * sizeof(float));
-    float *dclamped = arena_floats(arena, N);
+    float *dstep = arena_floats(arena, N);
     WmRssmGrads g = {
         .dh = arena_alloc_zero(arena, (size_t)N * D * sizeof(float)),
         .dz = arena_alloc_zero(arena, rows_s * sizeof(float)),
@@ -399,61 +508,15 @@ WmStatus world_model_step(WmWorldModel *m, WmLosses *losses, int backward, WmErr
     float *dembed = arena_alloc_zero(arena, (size_t)N * E * sizeof(float));
     if (arena_check(arena, err)) return err->status;
     const float per_frame = 1.0f / N;
-
-    /* The image's gradient takes the mean image's place: nothing reads the mean after the loss. */
-    float *dimage = m->image_mean;
-    m->image_mean = NULL;
-    gauss_ll_fixed_gradient_in_place(dimage, in->images, image_floats, 1.0f, -per_frame);
-    if (conv_stack_backward(&m->decoder, &m->dnnl, &m->params, arena, ddecoder_in, dimage, decoder_in, decoder_outs,
-                            err) ||
-        dense_backward(&m->decoder_dense, &m->params, dfeatures, ddecoder_in, features, decoder_in, N, err))
-        return err->status;
-
-    /* Reward head: dL/dmean of -scale * ll, then back through the MLP. */
-    float *dreward = arena_alloc_zero(arena, (size_t)N * sizeof(float));
-    if (dreward == NULL) return arena_check(arena, err);
-    gauss_ll_fixed_backward(dreward, m->reward_mean, in->rewards, (size_t)N, 1.0f,
-                            -(float)c->loss.reward_scale * per_frame);
-    if (mlp_backward(&m->reward, &m->params, arena, dfeatures, dreward, features, reward_outs, N, err))
-        return err->status;
-    if (m->has_continue) { /* d/dlogit of softplus(l) - c l, per frame */
-        float *dlogit = arena_floats(arena, (size_t)N);
-        if (dlogit == NULL) return arena_check(arena, err);
-        for (int n = 0; n < N; n++) dlogit[n] = (act_sigmoid(m->continue_logit[n]) - in->continues[n]) * per_frame;
-        if (mlp_backward(&m->continuation, &m->params, arena, dfeatures, dlogit, features, f.continue_outs, N, err))
-            return err->status;
-    }
+    if (decode_backward(m, e, ddecoder_in, dfeatures, per_frame, err)) return err->status;
+    const int feature_widths[2] = {D, S};
     float *const feature_grads[2] = {g.dh, g.dz};
     concat_backward(feature_grads, dfeatures, feature_widths, 2, N);
-
-    /* KL with free nats; balancing splits the gradient between the two distributions (Dreamer V2). */
-    for (int n = 0; n < N; n++) dclamped[n] = (float)c->loss.kl_scale * per_frame;
-    free_nats_backward(dkl, dclamped, kl, (size_t)N, (float)c->loss.free_nats);
-    if (c->loss.kl_balancing) {
-        const float prior_share = (float)c->loss.kl_balance;
-        for (int n = 0; n < N; n++) dclamped[n] = dkl[n] * prior_share;
-        kl_diag_gauss_backward(NULL, NULL, g.dprior_mean, g.dprior_std, dclamped, m->trace.post_mean,
-                               m->trace.post_std, m->trace.prior_mean, m->trace.prior_std, N, S);
-        for (int n = 0; n < N; n++) dclamped[n] = dkl[n] * (1.0f - prior_share);
-        kl_diag_gauss_backward(g.dpost_mean, g.dpost_std, NULL, NULL, dclamped, m->trace.post_mean,
-                               m->trace.post_std, m->trace.prior_mean, m->trace.prior_std, N, S);
-    } else {
-        kl_diag_gauss_backward(g.dpost_mean, g.dpost_std, g.dprior_mean, g.dprior_std, dkl, m->trace.post_mean,
-                               m->trace.post_std, m->trace.prior_mean, m->trace.prior_std, N, S);
-    }
-    if (o && overshoot_backward(m, o, (float)(overshoot_weight * per_frame), &g, err))
+    kl_backward(m, e, dkl, dstep, per_frame, &g);
+    if ((m->overshoot && overshoot_backward(m, m->overshoot, (float)(e->overshoot_weight * per_frame), &g, err)) ||
+        members_backward(m, e, dstep, per_frame, err) ||
+        rssm_observe_backward(&m->rssm, &m->params, arena, &m->trace, &g, dembed, err))
         return err->status;
-    for (int k = 1; k < members; k++) {
-        float **a = member_arrays[k];
-        const size_t mark = arena_mark(arena);
-        float *dmean = arena_alloc_zero(arena, rows_s * sizeof(float)), *dstd = arena_alloc_zero(arena, rows_s * sizeof(float));
-        if (arena_check(arena, err)) return err->status;
-        for (int n = 0; n < N; n++) dclamped[n] = (float)c->loss.kl_scale * per_frame;
-        kl_diag_gauss_backward(NULL, NULL, dmean, dstd, dclamped, m->trace.post_mean, m->trace.post_std, a[1], a[3], N, S);
-        if (rssm_member_prior_backward(&m->rssm, &m->params, arena, k, NULL, dmean, dstd, m->trace.h, a[0], a[2], N, err))
-            return err->status;
-        arena_rewind(arena, mark);
-    }
-    if (rssm_observe_backward(&m->rssm, &m->params, arena, &m->trace, &g, dembed, err)) return err->status;
-    return conv_stack_backward(&m->encoder, &m->dnnl, &m->params, arena, NULL, dembed, in->images, encoder_outs, err);
+    return conv_stack_backward(&m->encoder, &m->dnnl, &m->params, arena, NULL, dembed, m->input.images,
+                               e->f.encoder_outs, err);
 }

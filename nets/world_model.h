@@ -41,6 +41,7 @@ typedef struct {
 } WmModelInput;
 
 typedef struct WmOvershoot WmOvershoot; /* latent overshooting's per-step state (world_model.c) */
+typedef struct WmElbo WmElbo;           /* what the ELBO's forward keeps for its backward (world_model.c) */
 
 typedef struct {
     WmModelConfig config;
@@ -61,6 +62,7 @@ typedef struct {
     WmArena arena;
     WmModelInput input;
     WmOvershoot *overshoot; /* NULL when loss.overshooting < 2 */
+    WmElbo *elbo;           /* made by world_model_build */
     /* Outputs of the last forward, valid until the next (image_mean is NULL after a step with backward, which
      * writes the image's gradient over it): */
     float *image_mean;    /* (N, 3, H, W) */
@@ -87,9 +89,11 @@ void world_model_free(WmWorldModel *model);
 void world_model_preprocess(const WmWorldModel *model, float *images, const uint8_t *pixels, size_t frames,
                             WmRng *dequantize_rng);
 
-/* The ELBO on model->input: fills losses; with `backward`, adds the gradient of losses->loss to the parameters'
- * gradients (the caller zeroes them). */
-WmStatus world_model_step(WmWorldModel *model, WmLosses *losses, int backward, WmError *err);
+/* The ELBO on model->input: every term into losses (the arena is reset first). */
+WmStatus world_model_forward(WmWorldModel *model, WmLosses *losses, WmError *err);
+/* After world_model_forward: adds the gradient of losses->loss to the parameters' gradients (the caller zeroes
+ * them). The image's gradient is written over image_mean, which is NULL afterwards. */
+WmStatus world_model_backward(WmWorldModel *model, WmError *err);
 
 /* Forward only, on model->input: the first `context` steps are filtered with the frames, the rest predicted open
  * loop from the actions (the prior, with input.noise as its draws). Fills image_mean and reward_mean. */

@@ -56,11 +56,16 @@ typedef struct {
     float *saved;
 } Fixture;
 
+/* The ELBO's forward, then its backward. */
+static WmStatus elbo_step(WmWorldModel *m, WmLosses *losses, WmError *err) {
+    return world_model_forward(m, losses, err) ? err->status : world_model_backward(m, err);
+}
+
 static void model_forward(void *ctx) {
     Fixture *f = ctx;
     WmLosses losses;
     WmError err = {0};
-    ck_assert_msg(world_model_step(f->model, &losses, 0, &err) == WM_OK, "%s", err.message);
+    ck_assert_msg(world_model_forward(f->model, &losses, &err) == WM_OK, "%s", err.message);
     f->loss = losses.loss;
 }
 
@@ -72,7 +77,7 @@ static void model_backward(void *ctx) {
     params_zero_grad(p);
     WmLosses losses;
     WmError err = {0};
-    ck_assert_msg(world_model_step(f->model, &losses, 1, &err) == WM_OK, "%s", err.message);
+    ck_assert_msg(elbo_step(f->model, &losses, &err) == WM_OK, "%s", err.message);
     for (size_t i = 0; i < p->total; i++) p->grad[i] = f->saved[i] + f->loss_grad * p->grad[i];
 }
 
@@ -133,7 +138,7 @@ START_TEST(overshooting_matches_central_differences) {
     ck_assert(config_set_assignment(&c, "loss.overshooting=0", &err) == WM_OK);
     make_model(&without, &c);
     WmLosses a, b;
-    ck_assert(world_model_step(&with, &a, 0, &err) == WM_OK && world_model_step(&without, &b, 0, &err) == WM_OK);
+    ck_assert(world_model_forward(&with, &a, &err) == WM_OK && world_model_forward(&without, &b, &err) == WM_OK);
     ck_assert_double_gt(a.overshoot_kl, 0.0);
     ck_assert_double_eq(b.overshoot_kl, 0.0);
     const double added = a.loss - b.loss;
@@ -148,7 +153,7 @@ START_TEST(overshooting_matches_central_differences) {
     make_model(&full, &c);
     ck_assert(config_set_assignment(&c, "loss.overshooting_stop_gradient=true", &err) == WM_OK);
     make_model(&stopped, &c);
-    ck_assert(world_model_step(&full, &a, 1, &err) == WM_OK && world_model_step(&stopped, &b, 1, &err) == WM_OK);
+    ck_assert(elbo_step(&full, &a, &err) == WM_OK && elbo_step(&stopped, &b, &err) == WM_OK);
     for (int i = 0; i < full.params.count; i++) {
         const WmParamInfo *info = &full.params.infos[i];
         const int same = memcmp(params_grad(&full.params, i), params_grad(&stopped.params, i),
@@ -174,7 +179,7 @@ START_TEST(continue_head_matches_central_differences) {
     WmWorldModel m;
     make_model(&m, &c);
     WmLosses l;
-    ck_assert(world_model_step(&m, &l, 0, &err) == WM_OK);
+    ck_assert(world_model_forward(&m, &l, &err) == WM_OK);
     ck_assert(l.continue_nll > 0.0 && isfinite(l.continue_nll));
     ck_assert(params_find(&m.params, "continue.out.weight") >= 0);
     world_model_free(&m);
@@ -196,7 +201,7 @@ START_TEST(ensemble_matches_central_differences) {
     make_model(&with, &c);
     make_model(&without, &single);
     WmLosses a, b;
-    ck_assert(world_model_step(&with, &a, 1, &err) == WM_OK && world_model_step(&without, &b, 1, &err) == WM_OK);
+    ck_assert(elbo_step(&with, &a, &err) == WM_OK && elbo_step(&without, &b, &err) == WM_OK);
     ck_assert_double_gt(a.ensemble_kl, 0.0);
     ck_assert_double_eq(b.ensemble_kl, 0.0);
     const double added = a.loss - b.loss;
@@ -226,8 +231,8 @@ START_TEST(kl_balance_half_is_half_scale) {
     make_model(&a, &balanced);
     make_model(&b, &halved);
     WmLosses la, lb;
-    ck_assert(world_model_step(&a, &la, 1, &err) == WM_OK);
-    ck_assert(world_model_step(&b, &lb, 1, &err) == WM_OK);
+    ck_assert(elbo_step(&a, &la, &err) == WM_OK);
+    ck_assert(elbo_step(&b, &lb, &err) == WM_OK);
     double worst = 0.0, largest = 0.0;
     for (size_t i = 0; i < a.params.total; i++) {
         worst = fmax(worst, fabs((double)a.params.grad[i] - b.params.grad[i]));

@@ -26,6 +26,12 @@ static void tiny_config(WmConfig *c, const char *gradient) {
     ck_assert_msg(config_set(c, "actor.gradient", gradient, "test", &err) == WM_OK, "%s", err.message);
 }
 
+/* The losses' forward, then their backward. */
+static WmStatus losses_forward_backward(WmImagination *im, const WmWorldModel *m, const float *h, const float *z,
+                                        WmImagineLosses *l, WmError *err) {
+    return imagine_losses_forward(im, m, h, z, l, err) ? err->status : imagine_losses_backward(im, m, err);
+}
+
 typedef struct {
     WmImagination im;
     WmWorldModel model;
@@ -81,7 +87,7 @@ static void losses_forward(void *ctx) {
     Fixture *f = ctx;
     WmImagineLosses l;
     WmError err = {0};
-    ck_assert_msg(imagine_losses(&f->im, &f->model, f->h, f->z, 0, &l, &err) == WM_OK, "%s", err.message);
+    ck_assert_msg(imagine_losses_forward(&f->im, &f->model, f->h, f->z, &l, &err) == WM_OK, "%s", err.message);
     f->loss = f->value ? l.value_loss : l.actor_loss;
 }
 
@@ -93,7 +99,7 @@ static void losses_backward(void *ctx) {
     params_zero_grad(&f->im.value.params);
     WmImagineLosses l;
     WmError err = {0};
-    ck_assert_msg(imagine_losses(&f->im, &f->model, f->h, f->z, 1, &l, &err) == WM_OK, "%s", err.message);
+    ck_assert_msg(losses_forward_backward(&f->im, &f->model, f->h, f->z, &l, &err) == WM_OK, "%s", err.message);
     for (size_t i = 0; i < p->total; i++) p->grad[i] = f->saved[i] + f->loss_grad * p->grad[i];
 }
 
@@ -151,9 +157,9 @@ START_TEST(the_ensemble_penalty_lowers_the_imagined_return) {
     make_fixture_with(&f, "dynamics", 0, 0, 3);
     WmImagineLosses with, without;
     WmError err = {0};
-    ck_assert(imagine_losses(&f.im, &f.model, f.h, f.z, 0, &with, &err) == WM_OK);
+    ck_assert(imagine_losses_forward(&f.im, &f.model, f.h, f.z, &with, &err) == WM_OK);
     f.im.variance_penalty = 0.0f;
-    ck_assert(imagine_losses(&f.im, &f.model, f.h, f.z, 0, &without, &err) == WM_OK);
+    ck_assert(imagine_losses_forward(&f.im, &f.model, f.h, f.z, &without, &err) == WM_OK);
     ck_assert_double_lt(with.imagined_return, without.imagined_return);
     free_fixture(&f);
 }
@@ -173,8 +179,8 @@ START_TEST(normalised_returns_scale_the_actor_alone) {
         ck_assert_double_eq(imagine_return_scale(&plain.im), 1.0);
         WmImagineLosses a, b;
         WmError err = {0};
-        ck_assert(imagine_losses(&plain.im, &plain.model, plain.h, plain.z, 1, &a, &err) == WM_OK);
-        ck_assert(imagine_losses(&scaled.im, &scaled.model, scaled.h, scaled.z, 1, &b, &err) == WM_OK);
+        ck_assert(losses_forward_backward(&plain.im, &plain.model, plain.h, plain.z, &a, &err) == WM_OK);
+        ck_assert(losses_forward_backward(&scaled.im, &scaled.model, scaled.h, scaled.z, &b, &err) == WM_OK);
         ck_assert_double_eq_tol(b.actor_loss, a.actor_loss / 4.0, 1e-9 * (1.0 + fabs(a.actor_loss)));
         ck_assert_double_eq(b.value_loss, a.value_loss);
         ck_assert_double_eq(b.return_low, a.return_low);
@@ -341,11 +347,11 @@ START_TEST(the_reported_std_is_the_actors) {
     memset(bias, 0, (size_t)out->out * sizeof(float));
     WmImagineLosses l;
     WmError err = {0};
-    ck_assert(imagine_losses(&f.im, &f.model, f.h, f.z, 0, &l, &err) == WM_OK);
+    ck_assert(imagine_losses_forward(&f.im, &f.model, f.h, f.z, &l, &err) == WM_OK);
     const double expected = f.im.actor.dist.init_std + f.im.actor.dist.min_std;
     ck_assert_msg(fabs(l.std - expected) < 1e-5, "std %g, expected %g", l.std, expected);
     for (int a = 0; a < ACTIONS; a++) bias[ACTIONS + a] = 2.0f; /* std = softplus(2 + shift) + min_std */
-    ck_assert(imagine_losses(&f.im, &f.model, f.h, f.z, 0, &l, &err) == WM_OK);
+    ck_assert(imagine_losses_forward(&f.im, &f.model, f.h, f.z, &l, &err) == WM_OK);
     const double shift = log(exp(f.im.actor.dist.init_std) - 1.0);
     const double wider = log1p(exp(2.0 + shift)) + f.im.actor.dist.min_std;
     ck_assert_msg(fabs(l.std - wider) < 1e-5, "std %g, expected %g", l.std, wider);

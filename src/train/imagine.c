@@ -58,6 +58,8 @@ static size_t arena_floats_needed(const WmImagination *im, const WmWorldModel *m
            (states * (64 + 8 * (size_t)m->rssm.members) + 256) * 16 + states * (sizeof(Imagined) / sizeof(float) + 16);
 }
 
+static WmImagineRollout *rollout_alloc(void);
+
 WmStatus imagine_create(WmImagination *im, const WmConfig *c, const WmWorldModel *m, int starts, WmError *err) {
     memset(im, 0, sizeof *im);
     const int F = m->rssm.deter + m->rssm.stoch;
@@ -78,7 +80,8 @@ WmStatus imagine_create(WmImagination *im, const WmConfig *c, const WmWorldModel
     im->variance_penalty = (float)c->actor.variance_penalty;
     im->heads = calloc((size_t)im->horizon, sizeof *im->heads);
     im->noise = malloc(imagine_noise_floats(im, m) * sizeof(float));
-    if (!im->noise || !im->heads)
+    im->rollout = rollout_alloc();
+    if (!im->noise || !im->heads || !im->rollout)
         return wm_error_set(err, WM_ERR_NOMEM, "imagination: out of memory for %d starts", starts);
     if (im->slow_target) {
         im->value_target = im->value.params; /* the same tensors; only the values are its own */
@@ -94,7 +97,7 @@ void imagine_free(WmImagination *im) {
     actor_free(&im->actor);
     value_free(&im->value);
     free(im->value_target.value);
-    free(im->noise), free(im->heads);
+    free(im->noise), free(im->heads), free(im->rollout);
     arena_free(&im->arena);
     memset(im, 0, sizeof *im);
 }
@@ -326,23 +329,30 @@ static WmStatus return_percentiles(WmArena *arena, const float *returns, size_t 
     return WM_OK;
 }
 
-WmStatus imagine_losses(WmImagination *im, const WmWorldModel *m, const float *h0, const float *z0, int backward,
-                        WmImagineLosses *losses, WmError *err) {
-    const int N = im->starts, steps = im->horizon;
+/* What the losses' forward leaves for their backward (im->rollout): the imagined states, and per state, (H + 1, N)
+ * each: rewards, the values the returns bootstrap from, the returns, each state's discount gamma_k (gamma times the
+ * continue head's probability, when there is one) and the cumulative weight w_k = gamma_1 ... gamma_{k-1},
+ * detached as Dreamer does. */
+struct WmImagineRollout {
+    Imagined *s;
+    float *reward, *bootstrap, *ret, *discount, *weight;
+    double count; /* N (H - 1): the states the losses average over */
+    double scale; /* imagine_return_scale at the forward */
+};
+
+static WmImagineRollout *rollout_alloc(void) { return calloc(1, sizeof(WmImagineRollout)); }
+
+/* The columns and the lambda-returns, from the imagined states. */
+static WmStatus returns_forward(WmImagination *im, const WmWorldModel *m, WmImagineRollout *r, WmError *err) {
+    const int N = im->starts, steps = im->horizon, value_last = im->value.net.count - 1;
     const float gamma = im->gamma, lambda = im->lambda;
     WmArena *arena = &im->arena;
-    arena_reset(arena);
-    Imagined *s = arena_alloc_zero(arena, sizeof(Imagined) * (size_t)(steps + 1));
-    if (s == NULL) return arena_check(arena, err);
-    if (imagine_forward(im, m, h0, z0, s, err)) return err->status;
-    const int value_last = im->value.net.count - 1;
-    /* Scalars per state, (H + 1, N): rewards, the values the returns bootstrap from, the returns, each state's
-     * discount gamma_k (gamma times the continue head's probability, when there is one) and the cumulative
-     * weight w_k = gamma_1 ... gamma_{k-1}, detached as Dreamer does. */
+    const Imagined *s = r->s;
     const size_t column = (size_t)(steps + 1) * N;
-    float *reward = arena_alloc_zero(arena, column * sizeof(float)), *bootstrap = arena_floats(arena, column);
-    float *ret = arena_floats(arena, column), *discount = arena_floats(arena, column), *weight = arena_floats(arena, column);
+    r->reward = arena_alloc_zero(arena, column * sizeof(float)), r->bootstrap = arena_floats(arena, column);
+    r->ret = arena_floats(arena, column), r->discount = arena_floats(arena, column), r->weight = arena_floats(arena, column);
     if (arena_check(arena, err)) return err->status;
+    float *reward = r->reward, *bootstrap = r->bootstrap, *ret = r->ret, *discount = r->discount, *weight = r->weight;
     for (int k = 0; k <= steps; k++) {
         const float *v = (im->slow_target ? s[k].target_outs : s[k].value_outs)[value_last];
         memcpy(AT(bootstrap, k), v, (size_t)N * sizeof(float));
@@ -359,44 +369,76 @@ WmStatus imagine_losses(WmImagination *im, const WmWorldModel *m, const float *h
         for (int n = 0; n < N; n++)
             AT(ret, k)[n] = AT(reward, k)[n] + AT(discount, k)[n] * ((1.0f - lambda) * AT(bootstrap, k + 1)[n] +
                                                                      lambda * AT(ret, k + 1)[n]);
-    const double count = (double)N * (steps - 1), scale = imagine_return_scale(im);
-    if (return_percentiles(arena, AT(ret, 1), (size_t)N * (steps - 1), losses, err)) return err->status;
+    r->count = (double)N * (steps - 1), r->scale = imagine_return_scale(im);
+    return WM_OK;
+}
+
+/* The actor's loss (the scaled return or REINFORCE's surrogate, plus the entropy bonus) and the value's regression,
+ * each weighted by w_k, averaged over the states. */
+static void losses_forward(const WmImagination *im, const WmImagineRollout *r, WmImagineLosses *losses) {
+    const int N = im->starts, steps = im->horizon, value_last = im->value.net.count - 1;
+    const Imagined *s = r->s;
     double actor_sum = 0.0, value_sum = 0.0, entropy_sum = 0.0, first_return = 0.0, std_sum = 0.0;
     for (int k = 0; k < steps; k++)
         for (size_t i = 0; i < (size_t)N * im->actor.actions; i++) std_sum += s[k].std[i];
     for (int k = 1; k < steps; k++) {
-        const float *v = s[k].value_outs[value_last], *baseline = AT(bootstrap, k - 1);
+        const float *v = s[k].value_outs[value_last], *baseline = AT(r->bootstrap, k - 1);
         for (int n = 0; n < N; n++) {
-            const double R = AT(ret, k)[n], H = s[k - 1].entropy[n], w = AT(weight, k)[n];
+            const double R = AT(r->ret, k)[n], H = s[k - 1].entropy[n], w = AT(r->weight, k)[n];
             /* REINFORCE's surrogate: log pi(a_{k-1} | s_{k-1}) = -H at the drawn sample, times the advantage. */
-            const double objective = (im->reinforce ? -H * (R - baseline[n]) : R) / scale;
+            const double objective = (im->reinforce ? -H * (R - baseline[n]) : R) / r->scale;
             actor_sum += w * (objective + im->entropy_scale * H);
             value_sum += w * 0.5 * ((double)v[n] - R) * ((double)v[n] - R);
             entropy_sum += H;
             if (k == 1) first_return += R;
         }
     }
-    losses->actor_loss = -actor_sum / count;
-    losses->value_loss = value_sum / count;
-    losses->entropy = entropy_sum / count;
+    losses->actor_loss = -actor_sum / r->count;
+    losses->value_loss = value_sum / r->count;
+    losses->entropy = entropy_sum / r->count;
     losses->std = std_sum / ((double)steps * N * im->actor.actions);
     losses->imagined_return = first_return / N;
-    if (!backward) return WM_OK;
+}
 
-    /* The value: every state's regression onto its detached return. */
-    for (int k = 1; k < steps && err->status == WM_OK; k++) {
+WmStatus imagine_losses_forward(WmImagination *im, const WmWorldModel *m, const float *h0, const float *z0,
+                                WmImagineLosses *losses, WmError *err) {
+    const int N = im->starts, steps = im->horizon;
+    WmImagineRollout *r = im->rollout;
+    WmArena *arena = &im->arena;
+    arena_reset(arena);
+    r->s = arena_alloc_zero(arena, sizeof(Imagined) * (size_t)(steps + 1));
+    if (r->s == NULL) return arena_check(arena, err);
+    if (imagine_forward(im, m, h0, z0, r->s, err) || returns_forward(im, m, r, err) ||
+        return_percentiles(arena, AT(r->ret, 1), (size_t)N * (steps - 1), losses, err))
+        return err->status;
+    losses_forward(im, r, losses);
+    return WM_OK;
+}
+
+/* The value: every state's regression onto its detached return. */
+static WmStatus value_backward(WmImagination *im, const WmImagineRollout *r, WmError *err) {
+    const int N = im->starts, value_last = im->value.net.count - 1;
+    WmArena *arena = &im->arena;
+    for (int k = 1; k < im->horizon && err->status == WM_OK; k++) {
         const size_t mark = arena_mark(arena);
         float *dv = arena_floats(arena, (size_t)N);
         if (dv == NULL) return arena_check(arena, err);
-        const float *v = s[k].value_outs[value_last];
-        for (int n = 0; n < N; n++) dv[n] = AT(weight, k)[n] / (float)count * (v[n] - AT(ret, k)[n]);
-        mlp_backward(&im->value.net, &im->value.params, arena, NULL, dv, s[k].features, s[k].value_outs, N, err);
+        const float *v = r->s[k].value_outs[value_last];
+        for (int n = 0; n < N; n++) dv[n] = AT(r->weight, k)[n] / (float)r->count * (v[n] - AT(r->ret, k)[n]);
+        mlp_backward(&im->value.net, &im->value.params, arena, NULL, dv, r->s[k].features, r->s[k].value_outs, N, err);
         arena_rewind(arena, mark);
     }
-    if (err->status) return err->status;
+    return err->status;
+}
 
-    /* The actor: the loss's gradient by every return (through the lambda-return's recursion), by every reward,
-     * bootstrap value, continue logit, entropy and log-probability. */
+/* The actor: the loss's gradient by every return (through the lambda-return's recursion), by every reward,
+ * bootstrap value, continue logit, entropy and log-probability, then back through the imagined rollout. */
+static WmStatus actor_loss_backward(WmImagination *im, const WmWorldModel *m, const WmImagineRollout *r,
+                                    WmError *err) {
+    const int N = im->starts, steps = im->horizon;
+    const float gamma = im->gamma, lambda = im->lambda, scale = (float)r->scale;
+    WmArena *arena = &im->arena;
+    const size_t column = (size_t)(steps + 1) * N;
     Gradients g = {
         .reward = arena_alloc_zero(arena, column * sizeof(float)),
         .bootstrap = arena_alloc_zero(arena, column * sizeof(float)),
@@ -408,26 +450,31 @@ WmStatus imagine_losses(WmImagination *im, const WmWorldModel *m, const float *h
     if (arena_check(arena, err)) return err->status;
     for (int k = 1; k < steps; k++)
         for (int n = 0; n < N; n++) {
-            const float w = AT(weight, k)[n] / (float)count;
+            const float w = AT(r->weight, k)[n] / (float)r->count;
             AT(g.entropy, k - 1)[n] = -im->entropy_scale * w;
             if (im->reinforce) {
                 /* d(-w log pi sg(R - v)) / d log pi; log pi = -H is handled by the score function. */
-                AT(g.log_prob, k - 1)[n] = -w * (AT(ret, k)[n] - AT(bootstrap, k - 1)[n]) / (float)scale;
+                AT(g.log_prob, k - 1)[n] = -w * (AT(r->ret, k)[n] - AT(r->bootstrap, k - 1)[n]) / scale;
                 continue;
             }
             /* dL/dR_k = -w_k, and R_k feeds R_{k-1} with weight gamma_{k-1} lambda. */
-            carry[n] = -w / (float)scale + (k > 1 ? AT(discount, k - 1)[n] * lambda * carry[n] : 0.0f);
-            const float gk = AT(discount, k)[n];
+            carry[n] = -w / scale + (k > 1 ? AT(r->discount, k - 1)[n] * lambda * carry[n] : 0.0f);
+            const float gk = AT(r->discount, k)[n];
             AT(g.reward, k)[n] += carry[n];
             AT(g.bootstrap, k + 1)[n] += gk * (1.0f - lambda) * carry[n];
             if (k == steps - 1) AT(g.bootstrap, steps)[n] += gk * lambda * carry[n];
             if (m->has_continue) { /* gamma_k = gamma sigmoid(l): dgamma_k / dl = gamma_k (1 - gamma_k / gamma) */
-                const float dgamma = carry[n] * ((1.0f - lambda) * AT(bootstrap, k + 1)[n] + lambda * AT(ret, k + 1)[n]);
+                const float dgamma =
+                    carry[n] * ((1.0f - lambda) * AT(r->bootstrap, k + 1)[n] + lambda * AT(r->ret, k + 1)[n]);
                 AT(g.continue_logit, k)[n] = dgamma * gk * (1.0f - gk / gamma);
             }
         }
-    return im->reinforce ? actor_backward_reinforce(im, s, g.log_prob, g.entropy, err)
-                         : actor_backward_dynamics(im, m, s, &g, err);
+    return im->reinforce ? actor_backward_reinforce(im, r->s, g.log_prob, g.entropy, err)
+                         : actor_backward_dynamics(im, m, r->s, &g, err);
+}
+
+WmStatus imagine_losses_backward(WmImagination *im, const WmWorldModel *m, WmError *err) {
+    return value_backward(im, im->rollout, err) ? err->status : actor_loss_backward(im, m, im->rollout, err);
 }
 
 WmStatus imagine_update(WmImagination *im, const WmWorldModel *m, const float *h, const float *z,
@@ -441,7 +488,7 @@ WmStatus imagine_update(WmImagination *im, const WmWorldModel *m, const float *h
     params_zero_grad(&im->actor.params);
     params_zero_grad(&im->value.params);
     static const char UPDATE[] = "imagination update";
-    if (imagine_losses(im, m, h, z, 1, losses, err) ||
+    if (imagine_losses_forward(im, m, h, z, losses, err) || imagine_losses_backward(im, m, err) ||
         wm_require_finite(losses->actor_loss, UPDATE, im->updates, "actor_loss", err) ||
         wm_require_finite(losses->value_loss, UPDATE, im->updates, "value_loss", err))
         return err->status;

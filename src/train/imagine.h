@@ -41,6 +41,8 @@ typedef struct {
     double actor_grad_norm, value_grad_norm;
 } WmImagineLosses;
 
+typedef struct WmImagineRollout WmImagineRollout;
+
 typedef struct {
     WmActor actor;
     WmValue value;
@@ -48,6 +50,7 @@ typedef struct {
     WmAdam actor_adam, value_adam;
     WmRng rng; /* the actions' and the imagined latents' noise */
     WmArena arena;
+    WmImagineRollout *rollout; /* what the losses' forward keeps for their backward (imagine.c) */
     int starts, horizon, reinforce, slow_target, random_propagation;
     float gamma, lambda, entropy_scale, variance_penalty;
     int normalize_returns;
@@ -65,10 +68,13 @@ void imagine_free(WmImagination *im);
 
 /* Floats of noise one update draws. */
 size_t imagine_noise_floats(const WmImagination *im, const WmWorldModel *model);
-/* The losses from starts h (N, D) and z (N, S) with the noise in im->noise; with `backward`, the actor's and the
- * value's gradients are added to their blocks (the caller zeroes them). */
-WmStatus imagine_losses(WmImagination *im, const WmWorldModel *model, const float *h, const float *z, int backward,
-                        WmImagineLosses *losses, WmError *err);
+/* The actor's and the value's losses from starts h (N, D) and z (N, S) with the noise in im->noise (the arena is
+ * reset first). */
+WmStatus imagine_losses_forward(WmImagination *im, const WmWorldModel *model, const float *h, const float *z,
+                                WmImagineLosses *losses, WmError *err);
+/* After imagine_losses_forward: adds the actor's and the value's gradients to their blocks (the caller zeroes
+ * them). */
+WmStatus imagine_losses_backward(WmImagination *im, const WmWorldModel *model, WmError *err);
 /* What the return term is divided by: max(1, running P95 - P5) with actor.return_normalization, else 1. */
 double imagine_return_scale(const WmImagination *im);
 /* One update: draws the noise, computes both losses and gradients (averaged over the ranks), steps both optimisers (and refreshes the slow

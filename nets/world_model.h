@@ -30,7 +30,7 @@ typedef struct {
     double continue_nll; /* -log Bernoulli(goes on) of the continue head, per frame; 0 without one */
 } WmLosses;
 
-/* One step's inputs, time-major; filled by model_eval_load_inputs (src/train) or by a test. */
+/* One step's inputs, time-major; filled by model_inputs_load (src/train) or by a test. */
 typedef struct {
     float *images;  /* (N, 3, H, W), in [-0.5, 0.5] */
     float *actions; /* (N, A) */

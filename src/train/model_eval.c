@@ -3,13 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void model_eval_load_inputs(WmWorldModel *m, const WmReplayBatch *batch, WmRng *dequantize_rng) {
-    const size_t rows = (size_t)batch->batch * batch->length;
-    world_model_preprocess(m, m->input.images, batch->frames, rows, dequantize_rng);
-    memcpy(m->input.actions, batch->actions, rows * m->action_dim * sizeof(float));
-    memcpy(m->input.rewards, batch->rewards, rows * sizeof(float));
-    for (size_t n = 0; n < rows; n++) m->input.continues[n] = batch->is_terminal[n] ? 0.0f : 1.0f;
-}
+#include "train/model_inputs.h"
 
 WmStatus model_eval_mean_image(const WmWorldModel *m, const WmReplay *replay, const WmComm *comm, float *out,
                                WmError *err) {
@@ -52,7 +46,7 @@ static int fill_chunks(WmReplayBatch *batch, const WmEpisode *episodes, int coun
 /* The model on the batch with the distributions' means (no noise) and whole quantisation steps, observing the
  * first `context` steps. */
 static WmStatus forward_deterministic(WmWorldModel *m, const WmReplayBatch *batch, int context, WmError *err) {
-    model_eval_load_inputs(m, batch, NULL);
+    model_inputs_load(m, batch, NULL);
     memset(m->input.noise, 0, (size_t)batch->batch * batch->length * m->rssm.stoch * sizeof(float));
     if (m->input.overshoot_noise)
         memset(m->input.overshoot_noise, 0, world_model_overshoot_noise_floats(m) * sizeof(float));

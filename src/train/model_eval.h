@@ -1,4 +1,4 @@
-/* What a world model makes of recorded episodes, without training it: the batch's inputs, held-out figures,
+/* What a world model makes of recorded episodes, without training it: held-out figures,
  * reconstructions and open-loop predictions, and the mean-image baseline. Each runs on a model built for the
  * batch's B x L (world_model_build) and a batch of the same shape (replay_batch_alloc), so a model loaded from a
  * checkpoint serves as well as a trainer's. */
@@ -10,9 +10,6 @@
 #include "core/comm.h"
 #include "data/replay.h"
 #include "nets/world_model.h"
-
-/* The batch's frames, actions and rewards into the model's inputs; with `dequantize_rng`, PlaNet's noise. */
-void model_eval_load_inputs(WmWorldModel *model, const WmReplayBatch *batch, WmRng *dequantize_rng);
 
 /* How well the model explains held-out episodes: every whole chunk of L steps, filtered with the posterior mean
  * (no noise). image_mse is per pixel; baseline_mse is that of predicting `mean_image` ((3, H, W), or NULL to

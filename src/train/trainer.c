@@ -7,7 +7,7 @@
 
 #include "core/clock.h"
 #include "core/hash.h"
-#include "train/model_eval.h"
+#include "train/model_inputs.h"
 
 WmStatus trainer_create(WmTrainer *t, const WmConfig *config, int action_dim, WmError *err) {
     memset(t, 0, sizeof *t);
@@ -124,7 +124,7 @@ WmStatus trainer_step(WmTrainer *t, WmLosses *losses, WmError *err) {
     WmWorldModel *m = &t->model;
     const double start = wm_clock_seconds();
     if (replay_sample(&t->replay, &t->sample_rng, &t->batch, err)) return err->status;
-    model_eval_load_inputs(m, &t->batch, t->config.data.dequantize ? &t->dequantize_rng : NULL);
+    model_inputs_load(m, &t->batch, t->config.data.dequantize ? &t->dequantize_rng : NULL);
     rng_fill_normal(&t->latent_rng, m->input.noise, (size_t)t->batch.batch * t->batch.length * m->rssm.stoch, 0.0f,
                     1.0f);
     if (m->input.overshoot_noise)

@@ -1,0 +1,12 @@
+/* A replay batch into a world model's inputs: what training steps and evaluations both feed the model. */
+#ifndef WM_TRAIN_MODEL_INPUTS_H
+#define WM_TRAIN_MODEL_INPUTS_H
+
+#include "core/rng.h"
+#include "data/replay.h"
+#include "nets/world_model.h"
+
+/* The batch's frames, actions, rewards and continues into model->input; with `dequantize_rng`, PlaNet's noise. */
+void model_inputs_load(WmWorldModel *model, const WmReplayBatch *batch, WmRng *dequantize_rng);
+
+#endif

@@ -112,7 +112,27 @@ static size_t step_floats(const WmWorldModel *model) {
     return total + (4096 + 16 * (size_t)overshoot_distance(model)) * 64; /* alignment padding of every allocation */
 }
 
-static WmElbo *elbo_alloc(void);
+/* What one forward pass leaves for the losses and for backward. */
+typedef struct {
+    float *encoder_outs[WM_STACK_MAX], *decoder_outs[WM_STACK_MAX], *reward_outs[WM_MLP_LAYERS_MAX],
+        *continue_outs[WM_MLP_LAYERS_MAX];
+    float *features, *decoder_in; /* (N, D + S), (N, decoder width) */
+} Forward;
+
+/* One extra prior head of the ensemble (k >= 1) on the step's h, and its KL to the posterior. */
+typedef struct {
+    float *hidden;           /* (N, U) */
+    float *mean, *raw, *std; /* (N, S) */
+    float *kl;               /* (N) */
+} MemberPrior;
+
+/* What the ELBO's forward leaves for its backward (model->elbo). */
+struct WmElbo {
+    Forward f;
+    float *kl, *kl_clamped; /* (N): the KL per step, and with free nats */
+    double overshoot_weight;
+    MemberPrior members[WM_RSSM_MEMBERS_MAX]; /* [1, K) */
+};
 
 WmStatus world_model_build(WmWorldModel *model, int batch, int length, WmError *err) {
     model->batch = batch, model->length = length;
@@ -151,7 +171,7 @@ WmStatus world_model_build(WmWorldModel *model, int batch, int length, WmError *
             return wm_error_set(err, WM_ERR_NOMEM, "world model: out of memory");
     }
     if (overshoot_floats) in->overshoot_noise = wm_aligned_alloc(overshoot_floats * sizeof(float));
-    model->elbo = elbo_alloc();
+    model->elbo = calloc(1, sizeof *model->elbo);
     if (!model->elbo || !in->images || !in->actions || !in->rewards || !in->noise || !in->continues || (overshoot_floats && !in->overshoot_noise))
         return wm_error_set(err, WM_ERR_NOMEM, "world model: out of memory for a %d x %d batch", batch, length);
     return WM_OK;
@@ -286,12 +306,6 @@ static WmStatus overshoot_backward(WmWorldModel *m, Overshoot *o, float weight, 
     return WM_OK;
 }
 
-/* What one forward pass leaves for the losses and for backward. */
-typedef struct {
-    float *encoder_outs[WM_STACK_MAX], *decoder_outs[WM_STACK_MAX], *reward_outs[WM_MLP_LAYERS_MAX],
-        *continue_outs[WM_MLP_LAYERS_MAX];
-    float *features, *decoder_in; /* (N, D + S), (N, decoder width) */
-} Forward;
 
 /* Encoder on all frames, the RSSM through time (observing the first `context` steps), heads on all features. */
 static WmStatus forward(WmWorldModel *m, int context, Forward *f, WmError *err) {
@@ -323,22 +337,6 @@ WmStatus world_model_predict(WmWorldModel *m, int context, WmError *err) {
     return forward(m, context < m->length ? context : m->length, &f, err);
 }
 
-/* One extra prior head of the ensemble (k >= 1) on the step's h, and its KL to the posterior. */
-typedef struct {
-    float *hidden;           /* (N, U) */
-    float *mean, *raw, *std; /* (N, S) */
-    float *kl;               /* (N) */
-} MemberPrior;
-
-/* What the ELBO's forward leaves for its backward (model->elbo). */
-struct WmElbo {
-    Forward f;
-    float *kl, *kl_clamped; /* (N): the KL per step, and with free nats */
-    double overshoot_weight;
-    MemberPrior members[WM_RSSM_MEMBERS_MAX]; /* [1, K) */
-};
-
-static WmElbo *elbo_alloc(void) { return calloc(1, sizeof(WmElbo)); }
 
 /* The ensemble's extra prior heads learn the same posteriors from h (neither gets a gradient from them), each
  * weighing like the main KL term, without free nats: they are predictors, not a bottleneck. */

@@ -58,7 +58,16 @@ static size_t arena_floats_needed(const WmImagination *im, const WmWorldModel *m
            (states * (64 + 8 * (size_t)m->rssm.members) + 256) * 16 + states * (sizeof(Imagined) / sizeof(float) + 16);
 }
 
-static WmImagineRollout *rollout_alloc(void);
+/* What the losses' forward leaves for their backward (im->rollout): the imagined states, and per state, (H + 1, N)
+ * each: rewards, the values the returns bootstrap from, the returns, each state's discount gamma_k (gamma times the
+ * continue head's probability, when there is one) and the cumulative weight w_k = gamma_1 ... gamma_{k-1},
+ * detached as Dreamer does. */
+struct WmImagineRollout {
+    Imagined *s;
+    float *reward, *bootstrap, *ret, *discount, *weight;
+    double count; /* N (H - 1): the states the losses average over */
+    double scale; /* imagine_return_scale at the forward */
+};
 
 WmStatus imagine_create(WmImagination *im, const WmConfig *c, const WmWorldModel *m, int starts, WmError *err) {
     memset(im, 0, sizeof *im);
@@ -80,7 +89,7 @@ WmStatus imagine_create(WmImagination *im, const WmConfig *c, const WmWorldModel
     im->variance_penalty = (float)c->actor.variance_penalty;
     im->heads = calloc((size_t)im->horizon, sizeof *im->heads);
     im->noise = malloc(imagine_noise_floats(im, m) * sizeof(float));
-    im->rollout = rollout_alloc();
+    im->rollout = calloc(1, sizeof *im->rollout);
     if (!im->noise || !im->heads || !im->rollout)
         return wm_error_set(err, WM_ERR_NOMEM, "imagination: out of memory for %d starts", starts);
     if (im->slow_target) {
@@ -329,18 +338,6 @@ static WmStatus return_percentiles(WmArena *arena, const float *returns, size_t 
     return WM_OK;
 }
 
-/* What the losses' forward leaves for their backward (im->rollout): the imagined states, and per state, (H + 1, N)
- * each: rewards, the values the returns bootstrap from, the returns, each state's discount gamma_k (gamma times the
- * continue head's probability, when there is one) and the cumulative weight w_k = gamma_1 ... gamma_{k-1},
- * detached as Dreamer does. */
-struct WmImagineRollout {
-    Imagined *s;
-    float *reward, *bootstrap, *ret, *discount, *weight;
-    double count; /* N (H - 1): the states the losses average over */
-    double scale; /* imagine_return_scale at the forward */
-};
-
-static WmImagineRollout *rollout_alloc(void) { return calloc(1, sizeof(WmImagineRollout)); }
 
 /* The columns and the lambda-returns, from the imagined states. */
 static WmStatus returns_forward(WmImagination *im, const WmWorldModel *m, WmImagineRollout *r, WmError *err) {

@@ -88,7 +88,7 @@ static WmStatus build_layer(WmConvStack *stack, int i, WmDnnl *dnnl, WmError *er
         .x_copy_placed = copies_input_to_arena(stack, i),
     };
     if (conv_init_held(&stack->convs[i], dnnl, &shape, &holding, err)) return err->status;
-    /* The arena is sized before the primitives exist, from conv_stack_out_floats: hold oneDNN to it. */
+    /* Outputs and copies are allocated at conv_stack_out_floats and layer_scratch_floats: hold oneDNN to them. */
     if (conv_y_bytes(&stack->convs[i]) > conv_stack_out_floats(stack, i) * sizeof(float)) {
         conv_free(&stack->convs[i]);
         return wm_error_set(err, WM_ERR_DNNL, "layer %d: oneDNN holds its output in %zu bytes, more than the %zu planned",
@@ -129,13 +129,6 @@ void conv_stack_free(WmConvStack *stack) {
     for (int i = 0; i < stack->layers; i++)
         if (!stack->is_grid[i]) conv_free(&stack->convs[i]);
     stack->batch = 0;
-}
-
-size_t conv_stack_scratch_floats(const WmConvStack *stack) {
-    size_t most = 0;
-    for (int i = 0; i < stack->layers; i++)
-        if (layer_scratch_floats(stack, i) > most) most = layer_scratch_floats(stack, i);
-    return most;
 }
 
 size_t conv_stack_scratchpad_bytes(const WmConvStack *stack) {

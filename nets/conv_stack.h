@@ -39,8 +39,6 @@ WmStatus conv_stack_build(WmConvStack *stack, WmDnnl *dnnl, int batch, WmError *
 WmStatus conv_stack_build_copy(WmConvStack *copy, const WmConvStack *declared, WmDnnl *dnnl, int batch,
                                WmError *err);
 void conv_stack_free(WmConvStack *stack);
-/* Scratch floats forward and backward take from the arena (and hand back). */
-size_t conv_stack_scratch_floats(const WmConvStack *stack);
 /* The largest scratchpad oneDNN keeps for one pass of one layer (it shares one among them). */
 size_t conv_stack_scratchpad_bytes(const WmConvStack *stack);
 /* Multiply-adds x 2 of layer i's forward at the built batch. */

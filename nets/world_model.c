@@ -91,27 +91,6 @@ size_t world_model_image_floats(const WmWorldModel *model) {
     return (size_t)model->batch * model->length * IMAGE_CHANNELS * model->config.height * model->config.width;
 }
 
-/* Floats one step allocates, counted generously: forward activations and their gradients. */
-static size_t step_floats(const WmWorldModel *model) {
-    const size_t N = (size_t)model->batch * model->length, B = (size_t)model->batch;
-    const size_t D = model->rssm.deter, S = model->rssm.stoch, U = model->rssm.hidden, E = model->embed,
-                 A = model->action_dim;
-    size_t total = 3 * world_model_image_floats(model);
-    for (int i = 0; i < model->encoder.layers; i++) total += 2 * conv_stack_out_floats(&model->encoder, i);
-    for (int i = 0; i < model->decoder.layers; i++) total += 2 * conv_stack_out_floats(&model->decoder, i);
-    total += N * (S + A + 3 * U + 11 * D + 12 * S + 2 * (D + E) + 2 * (D + S) + 2 * model->decoder_width + 8);
-    for (int i = 0; i < model->reward.count; i++) total += 2 * N * model->reward.layers[i].out;
-    for (int i = 0; model->has_continue && i < model->continuation.count; i++)
-        total += 2 * N * model->continuation.layers[i].out;
-    total += B * (8 * U + 16 * D + 4 * S + 2 * (D + E + S + A)); /* per-step scratch of the RSSM and GRU */
-    total += conv_stack_scratch_floats(&model->decoder) + conv_stack_scratch_floats(&model->encoder);
-    total += (size_t)(model->rssm.members - 1) * N * (U + 6 * S + 1); /* the ensemble's extra prior heads */
-    /* Latent overshooting: per open-loop row, a transition, its sample, the KL and their gradients. */
-    const size_t step_row = (S + A) + 2 * U + 10 * D + 5 * S, grad_row = 2 * D + 4 * S + 2;
-    for (int k = 1; k <= overshoot_distance(model); k++) total += overshoot_rows(model, k) * (step_row + grad_row);
-    return total + (4096 + 16 * (size_t)overshoot_distance(model)) * 64; /* alignment padding of every allocation */
-}
-
 /* What one forward pass leaves for the losses and for backward. */
 typedef struct {
     float *encoder_outs[WM_STACK_MAX], *decoder_outs[WM_STACK_MAX], *reward_outs[WM_MLP_LAYERS_MAX],
@@ -137,21 +116,18 @@ struct WmElbo {
 WmStatus world_model_build(WmWorldModel *model, int batch, int length, WmError *err) {
     model->batch = batch, model->length = length;
     const size_t N = (size_t)batch * length;
-    /* The step's working set, measured before anything is allocated: its activations and gradients, its inputs,
-     * and the parameter blocks already held. */
-    char what[128];
+    /* The step's activations and gradients are measured by the first step through the arena, which checks them
+     * against free memory as it goes; the inputs are checked here, before they are allocated. */
+    char what[96];
     snprintf(what, sizeof what, "a step of %d x %d frames (data.batch x data.length)", batch, length);
     const size_t inputs = (world_model_image_floats(model) + N * (model->action_dim + model->rssm.stoch + 2)) * sizeof(float);
-    model->encoder.batch = model->decoder.batch = (int)N; /* the layers' sizes at this batch, nothing built yet */
-    const size_t step_bytes = step_floats(model) * sizeof(float);
-    model->encoder.batch = model->decoder.batch = 0;
-    if (memory_check(what, step_bytes + inputs, err)) return err->status;
+    if (memory_check(what, inputs, err)) return err->status;
     if (dnnl_ctx_init(&model->dnnl, err)) return err->status;
     model->encoder.bf16 = model->decoder.bf16 = model->train_bf16;
     if (conv_stack_build(&model->encoder, &model->dnnl, (int)N, err) ||
         conv_stack_build(&model->decoder, &model->dnnl, (int)N, err))
         return err->status;
-    if (arena_init(&model->arena, "training step", step_floats(model) * sizeof(float), err)) return err->status;
+    arena_init(&model->arena, what);
     WmModelInput *in = &model->input;
     in->images = wm_aligned_alloc(world_model_image_floats(model) * sizeof(float));
     in->actions = wm_aligned_alloc(N * model->action_dim * sizeof(float) + WM_ALIGN);

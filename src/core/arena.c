@@ -4,6 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/memory.h"
+
+/* Spills smaller than this skip the check against free memory: reading /proc on every small allocation of the
+ * measuring step would cost more than they can matter; the block taken at the next reset is checked whole. */
+#define SPILL_CHECKED_BYTES ((size_t)1 << 20)
+
 size_t wm_align_up(size_t bytes) { return (bytes + WM_ALIGN - 1) / WM_ALIGN * WM_ALIGN; }
 
 void *wm_aligned_alloc(size_t bytes) {
@@ -12,38 +18,70 @@ void *wm_aligned_alloc(size_t bytes) {
     return aligned_alloc(WM_ALIGN, rounded);
 }
 
-WmStatus arena_init(WmArena *arena, const char *name, size_t capacity, WmError *err) {
+void arena_init(WmArena *arena, const char *name) {
     memset(arena, 0, sizeof *arena);
-    arena->name = name;
-    arena->capacity = wm_align_up(capacity);
-    arena->base = wm_aligned_alloc(arena->capacity);
-    if (arena->base == NULL)
-        return wm_error_set(err, WM_ERR_NOMEM, "arena '%s': cannot reserve %zu bytes", name, arena->capacity);
-    return WM_OK;
+    snprintf(arena->name, sizeof arena->name, "%s", name);
+}
+
+static void free_spills_from(WmArena *arena, size_t offset) {
+    while (arena->spill_count > 0 && arena->spills[arena->spill_count - 1].offset >= offset)
+        free(arena->spills[--arena->spill_count].memory);
 }
 
 void arena_free(WmArena *arena) {
+    free_spills_from(arena, 0);
+    free(arena->spills);
     free(arena->base);
     memset(arena, 0, sizeof *arena);
 }
 
+static void *fail(WmArena *arena, size_t need, size_t available) {
+    if (!arena->failed)
+        snprintf(arena->failure_message, sizeof arena->failure_message,
+                 "%s needs %.2f GiB more after %.2f GiB; %.2f GiB are available (free memory, or ulimit -v)",
+                 arena->name, need / 1073741824.0, arena->used / 1073741824.0, available / 1073741824.0);
+    arena->failed = 1;
+    return NULL;
+}
+
 void arena_reset(WmArena *arena) {
+    free_spills_from(arena, 0);
     arena->used = 0;
-    arena->overflowed = 0;
-    arena->overflow_message[0] = '\0';
+    arena->failed = 0;
+    arena->failure_message[0] = '\0';
+    if (arena->peak <= arena->capacity) return;
+    free(arena->base);
+    arena->capacity = 0;
+    if (arena->peak > memory_available() || (arena->base = wm_aligned_alloc(arena->peak)) == NULL) {
+        /* Without the block the next step measures again, and its first large spill reports the shortage. */
+        arena->base = NULL;
+        return;
+    }
+    arena->capacity = arena->peak;
+}
+
+static void *spill(WmArena *arena, size_t need) {
+    if (need >= SPILL_CHECKED_BYTES) {
+        const size_t available = memory_available();
+        if (need > available) return fail(arena, need, available);
+    }
+    if (arena->spill_count == arena->spill_room) {
+        const int room = arena->spill_room ? 2 * arena->spill_room : 64;
+        WmArenaSpill *grown = realloc(arena->spills, (size_t)room * sizeof *grown);
+        if (grown == NULL) return fail(arena, need, 0);
+        arena->spills = grown, arena->spill_room = room;
+    }
+    void *memory = wm_aligned_alloc(need);
+    if (memory == NULL) return fail(arena, need, 0);
+    arena->spills[arena->spill_count++] = (WmArenaSpill){memory, arena->used};
+    return memory;
 }
 
 void *arena_alloc(WmArena *arena, size_t bytes) {
-    size_t need = wm_align_up(bytes);
-    if (need > arena->capacity - arena->used) {
-        if (!arena->overflowed)
-            snprintf(arena->overflow_message, sizeof arena->overflow_message,
-                     "arena '%s' overflow: asked %zu bytes with %zu of %zu free", arena->name, bytes,
-                     arena->capacity - arena->used, arena->capacity);
-        arena->overflowed = 1;
-        return NULL;
-    }
-    void *out = arena->base + arena->used;
+    const size_t need = wm_align_up(bytes);
+    const int fits = arena->base != NULL && need <= arena->capacity && arena->used <= arena->capacity - need;
+    void *out = fits ? arena->base + arena->used : spill(arena, need);
+    if (out == NULL) return NULL;
     arena->used += need;
     if (arena->used > arena->peak) arena->peak = arena->used;
     return out;
@@ -57,7 +95,12 @@ void *arena_alloc_zero(WmArena *arena, size_t bytes) {
 
 float *arena_floats(WmArena *arena, size_t count) { return arena_alloc(arena, count * sizeof(float)); }
 
+void arena_rewind(WmArena *arena, size_t mark) {
+    free_spills_from(arena, mark);
+    arena->used = mark;
+}
+
 WmStatus arena_check(const WmArena *arena, WmError *err) {
-    if (!arena->overflowed) return WM_OK;
-    return wm_error_set(err, WM_ERR_NOMEM, "%s", arena->overflow_message);
+    if (!arena->failed) return WM_OK;
+    return wm_error_set(err, WM_ERR_NOMEM, "%s", arena->failure_message);
 }

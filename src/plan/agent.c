@@ -20,22 +20,14 @@ WmStatus agent_init(WmAgent *a, const WmWorldModel *model, const WmPlanSettings 
     const size_t image = (size_t)3 * model->config.height * model->config.width;
     if (dnnl_ctx_init(&a->dnnl, err) || conv_stack_build_copy(&a->encoder, &model->encoder, &a->dnnl, 1, err))
         return err->status;
-    size_t floats = 2 * image + conv_stack_scratch_floats(&a->encoder) + 4 * (size_t)(r->deter + r->embed) +
-                    16 * (size_t)(r->hidden + r->deter + r->stoch + r->action);
-    for (int i = 0; i < a->encoder.layers; i++) floats += conv_stack_out_floats(&a->encoder, i);
-    if (a->actor) floats += (size_t)(r->deter + r->stoch) + 4 * (size_t)(a->actor->net.widest + r->action) * 2;
-    for (int i = 0; a->actor && i < a->actor->net.count; i++) floats += (size_t)a->actor->net.layers[i].out;
-    if (arena_init(&a->arena, "acting", floats * sizeof(float) + 64 * 64, err)) return err->status;
+    arena_init(&a->arena, "acting on a frame");
     if (!a->actor && (plan_model_init(&a->objective, model, settings->candidates, settings->horizon,
                                       settings->random_propagation, settings->bf16, seed, err) ||
                       planner_init(&a->planner, settings, err)))
         return err->status;
-    if (!a->actor && settings->value_bootstrap &&
-        plan_model_set_value(&a->objective, value, settings->bootstrap_gamma, err))
-        return err->status;
+    if (!a->actor && settings->value_bootstrap) plan_model_set_value(&a->objective, value, settings->bootstrap_gamma);
     if (!a->actor && settings->actor_candidates > 0) {
-        if (actor_proposal_init(&a->proposal, &a->objective, actor, settings->actor_candidates, seed, err))
-            return err->status;
+        actor_proposal_init(&a->proposal, &a->objective, actor, settings->actor_candidates, seed);
         planner_set_proposal(&a->planner, actor_proposal_fill, &a->proposal, settings->actor_candidates);
     }
     a->h = calloc((size_t)r->deter, sizeof *a->h);

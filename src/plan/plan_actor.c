@@ -4,16 +4,12 @@
 
 #include "ops/concat.h"
 
-WmStatus actor_proposal_init(WmActorProposal *p, const WmPlanModel *objective, const WmActor *actor, int count,
-                             uint64_t seed, WmError *err) {
+void actor_proposal_init(WmActorProposal *p, const WmPlanModel *objective, const WmActor *actor, int count,
+                         uint64_t seed) {
     memset(p, 0, sizeof *p);
     p->objective = objective, p->actor = actor, p->count = count;
     p->rng = rng_stream(seed, WM_STREAM_PROPOSAL);
-    const WmRssm *r = &objective->model->rssm;
-    const size_t D = r->deter, S = r->stoch, A = r->action, U = r->hidden;
-    size_t per_row = 2 * (D + S) + (D + S) + 2 * A + 2 * (S + A) + 2 * U + 10 * D + 3 * S + 4 * A;
-    for (int i = 0; i < actor->net.count; i++) per_row += (size_t)actor->net.layers[i].out;
-    return arena_init(&p->arena, "actor proposals", (per_row * count + 64 * 64) * sizeof(float), err);
+    arena_init(&p->arena, "actor proposals");
 }
 
 void actor_proposal_free(WmActorProposal *p) {

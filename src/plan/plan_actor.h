@@ -16,8 +16,8 @@ typedef struct {
     int count;
 } WmActorProposal;
 
-WmStatus actor_proposal_init(WmActorProposal *proposal, const WmPlanModel *objective, const WmActor *actor,
-                             int count, uint64_t seed, WmError *err);
+void actor_proposal_init(WmActorProposal *proposal, const WmPlanModel *objective, const WmActor *actor, int count,
+                         uint64_t seed);
 void actor_proposal_free(WmActorProposal *proposal);
 /* A WmPlanProposal: ctx is a WmActorProposal. */
 WmStatus actor_proposal_fill(void *ctx, float *candidates, int count, WmError *err);

@@ -35,24 +35,17 @@ WmStatus plan_model_init(WmPlanModel *plan, const WmWorldModel *model, int candi
     plan->rng = rng_stream(seed, WM_STREAM_ENSEMBLE_HEADS);
     plan->bf16 = bf16;
     if (bf16 && plan_bf16_init(&plan->fast, model, candidates, err)) return err->status;
-    const WmRssm *r = &model->rssm;
-    const size_t rows = (size_t)candidates * plan->members, D = r->deter, S = r->stoch, U = r->hidden, A = r->action;
-    size_t widest = 1;
-    for (int i = 0; i < model->reward.count; i++) widest = widest > (size_t)model->reward.layers[i].out ? widest : (size_t)model->reward.layers[i].out;
-    plan->reward_widest = (int)widest;
-    /* Two states in flight, one transition's arrays, the features and the reward head's layers, plus padding. */
-    const size_t floats = rows * (2 * (D + S) + (S + A) + 2 * U + D + 9 * D + 3 * S + (D + S) + 2 * widest + A + 1);
-    return arena_init(&plan->arena, "planning", floats * sizeof(float) + 64 * 64, err);
+    int widest = 1;
+    for (int i = 0; i < model->reward.count; i++)
+        if (model->reward.layers[i].out > widest) widest = model->reward.layers[i].out;
+    plan->reward_widest = widest;
+    arena_init(&plan->arena, "planning");
+    return WM_OK;
 }
 
-WmStatus plan_model_set_value(WmPlanModel *plan, const WmValue *value, float gamma, WmError *err) {
+void plan_model_set_value(WmPlanModel *plan, const WmValue *value, float gamma) {
     plan->value = value, plan->bootstrap_discount = powf(gamma, (float)plan->horizon);
-    const WmRssm *r = &plan->model->rssm;
-    size_t per_row = (size_t)(r->deter + r->stoch);
-    for (int i = 0; i < value->net.count; i++) per_row += (size_t)value->net.layers[i].out;
-    return arena_init(&plan->value_arena, "planning's value",
-                      (per_row * plan->candidates * plan->members + 64 * 64) * sizeof(float),
-                      err);
+    arena_init(&plan->value_arena, "planning's value");
 }
 
 void plan_model_free(WmPlanModel *plan) {

@@ -41,7 +41,7 @@ void plan_model_free(WmPlanModel *objective);
  * since the last decision. */
 WmStatus plan_model_load(WmPlanModel *objective, WmError *err);
 /* From now on each candidate's return is its imagined rewards plus gamma^horizon v(s_H) of the value (fp32). */
-WmStatus plan_model_set_value(WmPlanModel *objective, const WmValue *value, float gamma, WmError *err);
+void plan_model_set_value(WmPlanModel *objective, const WmValue *value, float gamma);
 /* Sets the state the next decision starts from. */
 void plan_model_start(WmPlanModel *objective, const float *h, const float *z);
 /* A WmPlanObjective: ctx is a WmPlanModel. */

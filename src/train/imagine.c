@@ -28,34 +28,8 @@ typedef struct {
     Heads *heads;
 } Imagined;
 
-static size_t mlp_floats(const WmMlp *mlp) {
-    size_t total = 0;
-    for (int i = 0; i < mlp->count; i++) total += (size_t)mlp->layers[i].out;
-    return total;
-}
-
 size_t imagine_noise_floats(const WmImagination *im, const WmWorldModel *m) {
     return (size_t)im->horizon * im->starts * (m->action_dim + m->rssm.stoch);
-}
-
-/* Floats one update takes from the arena, counted generously. */
-static size_t arena_floats_needed(const WmImagination *im, const WmWorldModel *m) {
-    const size_t N = (size_t)im->starts, D = m->rssm.deter, S = m->rssm.stoch, U = m->rssm.hidden, A = m->action_dim,
-                 F = D + S;
-    const size_t reward = mlp_floats(&m->reward) + (m->has_continue ? mlp_floats(&m->continuation) : 0);
-    const size_t per_state = F + mlp_floats(&im->actor.net) + 5 * A + 1 + (S + A) + 2 * U + 10 * D + 4 * S + reward +
-                             2 * mlp_floats(&im->value.net) + 8;
-    const size_t widest = (size_t)(im->actor.net.widest > im->value.net.widest ? im->actor.net.widest
-                                                                               : im->value.net.widest);
-    const size_t backward = 2 * F + 4 * (D + S) + 4 * A + 4 * S + 8 + 4 * widest + 2 * U + (S + A) + 6 * D;
-    const size_t scalars = 12; /* per state: rewards, values, returns, discounts, weights, their gradients, the
-                                * returns sorted for their percentiles */
-    const size_t states = (size_t)im->horizon + 1;
-    const size_t ensemble = im->variance_penalty > 0.0f && m->rssm.members > 1
-                                ? (size_t)m->rssm.members * (U + 3 * S + F + mlp_floats(&m->reward)) + 1 + 32
-                                : 0;
-    return N * (states * (per_state + scalars + ensemble) + backward + 4 * (F + S)) +
-           (states * (64 + 8 * (size_t)m->rssm.members) + 256) * 16 + states * (sizeof(Imagined) / sizeof(float) + 16);
 }
 
 /* What the losses' forward leaves for their backward (im->rollout): the imagined states, and per state, (H + 1, N)
@@ -99,7 +73,8 @@ WmStatus imagine_create(WmImagination *im, const WmConfig *c, const WmWorldModel
         if (im->value_target.value == NULL) return wm_error_set(err, WM_ERR_NOMEM, "imagination: out of memory");
         memcpy(im->value_target.value, im->value.params.value, im->value.params.total * sizeof(float));
     }
-    return arena_init(&im->arena, "imagination", arena_floats_needed(im, m) * sizeof(float), err);
+    arena_init(&im->arena, "imagination");
+    return WM_OK;
 }
 
 void imagine_free(WmImagination *im) {

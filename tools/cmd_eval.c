@@ -81,105 +81,121 @@ static WmStatus write_gif(const char *path, const WmEpisode *episode, WmError *e
     return err->status;
 }
 
-int command_eval(int argc, char **argv) {
-    if (cli_wants_help(argc, argv)) return eval_usage(stdout, 0);
-    const char *run = NULL, *env_name = NULL, *planner_name = NULL, *gif = NULL, *checkpoint = NULL;
-    long episodes = 5, seed = 1, threads = omp_get_max_threads();
-    CliList sets = {0};
-    WmError err = {0};
-    const CliOption options[] = {
-        {"--run", CLI_TEXT, &run, 0, 0},           {"--env", CLI_TEXT, &env_name, 0, 0},
-        {"--planner", CLI_TEXT, &planner_name, 0, 0}, {"--gif", CLI_TEXT, &gif, 0, 0},
-        {"--episodes", CLI_LONG, &episodes, 1, 100000}, {"--seed", CLI_LONG, &seed, 0, 4294967295L},
-        {"--threads", CLI_LONG, &threads, 1, 1024},     {"--set", CLI_LIST, &sets, 0, 0},
-        {"--checkpoint", CLI_TEXT, &checkpoint, 0, 0},
-    };
-    cli_parse_options(argc, argv, options, (int)(sizeof options / sizeof options[0]), &err);
-    if (err.status == WM_OK && (!run || !env_name)) wm_error_set(&err, WM_ERR_ARG, "--run and --env are required");
-    if (err.status == WM_OK && cli_check_env("--env", env_name, &err) == WM_OK) cli_check_sets(&sets, &err);
-    if (err.status == WM_OK && planner_name && config_choice_value("plan.planner", planner_name) < 0)
-        wm_error_set(&err, WM_ERR_ARG, "--planner: '%s' is not shooting, cem, mppi or actor", planner_name);
-    if (err.status) {
-        fprintf(stderr, "wm eval: %s\n", err.message);
-        return eval_usage(stderr, 2);
-    }
-    omp_set_num_threads((int)threads);
-    stop_signal_install(); /* the episode in hand ends at its next decision; the summary covers the whole ones */
-    WmEnv env = {0};
-    WmRunAgent acting;
-    memset(&acting, 0, sizeof acting);
-    WmEpisode episode = {0};
-    int made_env = 0, code = 1;
-    double *returns = calloc((size_t)episodes, sizeof *returns);
-    if (env_create(&env, env_name, (uint64_t)seed, 0, &err)) goto done;
-    made_env = 1;
-    if (run_agent_open(&acting, run, checkpoint, sets.items, sets.count, planner_name, env_action_dim(&env), seed,
-                       &err))
-        goto done;
-    if (acting.info.env[0] && strcmp(acting.info.env, env_name) != 0) {
-        wm_error_set(&err, WM_ERR_ARG, "%s learned in %s; --env %s is another task", run, acting.info.env,
-                     env_name);
-        goto done;
-    }
-    const WmConfig *c = &acting.config;
-    const WmModelConfig *seen = &acting.model.config;
-    if (seen->height != WM_ENV_SIZE || seen->width != WM_ENV_SIZE) {
-        wm_error_set(&err, WM_ERR_ARG, "%s: the model sees %ldx%ld frames; the built-in environments render %dx%d", run,
-                     seen->width, seen->height, WM_ENV_SIZE, WM_ENV_SIZE);
-        goto done;
-    }
-    /* The run's action repeat, as it was trained. */
-    if (c->data.action_repeat > 0) env.action_repeat = (int)c->data.action_repeat;
-    WmAgent *agent = &acting.agent;
+static void print_setting(const char *run, const WmEnv *env, const WmAgent *agent, long episodes) {
     const WmPlanSettings *settings = &agent->settings;
-    if (returns == NULL) {
-        wm_error_set(&err, WM_ERR_NOMEM, "out of memory");
-        goto done;
-    }
     if (agent->actor)
-        printf("wm eval: %s on %s, the actor (its mode), action repeat %d, %ld episode%s\n", run, env_name,
-               env.action_repeat, episodes, wm_plural(episodes));
+        printf("wm eval: %s on %s, the actor (its mode), action repeat %d, %ld episode%s\n", run, env_name(env),
+               env->action_repeat, episodes, wm_plural(episodes));
     else
         printf("wm eval: %s on %s, %s (%d candidates x %d steps x %d iterations, %s), action repeat %d, %ld episode%s\n",
-               run, env_name, config_choice_word("plan.planner", settings->kind), settings->candidates, settings->horizon,
-               settings->iterations, agent->objective.bf16 ? "bf16" : "fp32", env.action_repeat, episodes,
-               wm_plural(episodes));
-    EvalProgress progress = {agent, 0, episodes, env_episode_length(&env)};
-    WmAgentPolicy planner = {agent, NULL, 0.0f, show_progress, &progress};
-    const WmPolicy planner_policy = agent_policy(&planner);
-    const WmPolicy policy = {act_unless_stopped, stepped, (void *)&planner_policy};
-    long whole = 0; /* episodes played to their end */
-    for (long e = 0; e < episodes; e++, whole++) {
-        agent_reset(agent);
-        progress.episode = e + 1;
-        if (env_rollout(&env, &policy, &episode, &returns[e], &err) == WM_ERR_STOPPED) {
-            progress_done();
-            printf("  episode %ld: stopped on a signal; the summary is over the %ld whole episode%s\n", e + 1, whole,
-                   wm_plural(whole));
-            break;
-        }
-        if (err.status) goto done;
-        progress_done();
-        printf("  episode %ld: return %.2f\n", e + 1, returns[e]);
-        if (e == 0 && gif) {
-            if (write_gif(gif, &episode, &err)) goto done;
-            printf("  wrote %s (%d frames)\n", gif, episode.length);
-        }
-        episode_free(&episode);
-    }
+               run, env_name(env), config_choice_word("plan.planner", settings->kind), settings->candidates,
+               settings->horizon, settings->iterations, agent->objective.bf16 ? "bf16" : "fp32", env->action_repeat,
+               episodes, wm_plural(episodes));
+}
+
+/* The run's agent, checked against the environment it is to act in. */
+static WmStatus open_agent(WmRunAgent *acting, const EvalRequest *r, WmEnv *env, WmError *err) {
+    if (run_agent_open(acting, r->run, r->checkpoint, r->sets, r->set_count, r->planner, env_action_dim(env),
+                       r->seed, err))
+        return err->status;
+    if (acting->info.env[0] && strcmp(acting->info.env, r->env) != 0)
+        return wm_error_set(err, WM_ERR_ARG, "%s learned in %s; --env %s is another task", r->run, acting->info.env,
+                            r->env);
+    const WmModelConfig *seen = &acting->model.config;
+    if (seen->height != WM_ENV_SIZE || seen->width != WM_ENV_SIZE)
+        return wm_error_set(err, WM_ERR_ARG, "%s: the model sees %ldx%ld frames; the built-in environments render %dx%d",
+                            r->run, seen->width, seen->height, WM_ENV_SIZE, WM_ENV_SIZE);
+    /* The run's action repeat, as it was trained. */
+    if (acting->config.data.action_repeat > 0) env->action_repeat = (int)acting->config.data.action_repeat;
+    return WM_OK;
+}
+
+static void print_summary(const double *returns, long whole, const WmAgent *agent) {
     double mean = 0.0, var = 0.0;
     for (long e = 0; e < whole; e++) mean += returns[e] / whole;
     for (long e = 0; e < whole; e++) var += (returns[e] - mean) * (returns[e] - mean) / whole;
     printf("return %.2f +- %.2f over %ld episode%s; %.3f ms per decision (%ld decisions)\n", whole ? mean : NAN,
            whole ? sqrt(var) : NAN, whole, wm_plural(whole),
            agent->decisions ? 1e3 * agent->plan_seconds / agent->decisions : 0.0, agent->decisions);
-    code = 0;
-done:
-    progress_done();
-    if (code) fprintf(stderr, "wm eval: %s\n", err.message);
+}
+
+/* Plays the episodes, printing each return and the summary; a stop signal ends them at the next decision. */
+static WmStatus play(const EvalRequest *r, WmEnv *env, WmAgent *agent, double *returns, WmError *err) {
+    EvalProgress progress = {agent, 0, r->episodes, env_episode_length(env)};
+    WmAgentPolicy planner = {agent, NULL, 0.0f, show_progress, &progress};
+    const WmPolicy planner_policy = agent_policy(&planner);
+    const WmPolicy policy = {act_unless_stopped, stepped, (void *)&planner_policy};
+    WmEpisode episode = {0};
+    long whole = 0; /* episodes played to their end */
+    for (long e = 0; e < r->episodes; e++, whole++) {
+        agent_reset(agent);
+        progress.episode = e + 1;
+        if (env_rollout(env, &policy, &episode, &returns[e], err) == WM_ERR_STOPPED) {
+            *err = (WmError){0};
+            progress_done();
+            printf("  episode %ld: stopped on a signal; the summary is over the %ld whole episode%s\n", e + 1, whole,
+                   wm_plural(whole));
+            break;
+        }
+        if (err->status) break;
+        progress_done();
+        printf("  episode %ld: return %.2f\n", e + 1, returns[e]);
+        if (e == 0 && r->gif) {
+            if (write_gif(r->gif, &episode, err)) break;
+            printf("  wrote %s (%d frames)\n", r->gif, episode.length);
+        }
+        episode_free(&episode);
+    }
     episode_free(&episode);
-    run_agent_close(&acting);
-    if (made_env) env_free(&env);
+    if (err->status == WM_OK) print_summary(returns, whole, agent);
+    return err->status;
+}
+
+WmStatus eval_run(const EvalRequest *r, WmError *err) {
+    WmEnv env = {0};
+    WmRunAgent acting;
+    memset(&acting, 0, sizeof acting);
+    double *returns = calloc((size_t)r->episodes, sizeof *returns);
+    if (returns == NULL) return wm_error_set(err, WM_ERR_NOMEM, "out of memory");
+    if (env_create(&env, r->env, (uint64_t)r->seed, 0, err) == WM_OK) {
+        if (open_agent(&acting, r, &env, err) == WM_OK) {
+            print_setting(r->run, &env, &acting.agent, r->episodes);
+            play(r, &env, &acting.agent, returns, err);
+        }
+        run_agent_close(&acting);
+        env_free(&env);
+    }
+    progress_done();
     free(returns);
-    return code;
+    return err->status;
+}
+
+int command_eval(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) return eval_usage(stdout, 0);
+    EvalRequest r = {.episodes = 5, .seed = 1};
+    long threads = omp_get_max_threads();
+    CliList sets = {0};
+    WmError err = {0};
+    const CliOption options[] = {
+        {"--run", CLI_TEXT, &r.run, 0, 0},             {"--env", CLI_TEXT, &r.env, 0, 0},
+        {"--planner", CLI_TEXT, &r.planner, 0, 0},     {"--gif", CLI_TEXT, &r.gif, 0, 0},
+        {"--episodes", CLI_LONG, &r.episodes, 1, 100000}, {"--seed", CLI_LONG, &r.seed, 0, 4294967295L},
+        {"--threads", CLI_LONG, &threads, 1, 1024},     {"--set", CLI_LIST, &sets, 0, 0},
+        {"--checkpoint", CLI_TEXT, &r.checkpoint, 0, 0},
+    };
+    cli_parse_options(argc, argv, options, (int)(sizeof options / sizeof options[0]), &err);
+    if (err.status == WM_OK && (!r.run || !r.env)) wm_error_set(&err, WM_ERR_ARG, "--run and --env are required");
+    if (err.status == WM_OK && cli_check_env("--env", r.env, &err) == WM_OK) cli_check_sets(&sets, &err);
+    if (err.status == WM_OK && r.planner && config_choice_value("plan.planner", r.planner) < 0)
+        wm_error_set(&err, WM_ERR_ARG, "--planner: '%s' is not shooting, cem, mppi or actor", r.planner);
+    if (err.status) {
+        fprintf(stderr, "wm eval: %s\n", err.message);
+        return eval_usage(stderr, 2);
+    }
+    r.sets = sets.items, r.set_count = sets.count;
+    omp_set_num_threads((int)threads);
+    stop_signal_install(); /* the episode in hand ends at its next decision; the summary covers the whole ones */
+    if (eval_run(&r, &err) == WM_OK) return 0;
+    fprintf(stderr, "wm eval: %s\n", err.message);
+    return 1;
 }

@@ -5,10 +5,20 @@
 
 #include <stdio.h>
 
+#include "core/error.h"
+
 int command_bench(int argc, char **argv);
 int command_collect(int argc, char **argv);
 int command_config(int argc, char **argv);
 int command_eval(int argc, char **argv);
+/* wm eval without its command line: episodes of a run's agent in a built-in environment, printed as they end. */
+typedef struct {
+    const char *run, *env, *planner, *gif, *checkpoint; /* planner, gif, checkpoint: NULL for the run's own */
+    long episodes, seed;
+    const char *const *sets; /* --set k=v over the run's config */
+    int set_count;
+} EvalRequest;
+WmStatus eval_run(const EvalRequest *request, WmError *err);
 int command_info(int argc, char **argv);
 int command_plan(int argc, char **argv);
 int command_train(int argc, char **argv);

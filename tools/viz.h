@@ -47,6 +47,24 @@ WmStatus viz_sheet_write(const VizSheet *sheet, const char *path, WmError *err);
 WmStatus viz_gif_write(const char *path, const uint8_t *frames, int count, int height, int width, int delay_cs,
                        WmError *err);
 
+/* The pictures of wm-viz's commands, without their command lines (wm-viz report makes them all). */
+typedef struct {
+    const char *run, *data, *out, *checkpoint; /* checkpoint NULL: the latest */
+    long episodes, columns;
+} VizReconRequest;
+WmStatus viz_recon_write(const VizReconRequest *request, WmError *err);
+
+typedef struct {
+    const char *run, *data, *out, *checkpoint; /* out: .png (a strip) or .gif (every step) */
+    long context, horizon, episodes, columns;
+} VizOpenloopRequest;
+static inline VizOpenloopRequest viz_openloop_defaults(void) {
+    return (VizOpenloopRequest){.context = 5, .horizon = 45, .episodes = 1, .columns = 10};
+}
+WmStatus viz_openloop_write(const VizOpenloopRequest *request, WmError *err);
+
+WmStatus viz_curves_write(const char *run, const char *out, WmError *err);
+
 int viz_recon(int argc, char **argv);
 int viz_openloop(int argc, char **argv);
 int viz_dataset(int argc, char **argv);

@@ -159,6 +159,61 @@ static int curves_usage(FILE *out, int code) {
     return code;
 }
 
+/* Panels in first-seen order; a series with only zeros (a term that is off) is left out. */
+static int panels_of(const Series *series, int count, char panels[][64]) {
+    int panel_count = 0;
+    for (int k = 0; k < count; k++) {
+        int nonzero = 0;
+        for (int i = 0; i < series[k].count; i++) nonzero |= series[k].values[i] != 0.0;
+        if (!nonzero) continue;
+        int p = 0;
+        while (p < panel_count && strcmp(panels[p], series[k].panel) != 0) p++;
+        if (p == panel_count) snprintf(panels[panel_count++], 64, "%s", series[k].panel);
+    }
+    return panel_count;
+}
+
+static WmStatus draw_panels(Series *series, int count, char panels[][64], int panel_count, const char *out,
+                            WmError *err) {
+    const int rows = (panel_count + COLUMNS - 1) / COLUMNS;
+    cairo_surface_t *surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, COLUMNS * PANEL_W, rows * PANEL_H);
+    cairo_t *cr = cairo_create(surface);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    for (int p = 0; p < panel_count; p++) {
+        Series *lines[MAX_SERIES];
+        int n = 0;
+        for (int k = 0; k < count; k++)
+            if (strcmp(series[k].panel, panels[p]) == 0) lines[n++] = &series[k];
+        draw_panel(cr, (p % COLUMNS) * PANEL_W, (p / COLUMNS) * PANEL_H, panels[p], lines, n);
+    }
+    cairo_destroy(cr);
+    char tmp[4300];
+    snprintf(tmp, sizeof tmp, "%s.tmp", out);
+    if (cairo_surface_write_to_png(surface, tmp) != CAIRO_STATUS_SUCCESS)
+        wm_error_set(err, WM_ERR_IO, "%s: cannot write the PNG", tmp);
+    cairo_surface_destroy(surface);
+    return err->status ? err->status : fs_commit(tmp, out, err);
+}
+
+WmStatus viz_curves_write(const char *run, const char *out, WmError *err) {
+    WmRunPaths paths;
+    run_paths(&paths, run);
+    const char *path = paths.metrics;
+    Series series[MAX_SERIES];
+    memset(series, 0, sizeof series);
+    int count = 0;
+    if (!fs_is_dir(run)) wm_error_set(err, WM_ERR_ARG, "%s: no such run directory", run);
+    else if (!fs_exists(path)) wm_error_set(err, WM_ERR_ARG, "%s: not a run with metrics (no metrics.jsonl)", run);
+    else read_metrics(path, series, &count, err);
+    char panels[MAX_SERIES][64];
+    const int panel_count = err->status ? 0 : panels_of(series, count, panels);
+    if (err->status == WM_OK && draw_panels(series, count, panels, panel_count, out, err) == WM_OK)
+        printf("wm-viz curves: %s: %d panels from %s (%d points)\n", out, panel_count, path, series[0].count);
+    for (int k = 0; k < count; k++) free(series[k].steps), free(series[k].values);
+    return err->status;
+}
+
 int viz_curves(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) return curves_usage(stdout, 0);
     const char *run = NULL, *out = NULL;
@@ -173,52 +228,7 @@ int viz_curves(int argc, char **argv) {
         fprintf(stderr, "wm-viz curves: %s\n", err.message);
         return curves_usage(stderr, 2);
     }
-    WmRunPaths paths;
-    run_paths(&paths, run);
-    const char *path = paths.metrics;
-    char tmp[4300];
-    Series series[MAX_SERIES];
-    memset(series, 0, sizeof series);
-    int count = 0, code = 1;
-    if (!fs_is_dir(run)) wm_error_set(&err, WM_ERR_ARG, "%s: no such run directory", run);
-    else if (!fs_exists(path)) wm_error_set(&err, WM_ERR_ARG, "%s: not a run with metrics (no metrics.jsonl)", run);
-    else read_metrics(path, series, &count, &err);
-    if (err.status == WM_OK) {
-        /* Panels in first-seen order; a series with only zeros (a term that is off) is left out. */
-        char panels[MAX_SERIES][64];
-        int panel_count = 0;
-        for (int k = 0; k < count; k++) {
-            int nonzero = 0;
-            for (int i = 0; i < series[k].count; i++) nonzero |= series[k].values[i] != 0.0;
-            if (!nonzero) continue;
-            int p = 0;
-            while (p < panel_count && strcmp(panels[p], series[k].panel) != 0) p++;
-            if (p == panel_count) snprintf(panels[panel_count++], 64, "%s", series[k].panel);
-        }
-        const int rows = (panel_count + COLUMNS - 1) / COLUMNS;
-        cairo_surface_t *surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, COLUMNS * PANEL_W, rows * PANEL_H);
-        cairo_t *cr = cairo_create(surface);
-        cairo_set_source_rgb(cr, 1, 1, 1);
-        cairo_paint(cr);
-        for (int p = 0; p < panel_count; p++) {
-            Series *lines[MAX_SERIES];
-            int n = 0;
-            for (int k = 0; k < count; k++)
-                if (strcmp(series[k].panel, panels[p]) == 0) lines[n++] = &series[k];
-            draw_panel(cr, (p % COLUMNS) * PANEL_W, (p / COLUMNS) * PANEL_H, panels[p], lines, n);
-        }
-        cairo_destroy(cr);
-        snprintf(tmp, sizeof tmp, "%s.tmp", out);
-        if (cairo_surface_write_to_png(surface, tmp) != CAIRO_STATUS_SUCCESS)
-            wm_error_set(&err, WM_ERR_IO, "%s: cannot write the PNG", tmp);
-        cairo_surface_destroy(surface);
-        if (err.status == WM_OK && fs_commit(tmp, out, &err) == WM_OK) {
-            printf("wm-viz curves: %s: %d panels from %s (%d points)\n", out, panel_count, path,
-                   series[0].count);
-            code = 0;
-        }
-    }
-    if (code) fprintf(stderr, "wm-viz curves: %s\n", err.message);
-    for (int k = 0; k < count; k++) free(series[k].steps), free(series[k].values);
-    return code;
+    if (viz_curves_write(run, out, &err) == WM_OK) return 0;
+    fprintf(stderr, "wm-viz curves: %s\n", err.message);
+    return 1;
 }

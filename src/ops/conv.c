@@ -73,78 +73,105 @@ WmStatus conv_init(WmConv *conv, WmDnnl *ctx, const WmConvShape *s, WmError *err
     return conv_init_held(conv, ctx, s, &plain, err);
 }
 
-WmStatus conv_init_held(WmConv *conv, WmDnnl *ctx, const WmConvShape *s, const WmConvHolding *holding,
-                        WmError *err) {
-    memset(conv, 0, sizeof *conv);
-    conv->shape = *s;
-    conv_output_size(s, &conv->out_height, &conv->out_width);
-    if (conv->out_height <= 0 || conv->out_width <= 0 || s->stride <= 0 || s->batch <= 0)
-        return wm_error_set(err, WM_ERR_ARG, "convolution: %dx%d input, kernel %d, stride %d has no output",
-                            s->in_height, s->in_width, s->kernel, s->stride);
+/* The memory descriptors the three passes are built from: plain ones (the tensors as this project holds them),
+ * `any` ones (oneDNN picks the layout), and what the passes read, retyped to bf16 in mixed precision. */
+typedef struct {
+    dnnl_memory_desc_t x_plain, y_plain, w_plain, b_plain, x_any, y_any, w_any, x_in, w_in, y_in;
+    dnnl_dims_t strides, pad;
+    dnnl_data_type_t in_type;
+} Descs;
 
+static WmStatus init_descs(Descs *d, const WmConv *conv, const WmConvHolding *holding, WmError *err) {
+    const WmConvShape *s = &conv->shape;
     dnnl_dims_t x_dims = {s->batch, s->in_channels, s->in_height, s->in_width};
     dnnl_dims_t y_dims = {s->batch, s->out_channels, conv->out_height, conv->out_width};
     dnnl_dims_t w_dims = {s->out_channels, s->in_channels, s->kernel, s->kernel};
     dnnl_dims_t b_dims = {s->out_channels};
-    dnnl_dims_t strides = {s->stride, s->stride};
-    dnnl_dims_t pad = {s->padding, s->padding};
-    dnnl_memory_desc_t x_plain, y_plain, w_plain, b_plain, x_any, y_any, w_any;
-    dnnl_convolution_desc_t desc;
-    dnnl_primitive_desc_t fwd_pd = NULL, bd_pd = NULL, bw_pd = NULL;
-
-    if (dnnl_plain_md(&x_plain, 4, x_dims, err) || dnnl_plain_md(&y_plain, 4, y_dims, err) ||
-        dnnl_plain_md(&w_plain, 4, w_dims, err) || dnnl_plain_md(&b_plain, 1, b_dims, err))
-        goto fail;
-    WM_DNNL_CHECK(dnnl_memory_desc_init_by_tag(&x_any, 4, x_dims, dnnl_f32, dnnl_format_tag_any), err);
-    WM_DNNL_CHECK(dnnl_memory_desc_init_by_tag(&y_any, 4, y_dims, dnnl_f32, dnnl_format_tag_any), err);
-    WM_DNNL_CHECK(dnnl_memory_desc_init_by_tag(&w_any, 4, w_dims, dnnl_f32, dnnl_format_tag_any), err);
-    if (holding->x) x_any = *holding->x; /* the layout x arrives in is the one the passes use */
+    d->strides[0] = d->strides[1] = s->stride;
+    d->pad[0] = d->pad[1] = s->padding;
+    if (dnnl_plain_md(&d->x_plain, 4, x_dims, err) || dnnl_plain_md(&d->y_plain, 4, y_dims, err) ||
+        dnnl_plain_md(&d->w_plain, 4, w_dims, err) || dnnl_plain_md(&d->b_plain, 1, b_dims, err))
+        return err->status;
+    WM_DNNL_CHECK(dnnl_memory_desc_init_by_tag(&d->x_any, 4, x_dims, dnnl_f32, dnnl_format_tag_any), err);
+    WM_DNNL_CHECK(dnnl_memory_desc_init_by_tag(&d->y_any, 4, y_dims, dnnl_f32, dnnl_format_tag_any), err);
+    WM_DNNL_CHECK(dnnl_memory_desc_init_by_tag(&d->w_any, 4, w_dims, dnnl_f32, dnnl_format_tag_any), err);
+    if (holding->x) d->x_any = *holding->x; /* the layout x arrives in is the one the passes use */
     /* What the passes read (x, weight, dy) is bf16 in mixed precision; what they write stays f32. */
-    const dnnl_data_type_t in_type = s->bf16 ? dnnl_bf16 : dnnl_f32;
-    dnnl_memory_desc_t x_in = retyped(&x_any, in_type), w_in = retyped(&w_any, in_type);
+    d->in_type = s->bf16 ? dnnl_bf16 : dnnl_f32;
+    d->x_in = retyped(&d->x_any, d->in_type), d->w_in = retyped(&d->w_any, d->in_type);
+    return WM_OK;
+fail:
+    return err->status;
+}
+
+static WmStatus build_forward(WmConv *conv, WmDnnl *ctx, Descs *d, const WmConvHolding *holding,
+                              dnnl_primitive_desc_t *pd, WmError *err) {
+    const WmConvShape *s = &conv->shape;
+    dnnl_convolution_desc_t desc;
     /* A thin transposed layer's forward pass runs on plain tensors (oneDNN's gemm path, 3x faster than its blocked
      * kernel with 3 channels padded to 16); its backward passes keep the layouts they prefer, where they are fast. */
     const int thin = conv_wants_plain(s);
-    const dnnl_memory_desc_t x_plain_in = retyped(&x_plain, in_type);
-    WM_DNNL_CHECK(init_forward_desc(s, &desc, thin ? &x_plain_in : &x_in, &w_in, &b_plain, thin ? &y_plain : &y_any,
-                                    strides, pad), err);
-    WM_DNNL_CHECK(dnnl_primitive_desc_create(&fwd_pd, &desc, NULL, ctx->engine, NULL), err);
-    WM_DNNL_CHECK(dnnl_primitive_create(&conv->forward, fwd_pd), err);
-    conv->x_held = holding->x ? *holding->x : x_plain;
-    conv->y_held = holding->y_native ? *query_md(fwd_pd, dnnl_query_dst_md) : y_plain;
-    if (holding->y_native) y_any = conv->y_held; /* dy arrives as y is held */
-    const dnnl_memory_desc_t y_in = retyped(&y_any, in_type);
+    const dnnl_memory_desc_t x_plain_in = retyped(&d->x_plain, d->in_type);
+    WM_DNNL_CHECK(init_forward_desc(s, &desc, thin ? &x_plain_in : &d->x_in, &d->w_in, &d->b_plain,
+                                    thin ? &d->y_plain : &d->y_any, d->strides, d->pad), err);
+    WM_DNNL_CHECK(dnnl_primitive_desc_create(pd, &desc, NULL, ctx->engine, NULL), err);
+    WM_DNNL_CHECK(dnnl_primitive_create(&conv->forward, *pd), err);
+    conv->x_held = holding->x ? *holding->x : d->x_plain;
+    conv->y_held = holding->y_native ? *query_md(*pd, dnnl_query_dst_md) : d->y_plain;
+    if (holding->y_native) d->y_any = conv->y_held; /* dy arrives as y is held */
+    d->y_in = retyped(&d->y_any, d->in_type);
     conv->dx_overwrites = holding->x != NULL;
     conv->x_copy_placed = holding->x_copy_placed;
-    if (dnnl_view_init(&conv->x, ctx, &conv->x_held, query_md(fwd_pd, dnnl_query_src_md), WM_VIEW_READ, err) ||
-        dnnl_view_init(&conv->weight, ctx, &w_plain, query_md(fwd_pd, dnnl_query_weights_md), WM_VIEW_READ, err) ||
-        dnnl_view_init(&conv->bias, ctx, &b_plain, &b_plain, WM_VIEW_READ, err) ||
-        dnnl_view_init(&conv->y, ctx, &conv->y_held, query_md(fwd_pd, dnnl_query_dst_md), WM_VIEW_WRITE, err))
-        goto fail;
+    if (dnnl_view_init(&conv->x, ctx, &conv->x_held, query_md(*pd, dnnl_query_src_md), WM_VIEW_READ, err) ||
+        dnnl_view_init(&conv->weight, ctx, &d->w_plain, query_md(*pd, dnnl_query_weights_md), WM_VIEW_READ, err) ||
+        dnnl_view_init(&conv->bias, ctx, &d->b_plain, &d->b_plain, WM_VIEW_READ, err) ||
+        dnnl_view_init(&conv->y, ctx, &conv->y_held, query_md(*pd, dnnl_query_dst_md), WM_VIEW_WRITE, err))
+        return err->status;
+    return WM_OK;
+fail:
+    return err->status;
+}
 
-    WM_DNNL_CHECK(init_backward_data_desc(s, &desc, &x_any, &w_in, &y_in, strides, pad), err);
-    WM_DNNL_CHECK(dnnl_primitive_desc_create(&bd_pd, &desc, NULL, ctx->engine, fwd_pd), err);
-    WM_DNNL_CHECK(dnnl_primitive_create(&conv->backward_data, bd_pd), err);
-    if (dnnl_view_init(&conv->bd_dy, ctx, &conv->y_held, query_md(bd_pd, dnnl_query_diff_dst_md), WM_VIEW_READ, err) ||
-        dnnl_view_init(&conv->bd_weight, ctx, &w_plain, query_md(bd_pd, dnnl_query_weights_md), WM_VIEW_READ,
+static WmStatus build_backward_data(WmConv *conv, WmDnnl *ctx, const Descs *d, const_dnnl_primitive_desc_t fwd_pd,
+                                    dnnl_primitive_desc_t *pd, WmError *err) {
+    dnnl_convolution_desc_t desc;
+    WM_DNNL_CHECK(init_backward_data_desc(&conv->shape, &desc, &d->x_any, &d->w_in, &d->y_in, d->strides, d->pad),
+                  err);
+    WM_DNNL_CHECK(dnnl_primitive_desc_create(pd, &desc, NULL, ctx->engine, fwd_pd), err);
+    WM_DNNL_CHECK(dnnl_primitive_create(&conv->backward_data, *pd), err);
+    if (dnnl_view_init(&conv->bd_dy, ctx, &conv->y_held, query_md(*pd, dnnl_query_diff_dst_md), WM_VIEW_READ, err) ||
+        dnnl_view_init(&conv->bd_weight, ctx, &d->w_plain, query_md(*pd, dnnl_query_weights_md), WM_VIEW_READ,
                        err) ||
-        dnnl_view_init(&conv->dx, ctx, &conv->x_held, query_md(bd_pd, dnnl_query_diff_src_md),
+        dnnl_view_init(&conv->dx, ctx, &conv->x_held, query_md(*pd, dnnl_query_diff_src_md),
                        conv->dx_overwrites ? WM_VIEW_WRITE : WM_VIEW_ACCUMULATE, err))
-        goto fail;
+        return err->status;
+    return WM_OK;
+fail:
+    return err->status;
+}
 
-    WM_DNNL_CHECK(init_backward_weights_desc(s, &desc, &x_in, &w_any, &b_plain, &y_in, strides, pad), err);
-    WM_DNNL_CHECK(dnnl_primitive_desc_create(&bw_pd, &desc, NULL, ctx->engine, fwd_pd), err);
-    WM_DNNL_CHECK(dnnl_primitive_create(&conv->backward_weights, bw_pd), err);
-    if (dnnl_view_init(&conv->bw_x, ctx, &conv->x_held, query_md(bw_pd, dnnl_query_src_md), WM_VIEW_READ, err) ||
-        dnnl_view_init(&conv->bw_dy, ctx, &conv->y_held, query_md(bw_pd, dnnl_query_diff_dst_md), WM_VIEW_READ, err) ||
-        dnnl_view_init(&conv->dweight, ctx, &w_plain, query_md(bw_pd, dnnl_query_diff_weights_md),
+static WmStatus build_backward_weights(WmConv *conv, WmDnnl *ctx, const Descs *d,
+                                       const_dnnl_primitive_desc_t fwd_pd, dnnl_primitive_desc_t *pd, WmError *err) {
+    dnnl_convolution_desc_t desc;
+    WM_DNNL_CHECK(init_backward_weights_desc(&conv->shape, &desc, &d->x_in, &d->w_any, &d->b_plain, &d->y_in,
+                                             d->strides, d->pad), err);
+    WM_DNNL_CHECK(dnnl_primitive_desc_create(pd, &desc, NULL, ctx->engine, fwd_pd), err);
+    WM_DNNL_CHECK(dnnl_primitive_create(&conv->backward_weights, *pd), err);
+    const dnnl_memory_desc_t *dbias = dnnl_primitive_desc_query_md(*pd, dnnl_query_exec_arg_md, DNNL_ARG_DIFF_BIAS);
+    if (dnnl_view_init(&conv->bw_x, ctx, &conv->x_held, query_md(*pd, dnnl_query_src_md), WM_VIEW_READ, err) ||
+        dnnl_view_init(&conv->bw_dy, ctx, &conv->y_held, query_md(*pd, dnnl_query_diff_dst_md), WM_VIEW_READ, err) ||
+        dnnl_view_init(&conv->dweight, ctx, &d->w_plain, query_md(*pd, dnnl_query_diff_weights_md),
                        WM_VIEW_ACCUMULATE, err) ||
-        dnnl_view_init(&conv->dbias, ctx, &b_plain, dnnl_primitive_desc_query_md(bw_pd, dnnl_query_exec_arg_md, DNNL_ARG_DIFF_BIAS), WM_VIEW_ACCUMULATE,
-                       err))
-        goto fail;
+        dnnl_view_init(&conv->dbias, ctx, &d->b_plain, dbias, WM_VIEW_ACCUMULATE, err))
+        return err->status;
+    return WM_OK;
+fail:
+    return err->status;
+}
 
-    /* Workspace places: forward [x | weight | y] (x elsewhere when the caller places it); backward [dy | weight | dx |
-     * x | dy' | dweight | dbias]. */
+/* Places each pass's reordered tensors in the context's shared workspace and sizes the scratchpad. Forward
+ * [x | weight | y] (x elsewhere when the caller places it); backward [dy | weight | dx | x | dy' | dweight | dbias]. */
+static WmStatus place_in_workspace(WmConv *conv, WmDnnl *ctx, const_dnnl_primitive_desc_t pds[3], WmError *err) {
     conv->at_x = 0, conv->at_weight = conv->x_copy_placed ? 0 : conv->x.bytes;
     conv->at_y = conv->at_weight + conv->weight.bytes;
     const size_t forward_bytes = conv->at_y + conv->y.bytes;
@@ -155,26 +182,34 @@ WmStatus conv_init_held(WmConv *conv, WmDnnl *ctx, const WmConvShape *s, const W
     conv->at_dweight = conv->at_bw_dy + conv->bw_dy.bytes;
     conv->at_dbias = conv->at_dweight + conv->dweight.bytes;
     const size_t backward_bytes = conv->at_dbias + conv->dbias.bytes;
-    conv->share_dy = conv->bd_dy.bytes > 0 &&
-                     dnnl_memory_desc_equal(query_md(bd_pd, dnnl_query_diff_dst_md), query_md(bw_pd, dnnl_query_diff_dst_md));
-    const_dnnl_primitive_desc_t pds[] = {fwd_pd, bd_pd, bw_pd};
+    conv->share_dy = conv->bd_dy.bytes > 0 && dnnl_memory_desc_equal(query_md(pds[1], dnnl_query_diff_dst_md),
+                                                                      query_md(pds[2], dnnl_query_diff_dst_md));
     for (int i = 0; i < 3; i++) {
         int64_t bytes = 0;
         if (dnnl_primitive_desc_query(pds[i], dnnl_query_memory_consumption_s64, 0, &bytes) == dnnl_success &&
             bytes > 0 && (size_t)bytes > conv->scratchpad_bytes)
             conv->scratchpad_bytes = (size_t)bytes;
     }
-    dnnl_primitive_desc_destroy(fwd_pd);
-    dnnl_primitive_desc_destroy(bd_pd);
-    dnnl_primitive_desc_destroy(bw_pd);
-    fwd_pd = bd_pd = bw_pd = NULL;
-    if (dnnl_ctx_reserve(ctx, forward_bytes > backward_bytes ? forward_bytes : backward_bytes, err)) goto fail;
-    return WM_OK;
-fail:
-    if (fwd_pd) dnnl_primitive_desc_destroy(fwd_pd);
-    if (bd_pd) dnnl_primitive_desc_destroy(bd_pd);
-    if (bw_pd) dnnl_primitive_desc_destroy(bw_pd);
-    conv_free(conv);
+    return dnnl_ctx_reserve(ctx, forward_bytes > backward_bytes ? forward_bytes : backward_bytes, err);
+}
+
+WmStatus conv_init_held(WmConv *conv, WmDnnl *ctx, const WmConvShape *s, const WmConvHolding *holding,
+                        WmError *err) {
+    memset(conv, 0, sizeof *conv);
+    conv->shape = *s;
+    conv_output_size(s, &conv->out_height, &conv->out_width);
+    if (conv->out_height <= 0 || conv->out_width <= 0 || s->stride <= 0 || s->batch <= 0)
+        return wm_error_set(err, WM_ERR_ARG, "convolution: %dx%d input, kernel %d, stride %d has no output",
+                            s->in_height, s->in_width, s->kernel, s->stride);
+    Descs d;
+    dnnl_primitive_desc_t pds[3] = {NULL, NULL, NULL}; /* forward, backward data, backward weights */
+    if (init_descs(&d, conv, holding, err) == WM_OK && build_forward(conv, ctx, &d, holding, &pds[0], err) == WM_OK &&
+        build_backward_data(conv, ctx, &d, pds[0], &pds[1], err) == WM_OK &&
+        build_backward_weights(conv, ctx, &d, pds[0], &pds[2], err) == WM_OK)
+        place_in_workspace(conv, ctx, (const_dnnl_primitive_desc_t[3]){pds[0], pds[1], pds[2]}, err);
+    for (int i = 0; i < 3; i++)
+        if (pds[i]) dnnl_primitive_desc_destroy(pds[i]);
+    if (err->status) conv_free(conv);
     return err->status;
 }
 

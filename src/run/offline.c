@@ -37,131 +37,163 @@ static WmStatus agree(const WmComm *comm, const char *data, WmError *err) {
     return err->status;
 }
 
-/* What an offline checkpoint carries besides the trainer: where the data came from. */
+/* An offline run: its data, where it came from, its trainer and its metrics file. */
 typedef struct {
+    const WmTrainOptions *options;
+    const WmConfig *config;
     const WmRunPaths *paths;
-    const WmTrainer *trainer;
-    const WmMetaEntry *source;
+    const WmTrainObserver *observer;
+    const WmComm *comm;
+    WmDataset dataset;
+    int held, held_here; /* episodes held out; on this rank (rank 0 holds them) */
+    char fingerprint[32], env[64];
+    WmMetaEntry source[3]; /* in every checkpoint: the directory, its fingerprint, its environment if known */
     int source_count;
-} OfflineSave;
+    WmTrainer trainer;
+    int trainer_made;
+    FILE *metrics; /* rank 0's */
+    float *mean_image; /* the held-out figures' baseline */
+} Offline;
 
 static WmStatus save(void *ctx, WmError *err) {
-    const OfflineSave *s = ctx;
-    return run_save_checkpoint(s->paths, s->trainer, s->trainer->config.run.keep_checkpoints, s->source,
-                               s->source_count, NULL, 0, err);
+    const Offline *o = ctx;
+    return run_save_checkpoint(o->paths, &o->trainer, o->config->run.keep_checkpoints, o->source, o->source_count,
+                               NULL, 0, err);
 }
 
 /* A metrics line (rank 0's) with the held-out figures, when episodes are held out. */
-static WmStatus log_step(FILE *metrics, WmTrainer *t, const WmDataset *dataset, int held, const float *mean_image,
-                         const WmLosses *losses, double elapsed, double frames_per_second, WmHeldOut *held_out,
-                         WmError *err) {
-    if (held > 0 && model_eval_heldout(&t->model, &t->batch, dataset->episodes + dataset->count - held, held,
-                                       mean_image, held_out, err))
+static WmStatus log_step(Offline *o, const WmLosses *losses, double elapsed, double frames_per_second,
+                         WmHeldOut *held_out, WmError *err) {
+    WmTrainer *t = &o->trainer;
+    if (o->held > 0 && model_eval_heldout(&t->model, &t->batch, o->dataset.episodes + o->dataset.count - o->held,
+                                          o->held, o->mean_image, held_out, err))
         return err->status;
-    run_write_step_metrics(metrics, t, losses, elapsed, frames_per_second, held > 0 ? held_out : NULL);
+    run_write_step_metrics(o->metrics, t, losses, elapsed, frames_per_second, o->held > 0 ? held_out : NULL);
+    return WM_OK;
+}
+
+/* Reads this rank's share of the episodes and names their source. */
+static WmStatus read_data(Offline *o, WmError *err) {
+    const WmConfig *config = o->config;
+    const char *data = o->options->data;
+    WmFrameSize size = {(int)config->data.height, (int)config->data.width, 0};
+    /* In a data-parallel job each rank reads its own share; the held-out episodes are rank 0's. */
+    const WmDatasetShare share = {o->comm->rank, o->comm->size, o->held};
+    dataset_read_share(data, &size, o->options->skip_bad, &share, &o->dataset, err);
+    if (agree(o->comm, data, err)) return err->status;
+    if (size.resized) train_note(o->observer, "frames were resized to %dx%d", size.width, size.height);
+    if (o->dataset.skipped)
+        train_note(o->observer, "skipped %d bad episode%s", o->dataset.skipped, wm_plural(o->dataset.skipped));
+    if (source_fingerprint(o->comm, &o->dataset, o->fingerprint, sizeof o->fingerprint, err)) return err->status;
+    dataset_read_env(data, o->env, sizeof o->env);
+    o->source[0] = (WmMetaEntry){WM_META_DATA, data};
+    o->source[1] = (WmMetaEntry){WM_META_DATA_FINGERPRINT, o->fingerprint};
+    o->source[2] = (WmMetaEntry){WM_META_ENV, o->env};
+    o->source_count = o->env[0] ? 3 : 2;
+    if (o->held >= o->dataset.listed)
+        return wm_error_set(err, WM_ERR_ARG, "data.holdout_episodes: %d of %d episodes leaves none to train on",
+                            o->held, o->dataset.listed);
+    return WM_OK;
+}
+
+/* The trainer with the training episodes in its replay; every rank agrees before the run directory is written. */
+static WmStatus make_trainer(Offline *o, WmError *err) {
+    const WmConfig *config = o->config;
+    o->held_here = o->comm->rank == 0 ? o->held : 0;
+    if (trainer_create(&o->trainer, config, o->dataset.episodes[0].action_dim, err) == WM_OK) {
+        o->trainer_made = 1;
+        trainer_join(&o->trainer, o->comm);
+        for (int i = 0; i < o->dataset.count - o->held_here && err->status == WM_OK; i++)
+            replay_add(&o->trainer.replay, &o->dataset.episodes[i], err);
+        if (err->status == WM_OK && replay_chunk_count(&o->trainer.replay, (int)config->data.length) == 0)
+            wm_error_set(err, WM_ERR_ARG, "%s: no training episode has data.length = %ld frames", o->options->data,
+                         config->data.length);
+    }
+    return agree(o->comm, o->options->data, err);
+}
+
+/* The run directory, a checkpoint to resume from, the held-out baseline and the metrics file. */
+static WmStatus prepare_run(Offline *o, WmError *err) {
+    const WmConfig *config = o->config;
+    if (o->comm->rank == 0 && run_prepare(o->paths, config, err)) return err->status;
+    if (fs_exists(o->paths->latest)) {
+        if (checkpoint_load_trainer(&o->trainer, o->paths->latest, err) ||
+            (o->comm->rank == 0 && run_trim_metrics(o->paths, o->trainer.step, err)))
+            return err->status;
+        train_note(o->observer, "resuming %s from step %ld", o->options->run, o->trainer.step);
+    }
+    if (o->held > 0) {
+        o->mean_image = malloc((size_t)3 * config->data.height * config->data.width * sizeof(float));
+        if (o->mean_image == NULL) return wm_error_set(err, WM_ERR_NOMEM, "out of memory for the mean image");
+        if (model_eval_mean_image(&o->trainer.model, &o->trainer.replay, o->comm, o->mean_image, err))
+            return err->status;
+    }
+    if (o->comm->rank == 0 && run_open_metrics(o->paths, &o->metrics, err)) return err->status;
+    const int threads = omp_get_max_threads();
+    const WmReplay *replay = &o->trainer.replay;
+    train_note(o->observer, "%s, %d episode%s (%ld frames, %.0f MiB in replay)%s, %d held out, %d thread%s, %ld step%s",
+               o->options->data, replay->count, wm_plural(replay->count), replay->frames,
+               replay_memory_bytes(replay) / 1048576.0, o->comm->size > 1 ? " on rank 0" : "", o->held, threads,
+               wm_plural(threads), config->run.steps, wm_plural(config->run.steps));
+    if (o->comm->size > 1)
+        train_note(o->observer, "%d ranks, each %ld sequences a step: a global batch of %ld", o->comm->size,
+                   config->data.batch, config->data.batch * o->comm->size);
+    return WM_OK;
+}
+
+/* Steps to run.steps, or to a stop signal; then the summary of the last logged losses and held-out figures. */
+static WmStatus train_steps(Offline *o, WmError *err) {
+    const WmConfig *config = o->config;
+    WmTrainer *trainer = &o->trainer;
+    const double start = wm_clock_seconds();
+    const long first_step = trainer->step;
+    WmLosses last = {0};
+    WmHeldOut last_held_out = {0};
+    const double frames_per_step = (double)config->data.batch * config->data.length;
+    const WmLoopTail tail = {o->observer, o->comm, config, save, o};
+    int stopped = 0;
+    while (trainer->step < config->run.steps && !stopped) {
+        WmLosses losses;
+        if (trainer_step(trainer, &losses, err)) return err->status;
+        const double elapsed = wm_clock_seconds() - start, per_step = elapsed / (trainer->step - first_step);
+        const int logged = loop_logs_at(config, trainer->step);
+        const WmTrainProgress progress = {.step = trainer->step, .total = config->run.steps, .logged = logged,
+                                          .steps_per_second = 1.0 / per_step,
+                                          .eta_seconds = per_step * (config->run.steps - trainer->step),
+                                          .train_return = NAN, .eval_return = NAN, .losses = &losses};
+        train_report(o->observer, &progress);
+        if (logged && o->metrics) {
+            if (log_step(o, &losses, elapsed, frames_per_step * (trainer->step - first_step) / elapsed,
+                         &last_held_out, err))
+                return err->status;
+            last = losses;
+        }
+        if (loop_after_step(&tail, trainer->step, 0, &stopped, err)) return err->status;
+    }
+    if (stopped) return WM_OK;
+    char held_text[160] = "";
+    if (o->held > 0)
+        snprintf(held_text, sizeof held_text, "; held out: image mse %.6f (mean image %.6f), reward R^2 %.3f",
+                 last_held_out.image_mse, last_held_out.baseline_mse, last_held_out.reward_r2);
+    train_note(o->observer, "%s at step %ld (%.1f s): loss %.2f, image mse %.6f, reward nll %.4f, kl %.3f%s",
+               o->options->run, trainer->step, wm_clock_seconds() - start, last.loss, last.image_mse,
+               last.reward_nll, last.kl, held_text);
     return WM_OK;
 }
 
 WmStatus train_offline(const WmTrainOptions *options, const WmConfig *config, const WmRunPaths *paths,
                        const WmTrainObserver *observer, WmError *err) {
-    WmDataset dataset = {0};
-    WmTrainer trainer;
-    int trainer_made = 0;
-    FILE *metrics = NULL;
-    float *mean_image = NULL;
-    WmFrameSize size = {(int)config->data.height, (int)config->data.width, 0};
-    const WmComm single = comm_single(), *comm = options->comm ? options->comm : &single;
-    const int held = (int)config->data.holdout_episodes;
-    /* In a data-parallel job each rank reads its own share; the held-out episodes are rank 0's. */
-    const WmDatasetShare share = {comm->rank, comm->size, held};
-    dataset_read_share(options->data, &size, options->skip_bad, &share, &dataset, err);
-    if (agree(comm, options->data, err)) goto done;
-    if (size.resized) train_note(observer, "frames were resized to %dx%d", size.width, size.height);
-    if (dataset.skipped) train_note(observer, "skipped %d bad episode%s", dataset.skipped, wm_plural(dataset.skipped));
-    /* Where the data came from, in every checkpoint: the directory, its fingerprint, its environment if known. */
-    char fingerprint[32], env[64];
-    if (source_fingerprint(comm, &dataset, fingerprint, sizeof fingerprint, err)) goto done;
-    dataset_read_env(options->data, env, sizeof env);
-    const WmMetaEntry source[] = {{WM_META_DATA, options->data}, {WM_META_DATA_FINGERPRINT, fingerprint},
-        {WM_META_ENV, env}};
-    const int source_count = env[0] ? 3 : 2;
-    if (held >= dataset.listed) {
-        wm_error_set(err, WM_ERR_ARG, "data.holdout_episodes: %d of %d episodes leaves none to train on", held,
-                     dataset.listed);
-        goto done;
-    }
-    const int held_here = comm->rank == 0 ? held : 0;
-    if (trainer_create(&trainer, config, dataset.episodes[0].action_dim, err) == WM_OK) {
-        trainer_made = 1;
-        trainer_join(&trainer, comm);
-        for (int i = 0; i < dataset.count - held_here && err->status == WM_OK; i++)
-            replay_add(&trainer.replay, &dataset.episodes[i], err);
-        if (err->status == WM_OK && replay_chunk_count(&trainer.replay, (int)config->data.length) == 0)
-            wm_error_set(err, WM_ERR_ARG, "%s: no training episode has data.length = %ld frames", options->data,
-                         config->data.length);
-    }
-    if (agree(comm, options->data, err) || (comm->rank == 0 && run_prepare(paths, config, err))) goto done;
-    if (fs_exists(paths->latest)) {
-        if (checkpoint_load_trainer(&trainer, paths->latest, err) ||
-            (comm->rank == 0 && run_trim_metrics(paths, trainer.step, err)))
-            goto done;
-        train_note(observer, "resuming %s from step %ld", options->run, trainer.step);
-    }
-    if (held > 0) {
-        mean_image = malloc((size_t)3 * config->data.height * config->data.width * sizeof(float));
-        if (mean_image == NULL) {
-            wm_error_set(err, WM_ERR_NOMEM, "out of memory for the mean image");
-            goto done;
-        }
-        if (model_eval_mean_image(&trainer.model, &trainer.replay, comm, mean_image, err)) goto done;
-    }
-    if (comm->rank == 0 && run_open_metrics(paths, &metrics, err)) goto done;
-    const int threads = omp_get_max_threads();
-    train_note(observer, "%s, %d episode%s (%ld frames, %.0f MiB in replay)%s, %d held out, %d thread%s, %ld step%s",
-               options->data, trainer.replay.count, wm_plural(trainer.replay.count), trainer.replay.frames,
-               replay_memory_bytes(&trainer.replay) / 1048576.0, comm->size > 1 ? " on rank 0" : "", held, threads,
-               wm_plural(threads), config->run.steps, wm_plural(config->run.steps));
-    if (comm->size > 1)
-        train_note(observer, "%d ranks, each %ld sequences a step: a global batch of %ld", comm->size,
-                   config->data.batch, config->data.batch * comm->size);
-    const double start = wm_clock_seconds();
-    const long first_step = trainer.step;
-    WmLosses last = {0};
-    WmHeldOut last_held_out = {0};
-    const double frames_per_step = (double)config->data.batch * config->data.length;
-    OfflineSave saving = {paths, &trainer, source, source_count};
-    const WmLoopTail tail = {observer, comm, config, save, &saving};
-    int stopped = 0;
-    while (trainer.step < config->run.steps && !stopped) {
-        WmLosses losses;
-        if (trainer_step(&trainer, &losses, err)) goto done;
-        const double elapsed = wm_clock_seconds() - start, per_step = elapsed / (trainer.step - first_step);
-        const int logged = loop_logs_at(config, trainer.step);
-        const WmTrainProgress progress = {.step = trainer.step, .total = config->run.steps, .logged = logged,
-                                          .steps_per_second = 1.0 / per_step,
-                                          .eta_seconds = per_step * (config->run.steps - trainer.step),
-                                          .train_return = NAN, .eval_return = NAN, .losses = &losses};
-        train_report(observer, &progress);
-        if (logged && metrics) { /* rank 0's */
-            if (log_step(metrics, &trainer, &dataset, held, mean_image, &losses, elapsed,
-                         frames_per_step * (trainer.step - first_step) / elapsed, &last_held_out, err))
-                goto done;
-            last = losses;
-        }
-        if (loop_after_step(&tail, trainer.step, 0, &stopped, err)) goto done;
-    }
-    if (stopped) goto done;
-    /* The summary: the last logged losses and held-out figures. */
-    char held_text[160] = "";
-    if (held > 0)
-        snprintf(held_text, sizeof held_text, "; held out: image mse %.6f (mean image %.6f), reward R^2 %.3f",
-                 last_held_out.image_mse, last_held_out.baseline_mse, last_held_out.reward_r2);
-    train_note(observer, "%s at step %ld (%.1f s): loss %.2f, image mse %.6f, reward nll %.4f, kl %.3f%s", options->run,
-               trainer.step, wm_clock_seconds() - start, last.loss, last.image_mse, last.reward_nll, last.kl, held_text);
-done:
-    if (metrics) fclose(metrics);
-    free(mean_image);
-    if (trainer_made) trainer_free(&trainer);
-    dataset_free(&dataset);
+    const WmComm single = comm_single();
+    Offline *o = calloc(1, sizeof *o);
+    if (o == NULL) return wm_error_set(err, WM_ERR_NOMEM, "out of memory");
+    *o = (Offline){.options = options, .config = config, .paths = paths, .observer = observer,
+                   .comm = options->comm ? options->comm : &single, .held = (int)config->data.holdout_episodes};
+    if (read_data(o, err) == WM_OK && make_trainer(o, err) == WM_OK && prepare_run(o, err) == WM_OK)
+        train_steps(o, err);
+    if (o->metrics) fclose(o->metrics);
+    free(o->mean_image);
+    if (o->trainer_made) trainer_free(&o->trainer);
+    dataset_free(&o->dataset);
+    free(o);
     return err->status;
 }

@@ -26,8 +26,13 @@ typedef struct {
     const WmComm *comm;
     char episodes_dir[WM_RUN_PATH_MAX + 32]; /* R/episodes; rank r > 0 of a data-parallel job: R/episodes-rank<r> */
     const WmRunPaths *paths;
+    const WmTrainOptions *options;
+    const WmConfig *config;
+    const WmTrainObserver *observer;
     WmTrainer *trainer; /* once made */
     WmAgent *agent;
+    int made_trainer, made_agent;
+    FILE *metrics; /* rank 0's */
 } Online;
 
 /* A round's bookkeeping: the time split of the round and of the run so far (for the ETA), the last returns. */
@@ -205,104 +210,142 @@ static WmStatus play_round(Online *online, Rounds *r, FILE *metrics, WmError *er
     return WM_OK;
 }
 
-WmStatus train_online(const WmTrainOptions *opts, const WmConfig *config, const WmRunPaths *paths,
-                      const WmTrainObserver *observer, WmError *err) {
-    Online online = {0};
-    WmTrainer trainer;
-    WmAgent agent;
-    int made_trainer = 0, made_agent = 0;
-    FILE *metrics = NULL;
+/* The run directory, the collecting and evaluating environments and the episode directory. */
+static WmStatus open_environments(Online *online, WmError *err) {
+    const WmConfig *config = online->config;
     const uint64_t seed = (uint64_t)config->run.seed;
-    const int repeat = (int)config->data.action_repeat;
-    const WmComm single = comm_single();
-    online.comm = opts->comm ? opts->comm : &single;
-    online.paths = paths, online.trainer = &trainer, online.agent = &agent;
+    const int repeat = (int)config->data.action_repeat, rank = online->comm->rank;
+    const char *env = online->options->env;
     if (config->data.height != WM_ENV_SIZE || config->data.width != WM_ENV_SIZE) /* frames go in as rendered */
         return wm_error_set(err, WM_ERR_ARG, "data.height and data.width are %ldx%ld; the built-in environments "
                             "render %dx%d frames, which the online loop trains on as they are", config->data.height,
                             config->data.width, WM_ENV_SIZE, WM_ENV_SIZE);
-    const int rank = online.comm->rank;
-    if (rank == 0) snprintf(online.episodes_dir, sizeof online.episodes_dir, "%s", paths->episodes);
-    else snprintf(online.episodes_dir, sizeof online.episodes_dir, "%s-rank%d", paths->episodes, rank);
-    if ((rank == 0 && run_prepare(paths, config, err)) || env_create(&online.env, opts->env, seed, repeat, err))
-        goto done;
-    online.made_env = 1;
-    if (env_create(&online.eval_env, opts->env, seed + EVAL_SEED_OFFSET, repeat, err)) goto done;
-    online.made_eval_env = 1;
-    online.explore = rng_stream(seed, WM_STREAM_EXPLORE);
-    if (fs_make_dirs(online.episodes_dir, err)) goto done;
-    const int A = env_action_dim(&online.env);
-    if (trainer_create(&trainer, config, A, err)) goto done;
-    made_trainer = 1;
-    trainer_join(&trainer, online.comm);
+    if (rank == 0) snprintf(online->episodes_dir, sizeof online->episodes_dir, "%s", online->paths->episodes);
+    else snprintf(online->episodes_dir, sizeof online->episodes_dir, "%s-rank%d", online->paths->episodes, rank);
+    if ((rank == 0 && run_prepare(online->paths, config, err)) || env_create(&online->env, env, seed, repeat, err))
+        return err->status;
+    online->made_env = 1;
+    if (env_create(&online->eval_env, env, seed + EVAL_SEED_OFFSET, repeat, err)) return err->status;
+    online->made_eval_env = 1;
+    online->explore = rng_stream(seed, WM_STREAM_EXPLORE);
+    return fs_make_dirs(online->episodes_dir, err);
+}
+
+/* The trainer, and the agent that acts with its model (and its actor and value, when imagination trains them). */
+static WmStatus make_learner(Online *online, WmError *err) {
+    const WmConfig *config = online->config;
+    const int A = env_action_dim(&online->env);
+    if (trainer_create(online->trainer, config, A, err)) return err->status;
+    online->made_trainer = 1;
+    trainer_join(online->trainer, online->comm);
     const WmPlanSettings settings = plan_settings_from_config(config, A);
-    const WmActor *actor = trainer.imagination ? &trainer.imagination->actor : NULL;
-    const WmValue *value = trainer.imagination ? &trainer.imagination->value : NULL;
-    if (agent_init(&agent, &trainer.model, &settings, actor, value, seed, err)) goto done;
-    made_agent = 1;
-    streams_for_rank(&online, &agent);
+    const WmImagination *im = online->trainer->imagination;
+    if (agent_init(online->agent, &online->trainer->model, &settings, im ? &im->actor : NULL, im ? &im->value : NULL,
+                   (uint64_t)config->run.seed, err))
+        return err->status;
+    online->made_agent = 1;
+    streams_for_rank(online, online->agent);
+    return WM_OK;
+}
+
+/* Resumes from the run's checkpoint, or starts it with the seed episodes of random actions. */
+static WmStatus resume_or_seed(Online *online, WmError *err) {
+    const WmRunPaths *paths = online->paths;
+    WmTrainer *trainer = online->trainer;
     if (fs_exists(paths->latest)) {
-        if (checkpoint_load_trainer(&trainer, paths->latest, err) ||
-            (rank == 0 && run_trim_metrics(paths, trainer.step, err)) ||
-            resume(&online, &trainer, &agent, observer, err))
-            goto done;
-        train_note(observer, "resuming %s from step %ld, %ld episode%s", opts->run, trainer.step, online.episodes,
-                   wm_plural(online.episodes));
-    } else {
-        if (forget_unsaved_episodes(&online, 0, observer, err)) goto done;
-        WmRandomPolicy random = {&online.explore, A};
-        const WmPolicy seed_policy = policy_random(&random);
-        for (long i = 0; i < config->online.seed_episodes; i++)
-            if (play_and_keep(&online, &trainer, &seed_policy, NULL, err)) goto done;
+        if (checkpoint_load_trainer(trainer, paths->latest, err) ||
+            (online->comm->rank == 0 && run_trim_metrics(paths, trainer->step, err)) ||
+            resume(online, trainer, online->agent, online->observer, err))
+            return err->status;
+        train_note(online->observer, "resuming %s from step %ld, %ld episode%s", online->options->run, trainer->step,
+                   online->episodes, wm_plural(online->episodes));
+        return WM_OK;
     }
-    if (rank == 0 && run_open_metrics(paths, &metrics, err)) goto done;
-    train_note(observer, "online on %s, %ld episode%s so far, %ld steps, an episode every %ld step%s", opts->env,
-               online.episodes, wm_plural(online.episodes), config->run.steps, config->online.steps_per_episode,
-               wm_plural(config->online.steps_per_episode));
-    if (online.comm->size > 1)
-        train_note(observer, "%d ranks, each collecting its own episodes and sampling %ld sequences a step (a global "
-                   "batch of %ld); the episode counts and returns shown are rank 0's", online.comm->size,
-                   config->data.batch, config->data.batch * online.comm->size);
-    const long first_step = trainer.step;
+    if (forget_unsaved_episodes(online, 0, online->observer, err)) return err->status;
+    WmRandomPolicy random = {&online->explore, env_action_dim(&online->env)};
+    const WmPolicy seed_policy = policy_random(&random);
+    for (long i = 0; i < online->config->online.seed_episodes; i++)
+        if (play_and_keep(online, trainer, &seed_policy, NULL, err)) return err->status;
+    return WM_OK;
+}
+
+static void announce(const Online *online) {
+    const WmConfig *config = online->config;
+    train_note(online->observer, "online on %s, %ld episode%s so far, %ld steps, an episode every %ld step%s",
+               online->options->env, online->episodes, wm_plural(online->episodes), config->run.steps,
+               config->online.steps_per_episode, wm_plural(config->online.steps_per_episode));
+    if (online->comm->size > 1)
+        train_note(online->observer, "%d ranks, each collecting its own episodes and sampling %ld sequences a step "
+                   "(a global batch of %ld); the episode counts and returns shown are rank 0's", online->comm->size,
+                   config->data.batch, config->data.batch * online->comm->size);
+}
+
+/* The progress line after a step: the ETA counts the steps left and the rounds' acting time. */
+static void report_step(const Online *online, const Rounds *r, long first_step, const WmLosses *losses) {
+    const WmConfig *config = online->config;
+    const WmTrainer *trainer = online->trainer;
+    const double elapsed = wm_clock_seconds() - r->start,
+                 per_step = (elapsed - r->acting_seconds) / (trainer->step - first_step);
+    const long every = config->online.steps_per_episode,
+               rounds_left = config->run.steps / every - trainer->step / every;
+    const WmTrainProgress progress = {
+        .online = 1, .logged = loop_logs_at(config, trainer->step), .step = trainer->step,
+        .total = config->run.steps, .episodes = online->episodes,
+        .steps_per_second = (trainer->step - first_step) / elapsed,
+        .eta_seconds = per_step * (config->run.steps - trainer->step) +
+                       (r->rounds ? r->acting_seconds / r->rounds : 0.0) * (double)rounds_left,
+        .train_return = r->last_train, .eval_return = r->last_eval, .losses = losses};
+    train_report(online->observer, &progress);
+}
+
+/* Steps to run.steps, or to a stop signal, a round of acting after every online.steps_per_episode of them. */
+static WmStatus train_rounds(Online *online, WmError *err) {
+    const WmConfig *config = online->config;
+    WmTrainer *trainer = online->trainer;
+    const long first_step = trainer->step;
     const double frames_per_step = (double)config->data.batch * config->data.length;
-    WmAgentPolicy explorer = {&agent, &online.explore, (float)config->online.exploration_noise, NULL, NULL},
-                  evaluator = {&agent, NULL, 0.0f, NULL, NULL};
-    Rounds r = {wm_clock_seconds(), trainer.model_seconds, trainer.imagine_seconds, 0.0, 0, NAN, NAN,
+    WmAgentPolicy explorer = {online->agent, &online->explore, (float)config->online.exploration_noise, NULL, NULL},
+                  evaluator = {online->agent, NULL, 0.0f, NULL, NULL};
+    Rounds r = {wm_clock_seconds(), trainer->model_seconds, trainer->imagine_seconds, 0.0, 0, NAN, NAN,
                 agent_policy(&explorer), agent_policy(&evaluator)};
-    const WmLoopTail tail = {observer, online.comm, config, save, &online};
+    const WmLoopTail tail = {online->observer, online->comm, config, save, online};
     int stopped = 0;
-    while (trainer.step < config->run.steps && !stopped) {
+    while (trainer->step < config->run.steps && !stopped) {
         WmLosses losses;
-        if (trainer_step(&trainer, &losses, err)) goto done;
-        const double elapsed = wm_clock_seconds() - r.start,
-                     per_step = (elapsed - r.acting_seconds) / (trainer.step - first_step);
-        const long every = config->online.steps_per_episode, rounds_left = config->run.steps / every - trainer.step / every;
-        const int logged = loop_logs_at(config, trainer.step);
-        const WmTrainProgress progress = {
-            .online = 1, .logged = logged, .step = trainer.step, .total = config->run.steps,
-                .episodes = online.episodes,
-            .steps_per_second = (trainer.step - first_step) / elapsed,
-            .eta_seconds = per_step * (config->run.steps - trainer.step) +
-                           (r.rounds ? r.acting_seconds / r.rounds : 0.0) * (double)rounds_left,
-            .train_return = r.last_train, .eval_return = r.last_eval, .losses = &losses};
-        train_report(observer, &progress);
-        if (logged && metrics)
-            run_write_step_metrics(metrics, &trainer, &losses, elapsed,
-                                   frames_per_step * (trainer.step - first_step) / elapsed, NULL);
-        const int round_ends = trainer.step % every == 0; /* a checkpoint after every round */
-        if ((round_ends && play_round(&online, &r, metrics, err)) ||
-            loop_after_step(&tail, trainer.step, round_ends, &stopped, err))
-            goto done;
+        if (trainer_step(trainer, &losses, err)) return err->status;
+        report_step(online, &r, first_step, &losses);
+        const double elapsed = wm_clock_seconds() - r.start;
+        if (loop_logs_at(config, trainer->step) && online->metrics)
+            run_write_step_metrics(online->metrics, trainer, &losses, elapsed,
+                                   frames_per_step * (trainer->step - first_step) / elapsed, NULL);
+        const int round_ends = trainer->step % config->online.steps_per_episode == 0; /* a checkpoint after each */
+        if ((round_ends && play_round(online, &r, online->metrics, err)) ||
+            loop_after_step(&tail, trainer->step, round_ends, &stopped, err))
+            return err->status;
     }
-    if (stopped) goto done;
-    train_note(observer, "%s at step %ld, %ld episode%s (%.1f s): last train return %.1f, last eval return %.1f",
-               opts->run, trainer.step, online.episodes, wm_plural(online.episodes), wm_clock_seconds() - r.start,
-                   r.last_train,
-               r.last_eval);
-done:
-    if (metrics) fclose(metrics);
-    if (made_agent) agent_free(&agent);
-    if (made_trainer) trainer_free(&trainer);
+    if (!stopped)
+        train_note(online->observer, "%s at step %ld, %ld episode%s (%.1f s): last train return %.1f, last eval "
+                   "return %.1f", online->options->run, trainer->step, online->episodes, wm_plural(online->episodes),
+                   wm_clock_seconds() - r.start, r.last_train, r.last_eval);
+    return WM_OK;
+}
+
+WmStatus train_online(const WmTrainOptions *opts, const WmConfig *config, const WmRunPaths *paths,
+                      const WmTrainObserver *observer, WmError *err) {
+    WmTrainer trainer;
+    WmAgent agent;
+    const WmComm single = comm_single();
+    Online online = {.comm = opts->comm ? opts->comm : &single, .paths = paths, .options = opts, .config = config,
+                     .observer = observer, .trainer = &trainer, .agent = &agent};
+    if (open_environments(&online, err) == WM_OK && make_learner(&online, err) == WM_OK &&
+        resume_or_seed(&online, err) == WM_OK &&
+        (online.comm->rank != 0 || run_open_metrics(paths, &online.metrics, err) == WM_OK)) {
+        announce(&online);
+        train_rounds(&online, err);
+    }
+    if (online.metrics) fclose(online.metrics);
+    if (online.made_agent) agent_free(&agent);
+    if (online.made_trainer) trainer_free(&trainer);
     if (online.made_env) env_free(&online.env);
     if (online.made_eval_env) env_free(&online.eval_env);
     return err->status;

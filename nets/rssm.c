@@ -39,7 +39,7 @@ WmStatus rssm_declare(WmRssm *rssm, WmParams *params, int deter, int stoch, int 
     return err->status;
 }
 
-/* The three layers of prior head k; 0 is the main prior. */
+/* The three layers of member k's prior; 0 is the main prior. */
 void rssm_member_layers(const WmRssm *rssm, int member, const WmDense **hidden, const WmDense **mean,
                         const WmDense **std) {
     *hidden = member ? &rssm->member_hidden[member] : &rssm->prior_hidden;
@@ -131,7 +131,7 @@ WmStatus rssm_step_backward(const WmRssm *rssm, WmParams *params, WmArena *arena
     const WmGruWeights w = gru_weights(rssm, params);
     const WmGruGrads gw = {params_grad(params, rssm->gru_weight_ih), params_grad(params, rssm->gru_weight_hh),
                            params_grad(params, rssm->gru_bias_ih), params_grad(params, rssm->gru_bias_hh)};
-    /* The prior head, then the GRU and the input layer. */
+    /* The member's prior, then the GRU and the input layer. */
     if (rssm_member_prior_backward(rssm, params, arena, step->member, dh, dprior_mean, dprior_std, step->h, step->prior_h,
                                    step->prior_raw, B, err) ||
         gru_backward(dinput, dh_prev, &gw, dh, step->gru_cache, step->input, h_prev, &w, B, U, rssm->deter, arena,

@@ -24,7 +24,7 @@ typedef struct {
     int gru_weight_ih, gru_weight_hh, gru_bias_ih, gru_bias_hh; /* (3D, U), (3D, D), (3D), (3D) */
     WmDense prior_hidden, prior_mean, prior_std; /* D -> U -> S, S */
     WmDense post_hidden, post_mean, post_std;    /* D + E -> U -> S, S */
-    /* An ensemble of prior heads p_k(z | h), k = 1 .. members - 1, beside the main one (k = 0): trained on the same
+    /* An ensemble of prior members p_k(z | h), k = 1 .. members - 1, beside the main one (k = 0): trained on the same
      * posteriors from other initialisations, they disagree where the model has not seen enough. */
     int members;
     WmDense member_hidden[WM_RSSM_MEMBERS_MAX], member_mean[WM_RSSM_MEMBERS_MAX], member_std[WM_RSSM_MEMBERS_MAX];
@@ -33,7 +33,7 @@ typedef struct {
 /* One transition for `batch` rows: what forward keeps for backward. */
 typedef struct {
     int batch;
-    int member;                   /* the prior head it runs (0: the main prior; imagination may pick another) */
+    int member;                   /* the member whose prior it runs (0: the main prior; imagination may pick another) */
     float *input_cat, *input;     /* (B, S + A), (B, U) */
     float *h, *gru_cache;         /* (B, D), gru_cache_floats(B, D) */
     float *prior_h, *prior_mean, *prior_raw, *prior_std; /* (B, U), (B, S) x 3 */
@@ -63,10 +63,10 @@ typedef struct {
 WmStatus rssm_declare(WmRssm *rssm, WmParams *params, int deter, int stoch, int hidden, int embed, int action,
                       float min_std, WmActivation activation, int members, WmError *err);
 
-/* The layers of prior head `member` (0: the main prior): hidden, mean and raw std. */
+/* The prior layers of member `member` (0: the main prior): hidden, mean and raw std. */
 void rssm_member_layers(const WmRssm *rssm, int member, const WmDense **hidden, const WmDense **mean,
                         const WmDense **std);
-/* Prior head `member` (0: the main prior) on h (B, D): its hidden layer (B, U), mean, raw std and std (B, S). */
+/* Member `member`'s prior (0: the main prior) on h (B, D): its hidden layer (B, U), mean, raw std and std (B, S). */
 WmStatus rssm_member_prior(const WmRssm *rssm, const WmParams *params, int member, const float *h, float *hidden,
                            float *mean, float *raw, float *std, int batch, WmError *err);
 /* Its backward from dmean and dstd (consumed); dh (may be NULL) +=, the member's parameter gradients +=. Scratch

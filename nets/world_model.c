@@ -98,7 +98,7 @@ typedef struct {
     float *features, *decoder_in; /* (N, D + S), (N, decoder width) */
 } Forward;
 
-/* One extra prior head of the ensemble (k >= 1) on the step's h, and its KL to the posterior. */
+/* One extra member of the ensemble (k >= 1) on the step's h, and its KL to the posterior. */
 typedef struct {
     float *hidden;           /* (N, U) */
     float *mean, *raw, *std; /* (N, S) */
@@ -314,7 +314,7 @@ WmStatus world_model_predict(WmWorldModel *m, int context, WmError *err) {
 }
 
 
-/* The ensemble's extra prior heads learn the same posteriors from h (neither gets a gradient from them), each
+/* The ensemble's extra members learn the same posteriors from h (neither gets a gradient from them), each
  * weighing like the main KL term, without free nats: they are predictors, not a bottleneck. */
 static WmStatus members_forward(WmWorldModel *m, WmElbo *e, double *kl_sum, WmError *err) {
     const int N = m->batch * m->length, S = m->rssm.stoch;
@@ -335,7 +335,7 @@ static WmStatus members_forward(WmWorldModel *m, WmElbo *e, double *kl_sum, WmEr
     return WM_OK;
 }
 
-/* dstep: scratch (N). Each head's KL gradient into its own parameters only. */
+/* dstep: scratch (N). Each member's KL gradient into its own parameters only. */
 static WmStatus members_backward(WmWorldModel *m, const WmElbo *e, float *dstep, float per_frame, WmError *err) {
     const int N = m->batch * m->length, S = m->rssm.stoch;
     const size_t rows_s = (size_t)N * S;
@@ -365,7 +365,7 @@ static double continue_forward(const WmWorldModel *m) {
     return nll / N;
 }
 
-WmStatus world_model_forward(WmWorldModel *m, WmLosses *losses, WmError *err) {
+WmStatus elbo_forward(WmWorldModel *m, WmLosses *losses, WmError *err) {
     WmArena *arena = &m->arena;
     const WmModelConfig *c = &m->config;
     const int N = m->batch * m->length, S = m->rssm.stoch;
@@ -461,7 +461,7 @@ static void kl_backward(const WmWorldModel *m, const WmElbo *e, float *dkl, floa
     }
 }
 
-WmStatus world_model_backward(WmWorldModel *m, WmError *err) {
+WmStatus elbo_backward(WmWorldModel *m, WmError *err) {
     WmArena *arena = &m->arena;
     const WmElbo *e = m->elbo;
     const int N = m->batch * m->length, D = m->rssm.deter, S = m->rssm.stoch, E = m->embed;

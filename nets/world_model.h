@@ -25,7 +25,7 @@ typedef struct {
     double reward_nll;
     double kl;        /* KL(q || p) per frame, before free nats */
     double overshoot_kl; /* KL(q_t || p(z_t | z_{t-d})) over d = 2..D, per predicted frame; 0 when off */
-    double ensemble_kl;  /* KL(q || p_k) of the extra prior heads, per frame and member; 0 without an ensemble */
+    double ensemble_kl;  /* KL(q || p_k) of the extra members, per frame and member; 0 without an ensemble */
     double image_mse; /* per pixel, in [-0.5, 0.5] units: easier to read than the nll */
     double continue_nll; /* -log Bernoulli(goes on) of the continue head, per frame; 0 without one */
 } WmLosses;
@@ -90,10 +90,10 @@ void world_model_preprocess(const WmWorldModel *model, float *images, const uint
                             WmRng *dequantize_rng);
 
 /* The ELBO on model->input: every term into losses (the arena is reset first). */
-WmStatus world_model_forward(WmWorldModel *model, WmLosses *losses, WmError *err);
-/* After world_model_forward: adds the gradient of losses->loss to the parameters' gradients (the caller zeroes
+WmStatus elbo_forward(WmWorldModel *model, WmLosses *losses, WmError *err);
+/* After elbo_forward: adds the gradient of losses->loss to the parameters' gradients (the caller zeroes
  * them). The image's gradient is written over image_mean, which is NULL afterwards. */
-WmStatus world_model_backward(WmWorldModel *model, WmError *err);
+WmStatus elbo_backward(WmWorldModel *model, WmError *err);
 
 /* Forward only, on model->input: the first `context` steps are filtered with the frames, the rest predicted open
  * loop from the actions (the prior, with input.noise as its draws). Fills image_mean and reward_mean. */

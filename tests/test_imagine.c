@@ -70,7 +70,7 @@ static void make_fixture_with(Fixture *f, const char *gradient, int slow_target,
     fill_normal(f->h, STARTS * 6, 0.5f, 7);
     fill_normal(f->z, STARTS * 3, 1.0f, 8);
     fill_normal(f->im.noise, imagine_noise_floats(&f->im, &f->model), 1.0f, 9);
-    for (int k = 0; k < f->im.horizon; k++) f->im.heads[k] = (k * 7 + 1) % members; /* held fixed, as the noise */
+    for (int k = 0; k < f->im.horizon; k++) f->im.member_at[k] = (k * 7 + 1) % members; /* held fixed, as the noise */
 }
 
 static void make_fixture(Fixture *f, const char *gradient, int slow_target) {
@@ -123,7 +123,7 @@ static void check_tensors(Fixture *f, WmParams *p, int value, const char *what) 
 
 /* The actor's gradient through the dynamics, in each variant of the objective: plain, returns from a slow value,
  * a continue head discounting each imagined step by its probability that the episode goes on (the gradient runs
- * through it too), and an ensemble of three prior heads with the variance penalty, whose gradient runs through
+ * through it too), and an ensemble of three members with the variance penalty, whose gradient runs through
  * every head's prior and reward; and returns normalised by a running percentile range of 4. */
 static const struct {
     const char *what;
@@ -151,7 +151,7 @@ START_TEST(actor_gradient_matches_central_differences) {
 }
 END_TEST
 
-/* With an ensemble, the penalty lowers the imagined return: the heads disagree. */
+/* With an ensemble, the penalty lowers the imagined return: the members disagree. */
 START_TEST(the_ensemble_penalty_lowers_the_imagined_return) {
     Fixture f;
     make_fixture_with(&f, "dynamics", 0, 0, 3);

@@ -202,7 +202,7 @@ START_TEST(ensemble_penalty_changes_the_plan) {
 }
 END_TEST
 
-/* A tiny world model (16x16, deter 8, stoch 4) with `members` prior heads, weights drawn from seed 3 and every
+/* A tiny world model (16x16, deter 8, stoch 4) with `members` ensemble members, weights drawn from seed 3 and every
  * bias nonzero. */
 static void tiny_model(WmWorldModel *m, WmConfig *c, int members) {
     config_defaults(c);
@@ -254,7 +254,7 @@ START_TEST(model_objective_is_batch_consistent) {
     value_free(&value);
     plan_model_free(&o);
 
-    /* With a second prior head (same weights elsewhere: tensors draw from streams named after them), particle 0
+    /* With a second member (same weights elsewhere: tensors draw from streams named after them), particle 0
      * is the single model's rollout and particle 1 another one. */
     WmWorldModel pair;
     tiny_model(&pair, &c, 2);

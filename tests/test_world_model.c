@@ -58,14 +58,14 @@ typedef struct {
 
 /* The ELBO's forward, then its backward. */
 static WmStatus elbo_step(WmWorldModel *m, WmLosses *losses, WmError *err) {
-    return world_model_forward(m, losses, err) ? err->status : world_model_backward(m, err);
+    return elbo_forward(m, losses, err) ? err->status : elbo_backward(m, err);
 }
 
 static void model_forward(void *ctx) {
     Fixture *f = ctx;
     WmLosses losses;
     WmError err = {0};
-    ck_assert_msg(world_model_forward(f->model, &losses, &err) == WM_OK, "%s", err.message);
+    ck_assert_msg(elbo_forward(f->model, &losses, &err) == WM_OK, "%s", err.message);
     f->loss = losses.loss;
 }
 
@@ -138,7 +138,7 @@ START_TEST(overshooting_matches_central_differences) {
     ck_assert(config_set_assignment(&c, "loss.overshooting=0", &err) == WM_OK);
     make_model(&without, &c);
     WmLosses a, b;
-    ck_assert(world_model_forward(&with, &a, &err) == WM_OK && world_model_forward(&without, &b, &err) == WM_OK);
+    ck_assert(elbo_forward(&with, &a, &err) == WM_OK && elbo_forward(&without, &b, &err) == WM_OK);
     ck_assert_double_gt(a.overshoot_kl, 0.0);
     ck_assert_double_eq(b.overshoot_kl, 0.0);
     const double added = a.loss - b.loss;
@@ -179,14 +179,14 @@ START_TEST(continue_head_matches_central_differences) {
     WmWorldModel m;
     make_model(&m, &c);
     WmLosses l;
-    ck_assert(world_model_forward(&m, &l, &err) == WM_OK);
+    ck_assert(elbo_forward(&m, &l, &err) == WM_OK);
     ck_assert(l.continue_nll > 0.0 && isfinite(l.continue_nll));
     ck_assert(params_find(&m.params, "continue.out.weight") >= 0);
     world_model_free(&m);
 }
 END_TEST
 
-/* An ensemble of three prior heads. The extra heads learn the posteriors without moving them, so their own
+/* An ensemble of three members. The extra members learn the posteriors without moving them, so their own
  * parameters' gradients are the true derivatives (checked by central differences), and every other parameter's
  * gradient is exactly that of the model without an ensemble. */
 START_TEST(ensemble_matches_central_differences) {

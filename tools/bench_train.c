@@ -88,7 +88,7 @@ static WmStatus bench_batch(const BenchTrain *b, int batch, WmError *err) {
         WmLosses losses;
         const double start = wm_clock_seconds();
         params_zero_grad(&m.params);
-        status = world_model_forward(&m, &losses, err) ? err->status : world_model_backward(&m, err);
+        status = elbo_forward(&m, &losses, err) ? err->status : elbo_backward(&m, err);
         adam_step(&adam, &m.params);
         if (r >= 0) times[r] = wm_clock_seconds() - start;
     }

@@ -32,101 +32,111 @@ static int plan_usage(FILE *out, int code) {
     return code;
 }
 
-int command_plan(int argc, char **argv) {
-    if (cli_wants_help(argc, argv)) return plan_usage(stdout, 0);
-    const char *run = NULL, *source = NULL, *frame_size = NULL, *planner_name = NULL, *checkpoint = NULL;
-    long threads = omp_get_max_threads(), action_dim = 0;
-    CliList sets = {0};
-    WmError err = {0};
+typedef struct {
+    const char *run, *source, *frame_size, *planner, *checkpoint;
+    long threads, action_dim;
+    int in_width, in_height; /* from --frame-size; 0 when not given */
+    CliList sets;
+} PlanRequest;
+
+static WmStatus parse_options(int argc, char **argv, PlanRequest *r, WmError *err) {
+    *r = (PlanRequest){.threads = omp_get_max_threads()};
     const CliOption options[] = {
-        {"--run", CLI_TEXT, &run, 0, 0},
-        {"--frames", CLI_TEXT, &source, 0, 0},
-        {"--frame-size", CLI_TEXT, &frame_size, 0, 0},
-        {"--planner", CLI_TEXT, &planner_name, 0, 0},
-        {"--action-dim", CLI_LONG, &action_dim, 1, 64},
-        {"--threads", CLI_LONG, &threads, 1, 1024},
-        {"--set", CLI_LIST, &sets, 0, 0},
-        {"--checkpoint", CLI_TEXT, &checkpoint, 0, 0},
+        {"--run", CLI_TEXT, &r->run, 0, 0},
+        {"--frames", CLI_TEXT, &r->source, 0, 0},
+        {"--frame-size", CLI_TEXT, &r->frame_size, 0, 0},
+        {"--planner", CLI_TEXT, &r->planner, 0, 0},
+        {"--action-dim", CLI_LONG, &r->action_dim, 1, 64},
+        {"--threads", CLI_LONG, &r->threads, 1, 1024},
+        {"--set", CLI_LIST, &r->sets, 0, 0},
+        {"--checkpoint", CLI_TEXT, &r->checkpoint, 0, 0},
     };
-    cli_parse_options(argc, argv, options, (int)(sizeof options / sizeof options[0]), &err);
-    int in_width = 0, in_height = 0;
+    if (cli_parse_options(argc, argv, options, (int)(sizeof options / sizeof options[0]), err)) return err->status;
     char extra;
-    if (err.status == WM_OK && (!run || !source)) wm_error_set(&err, WM_ERR_ARG, "--run and --frames are required");
-    if (err.status == WM_OK) cli_check_sets(&sets, &err);
-    if (err.status == WM_OK && frame_size &&
-        (sscanf(frame_size, "%dx%d%c", &in_width, &in_height, &extra) != 2 || in_width < 1 || in_height < 1 ||
-         in_width > 8192 || in_height > 8192))
-        wm_error_set(&err, WM_ERR_ARG, "--frame-size %s: not WxH (e.g. 64x64)", frame_size);
-    if (err.status == WM_OK && strcmp(source, "-") == 0 && !frame_size)
-        wm_error_set(&err, WM_ERR_ARG, "--frames -: needs --frame-size WxH (e.g. 64x64)");
-    if (err.status == WM_OK && planner_name && config_choice_value("plan.planner", planner_name) < 0)
-        wm_error_set(&err, WM_ERR_ARG, "--planner: '%s' is not shooting, cem, mppi or actor", planner_name);
-    if (err.status) {
-        fprintf(stderr, "wm plan: %s\n", err.message);
-        return plan_usage(stderr, 2);
-    }
-    omp_set_num_threads((int)threads);
-    signal(SIGPIPE, SIG_IGN); /* a closed stdout shows up as a write error, handled below */
-    stop_signal_install(); /* the frame in hand is finished; the metrics and summary still go out */
-    WmRunAgent acting;
-    memset(&acting, 0, sizeof acting);
-    FrameSource frames;
-    int made_source = 0, code = 1;
-    uint8_t *frame = NULL;
-    float *action = NULL; /* (A) */
-    FILE *metrics = NULL;
-    /* The planner's streams from the run's own seed. */
-    if (run_agent_open(&acting, run, checkpoint, sets.items, sets.count, planner_name, (int)action_dim, -1, &err))
-        goto done;
-    WmAgent *agent = &acting.agent;
-    const int dim = acting.model.action_dim;
-    const int H = (int)acting.model.config.height, W = (int)acting.model.config.width;
-    WmRunPaths paths;
-    run_paths(&paths, run);
-    const char *metrics_path = paths.plan_metrics;
-    metrics = fopen(metrics_path, "a");
-    frame = malloc((size_t)H * W * 3);
-    action = malloc((size_t)dim * sizeof *action);
-    if (frame == NULL || action == NULL) {
-        wm_error_set(&err, WM_ERR_NOMEM, "out of memory for a frame");
-        goto done;
-    }
-    /* Acting matters more than its log: a run directory that cannot be written to is a warning. */
-    if (metrics == NULL) fprintf(stderr, "wm plan: warning: %s: cannot open for appending; no latency log\n", metrics_path);
-    made_source = 1; /* frame_source_close also cleans up after a failed open */
-    if (frame_source_open(&frames, source, in_width, in_height, &err)) goto done;
-    frames.stop_requested = stop_signal_received;
+    if (!r->run || !r->source) return wm_error_set(err, WM_ERR_ARG, "--run and --frames are required");
+    if (cli_check_sets(&r->sets, err)) return err->status;
+    if (r->frame_size && (sscanf(r->frame_size, "%dx%d%c", &r->in_width, &r->in_height, &extra) != 2 ||
+                          r->in_width < 1 || r->in_height < 1 || r->in_width > 8192 || r->in_height > 8192))
+        return wm_error_set(err, WM_ERR_ARG, "--frame-size %s: not WxH (e.g. 64x64)", r->frame_size);
+    if (strcmp(r->source, "-") == 0 && !r->frame_size)
+        return wm_error_set(err, WM_ERR_ARG, "--frames -: needs --frame-size WxH (e.g. 64x64)");
+    if (r->planner && config_choice_value("plan.planner", r->planner) < 0)
+        return wm_error_set(err, WM_ERR_ARG, "--planner: '%s' is not shooting, cem, mppi or actor", r->planner);
+    return WM_OK;
+}
+
+/* Acts on every frame until the source ends, a stop signal or a closed stdout (*stdout_closed, not an error). */
+static WmStatus act_on_frames(WmAgent *agent, const WmWorldModel *model, FrameSource *frames, FILE *metrics,
+                              int *stdout_closed, WmError *err) {
+    const int dim = model->action_dim, H = (int)model->config.height, W = (int)model->config.width;
+    uint8_t *frame = malloc((size_t)H * W * 3);
+    float *action = malloc((size_t)dim * sizeof *action);
+    if (frame == NULL || action == NULL) wm_error_set(err, WM_ERR_NOMEM, "out of memory for a frame");
     const double start = wm_clock_seconds();
-    for (long index = 0; !stop_signal_received(); index++) {
-        const int got = frame_source_next(&frames, &err);
-        if (got < 0 && stop_signal_received()) break;
-        if (got < 0) goto done;
-        if (got == 0) break;
+    for (long index = 0; err->status == WM_OK && !stop_signal_received(); index++) {
+        const int got = frame_source_next(frames, err);
+        if (got < 0 && stop_signal_received()) *err = (WmError){0};
+        if (got <= 0) break;
         const double t0 = wm_clock_seconds();
-        frame_resize_rgb(frame, H, W, frames.pixels, frames.height, frames.width);
-        if (agent_observe(agent, frame, &err) || agent_act(agent, action, &err)) goto done;
+        frame_resize_rgb(frame, H, W, frames->pixels, frames->height, frames->width);
+        if (agent_observe(agent, frame, err) || agent_act(agent, action, err)) break;
         const double latency = wm_clock_seconds() - t0;
         for (int a = 0; a < dim; a++) printf(a ? " %.6f" : "%.6f", action[a]);
         printf("\n");
         if (fflush(stdout) != 0 || ferror(stdout)) {
             fprintf(stderr, "wm plan: stdout closed after %ld frames (%s); stopping\n", index + 1, strerror(errno));
-            code = 0;
-            goto done;
+            *stdout_closed = 1;
+            break;
         }
         if (metrics)
             fprintf(metrics, "{\"frame\":%ld,\"latency_ms\":%.3f,\"wall_s\":%.3f}\n", index, latency * 1e3,
                     wm_clock_seconds() - start);
     }
-    if (stop_signal_received()) fprintf(stderr, "wm plan: stopped on a signal\n");
-    fprintf(stderr, "wm plan: %ld frames, %.3f ms per decision\n", agent->decisions,
-            agent->decisions ? 1e3 * agent->plan_seconds / agent->decisions : 0.0);
-    code = 0;
-done:
-    if (code) fprintf(stderr, "wm plan: %s\n", err.message);
+    free(frame);
+    free(action);
+    return err->status;
+}
+
+int command_plan(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) return plan_usage(stdout, 0);
+    PlanRequest r;
+    WmError err = {0};
+    if (parse_options(argc, argv, &r, &err)) {
+        fprintf(stderr, "wm plan: %s\n", err.message);
+        return plan_usage(stderr, 2);
+    }
+    omp_set_num_threads((int)r.threads);
+    signal(SIGPIPE, SIG_IGN); /* a closed stdout shows up as a write error, handled below */
+    stop_signal_install(); /* the frame in hand is finished; the metrics and summary still go out */
+    WmRunAgent acting;
+    memset(&acting, 0, sizeof acting);
+    FrameSource frames;
+    int made_source = 0, stdout_closed = 0;
+    FILE *metrics = NULL;
+    /* The planner's streams from the run's own seed. */
+    if (run_agent_open(&acting, r.run, r.checkpoint, r.sets.items, r.sets.count, r.planner, (int)r.action_dim, -1,
+                       &err) == WM_OK) {
+        WmRunPaths paths;
+        run_paths(&paths, r.run);
+        /* Acting matters more than its log: a run directory that cannot be written to is a warning. */
+        metrics = fopen(paths.plan_metrics, "a");
+        if (metrics == NULL)
+            fprintf(stderr, "wm plan: warning: %s: cannot open for appending; no latency log\n", paths.plan_metrics);
+        made_source = 1; /* frame_source_close also cleans up after a failed open */
+        if (frame_source_open(&frames, r.source, r.in_width, r.in_height, &err) == WM_OK) {
+            frames.stop_requested = stop_signal_received;
+            act_on_frames(&acting.agent, &acting.model, &frames, metrics, &stdout_closed, &err);
+        }
+    }
+    const WmAgent *agent = &acting.agent;
+    if (err.status == WM_OK && !stdout_closed) {
+        if (stop_signal_received()) fprintf(stderr, "wm plan: stopped on a signal\n");
+        fprintf(stderr, "wm plan: %ld frames, %.3f ms per decision\n", agent->decisions,
+                agent->decisions ? 1e3 * agent->plan_seconds / agent->decisions : 0.0);
+    }
+    if (err.status) fprintf(stderr, "wm plan: %s\n", err.message);
     if (metrics) fclose(metrics);
     run_agent_close(&acting);
     if (made_source) frame_source_close(&frames);
-    free(frame);
-    free(action);
-    return code;
+    return err.status ? 1 : 0;
 }

@@ -64,7 +64,7 @@ static const ConfigKey KEYS[] = {
     {"model.hidden", KEY_INT, AT(model.hidden), 1, 8192, "200", "width of the RSSM's dense layers", NULL},
     {"model.min_std", KEY_FLOAT, AT(model.min_std), 1e-6, 10, "0.1", "floor of the stochastic state's std", NULL},
     {"model.ensemble", KEY_INT, AT(model.ensemble), 1, 16, "1",
-     "K prior heads trained on the same posteriors; planning scores mean - lambda_var x variance over them", NULL},
+     "K prior members trained on the same posteriors; planning scores mean - lambda_var x variance over them", NULL},
     {"model.reward_layers", KEY_INT, AT(model.reward_layers), 0, 16, "2", "hidden layers of the reward head", NULL},
     {"model.reward_units", KEY_INT, AT(model.reward_units), 1, 8192, "300", "width of the reward head", NULL},
     {"model.activation", KEY_CHOICE, AT(model.activation), 0, 0, "relu", "relu or elu, for every hidden layer",
@@ -157,7 +157,7 @@ static const ConfigKey KEYS[] = {
     {"actor.mean_scale", KEY_FLOAT, AT(actor.mean_scale), 1e-3, 100, "2.0", "mean = scale tanh(raw / scale)", NULL},
     {"actor.min_std", KEY_FLOAT, AT(actor.min_std), 0, 10, "0.0001", "floor of the action distribution's std", NULL},
     {"actor.variance_penalty", KEY_FLOAT, AT(actor.variance_penalty), 0, 1e9, "0.0",
-     "subtract this times the ensemble heads' reward variance from every imagined reward", NULL},
+     "subtract this times the ensemble members' reward variance from every imagined reward", NULL},
 };
 enum { KEY_COUNT = sizeof KEYS / sizeof KEYS[0] };
 

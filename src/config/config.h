@@ -34,7 +34,7 @@ typedef struct {
     WmIntList decoder_kernels;
     long deter, stoch, hidden; /* D, S, and the units of the RSSM's dense layers */
     double min_std;
-    long ensemble; /* K prior heads; 1 is no ensemble */
+    long ensemble; /* K prior members; 1 is no ensemble */
     long reward_layers, reward_units;
     WmActivationChoice activation;
     int continue_head; /* predict whether the episode goes on (trained on is_terminal); discounts imagination */
@@ -66,7 +66,7 @@ typedef struct {
     int slow_target;                      /* returns from a slowly updated copy of the value */
     long target_every;                    /* updates between copies of the slow value */
     double init_std, mean_scale, min_std; /* the tanh-Normal's shape */
-    double variance_penalty;              /* lambda x the ensemble heads' reward variance, per imagined step */
+    double variance_penalty;              /* lambda x the ensemble members' reward variance, per imagined step */
 } WmActorSection;
 
 typedef struct {

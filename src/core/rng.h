@@ -21,7 +21,7 @@ typedef enum {
     WM_STREAM_DEQUANTIZE = 3,     /* PlaNet's dequantisation noise on the pixels */
     WM_STREAM_LATENT = 4,         /* the posterior's reparameterisation noise */
     WM_STREAM_PLANNING = 5,       /* the planner's candidate draws */
-    WM_STREAM_ENSEMBLE_HEADS = 6, /* the random heads of ensemble planning (plan.propagation random) */
+    WM_STREAM_ENSEMBLE_MEMBERS = 6, /* the random members of ensemble planning (plan.propagation random) */
     WM_STREAM_EXPLORE = 7,        /* the online loop's exploration noise and seed episodes' random actions */
     WM_STREAM_IMAGINE = 8,        /* the actor-critic's imagined actions and latents */
     WM_STREAM_BENCH = 9,          /* benchmarks' inputs */

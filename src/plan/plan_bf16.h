@@ -1,4 +1,4 @@
-/* The planning network in bf16: the transition (input layer, GRU projections, prior heads' hidden layer and mean)
+/* The planning network in bf16: the transition (input layer, GRU projections, prior's hidden layer and mean)
  * and the reward head, each a bf16 matmul (src/ops/matmul_bf16.h) at the batch planning runs, with the GRU gates,
  * activations and sums in f32. It fills the same WmRssmStep arrays as rssm_step_forward, except the prior's std,
  * which planning does not read. The weights are copies: plan_bf16_load brings them up to date with the model. */
@@ -18,7 +18,7 @@ typedef struct {
 typedef struct {
     const WmWorldModel *model;
     WmDnnl dnnl;     /* its own: a model loaded only to act has no training context */
-    int rows, count; /* rows = count x members: the transition and the reward run on all, extra heads on count */
+    int rows, count; /* rows = count x members: the transition and the reward run on all, the extra members on count */
     WmPlanBf16Layer input, prior_hidden[WM_RSSM_MEMBERS_MAX], prior_mean[WM_RSSM_MEMBERS_MAX];
     WmPlanBf16Layer reward[WM_MLP_LAYERS_MAX];
     WmMatmulBf16 gru_ih, gru_hh;

@@ -32,7 +32,7 @@ WmStatus plan_model_init(WmPlanModel *plan, const WmWorldModel *model, int candi
     memset(plan, 0, sizeof *plan);
     plan->model = model, plan->candidates = candidates, plan->horizon = horizon;
     plan->members = model->rssm.members, plan->random_propagation = random_propagation;
-    plan->rng = rng_stream(seed, WM_STREAM_ENSEMBLE_HEADS);
+    plan->rng = rng_stream(seed, WM_STREAM_ENSEMBLE_MEMBERS);
     plan->bf16 = bf16;
     if (bf16 && plan_bf16_init(&plan->fast, model, candidates, err)) return err->status;
     int widest = 1;

@@ -20,7 +20,7 @@ typedef struct {
     const float *h, *z;        /* the start state (D), (S) */
     int members, random_propagation;
     int reward_widest;         /* the reward head's widest layer */
-    WmRng rng;                 /* the random heads' draws */
+    WmRng rng;                 /* the random members' draws */
     int bf16;
     WmPlanBf16 fast;           /* the bf16 layers, when bf16 */
     const WmValue *value;      /* bootstraps each return with discount x v(s_H), or NULL */

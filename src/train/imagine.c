@@ -1,4 +1,8 @@
+/* Imagination: the rollout of the actor through the learned dynamics from every posterior state of a batch, the
+ * actor's gradient back through it (through the dynamics, or REINFORCE's), and the update that trains the actor and
+ * the value. Their losses are in imagine_losses.c. */
 #include "train/imagine.h"
+#include "train/imagined.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -8,40 +12,9 @@
 #include "ops/act.h"
 #include "ops/concat.h"
 
-/* What one imagined state s_k keeps for backward; rows n = 0 .. N-1. */
-typedef struct {
-    float *hidden[WM_RSSM_MEMBERS_MAX], *mean[WM_RSSM_MEMBERS_MAX], *raw[WM_RSSM_MEMBERS_MAX], *std[WM_RSSM_MEMBERS_MAX];
-    float *features[WM_RSSM_MEMBERS_MAX], *reward_outs[WM_RSSM_MEMBERS_MAX][WM_MLP_LAYERS_MAX];
-    float *variance; /* (N) */
-} Heads;
-
-typedef struct {
-    const float *h, *z;   /* (N, D), (N, S): the start's for k = 0, else the transition's */
-    float *features;      /* (N, D + S) */
-    WmRssmStep step;      /* the transition into s_k (k >= 1) */
-    float *actor_outs[WM_MLP_LAYERS_MAX]; /* the actor at s_k (k < H) */
-    float *mean, *std, *u, *action, *entropy; /* (N, A) x 4, (N) */
-    float *reward_outs[WM_MLP_LAYERS_MAX], *continue_outs[WM_MLP_LAYERS_MAX]; /* k >= 1 */
-    float *value_outs[WM_MLP_LAYERS_MAX], *target_outs[WM_MLP_LAYERS_MAX];
-    /* The ensemble's disagreement at s_k (actor.variance_penalty): every head j's prior on h_k and the reward of
-     * [h_k, its mean]; the penalised reward is reward - penalty x their variance. */
-    Heads *heads;
-} Imagined;
-
 size_t imagine_noise_floats(const WmImagination *im, const WmWorldModel *m) {
     return (size_t)im->horizon * im->starts * (m->action_dim + m->rssm.stoch);
 }
-
-/* What the losses' forward leaves for their backward (im->rollout): the imagined states, and per state, (H + 1, N)
- * each: rewards, the values the returns bootstrap from, the returns, each state's discount gamma_k (gamma times the
- * continue head's probability, when there is one) and the cumulative weight w_k = gamma_1 ... gamma_{k-1},
- * detached as Dreamer does. */
-struct WmImagineRollout {
-    Imagined *s;
-    float *reward, *bootstrap, *ret, *discount, *weight;
-    double count; /* N (H - 1): the states the losses average over */
-    double scale; /* imagine_return_scale at the forward */
-};
 
 WmStatus imagine_create(WmImagination *im, const WmConfig *c, const WmWorldModel *m, int starts, WmError *err) {
     memset(im, 0, sizeof *im);
@@ -61,10 +34,10 @@ WmStatus imagine_create(WmImagination *im, const WmConfig *c, const WmWorldModel
     im->rng = rng_stream(seed, WM_STREAM_IMAGINE);
     im->random_propagation = c->plan.propagation == WM_PROPAGATION_RANDOM;
     im->variance_penalty = (float)c->actor.variance_penalty;
-    im->heads = calloc((size_t)im->horizon, sizeof *im->heads);
+    im->member_at = calloc((size_t)im->horizon, sizeof *im->member_at);
     im->noise = malloc(imagine_noise_floats(im, m) * sizeof(float));
     im->rollout = calloc(1, sizeof *im->rollout);
-    if (!im->noise || !im->heads || !im->rollout)
+    if (!im->noise || !im->member_at || !im->rollout)
         return wm_error_set(err, WM_ERR_NOMEM, "imagination: out of memory for %d starts", starts);
     if (im->slow_target) {
         im->value_target = im->value.params; /* the same tensors; only the values are its own */
@@ -81,16 +54,16 @@ void imagine_free(WmImagination *im) {
     actor_free(&im->actor);
     value_free(&im->value);
     free(im->value_target.value);
-    free(im->noise), free(im->heads), free(im->rollout);
+    free(im->noise), free(im->member_at), free(im->rollout);
     arena_free(&im->arena);
     memset(im, 0, sizeof *im);
 }
 
-/* Every head's prior mean on h_k, the reward there, and the variance of those rewards across heads. */
+/* Every member's prior mean on h_k, the reward there, and the variance of those rewards across members. */
 static WmStatus ensemble_reward_forward(WmImagination *im, const WmWorldModel *m, Imagined *x, WmError *err) {
     const int N = im->starts, D = m->rssm.deter, S = m->rssm.stoch, U = m->rssm.hidden, K = m->rssm.members;
     WmArena *arena = &im->arena;
-    Heads *e = arena_alloc_zero(arena, sizeof *e);
+    MemberRewards *e = arena_alloc_zero(arena, sizeof *e);
     if (e == NULL || (e->variance = arena_alloc_zero(arena, (size_t)N * sizeof(float))) == NULL)
         return arena_check(arena, err);
     const int widths[2] = {D, S};
@@ -112,15 +85,15 @@ static WmStatus ensemble_reward_forward(WmImagination *im, const WmWorldModel *m
         const double mean = sum / K, var = sq / K - mean * mean;
         e->variance[n] = (float)(var > 0 ? var : 0);
     }
-    x->heads = e;
+    x->members = e;
     return WM_OK;
 }
 
-/* dvariance (N, consumed): back through every head's reward and prior mean into dh (N, D) +=. */
+/* dvariance (N, consumed): back through every member's reward and prior mean into dh (N, D) +=. */
 static WmStatus ensemble_reward_backward(WmImagination *im, const WmWorldModel *m, WmParams *frozen,
                                          const Imagined *x, const float *dvariance, float *dh, WmError *err) {
     const int N = im->starts, D = m->rssm.deter, S = m->rssm.stoch, K = m->rssm.members, last = m->reward.count - 1;
-    const Heads *e = x->heads;
+    const MemberRewards *e = x->members;
     WmArena *arena = &im->arena;
     for (int j = 0; j < K; j++) {
         const size_t mark = arena_mark(arena);
@@ -146,7 +119,7 @@ static WmStatus ensemble_reward_backward(WmImagination *im, const WmWorldModel *
 }
 
 /* Imagines s_0 .. s_H: features, the actor's actions and the transitions, the rewards and values. */
-static WmStatus imagine_forward(WmImagination *im, const WmWorldModel *m, const float *h0, const float *z0,
+WmStatus imagine_rollout_forward(WmImagination *im, const WmWorldModel *m, const float *h0, const float *z0,
                                 Imagined *s, WmError *err) {
     const int N = im->starts, D = m->rssm.deter, S = m->rssm.stoch, A = m->action_dim, steps = im->horizon;
     WmArena *arena = &im->arena;
@@ -181,7 +154,7 @@ static WmStatus imagine_forward(WmImagination *im, const WmWorldModel *m, const 
         Imagined *next = &s[k + 1];
         float *z = NULL;
         if (rssm_step_alloc(&m->rssm, arena, &next->step, N, err)) return err->status;
-        next->step.member = im->heads[k];
+        next->step.member = im->member_at[k];
         if (rssm_step_forward(&m->rssm, &m->params, &next->step, x->h, x->z, x->action, err)) return err->status;
         if ((z = arena_floats(arena, (size_t)N * S)) == NULL) return arena_check(arena, err);
         const float *noise = latent_noise + (size_t)k * N * S;
@@ -192,18 +165,11 @@ static WmStatus imagine_forward(WmImagination *im, const WmWorldModel *m, const 
     return WM_OK;
 }
 
-/* What the actor's loss sends to every imagined state's scalars, each (H + 1, N). */
-typedef struct {
-    float *reward, *bootstrap, *continue_logit, *entropy, *log_prob;
-} Gradients;
-
-/* Column k of the per-state scalars: r_k, the values, the returns. */
-#define AT(array, k) ((array) + (size_t)(k) * N)
 
 /* REINFORCE: the states are detached, so each state's action gets its score-function and entropy gradients
  * alone. dlog_prob and dentropy are (H + 1, N): the loss's gradient by log pi and by H of the action at s_k. */
-static WmStatus actor_backward_reinforce(WmImagination *im, const Imagined *s, const float *dlog_prob,
-                                         const float *dentropy, WmError *err) {
+WmStatus imagine_rollout_backward_reinforce(WmImagination *im, const Imagined *s, const float *dlog_prob,
+                                            const float *dentropy, WmError *err) {
     const int N = im->starts, A = im->actor.actions, last = im->actor.net.count - 1;
     WmArena *arena = &im->arena;
     for (int k = 0; k < im->horizon; k++) {
@@ -224,8 +190,8 @@ static WmStatus actor_backward_reinforce(WmImagination *im, const Imagined *s, c
  * the value's (frozen views: no weight gradients), the actor's through its input, and the next transition's; then
  * it goes back through z_k = mean + std eps and the transition into the previous state and the action taken
  * there. */
-static WmStatus actor_backward_dynamics(WmImagination *im, const WmWorldModel *m, const Imagined *s,
-                                        const Gradients *g, WmError *err) {
+WmStatus imagine_rollout_backward_dynamics(WmImagination *im, const WmWorldModel *m, const Imagined *s,
+                                           const ImagineGradients *g, WmError *err) {
     const int N = im->starts, D = m->rssm.deter, S = m->rssm.stoch, A = m->action_dim, F = D + S,
               steps = im->horizon, last = im->actor.net.count - 1;
     WmArena *arena = &im->arena;
@@ -269,7 +235,7 @@ static WmStatus actor_backward_dynamics(WmImagination *im, const WmWorldModel *m
         if (k == 0) break; /* the start is detached */
         float *const parts[2] = {dh, dz};
         concat_backward(parts, dfeatures, widths, 2, N);
-        if (x->heads) { /* the penalised reward r - lambda Var_j r_j */
+        if (x->members) { /* the penalised reward r - lambda Var_j r_j */
             for (int n = 0; n < N; n++) dtop[n] = -im->variance_penalty * AT(g->reward, k)[n];
             if (ensemble_reward_backward(im, m, &frozen_model, x, dtop, dh, err)) return err->status;
         }
@@ -294,169 +260,15 @@ static WmStatus actor_backward_dynamics(WmImagination *im, const WmWorldModel *m
 /* DreamerV3's decay of the running return percentiles. */
 #define RETURN_PERCENTILE_DECAY 0.99
 
-double imagine_return_scale(const WmImagination *im) {
-    return im->normalize_returns ? fmax(1.0, im->return_high - im->return_low) : 1.0;
-}
-
-/* The 5th and 95th percentiles of the returns R_1 .. R_{H-1}, (H - 1) x N contiguous floats, sorted in a scratch
- * copy from the arena. */
-static WmStatus return_percentiles(WmArena *arena, const float *returns, size_t count, WmImagineLosses *losses,
-                                   WmError *err) {
-    const size_t mark = arena_mark(arena);
-    float *sorted = arena_floats(arena, count);
-    if (sorted == NULL) return arena_check(arena, err);
-    memcpy(sorted, returns, count * sizeof(float));
-    reduce_sort(sorted, count);
-    losses->return_low = reduce_quantile_sorted(sorted, count, 0.05);
-    losses->return_high = reduce_quantile_sorted(sorted, count, 0.95);
-    arena_rewind(arena, mark);
-    return WM_OK;
-}
-
-
-/* The columns and the lambda-returns, from the imagined states. */
-static WmStatus returns_forward(WmImagination *im, const WmWorldModel *m, WmImagineRollout *r, WmError *err) {
-    const int N = im->starts, steps = im->horizon, value_last = im->value.net.count - 1;
-    const float gamma = im->gamma, lambda = im->lambda;
-    WmArena *arena = &im->arena;
-    const Imagined *s = r->s;
-    const size_t column = (size_t)(steps + 1) * N;
-    r->reward = arena_alloc_zero(arena, column * sizeof(float)), r->bootstrap = arena_floats(arena, column);
-    r->ret = arena_floats(arena, column), r->discount = arena_floats(arena, column), r->weight = arena_floats(arena, column);
-    if (arena_check(arena, err)) return err->status;
-    float *reward = r->reward, *bootstrap = r->bootstrap, *ret = r->ret, *discount = r->discount, *weight = r->weight;
-    for (int k = 0; k <= steps; k++) {
-        const float *v = (im->slow_target ? s[k].target_outs : s[k].value_outs)[value_last];
-        memcpy(AT(bootstrap, k), v, (size_t)N * sizeof(float));
-        if (k >= 1) memcpy(AT(reward, k), s[k].reward_outs[m->reward.count - 1], (size_t)N * sizeof(float));
-        for (int n = 0; k >= 1 && s[k].heads && n < N; n++) AT(reward, k)[n] -= im->variance_penalty * s[k].heads->variance[n];
-        for (int n = 0; n < N; n++) {
-            const float *logit = k >= 1 && m->has_continue ? s[k].continue_outs[m->continuation.count - 1] : NULL;
-            AT(discount, k)[n] = logit ? gamma * act_sigmoid(logit[n]) : gamma;
-            AT(weight, k)[n] = k <= 1 ? 1.0f : AT(weight, k - 1)[n] * AT(discount, k - 1)[n];
-        }
-    }
-    memcpy(AT(ret, steps), AT(bootstrap, steps), (size_t)N * sizeof(float));
-    for (int k = steps - 1; k >= 1; k--)
-        for (int n = 0; n < N; n++)
-            AT(ret, k)[n] = AT(reward, k)[n] + AT(discount, k)[n] * ((1.0f - lambda) * AT(bootstrap, k + 1)[n] +
-                                                                     lambda * AT(ret, k + 1)[n]);
-    r->count = (double)N * (steps - 1), r->scale = imagine_return_scale(im);
-    return WM_OK;
-}
-
-/* The actor's loss (the scaled return or REINFORCE's surrogate, plus the entropy bonus) and the value's regression,
- * each weighted by w_k, averaged over the states. */
-static void losses_forward(const WmImagination *im, const WmImagineRollout *r, WmImagineLosses *losses) {
-    const int N = im->starts, steps = im->horizon, value_last = im->value.net.count - 1;
-    const Imagined *s = r->s;
-    double actor_sum = 0.0, value_sum = 0.0, entropy_sum = 0.0, first_return = 0.0, std_sum = 0.0;
-    for (int k = 0; k < steps; k++)
-        for (size_t i = 0; i < (size_t)N * im->actor.actions; i++) std_sum += s[k].std[i];
-    for (int k = 1; k < steps; k++) {
-        const float *v = s[k].value_outs[value_last], *baseline = AT(r->bootstrap, k - 1);
-        for (int n = 0; n < N; n++) {
-            const double R = AT(r->ret, k)[n], H = s[k - 1].entropy[n], w = AT(r->weight, k)[n];
-            /* REINFORCE's surrogate: log pi(a_{k-1} | s_{k-1}) = -H at the drawn sample, times the advantage. */
-            const double objective = (im->reinforce ? -H * (R - baseline[n]) : R) / r->scale;
-            actor_sum += w * (objective + im->entropy_scale * H);
-            value_sum += w * 0.5 * ((double)v[n] - R) * ((double)v[n] - R);
-            entropy_sum += H;
-            if (k == 1) first_return += R;
-        }
-    }
-    losses->actor_loss = -actor_sum / r->count;
-    losses->value_loss = value_sum / r->count;
-    losses->entropy = entropy_sum / r->count;
-    losses->std = std_sum / ((double)steps * N * im->actor.actions);
-    losses->imagined_return = first_return / N;
-}
-
-WmStatus imagine_losses_forward(WmImagination *im, const WmWorldModel *m, const float *h0, const float *z0,
-                                WmImagineLosses *losses, WmError *err) {
-    const int N = im->starts, steps = im->horizon;
-    WmImagineRollout *r = im->rollout;
-    WmArena *arena = &im->arena;
-    arena_reset(arena);
-    r->s = arena_alloc_zero(arena, sizeof(Imagined) * (size_t)(steps + 1));
-    if (r->s == NULL) return arena_check(arena, err);
-    if (imagine_forward(im, m, h0, z0, r->s, err) || returns_forward(im, m, r, err) ||
-        return_percentiles(arena, AT(r->ret, 1), (size_t)N * (steps - 1), losses, err))
-        return err->status;
-    losses_forward(im, r, losses);
-    return WM_OK;
-}
-
-/* The value: every state's regression onto its detached return. */
-static WmStatus value_backward(WmImagination *im, const WmImagineRollout *r, WmError *err) {
-    const int N = im->starts, value_last = im->value.net.count - 1;
-    WmArena *arena = &im->arena;
-    for (int k = 1; k < im->horizon && err->status == WM_OK; k++) {
-        const size_t mark = arena_mark(arena);
-        float *dv = arena_floats(arena, (size_t)N);
-        if (dv == NULL) return arena_check(arena, err);
-        const float *v = r->s[k].value_outs[value_last];
-        for (int n = 0; n < N; n++) dv[n] = AT(r->weight, k)[n] / (float)r->count * (v[n] - AT(r->ret, k)[n]);
-        mlp_backward(&im->value.net, &im->value.params, arena, NULL, dv, r->s[k].features, r->s[k].value_outs, N, err);
-        arena_rewind(arena, mark);
-    }
-    return err->status;
-}
-
-/* The actor: the loss's gradient by every return (through the lambda-return's recursion), by every reward,
- * bootstrap value, continue logit, entropy and log-probability, then back through the imagined rollout. */
-static WmStatus actor_loss_backward(WmImagination *im, const WmWorldModel *m, const WmImagineRollout *r,
-                                    WmError *err) {
-    const int N = im->starts, steps = im->horizon;
-    const float gamma = im->gamma, lambda = im->lambda, scale = (float)r->scale;
-    WmArena *arena = &im->arena;
-    const size_t column = (size_t)(steps + 1) * N;
-    Gradients g = {
-        .reward = arena_alloc_zero(arena, column * sizeof(float)),
-        .bootstrap = arena_alloc_zero(arena, column * sizeof(float)),
-        .continue_logit = arena_alloc_zero(arena, column * sizeof(float)),
-        .entropy = arena_alloc_zero(arena, column * sizeof(float)),
-        .log_prob = arena_alloc_zero(arena, column * sizeof(float)),
-    };
-    float *carry = arena_alloc_zero(arena, (size_t)N * sizeof(float));
-    if (arena_check(arena, err)) return err->status;
-    for (int k = 1; k < steps; k++)
-        for (int n = 0; n < N; n++) {
-            const float w = AT(r->weight, k)[n] / (float)r->count;
-            AT(g.entropy, k - 1)[n] = -im->entropy_scale * w;
-            if (im->reinforce) {
-                /* d(-w log pi sg(R - v)) / d log pi; log pi = -H is handled by the score function. */
-                AT(g.log_prob, k - 1)[n] = -w * (AT(r->ret, k)[n] - AT(r->bootstrap, k - 1)[n]) / scale;
-                continue;
-            }
-            /* dL/dR_k = -w_k, and R_k feeds R_{k-1} with weight gamma_{k-1} lambda. */
-            carry[n] = -w / scale + (k > 1 ? AT(r->discount, k - 1)[n] * lambda * carry[n] : 0.0f);
-            const float gk = AT(r->discount, k)[n];
-            AT(g.reward, k)[n] += carry[n];
-            AT(g.bootstrap, k + 1)[n] += gk * (1.0f - lambda) * carry[n];
-            if (k == steps - 1) AT(g.bootstrap, steps)[n] += gk * lambda * carry[n];
-            if (m->has_continue) { /* gamma_k = gamma sigmoid(l): dgamma_k / dl = gamma_k (1 - gamma_k / gamma) */
-                const float dgamma =
-                    carry[n] * ((1.0f - lambda) * AT(r->bootstrap, k + 1)[n] + lambda * AT(r->ret, k + 1)[n]);
-                AT(g.continue_logit, k)[n] = dgamma * gk * (1.0f - gk / gamma);
-            }
-        }
-    return im->reinforce ? actor_backward_reinforce(im, r->s, g.log_prob, g.entropy, err)
-                         : actor_backward_dynamics(im, m, r->s, &g, err);
-}
-
-WmStatus imagine_losses_backward(WmImagination *im, const WmWorldModel *m, WmError *err) {
-    return value_backward(im, im->rollout, err) ? err->status : actor_loss_backward(im, m, im->rollout, err);
-}
-
 WmStatus imagine_update(WmImagination *im, const WmWorldModel *m, const float *h, const float *z,
                         WmImagineLosses *losses, WmError *err) {
     rng_fill_normal(&im->rng, im->noise, imagine_noise_floats(im, m), 0.0f, 1.0f);
-    /* Which prior head each imagined step runs: with an ensemble, a random one per step ("random"), or one for the
+    /* Which member's prior each imagined step runs: with an ensemble, a random one per step ("random"), or one for the
      * whole horizon, drawn per update ("each": every trajectory follows one head throughout). */
     const uint32_t K = (uint32_t)m->rssm.members;
     const int whole = K > 1 && !im->random_propagation ? (int)rng_below(&im->rng, K) : 0;
-    for (int k = 0; k < im->horizon; k++) im->heads[k] = K > 1 ? (im->random_propagation ? (int)rng_below(&im->rng, K) : whole) : 0;
+    for (int k = 0; k < im->horizon; k++)
+        im->member_at[k] = K > 1 ? (im->random_propagation ? (int)rng_below(&im->rng, K) : whole) : 0;
     params_zero_grad(&im->actor.params);
     params_zero_grad(&im->value.params);
     static const char UPDATE[] = "imagination update";

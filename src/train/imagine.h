@@ -13,9 +13,9 @@
  * R_k as exponential moving averages (decay 0.99) of each update's percentiles: the entropy bonus then weighs the
  * same against returns of any scale. The running percentiles change after each update, so an update's losses
  * are a function of the parameters and the state before it (what the gradient checks need).
- * With an ensemble (model.ensemble K > 1) each imagined step runs one prior head: a random one per step
+ * With an ensemble (model.ensemble K > 1) each imagined step runs one member's prior: a random one per step
  * (plan.propagation random) or one per update for the whole horizon (each); actor.variance_penalty lambda turns
- * every imagined reward into r - lambda Var_j r(h, mean_j(h)) over the K heads' prior means, the pessimistic
+ * every imagined reward into r - lambda Var_j r(h, mean_j(h)) over the K members' prior means, the pessimistic
  * objective inside policy learning.
  * The world model's parameters are read, never changed: backward runs through a view of them without a
  * gradient block, so the world model's own update is bit-identical with the actor on or off and no weight
@@ -55,7 +55,7 @@ typedef struct {
     float gamma, lambda, entropy_scale, variance_penalty;
     int normalize_returns;
     double return_low, return_high; /* running percentiles of the returns (actor.return_normalization) */
-    int *heads; /* (horizon): the prior head of each imagined step, drawn per update with the noise */
+    int *member_at; /* (horizon): the ensemble member of each imagined step, drawn per update with the noise */
     long target_every, updates;
     float *noise; /* one update's draws: (horizon, N, A) action noise, then (horizon, N, S) latent noise */
     WmComm *comm; /* a data-parallel job's ranks (the trainer's), or NULL: gradients and losses are averaged */

@@ -104,7 +104,7 @@ static WmStatus require_finite_losses(const WmLosses *l, long step, WmError *err
 static WmStatus step_on_input(WmTrainer *t, WmLosses *losses, double start, WmError *err) {
     WmWorldModel *m = &t->model;
     params_zero_grad(&m->params);
-    if (world_model_forward(m, losses, err) || world_model_backward(m, err) || require_finite_losses(losses, t->step, err)) return err->status;
+    if (elbo_forward(m, losses, err) || elbo_backward(m, err) || require_finite_losses(losses, t->step, err)) return err->status;
     if (t->comm.size > 1 && average_over_ranks(t, losses, err)) return err->status;
     t->grad_norm = adam_step(&t->adam, &m->params);
     if (wm_require_finite(t->grad_norm, "step", t->step, "the gradient norm", err)) return err->status;

@@ -89,92 +89,105 @@ done:
     return err->status;
 }
 
-int bench_plan(int argc, char **argv) {
-    if (cli_wants_help(argc, argv)) return bench_plan_usage(stdout, 0);
-    long threads = omp_get_max_threads(), repeats = 5;
-    int json = 0;
-    WmError err = {0};
-    const CliOption options[] = {
-        {"--json", CLI_FLAG, &json, 0, 0},
-        {"--threads", CLI_LONG, &threads, 1, 1024},
-        {"--repeats", CLI_LONG, &repeats, 1, 1000},
-    };
-    cli_parse_options(argc, argv, options, (int)(sizeof options / sizeof options[0]), &err);
-    if (err.status) {
-        fprintf(stderr, "wm bench plan: %s\n", err.message);
-        return bench_plan_usage(stderr, 2);
-    }
-    omp_set_num_threads((int)threads);
-    enum { ACTIONS = 6 };
+enum { BENCH_PLAN_ACTIONS = 6 };
+
+/* What every planner row shares: the defaults' model from seed 0, started at h = z = 0. */
+typedef struct {
     WmConfig config;
-    config_defaults(&config);
-    const WmModelConfig model_config = model_config_from(&config);
     WmWorldModel model;
+    float *h, *z;
+    double sgemm, *times;
+    long repeats, threads;
+    int json, made_model;
+} BenchPlan;
+
+/* One row: a planner at its default budget in one precision, the median of `repeats` decisions after one. */
+static WmStatus time_planner(BenchPlan *b, WmPlanKind kind, int bf16, WmError *err) {
     WmPlanModel objective;
     WmPlanner planner;
-    int made_model = 0, made_objective = 0, made_planner = 0;
-    double sgemm = 0.0, *times = calloc((size_t)repeats, sizeof *times);
+    b->config.plan.planner = kind;
+    const WmPlanSettings settings = plan_settings_from_config(&b->config, BENCH_PLAN_ACTIONS);
+    if (plan_model_init(&objective, &b->model, settings.candidates, settings.horizon, 0, bf16, 0, err)) {
+        plan_model_free(&objective);
+        return err->status;
+    }
+    plan_model_start(&objective, b->h, b->z);
+    if (planner_init(&planner, &settings, err) == WM_OK) {
+        WmRng rng = rng_stream(0, WM_STREAM_BENCH);
+        float action[BENCH_PLAN_ACTIONS];
+        for (long r = -1; r < b->repeats && err->status == WM_OK; r++) {
+            planner_reset(&planner);
+            const double start = wm_clock_seconds();
+            if (plan_model_load(&objective, err) == WM_OK)
+                planner_act(&planner, plan_model_returns, &objective, &rng, action, err);
+            if (r >= 0) b->times[r] = wm_clock_seconds() - start;
+        }
+    }
+    const double flops = plan_model_flops(&objective, settings.candidates) * settings.iterations;
+    planner_free(&planner);
+    plan_model_free(&objective);
+    if (err->status) return err->status;
+    const double seconds = bench_median(b->times, (int)b->repeats);
+    const char *name = config_choice_word("plan.planner", kind), *precision = bf16 ? "bf16" : "fp32";
+    if (b->json)
+        printf("{\"bench\":\"plan\",\"planner\":\"%s\",\"precision\":\"%s\",\"threads\":%ld,\"candidates\":%d,"
+               "\"horizon\":%d,\"iterations\":%d,\"ms_per_decision\":%.2f,\"gflops\":%.1f,\"sgemm_gflops\":%.1f}\n",
+               name, precision, b->threads, settings.candidates, settings.horizon, settings.iterations, seconds * 1e3,
+               flops / seconds * 1e-9, b->sgemm);
+    else
+        printf("| %s | %s | %d x %d x %d | %.1f (%.1f-%.1f) | %.1f | %.1f | %.0f%% |\n", name, precision,
+               settings.candidates, settings.horizon, settings.iterations, seconds * 1e3, b->times[0] * 1e3,
+               b->times[b->repeats - 1] * 1e3, flops * 1e-9, flops / seconds * 1e-9,
+               100.0 * flops / seconds * 1e-9 / b->sgemm);
+    return WM_OK;
+}
+
+static WmStatus run_rows(BenchPlan *b, WmError *err) {
+    config_defaults(&b->config);
+    const WmModelConfig model_config = model_config_from(&b->config);
+    if (bench_sgemm_rate(3, &b->sgemm, err) ||
+        world_model_create(&b->model, &model_config, BENCH_PLAN_ACTIONS, err))
+        return err->status;
+    b->made_model = 1;
+    world_model_init_params(&b->model, 0);
+    b->h = calloc((size_t)b->model.rssm.deter, sizeof *b->h), b->z = calloc((size_t)b->model.rssm.stoch, sizeof *b->z);
+    if (!b->h || !b->z) return wm_error_set(err, WM_ERR_NOMEM, "bench: out of memory");
     char cpu[128];
     bench_cpu_model(cpu, sizeof cpu);
-    if (times == NULL || bench_sgemm_rate(3, &sgemm, &err) || world_model_create(&model, &model_config, ACTIONS, &err))
-        goto fail;
-    made_model = 1;
-    world_model_init_params(&model, 0);
-    float *h = calloc((size_t)model.rssm.deter, sizeof *h), *z = calloc((size_t)model.rssm.stoch, sizeof *z);
-    if (!h || !z) goto fail;
-    if (!json)
+    if (!b->json)
         printf("wm bench plan: %s, %ld thread%s, median of %ld decisions; dnnl_sgemm 1024^3 %.1f GFLOP/s\n\n"
                "| planner | precision | budget | ms/decision (min-max) | GFLOP/decision | GFLOP/s | of fp32 sgemm |\n"
                "|---|---|---|---|---|---|---|\n",
-               cpu, threads, threads == 1 ? "" : "s", repeats, sgemm);
-    static const char *const KINDS[] = {"cem", "mppi"}, *const PRECISIONS[] = {"fp32", "bf16"};
-    for (int run = 0; run < 4; run++) {
-        const int k = run / 2, bf16 = run % 2;
-        if (plan_model_init(&objective, &model, (int)config.plan.candidates, (int)config.plan.horizon, 0, bf16, 0,
-                            &err))
-            goto fail;
-        made_objective = 1;
-        plan_model_start(&objective, h, z);
-        config.plan.planner = k == 0 ? WM_PLAN_CEM : WM_PLAN_MPPI;
-        const WmPlanSettings settings = plan_settings_from_config(&config, ACTIONS);
-        if (planner_init(&planner, &settings, &err)) goto fail;
-        made_planner = 1;
-        WmRng rng = rng_stream(0, WM_STREAM_BENCH);
-        float action[ACTIONS];
-        for (long r = -1; r < repeats; r++) {
-            planner_reset(&planner);
-            const double start = wm_clock_seconds();
-            if (plan_model_load(&objective, &err) ||
-                planner_act(&planner, plan_model_returns, &objective, &rng, action, &err))
-                goto fail;
-            if (r >= 0) times[r] = wm_clock_seconds() - start;
-        }
-        const double seconds = bench_median(times, (int)repeats);
-        const double flops = plan_model_flops(&objective, settings.candidates) * settings.iterations;
-        if (json)
-            printf("{\"bench\":\"plan\",\"planner\":\"%s\",\"precision\":\"%s\",\"threads\":%ld,\"candidates\":%d,\"horizon\":%d,"
-                   "\"iterations\":%d,\"ms_per_decision\":%.2f,\"gflops\":%.1f,\"sgemm_gflops\":%.1f}\n",
-                   KINDS[k], PRECISIONS[bf16], threads, settings.candidates, settings.horizon, settings.iterations, seconds * 1e3,
-                   flops / seconds * 1e-9, sgemm);
-        else
-            printf("| %s | %s | %d x %d x %d | %.1f (%.1f-%.1f) | %.1f | %.1f | %.0f%% |\n", KINDS[k], PRECISIONS[bf16],
-                   settings.candidates,
-                   settings.horizon, settings.iterations, seconds * 1e3, times[0] * 1e3, times[repeats - 1] * 1e3,
-                   flops * 1e-9, flops / seconds * 1e-9, 100.0 * flops / seconds * 1e-9 / sgemm);
-        planner_free(&planner);
-        made_planner = 0;
-        plan_model_free(&objective);
-        made_objective = 0;
+               cpu, b->threads, wm_plural(b->threads), b->repeats, b->sgemm);
+    const WmPlanKind kinds[] = {WM_PLAN_CEM, WM_PLAN_MPPI};
+    for (int k = 0; k < 2; k++)
+        for (int bf16 = 0; bf16 < 2; bf16++)
+            if (time_planner(b, kinds[k], bf16, err)) return err->status;
+    return bench_actor(&b->config, &b->model, (int)b->repeats, b->json, b->threads, b->times, err);
+}
+
+int bench_plan(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) return bench_plan_usage(stdout, 0);
+    BenchPlan *b = calloc(1, sizeof *b);
+    if (b == NULL) return 1;
+    b->threads = omp_get_max_threads(), b->repeats = 5;
+    WmError err = {0};
+    const CliOption options[] = {
+        {"--json", CLI_FLAG, &b->json, 0, 0},
+        {"--threads", CLI_LONG, &b->threads, 1, 1024},
+        {"--repeats", CLI_LONG, &b->repeats, 1, 1000},
+    };
+    if (cli_parse_options(argc, argv, options, (int)(sizeof options / sizeof options[0]), &err)) {
+        fprintf(stderr, "wm bench plan: %s\n", err.message);
+        free(b);
+        return bench_plan_usage(stderr, 2);
     }
-    if (bench_actor(&config, &model, (int)repeats, json, threads, times, &err)) goto fail;
-    free(h), free(z), free(times);
-    world_model_free(&model);
-    return 0;
-fail:
-    fprintf(stderr, "wm bench plan: %s\n", err.status ? err.message : "out of memory");
-    if (made_planner) planner_free(&planner);
-    if (made_objective) plan_model_free(&objective);
-    if (made_model) world_model_free(&model);
-    free(times);
-    return 1;
+    omp_set_num_threads((int)b->threads);
+    b->times = calloc((size_t)b->repeats, sizeof *b->times);
+    if (b->times == NULL) wm_error_set(&err, WM_ERR_NOMEM, "bench: out of memory");
+    else run_rows(b, &err);
+    if (err.status) fprintf(stderr, "wm bench plan: %s\n", err.message);
+    if (b->made_model) world_model_free(&b->model);
+    free(b->h), free(b->z), free(b->times), free(b);
+    return err.status ? 1 : 0;
 }

@@ -20,21 +20,36 @@
 enum { BENCH_ACTIONS = 6, BENCH_LENGTH = 50 };
 
 int bench_train_usage(FILE *out, int code) {
-    fprintf(out, "usage: wm bench train [--threads N] [--repeats N] [--batch B] [--precision P] [--imagination] [--json]\n"
+    fprintf(out, "usage: wm bench train [--threads N] [--repeats N] [--batch B] [--length L] [--precision P]\n"
+                 "                      [--imagination] [--json]\n"
                  "       wm bench train --round C [--threads N] [--json]\n"
                  "  --threads N   OpenMP/oneDNN threads (default: OMP_NUM_THREADS or all cores)\n"
                  "  --repeats N   timed steps per batch size; the median is reported (default 5)\n"
                  "  --batch B     only this batch size (default: 50, then 16)\n"
-                 "  --json        one JSON object per batch size instead of the table\n"
+                 "  --length L    sequence length (default 50; DreamerV3's is 64)\n"
+                 "  --json        one JSON object per figure instead of the table\n"
                  "  --precision P fp32 (default) or bf16 (train.precision: the convolutions in bf16 mixed precision)\n"
-                 "  --imagination also time the imagination update of the actor and value at each batch size\n"
+                 "  --imagination also time the imagination update of the actor and value from every posterior state,\n"
+                 "                and the whole update (world model + imagination) as one figure\n"
                  "  --round C     time one round of the online loop as config C sets it (after its seed episodes):\n"
                  "                training, imagination, collection, evaluation\n"
-                 "example: wm bench train --batch 16 --threads 2\n");
+                 "example: wm bench train --imagination --batch 16 --length 64 --threads 2\n");
     return code;
 }
 
 static double dense_flops(const WmDense *d, double rows) { return 2.0 * rows * d->in * d->out; }
+
+static double mlp_flops(const WmMlp *mlp, double rows) {
+    double total = 0.0;
+    for (int i = 0; i < mlp->count; i++) total += dense_flops(&mlp->layers[i], rows);
+    return total;
+}
+
+/* One transition of the RSSM's prior for `rows` states: the input layer, the GRU's two projections, the prior. */
+static double transition_flops(const WmRssm *r, double rows) {
+    return dense_flops(&r->input, rows) + 2.0 * rows * 3 * r->deter * (r->hidden + r->deter) +
+           dense_flops(&r->prior_hidden, rows) + dense_flops(&r->prior_mean, rows) + dense_flops(&r->prior_std, rows);
+}
 
 /* Multiply-adds x 2 of forward and backward: every layer's backward costs twice its forward, except the first
  * encoder convolution, whose input (the image) needs no gradient. */
@@ -45,7 +60,7 @@ static double step_flops(const WmWorldModel *m) {
     for (int i = 0; i < m->encoder.layers; i++) total += conv_stack_layer_flops(&m->encoder, i) * (i ? 3 : 2);
     for (int i = 0; i < m->decoder.layers; i++) total += 3 * conv_stack_layer_flops(&m->decoder, i);
     total += 3 * dense_flops(&m->decoder_dense, N);
-    for (int i = 0; i < m->reward.count; i++) total += 3 * dense_flops(&m->reward.layers[i], N);
+    total += 3 * mlp_flops(&m->reward, N);
     const WmDense *rssm_dense[] = {&r->input, &r->prior_hidden, &r->prior_mean, &r->prior_std,
                                    &r->post_hidden, &r->post_mean, &r->post_std};
     for (size_t i = 0; i < sizeof rssm_dense / sizeof rssm_dense[0]; i++) total += 3 * dense_flops(rssm_dense[i], B) * L;
@@ -53,111 +68,146 @@ static double step_flops(const WmWorldModel *m) {
     return total;
 }
 
+/* The matrix work one imagination update needs, each product counted once: the forward of H transitions, the
+ * actor at H states, the reward (and continue) heads at H, the value (and its slow target) at H + 1; backward,
+ * the data gradient through the frozen transitions, heads and bootstrap value for the actor's loss, both gradients
+ * of the actor, and the weight gradient of the value's regression. */
+static double imagine_flops(const WmImagination *im, const WmWorldModel *m) {
+    const double N = im->starts, H = im->horizon;
+    const double dynamics = transition_flops(&m->rssm, N) * H, actor = mlp_flops(&im->actor.net, N) * H,
+                 heads = (mlp_flops(&m->reward, N) + (m->has_continue ? mlp_flops(&m->continuation, N) : 0.0)) * H,
+                 value = mlp_flops(&im->value.net, N) * (H + 1);
+    const double bootstrap = im->slow_target ? 2.0 * value : value; /* the target's forward, or the value's */
+    return 2.0 * dynamics + 3.0 * actor + 2.0 * heads + 2.0 * value + bootstrap;
+}
+
 typedef struct {
-    int repeats, json, imagination;
+    int repeats, json, imagination, length;
     const WmConfig *config; /* the defaults with --precision as train.precision */
     double sgemm_gflops;
+    double *times; /* (repeats) */
 } BenchTrain;
 
 static double mib(size_t bytes) { return bytes / 1048576.0; }
 
-static WmStatus bench_batch(const BenchTrain *b, int batch, WmError *err) {
-    const int repeats = b->repeats, json = b->json;
-    const double sgemm_gflops = b->sgemm_gflops;
-    WmConfig config = *b->config;
-    const WmModelConfig model_config = model_config_from(&config);
-    WmWorldModel m;
-    WmStatus made = world_model_create(&m, &model_config, BENCH_ACTIONS, err);
-    m.train_bf16 = config_trains_in_bf16(&config);
-    if (made || world_model_build(&m, batch, BENCH_LENGTH, err)) {
-        world_model_free(&m);
-        return err->status;
-    }
-    world_model_init_params(&m, 0);
-    const size_t N = (size_t)batch * BENCH_LENGTH;
+/* The defaults' world model at B x L with weights from seed 0 and random inputs. */
+static WmStatus make_model(WmWorldModel *m, const BenchTrain *b, int batch, WmError *err) {
+    const WmModelConfig model_config = model_config_from(b->config);
+    if (world_model_create(m, &model_config, BENCH_ACTIONS, err)) return err->status;
+    m->train_bf16 = config_trains_in_bf16(b->config);
+    if (world_model_build(m, batch, b->length, err)) return err->status;
+    world_model_init_params(m, 0);
+    const size_t N = (size_t)batch * b->length;
     WmRng rng = rng_stream(0, WM_STREAM_BENCH);
-    rng_fill_uniform(&rng, m.input.images, world_model_image_floats(&m));
-    for (size_t i = 0; i < world_model_image_floats(&m); i++) m.input.images[i] -= 0.5f;
-    rng_fill_normal(&rng, m.input.actions, N * BENCH_ACTIONS, 0.0f, 0.5f);
-    rng_fill_uniform(&rng, m.input.rewards, N);
-    rng_fill_normal(&rng, m.input.noise, N * m.rssm.stoch, 0.0f, 1.0f);
+    rng_fill_uniform(&rng, m->input.images, world_model_image_floats(m));
+    for (size_t i = 0; i < world_model_image_floats(m); i++) m->input.images[i] -= 0.5f;
+    rng_fill_normal(&rng, m->input.actions, N * BENCH_ACTIONS, 0.0f, 0.5f);
+    rng_fill_uniform(&rng, m->input.rewards, N);
+    rng_fill_normal(&rng, m->input.noise, N * m->rssm.stoch, 0.0f, 1.0f);
+    return WM_OK;
+}
+
+/* The median of `repeats` world-model steps (ELBO forward, backward, Adam) after two warm-up steps. */
+static WmStatus time_world_model(const BenchTrain *b, WmWorldModel *m, double *seconds, WmError *err) {
     WmAdam adam = adam_defaults();
-    double *times = calloc((size_t)repeats, sizeof *times);
-    WmStatus status = times ? WM_OK : wm_error_set(err, WM_ERR_NOMEM, "bench: out of memory");
-    for (int r = -2; r < repeats && status == WM_OK; r++) {
+    for (int r = -2; r < b->repeats; r++) {
         WmLosses losses;
         const double start = wm_clock_seconds();
-        params_zero_grad(&m.params);
-        status = elbo_forward(&m, &losses, err) ? err->status : elbo_backward(&m, err);
-        adam_step(&adam, &m.params);
-        if (r >= 0) times[r] = wm_clock_seconds() - start;
+        params_zero_grad(&m->params);
+        if (elbo_forward(m, &losses, err) || elbo_backward(m, err)) return err->status;
+        adam_step(&adam, &m->params);
+        if (r >= 0) b->times[r] = wm_clock_seconds() - start;
     }
-    if (status == WM_OK) {
-        const double seconds = bench_median(times, repeats), flops = step_flops(&m), gflops = flops / seconds * 1e-9;
-        struct rusage usage;
-        getrusage(RUSAGE_SELF, &usage);
-        /* The working set by owner: parameters with gradients and both Adam moments; the step's activations and,
-         * on top of them at the peak, its gradients (one arena); oneDNN's scratchpad (one, shared by every pass);
-         * the blocked copies views make at the plain edges (one workspace); the fixed input buffers. */
-        const double params_mib = mib(4 * m.params.total * sizeof(float)), activations_mib = mib(m.activation_bytes),
-                     gradients_mib = mib(m.arena.peak - m.activation_bytes),
-                     encoder_scratchpad = conv_stack_scratchpad_bytes(&m.encoder),
-                     decoder_scratchpad = conv_stack_scratchpad_bytes(&m.decoder),
-                     scratchpad_mib = mib(encoder_scratchpad > decoder_scratchpad ? encoder_scratchpad : decoder_scratchpad),
-                     workspace_mib = mib(m.dnnl.workspace_bytes), inputs_mib = mib(world_model_image_floats(&m) * sizeof(float)),
-                     rss_mib = usage.ru_maxrss / 1024.0;
-        const char *precision = config_choice_word("train.precision", config.train.precision);
-        if (json)
-            printf("{\"bench\":\"train\",\"precision\":\"%s\",\"batch\":%d,\"length\":%d,\"threads\":%d,\"s_per_step\":%.4f,"
-                   "\"frames_per_s\":%.1f,\"gflop_per_step\":%.1f,\"gflops\":%.1f,\"sgemm_gflops\":%.1f,"
-                   "\"params_mib\":%.0f,\"activations_mib\":%.0f,\"gradients_mib\":%.0f,\"scratchpad_mib\":%.0f,"
-                   "\"workspace_mib\":%.0f,\"inputs_mib\":%.0f,\"peak_rss_mib\":%.0f}\n",
-                   precision, batch, BENCH_LENGTH, omp_get_max_threads(), seconds, N / seconds, flops * 1e-9, gflops,
-                   sgemm_gflops, params_mib, activations_mib, gradients_mib, scratchpad_mib, workspace_mib, inputs_mib,
-                   rss_mib);
-        else
-            printf("| %2d x %d, %s | %6.2f s (%.2f-%.2f) | %6.1f | %6.1f | %5.1f | %3.0f%% | %.0f / %.0f / %.0f / %.0f / %.0f / %.0f "
-                   "| %5.0f MiB |\n",
-                   batch, BENCH_LENGTH, precision, seconds, times[0], times[repeats - 1], N / seconds, flops * 1e-9,
-                   gflops, 100.0 * gflops / sgemm_gflops, params_mib, activations_mib, gradients_mib, scratchpad_mib,
-                   workspace_mib, inputs_mib, rss_mib);
-    }
-    if (!b->imagination || status != WM_OK) {
-        free(times);
-        world_model_free(&m);
-        return status;
-    }
-    /* Dreamer's imagination update (actor.* defaults: 4 x 400 actor, 3 x 400 value, horizon 15) from the last
-     * step's B x L posterior states, as the trainer runs it after each world-model step. */
-    WmImagination im;
+    *seconds = bench_median(b->times, b->repeats);
+    return WM_OK;
+}
+
+static void print_world_model(const BenchTrain *b, const WmWorldModel *m, double seconds) {
+    const double N = (double)m->batch * m->length, flops = step_flops(m), gflops = flops / seconds * 1e-9;
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    /* The working set by owner: parameters with gradients and both Adam moments; the step's activations and, on
+     * top of them at the peak, its gradients (one arena); oneDNN's scratchpad (one, shared by every pass); the
+     * blocked copies views make at the plain edges (one workspace); the fixed input buffers. */
+    const size_t encoder_scratchpad = conv_stack_scratchpad_bytes(&m->encoder),
+                 decoder_scratchpad = conv_stack_scratchpad_bytes(&m->decoder);
+    const double params_mib = mib(4 * m->params.total * sizeof(float)), activations_mib = mib(m->activation_bytes),
+                 gradients_mib = mib(m->arena.peak - m->activation_bytes),
+                 scratchpad_mib = mib(encoder_scratchpad > decoder_scratchpad ? encoder_scratchpad : decoder_scratchpad),
+                 workspace_mib = mib(m->dnnl.workspace_bytes),
+                 inputs_mib = mib(world_model_image_floats(m) * sizeof(float)), rss_mib = usage.ru_maxrss / 1024.0;
+    const char *precision = config_choice_word("train.precision", b->config->train.precision);
+    if (b->json)
+        printf("{\"bench\":\"train\",\"what\":\"world_model\",\"precision\":\"%s\",\"batch\":%d,\"length\":%d,"
+               "\"threads\":%d,\"s_per_step\":%.4f,\"frames_per_s\":%.1f,\"gflop_per_step\":%.1f,\"gflops\":%.1f,"
+               "\"sgemm_gflops\":%.1f,\"params_mib\":%.0f,\"activations_mib\":%.0f,\"gradients_mib\":%.0f,"
+               "\"scratchpad_mib\":%.0f,\"workspace_mib\":%.0f,\"inputs_mib\":%.0f,\"peak_rss_mib\":%.0f}\n",
+               precision, m->batch, m->length, omp_get_max_threads(), seconds, N / seconds, flops * 1e-9, gflops,
+               b->sgemm_gflops, params_mib, activations_mib, gradients_mib, scratchpad_mib, workspace_mib, inputs_mib,
+               rss_mib);
+    else
+        printf("| %2d x %d, %s | %6.2f s (%.2f-%.2f) | %6.1f | %6.1f | %5.1f | %3.0f%% | %.0f / %.0f / %.0f / %.0f / "
+               "%.0f / %.0f | %5.0f MiB |\n",
+               m->batch, m->length, precision, seconds, b->times[0], b->times[b->repeats - 1], N / seconds,
+               flops * 1e-9, gflops, 100.0 * gflops / b->sgemm_gflops, params_mib, activations_mib, gradients_mib,
+               scratchpad_mib, workspace_mib, inputs_mib, rss_mib);
+}
+
+/* Dreamer's imagination update (actor.* defaults: 4 x 400 actor, 3 x 400 value, horizon 15) from the last step's
+ * B x L posterior states, as the trainer runs it after each world-model step; then the whole update's line. */
+static WmStatus time_imagination(const BenchTrain *b, const WmWorldModel *m, double model_seconds, WmError *err) {
+    WmConfig config = *b->config;
     config.actor.enabled = 1;
-    int made_imagination = 0;
-    if (status == WM_OK && (status = imagine_create(&im, &config, &m, (int)N, err)) == WM_OK) made_imagination = 1;
-    for (int r = -2; r < repeats && status == WM_OK; r++) {
+    WmImagination im;
+    const int starts = m->batch * m->length;
+    for (int r = -2; imagine_create(&im, &config, m, starts, err) == WM_OK && r < b->repeats; r++) {
         WmImagineLosses losses;
         const double start = wm_clock_seconds();
-        status = imagine_update(&im, &m, m.trace.h, m.trace.z, &losses, err);
-        if (r >= 0) times[r] = wm_clock_seconds() - start;
+        if (imagine_update(&im, m, m->trace.h, m->trace.z, &losses, err)) break;
+        if (r >= 0) b->times[r] = wm_clock_seconds() - start;
     }
-    if (status == WM_OK) {
-        const double seconds = bench_median(times, repeats), arena_mib = im.arena.peak / 1048576.0;
-        if (json)
+    if (err->status == WM_OK) {
+        const double seconds = bench_median(b->times, b->repeats), flops = imagine_flops(&im, m);
+        const double update = model_seconds + seconds, update_flops = step_flops(m) + flops;
+        const double of_sgemm = update_flops / update * 1e-9 / b->sgemm_gflops;
+        const char *precision = config_choice_word("train.precision", b->config->train.precision);
+        if (b->json) {
             printf("{\"bench\":\"train\",\"what\":\"imagination\",\"batch\":%d,\"length\":%d,\"threads\":%d,"
-                   "\"horizon\":%d,\"s_per_update\":%.4f,\"arena_mib\":%.0f}\n",
-                   batch, BENCH_LENGTH, omp_get_max_threads(), im.horizon, seconds, arena_mib);
-        else
-            printf("| %2d x %d, imagination (%d starts x %d steps) | %6.2f s (%.2f-%.2f) | | | | | %5.0f | |\n", batch,
-                   BENCH_LENGTH, im.starts, im.horizon, seconds, times[0], times[repeats - 1], arena_mib);
+                   "\"horizon\":%d,\"s_per_update\":%.4f,\"gflop_per_update\":%.1f,\"of_sgemm\":%.3f,"
+                   "\"arena_mib\":%.0f}\n", m->batch, m->length, omp_get_max_threads(), im.horizon, seconds,
+                   flops * 1e-9, flops / seconds * 1e-9 / b->sgemm_gflops, mib(im.arena.peak));
+            printf("{\"bench\":\"train\",\"what\":\"update\",\"precision\":\"%s\",\"batch\":%d,\"length\":%d,"
+                   "\"threads\":%d,\"horizon\":%d,\"s_per_update\":%.4f,\"gflop_per_update\":%.1f,"
+                   "\"of_sgemm\":%.3f,\"sgemm_gflops\":%.1f}\n", precision, m->batch, m->length,
+                   omp_get_max_threads(), im.horizon, update, update_flops * 1e-9, of_sgemm, b->sgemm_gflops);
+        } else {
+            printf("| %2d x %d, imagination (%d starts x %d steps) | %6.2f s (%.2f-%.2f) | | %6.1f | %5.1f | %3.0f%% "
+                   "| arena %.0f | |\n", m->batch, m->length, im.starts, im.horizon, seconds, b->times[0],
+                   b->times[b->repeats - 1], flops * 1e-9, flops / seconds * 1e-9,
+                   100.0 * flops / seconds * 1e-9 / b->sgemm_gflops, mib(im.arena.peak));
+            printf("| %2d x %d, %s, **the update** (world model + imagination) | %6.2f s | | %6.1f | %5.1f | %3.0f%% "
+                   "| | |\n", m->batch, m->length, precision, update, update_flops * 1e-9,
+                   update_flops / update * 1e-9, 100.0 * of_sgemm);
+        }
     }
-    if (made_imagination) imagine_free(&im);
-    free(times);
+    imagine_free(&im);
+    return err->status;
+}
+
+static WmStatus bench_batch(const BenchTrain *b, int batch, WmError *err) {
+    WmWorldModel m;
+    double seconds = 0.0;
+    if (make_model(&m, b, batch, err) == WM_OK && time_world_model(b, &m, &seconds, err) == WM_OK) {
+        print_world_model(b, &m, seconds);
+        if (b->imagination) time_imagination(b, &m, seconds, err);
+    }
     world_model_free(&m);
-    return status;
+    return err->status;
 }
 
 int bench_train(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) return bench_train_usage(stdout, 0);
-    long threads = omp_get_max_threads(), repeats = 5, only_batch = 0;
+    long threads = omp_get_max_threads(), repeats = 5, only_batch = 0, length = BENCH_LENGTH;
     int json = 0, imagination = 0;
     const char *precision = "fp32", *round = NULL;
     WmError err = {0};
@@ -168,6 +218,7 @@ int bench_train(int argc, char **argv) {
         {"--threads", CLI_LONG, &threads, 1, 1024},
         {"--repeats", CLI_LONG, &repeats, 1, 1000},
         {"--batch", CLI_LONG, &only_batch, 1, 4096},
+        {"--length", CLI_LONG, &length, 2, 4096},
         {"--round", CLI_TEXT, &round, 0, 0},
     };
     cli_parse_options(argc, argv, options, (int)(sizeof options / sizeof options[0]), &err);
@@ -195,13 +246,15 @@ int bench_train(int argc, char **argv) {
         printf("|---|---|---|---|---|---|---|---|\n");
     }
     const int batches[] = {50, 16};
-    for (int i = 0; i < 2; i++) {
+    double *times = calloc((size_t)repeats, sizeof *times);
+    if (times == NULL) wm_error_set(&err, WM_ERR_NOMEM, "bench: out of memory");
+    for (int i = 0; i < 2 && err.status == WM_OK; i++) {
         const int batch = only_batch ? (int)only_batch : batches[i];
-        const BenchTrain b = {(int)repeats, json, imagination, &config, sgemm};
-        if (bench_batch(&b, batch, &err)) goto fail;
-        if (only_batch) break;
+        const BenchTrain b = {(int)repeats, json, imagination, (int)length, &config, sgemm, times};
+        if (bench_batch(&b, batch, &err) || only_batch) break;
     }
-    return 0;
+    free(times);
+    if (err.status == WM_OK) return 0;
 fail:
     fprintf(stderr, "wm bench train: %s\n", err.message);
     return 1;

@@ -17,6 +17,7 @@
 #include "core/clock.h"
 #include "data/frame_resize.h"
 #include "run/acting.h"
+#include "run/metrics.h"
 #include "run/run_dir.h"
 #include "stop_signal.h"
 
@@ -88,9 +89,12 @@ static WmStatus act_on_frames(WmAgent *agent, const WmWorldModel *model, FrameSo
             *stdout_closed = 1;
             break;
         }
-        if (metrics)
-            fprintf(metrics, "{\"frame\":%ld,\"latency_ms\":%.3f,\"wall_s\":%.3f}\n", index, latency * 1e3,
-                    wm_clock_seconds() - start);
+        if (metrics) {
+            cJSON *line = metrics_line();
+            metrics_add(line, "frame", (double)index), metrics_add(line, "latency_ms", round_to(latency * 1e3, 3));
+            metrics_add(line, "wall_s", round_to(wm_clock_seconds() - start, 3));
+            metrics_write(metrics, line);
+        }
     }
     free(frame);
     free(action);

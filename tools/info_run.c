@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "core/fs.h"
 #include "run/checkpoint.h"
+#include "run/metrics.h"
 #include "run/run_dir.h"
 
 /* The last value of each number field in metrics.jsonl, and the best and last of the returns. */
@@ -18,44 +19,39 @@ typedef struct {
     long eval_step, eval_best_step, train_step, evaluations, episodes;
 } Metrics;
 
+static WmStatus take_line(void *ctx, const cJSON *o, const char *text, int number, WmError *err) {
+    (void)text, (void)number, (void)err;
+    Metrics *m = ctx;
+    const cJSON *step = cJSON_GetObjectItemCaseSensitive(o, "step");
+    const cJSON *eval = cJSON_GetObjectItemCaseSensitive(o, "eval_return");
+    const cJSON *train = cJSON_GetObjectItemCaseSensitive(o, "train_return");
+    const cJSON *episodes = cJSON_GetObjectItemCaseSensitive(o, "episodes");
+    const long at = cJSON_IsNumber(step) ? (long)step->valuedouble : 0;
+    if (cJSON_IsNumber(eval)) {
+        m->eval_last = eval->valuedouble, m->eval_step = at, m->evaluations++;
+        if (eval->valuedouble > m->eval_best) m->eval_best = eval->valuedouble, m->eval_best_step = at;
+    }
+    if (cJSON_IsNumber(train)) {
+        m->train_last = train->valuedouble, m->train_step = at;
+        if (train->valuedouble > m->train_best) m->train_best = train->valuedouble;
+    }
+    if (cJSON_IsNumber(episodes)) m->episodes = (long)episodes->valuedouble;
+    if (cJSON_GetObjectItemCaseSensitive(o, "heldout_image_mse")) {
+        cJSON_Delete(m->last_heldout);
+        m->last_heldout = cJSON_Duplicate(o, 1);
+    }
+    if (cJSON_GetObjectItemCaseSensitive(o, "loss")) {
+        cJSON_Delete(m->last_losses);
+        m->last_losses = cJSON_Duplicate(o, 1);
+    }
+    return WM_OK;
+}
+
 static void read_metrics(const char *path, Metrics *m) {
     memset(m, 0, sizeof *m);
     m->eval_best = m->train_best = -INFINITY;
-    char *text = NULL;
-    size_t size = 0;
     WmError err = {0};
-    if (!fs_exists(path) || fs_read_all(path, &text, &size, &err)) return;
-    for (char *line = text, *next; line && *line; line = next) {
-        next = strchr(line, '\n');
-        if (next == NULL) break; /* a line still being written (or cut by a kill): not a metrics line yet */
-        *next++ = '\0';
-        cJSON *o = cJSON_Parse(line);
-        const cJSON *step = cJSON_GetObjectItemCaseSensitive(o, "step");
-        const cJSON *eval = cJSON_GetObjectItemCaseSensitive(o, "eval_return");
-        const cJSON *train = cJSON_GetObjectItemCaseSensitive(o, "train_return");
-        const cJSON *episodes = cJSON_GetObjectItemCaseSensitive(o, "episodes");
-        const long at = cJSON_IsNumber(step) ? (long)step->valuedouble : 0;
-        if (cJSON_IsNumber(eval)) {
-            m->eval_last = eval->valuedouble, m->eval_step = at, m->evaluations++;
-            if (eval->valuedouble > m->eval_best) m->eval_best = eval->valuedouble, m->eval_best_step = at;
-        }
-        if (cJSON_IsNumber(train)) {
-            m->train_last = train->valuedouble, m->train_step = at;
-            if (train->valuedouble > m->train_best) m->train_best = train->valuedouble;
-        }
-        if (cJSON_IsNumber(episodes)) m->episodes = (long)episodes->valuedouble;
-        if (cJSON_GetObjectItemCaseSensitive(o, "heldout_image_mse")) {
-            cJSON_Delete(m->last_heldout);
-            m->last_heldout = cJSON_Duplicate(o, 1);
-        }
-        if (cJSON_GetObjectItemCaseSensitive(o, "loss")) {
-            cJSON_Delete(m->last_losses);
-            m->last_losses = o;
-        } else {
-            cJSON_Delete(o);
-        }
-    }
-    free(text);
+    if (fs_exists(path)) metrics_read(path, take_line, m, &err);
 }
 
 static void print_fields(FILE *out, const cJSON *o, const char *const *names) {

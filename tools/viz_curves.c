@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "core/fs.h"
+#include "run/metrics.h"
 #include "run/run_dir.h"
 #include "viz.h"
 
@@ -40,46 +41,42 @@ static int add_point(Series *s, double step, double value) {
     return 0;
 }
 
-static WmStatus read_metrics(const char *path, Series *series, int *count, WmError *err) {
-    char *text = NULL;
-    size_t size = 0;
-    if (fs_read_all(path, &text, &size, err)) return err->status;
-    int line_number = 0;
-    for (char *line = text, *next; line && *line; line = next) {
-        next = strchr(line, '\n');
-        if (next == NULL) break; /* a line still being written (or cut by a kill): not a metrics line yet */
-        *next++ = '\0';
-        line_number++;
-        if (*line == '\0') continue;
-        cJSON *object = cJSON_Parse(line);
-        const cJSON *step = cJSON_GetObjectItemCaseSensitive(object, "step");
-        if (!cJSON_IsObject(object) || !cJSON_IsNumber(step)) {
-            cJSON_Delete(object);
-            free(text);
-            return wm_error_set(err, WM_ERR_FORMAT, "%s:%d: not a metrics object with a step", path, line_number);
+typedef struct {
+    const char *path;
+    Series *series;
+    int count;
+} Curves;
+
+/* Every number of a line but its step and wall time, as a point of the series of its key. */
+static WmStatus add_line(void *ctx, const cJSON *object, const char *text, int number, WmError *err) {
+    Curves *c = ctx;
+    const cJSON *step = cJSON_GetObjectItemCaseSensitive(object, "step");
+    if (*text == '\0') return WM_OK;
+    if (!cJSON_IsObject(object) || !cJSON_IsNumber(step))
+        return wm_error_set(err, WM_ERR_FORMAT, "%s:%d: not a metrics object with a step", c->path, number);
+    const cJSON *item;
+    cJSON_ArrayForEach(item, object) {
+        if (!cJSON_IsNumber(item) || strcmp(item->string, "step") == 0 || strcmp(item->string, "wall_s") == 0) continue;
+        int k = 0;
+        while (k < c->count && strcmp(c->series[k].name, item->string) != 0) k++;
+        if (k == c->count) {
+            if (c->count == MAX_SERIES) continue;
+            snprintf(c->series[k].name, sizeof c->series[k].name, "%s", item->string);
+            snprintf(c->series[k].panel, sizeof c->series[k].panel, "%s", panel_of(item->string));
+            c->count++;
         }
-        const cJSON *item;
-        cJSON_ArrayForEach(item, object) {
-            if (!cJSON_IsNumber(item) || strcmp(item->string, "step") == 0 || strcmp(item->string, "wall_s") == 0) continue;
-            int k = 0;
-            while (k < *count && strcmp(series[k].name, item->string) != 0) k++;
-            if (k == *count) {
-                if (*count == MAX_SERIES) continue;
-                snprintf(series[k].name, sizeof series[k].name, "%s", item->string);
-                snprintf(series[k].panel, sizeof series[k].panel, "%s", panel_of(item->string));
-                ++*count;
-            }
-            if (add_point(&series[k], step->valuedouble, item->valuedouble)) {
-                cJSON_Delete(object);
-                free(text);
-                return wm_error_set(err, WM_ERR_NOMEM, "%s: out of memory", path);
-            }
-        }
-        cJSON_Delete(object);
+        if (add_point(&c->series[k], step->valuedouble, item->valuedouble))
+            return wm_error_set(err, WM_ERR_NOMEM, "%s: out of memory", c->path);
     }
-    free(text);
-    if (*count == 0) return wm_error_set(err, WM_ERR_FORMAT, "%s: no metrics logged yet", path);
     return WM_OK;
+}
+
+static WmStatus read_metrics(const char *path, Series *series, int *count, WmError *err) {
+    Curves curves = {path, series, 0};
+    const WmStatus status = metrics_read(path, add_line, &curves, err);
+    *count = curves.count;
+    if (status == WM_OK && *count == 0) return wm_error_set(err, WM_ERR_FORMAT, "%s: no metrics logged yet", path);
+    return status;
 }
 
 /* A tick step of 1, 2 or 5 times a power of ten, giving about `ticks` ticks over the span. */

@@ -11,6 +11,7 @@
 #include "data/dataset.h"
 #include "run/checkpoint.h"
 #include "run/loops.h"
+#include "run/metrics.h"
 
 /* The data's fingerprint for the checkpoint: the dataset's; in a data-parallel job, FNV-1a over the ranks' share
  * fingerprints in rank order. */

@@ -14,6 +14,7 @@
 #include "plan/plan_model.h"
 #include "run/acting.h"
 #include "run/loops.h"
+#include "run/metrics.h"
 
 /* The evaluation environment's seed, apart from the collecting one's. */
 enum { EVAL_SEED_OFFSET = 1000003 };
@@ -197,14 +198,16 @@ static WmStatus play_round(Online *online, Rounds *r, FILE *metrics, WmError *er
     r->acting_seconds += eval_done - collect_start, r->rounds++;
     r->last_train = train_return, r->last_eval = evaluate ? eval_return : r->last_eval;
     if (metrics) {
-        fprintf(metrics, "{\"step\":%ld,\"wall_s\":%.3f,\"episodes\":%ld,\"train_return\":%.4f", t->step,
-                eval_done - r->start, online->episodes, train_return);
-        if (evaluate) fprintf(metrics, ",\"eval_return\":%.4f", eval_return);
+        cJSON *line = metrics_line();
+        metrics_add(line, "step", (double)t->step), metrics_add(line, "wall_s", round_to(eval_done - r->start, 3));
+        metrics_add(line, "episodes", (double)online->episodes), metrics_add(line, "train_return", train_return);
+        if (evaluate) metrics_add(line, "eval_return", eval_return);
         /* The round's time split. */
-        fprintf(metrics, ",\"train_s\":%.2f,\"imagine_s\":%.2f,\"collect_s\":%.2f,\"eval_s\":%.2f}\n",
-                t->model_seconds - r->round_model, t->imagine_seconds - r->round_imagine, eval_start - collect_start,
-                eval_done - eval_start);
-        fflush(metrics);
+        metrics_add(line, "train_s", round_to(t->model_seconds - r->round_model, 2));
+        metrics_add(line, "imagine_s", round_to(t->imagine_seconds - r->round_imagine, 2));
+        metrics_add(line, "collect_s", round_to(eval_start - collect_start, 2));
+        metrics_add(line, "eval_s", round_to(eval_done - eval_start, 2));
+        metrics_write(metrics, line);
     }
     r->round_model = t->model_seconds, r->round_imagine = t->imagine_seconds;
     return WM_OK;

@@ -136,62 +136,6 @@ void run_discard(const WmRunPaths *p, int directory_was_new) {
     }
 }
 
-WmStatus run_trim_metrics(const WmRunPaths *p, long step, WmError *err) {
-    if (!fs_exists(p->metrics)) return WM_OK;
-    char *text = NULL;
-    size_t size = 0;
-    if (fs_read_all(p->metrics, &text, &size, err)) return err->status;
-    char tmp[WM_RUN_PATH_MAX + 8];
-    snprintf(tmp, sizeof tmp, "%s.tmp", p->metrics);
-    FILE *out = fopen(tmp, "w");
-    if (out == NULL) {
-        free(text);
-        return wm_error_set(err, WM_ERR_IO, "%s: cannot create", tmp);
-    }
-    for (char *line = text, *next; line && *line; line = next) {
-        next = strchr(line, '\n');
-        if (next == NULL) break; /* a line still being written (or cut by a kill): not a metrics line yet */
-        *next++ = '\0';
-        long line_step = -1;
-        const char *at = strstr(line, "\"step\":");
-        if (at && sscanf(at + 7, "%ld", &line_step) == 1 && line_step <= step) fprintf(out, "%s\n", line);
-    }
-    free(text);
-    return fs_commit_stream(out, tmp, p->metrics, err);
-}
-
-WmStatus run_open_metrics(const WmRunPaths *p, FILE **metrics, WmError *err) {
-    *metrics = fopen(p->metrics, "a");
-    return *metrics ? WM_OK : wm_error_set(err, WM_ERR_IO, "%s: cannot open for appending", p->metrics);
-}
-
-void run_write_step_metrics(FILE *out, const WmTrainer *t, const WmLosses *l, double wall, double frames_per_second,
-                            const WmHeldOut *held_out) {
-    fprintf(out,
-            "{\"step\":%ld,\"wall_s\":%.3f,\"loss\":%.9g,\"image_nll\":%.9g,\"reward_nll\":%.9g,\"kl\":%.9g,"
-            "\"overshoot_kl\":%.9g,\"ensemble_kl\":%.9g,\"image_mse\":%.9g,\"grad_norm\":%.9g,\"frames_per_s\":%.1f",
-            t->step, wall, l->loss, l->image_nll, l->reward_nll, l->kl, l->overshoot_kl, l->ensemble_kl, l->image_mse,
-            t->grad_norm, frames_per_second);
-    if (t->model.has_continue) fprintf(out, ",\"continue_nll\":%.9g", l->continue_nll);
-    if (t->imagination) {
-        const WmImagineLosses *i = &t->imagine_losses;
-        fprintf(out, ",\"actor_loss\":%.9g,\"value_loss\":%.9g,\"imagined_return\":%.9g,\"actor_entropy\":%.9g,"
-                     "\"actor_grad_norm\":%.9g,\"value_grad_norm\":%.9g",
-                i->actor_loss, i->value_loss, i->imagined_return, i->entropy, i->actor_grad_norm, i->value_grad_norm);
-        fprintf(out, ",\"actor_std\":%.9g,\"return_p5\":%.9g,\"return_p95\":%.9g", i->std, i->return_low,
-                i->return_high);
-        if (t->imagination->normalize_returns)
-            fprintf(out, ",\"return_scale\":%.9g", imagine_return_scale(t->imagination));
-    }
-    if (t->comm.size > 1) /* the wall time spent averaging gradients over the ranks, summed over the run */
-        fprintf(out, ",\"ranks\":%d,\"allreduce_s\":%.3f", t->comm.size, t->comm.reduce_seconds);
-    if (held_out)
-        fprintf(out, ",\"heldout_image_mse\":%.9g,\"heldout_mean_image_mse\":%.9g,\"heldout_reward_r2\":%.6f",
-                held_out->image_mse, held_out->baseline_mse, held_out->reward_r2);
-    fprintf(out, "}\n");
-    fflush(out);
-}
-
 /* Removes all but the newest `keep` step files; checkpoints need not come at a regular interval. */
 static WmStatus rotate(const WmRunPaths *p, long keep, WmError *err) {
     char **names = NULL;

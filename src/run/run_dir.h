@@ -1,7 +1,7 @@
 /* A run directory: config.yaml (the fully resolved config), metrics.jsonl (one JSON object per logged step),
  * checkpoints/step_N.safetensors, latest.safetensors (a second name of the newest step file), for online
- * runs episodes/, and plan_metrics.jsonl once wm plan has acted from it. This module owns its names and its writes: the config, the metrics lines, trimming them on a
- * resume, and checkpoint rotation. */
+ * runs episodes/, and plan_metrics.jsonl once wm plan has acted from it. This module owns its names and its writes: the config and checkpoint
+ * rotation; run/metrics.h the metrics lines. */
 #ifndef WM_RUN_RUN_DIR_H
 #define WM_RUN_RUN_DIR_H
 
@@ -57,12 +57,6 @@ WmStatus run_prepare(const WmRunPaths *paths, const WmConfig *config, WmError *e
  * checkpoints/ go, and, when this start created the directory, the episodes it collected, the lock file (the
  * caller still holds the lock) and the directory. */
 void run_discard(const WmRunPaths *paths, int directory_was_new);
-/* A resumed run forgets the metrics lines written after its checkpoint's step, so the file reads as one run. */
-WmStatus run_trim_metrics(const WmRunPaths *paths, long step, WmError *err);
-WmStatus run_open_metrics(const WmRunPaths *paths, FILE **metrics, WmError *err);
-/* One metrics line of a training step; `held_out` may be NULL. */
-void run_write_step_metrics(FILE *metrics, const WmTrainer *trainer, const WmLosses *losses, double wall_seconds,
-                            double frames_per_second, const WmHeldOut *held_out);
 /* checkpoints/step_N with `shared` metadata (the same on every rank) and each rank's `own` entries (its streams,
  * its episode count), then latest swapped to it atomically; with keep > 0, only the newest `keep` step files stay.
  * In a data-parallel job every rank calls it: rank 0 gathers the others' streams and own entries (as

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/arena.h"
+#include "core/measured_choice.h"
 #include "core/params.h"
 #include "core/reduce.h"
 #include "core/rng.h"
@@ -58,6 +59,62 @@ START_TEST(arena_measures_its_first_step_then_holds_it_in_one_block) {
                   err.message);
     ck_assert_uint_eq(arena.used, 0);
     arena_free(&arena);
+}
+END_TEST
+
+/* A timing trial whose bf16 run takes `bf16_ms` (or fails when negative) against 2 ms in fp32. */
+typedef struct {
+    double bf16_ms;
+    int runs[2];
+} FakeTrial;
+
+static WmStatus fake_run(void *ctx, int bf16, WmError *err) {
+    FakeTrial *t = ctx;
+    t->runs[bf16]++;
+    if (bf16 && t->bf16_ms < 0) return wm_error_set(err, WM_ERR_DNNL, "no bf16 here");
+    usleep((useconds_t)(1e3 * (bf16 ? t->bf16_ms : 2.0)));
+    return WM_OK;
+}
+
+START_TEST(measured_choices_pick_the_faster_and_are_cached_per_key) {
+    char dir[] = "/tmp/wm-measured-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    setenv("XDG_CACHE_HOME", dir, 1);
+    WmError err = {0};
+    WmMeasuredPrecision m;
+    FakeTrial faster = {.bf16_ms = 0.5}, slower = {.bf16_ms = 6.0}, missing = {.bf16_ms = -1};
+    ck_assert_int_eq(measured_precision_time(fake_run, &faster, 3, &m, &err), WM_OK);
+    ck_assert(m.bf16 && m.bf16_seconds < m.fp32_seconds && faster.runs[0] == 3 && faster.runs[1] == 3);
+    ck_assert_int_eq(measured_precision_time(fake_run, &slower, 3, &m, &err), WM_OK);
+    ck_assert(!m.bf16 && m.bf16_seconds > m.fp32_seconds);
+    ck_assert_int_eq(measured_precision_time(fake_run, &missing, 3, &m, &err), WM_OK);
+    ck_assert(!m.bf16 && m.bf16_seconds == 0.0 && missing.runs[1] == 1); /* tried once, then left out */
+    /* The cache: timed once, then read; another key is timed on its own; a put replaces the key's line. */
+    FakeTrial first = {.bf16_ms = 0.5};
+    ck_assert_int_eq(measured_precision_choose("shape a", fake_run, &first, 2, &m, &err), WM_OK);
+    ck_assert(m.bf16 && !m.cached && first.runs[0] == 2);
+    FakeTrial again = {.bf16_ms = 6.0};
+    ck_assert_int_eq(measured_precision_choose("shape a", fake_run, &again, 2, &m, &err), WM_OK);
+    ck_assert(m.bf16 && m.cached && again.runs[0] == 0 && again.runs[1] == 0);
+    ck_assert_int_eq(measured_precision_choose("shape b", fake_run, &again, 2, &m, &err), WM_OK);
+    ck_assert(!m.bf16 && !m.cached);
+    char key[1024], value[64];
+    measured_choice_key(key, sizeof key, "shape a");
+    measured_choice_put(key, "fp32 1 2");
+    ck_assert(measured_choice_get(key, value, sizeof value) && strcmp(value, "fp32 1 2") == 0);
+    measured_choice_key(key, sizeof key, "shape b");
+    ck_assert(measured_choice_get(key, value, sizeof value) && strncmp(value, "fp32 ", 5) == 0);
+    char path[256], line[2048];
+    snprintf(path, sizeof path, "%s/wm/measured_choices.tsv", dir);
+    FILE *f = fopen(path, "r");
+    int lines = 0;
+    while (f && fgets(line, sizeof line, f)) lines++;
+    if (f) fclose(f);
+    ck_assert_int_eq(lines, 2);
+    remove(path);
+    snprintf(path, sizeof path, "%s/wm", dir);
+    rmdir(path), rmdir(dir);
+    unsetenv("XDG_CACHE_HOME");
 }
 END_TEST
 
@@ -294,6 +351,7 @@ static Suite *core_suite(void) {
     Suite *suite = suite_create("core");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, arena_measures_its_first_step_then_holds_it_in_one_block);
+    tcase_add_test(tc, measured_choices_pick_the_faster_and_are_cached_per_key);
     tcase_add_test(tc, params_share_aligned_blocks);
     tcase_add_test(tc, rng_philox_known_answers);
     tcase_add_test(tc, rng_streams_are_reproducible_and_thread_independent);

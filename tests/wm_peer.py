@@ -1,6 +1,14 @@
 """Helpers shared by the Python peer tests: running wm on a tiny configuration and recording checks."""
+import atexit
 import json
+import os
+import shutil
 import subprocess
+import tempfile
+
+# Each test process measures its own choices (plan.precision auto, ...): a cache of its own, shared by no other test.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="wm-measured-")
+atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], True)
 
 TINY = ["data.height=32", "data.width=32", "model.depth=4", "model.encoder_kernels=4,4,4",
         "model.decoder_kernels=5,6,6", "model.deter=16", "model.stoch=4", "model.hidden=16",

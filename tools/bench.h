@@ -8,7 +8,6 @@
 
 /* dnnl_sgemm at 1024^3, best of `repeats`: the machine's fp32 matrix rate every figure is held to. */
 WmStatus bench_sgemm_rate(int repeats, double *gflops, WmError *err);
-void bench_cpu_model(char *out, size_t size);
 /* Sorts the times in place and returns the median (times[0] and times[count - 1] are then the extremes). */
 double bench_median(double *times, int count);
 

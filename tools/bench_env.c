@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "core/machine.h"
 #include "cli.h"
 #include "core/clock.h"
 #include "data/env.h"
@@ -84,7 +85,7 @@ int bench_env(int argc, char **argv) {
         return bench_env_usage(stderr, 2);
     }
     char cpu[128];
-    bench_cpu_model(cpu, sizeof cpu);
+    machine_cpu_model(cpu, sizeof cpu);
     printf("wm bench env: %s, median of %ld runs of %ld agent steps with random actions\n\n", cpu, repeats, steps);
     printf("| task | repeat | ms per env step (physics + reward) | ms per frame drawn | ms per agent step |\n");
     printf("|---|---|---|---|---|\n");

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "bench.h"
+#include "core/machine.h"
 #include "core/arena.h"
 #include "core/clock.h"
 #include "core/dnnl_ctx.h"
@@ -212,21 +213,6 @@ double bench_median(double *times, int count) {
     return times[count / 2];
 }
 
-void bench_cpu_model(char *out, size_t size) {
-    snprintf(out, size, "unknown CPU");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (f == NULL) return;
-    char line[256];
-    while (fgets(line, sizeof line, f)) {
-        char *colon = strchr(line, ':');
-        if (strncmp(line, "model name", 10) == 0 && colon != NULL) {
-            snprintf(out, size, "%s", colon + 2);
-            out[strcspn(out, "\n")] = '\0';
-            break;
-        }
-    }
-    fclose(f);
-}
 
 /* PlaNet's encoder (64x64 -> 1024) and decoder (1024 -> 64x64), configs/default.yaml's sizes. */
 static const struct {
@@ -270,7 +256,7 @@ int bench_ops(int argc, char **argv) {
     }
     omp_set_num_threads(b.threads);
     char cpu[128];
-    bench_cpu_model(cpu, sizeof cpu);
+    machine_cpu_model(cpu, sizeof cpu);
     WmDnnl dnnl;
     if (dnnl_ctx_init(&dnnl, &err) || bench_sgemm_rate(b.repeats, &b.sgemm_gflops, &err)) goto fail;
     if (b.json) {

@@ -8,11 +8,13 @@
 #include <string.h>
 
 #include "bench.h"
+#include "core/machine.h"
 #include "cli.h"
 #include "core/clock.h"
 #include "nets/actor.h"
 #include "plan/agent.h"
 #include "plan/plan_model.h"
+#include "plan/plan_precision.h"
 
 int bench_plan_usage(FILE *out, int code) {
     fprintf(out, "usage: wm bench plan [--threads N] [--repeats N] [--json]\n"
@@ -65,6 +67,7 @@ static WmStatus bench_actor(const WmConfig *defaults, const WmWorldModel *model,
             if ((ROWS[row].observes && agent_observe(&agent, frame, err)) || agent_act(&agent, action, err)) break;
             if (r >= 0 && r % every == 0) times[r / every] = wm_clock_seconds() - start;
         }
+        const int bf16 = agent.settings.bf16;
         agent_free(&agent);
         if (err->status) goto done;
         const double seconds = bench_median(times, repeats);
@@ -80,7 +83,7 @@ static WmStatus bench_actor(const WmConfig *defaults, const WmWorldModel *model,
             else
                 snprintf(budget, sizeof budget, "%ld x %ld", config.actor.layers, config.actor.units);
             printf("| %s | %s | %s | %.3f (%.3f-%.3f) | | | |\n", ROWS[row].what,
-                   planning && settings.bf16 ? "bf16" : "fp32", budget, seconds * 1e3, times[0] * 1e3, times[repeats - 1] * 1e3);
+                   planning && bf16 ? "bf16" : "fp32", budget, seconds * 1e3, times[0] * 1e3, times[repeats - 1] * 1e3);
         }
     }
 done:
@@ -101,12 +104,16 @@ typedef struct {
     int json, made_model;
 } BenchPlan;
 
-/* One row: a planner at its default budget in one precision, the median of `repeats` decisions after one. */
-static WmStatus time_planner(BenchPlan *b, WmPlanKind kind, int bf16, WmError *err) {
+/* One row: a planner at its default budget in one precision (auto: measured now, as a run would), the median of
+ * `repeats` decisions after one. */
+static WmStatus time_planner(BenchPlan *b, WmPlanKind kind, WmPrecisionChoice choice, WmError *err) {
     WmPlanModel objective;
     WmPlanner planner;
-    b->config.plan.planner = kind;
-    const WmPlanSettings settings = plan_settings_from_config(&b->config, BENCH_PLAN_ACTIONS);
+    b->config.plan.planner = kind, b->config.plan.precision = choice;
+    WmPlanSettings settings = plan_settings_from_config(&b->config, BENCH_PLAN_ACTIONS);
+    WmMeasuredPrecision measured = {0};
+    if (choice == WM_PRECISION_AUTO && plan_precision_measure(&settings, &b->model, &measured, err)) return err->status;
+    const int bf16 = choice == WM_PRECISION_AUTO ? measured.bf16 : choice == WM_PRECISION_BF16;
     if (plan_model_init(&objective, &b->model, settings.candidates, settings.horizon, 0, bf16, 0, err)) {
         plan_model_free(&objective);
         return err->status;
@@ -128,14 +135,23 @@ static WmStatus time_planner(BenchPlan *b, WmPlanKind kind, int bf16, WmError *e
     plan_model_free(&objective);
     if (err->status) return err->status;
     const double seconds = bench_median(b->times, (int)b->repeats);
-    const char *name = config_choice_word("plan.planner", kind), *precision = bf16 ? "bf16" : "fp32";
-    if (b->json)
+    const char *name = config_choice_word("plan.planner", kind), *chosen = bf16 ? "bf16" : "fp32",
+               *precision = config_choice_word("plan.precision", choice);
+    char shown[64];
+    snprintf(shown, sizeof shown, choice == WM_PRECISION_AUTO ? "auto: %s" : "%s", chosen);
+    if (b->json && choice == WM_PRECISION_AUTO)
+        printf("{\"bench\":\"plan\",\"planner\":\"%s\",\"precision\":\"auto\",\"chosen\":\"%s\",\"threads\":%ld,"
+               "\"candidates\":%d,\"horizon\":%d,\"iterations\":%d,\"ms_per_decision\":%.2f,"
+               "\"measured_fp32_ms\":%.2f,\"measured_bf16_ms\":%.2f}\n", name, chosen, b->threads,
+               settings.candidates, settings.horizon, settings.iterations, seconds * 1e3,
+               measured.fp32_seconds * 1e3, measured.bf16_seconds * 1e3);
+    else if (b->json)
         printf("{\"bench\":\"plan\",\"planner\":\"%s\",\"precision\":\"%s\",\"threads\":%ld,\"candidates\":%d,"
                "\"horizon\":%d,\"iterations\":%d,\"ms_per_decision\":%.2f,\"gflops\":%.1f,\"sgemm_gflops\":%.1f}\n",
                name, precision, b->threads, settings.candidates, settings.horizon, settings.iterations, seconds * 1e3,
                flops / seconds * 1e-9, b->sgemm);
     else
-        printf("| %s | %s | %d x %d x %d | %.1f (%.1f-%.1f) | %.1f | %.1f | %.0f%% |\n", name, precision,
+        printf("| %s | %s | %d x %d x %d | %.1f (%.1f-%.1f) | %.1f | %.1f | %.0f%% |\n", name, shown,
                settings.candidates, settings.horizon, settings.iterations, seconds * 1e3, b->times[0] * 1e3,
                b->times[b->repeats - 1] * 1e3, flops * 1e-9, flops / seconds * 1e-9,
                100.0 * flops / seconds * 1e-9 / b->sgemm);
@@ -153,16 +169,17 @@ static WmStatus run_rows(BenchPlan *b, WmError *err) {
     b->h = calloc((size_t)b->model.rssm.deter, sizeof *b->h), b->z = calloc((size_t)b->model.rssm.stoch, sizeof *b->z);
     if (!b->h || !b->z) return wm_error_set(err, WM_ERR_NOMEM, "bench: out of memory");
     char cpu[128];
-    bench_cpu_model(cpu, sizeof cpu);
+    machine_cpu_model(cpu, sizeof cpu);
     if (!b->json)
         printf("wm bench plan: %s, %ld thread%s, median of %ld decisions; dnnl_sgemm 1024^3 %.1f GFLOP/s\n\n"
                "| planner | precision | budget | ms/decision (min-max) | GFLOP/decision | GFLOP/s | of fp32 sgemm |\n"
                "|---|---|---|---|---|---|---|\n",
                cpu, b->threads, wm_plural(b->threads), b->repeats, b->sgemm);
     const WmPlanKind kinds[] = {WM_PLAN_CEM, WM_PLAN_MPPI};
+    const WmPrecisionChoice precisions[] = {WM_PRECISION_FP32, WM_PRECISION_BF16, WM_PRECISION_AUTO};
     for (int k = 0; k < 2; k++)
-        for (int bf16 = 0; bf16 < 2; bf16++)
-            if (time_planner(b, kinds[k], bf16, err)) return err->status;
+        for (int p = 0; p < (kinds[k] == WM_PLAN_CEM ? 3 : 2); p++)
+            if (time_planner(b, kinds[k], precisions[p], err)) return err->status;
     return bench_actor(&b->config, &b->model, (int)b->repeats, b->json, b->threads, b->times, err);
 }
 

@@ -11,11 +11,13 @@
 #include <sys/resource.h>
 
 #include "bench.h"
+#include "core/machine.h"
 #include "cli.h"
 #include "core/clock.h"
 #include "nets/world_model.h"
 #include "optim/adam.h"
 #include "train/imagine.h"
+#include "train/train_precision.h"
 
 enum { BENCH_ACTIONS = 6, BENCH_LENGTH = 50 };
 
@@ -94,7 +96,7 @@ static double mib(size_t bytes) { return bytes / 1048576.0; }
 static WmStatus make_model(WmWorldModel *m, const BenchTrain *b, int batch, WmError *err) {
     const WmModelConfig model_config = model_config_from(b->config);
     if (world_model_create(m, &model_config, BENCH_ACTIONS, err)) return err->status;
-    m->train_bf16 = config_trains_in_bf16(b->config);
+    if (train_precision_resolve(m, b->config->train.precision, batch * b->length, NULL, err)) return err->status;
     if (world_model_build(m, batch, b->length, err)) return err->status;
     world_model_init_params(m, 0);
     const size_t N = (size_t)batch * b->length;
@@ -236,7 +238,7 @@ int bench_train(int argc, char **argv) {
     }
     double sgemm = 0.0;
     char cpu[128];
-    bench_cpu_model(cpu, sizeof cpu);
+    machine_cpu_model(cpu, sizeof cpu);
     if (bench_sgemm_rate(3, &sgemm, &err)) goto fail;
     if (!json) {
         printf("wm bench train: %s, %ld thread%s, median of %ld steps; dnnl_sgemm 1024^3 %.1f GFLOP/s\n\n", cpu,

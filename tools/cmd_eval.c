@@ -86,11 +86,14 @@ static void print_setting(const char *run, const WmEnv *env, const WmAgent *agen
     if (agent->actor)
         printf("wm eval: %s on %s, the actor (its mode), action repeat %d, %ld episode%s\n", run, env_name(env),
                env->action_repeat, episodes, wm_plural(episodes));
-    else
+    else {
+        char precision[160];
+        if (settings->precision == WM_PRECISION_AUTO) measured_precision_describe(&agent->precision, precision, sizeof precision);
+        else snprintf(precision, sizeof precision, "%s", settings->bf16 ? "bf16" : "fp32");
         printf("wm eval: %s on %s, %s (%d candidates x %d steps x %d iterations, %s), action repeat %d, %ld episode%s\n",
                run, env_name(env), config_choice_word("plan.planner", settings->kind), settings->candidates,
-               settings->horizon, settings->iterations, agent->objective.bf16 ? "bf16" : "fp32", env->action_repeat,
-               episodes, wm_plural(episodes));
+               settings->horizon, settings->iterations, precision, env->action_repeat, episodes, wm_plural(episodes));
+    }
 }
 
 /* The run's agent, checked against the environment it is to act in. */

@@ -32,7 +32,6 @@ static const ConfigChoice GRADIENTS[] = {{"dynamics", WM_GRADIENT_DYNAMICS}, {"r
                           PROPAGATIONS[] = {{"each", WM_PROPAGATION_EACH}, {"random", WM_PROPAGATION_RANDOM}, {0}},
                           PRECISIONS[] = {{"auto", WM_PRECISION_AUTO}, {"fp32", WM_PRECISION_FP32},
                                           {"bf16", WM_PRECISION_BF16}, {0}},
-                          TRAIN_PRECISIONS[] = {{"fp32", WM_PRECISION_FP32}, {"bf16", WM_PRECISION_BF16}, {0}},
                           ACTOR_MODES[] = {{"mean", WM_ACTOR_MODE_MEAN}, {"density", WM_ACTOR_MODE_DENSITY}, {0}};
 
 #define AT(field) offsetof(WmConfig, field)
@@ -89,8 +88,8 @@ static const ConfigKey KEYS[] = {
     {"optim.beta2", KEY_FLOAT, AT(optim.beta2), 0, 0.999999, "0.999", "Adam second-moment decay", NULL},
     {"optim.clip_norm", KEY_FLOAT, AT(optim.clip_norm), 0, 1e12, "1000.0", "global gradient norm clip; 0 is off", NULL},
     {"train.precision", KEY_CHOICE, AT(train.precision), 0, 0, "fp32",
-     "fp32, or bf16 mixed precision: the convolutions read bf16 and sum in f32 (AMX or AVX-512 BF16); weights, "
-     "Adam moments, losses and the RSSM stay f32", TRAIN_PRECISIONS},
+     "fp32, bf16 mixed precision (the convolutions read bf16 and sum in f32; weights, Adam moments, losses and the "
+     "RSSM stay f32), or auto: whichever of the two runs the convolutions faster here, measured", PRECISIONS},
     {"online.seed_episodes", KEY_INT, AT(online.seed_episodes), 1, 100000, "5",
      "random-policy episodes before training (wm train --env)", NULL},
     {"online.steps_per_episode", KEY_INT, AT(online.steps_per_episode), 1, 1e9, "100",
@@ -114,7 +113,7 @@ static const ConfigKey KEYS[] = {
     {"plan.propagation", KEY_CHOICE, AT(plan.propagation), 0, 0, "each",
      "ensemble rollouts: each (member k throughout) or random (a random member per step)", PROPAGATIONS},
     {"plan.precision", KEY_CHOICE, AT(plan.precision), 0, 0, "auto",
-     "imagined rollouts in fp32, bf16, or auto (bf16 where the CPU has AVX-512 BF16)", PRECISIONS},
+     "imagined rollouts in fp32, bf16, or auto: whichever plans faster here, measured once per machine", PRECISIONS},
     {"plan.actor_candidates", KEY_INT, AT(plan.actor_candidates), 0, 100000, "0",
      "of each iteration's candidates, how many are the actor's own rollouts, drawn once per decision "
      "(planning guided by the actor)", NULL},
@@ -362,8 +361,6 @@ WmStatus config_set_assignment(WmConfig *config, const char *assignment, WmError
 WmModelConfig model_config_from(const WmConfig *config) {
     return (WmModelConfig){config->data.height, config->data.width, config->data.bit_depth, config->model, config->loss};
 }
-
-int config_trains_in_bf16(const WmConfig *config) { return config->train.precision == WM_PRECISION_BF16; }
 
 WmStatus model_config_validate(const WmModelConfig *config, WmError *err) {
     long height = config->height, width = config->width;

@@ -93,7 +93,7 @@ typedef struct {
         double learning_rate, eps, beta1, beta2, clip_norm;
     } optim;
     struct {
-        WmPrecisionChoice precision; /* fp32, or bf16: the convolutions read bf16 and sum in f32 */
+        WmPrecisionChoice precision; /* fp32, bf16 (the convolutions read bf16, sum in f32), or auto: measured */
     } train;
     struct {
         long seed_episodes;      /* random-policy episodes before the first gradient step */
@@ -109,7 +109,7 @@ typedef struct {
         double mppi_std;    /* MPPI's sampling noise */
         double variance_penalty; /* lambda_var: the score is mean - lambda_var x variance over the ensemble */
         WmPropagationChoice propagation; /* each: member k all the way; random: a random member per step */
-        WmPrecisionChoice precision;     /* fp32, bf16, or auto: bf16 where the CPU runs it natively */
+        WmPrecisionChoice precision;     /* fp32, bf16, or auto: the faster here, measured */
         long actor_candidates; /* candidates per iteration from the actor's rollouts (needs the actor) */
         int value_bootstrap;   /* add gamma^H v(s_H) of the value to every candidate's return */
         WmActorModeChoice actor_mode; /* how --planner actor acts without sampling: mean or density */
@@ -127,8 +127,6 @@ typedef struct {
 } WmModelConfig;
 
 WmModelConfig model_config_from(const WmConfig *config);
-/* Whether the run trains its convolutions in bf16 mixed precision (train.precision). */
-int config_trains_in_bf16(const WmConfig *config);
 /* The relations a model's sizes must hold (the decoder reaches the image size, the encoder has an output). */
 WmStatus model_config_validate(const WmModelConfig *config, WmError *err);
 

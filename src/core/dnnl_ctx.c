@@ -131,8 +131,3 @@ WmStatus dnnl_view_end(WmDnnlView *view, const WmDnnl *ctx, WmError *err) {
     if (view->mode == WM_VIEW_READ || view->reorder == NULL) return WM_OK;
     return run_reorder(view, ctx, view->inner, view->user, err);
 }
-
-int dnnl_cpu_has_bf16(void) {
-    const dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
-    return (isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
-}

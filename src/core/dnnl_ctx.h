@@ -20,8 +20,6 @@ typedef struct {
 
 WmStatus dnnl_ctx_init(WmDnnl *ctx, WmError *err);
 void dnnl_ctx_free(WmDnnl *ctx);
-/* Whether oneDNN runs bf16 natively on this CPU (AVX-512 BF16 or AMX), as oneDNN itself dispatches. */
-int dnnl_cpu_has_bf16(void);
 /* Grows the workspace to at least `bytes`; only at init time, never while a call is running. */
 WmStatus dnnl_ctx_reserve(WmDnnl *ctx, size_t bytes, WmError *err);
 

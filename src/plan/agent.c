@@ -9,6 +9,8 @@ WmStatus agent_init(WmAgent *a, const WmWorldModel *model, const WmPlanSettings 
                     const WmValue *value, uint64_t seed, WmError *err) {
     memset(a, 0, sizeof *a);
     a->model = model, a->settings = *settings;
+    if (plan_precision_resolve(&a->settings, model, &a->precision, err)) return err->status;
+    settings = &a->settings;
     const int acting = settings->kind == WM_PLAN_ACTOR;
     if ((acting || settings->actor_candidates > 0) && actor == NULL)
         return wm_error_set(err, WM_ERR_ARG, "agent: acting with the actor needs a trained actor");

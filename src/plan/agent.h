@@ -10,6 +10,7 @@
 #include "nets/actor.h"
 #include "plan/plan_actor.h"
 #include "plan/plan_model.h"
+#include "plan/plan_precision.h"
 #include "plan/planner.h"
 
 typedef struct {
@@ -24,7 +25,8 @@ typedef struct {
     int sample;           /* the actor draws its action rather than taking the mode */
     int density_mode;     /* the mode is the action density's (plan.actor_mode density), not tanh(mean) */
     float *features;      /* (D + S): [h, z] for the actor */
-    WmPlanSettings settings;
+    WmPlanSettings settings;  /* plan.precision auto resolved */
+    WmMeasuredPrecision precision; /* how the planning precision was chosen */
     WmRng rng;
     float *h, *z, *last_action, *image; /* (D), (S), (A), (3, H, W) */
     float *noise;                       /* (A): standard normal draws, for the actor's sample or exploration */
@@ -33,7 +35,8 @@ typedef struct {
 } WmAgent;
 
 /* `actor` is needed when settings->kind is WM_PLAN_ACTOR or settings->actor_candidates > 0, `value` when
- * settings->value_bootstrap (either may be NULL otherwise); both must outlive the agent. */
+ * settings->value_bootstrap (either may be NULL otherwise); both must outlive the agent. plan.precision auto is
+ * measured on the model here (plan/plan_precision.h). */
 WmStatus agent_init(WmAgent *agent, const WmWorldModel *model, const WmPlanSettings *settings, const WmActor *actor,
                     const WmValue *value, uint64_t seed, WmError *err);
 void agent_free(WmAgent *agent);

@@ -15,16 +15,11 @@ WmPlanSettings plan_settings_from_config(const WmConfig *c, int action_dim) {
         .mppi_lambda = (float)c->plan.mppi_lambda, .members = (int)c->model.ensemble,
         .variance_penalty = (float)c->plan.variance_penalty,
         .random_propagation = c->plan.propagation == WM_PROPAGATION_RANDOM,
-        .bf16 = plan_precision_is_bf16(c->plan.precision),
+        .precision = c->plan.precision, .bf16 = c->plan.precision == WM_PRECISION_BF16,
         .actor_candidates = (int)c->plan.actor_candidates, .value_bootstrap = c->plan.value_bootstrap,
         .bootstrap_gamma = (float)c->actor.gamma,
         .actor_density_mode = c->plan.actor_mode == WM_ACTOR_MODE_DENSITY,
     };
-}
-
-int plan_precision_is_bf16(WmPrecisionChoice precision) {
-    if (precision != WM_PRECISION_AUTO) return precision == WM_PRECISION_BF16;
-    return dnnl_cpu_has_bf16();
 }
 
 WmStatus plan_model_init(WmPlanModel *plan, const WmWorldModel *model, int candidates, int horizon,

@@ -28,10 +28,8 @@ typedef struct {
     WmArena value_arena;
 } WmPlanModel;
 
-/* plan.precision as a choice: 1 for bf16 ("auto": when the CPU has AVX-512 BF16), 0 for fp32. */
-int plan_precision_is_bf16(WmPrecisionChoice precision);
-
-/* The plan section of a config (and model.ensemble) as planner settings, the imagination's included. */
+/* The plan section of a config (and model.ensemble) as planner settings, the imagination's included; plan.precision
+ * auto is left for plan_precision_resolve (bf16 0 until then). */
 WmPlanSettings plan_settings_from_config(const WmConfig *config, int action_dim);
 
 WmStatus plan_model_init(WmPlanModel *objective, const WmWorldModel *model, int candidates, int horizon,

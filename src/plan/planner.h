@@ -34,8 +34,9 @@ typedef struct {
     int members;            /* K returns per candidate; 0 is taken as 1 */
     float variance_penalty; /* lambda_var */
     /* How the world model imagines (read by plan_model.h, not by the planner): */
-    int random_propagation; /* an ensemble particle draws a random head per step, not head k throughout */
-    int bf16;               /* imagined rollouts in bf16 */
+    int random_propagation; /* an ensemble particle draws a random member per step, not member k throughout */
+    WmPrecisionChoice precision; /* plan.precision; auto is resolved into bf16 by plan_precision_resolve */
+    int bf16;                    /* imagined rollouts in bf16 */
     int actor_candidates;   /* of each iteration's candidates, the actor's rollouts, drawn once per decision */
     int value_bootstrap;    /* returns bootstrapped with bootstrap_gamma^horizon v(s_H) */
     float bootstrap_gamma;

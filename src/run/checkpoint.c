@@ -174,7 +174,7 @@ WmStatus checkpoint_save(const WmTrainer *trainer, const char *path, const WmMet
     char streams[WM_TRAINER_STREAMS_MAX][WM_META_TEXT_MAX];
     snprintf(step, sizeof step, "%ld", t->step);
     snprintf(action_dim, sizeof action_dim, "%d", t->model.action_dim);
-    WmMetaEntry *meta = calloc((size_t)WM_TRAINER_STREAMS_MAX + 8 + (size_t)extra_count, sizeof *meta);
+    WmMetaEntry *meta = calloc((size_t)WM_TRAINER_STREAMS_MAX + 9 + (size_t)extra_count, sizeof *meta);
     if (meta == NULL) {
         free(tensors), free(names), free(config);
         return wm_error_set(err, WM_ERR_NOMEM, "%s: out of memory", path);
@@ -182,7 +182,8 @@ WmStatus checkpoint_save(const WmTrainer *trainer, const char *path, const WmMet
     meta[0] = (WmMetaEntry){WM_META_FORMAT, WM_CHECKPOINT_FORMAT}, meta[1] = (WmMetaEntry){WM_META_CONFIG, config};
     meta[2] = (WmMetaEntry){WM_META_STEP, step}, meta[3] = (WmMetaEntry){WM_META_ACTION_DIM, action_dim};
     meta[4] = (WmMetaEntry){WM_META_VERSION, WM_VERSION};
-    int meta_count = 5;
+    meta[5] = (WmMetaEntry){WM_META_TRAIN_PRECISION, t->model.train_bf16 ? "bf16" : "fp32"};
+    int meta_count = 6;
     meta_count += checkpoint_trainer_streams(t, meta + meta_count, streams);
     if (t->imagination) {
         snprintf(updates, sizeof updates, "%ld", t->imagination->updates);

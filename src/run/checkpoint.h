@@ -38,6 +38,8 @@
 #define WM_META_DATA_FINGERPRINT "data.fingerprint" /* dataset_fingerprint of its episodes, hex */
 #define WM_META_VERSION "wm_version"
 #define WM_META_RANKS "ranks" /* a data-parallel run's rank count (absent: 1) */
+#define WM_META_TRAIN_PRECISION "precision.train" /* fp32 or bf16: how the convolutions trained */
+#define WM_META_PLAN_PRECISION "precision.plan"   /* fp32 or bf16: how an online run planned */
 
 /* What a checkpoint says of itself. */
 typedef struct {

@@ -12,6 +12,7 @@
 #include "run/checkpoint.h"
 #include "run/loops.h"
 #include "run/metrics.h"
+#include "run/precision.h"
 
 /* The data's fingerprint for the checkpoint: the dataset's; in a data-parallel job, FNV-1a over the ranks' share
  * fingerprints in rank order. */
@@ -52,6 +53,7 @@ typedef struct {
     int source_count;
     WmTrainer trainer;
     int trainer_made;
+    WmRunPrecision precision;
     FILE *metrics; /* rank 0's */
     float *mean_image; /* the held-out figures' baseline */
 } Offline;
@@ -101,8 +103,12 @@ static WmStatus read_data(Offline *o, WmError *err) {
 static WmStatus make_trainer(Offline *o, WmError *err) {
     const WmConfig *config = o->config;
     o->held_here = o->comm->rank == 0 ? o->held : 0;
-    if (trainer_create(&o->trainer, config, o->dataset.episodes[0].action_dim, err) == WM_OK) {
+    const int action_dim = o->dataset.episodes[0].action_dim;
+    WmConfig resolved;
+    if (run_resolve_precision(o->paths, o->comm, config, action_dim, 0, &resolved, &o->precision, err) == WM_OK &&
+        trainer_create(&o->trainer, &resolved, action_dim, err) == WM_OK) {
         o->trainer_made = 1;
+        o->trainer.config = *config; /* the words as written: the checkpoints record what auto chose */
         trainer_join(&o->trainer, o->comm);
         for (int i = 0; i < o->dataset.count - o->held_here && err->status == WM_OK; i++)
             replay_add(&o->trainer.replay, &o->dataset.episodes[i], err);
@@ -130,6 +136,10 @@ static WmStatus prepare_run(Offline *o, WmError *err) {
             return err->status;
     }
     if (o->comm->rank == 0 && run_open_metrics(o->paths, &o->metrics, err)) return err->status;
+    char precision[400];
+    run_precision_describe(&o->precision, precision, sizeof precision);
+    train_note(o->observer, "%s", precision);
+    if (o->metrics) run_precision_metrics(&o->precision, o->trainer.step, o->metrics);
     const int threads = omp_get_max_threads();
     const WmReplay *replay = &o->trainer.replay;
     train_note(o->observer, "%s, %d episode%s (%ld frames, %.0f MiB in replay)%s, %d held out, %d thread%s, %ld step%s",

@@ -15,6 +15,7 @@
 #include "run/acting.h"
 #include "run/loops.h"
 #include "run/metrics.h"
+#include "run/precision.h"
 
 /* The evaluation environment's seed, apart from the collecting one's. */
 enum { EVAL_SEED_OFFSET = 1000003 };
@@ -34,6 +35,7 @@ typedef struct {
     WmAgent *agent;
     int made_trainer, made_agent;
     FILE *metrics; /* rank 0's */
+    WmRunPrecision precision;
 } Online;
 
 /* A round's bookkeeping: the time split of the round and of the run so far (for the ETA), the last returns. */
@@ -166,10 +168,10 @@ static WmStatus save(void *ctx, WmError *err) {
     }
     snprintf(episodes, sizeof episodes, "%ld", online->episodes);
     own[count] = (WmMetaEntry){WM_META_ONLINE_EPISODES, episodes};
-    const WmMetaEntry shared[1] = {{WM_META_ENV, env_name(&online->env)}};
+    const WmMetaEntry shared[2] = {{WM_META_ENV, env_name(&online->env)},
+                                   {WM_META_PLAN_PRECISION, online->agent->settings.bf16 ? "bf16" : "fp32"}};
     return run_save_checkpoint(online->paths, online->trainer, online->trainer->config.run.keep_checkpoints, shared,
-                               1, own, count + 1,
-                               err);
+                               2, own, count + 1, err);
 }
 
 /* One episode collected with the planner plus exploration noise, and on rank 0 every online.eval_every episodes
@@ -238,10 +240,14 @@ static WmStatus open_environments(Online *online, WmError *err) {
 static WmStatus make_learner(Online *online, WmError *err) {
     const WmConfig *config = online->config;
     const int A = env_action_dim(&online->env);
-    if (trainer_create(online->trainer, config, A, err)) return err->status;
+    WmConfig resolved;
+    if (run_resolve_precision(online->paths, online->comm, config, A, 1, &resolved, &online->precision, err) ||
+        trainer_create(online->trainer, &resolved, A, err))
+        return err->status;
     online->made_trainer = 1;
+    online->trainer->config = *config; /* the words as written: the checkpoints record what auto chose */
     trainer_join(online->trainer, online->comm);
-    const WmPlanSettings settings = plan_settings_from_config(config, A);
+    const WmPlanSettings settings = plan_settings_from_config(&resolved, A);
     const WmImagination *im = online->trainer->imagination;
     if (agent_init(online->agent, &online->trainer->model, &settings, im ? &im->actor : NULL, im ? &im->value : NULL,
                    (uint64_t)config->run.seed, err))
@@ -274,6 +280,10 @@ static WmStatus resume_or_seed(Online *online, WmError *err) {
 
 static void announce(const Online *online) {
     const WmConfig *config = online->config;
+    char precision[400];
+    run_precision_describe(&online->precision, precision, sizeof precision);
+    train_note(online->observer, "%s", precision);
+    if (online->metrics) run_precision_metrics(&online->precision, online->trainer->step, online->metrics);
     train_note(online->observer, "online on %s, %ld episode%s so far, %ld steps, an episode every %ld step%s",
                online->options->env, online->episodes, wm_plural(online->episodes), config->run.steps,
                config->online.steps_per_episode, wm_plural(config->online.steps_per_episode));

@@ -8,6 +8,7 @@
 #include "core/clock.h"
 #include "core/hash.h"
 #include "train/model_inputs.h"
+#include "train/train_precision.h"
 
 WmStatus trainer_create(WmTrainer *t, const WmConfig *config, int action_dim, WmError *err) {
     memset(t, 0, sizeof *t);
@@ -15,7 +16,7 @@ WmStatus trainer_create(WmTrainer *t, const WmConfig *config, int action_dim, Wm
     const int B = (int)config->data.batch, L = (int)config->data.length;
     const WmModelConfig model_config = model_config_from(config);
     if (world_model_create(&t->model, &model_config, action_dim, err)) return err->status;
-    t->model.train_bf16 = config_trains_in_bf16(config);
+    if (train_precision_resolve(&t->model, config->train.precision, B * L, &t->precision, err)) return err->status;
     if (world_model_build(&t->model, B, L, err)) return err->status;
     const uint64_t seed = (uint64_t)config->run.seed;
     world_model_init_params(&t->model, seed);

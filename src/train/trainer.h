@@ -10,12 +10,14 @@
 #include "data/replay.h"
 #include "nets/world_model.h"
 #include "optim/adam.h"
+#include "core/measured_choice.h"
 #include "train/imagine.h"
 
 typedef struct {
     WmConfig config; /* the run's, resolved: what a checkpoint records */
     WmWorldModel model;
     WmAdam adam;
+    WmMeasuredPrecision precision;  /* train.precision as resolved (auto: measured) */
     WmReplay replay;
     WmRng sample_rng, dequantize_rng, latent_rng;
     long step;

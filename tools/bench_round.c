@@ -13,6 +13,7 @@
 #include "bench.h"
 #include "core/clock.h"
 #include "core/fs.h"
+#include "run/metrics.h"
 #include "run/run_dir.h"
 #include "run/train_run.h"
 
@@ -21,22 +22,20 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return remove(path);
 }
 
+static WmStatus keep_round(void *ctx, const cJSON *object, const char *text, int number, WmError *err) {
+    (void)text, (void)number, (void)err;
+    cJSON **round = ctx;
+    if (cJSON_GetObjectItemCaseSensitive(object, "episodes")) {
+        cJSON_Delete(*round);
+        *round = cJSON_Duplicate(object, 1);
+    }
+    return WM_OK;
+}
+
 /* The last line of metrics.jsonl that closes a round (it has "episodes"). */
 static WmStatus last_round(const char *metrics, cJSON **round, WmError *err) {
-    char *text = NULL;
-    size_t size = 0;
     *round = NULL;
-    if (fs_read_all(metrics, &text, &size, err)) return err->status;
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-        cJSON *o = cJSON_Parse(line);
-        if (o && cJSON_GetObjectItemCaseSensitive(o, "episodes")) {
-            cJSON_Delete(*round);
-            *round = o;
-        } else {
-            cJSON_Delete(o);
-        }
-    }
-    free(text);
+    if (metrics_read(metrics, keep_round, round, err)) return err->status;
     return *round ? WM_OK : wm_error_set(err, WM_ERR_FORMAT, "%s: no round was logged", metrics);
 }
 

@@ -12,7 +12,9 @@
 
 #include "core/dnnl_ctx.h"
 #include "gradcheck.h"
+#include "ops/act.h"
 #include "ops/conv.h"
+#include "ops/fast_math.h"
 #include "ops/grid.h"
 #include "ops/gru.h"
 #include "ops/linear.h"
@@ -59,6 +61,35 @@ static const WmConvShape CONV_SHAPES[] = {
     {.batch = 3, .in_channels = 7, .in_height = 7, .in_width = 5, .out_channels = 5, .kernel = 3, .stride = 2,
      .padding = 1, .transposed = 1},
 };
+
+/* The call-free exp and expm1 against libm's, in units in the last place of libm's result, over the ranges they
+ * serve (the GRU gates' exp everywhere, ELU's expm1 below 0), and act_forward's ELU against expm1f. */
+static double ulps(float got, float want) {
+    const float step = nextafterf(fabsf(want), INFINITY) - fabsf(want);
+    return fabs((double)got - (double)want) / step;
+}
+
+START_TEST(fast_exp_and_expm1_match_libm) {
+    double worst_exp = 0.0, worst_expm1 = 0.0, worst_elu = 0.0;
+    enum { COUNT = 200001 };
+    float *x = malloc(COUNT * sizeof *x), *y = malloc(COUNT * sizeof *y);
+    for (int i = 0; i < COUNT; i++) x[i] = -40.0f + 40.0f * i / (COUNT - 1);
+    for (int i = 0; i < COUNT; i++) {
+        const float e = x[i] * 2.0f + 40.0f; /* [-40, 40] */
+        worst_exp = fmax(worst_exp, ulps(fast_exp(e), expf(e)));
+        worst_expm1 = fmax(worst_expm1, ulps(fast_expm1_nonpositive(x[i]), expm1f(x[i])));
+    }
+    const float tiny[] = {-1e-7f, -1e-5f, -1e-3f, -0.1f, -0.34f, -0.35f, 0.0f};
+    for (size_t i = 0; i < sizeof tiny / sizeof tiny[0]; i++)
+        worst_expm1 = fmax(worst_expm1, ulps(fast_expm1_nonpositive(tiny[i]), expm1f(tiny[i])));
+    act_forward(WM_ACT_ELU, y, x, COUNT);
+    for (int i = 0; i < COUNT; i++) worst_elu = fmax(worst_elu, ulps(y[i], x[i] > 0 ? x[i] : expm1f(x[i])));
+    free(x), free(y);
+    ck_assert_msg(worst_exp <= 2.0, "fast_exp: %.2f ulp", worst_exp);
+    ck_assert_msg(worst_expm1 <= 2.0 && worst_elu <= 2.0, "fast_expm1_nonpositive: %.2f ulp, ELU %.2f ulp",
+                  worst_expm1, worst_elu);
+}
+END_TEST
 
 START_TEST(conv_matches_reference) {
     const WmConvShape *s = &CONV_SHAPES[_i];
@@ -247,6 +278,7 @@ static Suite *reference_suite(void) {
     tcase_add_loop_test(tc, conv_matches_reference, 0, (int)(sizeof CONV_SHAPES / sizeof CONV_SHAPES[0]));
     tcase_add_loop_test(tc, linear_matches_reference, 0, (int)(sizeof LINEAR_SHAPES / sizeof LINEAR_SHAPES[0]));
     tcase_add_test(tc, gru_matches_reference);
+    tcase_add_test(tc, fast_exp_and_expm1_match_libm);
     tcase_add_test(tc, bf16_rounds_to_nearest_even);
     tcase_add_loop_test(tc, matmul_bf16_matches_reference, 0, (int)(sizeof MATMUL_SHAPES / sizeof MATMUL_SHAPES[0]));
     tcase_add_loop_test(tc, grid_matches_transposed_conv_reference, 0, (int)(sizeof GRID_SHAPES / sizeof GRID_SHAPES[0]));

@@ -162,7 +162,8 @@ static WmStatus time_imagination(const BenchTrain *b, const WmWorldModel *m, dou
     config.actor.enabled = 1;
     WmImagination im;
     const int starts = m->batch * m->length;
-    for (int r = -2; imagine_create(&im, &config, m, starts, err) == WM_OK && r < b->repeats; r++) {
+    imagine_create(&im, &config, m, starts, err);
+    for (int r = -2; err->status == WM_OK && r < b->repeats; r++) {
         WmImagineLosses losses;
         const double start = wm_clock_seconds();
         if (imagine_update(&im, m, m->trace.h, m->trace.z, &losses, err)) break;

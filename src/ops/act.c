@@ -3,6 +3,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "ops/fast_math.h"
+
 static const char *const ACT_NAMES[] = {"none", "relu", "elu", "tanh", "sigmoid", "softplus"};
 
 const char *act_name(WmActivation kind) { return ACT_NAMES[kind]; }
@@ -25,13 +27,19 @@ float act_sigmoid(float x) {
         }                                                                                                        \
     } while (0)
 
+/* ELU for AVX-512, AVX2 or plain x86-64, the CPU picking at load time. */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void elu_forward(float *y, const float *x,
+                                                                                     size_t n) {
+    WM_ACT_LOOP(v > 0.0f ? v : fast_expm1_nonpositive(v));
+}
+
 void act_forward(WmActivation kind, float *y, const float *x, size_t n) {
     switch (kind) {
     case WM_ACT_NONE:
         if (y != x) memcpy(y, x, n * sizeof *y);
         break;
     case WM_ACT_RELU: WM_ACT_LOOP(v > 0.0f ? v : 0.0f); break;
-    case WM_ACT_ELU: WM_ACT_LOOP(v > 0.0f ? v : expm1f(v)); break;
+    case WM_ACT_ELU: elu_forward(y, x, n); break;
     case WM_ACT_TANH: WM_ACT_LOOP(tanhf(v)); break;
     case WM_ACT_SIGMOID: WM_ACT_LOOP(act_sigmoid(v)); break;
     case WM_ACT_SOFTPLUS: WM_ACT_LOOP(act_softplus(v)); break;

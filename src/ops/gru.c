@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "ops/act.h"
+#include "ops/fast_math.h"
 #include "ops/linear.h"
 
 size_t gru_cache_floats(int batch, int units) { return 3 * (size_t)batch * 3 * units; }
@@ -13,24 +14,8 @@ WmGruCacheParts gru_cache_parts(float *cache, int batch, int units) {
     return (WmGruCacheParts){cache, cache + part, cache + 2 * part};
 }
 
-/* exp for the gate loop, vectorisable where libm's expf is a call per element (the gates were most of the GRU's
- * forward time): Cody-Waite reduction by ln 2 and Cephes' degree-5 polynomial, within 2 ulp of expf. */
-static inline float gate_exp(float x) {
-    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
-    const float scaled = x * 1.44269504088896341f;
-    const int n = (int)floorf(scaled + 0.5f);
-    const float k = (float)n, r = x - k * 0.693359375f + k * 2.12194440e-4f, r2 = r * r;
-    const float p = (((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f) * r +
-                      1.6666665459e-1f) * r + 5.0000001201e-1f) * r2 + r + 1.0f;
-    union {
-        int i;
-        float f;
-    } two_n = {.i = (n + 127) << 23};
-    return p * two_n.f;
-}
-
-static inline float gate_sigmoid(float x) { return 1.0f / (1.0f + gate_exp(-x)); }
-static inline float gate_tanh(float x) { return 2.0f / (1.0f + gate_exp(-2.0f * x)) - 1.0f; }
+static inline float gate_sigmoid(float x) { return 1.0f / (1.0f + fast_exp(-x)); }
+static inline float gate_tanh(float x) { return 2.0f / (1.0f + fast_exp(-2.0f * x)) - 1.0f; }
 
 /* One row's gates: r, u, n into g (3U) and h' into h_next (U). Built for AVX-512, AVX2 and plain x86-64; the CPU
  * picks at load time (-fno-trapping-math in meson.build lets the clamps become vector selects). */

@@ -5,15 +5,9 @@
 # medians, ranges and ratios. Nothing else may use the cores while it runs.
 # Usage: tools/bench_imagination_vs_torch.sh WM_BINARY [ROUNDS=3] [THREADS=2] [B=16] [L=64] [PRECISION=fp32]
 set -euo pipefail
+source "$(dirname "$0")/bench_common.sh"
 wm=${1:?usage: bench_imagination_vs_torch.sh WM_BINARY [ROUNDS] [THREADS] [B] [L] [PRECISION]}
 rounds=${2:-3}; threads=${3:-2}; batch=${4:-16}; length=${5:-64}; precision=${6:-fp32}
-here=$(cd "$(dirname "$0")" && pwd)
-reference=$here/../../shared/bench/torch_reference.py
-[ -f "$reference" ] || { echo "bench_imagination_vs_torch.sh: no $reference" >&2; exit 1; }
-tunables=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736
-field() { grep -o "\"$1\": *[0-9.eE+-]*" | head -1 | sed 's/.*: *//'; }
-summary() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2;
-            printf "%.3f %.3f %.3f", m, a[1], a[NR]}'; }
 wm_model=(); wm_imagine=(); wm_update=(); of_sgemm=(); pt_model=(); pt_imagine=()
 for round in $(seq 1 "$rounds"); do
     out=$("$wm" bench train --imagination --threads "$threads" --batch "$batch" --length "$length" --repeats 3 \
@@ -24,7 +18,7 @@ for round in $(seq 1 "$rounds"); do
     of_sgemm+=("$(echo "$out" | grep '"update"' | field of_sgemm)")
     pt_model+=("$(GLIBC_TUNABLES=$tunables /usr/bin/python3 "$reference" --threads "$threads" --B "$batch" \
                   --L "$length" --action-size 6 --repeats 3 | field train_step_s)")
-    pt_imagine+=("$(GLIBC_TUNABLES=$tunables /usr/bin/python3 "$here/torch_imagination.py" --threads "$threads" \
+    pt_imagine+=("$(GLIBC_TUNABLES=$tunables /usr/bin/python3 "$(dirname "$0")/torch_imagination.py" --threads "$threads" \
                     --B "$batch" --L "$length" --action-size 6 --repeats 3 | field imagine_update_s)")
     echo "round $round: wm world model ${wm_model[-1]} s, imagination ${wm_imagine[-1]} s, update ${wm_update[-1]} s" \
          "(${of_sgemm[-1]} of sgemm) | PyTorch world model ${pt_model[-1]} s, imagination ${pt_imagine[-1]} s" >&2

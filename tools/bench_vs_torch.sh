@@ -5,17 +5,11 @@
 # Nothing else may use the cores while it runs (about 25 minutes for the default matrix at 3 rounds).
 # Usage: tools/bench_vs_torch.sh WM_BINARY [ROUNDS=3] [THREADS="2 1"] [BATCHES="50 16"]
 set -euo pipefail
+source "$(dirname "$0")/bench_common.sh"
 wm=${1:?usage: bench_vs_torch.sh WM_BINARY [ROUNDS] [THREADS] [BATCHES]}
 rounds=${2:-3}
 thread_counts=${3:-2 1}
 batches=${4:-50 16}
-reference=$(cd "$(dirname "$0")/.." && pwd)/../shared/bench/torch_reference.py
-[ -f "$reference" ] || { echo "bench_vs_torch.sh: no $reference" >&2; exit 1; }
-tunables=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736
-field() { grep -o "\"$1\": *[0-9.eE+-]*" | head -1 | sed 's/.*: *//'; }
-# median (min-max) of its arguments
-summary() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2;
-            printf "%.3f %.3f %.3f", m, a[1], a[NR]}'; }
 
 echo "| | wm fp32 | wm bf16 | PyTorch fp32 | fp32 ratio | bf16 ratio |"
 echo "|---|---|---|---|---|---|"

@@ -17,6 +17,10 @@ double round_to(double value, int digits) {
     return round(value * scale) / scale;
 }
 
+void metrics_add_word(cJSON *line, const char *key, const char *word) {
+    if (line) cJSON_AddStringToObject(line, key, word);
+}
+
 void metrics_write(FILE *out, cJSON *line) {
     char *text = line ? cJSON_PrintUnformatted(line) : NULL;
     if (text) fprintf(out, "%s\n", text);
@@ -86,6 +90,7 @@ void run_write_step_metrics(FILE *out, const WmTrainer *t, const WmLosses *l, do
                 {"grad_norm", t->grad_norm}, {"frames_per_s", round_to(frames_per_second, 1)}};
     for (size_t i = 0; i < sizeof step / sizeof step[0]; i++) metrics_add(line, step[i].key, step[i].value);
     if (t->model.has_continue) metrics_add(line, "continue_nll", l->continue_nll);
+    metrics_add_word(line, "train_precision", t->model.train_bf16 ? "bf16" : "fp32");
     if (t->imagination) {
         const WmImagineLosses *i = &t->imagine_losses;
         metrics_add(line, "actor_loss", i->actor_loss), metrics_add(line, "value_loss", i->value_loss);

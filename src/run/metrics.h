@@ -1,4 +1,4 @@
-/* A run's metrics files (metrics.jsonl, plan_metrics.jsonl): one JSON object of numbers per line, written whole with
+/* A run's metrics files (metrics.jsonl, plan_metrics.jsonl): one JSON object of numbers (and a few words) per line, written whole with
  * cJSON and flushed, read back with cJSON. A last line without its newline (still being written, or cut by a kill)
  * is not a line yet. A number that is not finite is written as null, so every line stays JSON. */
 #ifndef WM_RUN_METRICS_H
@@ -12,6 +12,8 @@
 /* A line to fill with metrics_add and hand to metrics_write (NULL when out of memory; both accept it). */
 cJSON *metrics_line(void);
 void metrics_add(cJSON *line, const char *key, double value);
+/* A word among the numbers (the precision a run chose); readers of numbers pass over it. */
+void metrics_add_word(cJSON *line, const char *key, const char *word);
 /* A time or a rate kept to `digits` decimals, so the file stays readable. */
 double round_to(double value, int digits);
 /* Writes the line, a newline, flushes, and frees the line. */

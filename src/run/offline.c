@@ -139,7 +139,6 @@ static WmStatus prepare_run(Offline *o, WmError *err) {
     char precision[400];
     run_precision_describe(&o->precision, precision, sizeof precision);
     train_note(o->observer, "%s", precision);
-    if (o->metrics) run_precision_metrics(&o->precision, o->trainer.step, o->metrics);
     const int threads = omp_get_max_threads();
     const WmReplay *replay = &o->trainer.replay;
     train_note(o->observer, "%s, %d episode%s (%ld frames, %.0f MiB in replay)%s, %d held out, %d thread%s, %ld step%s",

@@ -204,6 +204,7 @@ static WmStatus play_round(Online *online, Rounds *r, FILE *metrics, WmError *er
         metrics_add(line, "step", (double)t->step), metrics_add(line, "wall_s", round_to(eval_done - r->start, 3));
         metrics_add(line, "episodes", (double)online->episodes), metrics_add(line, "train_return", train_return);
         if (evaluate) metrics_add(line, "eval_return", eval_return);
+        if (online->precision.plans) metrics_add_word(line, "plan_precision", online->agent->settings.bf16 ? "bf16" : "fp32");
         /* The round's time split. */
         metrics_add(line, "train_s", round_to(t->model_seconds - r->round_model, 2));
         metrics_add(line, "imagine_s", round_to(t->imagine_seconds - r->round_imagine, 2));
@@ -283,7 +284,6 @@ static void announce(const Online *online) {
     char precision[400];
     run_precision_describe(&online->precision, precision, sizeof precision);
     train_note(online->observer, "%s", precision);
-    if (online->metrics) run_precision_metrics(&online->precision, online->trainer->step, online->metrics);
     train_note(online->observer, "online on %s, %ld episode%s so far, %ld steps, an episode every %ld step%s",
                online->options->env, online->episodes, wm_plural(online->episodes), config->run.steps,
                config->online.steps_per_episode, wm_plural(config->online.steps_per_episode));

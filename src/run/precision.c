@@ -6,7 +6,6 @@
 #include "plan/plan_model.h"
 #include "plan/plan_precision.h"
 #include "run/checkpoint.h"
-#include "run/metrics.h"
 #include "train/train_precision.h"
 
 static const char *word(int bf16) { return bf16 ? "bf16" : "fp32"; }
@@ -80,12 +79,4 @@ void run_precision_describe(const WmRunPrecision *p, char *out, size_t size) {
     describe_one(&p->train, train_measured, p->recorded, train, sizeof train);
     if (p->plans) describe_one(&p->plan, plan_measured, p->recorded, plan, sizeof plan);
     snprintf(out, size, "training in %s%s%s", train, p->plans ? "; planning in " : "", plan);
-}
-
-void run_precision_metrics(const WmRunPrecision *p, long step, FILE *metrics) {
-    cJSON *line = metrics_line();
-    metrics_add(line, "step", (double)step);
-    if (line) cJSON_AddStringToObject(line, "train_precision", word(p->train.bf16));
-    if (line && p->plans) cJSON_AddStringToObject(line, "plan_precision", word(p->plan.bf16));
-    metrics_write(metrics, line);
 }

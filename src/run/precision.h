@@ -22,7 +22,5 @@ WmStatus run_resolve_precision(const WmRunPaths *paths, const WmComm *comm, cons
                                int plans, WmConfig *resolved, WmRunPrecision *out, WmError *err);
 /* "training in fp32; planning in bf16 (12.3 ms against 20.1 ms in fp32, measured)". */
 void run_precision_describe(const WmRunPrecision *p, char *out, size_t size);
-/* The metrics line of a start: {"step": S, "train_precision": "fp32", "plan_precision": "bf16"}. */
-void run_precision_metrics(const WmRunPrecision *p, long step, FILE *metrics);
 
 #endif

@@ -95,14 +95,15 @@ with tempfile.TemporaryDirectory() as tmp:
     duration = time.time() - began
     check(r.returncode == 0, f"an online run with the actor, never stopped, {duration:.1f} s: " + r.stderr.strip()[-120:])
     # Kills until 20 have landed mid-run (8 under the sanitizers), each at a random moment of a restart within a
-    # twelfth (a sixth) of the whole run's duration: the kills land before the run can finish, most after some
-    # progress past a checkpoint.
+    # sixteenth (a tenth) of the whole run's duration: all the kills land before the resumed starts can finish the
+    # run (at a twelfth and a sixth, a fast CI machine once finished it after 6 kills), most after some progress
+    # past a checkpoint.
     chaos, kills, resumes, attempt, target = random.Random(11), 0, 0, 0, 8 if ASAN else 20
     while kills < target and attempt < 3 * target:
         attempt += 1
         p = subprocess.Popen([WM, "train", "--run", killed] + online, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
-        time.sleep(chaos.uniform(0.2, max(0.4, duration / (6 if ASAN else 12))))
+        time.sleep(chaos.uniform(0.2, max(0.4, duration / (10 if ASAN else 16))))
         if p.poll() is None:
             p.send_signal(signal.SIGKILL)
             kills += 1

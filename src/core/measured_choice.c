@@ -28,13 +28,18 @@ void measured_choice_key(char *key, size_t size, const char *what) {
     snprintf(key, size, "%s|%s|threads %d|%s", cpu, build, omp_get_max_threads(), what);
 }
 
+/* Whether the line of n bytes is `key`'s: the key, then a tab. */
+static int is_key_line(const char *line, size_t n, const char *key, size_t key_length) {
+    return n > key_length && strncmp(line, key, key_length) == 0 && line[key_length] == '\t';
+}
+
 /* The line of `text` whose key is `key`, or NULL; *length gets its length without the newline. */
 static const char *find_line(const char *text, const char *key, size_t *length) {
     const size_t key_length = strlen(key);
     for (const char *line = text; line && *line;) {
         const char *end = strchr(line, '\n');
         const size_t n = end ? (size_t)(end - line) : strlen(line);
-        if (n > key_length && strncmp(line, key, key_length) == 0 && line[key_length] == '\t') {
+        if (is_key_line(line, n, key, key_length)) {
             *length = n;
             return line;
         }
@@ -44,7 +49,7 @@ static const char *find_line(const char *text, const char *key, size_t *length) 
 }
 
 int measured_choice_get(const char *key, char *value, size_t size) {
-    char path[PATH_MAX_BYTES], dir[PATH_MAX_BYTES], *text = NULL;
+    char path[PATH_MAX_BYTES + 32], dir[PATH_MAX_BYTES], *text = NULL;
     size_t bytes = 0, length = 0;
     WmError ignored = {0};
     if (!cache_path(path, sizeof path, dir, sizeof dir) || !fs_exists(path) ||
@@ -58,7 +63,7 @@ int measured_choice_get(const char *key, char *value, size_t size) {
 }
 
 void measured_choice_put(const char *key, const char *value) {
-    char path[PATH_MAX_BYTES], dir[PATH_MAX_BYTES], tmp[PATH_MAX_BYTES + 32], *text = NULL;
+    char path[PATH_MAX_BYTES + 32], dir[PATH_MAX_BYTES], tmp[PATH_MAX_BYTES + 64], *text = NULL;
     size_t bytes = 0;
     WmError ignored = {0};
     if (!cache_path(path, sizeof path, dir, sizeof dir) || fs_make_dirs(dir, &ignored)) return;
@@ -74,8 +79,7 @@ void measured_choice_put(const char *key, const char *value) {
     for (const char *line = text; line && *line;) {
         const char *end = strchr(line, '\n');
         const size_t n = end ? (size_t)(end - line) : strlen(line);
-        if (!(n > key_length && strncmp(line, key, key_length) == 0 && line[key_length] == '\t'))
-            fprintf(out, "%.*s\n", (int)n, line);
+        if (!is_key_line(line, n, key, key_length)) fprintf(out, "%.*s\n", (int)n, line);
         line = end ? end + 1 : NULL;
     }
     fprintf(out, "%s\t%s\n", key, value);

@@ -1,6 +1,7 @@
 /* A central-difference gradient check for every differentiable op in src/ops: linear, conv2d, transposed conv2d,
  * the five activations, the GRU cell, concat/split, the Gaussian log-likelihoods, the diagonal-Gaussian KL, free
- * nats, MSE and reparameterised sampling. */
+ * nats, MSE and reparameterised sampling; DreamerV3's categorical latents (softmax with unimix, their KL) and
+ * twohot heads (the cross-entropy, symlog, symexp). */
 #include <check.h>
 
 #include "check_run.h"
@@ -12,6 +13,7 @@
 #include "core/dnnl_ctx.h"
 #include "gradcheck.h"
 #include "ops/act.h"
+#include "ops/categorical.h"
 #include "ops/concat.h"
 #include "ops/conv.h"
 #include "ops/grid.h"
@@ -19,6 +21,7 @@
 #include "ops/linear.h"
 #include "ops/loss.h"
 #include "ops/sample.h"
+#include "ops/twohot.h"
 
 /* ---- buffers that live for one test ---- */
 enum { MAX_BUFFERS = 64 };
@@ -455,6 +458,186 @@ START_TEST(grad_std_only) {
 }
 END_TEST
 
+/* ---- categorical latents and twohot heads (DreamerV3) ---- */
+enum { CAT_ROWS = 3, CAT_GROUPS = 2, CAT_CLASSES = 5, CAT_DIM = CAT_GROUPS * CAT_CLASSES, CAT_N = CAT_ROWS * CAT_DIM };
+
+typedef struct {
+    float unimix;
+    int grad_q, grad_p; /* which side the KL's backward reaches (0: a stop-gradient there) */
+    float *logits_q, *logits_p, *probs_q, *probs_p, *kl;
+    float *dlogits_q, *dlogits_p, *dkl;
+} CategoricalCase;
+
+static void categorical_probs_fwd(void *c) {
+    CategoricalCase *k = c;
+    categorical_probs_forward(k->probs_q, k->logits_q, CAT_ROWS * CAT_GROUPS, CAT_CLASSES, k->unimix);
+}
+static void categorical_probs_bwd(void *c) {
+    CategoricalCase *k = c;
+    categorical_probs_backward(k->dlogits_q, k->dkl, k->probs_q, CAT_ROWS * CAT_GROUPS, CAT_CLASSES, k->unimix);
+}
+
+START_TEST(grad_categorical_probs) {
+    CategoricalCase k = {.unimix = 0.01f};
+    GcProblem p = problem(&k, categorical_probs_fwd, categorical_probs_bwd);
+    k.logits_q = buffer(CAT_N), k.probs_q = buffer(CAT_N);
+    fill_normal(k.logits_q, CAT_N, 2.0f, 60);
+    add_input(&p, "logits", k.logits_q, CAT_N);
+    add_output(&p, k.probs_q, CAT_N);
+    k.dlogits_q = p.inputs[0].grad, k.dkl = p.outputs[0].grad;
+    p.eps = 1e-3;
+    expect_gradients(&p, "softmax with unimix");
+    categorical_probs_fwd(&k);
+    for (int g = 0; g < CAT_ROWS * CAT_GROUPS; g++) {
+        float sum = 0.0f;
+        for (int c = 0; c < CAT_CLASSES; c++) {
+            ck_assert_float_ge(k.probs_q[g * CAT_CLASSES + c], k.unimix / CAT_CLASSES);
+            sum += k.probs_q[g * CAT_CLASSES + c];
+        }
+        ck_assert_float_eq_tol(sum, 1.0f, 1e-6f);
+    }
+    free_buffers();
+}
+END_TEST
+
+/* logits -> probs (with unimix) -> KL(q || p), each side reached only when asked: the dynamics loss is
+ * KL(sg(q) || p), the representation loss KL(q || sg(p)). */
+static void categorical_kl_fwd(void *c) {
+    CategoricalCase *k = c;
+    categorical_probs_forward(k->probs_q, k->logits_q, CAT_ROWS * CAT_GROUPS, CAT_CLASSES, k->unimix);
+    categorical_probs_forward(k->probs_p, k->logits_p, CAT_ROWS * CAT_GROUPS, CAT_CLASSES, k->unimix);
+    kl_categorical_forward(k->kl, k->probs_q, k->probs_p, CAT_ROWS, CAT_DIM);
+}
+static void categorical_kl_bwd(void *c) {
+    CategoricalCase *k = c;
+    float dprobs_q[CAT_N] = {0}, dprobs_p[CAT_N] = {0};
+    kl_categorical_backward(k->grad_q ? dprobs_q : NULL, k->grad_p ? dprobs_p : NULL, k->dkl, k->probs_q, k->probs_p,
+                            CAT_ROWS, CAT_DIM);
+    if (k->grad_q)
+        categorical_probs_backward(k->dlogits_q, dprobs_q, k->probs_q, CAT_ROWS * CAT_GROUPS, CAT_CLASSES, k->unimix);
+    if (k->grad_p)
+        categorical_probs_backward(k->dlogits_p, dprobs_p, k->probs_p, CAT_ROWS * CAT_GROUPS, CAT_CLASSES, k->unimix);
+}
+
+/* _i: 0 both sides, 1 the posterior only (representation), 2 the prior only (dynamics); unimix 0.01 and 0. */
+START_TEST(grad_categorical_kl) {
+    CategoricalCase k = {.unimix = _i % 2 ? 0.0f : 0.01f, .grad_q = _i / 2 != 2, .grad_p = _i / 2 != 1};
+    GcProblem p = problem(&k, categorical_kl_fwd, categorical_kl_bwd);
+    k.logits_q = buffer(CAT_N), k.logits_p = buffer(CAT_N), k.probs_q = buffer(CAT_N), k.probs_p = buffer(CAT_N);
+    k.kl = buffer(CAT_ROWS);
+    fill_normal(k.logits_q, CAT_N, 1.5f, 61), fill_normal(k.logits_p, CAT_N, 1.5f, 62);
+    if (k.grad_q) add_input(&p, "logits_q", k.logits_q, CAT_N), k.dlogits_q = p.inputs[p.input_count - 1].grad;
+    if (k.grad_p) add_input(&p, "logits_p", k.logits_p, CAT_N), k.dlogits_p = p.inputs[p.input_count - 1].grad;
+    add_output(&p, k.kl, CAT_ROWS);
+    k.dkl = p.outputs[0].grad;
+    p.eps = 1e-3;
+    expect_gradients(&p, "categorical kl");
+    /* Against itself zero, else positive. */
+    kl_categorical_forward(k.kl, k.probs_q, k.probs_q, CAT_ROWS, CAT_DIM);
+    for (int b = 0; b < CAT_ROWS; b++) ck_assert_float_eq_tol(k.kl[b], 0.0f, 1e-6f);
+    categorical_kl_fwd(&k);
+    for (int b = 0; b < CAT_ROWS; b++) ck_assert_float_gt(k.kl[b], 0.0f);
+    free_buffers();
+}
+END_TEST
+
+/* The one-hot draw: one class per group, picked by inverse CDF at Phi(noise), so over many normal draws each class
+ * comes up as often as its probability says. */
+START_TEST(categorical_sample_draws_each_class_at_its_probability) {
+    enum { DRAWS = 20000 };
+    const float probs[CAT_CLASSES] = {0.05f, 0.4f, 0.1f, 0.3f, 0.15f};
+    float *noise = buffer((size_t)DRAWS * CAT_CLASSES), z[CAT_CLASSES];
+    fill_normal(noise, (size_t)DRAWS * CAT_CLASSES, 1.0f, 63);
+    int counts[CAT_CLASSES] = {0};
+    for (int d = 0; d < DRAWS; d++) {
+        categorical_sample_forward(z, probs, noise + (size_t)d * CAT_CLASSES, 1, CAT_CLASSES);
+        float ones = 0.0f;
+        for (int c = 0; c < CAT_CLASSES; c++) ones += z[c], counts[c] += z[c] == 1.0f;
+        ck_assert_float_eq(ones, 1.0f);
+    }
+    for (int c = 0; c < CAT_CLASSES; c++) /* 4 standard errors at most */
+        ck_assert_float_eq_tol((float)counts[c] / DRAWS, probs[c],
+                               4.0f * sqrtf(probs[c] * (1.0f - probs[c]) / DRAWS));
+    categorical_mode(z, probs, 1, CAT_CLASSES);
+    ck_assert_float_eq(z[1], 1.0f);
+    free_buffers();
+}
+END_TEST
+
+typedef struct {
+    WmTwohot t;
+    int batch;
+    float *logits, *targets, *loss, *dlogits, *dloss, *x, *y, *dx, *dy;
+} TwohotCase;
+
+static void twohot_fwd(void *c) {
+    TwohotCase *k = c;
+    twohot_loss_forward(&k->t, k->loss, k->logits, k->targets, k->batch);
+}
+static void twohot_bwd(void *c) {
+    TwohotCase *k = c;
+    twohot_loss_backward(&k->t, k->dlogits, k->dloss, k->logits, k->targets, k->batch);
+}
+
+START_TEST(grad_twohot_cross_entropy) {
+    TwohotCase k = {.t = {41, -20.0f, 20.0f}, .batch = 5};
+    GcProblem p = problem(&k, twohot_fwd, twohot_bwd);
+    k.logits = buffer(5 * 41), k.targets = buffer(5), k.loss = buffer(5);
+    fill_normal(k.logits, 5 * 41, 1.0f, 64);
+    const float targets[5] = {0.0f, 1.3f, -7.5f, 250.0f, 1e12f}; /* a bin, between bins, negative, large, past the end */
+    memcpy(k.targets, targets, sizeof targets);
+    add_input(&p, "logits", k.logits, 5 * 41);
+    add_output(&p, k.loss, 5);
+    k.dlogits = p.inputs[0].grad, k.dloss = p.outputs[0].grad;
+    p.eps = 1e-3, p.max_checks = 205;
+    expect_gradients(&p, "twohot cross-entropy");
+    /* The encoding puts weight 1 on two neighbouring bins and decodes back to the value. */
+    float target[41];
+    for (int i = 0; i < 4; i++) {
+        twohot_encode(&k.t, target, targets[i]);
+        float sum = 0.0f, mean = 0.0f;
+        for (int b = 0; b < 41; b++) sum += target[b], mean += target[b] * twohot_bin(&k.t, b);
+        ck_assert_float_eq_tol(sum, 1.0f, 1e-6f);
+        ck_assert_float_eq_tol(symexp(mean), targets[i], 1e-4f * (1.0f + fabsf(targets[i])));
+    }
+    free_buffers();
+}
+END_TEST
+
+static void symlog_fwd(void *c) {
+    TwohotCase *k = c;
+    symlog_forward(k->y, k->x, (size_t)k->batch);
+}
+static void symlog_bwd(void *c) {
+    TwohotCase *k = c;
+    symlog_backward(k->dx, k->dy, k->x, (size_t)k->batch);
+}
+static void symexp_fwd(void *c) {
+    TwohotCase *k = c;
+    symexp_forward(k->y, k->x, (size_t)k->batch);
+}
+static void symexp_bwd(void *c) {
+    TwohotCase *k = c;
+    symexp_backward(k->dx, k->dy, k->x, (size_t)k->batch);
+}
+
+/* _i: 0 symlog, 1 symexp. */
+START_TEST(grad_symlog_symexp) {
+    TwohotCase k = {.batch = 30};
+    GcProblem p = _i ? problem(&k, symexp_fwd, symexp_bwd) : problem(&k, symlog_fwd, symlog_bwd);
+    k.x = buffer(30), k.y = buffer(30);
+    fill_normal(k.x, 30, _i ? 1.5f : 20.0f, 65);
+    push_away_from(k.x, 30, 0.0f, 0.05f); /* |x| has a kink at 0 */
+    add_input(&p, "x", k.x, 30);
+    add_output(&p, k.y, 30);
+    k.dx = p.inputs[0].grad, k.dy = p.outputs[0].grad;
+    p.eps = 1e-3;
+    expect_gradients(&p, _i ? "symexp" : "symlog");
+    for (int i = 0; i < 30; i++) ck_assert_float_eq_tol(symexp(symlog(k.x[i])), k.x[i], 1e-5f * (1.0f + fabsf(k.x[i])));
+    free_buffers();
+}
+END_TEST
+
 /* The harness itself must be able to fail: a backward that drops a factor is caught. */
 static void broken_linear_bwd(void *c) {
     LinearCase *k = c;
@@ -492,6 +675,11 @@ static Suite *grad_suite(void) {
     tcase_add_test(tc, grad_free_nats);
     tcase_add_test(tc, grad_sample);
     tcase_add_test(tc, grad_std_only);
+    tcase_add_test(tc, grad_categorical_probs);
+    tcase_add_loop_test(tc, grad_categorical_kl, 0, 6);
+    tcase_add_test(tc, categorical_sample_draws_each_class_at_its_probability);
+    tcase_add_test(tc, grad_twohot_cross_entropy);
+    tcase_add_loop_test(tc, grad_symlog_symexp, 0, 2);
     tcase_add_test(tc, gradcheck_catches_a_wrong_gradient);
     suite_add_tcase(suite, tc);
     return suite;

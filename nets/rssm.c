@@ -5,58 +5,40 @@
 
 #include "ops/concat.h"
 #include "ops/gru.h"
-#include "ops/sample.h"
 
-WmStatus rssm_declare(WmRssm *rssm, WmParams *params, int deter, int stoch, int hidden, int embed, int action,
-                      float min_std, WmActivation activation, int members, WmError *err) {
+WmStatus rssm_declare(WmRssm *rssm, WmParams *params, int deter, const WmLatent *latent, int hidden, int embed,
+                      int action, WmActivation activation, int members, WmError *err) {
     memset(rssm, 0, sizeof *rssm);
+    const int stoch = latent->width;
     rssm->deter = deter, rssm->stoch = stoch, rssm->hidden = hidden, rssm->embed = embed, rssm->action = action;
-    rssm->min_std = min_std;
+    rssm->latent = *latent;
     dense_declare(&rssm->input, params, "rssm.input", stoch + action, hidden, activation, err);
     const int ih[2] = {3 * deter, hidden}, hh[2] = {3 * deter, deter}, bias[1] = {3 * deter};
     rssm->gru_weight_ih = params_declare(params, "rssm.gru.weight_ih", 2, ih, err);
     rssm->gru_weight_hh = params_declare(params, "rssm.gru.weight_hh", 2, hh, err);
     rssm->gru_bias_ih = params_declare(params, "rssm.gru.bias_ih", 1, bias, err);
     rssm->gru_bias_hh = params_declare(params, "rssm.gru.bias_hh", 1, bias, err);
-    dense_declare(&rssm->prior_hidden, params, "rssm.prior.hidden", deter, hidden, activation, err);
-    dense_declare(&rssm->prior_mean, params, "rssm.prior.mean", hidden, stoch, WM_ACT_NONE, err);
-    dense_declare(&rssm->prior_std, params, "rssm.prior.std", hidden, stoch, WM_ACT_NONE, err);
-    dense_declare(&rssm->post_hidden, params, "rssm.posterior.hidden", deter + embed, hidden, activation, err);
-    dense_declare(&rssm->post_mean, params, "rssm.posterior.mean", hidden, stoch, WM_ACT_NONE, err);
-    dense_declare(&rssm->post_std, params, "rssm.posterior.std", hidden, stoch, WM_ACT_NONE, err);
+    latent_head_declare(latent, &rssm->prior, params, "rssm.prior", deter, hidden, activation, err);
+    latent_head_declare(latent, &rssm->posterior, params, "rssm.posterior", deter + embed, hidden, activation, err);
     if (members < 1 || members > WM_RSSM_MEMBERS_MAX)
         return wm_error_set(err, WM_ERR_ARG, "rssm: %d ensemble members (1 to %d)", members, WM_RSSM_MEMBERS_MAX);
     rssm->members = members;
     for (int k = 1; k < members; k++) {
         char name[64];
-        snprintf(name, sizeof name, "rssm.ensemble%d.hidden", k);
-        dense_declare(&rssm->member_hidden[k], params, name, deter, hidden, activation, err);
-        snprintf(name, sizeof name, "rssm.ensemble%d.mean", k);
-        dense_declare(&rssm->member_mean[k], params, name, hidden, stoch, WM_ACT_NONE, err);
-        snprintf(name, sizeof name, "rssm.ensemble%d.std", k);
-        dense_declare(&rssm->member_std[k], params, name, hidden, stoch, WM_ACT_NONE, err);
+        snprintf(name, sizeof name, "rssm.ensemble%d", k);
+        latent_head_declare(latent, &rssm->member[k], params, name, deter, hidden, activation, err);
     }
     return err->status;
 }
 
-/* The three layers of member k's prior; 0 is the main prior. */
-void rssm_member_layers(const WmRssm *rssm, int member, const WmDense **hidden, const WmDense **mean,
-                        const WmDense **std) {
-    *hidden = member ? &rssm->member_hidden[member] : &rssm->prior_hidden;
-    *mean = member ? &rssm->member_mean[member] : &rssm->prior_mean;
-    *std = member ? &rssm->member_std[member] : &rssm->prior_std;
+const WmLatentHead *rssm_member_head(const WmRssm *rssm, int member) {
+    return member ? &rssm->member[member] : &rssm->prior;
 }
 
 WmStatus rssm_member_prior(const WmRssm *rssm, const WmParams *params, int member, const float *h, float *hidden,
                            float *mean, float *raw, float *std, int batch, WmError *err) {
-    const WmDense *hidden_layer, *mean_layer, *std_layer;
-    rssm_member_layers(rssm, member, &hidden_layer, &mean_layer, &std_layer);
-    if (dense_forward(hidden_layer, params, hidden, h, batch, err) ||
-        dense_forward(mean_layer, params, mean, hidden, batch, err) ||
-        dense_forward(std_layer, params, raw, hidden, batch, err))
-        return err->status;
-    gauss_sample_forward(NULL, std, mean, raw, NULL, (size_t)batch * rssm->stoch, rssm->min_std);
-    return WM_OK;
+    return latent_head_forward(&rssm->latent, rssm_member_head(rssm, member), params, h, hidden, mean, raw, std, batch,
+                               err);
 }
 
 static WmGruWeights gru_weights(const WmRssm *rssm, const WmParams *params) {
@@ -95,27 +77,14 @@ WmStatus rssm_step_forward(const WmRssm *rssm, const WmParams *params, WmRssmSte
                              step->prior_std, B, err);
 }
 
-/* The two heads of a Gaussian (mean and raw std from one hidden layer) back to that layer's input. */
-static WmStatus gaussian_backward(const WmDense *hidden_layer, const WmDense *mean_layer, const WmDense *std_layer,
-                                  WmParams *params, float *dinput, float *dmean, float *draw, const float *input,
-                                  const float *hidden, float *dhidden, int batch, WmError *err) {
-    memset(dhidden, 0, (size_t)batch * hidden_layer->out * sizeof(float));
-    if (dense_backward(mean_layer, params, dhidden, dmean, hidden, NULL, batch, err) ||
-        dense_backward(std_layer, params, dhidden, draw, hidden, NULL, batch, err))
-        return err->status;
-    return dense_backward(hidden_layer, params, dinput, dhidden, input, hidden, batch, err);
-}
-
 WmStatus rssm_member_prior_backward(const WmRssm *rssm, WmParams *params, WmArena *arena, int member, float *dh,
-                                    float *dmean, float *dstd, const float *h, const float *hidden, const float *raw,
-                                    int batch, WmError *err) {
-    const WmDense *hidden_layer, *mean_layer, *std_layer;
-    rssm_member_layers(rssm, member, &hidden_layer, &mean_layer, &std_layer);
+                                    float *dmean, float *dstd, const float *h, const float *hidden, const float *mean,
+                                    const float *raw, int batch, WmError *err) {
     const size_t mark = arena_mark(arena), n = (size_t)batch * rssm->stoch;
-    float *draw = arena_alloc_zero(arena, n * sizeof(float)), *dhidden = arena_floats(arena, (size_t)batch * rssm->hidden);
-    if (arena_check(arena, err)) return err->status;
-    gauss_sample_backward(NULL, draw, NULL, dstd, raw, NULL, n);
-    gaussian_backward(hidden_layer, mean_layer, std_layer, params, dh, dmean, draw, h, hidden, dhidden, batch, err);
+    float *draw = arena_floats(arena, n), *dhidden = arena_floats(arena, (size_t)batch * rssm->hidden);
+    if (arena_check(arena, err) == WM_OK)
+        latent_head_backward(&rssm->latent, rssm_member_head(rssm, member), params, dh, dmean, dstd, h, hidden, mean,
+                             raw, dhidden, draw, batch, err);
     arena_rewind(arena, mark);
     return err->status;
 }
@@ -133,7 +102,7 @@ WmStatus rssm_step_backward(const WmRssm *rssm, WmParams *params, WmArena *arena
                            params_grad(params, rssm->gru_bias_ih), params_grad(params, rssm->gru_bias_hh)};
     /* The member's prior, then the GRU and the input layer. */
     if (rssm_member_prior_backward(rssm, params, arena, step->member, dh, dprior_mean, dprior_std, step->h, step->prior_h,
-                                   step->prior_raw, B, err) ||
+                                   step->prior_mean, step->prior_raw, B, err) ||
         gru_backward(dinput, dh_prev, &gw, dh, step->gru_cache, step->input, h_prev, &w, B, U, rssm->deter, arena,
                      err) ||
         dense_backward(&rssm->input, params, dcat, dinput, step->input_cat, step->input, B, err))
@@ -149,20 +118,17 @@ done:
 
 /* ---- observe: the transition, then the posterior ---- */
 
-/* q(z | h, e) for B rows and its sample z = mean + std * noise (noise NULL: z is the mean). */
+/* q(z | h, e) for B rows and its draw z with noise (noise NULL: z is its mode). */
 static WmStatus posterior_forward(const WmRssm *rssm, const WmParams *params, float *cat, float *hidden, float *mean,
                                   float *raw, float *std, float *z, const float *h, const float *embed,
                                   const float *noise, int batch, WmError *err) {
     const float *parts[2] = {h, embed};
     const int widths[2] = {rssm->deter, rssm->embed};
     concat_forward(cat, parts, widths, 2, batch);
-    if (dense_forward(&rssm->post_hidden, params, hidden, cat, batch, err) ||
-        dense_forward(&rssm->post_mean, params, mean, hidden, batch, err) ||
-        dense_forward(&rssm->post_std, params, raw, hidden, batch, err))
+    if (latent_head_forward(&rssm->latent, &rssm->posterior, params, cat, hidden, mean, raw, std, batch, err))
         return err->status;
-    const size_t n = (size_t)batch * rssm->stoch;
-    gauss_sample_forward(noise ? z : NULL, std, mean, raw, noise, n, rssm->min_std);
-    if (noise == NULL) memcpy(z, mean, n * sizeof *z);
+    if (noise) latent_sample(&rssm->latent, z, mean, std, noise, (size_t)batch);
+    else latent_mode(&rssm->latent, z, mean, (size_t)batch);
     return WM_OK;
 }
 
@@ -218,8 +184,8 @@ WmStatus rssm_observe(const WmRssm *rssm, const WmParams *params, WmArena *arena
         const float *z_prev = step ? t.z + (row - B) * S : zeros, *h_prev = step ? t.h + (row - B) * D : zeros;
         if (rssm_step_forward(rssm, params, &t.steps[step], h_prev, z_prev, actions + row * A, err)) return err->status;
         if (step >= context) { /* open loop: the prior's sample; the posterior's arrays stay unwritten */
-            gauss_sample_forward(t.z + row * S, t.prior_std + row * S, t.prior_mean + row * S, t.prior_raw + row * S,
-                                 noise + row * S, (size_t)B * S, rssm->min_std);
+            latent_sample(&rssm->latent, t.z + row * S, t.prior_mean + row * S, t.prior_std + row * S, noise + row * S,
+                          (size_t)B);
             continue;
         }
         if (posterior_forward(rssm, params, t.post_cat + row * (D + E), t.post_h + row * U, t.post_mean + row * S,
@@ -241,18 +207,16 @@ WmStatus rssm_observe_backward(const WmRssm *rssm, WmParams *params, WmArena *ar
     float *dcat = arena_floats(arena, (size_t)B * (D + E));
     const float *zeros = arena_alloc_zero(arena, (size_t)B * D * sizeof(float));
     if (arena_check(arena, err)) return err->status;
-    const size_t state_floats = (size_t)B * S;
     for (int step = L - 1; step >= 0; step--) {
         const size_t row = (size_t)step * B;
         float *dh = g->dh + row * D;
-        /* Posterior: z_t = mean + std * noise, and the KL's pull on mean and std. */
-        memset(draw, 0, state_floats * sizeof(float));
-        gauss_sample_backward(g->dpost_mean + row * S, draw, g->dz + row * S, g->dpost_std + row * S,
-                              trace->post_raw + row * S, trace->noise + row * S, state_floats);
+        /* Posterior: the draw z_t, and the KL's pull on the distribution. */
+        latent_sample_backward(&rssm->latent, g->dpost_mean + row * S, g->dpost_std + row * S, g->dz + row * S,
+                               trace->noise + row * S, (size_t)B);
         memset(dcat, 0, (size_t)B * (D + E) * sizeof(float));
-        if (gaussian_backward(&rssm->post_hidden, &rssm->post_mean, &rssm->post_std, params, dcat,
-                              g->dpost_mean + row * S, draw, trace->post_cat + row * (D + E),
-                              trace->post_h + row * U, dhidden, B, err))
+        if (latent_head_backward(&rssm->latent, &rssm->posterior, params, dcat, g->dpost_mean + row * S,
+                                 g->dpost_std + row * S, trace->post_cat + row * (D + E), trace->post_h + row * U,
+                                 trace->post_mean + row * S, trace->post_raw + row * S, dhidden, draw, B, err))
             break;
         float *const post_parts[2] = {dh, dembed + row * E};
         const int post_widths[2] = {D, E};

@@ -2,9 +2,9 @@
  * D deter, S stoch, E embed, A action, U the units of the dense layers:
  *   x_t  = act(W_in [z_{t-1}, a_t])            a_t: the action that led to frame t (the row convention)
  *   h_t  = GRU(x_t, h_{t-1})                   the deterministic state
- *   prior     p(z_t | h_t)      = N(mean, softplus(raw) + min_std), both from act(W_p h_t)
- *   posterior q(z_t | h_t, e_t) = N(mean, softplus(raw) + min_std), both from act(W_q [h_t, e_t])
- *   z_t  = mean + std * noise_t                reparameterised, noise drawn by the caller
+ *   prior     p(z_t | h_t)      from act(W_p h_t)            Gaussian or categorical (nets/latent.h)
+ *   posterior q(z_t | h_t, e_t) from act(W_q [h_t, e_t])
+ *   z_t  = a draw from q (or p) with noise_t   reparameterised or straight through, noise drawn by the caller
  * The transition (x, h and the prior) is one piece, `WmRssmStep`, shared by observe (then the posterior is added)
  * and imagine (the prior's own sample goes on). A sequence starts from h = 0, z = 0 (chunks never cross an
  * episode's start). Arrays are time-major, (L, B, X). */
@@ -14,20 +14,21 @@
 #include "core/arena.h"
 #include "core/params.h"
 #include "nets/dense.h"
+#include "nets/latent.h"
 
 #define WM_RSSM_MEMBERS_MAX 16
 
 typedef struct {
-    int deter, stoch, hidden, embed, action; /* D, S, U, E, A */
-    float min_std;
+    int deter, stoch, hidden, embed, action; /* D, S (the state's floats: latent.width), U, E, A */
+    WmLatent latent;
     WmDense input;                          /* [z, a] -> U */
     int gru_weight_ih, gru_weight_hh, gru_bias_ih, gru_bias_hh; /* (3D, U), (3D, D), (3D), (3D) */
-    WmDense prior_hidden, prior_mean, prior_std; /* D -> U -> S, S */
-    WmDense post_hidden, post_mean, post_std;    /* D + E -> U -> S, S */
+    WmLatentHead prior;                     /* D -> U -> S */
+    WmLatentHead posterior;                 /* D + E -> U -> S */
     /* An ensemble of prior members p_k(z | h), k = 1 .. members - 1, beside the main one (k = 0): trained on the same
      * posteriors from other initialisations, they disagree where the model has not seen enough. */
     int members;
-    WmDense member_hidden[WM_RSSM_MEMBERS_MAX], member_mean[WM_RSSM_MEMBERS_MAX], member_std[WM_RSSM_MEMBERS_MAX];
+    WmLatentHead member[WM_RSSM_MEMBERS_MAX]; /* [1, members) */
 } WmRssm;
 
 /* One transition for `batch` rows: what forward keeps for backward. */
@@ -60,20 +61,19 @@ typedef struct {
     float *noise, *z;                /* S */
 } WmRssmTrace;
 
-WmStatus rssm_declare(WmRssm *rssm, WmParams *params, int deter, int stoch, int hidden, int embed, int action,
-                      float min_std, WmActivation activation, int members, WmError *err);
+WmStatus rssm_declare(WmRssm *rssm, WmParams *params, int deter, const WmLatent *latent, int hidden, int embed,
+                      int action, WmActivation activation, int members, WmError *err);
 
-/* The prior layers of member `member` (0: the main prior): hidden, mean and raw std. */
-void rssm_member_layers(const WmRssm *rssm, int member, const WmDense **hidden, const WmDense **mean,
-                        const WmDense **std);
+/* The prior head of member `member` (0: the main prior). */
+const WmLatentHead *rssm_member_head(const WmRssm *rssm, int member);
 /* Member `member`'s prior (0: the main prior) on h (B, D): its hidden layer (B, U), mean, raw std and std (B, S). */
 WmStatus rssm_member_prior(const WmRssm *rssm, const WmParams *params, int member, const float *h, float *hidden,
                            float *mean, float *raw, float *std, int batch, WmError *err);
 /* Its backward from dmean and dstd (consumed); dh (may be NULL) +=, the member's parameter gradients +=. Scratch
  * from the arena, handed back. */
 WmStatus rssm_member_prior_backward(const WmRssm *rssm, WmParams *params, WmArena *arena, int member, float *dh,
-                                    float *dmean, float *dstd, const float *h, const float *hidden, const float *raw,
-                                    int batch, WmError *err);
+                                    float *dmean, float *dstd, const float *h, const float *hidden, const float *mean,
+                                    const float *raw, int batch, WmError *err);
 
 /* Runs the filter over a sequence: embed (L, B, E), actions (L, B, A), noise (L, B, S) owned by the caller and
  * kept by reference in the trace. From step `context` on (context < L), the frames are not looked at: z is drawn
@@ -83,7 +83,7 @@ WmStatus rssm_observe(const WmRssm *rssm, const WmParams *params, WmArena *arena
                       int context, WmError *err);
 
 /* One filter step for acting, batch 1: (h, z) <- the transition from (h, z) with `action`, then the posterior
- * given the frame's embedding, z its mean. Updates h (D) and z (S) in place. */
+ * given the frame's embedding, z its mode. Updates h (D) and z (S) in place. */
 WmStatus rssm_filter(const WmRssm *rssm, const WmParams *params, WmArena *arena, float *h, float *z,
                      const float *action, const float *embed, WmError *err);
 

@@ -8,7 +8,6 @@
 #include "core/reduce.h"
 #include "ops/concat.h"
 #include "ops/loss.h"
-#include "ops/sample.h"
 
 enum { IMAGE_CHANNELS = 3 };
 
@@ -46,9 +45,10 @@ WmStatus world_model_declare(WmWorldModel *model, const WmModelConfig *config, i
         return err->status;
     const WmConvStack *enc = &model->encoder;
     model->embed = enc->channels[ek->count - 1] * enc->heights[ek->count - 1] * enc->widths[ek->count - 1];
-    const int D = (int)config->net.deter, S = (int)config->net.stoch;
-    if (rssm_declare(&model->rssm, &model->params, D, S, (int)config->net.hidden, model->embed, action_dim,
-                     (float)config->net.min_std, act, (int)config->net.ensemble, err))
+    const WmLatent latent = latent_from_config(&config->net);
+    const int D = (int)config->net.deter, S = latent.width;
+    if (rssm_declare(&model->rssm, &model->params, D, &latent, (int)config->net.hidden, model->embed, action_dim, act,
+                     (int)config->net.ensemble, err))
         return err->status;
     /* PlaNet's decoder: dense to 32d, seen as a 32d x 1 x 1 image, then 4d, 2d, d, 3 channels. */
     model->decoder_width = 32 * d;
@@ -222,16 +222,15 @@ static WmStatus overshoot_forward(WmWorldModel *m, Overshoot *o, WmError *err) {
         if (k < o->distance) {
             o->z[k] = arena_floats(&m->arena, rows * S);
             if (o->z[k] == NULL) return arena_check(&m->arena, err);
-            gauss_sample_forward(o->z[k], step->prior_std, step->prior_mean, step->prior_raw, noise, rows * S,
-                                 m->rssm.min_std);
+            latent_sample(&m->rssm.latent, o->z[k], step->prior_mean, step->prior_std, noise, rows);
             noise += rows * S;
         }
         if (k >= 2) {
             o->kl[k] = arena_floats(&m->arena, rows);
             float *clamped = arena_floats(&m->arena, rows);
             if (clamped == NULL) return arena_check(&m->arena, err);
-            kl_diag_gauss_forward(o->kl[k], t->post_mean + shift * S, t->post_std + shift * S, step->prior_mean,
-                                  step->prior_std, (int)rows, S);
+            latent_kl_forward(&m->rssm.latent, o->kl[k], t->post_mean + shift * S, t->post_std + shift * S,
+                              step->prior_mean, step->prior_std, (int)rows);
             free_nats_forward(clamped, o->kl[k], rows, (float)m->config.loss.free_nats);
             for (size_t r = 0; r < rows; r++) o->kl_sum += o->kl[k][r], o->clamped_sum += clamped[r];
             o->kl_rows += rows;
@@ -264,13 +263,12 @@ static WmStatus overshoot_backward(WmWorldModel *m, Overshoot *o, float weight, 
             memset(dkl, 0, rows * sizeof(float));
             free_nats_backward(dkl, dclamped, o->kl[k], rows, (float)m->config.loss.free_nats);
             const size_t shift = (size_t)k * m->batch * S;
-            kl_diag_gauss_backward(target_grads ? g->dpost_mean + shift : NULL, target_grads ? g->dpost_std + shift : NULL,
-                                   dmean, dstd, dkl, m->trace.post_mean + shift, m->trace.post_std + shift,
-                                   o->steps[k].prior_mean, o->steps[k].prior_std, (int)rows, S);
+            latent_kl_backward(&m->rssm.latent, target_grads ? g->dpost_mean + shift : NULL,
+                               target_grads ? g->dpost_std + shift : NULL, dmean, dstd, dkl, m->trace.post_mean + shift,
+                               m->trace.post_std + shift, o->steps[k].prior_mean, o->steps[k].prior_std, (int)rows);
         }
-        if (dz != NULL) { /* z_k = mean + std * noise */
-            const float *noise = noise_end - rows * S;
-            for (size_t i = 0; i < rows * S; i++) dmean[i] += dz[i], dstd[i] += dz[i] * noise[i];
+        if (dz != NULL) { /* z_k, a draw from step k's prior */
+            latent_sample_backward(&m->rssm.latent, dmean, dstd, dz, noise_end - rows * S, rows);
             noise_end -= rows * S;
         }
         const float *h_prev = k > 1 ? o->steps[k - 1].h : m->trace.h;
@@ -329,7 +327,7 @@ static WmStatus members_forward(WmWorldModel *m, WmElbo *e, double *kl_sum, WmEr
         if (arena_check(&m->arena, err) ||
             rssm_member_prior(&m->rssm, &m->params, k, m->trace.h, p->hidden, p->mean, p->raw, p->std, N, err))
             return err->status;
-        kl_diag_gauss_forward(p->kl, m->trace.post_mean, m->trace.post_std, p->mean, p->std, N, S);
+        latent_kl_forward(&m->rssm.latent, p->kl, m->trace.post_mean, m->trace.post_std, p->mean, p->std, N);
         for (int n = 0; n < N; n++) *kl_sum += p->kl[n];
     }
     return WM_OK;
@@ -346,10 +344,10 @@ static WmStatus members_backward(WmWorldModel *m, const WmElbo *e, float *dstep,
         float *dmean = arena_alloc_zero(arena, rows_s * sizeof(float)), *dstd = arena_alloc_zero(arena, rows_s * sizeof(float));
         if (arena_check(arena, err)) return err->status;
         for (int n = 0; n < N; n++) dstep[n] = (float)m->config.loss.kl_scale * per_frame;
-        kl_diag_gauss_backward(NULL, NULL, dmean, dstd, dstep, m->trace.post_mean, m->trace.post_std, p->mean, p->std, N,
-                               S);
-        if (rssm_member_prior_backward(&m->rssm, &m->params, arena, k, NULL, dmean, dstd, m->trace.h, p->hidden, p->raw,
-                                       N, err))
+        latent_kl_backward(&m->rssm.latent, NULL, NULL, dmean, dstd, dstep, m->trace.post_mean, m->trace.post_std,
+                           p->mean, p->std, N);
+        if (rssm_member_prior_backward(&m->rssm, &m->params, arena, k, NULL, dmean, dstd, m->trace.h, p->hidden,
+                                       p->mean, p->raw, N, err))
             return err->status;
         arena_rewind(arena, mark);
     }
@@ -365,10 +363,14 @@ static double continue_forward(const WmWorldModel *m) {
     return nll / N;
 }
 
+/* DreamerV3's KL terms: the dynamics and representation losses, each max(free_bits, KL) with the gradient on one
+ * side. They add to PlaNet's term (loss.kl_scale with free nats), which a V3 config sets to 0. */
+static int kl_split(const WmModelConfig *c) { return c->loss.kl_dyn > 0.0 || c->loss.kl_rep > 0.0; }
+
 WmStatus elbo_forward(WmWorldModel *m, WmLosses *losses, WmError *err) {
     WmArena *arena = &m->arena;
     const WmModelConfig *c = &m->config;
-    const int N = m->batch * m->length, S = m->rssm.stoch;
+    const int N = m->batch * m->length;
     const size_t image_floats = world_model_image_floats(m);
     const WmModelInput *in = &m->input;
     WmElbo *e = m->elbo;
@@ -380,15 +382,18 @@ WmStatus elbo_forward(WmWorldModel *m, WmLosses *losses, WmError *err) {
     /* The ELBO, per frame: image and reward log-likelihoods (std 1, as PlaNet), KL with free nats per step. */
     const double image_ll = gauss_ll_fixed_forward(m->image_mean, in->images, image_floats, 1.0f);
     const double reward_ll = gauss_ll_fixed_forward(m->reward_mean, in->rewards, (size_t)N, 1.0f);
-    kl_diag_gauss_forward(e->kl, m->trace.post_mean, m->trace.post_std, m->trace.prior_mean, m->trace.prior_std, N, S);
+    latent_kl_forward(&m->rssm.latent, e->kl, m->trace.post_mean, m->trace.post_std, m->trace.prior_mean,
+                      m->trace.prior_std, N);
     free_nats_forward(e->kl_clamped, e->kl, (size_t)N, (float)c->loss.free_nats);
-    double kl_sum = 0.0, kl_clamped_sum = 0.0;
+    double kl_sum = 0.0, kl_clamped_sum = 0.0, kl_bits_sum = 0.0;
     for (int n = 0; n < N; n++) kl_sum += e->kl[n], kl_clamped_sum += e->kl_clamped[n];
+    for (int n = 0; kl_split(c) && n < N; n++) kl_bits_sum += e->kl[n] > c->loss.free_bits ? e->kl[n] : c->loss.free_bits;
     losses->image_nll = -image_ll / N;
     losses->reward_nll = -reward_ll / N;
     losses->kl = kl_sum / N;
     losses->image_mse = reduce_sum_squared_diff(m->image_mean, in->images, image_floats) / (double)image_floats;
     losses->loss = losses->image_nll + c->loss.reward_scale * losses->reward_nll + c->loss.kl_scale * kl_clamped_sum / N;
+    if (kl_split(c)) losses->loss += (c->loss.kl_dyn + c->loss.kl_rep) * kl_bits_sum / N;
     losses->overshoot_kl = 0.0;
     WmOvershoot *overshoot = m->overshoot;
     /* Each distance weighs as much as the ordinary KL term, averaged over the D - 1 extra distances. */
@@ -438,26 +443,42 @@ static WmStatus decode_backward(WmWorldModel *m, const WmElbo *e, float *ddecode
                         err);
 }
 
-/* The KL term with free nats into the posterior's and prior's gradients; balancing splits it between the two
- * distributions (Dreamer V2). dkl (N) zeroed, dstep (N) scratch. */
+/* dstep (N) = weight where the KL is above `free`, else 0. */
+static void kl_weights(float *dstep, const float *kl, int n, double free, double weight) {
+    for (int i = 0; i < n; i++) dstep[i] = kl[i] > free ? (float)weight : 0.0f;
+}
+
+/* The KL terms into the posterior's and prior's gradients. PlaNet's, with free nats: balancing splits it between
+ * the two distributions (Dreamer V2). Then DreamerV3's dynamics loss (the prior) and representation loss (the
+ * posterior), each with free bits. dkl (N) zeroed, dstep (N) scratch. */
 static void kl_backward(const WmWorldModel *m, const WmElbo *e, float *dkl, float *dstep, float per_frame,
                         WmRssmGrads *g) {
     const WmModelConfig *c = &m->config;
     const WmRssmTrace *t = &m->trace;
-    const int N = m->batch * m->length, S = m->rssm.stoch;
+    const WmLatent *latent = &m->rssm.latent;
+    const int N = m->batch * m->length;
+    if (kl_split(c)) {
+        kl_weights(dstep, e->kl, N, c->loss.free_bits, c->loss.kl_dyn * per_frame);
+        latent_kl_backward(latent, NULL, NULL, g->dprior_mean, g->dprior_std, dstep, t->post_mean, t->post_std,
+                           t->prior_mean, t->prior_std, N);
+        kl_weights(dstep, e->kl, N, c->loss.free_bits, c->loss.kl_rep * per_frame);
+        latent_kl_backward(latent, g->dpost_mean, g->dpost_std, NULL, NULL, dstep, t->post_mean, t->post_std,
+                           t->prior_mean, t->prior_std, N);
+    }
+    if (c->loss.kl_scale == 0.0) return;
     for (int n = 0; n < N; n++) dstep[n] = (float)c->loss.kl_scale * per_frame;
     free_nats_backward(dkl, dstep, e->kl, (size_t)N, (float)c->loss.free_nats);
     if (c->loss.kl_balancing) {
         const float prior_share = (float)c->loss.kl_balance;
         for (int n = 0; n < N; n++) dstep[n] = dkl[n] * prior_share;
-        kl_diag_gauss_backward(NULL, NULL, g->dprior_mean, g->dprior_std, dstep, t->post_mean, t->post_std,
-                               t->prior_mean, t->prior_std, N, S);
+        latent_kl_backward(latent, NULL, NULL, g->dprior_mean, g->dprior_std, dstep, t->post_mean, t->post_std,
+                           t->prior_mean, t->prior_std, N);
         for (int n = 0; n < N; n++) dstep[n] = dkl[n] * (1.0f - prior_share);
-        kl_diag_gauss_backward(g->dpost_mean, g->dpost_std, NULL, NULL, dstep, t->post_mean, t->post_std,
-                               t->prior_mean, t->prior_std, N, S);
+        latent_kl_backward(latent, g->dpost_mean, g->dpost_std, NULL, NULL, dstep, t->post_mean, t->post_std,
+                           t->prior_mean, t->prior_std, N);
     } else {
-        kl_diag_gauss_backward(g->dpost_mean, g->dpost_std, g->dprior_mean, g->dprior_std, dkl, t->post_mean,
-                               t->post_std, t->prior_mean, t->prior_std, N, S);
+        latent_kl_backward(latent, g->dpost_mean, g->dpost_std, g->dprior_mean, g->dprior_std, dkl, t->post_mean,
+                           t->post_std, t->prior_mean, t->prior_std, N);
     }
 }
 

@@ -47,10 +47,15 @@ static double mlp_flops(const WmMlp *mlp, double rows) {
     return total;
 }
 
+/* A latent head's layers (a categorical has no mean layer: 0 x 0). */
+static double head_flops(const WmLatentHead *head, double rows) {
+    return dense_flops(&head->hidden, rows) + dense_flops(&head->mean, rows) + dense_flops(&head->raw, rows);
+}
+
 /* One transition of the RSSM's prior for `rows` states: the input layer, the GRU's two projections, the prior. */
 static double transition_flops(const WmRssm *r, double rows) {
     return dense_flops(&r->input, rows) + 2.0 * rows * 3 * r->deter * (r->hidden + r->deter) +
-           dense_flops(&r->prior_hidden, rows) + dense_flops(&r->prior_mean, rows) + dense_flops(&r->prior_std, rows);
+           head_flops(&r->prior, rows);
 }
 
 /* Multiply-adds x 2 of forward and backward: every layer's backward costs twice its forward, except the first
@@ -63,9 +68,7 @@ static double step_flops(const WmWorldModel *m) {
     for (int i = 0; i < m->decoder.layers; i++) total += 3 * conv_stack_layer_flops(&m->decoder, i);
     total += 3 * dense_flops(&m->decoder_dense, N);
     total += 3 * mlp_flops(&m->reward, N);
-    const WmDense *rssm_dense[] = {&r->input, &r->prior_hidden, &r->prior_mean, &r->prior_std,
-                                   &r->post_hidden, &r->post_mean, &r->post_std};
-    for (size_t i = 0; i < sizeof rssm_dense / sizeof rssm_dense[0]; i++) total += 3 * dense_flops(rssm_dense[i], B) * L;
+    total += 3 * (dense_flops(&r->input, B) + head_flops(&r->prior, B) + head_flops(&r->posterior, B)) * L;
     total += 3 * 2.0 * B * 3 * r->deter * (r->hidden + r->deter) * L; /* GRU: both projections */
     return total;
 }

@@ -32,6 +32,7 @@ static const ConfigChoice GRADIENTS[] = {{"dynamics", WM_GRADIENT_DYNAMICS}, {"r
                           PROPAGATIONS[] = {{"each", WM_PROPAGATION_EACH}, {"random", WM_PROPAGATION_RANDOM}, {0}},
                           PRECISIONS[] = {{"auto", WM_PRECISION_AUTO}, {"fp32", WM_PRECISION_FP32},
                                           {"bf16", WM_PRECISION_BF16}, {0}},
+                          LATENTS[] = {{"gaussian", WM_LATENT_GAUSSIAN}, {"categorical", WM_LATENT_CATEGORICAL}, {0}},
                           ACTOR_MODES[] = {{"mean", WM_ACTOR_MODE_MEAN}, {"density", WM_ACTOR_MODE_DENSITY}, {0}};
 
 #define AT(field) offsetof(WmConfig, field)
@@ -59,7 +60,14 @@ static const ConfigKey KEYS[] = {
     {"model.decoder_kernels", KEY_LIST, AT(model.decoder_kernels), 1, 16, "[5, 5, 6, 6]",
      "kernel of each decoder deconvolution (stride 2, from 1x1 to the image size)", NULL},
     {"model.deter", KEY_INT, AT(model.deter), 1, 8192, "200", "D: deterministic (GRU) state size", NULL},
-    {"model.stoch", KEY_INT, AT(model.stoch), 1, 8192, "30", "S: stochastic state size", NULL},
+    {"model.stoch", KEY_INT, AT(model.stoch), 1, 8192, "30",
+     "S: the stochastic state's Gaussians, or its categoricals (model.latent)", NULL},
+    {"model.latent", KEY_CHOICE, AT(model.latent), 0, 0, "gaussian",
+     "the stochastic state: gaussian (PlaNet: stoch Gaussians) or categorical (DreamerV3: stoch one-hot categoricals "
+     "of model.classes, straight-through gradients)", LATENTS},
+    {"model.classes", KEY_INT, AT(model.classes), 2, 1024, "32", "classes of each categorical (model.latent)", NULL},
+    {"model.unimix", KEY_FLOAT, AT(model.unimix), 0, 0.99, "0.01",
+     "uniform share mixed into each categorical (DreamerV3: 1%)", NULL},
     {"model.hidden", KEY_INT, AT(model.hidden), 1, 8192, "200", "width of the RSSM's dense layers", NULL},
     {"model.min_std", KEY_FLOAT, AT(model.min_std), 1e-6, 10, "0.1", "floor of the stochastic state's std", NULL},
     {"model.ensemble", KEY_INT, AT(model.ensemble), 1, 16, "1",
@@ -75,6 +83,13 @@ static const ConfigKey KEYS[] = {
     {"loss.kl_scale", KEY_FLOAT, AT(loss.kl_scale), 0, 1e6, "1.0", "weight of the KL term", NULL},
     {"loss.kl_balancing", KEY_BOOL, AT(loss.kl_balancing), 0, 1, "false", "Dreamer V2 KL balancing", NULL},
     {"loss.kl_balance", KEY_FLOAT, AT(loss.kl_balance), 0, 1, "0.8", "prior's share of the KL gradient", NULL},
+    {"loss.kl_dyn", KEY_FLOAT, AT(loss.kl_dyn), 0, 1e6, "0.0",
+     "weight of the dynamics loss max(free_bits, KL(sg(q) || p)), which trains the prior (DreamerV3: 0.5)", NULL},
+    {"loss.kl_rep", KEY_FLOAT, AT(loss.kl_rep), 0, 1e6, "0.0",
+     "weight of the representation loss max(free_bits, KL(q || sg(p))), which trains the posterior (DreamerV3: 0.1)",
+     NULL},
+    {"loss.free_bits", KEY_FLOAT, AT(loss.free_bits), 0, 1e6, "1.0",
+     "the dynamics and representation losses get no gradient below this KL per step", NULL},
     {"loss.reward_scale", KEY_FLOAT, AT(loss.reward_scale), 0, 1e6, "1.0", "weight of the reward log-likelihood", NULL},
     {"loss.overshooting", KEY_INT, AT(loss.overshooting), 0, 1000, "0",
      "latent overshooting distance D (PlaNet): KL terms for open-loop priors 2..D steps ahead; 0 or 1 is off", NULL},
@@ -378,6 +393,9 @@ WmStatus model_config_validate(const WmModelConfig *config, WmError *err) {
         return wm_error_set(err, WM_ERR_ARG, "model.decoder_kernels: the decoder makes %ldx%ld images, data is %ldx%ld",
                             size, size, config->width, config->height);
     if (net->decoder_kernels.count < 2) return wm_error_set(err, WM_ERR_ARG, "model.decoder_kernels: at least 2 layers");
+    if (net->latent == WM_LATENT_CATEGORICAL && net->stoch * net->classes > 65536)
+        return wm_error_set(err, WM_ERR_ARG, "model.classes: stoch x classes = %ld floats of state, more than 65536",
+                            net->stoch * net->classes);
     return WM_OK;
 }
 

@@ -26,13 +26,18 @@ typedef enum { WM_PLAN_SHOOTING, WM_PLAN_CEM, WM_PLAN_MPPI, WM_PLAN_ACTOR } WmPl
 typedef enum { WM_PROPAGATION_EACH, WM_PROPAGATION_RANDOM } WmPropagationChoice;
 typedef enum { WM_ACTOR_MODE_MEAN, WM_ACTOR_MODE_DENSITY } WmActorModeChoice;
 typedef enum { WM_GRADIENT_DYNAMICS, WM_GRADIENT_REINFORCE } WmGradientChoice;
+/* model.latent: the stochastic state's distribution (nets/latent.h). */
+typedef enum { WM_LATENT_GAUSSIAN, WM_LATENT_CATEGORICAL } WmLatentChoice;
 
 /* The networks' sizes (the config's model section). */
 typedef struct {
     long depth;                /* encoder channels d, 2d, 4d, 8d; decoder 4d, 2d, d */
     WmIntList encoder_kernels; /* stride 2 each */
     WmIntList decoder_kernels;
-    long deter, stoch, hidden; /* D, S, and the units of the RSSM's dense layers */
+    long deter, stoch, hidden; /* D, the stochastic state's Gaussians or categoricals, the RSSM's dense units */
+    WmLatentChoice latent;     /* gaussian (PlaNet) or categorical (DreamerV3) */
+    long classes;              /* each categorical's classes: the state is stoch x classes one-hot floats */
+    double unimix;             /* the uniform share mixed into every categorical */
     double min_std;
     long ensemble; /* K prior members; 1 is no ensemble */
     long reward_layers, reward_units;
@@ -45,6 +50,8 @@ typedef struct {
     double free_nats, kl_scale;
     int kl_balancing;  /* Dreamer V2: prior trained toward the posterior faster */
     double kl_balance; /* the prior's share of the KL gradient when balancing */
+    double kl_dyn, kl_rep; /* DreamerV3: KL(sg(q) || p) and KL(q || sg(p)), each clipped below free_bits */
+    double free_bits;
     double reward_scale;
     long overshooting; /* PlaNet's latent overshooting distance; 0 is off */
     double overshooting_scale;

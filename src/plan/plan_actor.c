@@ -47,7 +47,7 @@ WmStatus actor_proposal_fill(void *ctx, float *candidates, int count, WmError *e
             memcpy(candidates + ((size_t)n * horizon + t) * A, action + (size_t)n * A, (size_t)A * sizeof *action);
         if (rssm_step_forward(r, &m->params, &step, h, z, action, err)) return err->status;
         memcpy(h, step.h, (size_t)count * D * sizeof *h);
-        memcpy(z, step.prior_mean, (size_t)count * S * sizeof *z);
+        latent_mode(&r->latent, z, step.prior_mean, (size_t)count);
         arena_rewind(arena, mark);
     }
     return WM_OK;

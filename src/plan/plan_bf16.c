@@ -40,11 +40,11 @@ WmStatus plan_bf16_init(WmPlanBf16 *net, const WmWorldModel *model, int count, W
         matmul_bf16_init(&net->gru_hh, ctx, rows, r->deter, 3 * r->deter, err))
         return err->status;
     for (int k = 0; k < r->members; k++) {
-        const WmDense *hidden, *mean, *std;
-        rssm_member_layers(r, k, &hidden, &mean, &std);
+        const WmLatentHead *head = rssm_member_head(r, k);
+        const WmDense *out = r->latent.kind == WM_LATENT_CATEGORICAL ? &head->raw : &head->mean;
         const int head_rows = k == 0 ? rows : count; /* head 0 runs on every particle, the others on their own */
-        if (layer_init(&net->prior_hidden[k], ctx, hidden, head_rows, err) ||
-            layer_init(&net->prior_mean[k], ctx, mean, head_rows, err))
+        if (layer_init(&net->prior_hidden[k], ctx, &head->hidden, head_rows, err) ||
+            layer_init(&net->prior_out[k], ctx, out, head_rows, err))
             return err->status;
     }
     for (int i = 0; i < model->reward.count; i++) {
@@ -64,7 +64,7 @@ void plan_bf16_free(WmPlanBf16 *net) {
     matmul_bf16_free(&net->gru_hh);
     for (int k = 0; k < WM_RSSM_MEMBERS_MAX; k++) {
         matmul_bf16_free(&net->prior_hidden[k].product);
-        matmul_bf16_free(&net->prior_mean[k].product);
+        matmul_bf16_free(&net->prior_out[k].product);
     }
     for (int i = 0; i < WM_MLP_LAYERS_MAX; i++) matmul_bf16_free(&net->reward[i].product);
     free(net->x);
@@ -82,7 +82,7 @@ WmStatus plan_bf16_load(WmPlanBf16 *net, WmError *err) {
         return err->status;
     for (int k = 0; k < r->members; k++)
         if (layer_load(&net->prior_hidden[k], ctx, &m->params, err) ||
-            layer_load(&net->prior_mean[k], ctx, &m->params, err))
+            layer_load(&net->prior_out[k], ctx, &m->params, err))
             return err->status;
     for (int i = 0; i < m->reward.count; i++)
         if (layer_load(&net->reward[i], ctx, &m->params, err)) return err->status;
@@ -107,17 +107,17 @@ WmStatus plan_bf16_transition(WmPlanBf16 *net, WmRssmStep *step, const float *h_
     if (matmul_bf16_forward(&net->gru_hh, &net->dnnl, proj_h, net->x, params_value(&m->params, r->gru_bias_hh), err))
         return err->status;
     gru_gates_forward(step->h, gates, proj_x, proj_h, h_prev, rows, r->deter);
-    if (layer_forward(net, &net->prior_hidden[0], step->prior_h, step->h, err) ||
-        layer_forward(net, &net->prior_mean[0], step->prior_mean, step->prior_h, err))
-        return err->status;
-    return WM_OK;
+    return plan_bf16_member_prior(net, 0, step->h, step->prior_h, step->prior_mean, step->prior_raw, err);
 }
 
-WmStatus plan_bf16_member_prior(WmPlanBf16 *net, int member, const float *h, float *hidden, float *mean,
+WmStatus plan_bf16_member_prior(WmPlanBf16 *net, int member, const float *h, float *hidden, float *mean, float *raw,
                                 WmError *err) {
+    const WmLatent *latent = &net->model->rssm.latent;
+    const int categorical = latent->kind == WM_LATENT_CATEGORICAL;
     if (layer_forward(net, &net->prior_hidden[member], hidden, h, err) ||
-        layer_forward(net, &net->prior_mean[member], mean, hidden, err))
+        layer_forward(net, &net->prior_out[member], categorical ? raw : mean, hidden, err))
         return err->status;
+    if (categorical) latent_mean_from_raw(latent, mean, raw, (size_t)net->prior_out[member].product.batch);
     return WM_OK;
 }
 

@@ -60,9 +60,10 @@ void plan_model_start(WmPlanModel *plan, const float *h, const float *z) { plan-
 static WmStatus member_prior(WmPlanModel *plan, WmRssmStep *step, int head, size_t at, int count, WmError *err) {
     const WmRssm *r = &plan->model->rssm;
     float *h = step->h + at * r->deter, *hidden = step->prior_h + at * r->hidden, *mean = step->prior_mean + at * r->stoch;
-    if (plan->bf16) return plan_bf16_member_prior(&plan->fast, head, h, hidden, mean, err);
-    return rssm_member_prior(r, &plan->model->params, head, h, hidden, mean, step->prior_raw + at * r->stoch,
-                             step->prior_std + at * r->stoch, count, err);
+    float *raw = step->prior_raw + at * r->stoch;
+    if (plan->bf16) return plan_bf16_member_prior(&plan->fast, head, h, hidden, mean, raw, err);
+    return rssm_member_prior(r, &plan->model->params, head, h, hidden, mean, raw, step->prior_std + at * r->stoch,
+                             count, err);
 }
 
 WmStatus plan_model_returns(void *ctx, const float *candidates, int count, float *returns, WmError *err) {
@@ -86,7 +87,7 @@ WmStatus plan_model_returns(void *ctx, const float *candidates, int count, float
         memcpy(z + (size_t)row * S, plan->z, (size_t)S * sizeof *z);
         returns[row] = 0.0f;
     }
-    const float *parts[2] = {step.h, step.prior_mean};
+    const float *parts[2] = {step.h, z};
     const int widths[2] = {D, S};
     for (int t = 0; t < horizon; t++) {
         for (int row = 0; row < rows; row++)
@@ -104,7 +105,8 @@ WmStatus plan_model_returns(void *ctx, const float *candidates, int count, float
             const int head = (int)rng_below(&plan->rng, (uint32_t)K);
             if (head != 0 && member_prior(plan, &step, head, 0, count, err)) return err->status;
         }
-        /* The prior's mean is the next z; the reward head reads [h, z]. */
+        /* The prior's mode is the next z (the transition has read this one); the reward head reads [h, z]. */
+        latent_mode(&r->latent, z, step.prior_mean, (size_t)rows);
         concat_forward(features, parts, widths, 2, rows);
         const float *x = features;
         if (plan->bf16) {
@@ -123,7 +125,6 @@ WmStatus plan_model_returns(void *ctx, const float *candidates, int count, float
         }
         for (int row = 0; row < rows; row++) returns[row] += x[row];
         memcpy(h, step.h, (size_t)rows * D * sizeof *h);
-        memcpy(z, step.prior_mean, (size_t)rows * S * sizeof *z);
         arena_rewind(arena, mark);
     }
     if (plan->value) { /* + gamma^H v(s_H) */
@@ -145,8 +146,8 @@ double plan_model_flops(const WmPlanModel *plan, int count) {
     const WmRssm *r = &m->rssm;
     const double rows = (double)count * plan->members;
     double per_step = 2.0 * rows * 3 * r->deter * (r->hidden + r->deter); /* GRU */
-    const WmDense *dense[] = {&r->input, &r->prior_hidden, &r->prior_mean, &r->prior_std};
-    for (int i = 0; i < 4; i++) per_step += 2.0 * rows * dense[i]->in * dense[i]->out;
+    const WmDense *dense[] = {&r->input, &r->prior.hidden, &r->prior.mean, &r->prior.raw};
+    for (int i = 0; i < 4; i++) per_step += 2.0 * rows * dense[i]->in * dense[i]->out; /* mean: 0 x 0, categorical */
     for (int i = 0; i < m->reward.count; i++) per_step += 2.0 * rows * m->reward.layers[i].in * m->reward.layers[i].out;
     return per_step * plan->horizon;
 }

@@ -264,7 +264,7 @@ WmStatus checkpoint_load_policy(const char *path, WmActor *actor, WmValue *value
     WmCheckpointInfo info;
     if (checkpoint_read_info(&f, &info, err) == WM_OK) {
         const WmModelConfig model = model_config_from(&info.config);
-        const int features = (int)(model.net.deter + model.net.stoch);
+        const int features = (int)model.net.deter + latent_from_config(&model.net).width;
         if (!info.config.actor.enabled) {
             wm_error_set(err, WM_ERR_ARG, "%s: this run was trained without the actor (actor.enabled false); "
                          "plan with cem, mppi or shooting", path);

@@ -110,8 +110,8 @@ static WmStatus ensemble_reward_backward(WmImagination *im, const WmWorldModel *
         float *const parts[2] = {dh, dmean};
         const int widths[2] = {D, S};
         concat_backward(parts, dfeatures, widths, 2, N);
-        if (rssm_member_prior_backward(&m->rssm, frozen, arena, j, dh, dmean, dstd, x->h, e->hidden[j], e->raw[j], N,
-                                       err))
+        if (rssm_member_prior_backward(&m->rssm, frozen, arena, j, dh, dmean, dstd, x->h, e->hidden[j], e->mean[j],
+                                       e->raw[j], N, err))
             return err->status;
         arena_rewind(arena, mark);
     }
@@ -158,7 +158,7 @@ WmStatus imagine_rollout_forward(WmImagination *im, const WmWorldModel *m, const
         if (rssm_step_forward(&m->rssm, &m->params, &next->step, x->h, x->z, x->action, err)) return err->status;
         if ((z = arena_floats(arena, (size_t)N * S)) == NULL) return arena_check(arena, err);
         const float *noise = latent_noise + (size_t)k * N * S;
-        for (size_t i = 0; i < (size_t)N * S; i++) z[i] = next->step.prior_mean[i] + next->step.prior_std[i] * noise[i];
+        latent_sample(&m->rssm.latent, z, next->step.prior_mean, next->step.prior_std, noise, (size_t)N);
         next->h = next->step.h, next->z = z;
         if (im->variance_penalty > 0.0f && m->rssm.members > 1 && ensemble_reward_forward(im, m, next, err)) return err->status;
     }
@@ -188,7 +188,7 @@ WmStatus imagine_rollout_backward_reinforce(WmImagination *im, const Imagined *s
 
 /* Through the learned dynamics (Dreamer V1): from s_H back to s_0, each state's gradient gathers the reward's and
  * the value's (frozen views: no weight gradients), the actor's through its input, and the next transition's; then
- * it goes back through z_k = mean + std eps and the transition into the previous state and the action taken
+ * it goes back through the draw z_k (z = mean + std eps, or straight through) and the transition into the previous state and the action taken
  * there. */
 WmStatus imagine_rollout_backward_dynamics(WmImagination *im, const WmWorldModel *m, const Imagined *s,
                                            const ImagineGradients *g, WmError *err) {
@@ -239,10 +239,11 @@ WmStatus imagine_rollout_backward_dynamics(WmImagination *im, const WmWorldModel
             for (int n = 0; n < N; n++) dtop[n] = -im->variance_penalty * AT(g->reward, k)[n];
             if (ensemble_reward_backward(im, m, &frozen_model, x, dtop, dh, err)) return err->status;
         }
-        float *dmean = arena_floats(arena, (size_t)N * S), *dstd = arena_floats(arena, (size_t)N * S);
+        float *dmean = arena_alloc_zero(arena, (size_t)N * S * sizeof(float));
+        float *dstd = arena_alloc_zero(arena, (size_t)N * S * sizeof(float));
         if (dstd == NULL) return arena_check(arena, err);
         const float *noise = im->noise + (size_t)steps * N * A + (size_t)(k - 1) * N * S;
-        for (size_t i = 0; i < (size_t)N * S; i++) dmean[i] = dz[i], dstd[i] = dz[i] * noise[i];
+        latent_sample_backward(&m->rssm.latent, dmean, dstd, dz, noise, (size_t)N);
         memset(dh_prev, 0, (size_t)N * D * sizeof(float));
         memset(dz_prev, 0, (size_t)N * S * sizeof(float));
         memset(daction_prev, 0, (size_t)N * A * sizeof(float));

@@ -18,8 +18,9 @@ WmStatus value_create(WmValue *v, const WmActorSection *c, int features, WmError
     memset(v, 0, sizeof *v);
     params_init(&v->params);
     const WmActivation act = c->activation == WM_ACTIVATION_RELU ? WM_ACT_RELU : WM_ACT_ELU;
-    if (mlp_declare(&v->net, &v->params, "value", features, (int)c->value_units, (int)c->value_layers, 1,
-                    act, err))
+    v->out = regression_make(c->value_head);
+    if (mlp_declare(&v->net, &v->params, "value", features, (int)c->value_units, (int)c->value_layers,
+                    regression_outputs(&v->out), act, err))
         return err->status;
     return params_allocate(&v->params, err);
 }

@@ -1,11 +1,12 @@
 /* Dreamer's actor and value on the latent features [h, z] (D + S): the actor an MLP to 2A raw outputs of a
- * tanh-Normal over actions in [-1, 1] (ops/tanh_normal.h), the value an MLP to one number. Each has its own
+ * tanh-Normal over actions in [-1, 1] (ops/tanh_normal.h), the value an MLP read as one number (nets/regression.h). Each has its own
  * parameter block, so each has its own Adam state, apart from the world model's. */
 #ifndef WM_NETS_ACTOR_H
 #define WM_NETS_ACTOR_H
 
 #include "config/config.h"
 #include "nets/mlp.h"
+#include "nets/regression.h"
 #include "ops/tanh_normal.h"
 
 typedef struct {
@@ -17,7 +18,8 @@ typedef struct {
 
 typedef struct {
     WmParams params;
-    WmMlp net; /* (D + S) -> 1 */
+    WmMlp net;        /* (D + S) -> 1, or the twohot bins */
+    WmRegression out; /* how its output reads as the value (actor.value_head) */
 } WmValue;
 
 /* Declared and allocated (values, gradients and moments) from the config's actor section. */

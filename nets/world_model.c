@@ -60,7 +60,10 @@ WmStatus world_model_declare(WmWorldModel *model, const WmModelConfig *config, i
                            channels, dk->values, act, 1, err))
         return err->status;
     const int units = (int)config->net.reward_units, layers = (int)config->net.reward_layers;
-    if (mlp_declare(&model->reward, &model->params, "reward", D + S, units, layers, 1, act, err)) return err->status;
+    model->reward_out = regression_make(config->net.reward_head);
+    if (mlp_declare(&model->reward, &model->params, "reward", D + S, units, layers, regression_outputs(&model->reward_out),
+                    act, err))
+        return err->status;
     /* Dreamer's continue head has the reward head's shape. */
     model->has_continue = config->net.continue_head;
     if (model->has_continue &&
@@ -69,7 +72,10 @@ WmStatus world_model_declare(WmWorldModel *model, const WmModelConfig *config, i
     return WM_OK;
 }
 
-void world_model_init_params(WmWorldModel *model, uint64_t seed) { params_init_glorot(&model->params, seed); }
+void world_model_init_params(WmWorldModel *model, uint64_t seed) {
+    params_init_glorot(&model->params, seed);
+    regression_init(&model->reward_out, &model->reward, &model->params);
+}
 
 /* Latent overshooting is a training term: a model built for sequences too short to hold its distance (one
  * built to predict or act) leaves it out. */
@@ -302,6 +308,10 @@ static WmStatus forward(WmWorldModel *m, int context, Forward *f, WmError *err) 
         return err->status;
     m->image_mean = f->decoder_outs[m->decoder.layers - 1];
     m->reward_mean = f->reward_outs[m->reward.count - 1];
+    if (m->reward_out.kind == WM_REGRESSION_TWOHOT) { /* the logits, read as the reward */
+        if ((m->reward_mean = arena_floats(arena, (size_t)N)) == NULL) return arena_check(arena, err);
+        regression_predict(&m->reward_out, m->reward_mean, f->reward_outs[m->reward.count - 1], N);
+    }
     m->continue_logit = m->has_continue ? f->continue_outs[m->continuation.count - 1] : NULL;
     return WM_OK;
 }
@@ -363,6 +373,22 @@ static double continue_forward(const WmWorldModel *m) {
     return nll / N;
 }
 
+/* The reward term: the Gaussian's log-likelihood, or minus the twohot cross-entropy. */
+static WmStatus reward_log_likelihood(WmWorldModel *m, const WmElbo *e, double *ll, WmError *err) {
+    const int N = m->batch * m->length;
+    if (m->reward_out.kind == WM_REGRESSION_GAUSSIAN) {
+        *ll = gauss_ll_fixed_forward(m->reward_mean, m->input.rewards, (size_t)N, 1.0f);
+        return WM_OK;
+    }
+    float *rows = arena_floats(&m->arena, (size_t)N);
+    if (rows == NULL) return arena_check(&m->arena, err);
+    regression_loss_forward(&m->reward_out, rows, e->f.reward_outs[m->reward.count - 1], m->input.rewards, N);
+    double sum = 0.0;
+    for (int n = 0; n < N; n++) sum += rows[n];
+    *ll = -sum;
+    return WM_OK;
+}
+
 /* DreamerV3's KL terms: the dynamics and representation losses, each max(free_bits, KL) with the gradient on one
  * side. They add to PlaNet's term (loss.kl_scale with free nats), which a V3 config sets to 0. */
 static int kl_split(const WmModelConfig *c) { return c->loss.kl_dyn > 0.0 || c->loss.kl_rep > 0.0; }
@@ -381,7 +407,8 @@ WmStatus elbo_forward(WmWorldModel *m, WmLosses *losses, WmError *err) {
 
     /* The ELBO, per frame: image and reward log-likelihoods (std 1, as PlaNet), KL with free nats per step. */
     const double image_ll = gauss_ll_fixed_forward(m->image_mean, in->images, image_floats, 1.0f);
-    const double reward_ll = gauss_ll_fixed_forward(m->reward_mean, in->rewards, (size_t)N, 1.0f);
+    double reward_ll = 0.0;
+    if (reward_log_likelihood(m, e, &reward_ll, err)) return err->status;
     latent_kl_forward(&m->rssm.latent, e->kl, m->trace.post_mean, m->trace.post_std, m->trace.prior_mean,
                       m->trace.prior_std, N);
     free_nats_forward(e->kl_clamped, e->kl, (size_t)N, (float)c->loss.free_nats);
@@ -429,10 +456,16 @@ static WmStatus decode_backward(WmWorldModel *m, const WmElbo *e, float *ddecode
         dense_backward(&m->decoder_dense, &m->params, dfeatures, ddecoder_in, e->f.features, e->f.decoder_in, N, err))
         return err->status;
     /* Reward head: dL/dmean of -scale * ll, then back through the MLP. */
-    float *dreward = arena_alloc_zero(arena, (size_t)N * sizeof(float));
-    if (dreward == NULL) return arena_check(arena, err);
-    gauss_ll_fixed_backward(dreward, m->reward_mean, in->rewards, (size_t)N, 1.0f,
-                            -(float)m->config.loss.reward_scale * per_frame);
+    const float reward_weight = (float)m->config.loss.reward_scale * per_frame;
+    float *dreward = arena_alloc_zero(arena, (size_t)N * regression_outputs(&m->reward_out) * sizeof(float));
+    float *drows = arena_floats(arena, (size_t)N);
+    if (drows == NULL) return arena_check(arena, err);
+    if (m->reward_out.kind == WM_REGRESSION_GAUSSIAN) {
+        gauss_ll_fixed_backward(dreward, m->reward_mean, in->rewards, (size_t)N, 1.0f, -reward_weight);
+    } else {
+        for (int n = 0; n < N; n++) drows[n] = reward_weight;
+        regression_loss_backward(&m->reward_out, dreward, drows, e->f.reward_outs[m->reward.count - 1], in->rewards, N);
+    }
     if (mlp_backward(&m->reward, &m->params, arena, dfeatures, dreward, e->f.features, e->f.reward_outs, N, err))
         return err->status;
     if (!m->has_continue) return WM_OK;

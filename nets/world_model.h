@@ -16,6 +16,7 @@
 #include "core/rng.h"
 #include "nets/conv_stack.h"
 #include "nets/mlp.h"
+#include "nets/regression.h"
 #include "nets/rssm.h"
 
 
@@ -55,7 +56,8 @@ typedef struct {
     int decoder_width;      /* the decoder's dense layer, reshaped to (width, 1, 1) */
     WmDense decoder_dense;
     WmRssm rssm;
-    WmMlp reward;       /* [h, z] -> the reward's mean */
+    WmMlp reward;       /* [h, z] -> the reward's mean, or its twohot logits */
+    WmRegression reward_out; /* how the reward head's output reads as the reward (model.reward_head) */
     WmMlp continuation; /* [h, z] -> the logit that the episode goes on (model.continue_head) */
     int has_continue;
     WmDnnl dnnl;
@@ -66,7 +68,7 @@ typedef struct {
     /* Outputs of the last forward, valid until the next (image_mean is NULL after a step with backward, which
      * writes the image's gradient over it): */
     float *image_mean;    /* (N, 3, H, W) */
-    float *reward_mean;   /* (N) */
+    float *reward_mean;   /* (N): the predicted reward */
     float *continue_logit; /* (N), with a continue head */
     WmRssmTrace trace;
 } WmWorldModel;

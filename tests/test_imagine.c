@@ -44,10 +44,12 @@ typedef struct {
 
 /* slow_target: the returns bootstrap from a frozen copy of the value, so a perturbed value moves its prediction
  * and not the target it regresses onto (the stop-gradient the value loss has). */
-static void make_fixture_with(Fixture *f, const char *gradient, int slow_target, int continue_head, int members) {
+static void make_fixture_twohot(Fixture *f, const char *gradient, int slow_target, int continue_head, int members,
+                                int twohot) {
     memset(f, 0, sizeof *f);
     WmConfig c;
     tiny_config(&c, gradient);
+    if (twohot) c.model.reward_head = c.actor.value_head = WM_REGRESSION_TWOHOT;
     c.actor.slow_target = slow_target;
     c.model.continue_head = continue_head;
     c.model.ensemble = members;
@@ -71,6 +73,17 @@ static void make_fixture_with(Fixture *f, const char *gradient, int slow_target,
     fill_normal(f->z, STARTS * 3, 1.0f, 8);
     fill_normal(f->im.noise, imagine_noise_floats(&f->im, &f->model), 1.0f, 9);
     for (int k = 0; k < f->im.horizon; k++) f->im.member_at[k] = (k * 7 + 1) % members; /* held fixed, as the noise */
+    /* A twohot head starts with its output layer at zero, where nothing before it gets a gradient: give it weights. */
+    const int reward_out = f->model.reward.layers[f->model.reward.count - 1].weight;
+    const int value_out = f->im.value.net.layers[f->im.value.net.count - 1].weight;
+    if (twohot) {
+        fill_normal(params_value(&f->model.params, reward_out), f->model.params.infos[reward_out].count, 0.3f, 10);
+        fill_normal(params_value(&f->im.value.params, value_out), f->im.value.params.infos[value_out].count, 0.3f, 11);
+    }
+}
+
+static void make_fixture_with(Fixture *f, const char *gradient, int slow_target, int continue_head, int members) {
+    make_fixture_twohot(f, gradient, slow_target, continue_head, members, 0);
 }
 
 static void make_fixture(Fixture *f, const char *gradient, int slow_target) {
@@ -127,13 +140,14 @@ static void check_tensors(Fixture *f, WmParams *p, int value, const char *what) 
  * every head's prior and reward; and returns normalised by a running percentile range of 4. */
 static const struct {
     const char *what;
-    int slow_target, continue_head, members, normalized;
+    int slow_target, continue_head, members, normalized, twohot;
 } ACTOR_VARIANTS[] = {
-    {"actor loss (dynamics)", 0, 0, 1, 0},
-    {"actor loss (dynamics, slow value)", 1, 0, 1, 0},
-    {"actor loss (continue head)", 0, 1, 1, 0},
-    {"actor loss (ensemble penalty)", 0, 0, 3, 0},
-    {"actor loss (returns normalised)", 0, 0, 1, 1},
+    {"actor loss (dynamics)", 0, 0, 1, 0, 0},
+    {"actor loss (dynamics, slow value)", 1, 0, 1, 0, 0},
+    {"actor loss (continue head)", 0, 1, 1, 0, 0},
+    {"actor loss (ensemble penalty)", 0, 0, 3, 0, 0},
+    {"actor loss (returns normalised)", 0, 0, 1, 1, 0},
+    {"actor loss (twohot reward and value, ensemble penalty)", 1, 0, 3, 0, 1},
 };
 
 /* actor.return_normalization with running percentiles -1.5 and 2.5: the return term is divided by 4. */
@@ -143,8 +157,8 @@ static void normalize_returns(Fixture *f) {
 
 START_TEST(actor_gradient_matches_central_differences) {
     Fixture f;
-    make_fixture_with(&f, "dynamics", ACTOR_VARIANTS[_i].slow_target, ACTOR_VARIANTS[_i].continue_head,
-                      ACTOR_VARIANTS[_i].members);
+    make_fixture_twohot(&f, "dynamics", ACTOR_VARIANTS[_i].slow_target, ACTOR_VARIANTS[_i].continue_head,
+                        ACTOR_VARIANTS[_i].members, ACTOR_VARIANTS[_i].twohot);
     if (ACTOR_VARIANTS[_i].normalized) normalize_returns(&f);
     check_tensors(&f, &f.im.actor.params, 0, ACTOR_VARIANTS[_i].what);
     free_fixture(&f);
@@ -206,10 +220,11 @@ START_TEST(normalised_returns_scale_the_actor_alone) {
 }
 END_TEST
 
+/* _i: 0 a Gaussian value (squared error), 1 twohot (cross-entropy). */
 START_TEST(value_gradient_matches_central_differences) {
     Fixture f;
-    make_fixture(&f, "dynamics", 1);
-    check_tensors(&f, &f.im.value.params, 1, "value loss");
+    make_fixture_twohot(&f, "dynamics", 1, 0, 1, _i);
+    check_tensors(&f, &f.im.value.params, 1, _i ? "value loss (twohot)" : "value loss");
     free_fixture(&f);
 }
 END_TEST
@@ -370,7 +385,7 @@ int main(void) {
     tcase_add_test(tc, the_ensemble_penalty_lowers_the_imagined_return);
     tcase_add_test(tc, the_reported_std_is_the_actors);
     tcase_add_test(tc, normalised_returns_scale_the_actor_alone);
-    tcase_add_test(tc, value_gradient_matches_central_differences);
+    tcase_add_loop_test(tc, value_gradient_matches_central_differences, 0, 2);
     tcase_add_test(tc, imagination_leaves_the_world_model_gradients_alone);
     suite_add_tcase(s, tc);
     return check_run(s);

@@ -604,6 +604,30 @@ START_TEST(grad_twohot_cross_entropy) {
 }
 END_TEST
 
+static void twohot_predict_fwd(void *c) {
+    TwohotCase *k = c;
+    twohot_predict(&k->t, k->y, k->logits, k->batch);
+}
+static void twohot_predict_bwd(void *c) {
+    TwohotCase *k = c;
+    twohot_predict_backward(&k->t, k->dlogits, k->dy, k->logits, k->batch);
+}
+
+/* The prediction symexp(E[bin]), as imagination backpropagates a reward through it. */
+START_TEST(grad_twohot_prediction) {
+    TwohotCase k = {.t = {21, -5.0f, 5.0f}, .batch = 4};
+    GcProblem p = problem(&k, twohot_predict_fwd, twohot_predict_bwd);
+    k.logits = buffer(4 * 21), k.y = buffer(4);
+    fill_normal(k.logits, 4 * 21, 1.0f, 66);
+    add_input(&p, "logits", k.logits, 4 * 21);
+    add_output(&p, k.y, 4);
+    k.dlogits = p.inputs[0].grad, k.dy = p.outputs[0].grad;
+    p.eps = 1e-3, p.max_checks = 84;
+    expect_gradients(&p, "twohot prediction");
+    free_buffers();
+}
+END_TEST
+
 static void symlog_fwd(void *c) {
     TwohotCase *k = c;
     symlog_forward(k->y, k->x, (size_t)k->batch);
@@ -679,6 +703,7 @@ static Suite *grad_suite(void) {
     tcase_add_loop_test(tc, grad_categorical_kl, 0, 6);
     tcase_add_test(tc, categorical_sample_draws_each_class_at_its_probability);
     tcase_add_test(tc, grad_twohot_cross_entropy);
+    tcase_add_test(tc, grad_twohot_prediction);
     tcase_add_loop_test(tc, grad_symlog_symexp, 0, 2);
     tcase_add_test(tc, gradcheck_catches_a_wrong_gradient);
     suite_add_tcase(suite, tc);

@@ -246,6 +246,58 @@ START_TEST(kl_balance_half_is_half_scale) {
 }
 END_TEST
 
+/* DreamerV3's split, dynamics 0.5 and representation 0.1 with free bits at b, is PlaNet's term with balancing: scale
+ * 0.6, the prior's share 0.5 / 0.6, free nats at b. Same loss, same gradients; and at large free bits, no KL
+ * gradient at all. */
+START_TEST(kl_split_is_balancing_by_another_name) {
+    WmConfig split, balanced;
+    tiny_config(&split);
+    tiny_config(&balanced);
+    WmError err = {0};
+    static const char *const SPLIT[] = {"loss.kl_scale=0", "loss.kl_dyn=0.5", "loss.kl_rep=0.1", "loss.free_bits=0.05"};
+    static const char *const BALANCED[] = {"loss.kl_scale=0.6", "loss.kl_balancing=true", "loss.free_nats=0.05",
+                                           "loss.kl_balance=0.833333333333333333"};
+    for (int i = 0; i < 4; i++)
+        ck_assert(config_set_assignment(&split, SPLIT[i], &err) == WM_OK &&
+                  config_set_assignment(&balanced, BALANCED[i], &err) == WM_OK);
+    WmWorldModel a, b;
+    make_model(&a, &split);
+    make_model(&b, &balanced);
+    WmLosses la, lb;
+    ck_assert(elbo_step(&a, &la, &err) == WM_OK);
+    ck_assert(elbo_step(&b, &lb, &err) == WM_OK);
+    ck_assert_double_eq_tol(la.loss, lb.loss, 1e-9 * fabs(lb.loss));
+    double worst = 0.0, largest = 0.0;
+    for (size_t i = 0; i < a.params.total; i++) {
+        worst = fmax(worst, fabs((double)a.params.grad[i] - b.params.grad[i]));
+        largest = fmax(largest, fabs((double)b.params.grad[i]));
+    }
+    ck_assert_msg(worst <= 1e-5 * largest, "split vs balanced: %g of %g", worst, largest);
+    world_model_free(&a);
+    world_model_free(&b);
+}
+END_TEST
+
+/* The twohot reward head (DreamerV3), with its output layer given weights (it starts at zero). */
+START_TEST(twohot_reward_matches_central_differences) {
+    WmConfig c;
+    tiny_config(&c);
+    WmError err = {0};
+    ck_assert(config_set_assignment(&c, "model.reward_head=twohot", &err) == WM_OK);
+    length = LENGTH;
+    WmWorldModel m;
+    make_model(&m, &c);
+    const int out = params_find(&m.params, "reward.out.weight");
+    ck_assert_int_eq(m.params.infos[out].shape[0], 255);
+    for (size_t i = 0; i < m.params.infos[out].count; i++) ck_assert_float_eq(params_value(&m.params, out)[i], 0.0f);
+    WmLosses l;
+    ck_assert(elbo_forward(&m, &l, &err) == WM_OK);
+    ck_assert_double_gt(l.reward_nll, 0.0);
+    world_model_free(&m);
+    check_full_model(&c);
+}
+END_TEST
+
 /* The preprocessing: 5 bits kept, centred, noise below one step. */
 START_TEST(preprocess_quantises_and_centres) {
     WmConfig c;
@@ -285,6 +337,8 @@ int main(void) {
     tcase_add_test(tc, ensemble_matches_central_differences);
     tcase_add_test(tc, continue_head_matches_central_differences);
     tcase_add_test(tc, kl_balance_half_is_half_scale);
+    tcase_add_test(tc, kl_split_is_balancing_by_another_name);
+    tcase_add_test(tc, twohot_reward_matches_central_differences);
     tcase_add_test(tc, preprocess_quantises_and_centres);
     suite_add_tcase(suite, tc);
     return check_run(suite);

@@ -33,6 +33,7 @@ static const ConfigChoice GRADIENTS[] = {{"dynamics", WM_GRADIENT_DYNAMICS}, {"r
                           PRECISIONS[] = {{"auto", WM_PRECISION_AUTO}, {"fp32", WM_PRECISION_FP32},
                                           {"bf16", WM_PRECISION_BF16}, {0}},
                           LATENTS[] = {{"gaussian", WM_LATENT_GAUSSIAN}, {"categorical", WM_LATENT_CATEGORICAL}, {0}},
+                          REGRESSIONS[] = {{"gaussian", WM_REGRESSION_GAUSSIAN}, {"twohot", WM_REGRESSION_TWOHOT}, {0}},
                           ACTOR_MODES[] = {{"mean", WM_ACTOR_MODE_MEAN}, {"density", WM_ACTOR_MODE_DENSITY}, {0}};
 
 #define AT(field) offsetof(WmConfig, field)
@@ -74,6 +75,9 @@ static const ConfigKey KEYS[] = {
      "K prior members trained on the same posteriors; planning scores mean - lambda_var x variance over them", NULL},
     {"model.reward_layers", KEY_INT, AT(model.reward_layers), 0, 16, "2", "hidden layers of the reward head", NULL},
     {"model.reward_units", KEY_INT, AT(model.reward_units), 1, 8192, "300", "width of the reward head", NULL},
+    {"model.reward_head", KEY_CHOICE, AT(model.reward_head), 0, 0, "gaussian",
+     "gaussian (the reward itself, log-likelihood with std 1) or twohot (DreamerV3: 255 symlog bins, cross-entropy)",
+     REGRESSIONS},
     {"model.activation", KEY_CHOICE, AT(model.activation), 0, 0, "relu", "relu or elu, for every hidden layer",
      ACTIVATIONS},
     {"model.continue_head", KEY_BOOL, AT(model.continue_head), 0, 1, "false",
@@ -143,6 +147,8 @@ static const ConfigKey KEYS[] = {
     {"actor.units", KEY_INT, AT(actor.units), 1, 8192, "400", "the actor's hidden units", NULL},
     {"actor.value_layers", KEY_INT, AT(actor.value_layers), 1, 16, "3", "the value's hidden layers", NULL},
     {"actor.value_units", KEY_INT, AT(actor.value_units), 1, 8192, "400", "the value's hidden units", NULL},
+    {"actor.value_head", KEY_CHOICE, AT(actor.value_head), 0, 0, "gaussian",
+     "gaussian (the value itself, squared error) or twohot (DreamerV3: 255 symlog bins, cross-entropy)", REGRESSIONS},
     {"actor.activation", KEY_CHOICE, AT(actor.activation), 0, 0, "elu", "elu or relu, for the actor and the value",
      ACTIVATIONS},
     {"actor.learning_rate", KEY_FLOAT, AT(actor.learning_rate), 0, 10, "8e-05", "the actor's Adam step size", NULL},

@@ -28,6 +28,8 @@ typedef enum { WM_ACTOR_MODE_MEAN, WM_ACTOR_MODE_DENSITY } WmActorModeChoice;
 typedef enum { WM_GRADIENT_DYNAMICS, WM_GRADIENT_REINFORCE } WmGradientChoice;
 /* model.latent: the stochastic state's distribution (nets/latent.h). */
 typedef enum { WM_LATENT_GAUSSIAN, WM_LATENT_CATEGORICAL } WmLatentChoice;
+/* model.reward_head, actor.value_head: how a head's output is read as a number (nets/regression.h). */
+typedef enum { WM_REGRESSION_GAUSSIAN, WM_REGRESSION_TWOHOT } WmRegressionChoice;
 
 /* The networks' sizes (the config's model section). */
 typedef struct {
@@ -41,6 +43,7 @@ typedef struct {
     double min_std;
     long ensemble; /* K prior members; 1 is no ensemble */
     long reward_layers, reward_units;
+    WmRegressionChoice reward_head; /* gaussian (PlaNet) or twohot (DreamerV3) */
     WmActivationChoice activation;
     int continue_head; /* predict whether the episode goes on (trained on is_terminal); discounts imagination */
 } WmModelSection;
@@ -63,6 +66,7 @@ typedef struct {
     int enabled;                          /* train Dreamer's actor and value in imagination */
     long layers, units;                   /* the actor's hidden layers (Dreamer V1: 4 x 400) */
     long value_layers, value_units;       /* the value's (3 x 400) */
+    WmRegressionChoice value_head;        /* gaussian (a squared error) or twohot (DreamerV3) */
     WmActivationChoice activation;        /* elu or relu */
     double learning_rate, value_learning_rate, eps, clip_norm;
     long horizon;                         /* imagined steps from every posterior state */

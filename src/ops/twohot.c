@@ -84,3 +84,15 @@ void twohot_predict(const WmTwohot *t, float *y, const float *logits, int batch)
         y[r] = symexp((float)expected);
     }
 }
+
+void twohot_predict_backward(const WmTwohot *t, float *dlogits, const float *dy, const float *logits, int batch) {
+    float log_probs[BINS_MAX];
+    for (int r = 0; r < batch; r++) {
+        log_softmax(log_probs, logits + (size_t)r * t->bins, t->bins);
+        double expected = 0.0;
+        for (int i = 0; i < t->bins; i++) expected += exp((double)log_probs[i]) * twohot_bin(t, i);
+        const float slope = dy[r] * expf(fabsf((float)expected)); /* symexp'(e) = exp(|e|) */
+        float *d = dlogits + (size_t)r * t->bins;
+        for (int i = 0; i < t->bins; i++) d[i] += slope * expf(log_probs[i]) * (twohot_bin(t, i) - (float)expected);
+    }
+}

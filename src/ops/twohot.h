@@ -34,5 +34,7 @@ void twohot_loss_backward(const WmTwohot *t, float *dlogits, const float *dloss,
                           const float *targets, int batch);
 /* y (batch) = symexp of each row's expected bin. */
 void twohot_predict(const WmTwohot *t, float *y, const float *logits, int batch);
+/* dlogits += dy[row] dy/dlogits = dy symexp'(e) p_i (bin_i - e), e the expected bin, p the softmax. */
+void twohot_predict_backward(const WmTwohot *t, float *dlogits, const float *dy, const float *logits, int batch);
 
 #endif

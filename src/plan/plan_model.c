@@ -66,6 +66,30 @@ static WmStatus member_prior(WmPlanModel *plan, WmRssmStep *step, int head, size
                              count, err);
 }
 
+/* The reward head on features (rows, D + S), fp32 or bf16, read as numbers: *reward (rows), from the arena. */
+static WmStatus plan_reward(WmPlanModel *plan, const float *features, int rows, const float **reward, WmError *err) {
+    const WmWorldModel *m = plan->model;
+    WmArena *arena = &plan->arena;
+    const float *x = features;
+    float *out = arena_floats(arena, (size_t)rows * regression_outputs(&m->reward_out)), *y = arena_floats(arena, (size_t)rows);
+    if (y == NULL) return arena_check(arena, err);
+    if (plan->bf16) {
+        float *a = arena_floats(arena, (size_t)rows * plan->reward_widest), *b = arena_floats(arena, (size_t)rows * plan->reward_widest);
+        if (b == NULL) return arena_check(arena, err);
+        if (plan_bf16_reward(&plan->fast, features, a, b, out, err)) return err->status;
+        x = out;
+    }
+    for (int i = 0; !plan->bf16 && i < m->reward.count; i++) {
+        float *next = arena_floats(arena, (size_t)rows * m->reward.layers[i].out);
+        if (next == NULL) return arena_check(arena, err);
+        if (dense_forward(&m->reward.layers[i], &m->params, next, x, rows, err)) return err->status;
+        x = next;
+    }
+    regression_predict(&m->reward_out, y, x, rows);
+    *reward = y;
+    return WM_OK;
+}
+
 WmStatus plan_model_returns(void *ctx, const float *candidates, int count, float *returns, WmError *err) {
     WmPlanModel *plan = ctx;
     const WmWorldModel *m = plan->model;
@@ -108,22 +132,9 @@ WmStatus plan_model_returns(void *ctx, const float *candidates, int count, float
         /* The prior's mode is the next z (the transition has read this one); the reward head reads [h, z]. */
         latent_mode(&r->latent, z, step.prior_mean, (size_t)rows);
         concat_forward(features, parts, widths, 2, rows);
-        const float *x = features;
-        if (plan->bf16) {
-            float *reward = arena_floats(arena, (size_t)rows), *a = arena_floats(arena,
-                                                                                 (size_t)rows * plan->reward_widest),
-                  *b = arena_floats(arena, (size_t)rows * plan->reward_widest);
-            if (b == NULL) return arena_check(arena, err);
-            if (plan_bf16_reward(&plan->fast, features, a, b, reward, err)) return err->status;
-            x = reward;
-        }
-        for (int i = 0; !plan->bf16 && i < m->reward.count; i++) {
-            float *y = arena_floats(arena, (size_t)rows * m->reward.layers[i].out);
-            if (y == NULL) return arena_check(arena, err);
-            if (dense_forward(&m->reward.layers[i], &m->params, y, x, rows, err)) return err->status;
-            x = y;
-        }
-        for (int row = 0; row < rows; row++) returns[row] += x[row];
+        const float *reward = NULL;
+        if (plan_reward(plan, features, rows, &reward, err)) return err->status;
+        for (int row = 0; row < rows; row++) returns[row] += reward[row];
         memcpy(h, step.h, (size_t)rows * D * sizeof *h);
         arena_rewind(arena, mark);
     }
@@ -135,7 +146,9 @@ WmStatus plan_model_returns(void *ctx, const float *candidates, int count, float
         const float *ends[2] = {h, z};
         concat_forward(final, ends, widths, 2, rows);
         if (mlp_forward(&plan->value->net, &plan->value->params, va, outs, final, rows, err)) return err->status;
-        const float *value = outs[plan->value->net.count - 1];
+        float *value = arena_floats(va, (size_t)rows);
+        if (value == NULL) return arena_check(va, err);
+        regression_predict(&plan->value->out, value, outs[plan->value->net.count - 1], rows);
         for (int row = 0; row < rows; row++) returns[row] += plan->bootstrap_discount * value[row];
     }
     return WM_OK;

@@ -28,6 +28,7 @@ WmStatus imagine_create(WmImagination *im, const WmConfig *c, const WmWorldModel
     const uint64_t seed = (uint64_t)c->run.seed;
     params_init_glorot(&im->actor.params, seed);
     params_init_glorot(&im->value.params, seed);
+    regression_init(&im->value.out, &im->value.net, &im->value.params);
     const float lr[2] = {(float)c->actor.learning_rate, (float)c->actor.value_learning_rate};
     im->actor_adam = (WmAdam){lr[0], 0.9f, 0.999f, (float)c->actor.eps, (float)c->actor.clip_norm, 0};
     im->value_adam = (WmAdam){lr[1], 0.9f, 0.999f, (float)c->actor.eps, (float)c->actor.clip_norm, 0};
@@ -59,6 +60,27 @@ void imagine_free(WmImagination *im) {
     memset(im, 0, sizeof *im);
 }
 
+/* A head's output (N, outputs) read as N numbers: the output itself, or decoded into the arena. */
+static const float *read_numbers(WmArena *arena, const WmRegression *r, const float *out, int N) {
+    if (r->kind == WM_REGRESSION_GAUSSIAN) return out;
+    float *y = arena_floats(arena, (size_t)N);
+    if (y != NULL) regression_predict(r, y, out, N);
+    return y;
+}
+
+/* dy (N) back through a head read as numbers, then its MLP: dx (N, in) +=; weight gradients only where `params`
+ * has them. */
+static WmStatus head_backward(WmArena *arena, const WmMlp *mlp, const WmRegression *r, WmParams *params, float *dx,
+                              const float *dy, const float *x, float *const *outs, int N, WmError *err) {
+    const size_t mark = arena_mark(arena);
+    float *dout = arena_alloc_zero(arena, (size_t)N * regression_outputs(r) * sizeof(float));
+    if (dout == NULL) return arena_check(arena, err);
+    regression_predict_backward(r, dout, dy, outs[mlp->count - 1], N);
+    mlp_backward(mlp, params, arena, dx, dout, x, outs, N, err);
+    arena_rewind(arena, mark);
+    return err->status;
+}
+
 /* Every member's prior mean on h_k, the reward there, and the variance of those rewards across members. */
 static WmStatus ensemble_reward_forward(WmImagination *im, const WmWorldModel *m, Imagined *x, WmError *err) {
     const int N = im->starts, D = m->rssm.deter, S = m->rssm.stoch, U = m->rssm.hidden, K = m->rssm.members;
@@ -77,11 +99,12 @@ static WmStatus ensemble_reward_forward(WmImagination *im, const WmWorldModel *m
         const float *parts[2] = {x->h, e->mean[j]};
         concat_forward(e->features[j], parts, widths, 2, N);
         if (mlp_forward(&m->reward, &m->params, arena, e->reward_outs[j], e->features[j], N, err)) return err->status;
+        e->reward[j] = read_numbers(arena, &m->reward_out, e->reward_outs[j][m->reward.count - 1], N);
+        if (e->reward[j] == NULL) return arena_check(arena, err);
     }
-    const int last = m->reward.count - 1;
     for (int n = 0; n < N; n++) {
         double sum = 0.0, sq = 0.0;
-        for (int j = 0; j < K; j++) sum += e->reward_outs[j][last][n], sq += (double)e->reward_outs[j][last][n] * e->reward_outs[j][last][n];
+        for (int j = 0; j < K; j++) sum += e->reward[j][n], sq += (double)e->reward[j][n] * e->reward[j][n];
         const double mean = sum / K, var = sq / K - mean * mean;
         e->variance[n] = (float)(var > 0 ? var : 0);
     }
@@ -92,7 +115,7 @@ static WmStatus ensemble_reward_forward(WmImagination *im, const WmWorldModel *m
 /* dvariance (N, consumed): back through every member's reward and prior mean into dh (N, D) +=. */
 static WmStatus ensemble_reward_backward(WmImagination *im, const WmWorldModel *m, WmParams *frozen,
                                          const Imagined *x, const float *dvariance, float *dh, WmError *err) {
-    const int N = im->starts, D = m->rssm.deter, S = m->rssm.stoch, K = m->rssm.members, last = m->reward.count - 1;
+    const int N = im->starts, D = m->rssm.deter, S = m->rssm.stoch, K = m->rssm.members;
     const MemberRewards *e = x->members;
     WmArena *arena = &im->arena;
     for (int j = 0; j < K; j++) {
@@ -102,10 +125,11 @@ static WmStatus ensemble_reward_backward(WmImagination *im, const WmWorldModel *
         if (arena_check(arena, err)) return err->status;
         for (int n = 0; n < N; n++) { /* dVar / dr_j = 2 (r_j - mean r) / K */
             double sum = 0.0;
-            for (int i = 0; i < K; i++) sum += e->reward_outs[i][last][n];
-            dreward[n] = dvariance[n] * 2.0f * (e->reward_outs[j][last][n] - (float)(sum / K)) / (float)K;
+            for (int i = 0; i < K; i++) sum += e->reward[i][n];
+            dreward[n] = dvariance[n] * 2.0f * (e->reward[j][n] - (float)(sum / K)) / (float)K;
         }
-        if (mlp_backward(&m->reward, frozen, arena, dfeatures, dreward, e->features[j], e->reward_outs[j], N, err))
+        if (head_backward(arena, &m->reward, &m->reward_out, frozen, dfeatures, dreward, e->features[j],
+                          e->reward_outs[j], N, err))
             return err->status;
         float *const parts[2] = {dh, dmean};
         const int widths[2] = {D, S};
@@ -132,6 +156,7 @@ WmStatus imagine_rollout_forward(WmImagination *im, const WmWorldModel *m, const
         if (x->features == NULL) return arena_check(arena, err);
         const float *parts[2] = {x->h, x->z};
         concat_forward(x->features, parts, widths, 2, N);
+        const int value_last = im->value.net.count - 1;
         if (mlp_forward(&im->value.net, &im->value.params, arena, x->value_outs, x->features, N, err)) return err->status;
         if (im->slow_target &&
             mlp_forward(&im->value.net, &im->value_target, arena, x->target_outs, x->features, N, err))
@@ -140,6 +165,10 @@ WmStatus imagine_rollout_forward(WmImagination *im, const WmWorldModel *m, const
                        (m->has_continue &&
                         mlp_forward(&m->continuation, &m->params, arena, x->continue_outs, x->features, N, err))))
             return err->status;
+        x->value = read_numbers(arena, &im->value.out, x->value_outs[value_last], N);
+        x->target = im->slow_target ? read_numbers(arena, &im->value.out, x->target_outs[value_last], N) : x->value;
+        x->reward = k >= 1 ? read_numbers(arena, &m->reward_out, x->reward_outs[m->reward.count - 1], N) : NULL;
+        if (x->value == NULL || x->target == NULL || (k >= 1 && x->reward == NULL)) return arena_check(arena, err);
         if (k == steps) break;
         /* The actor's action at s_k, then the transition to s_{k+1} with the prior's reparameterised sample. */
         if (mlp_forward(&im->actor.net, &im->actor.params, arena, x->actor_outs, x->features, N, err)) return err->status;
@@ -212,16 +241,15 @@ WmStatus imagine_rollout_backward_dynamics(WmImagination *im, const WmWorldModel
         float *dtop = arena_floats(arena, (size_t)N);
         if (arena_check(arena, err)) return err->status;
         if (k >= 1) {
-            memcpy(dtop, AT(g->reward, k), (size_t)N * sizeof(float));
-            if (mlp_backward(&m->reward, &frozen_model, arena, dfeatures, dtop, x->features, x->reward_outs, N, err))
+            if (head_backward(arena, &m->reward, &m->reward_out, &frozen_model, dfeatures, AT(g->reward, k), x->features,
+                              x->reward_outs, N, err))
                 return err->status;
             memcpy(dtop, AT(g->continue_logit, k), (size_t)N * sizeof(float));
             if (m->has_continue && mlp_backward(&m->continuation, &frozen_model, arena, dfeatures, dtop, x->features,
                                                 x->continue_outs, N, err))
                 return err->status;
-            memcpy(dtop, AT(g->bootstrap, k), (size_t)N * sizeof(float));
-            if (mlp_backward(&im->value.net, &frozen_value, arena, dfeatures, dtop, x->features,
-                             im->slow_target ? x->target_outs : x->value_outs, N, err))
+            if (head_backward(arena, &im->value.net, &im->value.out, &frozen_value, dfeatures, AT(g->bootstrap, k),
+                              x->features, im->slow_target ? x->target_outs : x->value_outs, N, err))
                 return err->status;
         }
         if (k < steps) {

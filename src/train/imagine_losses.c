@@ -31,7 +31,7 @@ static WmStatus return_percentiles(WmArena *arena, const float *returns, size_t 
 
 /* The columns and the lambda-returns, from the imagined states. */
 static WmStatus returns_forward(WmImagination *im, const WmWorldModel *m, WmImagineRollout *r, WmError *err) {
-    const int N = im->starts, steps = im->horizon, value_last = im->value.net.count - 1;
+    const int N = im->starts, steps = im->horizon;
     const float gamma = im->gamma, lambda = im->lambda;
     WmArena *arena = &im->arena;
     const Imagined *s = r->s;
@@ -41,9 +41,8 @@ static WmStatus returns_forward(WmImagination *im, const WmWorldModel *m, WmImag
     if (arena_check(arena, err)) return err->status;
     float *reward = r->reward, *bootstrap = r->bootstrap, *ret = r->ret, *discount = r->discount, *weight = r->weight;
     for (int k = 0; k <= steps; k++) {
-        const float *v = (im->slow_target ? s[k].target_outs : s[k].value_outs)[value_last];
-        memcpy(AT(bootstrap, k), v, (size_t)N * sizeof(float));
-        if (k >= 1) memcpy(AT(reward, k), s[k].reward_outs[m->reward.count - 1], (size_t)N * sizeof(float));
+        memcpy(AT(bootstrap, k), s[k].target, (size_t)N * sizeof(float));
+        if (k >= 1) memcpy(AT(reward, k), s[k].reward, (size_t)N * sizeof(float));
         for (int n = 0; k >= 1 && s[k].members && n < N; n++)
             AT(reward, k)[n] -= im->variance_penalty * s[k].members->variance[n];
         for (int n = 0; n < N; n++) {
@@ -63,20 +62,24 @@ static WmStatus returns_forward(WmImagination *im, const WmWorldModel *m, WmImag
 
 /* The actor's loss (the scaled return or REINFORCE's surrogate, plus the entropy bonus) and the value's regression,
  * each weighted by w_k, averaged over the states. */
-static void losses_forward(const WmImagination *im, const WmImagineRollout *r, WmImagineLosses *losses) {
+static WmStatus losses_forward(WmImagination *im, const WmImagineRollout *r, WmImagineLosses *losses, WmError *err) {
     const int N = im->starts, steps = im->horizon, value_last = im->value.net.count - 1;
     const Imagined *s = r->s;
+    const int twohot = im->value.out.kind == WM_REGRESSION_TWOHOT;
+    float *value_rows = twohot ? arena_floats(&im->arena, (size_t)N) : NULL; /* the cross-entropy per row */
+    if (twohot && value_rows == NULL) return arena_check(&im->arena, err);
     double actor_sum = 0.0, value_sum = 0.0, entropy_sum = 0.0, first_return = 0.0, std_sum = 0.0;
     for (int k = 0; k < steps; k++)
         for (size_t i = 0; i < (size_t)N * im->actor.actions; i++) std_sum += s[k].std[i];
     for (int k = 1; k < steps; k++) {
-        const float *v = s[k].value_outs[value_last], *baseline = AT(r->bootstrap, k - 1);
+        const float *v = s[k].value, *baseline = AT(r->bootstrap, k - 1);
+        if (twohot) regression_loss_forward(&im->value.out, value_rows, s[k].value_outs[value_last], AT(r->ret, k), N);
         for (int n = 0; n < N; n++) {
             const double R = AT(r->ret, k)[n], H = s[k - 1].entropy[n], w = AT(r->weight, k)[n];
             /* REINFORCE's surrogate: log pi(a_{k-1} | s_{k-1}) = -H at the drawn sample, times the advantage. */
             const double objective = (im->reinforce ? -H * (R - baseline[n]) : R) / r->scale;
             actor_sum += w * (objective + im->entropy_scale * H);
-            value_sum += w * 0.5 * ((double)v[n] - R) * ((double)v[n] - R);
+            value_sum += w * (twohot ? (double)value_rows[n] : 0.5 * ((double)v[n] - R) * ((double)v[n] - R));
             entropy_sum += H;
             if (k == 1) first_return += R;
         }
@@ -86,6 +89,7 @@ static void losses_forward(const WmImagination *im, const WmImagineRollout *r, W
     losses->entropy = entropy_sum / r->count;
     losses->std = std_sum / ((double)steps * N * im->actor.actions);
     losses->imagined_return = first_return / N;
+    return WM_OK;
 }
 
 WmStatus imagine_losses_forward(WmImagination *im, const WmWorldModel *m, const float *h0, const float *z0,
@@ -99,8 +103,7 @@ WmStatus imagine_losses_forward(WmImagination *im, const WmWorldModel *m, const 
     if (imagine_rollout_forward(im, m, h0, z0, r->s, err) || returns_forward(im, m, r, err) ||
         return_percentiles(arena, AT(r->ret, 1), (size_t)N * (steps - 1), losses, err))
         return err->status;
-    losses_forward(im, r, losses);
-    return WM_OK;
+    return losses_forward(im, r, losses, err);
 }
 
 /* The value: every state's regression onto its detached return. */
@@ -109,10 +112,11 @@ static WmStatus value_backward(WmImagination *im, const WmImagineRollout *r, WmE
     WmArena *arena = &im->arena;
     for (int k = 1; k < im->horizon && err->status == WM_OK; k++) {
         const size_t mark = arena_mark(arena);
-        float *dv = arena_floats(arena, (size_t)N);
-        if (dv == NULL) return arena_check(arena, err);
-        const float *v = r->s[k].value_outs[value_last];
-        for (int n = 0; n < N; n++) dv[n] = AT(r->weight, k)[n] / (float)r->count * (v[n] - AT(r->ret, k)[n]);
+        float *dv = arena_alloc_zero(arena, (size_t)N * regression_outputs(&im->value.out) * sizeof(float));
+        float *drows = arena_floats(arena, (size_t)N);
+        if (drows == NULL) return arena_check(arena, err);
+        for (int n = 0; n < N; n++) drows[n] = AT(r->weight, k)[n] / (float)r->count;
+        regression_loss_backward(&im->value.out, dv, drows, r->s[k].value_outs[value_last], AT(r->ret, k), N);
         mlp_backward(&im->value.net, &im->value.params, arena, NULL, dv, r->s[k].features, r->s[k].value_outs, N, err);
         arena_rewind(arena, mark);
     }

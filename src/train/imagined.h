@@ -10,6 +10,7 @@
 typedef struct {
     float *hidden[WM_RSSM_MEMBERS_MAX], *mean[WM_RSSM_MEMBERS_MAX], *raw[WM_RSSM_MEMBERS_MAX], *std[WM_RSSM_MEMBERS_MAX];
     float *features[WM_RSSM_MEMBERS_MAX], *reward_outs[WM_RSSM_MEMBERS_MAX][WM_MLP_LAYERS_MAX];
+    const float *reward[WM_RSSM_MEMBERS_MAX]; /* (N): each member's reward, read from its head's output */
     float *variance; /* (N) */
 } MemberRewards;
 
@@ -21,6 +22,7 @@ typedef struct {
     float *mean, *std, *u, *action, *entropy; /* (N, A) x 4, (N) */
     float *reward_outs[WM_MLP_LAYERS_MAX], *continue_outs[WM_MLP_LAYERS_MAX]; /* k >= 1 */
     float *value_outs[WM_MLP_LAYERS_MAX], *target_outs[WM_MLP_LAYERS_MAX];
+    const float *reward, *value, *target; /* (N): the heads' outputs read as numbers (nets/regression.h) */
     /* The ensemble's disagreement at s_k (actor.variance_penalty): every member j's prior on h_k and the reward of
      * [h_k, its mean]; the penalised reward is reward - penalty x their variance. */
     MemberRewards *members;

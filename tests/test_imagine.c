@@ -44,12 +44,13 @@ typedef struct {
 
 /* slow_target: the returns bootstrap from a frozen copy of the value, so a perturbed value moves its prediction
  * and not the target it regresses onto (the stop-gradient the value loss has). */
-static void make_fixture_twohot(Fixture *f, const char *gradient, int slow_target, int continue_head, int members,
-                                int twohot) {
+static void make_fixture_full(Fixture *f, const char *gradient, int slow_target, int continue_head, int members,
+                              int twohot, float slow_regularizer) {
     memset(f, 0, sizeof *f);
     WmConfig c;
     tiny_config(&c, gradient);
     if (twohot) c.model.reward_head = c.actor.value_head = WM_REGRESSION_TWOHOT;
+    c.actor.slow_regularizer = slow_regularizer;
     c.actor.slow_target = slow_target;
     c.model.continue_head = continue_head;
     c.model.ensemble = members;
@@ -83,7 +84,7 @@ static void make_fixture_twohot(Fixture *f, const char *gradient, int slow_targe
 }
 
 static void make_fixture_with(Fixture *f, const char *gradient, int slow_target, int continue_head, int members) {
-    make_fixture_twohot(f, gradient, slow_target, continue_head, members, 0);
+    make_fixture_full(f, gradient, slow_target, continue_head, members, 0, 0.0f);
 }
 
 static void make_fixture(Fixture *f, const char *gradient, int slow_target) {
@@ -157,8 +158,8 @@ static void normalize_returns(Fixture *f) {
 
 START_TEST(actor_gradient_matches_central_differences) {
     Fixture f;
-    make_fixture_twohot(&f, "dynamics", ACTOR_VARIANTS[_i].slow_target, ACTOR_VARIANTS[_i].continue_head,
-                        ACTOR_VARIANTS[_i].members, ACTOR_VARIANTS[_i].twohot);
+    make_fixture_full(&f, "dynamics", ACTOR_VARIANTS[_i].slow_target, ACTOR_VARIANTS[_i].continue_head,
+                      ACTOR_VARIANTS[_i].members, ACTOR_VARIANTS[_i].twohot, 0.0f);
     if (ACTOR_VARIANTS[_i].normalized) normalize_returns(&f);
     check_tensors(&f, &f.im.actor.params, 0, ACTOR_VARIANTS[_i].what);
     free_fixture(&f);
@@ -220,11 +221,15 @@ START_TEST(normalised_returns_scale_the_actor_alone) {
 }
 END_TEST
 
-/* _i: 0 a Gaussian value (squared error), 1 twohot (cross-entropy). */
+/* _i: 0 a Gaussian value (squared error), 1 twohot (cross-entropy), 2 and 3 the same with DreamerV3's pull toward
+ * the slow value (the slow copy, which the returns bootstrap from too, moved away from the value). */
 START_TEST(value_gradient_matches_central_differences) {
+    static const char *const WHAT[4] = {"value loss", "value loss (twohot)", "value loss (slow regulariser)",
+                                        "value loss (twohot, slow regulariser)"};
     Fixture f;
-    make_fixture_twohot(&f, "dynamics", 1, 0, 1, _i);
-    check_tensors(&f, &f.im.value.params, 1, _i ? "value loss (twohot)" : "value loss");
+    make_fixture_full(&f, "dynamics", 1, 0, 1, _i % 2, _i >= 2 ? 0.8f : 0.0f);
+    for (size_t i = 0; _i >= 2 && i < f.im.value.params.total; i++) f.im.value_target.value[i] *= 0.7f;
+    check_tensors(&f, &f.im.value.params, 1, WHAT[_i]);
     free_fixture(&f);
 }
 END_TEST
@@ -385,7 +390,7 @@ int main(void) {
     tcase_add_test(tc, the_ensemble_penalty_lowers_the_imagined_return);
     tcase_add_test(tc, the_reported_std_is_the_actors);
     tcase_add_test(tc, normalised_returns_scale_the_actor_alone);
-    tcase_add_loop_test(tc, value_gradient_matches_central_differences, 0, 2);
+    tcase_add_loop_test(tc, value_gradient_matches_central_differences, 0, 4);
     tcase_add_test(tc, imagination_leaves_the_world_model_gradients_alone);
     suite_add_tcase(s, tc);
     return check_run(s);

@@ -75,7 +75,9 @@ typedef struct {
     WmGradientChoice gradient;            /* dynamics (Dreamer V1) or reinforce (V2/V3) */
     int return_normalization;             /* the return term over max(1, running 5-95% range) (DreamerV3) */
     int slow_target;                      /* returns from a slowly updated copy of the value */
-    long target_every;                    /* updates between copies of the slow value */
+    long target_every;                    /* updates between refreshes of the slow value */
+    double slow_mix;                      /* each refresh moves the slow value this share of the way (1: a copy) */
+    double slow_regularizer;              /* weight of the value's pull toward the slow value (DreamerV3: 1) */
     double init_std, mean_scale, min_std; /* the tanh-Normal's shape */
     double variance_penalty;              /* lambda x the ensemble members' reward variance, per imagined step */
 } WmActorSection;

@@ -103,7 +103,7 @@ static int trainer_blocks(WmTrainer *t, Block *blocks) {
     if (im) {
         blocks[count++] = (Block){&im->actor.params, "", &im->actor_adam, "optim.actor_step"};
         blocks[count++] = (Block){&im->value.params, "", &im->value_adam, "optim.value_step"};
-        if (im->slow_target) blocks[count++] = (Block){&im->value_target, "target.", NULL, NULL};
+        if (im->has_slow) blocks[count++] = (Block){&im->value_target, "target.", NULL, NULL};
     }
     return count;
 }

@@ -24,6 +24,8 @@ WmStatus imagine_create(WmImagination *im, const WmConfig *c, const WmWorldModel
     im->gamma = (float)c->actor.gamma, im->lambda = (float)c->actor.lambda;
     im->entropy_scale = (float)c->actor.entropy_scale, im->target_every = c->actor.target_every;
     im->normalize_returns = c->actor.return_normalization;
+    im->slow_regularizer = (float)c->actor.slow_regularizer, im->slow_mix = (float)c->actor.slow_mix;
+    im->has_slow = im->slow_target || im->slow_regularizer > 0.0f;
     if (actor_create(&im->actor, &c->actor, F, m->action_dim, err) || value_create(&im->value, &c->actor, F, err)) return err->status;
     const uint64_t seed = (uint64_t)c->run.seed;
     params_init_glorot(&im->actor.params, seed);
@@ -40,7 +42,7 @@ WmStatus imagine_create(WmImagination *im, const WmConfig *c, const WmWorldModel
     im->rollout = calloc(1, sizeof *im->rollout);
     if (!im->noise || !im->member_at || !im->rollout)
         return wm_error_set(err, WM_ERR_NOMEM, "imagination: out of memory for %d starts", starts);
-    if (im->slow_target) {
+    if (im->has_slow) {
         im->value_target = im->value.params; /* the same tensors; only the values are its own */
         im->value_target.grad = im->value_target.adam_m = im->value_target.adam_v = NULL;
         im->value_target.value = wm_aligned_alloc(im->value.params.total * sizeof(float));
@@ -158,15 +160,14 @@ WmStatus imagine_rollout_forward(WmImagination *im, const WmWorldModel *m, const
         concat_forward(x->features, parts, widths, 2, N);
         const int value_last = im->value.net.count - 1;
         if (mlp_forward(&im->value.net, &im->value.params, arena, x->value_outs, x->features, N, err)) return err->status;
-        if (im->slow_target &&
-            mlp_forward(&im->value.net, &im->value_target, arena, x->target_outs, x->features, N, err))
+        if (im->has_slow && mlp_forward(&im->value.net, &im->value_target, arena, x->target_outs, x->features, N, err))
             return err->status;
         if (k >= 1 && (mlp_forward(&m->reward, &m->params, arena, x->reward_outs, x->features, N, err) ||
                        (m->has_continue &&
                         mlp_forward(&m->continuation, &m->params, arena, x->continue_outs, x->features, N, err))))
             return err->status;
         x->value = read_numbers(arena, &im->value.out, x->value_outs[value_last], N);
-        x->target = im->slow_target ? read_numbers(arena, &im->value.out, x->target_outs[value_last], N) : x->value;
+        x->target = im->has_slow ? read_numbers(arena, &im->value.out, x->target_outs[value_last], N) : x->value;
         x->reward = k >= 1 ? read_numbers(arena, &m->reward_out, x->reward_outs[m->reward.count - 1], N) : NULL;
         if (x->value == NULL || x->target == NULL || (k >= 1 && x->reward == NULL)) return arena_check(arena, err);
         if (k == steps) break;
@@ -286,6 +287,17 @@ WmStatus imagine_rollout_backward_dynamics(WmImagination *im, const WmWorldModel
     return WM_OK;
 }
 
+/* The slow value moves slow_mix of the way to the value (1: a copy). */
+static void slow_value_refresh(WmImagination *im) {
+    float *slow = im->value_target.value;
+    const float *value = im->value.params.value, mix = im->slow_mix;
+    if (mix >= 1.0f) {
+        memcpy(slow, value, im->value.params.total * sizeof(float));
+        return;
+    }
+    for (size_t i = 0; i < im->value.params.total; i++) slow[i] += mix * (value[i] - slow[i]);
+}
+
 /* DreamerV3's decay of the running return percentiles. */
 #define RETURN_PERCENTILE_DECAY 0.99
 
@@ -329,7 +341,6 @@ WmStatus imagine_update(WmImagination *im, const WmWorldModel *m, const float *h
         im->return_low = d * im->return_low + (1.0 - d) * losses->return_low;
         im->return_high = d * im->return_high + (1.0 - d) * losses->return_high;
     }
-    if (im->slow_target && im->updates % im->target_every == 0)
-        memcpy(im->value_target.value, im->value.params.value, im->value.params.total * sizeof(float));
+    if (im->has_slow && im->updates % im->target_every == 0) slow_value_refresh(im);
     return WM_OK;
 }

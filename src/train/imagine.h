@@ -8,7 +8,9 @@
  *   actor loss = -mean_{n,k} w_k (R_k + entropy_scale H(pi(. | s_{k-1})))
  * "dynamics" backpropagates R through the learned transition, reward and value (Dreamer V1); "reinforce" uses
  * log pi(a_{k-1} | s_{k-1}) sg(R_k - v(s_{k-1})) instead (V2/V3). The value regresses onto the detached returns:
- *   value loss = mean_{n,k} w_k (v(sg(s_k)) - sg(R_k))^2 / 2.
+ *   value loss = mean_{n,k} w_k (v(sg(s_k)) - sg(R_k))^2 / 2   (or the twohot cross-entropy)
+ * plus, with actor.slow_regularizer (DreamerV3), that weight times the same loss toward the slow value's
+ * prediction, a copy refreshed every target_every updates by slow_mix of the way (V3: 0.02 every update).
  * With actor.return_normalization (DreamerV3) the return term is divided by max(1, S), S = P95 - P5 of the returns
  * R_k as exponential moving averages (decay 0.99) of each update's percentiles: the entropy bonus then weighs the
  * same against returns of any scale. The running percentiles change after each update, so an update's losses
@@ -46,13 +48,14 @@ typedef struct WmImagineRollout WmImagineRollout;
 typedef struct {
     WmActor actor;
     WmValue value;
-    WmParams value_target; /* the slow copy (values only), when actor.slow_target */
+    WmParams value_target; /* the slow copy (values only), when actor.slow_target or actor.slow_regularizer */
     WmAdam actor_adam, value_adam;
     WmRng rng; /* the actions' and the imagined latents' noise */
     WmArena arena;
     WmImagineRollout *rollout; /* what the losses' forward keeps for their backward (imagine.c) */
     int starts, horizon, reinforce, slow_target, random_propagation;
-    float gamma, lambda, entropy_scale, variance_penalty;
+    int has_slow;     /* a slow copy of the value is kept (value_target) */
+    float gamma, lambda, entropy_scale, variance_penalty, slow_regularizer, slow_mix;
     int normalize_returns;
     double return_low, return_high; /* running percentiles of the returns (actor.return_normalization) */
     int *member_at; /* (horizon): the ensemble member of each imagined step, drawn per update with the noise */

@@ -41,7 +41,7 @@ static WmStatus returns_forward(WmImagination *im, const WmWorldModel *m, WmImag
     if (arena_check(arena, err)) return err->status;
     float *reward = r->reward, *bootstrap = r->bootstrap, *ret = r->ret, *discount = r->discount, *weight = r->weight;
     for (int k = 0; k <= steps; k++) {
-        memcpy(AT(bootstrap, k), s[k].target, (size_t)N * sizeof(float));
+        memcpy(AT(bootstrap, k), im->slow_target ? s[k].target : s[k].value, (size_t)N * sizeof(float));
         if (k >= 1) memcpy(AT(reward, k), s[k].reward, (size_t)N * sizeof(float));
         for (int n = 0; k >= 1 && s[k].members && n < N; n++)
             AT(reward, k)[n] -= im->variance_penalty * s[k].members->variance[n];
@@ -65,21 +65,24 @@ static WmStatus returns_forward(WmImagination *im, const WmWorldModel *m, WmImag
 static WmStatus losses_forward(WmImagination *im, const WmImagineRollout *r, WmImagineLosses *losses, WmError *err) {
     const int N = im->starts, steps = im->horizon, value_last = im->value.net.count - 1;
     const Imagined *s = r->s;
-    const int twohot = im->value.out.kind == WM_REGRESSION_TWOHOT;
-    float *value_rows = twohot ? arena_floats(&im->arena, (size_t)N) : NULL; /* the cross-entropy per row */
-    if (twohot && value_rows == NULL) return arena_check(&im->arena, err);
+    const int twohot = im->value.out.kind == WM_REGRESSION_TWOHOT, regularized = im->slow_regularizer > 0.0f;
+    /* per row: the loss toward the return (twohot), toward the slow value (regularised) */
+    float *value_rows = arena_floats(&im->arena, (size_t)N), *slow_rows = arena_floats(&im->arena, (size_t)N);
+    if (slow_rows == NULL) return arena_check(&im->arena, err);
     double actor_sum = 0.0, value_sum = 0.0, entropy_sum = 0.0, first_return = 0.0, std_sum = 0.0;
     for (int k = 0; k < steps; k++)
         for (size_t i = 0; i < (size_t)N * im->actor.actions; i++) std_sum += s[k].std[i];
     for (int k = 1; k < steps; k++) {
         const float *v = s[k].value, *baseline = AT(r->bootstrap, k - 1);
         if (twohot) regression_loss_forward(&im->value.out, value_rows, s[k].value_outs[value_last], AT(r->ret, k), N);
+        if (regularized) regression_loss_forward(&im->value.out, slow_rows, s[k].value_outs[value_last], s[k].target, N);
         for (int n = 0; n < N; n++) {
             const double R = AT(r->ret, k)[n], H = s[k - 1].entropy[n], w = AT(r->weight, k)[n];
             /* REINFORCE's surrogate: log pi(a_{k-1} | s_{k-1}) = -H at the drawn sample, times the advantage. */
             const double objective = (im->reinforce ? -H * (R - baseline[n]) : R) / r->scale;
             actor_sum += w * (objective + im->entropy_scale * H);
             value_sum += w * (twohot ? (double)value_rows[n] : 0.5 * ((double)v[n] - R) * ((double)v[n] - R));
+            if (regularized) value_sum += w * (double)im->slow_regularizer * slow_rows[n];
             entropy_sum += H;
             if (k == 1) first_return += R;
         }
@@ -106,7 +109,7 @@ WmStatus imagine_losses_forward(WmImagination *im, const WmWorldModel *m, const 
     return losses_forward(im, r, losses, err);
 }
 
-/* The value: every state's regression onto its detached return. */
+/* The value: every state's regression onto its detached return, and onto the slow value's prediction. */
 static WmStatus value_backward(WmImagination *im, const WmImagineRollout *r, WmError *err) {
     const int N = im->starts, value_last = im->value.net.count - 1;
     WmArena *arena = &im->arena;
@@ -117,6 +120,9 @@ static WmStatus value_backward(WmImagination *im, const WmImagineRollout *r, WmE
         if (drows == NULL) return arena_check(arena, err);
         for (int n = 0; n < N; n++) drows[n] = AT(r->weight, k)[n] / (float)r->count;
         regression_loss_backward(&im->value.out, dv, drows, r->s[k].value_outs[value_last], AT(r->ret, k), N);
+        for (int n = 0; im->slow_regularizer > 0.0f && n < N; n++) drows[n] *= im->slow_regularizer;
+        if (im->slow_regularizer > 0.0f)
+            regression_loss_backward(&im->value.out, dv, drows, r->s[k].value_outs[value_last], r->s[k].target, N);
         mlp_backward(&im->value.net, &im->value.params, arena, NULL, dv, r->s[k].features, r->s[k].value_outs, N, err);
         arena_rewind(arena, mark);
     }

@@ -113,6 +113,9 @@ static const ConfigKey KEYS[] = {
      "random-policy episodes before training (wm train --env)", NULL},
     {"online.steps_per_episode", KEY_INT, AT(online.steps_per_episode), 1, 1e9, "100",
      "gradient steps between collected episodes", NULL},
+    {"online.train_ratio", KEY_FLOAT, AT(online.train_ratio), 0, 1e6, "0.0",
+     "replayed steps (data.batch x data.length per gradient step) per collected step, as DreamerV3 counts; episodes "
+     "are collected whenever training has caught up with it. 0: online.steps_per_episode instead", NULL},
     {"online.exploration_noise", KEY_FLOAT, AT(online.exploration_noise), 0, 10, "0.3",
      "std of the Gaussian noise on the planner's actions while collecting", NULL},
     {"online.eval_every", KEY_INT, AT(online.eval_every), 1, 1e9, "10",

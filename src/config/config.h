@@ -111,6 +111,7 @@ typedef struct {
     struct {
         long seed_episodes;      /* random-policy episodes before the first gradient step */
         long steps_per_episode;  /* gradient steps between collected episodes (PlaNet: 100) */
+        double train_ratio;      /* replayed steps (B x L) per collected step; 0: steps_per_episode instead */
         double exploration_noise; /* std of the Gaussian noise added to the planner's actions */
         long eval_every;         /* collected episodes between evaluations without noise */
     } online;

@@ -1,5 +1,6 @@
 /* wm train --env NAME: PlaNet's online loop. Seed episodes with random actions, then repeat: steps_per_episode
- * gradient steps, one episode collected with the planner plus Gaussian exploration noise, and every eval_every
+ * gradient steps (or, with online.train_ratio, as many as keep the replayed steps at that ratio to the steps
+ * collected after the seed episodes, as DreamerV3 counts), one episode collected with the planner plus Gaussian exploration noise, and every eval_every
  * episodes one without noise, logged as eval_return. Episodes are kept under R/episodes. Every checkpoint also
  * holds the environments', the exploration's and the agent's random streams, so a resumed run (replay read back
  * from R/episodes) continues bit for bit. */
@@ -24,6 +25,7 @@ typedef struct {
     WmEnv env, eval_env;
     WmRng explore;
     long episodes; /* how many this rank's episode directory holds */
+    long policy_frames; /* frames of this rank's episodes after the seed episodes (online.train_ratio counts them) */
     int made_env, made_eval_env;
     const WmComm *comm;
     char episodes_dir[WM_RUN_PATH_MAX + 32]; /* R/episodes; rank r > 0 of a data-parallel job: R/episodes-rank<r> */
@@ -52,8 +54,9 @@ typedef struct {
 static WmStatus keep(Online *online, WmTrainer *t, WmEpisode *episode, WmError *err) {
     char path[WM_RUN_PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/episode_%06ld", online->episodes_dir, online->episodes);
+    const int frames = episode->length;
     if (episode_write_png_dir(path, episode, err) || replay_add(&t->replay, episode, err)) return err->status;
-    online->episodes++;
+    if (online->episodes++ >= online->config->online.seed_episodes) online->policy_frames += frames;
     return WM_OK;
 }
 
@@ -146,7 +149,10 @@ static WmStatus resume(Online *online, WmTrainer *t, WmAgent *agent, const WmTra
     WmDataset data;
     WmFrameSize size = {WM_ENV_SIZE, WM_ENV_SIZE, 0};
     if (dataset_read(online->episodes_dir, &size, 0, &data, err)) return err->status;
-    for (int i = 0; i < data.count && err->status == WM_OK; i++) replay_add(&t->replay, &data.episodes[i], err);
+    for (int i = 0; i < data.count && err->status == WM_OK; i++) {
+        if (i >= online->config->online.seed_episodes) online->policy_frames += data.episodes[i].length;
+        replay_add(&t->replay, &data.episodes[i], err);
+    }
     online->episodes = data.count;
     dataset_free(&data);
     if (err->status == WM_OK && episodes != online->episodes)
@@ -284,9 +290,14 @@ static void announce(const Online *online) {
     char precision[400];
     run_precision_describe(&online->precision, precision, sizeof precision);
     train_note(online->observer, "%s", precision);
-    train_note(online->observer, "online on %s, %ld episode%s so far, %ld steps, an episode every %ld step%s",
-               online->options->env, online->episodes, wm_plural(online->episodes), config->run.steps,
-               config->online.steps_per_episode, wm_plural(config->online.steps_per_episode));
+    if (config->online.train_ratio > 0.0)
+        train_note(online->observer, "online on %s, %ld episode%s so far, %ld steps, an episode whenever %g steps "
+                   "have been replayed per collected step (online.train_ratio)", online->options->env, online->episodes,
+                   wm_plural(online->episodes), config->run.steps, config->online.train_ratio);
+    else
+        train_note(online->observer, "online on %s, %ld episode%s so far, %ld steps, an episode every %ld step%s",
+                   online->options->env, online->episodes, wm_plural(online->episodes), config->run.steps,
+                   config->online.steps_per_episode, wm_plural(config->online.steps_per_episode));
     if (online->comm->size > 1)
         train_note(online->observer, "%d ranks, each collecting its own episodes and sampling %ld sequences a step "
                    "(a global batch of %ld); the episode counts and returns shown are rank 0's", online->comm->size,
@@ -299,7 +310,8 @@ static void report_step(const Online *online, const Rounds *r, long first_step, 
     const WmTrainer *trainer = online->trainer;
     const double elapsed = wm_clock_seconds() - r->start,
                  per_step = (elapsed - r->acting_seconds) / (trainer->step - first_step);
-    const long every = config->online.steps_per_episode,
+    const long so_far = r->rounds ? (trainer->step - first_step) / r->rounds : 1, /* steps per round, by ratio */
+               every = config->online.train_ratio > 0.0 ? (so_far > 0 ? so_far : 1) : config->online.steps_per_episode,
                rounds_left = config->run.steps / every - trainer->step / every;
     const WmTrainProgress progress = {
         .online = 1, .logged = loop_logs_at(config, trainer->step), .step = trainer->step,
@@ -311,7 +323,21 @@ static void report_step(const Online *online, const Rounds *r, long first_step, 
     train_report(online->observer, &progress);
 }
 
-/* Steps to run.steps, or to a stop signal, a round of acting after every online.steps_per_episode of them. */
+/* Whether the round's training is done after `step` steps: every online.steps_per_episode, or once the replayed
+ * steps reach online.train_ratio times the collected ones (summed over the ranks, so they all agree). */
+static WmStatus round_ends(const Online *online, long step, int *ends, WmError *err) {
+    const WmConfig *config = online->config;
+    if (config->online.train_ratio <= 0.0) {
+        *ends = step % config->online.steps_per_episode == 0;
+        return WM_OK;
+    }
+    double counts[2] = {(double)step * config->data.batch * config->data.length, (double)online->policy_frames};
+    if (online->comm->size > 1 && comm_sum_doubles(online->comm, counts, 2, err)) return err->status;
+    *ends = counts[0] >= config->online.train_ratio * counts[1];
+    return WM_OK;
+}
+
+/* Steps to run.steps, or to a stop signal, a round of acting whenever round_ends says. */
 static WmStatus train_rounds(Online *online, WmError *err) {
     const WmConfig *config = online->config;
     WmTrainer *trainer = online->trainer;
@@ -331,9 +357,9 @@ static WmStatus train_rounds(Online *online, WmError *err) {
         if (loop_logs_at(config, trainer->step) && online->metrics)
             run_write_step_metrics(online->metrics, trainer, &losses, elapsed,
                                    frames_per_step * (trainer->step - first_step) / elapsed, NULL);
-        const int round_ends = trainer->step % config->online.steps_per_episode == 0; /* a checkpoint after each */
-        if ((round_ends && play_round(online, &r, online->metrics, err)) ||
-            loop_after_step(&tail, trainer->step, round_ends, &stopped, err))
+        int ends = 0; /* a round, then a checkpoint */
+        if (round_ends(online, trainer->step, &ends, err) || (ends && play_round(online, &r, online->metrics, err)) ||
+            loop_after_step(&tail, trainer->step, ends, &stopped, err))
             return err->status;
     }
     if (!stopped)

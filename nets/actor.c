@@ -5,10 +5,10 @@
 WmStatus actor_create(WmActor *a, const WmActorSection *c, int features, int actions, WmError *err) {
     memset(a, 0, sizeof *a);
     params_init(&a->params);
-    const WmActivation act = c->activation == WM_ACTIVATION_RELU ? WM_ACT_RELU : WM_ACT_ELU;
+    const WmLayerStyle style = dense_style(c->activation, c->norm);
     a->features = features, a->actions = actions;
     a->dist = (WmTanhNormal){(float)c->mean_scale, (float)c->init_std, (float)c->min_std};
-    if (mlp_declare(&a->net, &a->params, "actor", features, (int)c->units, (int)c->layers, 2 * actions, act,
+    if (mlp_declare(&a->net, &a->params, "actor", features, (int)c->units, (int)c->layers, 2 * actions, style,
                     err))
         return err->status;
     return params_allocate(&a->params, err);
@@ -17,10 +17,10 @@ WmStatus actor_create(WmActor *a, const WmActorSection *c, int features, int act
 WmStatus value_create(WmValue *v, const WmActorSection *c, int features, WmError *err) {
     memset(v, 0, sizeof *v);
     params_init(&v->params);
-    const WmActivation act = c->activation == WM_ACTIVATION_RELU ? WM_ACT_RELU : WM_ACT_ELU;
+    const WmLayerStyle style = dense_style(c->activation, c->norm);
     v->out = regression_make(c->value_head);
     if (mlp_declare(&v->net, &v->params, "value", features, (int)c->value_units, (int)c->value_layers,
-                    regression_outputs(&v->out), act, err))
+                    regression_outputs(&v->out), style, err))
         return err->status;
     return params_allocate(&v->params, err);
 }

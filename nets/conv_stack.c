@@ -191,10 +191,13 @@ WmStatus conv_stack_forward(WmConvStack *stack, const WmDnnl *dnnl, const WmPara
                             float **outs, const float *x, WmError *err) {
     for (int i = 0; i < stack->layers; i++) {
         const size_t n = conv_stack_out_floats(stack, i);
-        outs[i] = arena_floats(arena, n);
+        const WmActivation act = layer_activation(stack, i);
+        /* An activation whose slope needs its input (silu) keeps that input after the output. */
+        outs[i] = arena_floats(arena, act_needs_input(act) ? 2 * n : n);
         if (outs[i] == NULL) return arena_check(arena, err);
         if (layer_forward(stack, i, dnnl, params, arena, outs[i], i ? outs[i - 1] : x, err)) return err->status;
-        act_forward(layer_activation(stack, i), outs[i], outs[i], n);
+        if (act_needs_input(act)) memcpy(outs[i] + n, outs[i], n * sizeof(float));
+        act_forward(act, outs[i], outs[i], n);
     }
     return WM_OK;
 }
@@ -216,9 +219,10 @@ WmStatus conv_stack_backward(WmConvStack *stack, const WmDnnl *dnnl, WmParams *p
     float *dy = dtop;
     WmStatus status = WM_OK;
     for (int i = stack->layers - 1; i >= 0; i--) {
-        if ((status = act_backward_from_output(layer_activation(stack, i), dy, outs[i], conv_stack_out_floats(stack, i),
-                                               err)))
-            break;
+        const WmActivation act = layer_activation(stack, i);
+        const size_t n = conv_stack_out_floats(stack, i);
+        if (act_needs_input(act)) act_backward_from_input(act, dy, outs[i] + n, n);
+        else if ((status = act_backward_from_output(act, dy, outs[i], n, err))) break;
         const size_t in_floats = i ? conv_stack_out_floats(stack, i - 1) : 0;
         /* Alternate ends, 64-byte aligned: the end one starts at a multiple of 16 floats below the block's end. */
         float *dinput = !i ? dx : (stack->layers - 1 - i) % 2 ? between : between + ((block - in_floats) & ~(size_t)15);

@@ -15,11 +15,11 @@ WmLatent latent_from_config(const WmModelSection *net) {
 }
 
 WmStatus latent_head_declare(const WmLatent *latent, WmLatentHead *head, WmParams *params, const char *name, int in,
-                             int hidden, WmActivation activation, WmError *err) {
+                             int hidden, WmLayerStyle style, WmError *err) {
     char path[WM_PARAM_NAME_MAX];
     memset(head, 0, sizeof *head);
     snprintf(path, sizeof path, "%s.hidden", name);
-    dense_declare(&head->hidden, params, path, in, hidden, activation, err);
+    dense_declare_styled(&head->hidden, params, path, in, hidden, style, err);
     if (!categorical(latent)) {
         snprintf(path, sizeof path, "%s.mean", name);
         dense_declare(&head->mean, params, path, hidden, latent->width, WM_ACT_NONE, err);
@@ -29,9 +29,9 @@ WmStatus latent_head_declare(const WmLatent *latent, WmLatentHead *head, WmParam
 }
 
 WmStatus latent_head_forward(const WmLatent *latent, const WmLatentHead *head, const WmParams *params,
-                             const float *input, float *hidden, float *mean, float *raw, float *std, int batch,
-                             WmError *err) {
-    if (dense_forward(&head->hidden, params, hidden, input, batch, err) ||
+                             const float *input, float *hidden, float *cache, float *mean, float *raw, float *std,
+                             int batch, WmError *err) {
+    if (dense_forward_cached(&head->hidden, params, hidden, cache, input, batch, err) ||
         (!categorical(latent) && dense_forward(&head->mean, params, mean, hidden, batch, err)) ||
         dense_forward(&head->raw, params, raw, hidden, batch, err))
         return err->status;
@@ -41,8 +41,9 @@ WmStatus latent_head_forward(const WmLatent *latent, const WmLatentHead *head, c
 }
 
 WmStatus latent_head_backward(const WmLatent *latent, const WmLatentHead *head, WmParams *params, float *dinput,
-                              float *dmean, float *dstd, const float *input, const float *hidden, const float *mean,
-                              const float *raw, float *dhidden, float *draw, int batch, WmError *err) {
+                              float *dmean, float *dstd, const float *input, const float *hidden, const float *cache,
+                              const float *mean, const float *raw, float *dhidden, float *draw, int batch,
+                              WmError *err) {
     const size_t n = (size_t)batch * latent->width;
     memset(draw, 0, n * sizeof *draw);
     memset(dhidden, 0, (size_t)batch * head->hidden.out * sizeof *dhidden);
@@ -50,10 +51,10 @@ WmStatus latent_head_backward(const WmLatent *latent, const WmLatentHead *head, 
         categorical_probs_backward(draw, dmean, mean, n / latent->classes, latent->classes, latent->unimix);
     } else {
         gauss_sample_backward(NULL, draw, NULL, dstd, raw, NULL, n);
-        if (dense_backward(&head->mean, params, dhidden, dmean, hidden, NULL, batch, err)) return err->status;
+        if (dense_backward(&head->mean, params, dhidden, dmean, hidden, NULL, NULL, batch, err)) return err->status;
     }
-    if (dense_backward(&head->raw, params, dhidden, draw, hidden, NULL, batch, err)) return err->status;
-    return dense_backward(&head->hidden, params, dinput, dhidden, input, hidden, batch, err);
+    if (dense_backward(&head->raw, params, dhidden, draw, hidden, NULL, NULL, batch, err)) return err->status;
+    return dense_backward(&head->hidden, params, dinput, dhidden, input, hidden, cache, batch, err);
 }
 
 void latent_sample(const WmLatent *latent, float *z, const float *mean, const float *std, const float *noise,

@@ -27,18 +27,20 @@ typedef struct {
 /* From the model config: stoch Gaussians, or stoch categoricals of `classes` (width stoch x classes). */
 WmLatent latent_from_config(const WmModelSection *net);
 
-/* Declares `name.hidden`, then `name.mean` and `name.std` (Gaussian) or `name.logits` (categorical). */
+/* Declares `name.hidden` (in `style`), then `name.mean` and `name.std` (Gaussian) or `name.logits` (categorical). */
 WmStatus latent_head_declare(const WmLatent *latent, WmLatentHead *head, WmParams *params, const char *name, int in,
-                             int hidden, WmActivation activation, WmError *err);
-/* hidden (B, U), mean, raw and std (B, S) from input (B, in). */
+                             int hidden, WmLayerStyle style, WmError *err);
+/* hidden (B, U), mean, raw and std (B, S) from input (B, in); cache: the hidden layer's (dense_cache_floats), or
+ * NULL for forward only. */
 WmStatus latent_head_forward(const WmLatent *latent, const WmLatentHead *head, const WmParams *params,
-                             const float *input, float *hidden, float *mean, float *raw, float *std, int batch,
-                             WmError *err);
+                             const float *input, float *hidden, float *cache, float *mean, float *raw, float *std,
+                             int batch, WmError *err);
 /* From dmean and dstd (consumed; a Gaussian's dstd may be NULL): dinput (may be NULL) +=, the head's parameter
  * gradients +=. dhidden (B, U) and draw (B, S) are scratch. */
 WmStatus latent_head_backward(const WmLatent *latent, const WmLatentHead *head, WmParams *params, float *dinput,
-                              float *dmean, float *dstd, const float *input, const float *hidden, const float *mean,
-                              const float *raw, float *dhidden, float *draw, int batch, WmError *err);
+                              float *dmean, float *dstd, const float *input, const float *hidden, const float *cache,
+                              const float *mean, const float *raw, float *dhidden, float *draw, int batch,
+                              WmError *err);
 
 /* z (rows, S): a draw, with noise (rows, S) standard normal. */
 void latent_sample(const WmLatent *latent, float *z, const float *mean, const float *std, const float *noise,

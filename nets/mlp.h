@@ -17,8 +17,9 @@ typedef struct {
 
 /* Declares `name.hidden1` .. `name.hiddenK` and `name.out`. */
 WmStatus mlp_declare(WmMlp *mlp, WmParams *params, const char *name, int in, int units, int hidden, int out,
-                     WmActivation activation, WmError *err);
-/* outs[i] (B, layer i's width) from the arena; outs[count - 1] is the result. */
+                     WmLayerStyle style, WmError *err);
+/* outs[i] (B, layer i's width) from the arena, each followed by its layer's cache for backward; outs[count - 1] is
+ * the result. */
 WmStatus mlp_forward(const WmMlp *mlp, const WmParams *params, WmArena *arena, float **outs, const float *x,
                      int batch, WmError *err);
 /* dtop (B, out) is consumed; dx (may be NULL) +=, parameter gradients +=. Scratch from the arena, handed back. */

@@ -7,26 +7,26 @@
 #include "ops/gru.h"
 
 WmStatus rssm_declare(WmRssm *rssm, WmParams *params, int deter, const WmLatent *latent, int hidden, int embed,
-                      int action, WmActivation activation, int members, WmError *err) {
+                      int action, WmLayerStyle style, int members, WmError *err) {
     memset(rssm, 0, sizeof *rssm);
     const int stoch = latent->width;
     rssm->deter = deter, rssm->stoch = stoch, rssm->hidden = hidden, rssm->embed = embed, rssm->action = action;
     rssm->latent = *latent;
-    dense_declare(&rssm->input, params, "rssm.input", stoch + action, hidden, activation, err);
+    dense_declare_styled(&rssm->input, params, "rssm.input", stoch + action, hidden, style, err);
     const int ih[2] = {3 * deter, hidden}, hh[2] = {3 * deter, deter}, bias[1] = {3 * deter};
     rssm->gru_weight_ih = params_declare(params, "rssm.gru.weight_ih", 2, ih, err);
     rssm->gru_weight_hh = params_declare(params, "rssm.gru.weight_hh", 2, hh, err);
     rssm->gru_bias_ih = params_declare(params, "rssm.gru.bias_ih", 1, bias, err);
     rssm->gru_bias_hh = params_declare(params, "rssm.gru.bias_hh", 1, bias, err);
-    latent_head_declare(latent, &rssm->prior, params, "rssm.prior", deter, hidden, activation, err);
-    latent_head_declare(latent, &rssm->posterior, params, "rssm.posterior", deter + embed, hidden, activation, err);
+    latent_head_declare(latent, &rssm->prior, params, "rssm.prior", deter, hidden, style, err);
+    latent_head_declare(latent, &rssm->posterior, params, "rssm.posterior", deter + embed, hidden, style, err);
     if (members < 1 || members > WM_RSSM_MEMBERS_MAX)
         return wm_error_set(err, WM_ERR_ARG, "rssm: %d ensemble members (1 to %d)", members, WM_RSSM_MEMBERS_MAX);
     rssm->members = members;
     for (int k = 1; k < members; k++) {
         char name[64];
         snprintf(name, sizeof name, "rssm.ensemble%d", k);
-        latent_head_declare(latent, &rssm->member[k], params, name, deter, hidden, activation, err);
+        latent_head_declare(latent, &rssm->member[k], params, name, deter, hidden, style, err);
     }
     return err->status;
 }
@@ -36,9 +36,9 @@ const WmLatentHead *rssm_member_head(const WmRssm *rssm, int member) {
 }
 
 WmStatus rssm_member_prior(const WmRssm *rssm, const WmParams *params, int member, const float *h, float *hidden,
-                           float *mean, float *raw, float *std, int batch, WmError *err) {
-    return latent_head_forward(&rssm->latent, rssm_member_head(rssm, member), params, h, hidden, mean, raw, std, batch,
-                               err);
+                           float *cache, float *mean, float *raw, float *std, int batch, WmError *err) {
+    return latent_head_forward(&rssm->latent, rssm_member_head(rssm, member), params, h, hidden, cache, mean, raw, std,
+                               batch, err);
 }
 
 static WmGruWeights gru_weights(const WmRssm *rssm, const WmParams *params) {
@@ -53,6 +53,8 @@ WmStatus rssm_step_alloc(const WmRssm *rssm, WmArena *arena, WmRssmStep *step, i
     *step = (WmRssmStep){.batch = batch};
     step->input_cat = arena_floats(arena, B * (S + rssm->action));
     step->input = arena_floats(arena, B * U);
+    step->input_cache = arena_optional_floats(arena, dense_cache_floats(&rssm->input, batch));
+    step->prior_cache = arena_optional_floats(arena, dense_cache_floats(&rssm_member_head(rssm, 0)->hidden, batch));
     step->h = arena_floats(arena, B * rssm->deter);
     step->gru_cache = arena_floats(arena, gru_cache_floats(batch, rssm->deter));
     step->prior_h = arena_floats(arena, B * U);
@@ -70,21 +72,22 @@ WmStatus rssm_step_forward(const WmRssm *rssm, const WmParams *params, WmRssmSte
     concat_forward(step->input_cat, parts, widths, 2, B);
     const WmGruWeights w = gru_weights(rssm, params);
     (void)S;
-    if (dense_forward(&rssm->input, params, step->input, step->input_cat, B, err) ||
+    if (dense_forward_cached(&rssm->input, params, step->input, step->input_cache, step->input_cat, B, err) ||
         gru_forward(step->h, step->gru_cache, step->input, h_prev, &w, B, rssm->hidden, rssm->deter, err))
         return err->status;
-    return rssm_member_prior(rssm, params, step->member, step->h, step->prior_h, step->prior_mean, step->prior_raw,
+    return rssm_member_prior(rssm, params, step->member, step->h, step->prior_h, step->prior_cache, step->prior_mean,
+                             step->prior_raw,
                              step->prior_std, B, err);
 }
 
 WmStatus rssm_member_prior_backward(const WmRssm *rssm, WmParams *params, WmArena *arena, int member, float *dh,
-                                    float *dmean, float *dstd, const float *h, const float *hidden, const float *mean,
-                                    const float *raw, int batch, WmError *err) {
+                                    float *dmean, float *dstd, const float *h, const float *hidden,
+                                    const float *cache, const float *mean, const float *raw, int batch, WmError *err) {
     const size_t mark = arena_mark(arena), n = (size_t)batch * rssm->stoch;
     float *draw = arena_floats(arena, n), *dhidden = arena_floats(arena, (size_t)batch * rssm->hidden);
     if (arena_check(arena, err) == WM_OK)
-        latent_head_backward(&rssm->latent, rssm_member_head(rssm, member), params, dh, dmean, dstd, h, hidden, mean,
-                             raw, dhidden, draw, batch, err);
+        latent_head_backward(&rssm->latent, rssm_member_head(rssm, member), params, dh, dmean, dstd, h, hidden, cache,
+                             mean, raw, dhidden, draw, batch, err);
     arena_rewind(arena, mark);
     return err->status;
 }
@@ -102,10 +105,10 @@ WmStatus rssm_step_backward(const WmRssm *rssm, WmParams *params, WmArena *arena
                            params_grad(params, rssm->gru_bias_ih), params_grad(params, rssm->gru_bias_hh)};
     /* The member's prior, then the GRU and the input layer. */
     if (rssm_member_prior_backward(rssm, params, arena, step->member, dh, dprior_mean, dprior_std, step->h, step->prior_h,
-                                   step->prior_mean, step->prior_raw, B, err) ||
+                                   step->prior_cache, step->prior_mean, step->prior_raw, B, err) ||
         gru_backward(dinput, dh_prev, &gw, dh, step->gru_cache, step->input, h_prev, &w, B, U, rssm->deter, arena,
                      err) ||
-        dense_backward(&rssm->input, params, dcat, dinput, step->input_cat, step->input, B, err))
+        dense_backward(&rssm->input, params, dcat, dinput, step->input_cat, step->input, step->input_cache, B, err))
         goto done;
     /* Back to z_prev and, in imagination, to the action the actor chose. */
     float *const parts[2] = {dz_prev, daction};
@@ -119,13 +122,13 @@ done:
 /* ---- observe: the transition, then the posterior ---- */
 
 /* q(z | h, e) for B rows and its draw z with noise (noise NULL: z is its mode). */
-static WmStatus posterior_forward(const WmRssm *rssm, const WmParams *params, float *cat, float *hidden, float *mean,
-                                  float *raw, float *std, float *z, const float *h, const float *embed,
+static WmStatus posterior_forward(const WmRssm *rssm, const WmParams *params, float *cat, float *hidden, float *cache,
+                                  float *mean, float *raw, float *std, float *z, const float *h, const float *embed,
                                   const float *noise, int batch, WmError *err) {
     const float *parts[2] = {h, embed};
     const int widths[2] = {rssm->deter, rssm->embed};
     concat_forward(cat, parts, widths, 2, batch);
-    if (latent_head_forward(&rssm->latent, &rssm->posterior, params, cat, hidden, mean, raw, std, batch, err))
+    if (latent_head_forward(&rssm->latent, &rssm->posterior, params, cat, hidden, cache, mean, raw, std, batch, err))
         return err->status;
     if (noise) latent_sample(&rssm->latent, z, mean, std, noise, (size_t)batch);
     else latent_mode(&rssm->latent, z, mean, (size_t)batch);
@@ -141,7 +144,8 @@ WmStatus rssm_filter(const WmRssm *rssm, const WmParams *params, WmArena *arena,
     float *stats = arena_floats(arena, 3 * (size_t)S);
     if (arena_check(arena, err) || rssm_step_alloc(rssm, arena, &step, 1, err) ||
         rssm_step_forward(rssm, params, &step, h, z, action, err) ||
-        posterior_forward(rssm, params, cat, hidden, stats, stats + S, stats + 2 * S, z, step.h, embed, NULL, 1, err)) {
+        posterior_forward(rssm, params, cat, hidden, NULL, stats, stats + S, stats + 2 * S, z, step.h, embed, NULL, 1,
+                          err)) {
         arena_rewind(arena, mark);
         return err->status;
     }
@@ -156,6 +160,10 @@ WmStatus rssm_observe(const WmRssm *rssm, const WmParams *params, WmArena *arena
     const int B = batch, L = length, D = rssm->deter, S = rssm->stoch, U = rssm->hidden, E = rssm->embed,
               A = rssm->action;
     const size_t rows = (size_t)B * L, gru_floats = gru_cache_floats(B, D);
+    /* Each step's caches of the layers that keep one (dense.h): the input layer, the prior's and posterior's hidden. */
+    const size_t input_cache = dense_cache_floats(&rssm->input, B),
+                 prior_cache = dense_cache_floats(&rssm->prior.hidden, B),
+                 post_cache = dense_cache_floats(&rssm->posterior.hidden, B);
     WmRssmTrace t = {.batch = B, .length = L, .noise = (float *)noise};
     t.steps = arena_alloc(arena, (size_t)L * sizeof *t.steps);
     t.input_cat = arena_floats(arena, rows * (S + A));
@@ -172,6 +180,9 @@ WmStatus rssm_observe(const WmRssm *rssm, const WmParams *params, WmArena *arena
     t.post_raw = arena_floats(arena, rows * S);
     t.post_std = arena_floats(arena, rows * S);
     t.z = arena_floats(arena, rows * S);
+    t.input_cache = arena_optional_floats(arena, input_cache * L);
+    t.prior_cache = arena_optional_floats(arena, prior_cache * L);
+    t.post_cache = arena_optional_floats(arena, post_cache * L);
     float *zeros = arena_alloc_zero(arena, (size_t)B * (D > S ? D : S) * sizeof(float));
     if (arena_check(arena, err)) return err->status;
     for (int step = 0; step < L; step++) {
@@ -180,6 +191,8 @@ WmStatus rssm_observe(const WmRssm *rssm, const WmParams *params, WmArena *arena
             .batch = B, .input_cat = t.input_cat + row * (S + A), .input = t.input + row * U, .h = t.h + row * D,
             .gru_cache = t.gru_cache + step * gru_floats, .prior_h = t.prior_h + row * U,
             .prior_mean = t.prior_mean + row * S, .prior_raw = t.prior_raw + row * S, .prior_std = t.prior_std + row * S,
+            .input_cache = input_cache ? t.input_cache + step * input_cache : NULL,
+            .prior_cache = prior_cache ? t.prior_cache + step * prior_cache : NULL,
         };
         const float *z_prev = step ? t.z + (row - B) * S : zeros, *h_prev = step ? t.h + (row - B) * D : zeros;
         if (rssm_step_forward(rssm, params, &t.steps[step], h_prev, z_prev, actions + row * A, err)) return err->status;
@@ -188,7 +201,8 @@ WmStatus rssm_observe(const WmRssm *rssm, const WmParams *params, WmArena *arena
                           (size_t)B);
             continue;
         }
-        if (posterior_forward(rssm, params, t.post_cat + row * (D + E), t.post_h + row * U, t.post_mean + row * S,
+        if (posterior_forward(rssm, params, t.post_cat + row * (D + E), t.post_h + row * U,
+                              post_cache ? t.post_cache + step * post_cache : NULL, t.post_mean + row * S,
                               t.post_raw + row * S, t.post_std + row * S, t.z + row * S, t.h + row * D,
                               embed + row * E, noise + row * S, B, err))
             return err->status;
@@ -201,7 +215,7 @@ WmStatus rssm_observe_backward(const WmRssm *rssm, WmParams *params, WmArena *ar
                                WmRssmGrads *g, float *dembed, WmError *err) {
     const int B = trace->batch, L = trace->length, D = rssm->deter, S = rssm->stoch, U = rssm->hidden,
               E = rssm->embed;
-    const size_t mark = arena_mark(arena);
+    const size_t mark = arena_mark(arena), post_cache = dense_cache_floats(&rssm->posterior.hidden, B);
     float *draw = arena_floats(arena, (size_t)B * S);
     float *dhidden = arena_floats(arena, (size_t)B * U);
     float *dcat = arena_floats(arena, (size_t)B * (D + E));
@@ -216,7 +230,8 @@ WmStatus rssm_observe_backward(const WmRssm *rssm, WmParams *params, WmArena *ar
         memset(dcat, 0, (size_t)B * (D + E) * sizeof(float));
         if (latent_head_backward(&rssm->latent, &rssm->posterior, params, dcat, g->dpost_mean + row * S,
                                  g->dpost_std + row * S, trace->post_cat + row * (D + E), trace->post_h + row * U,
-                                 trace->post_mean + row * S, trace->post_raw + row * S, dhidden, draw, B, err))
+                                 post_cache ? trace->post_cache + step * post_cache : NULL, trace->post_mean + row * S,
+                                 trace->post_raw + row * S, dhidden, draw, B, err))
             break;
         float *const post_parts[2] = {dh, dembed + row * E};
         const int post_widths[2] = {D, E};

@@ -36,6 +36,7 @@ typedef struct {
     int batch;
     int member;                   /* the member whose prior it runs (0: the main prior; imagination may pick another) */
     float *input_cat, *input;     /* (B, S + A), (B, U) */
+    float *input_cache, *prior_cache; /* the input layer's and the prior's hidden layer's (dense.h; NULL if none) */
     float *h, *gru_cache;         /* (B, D), gru_cache_floats(B, D) */
     float *prior_h, *prior_mean, *prior_raw, *prior_std; /* (B, U), (B, S) x 3 */
 } WmRssmStep;
@@ -58,22 +59,24 @@ typedef struct {
     float *input_cat, *input, *h, *gru_cache;
     float *prior_h, *prior_mean, *prior_raw, *prior_std;
     float *post_cat, *post_h, *post_mean, *post_raw, *post_std;
+    float *input_cache, *prior_cache, *post_cache; /* L caches each of the layers that keep one (dense.h) */
     float *noise, *z;                /* S */
 } WmRssmTrace;
 
 WmStatus rssm_declare(WmRssm *rssm, WmParams *params, int deter, const WmLatent *latent, int hidden, int embed,
-                      int action, WmActivation activation, int members, WmError *err);
+                      int action, WmLayerStyle style, int members, WmError *err);
 
 /* The prior head of member `member` (0: the main prior). */
 const WmLatentHead *rssm_member_head(const WmRssm *rssm, int member);
-/* Member `member`'s prior (0: the main prior) on h (B, D): its hidden layer (B, U), mean, raw std and std (B, S). */
+/* Member `member`'s prior (0: the main prior) on h (B, D): its hidden layer (B, U) and that layer's cache (NULL:
+ * forward only), mean, raw and std (B, S). */
 WmStatus rssm_member_prior(const WmRssm *rssm, const WmParams *params, int member, const float *h, float *hidden,
-                           float *mean, float *raw, float *std, int batch, WmError *err);
+                           float *cache, float *mean, float *raw, float *std, int batch, WmError *err);
 /* Its backward from dmean and dstd (consumed); dh (may be NULL) +=, the member's parameter gradients +=. Scratch
  * from the arena, handed back. */
 WmStatus rssm_member_prior_backward(const WmRssm *rssm, WmParams *params, WmArena *arena, int member, float *dh,
-                                    float *dmean, float *dstd, const float *h, const float *hidden, const float *mean,
-                                    const float *raw, int batch, WmError *err);
+                                    float *dmean, float *dstd, const float *h, const float *hidden,
+                                    const float *cache, const float *mean, const float *raw, int batch, WmError *err);
 
 /* Runs the filter over a sequence: embed (L, B, E), actions (L, B, A), noise (L, B, S) owned by the caller and
  * kept by reference in the trace. From step `context` on (context < L), the frames are not looked at: z is drawn

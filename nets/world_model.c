@@ -33,7 +33,8 @@ WmStatus world_model_declare(WmWorldModel *model, const WmModelConfig *config, i
     model->action_dim = action_dim;
     params_init(&model->params);
     if (model_config_validate(config, err)) return err->status;
-    const WmActivation act = config->net.activation == WM_ACTIVATION_ELU ? WM_ACT_ELU : WM_ACT_RELU;
+    const WmLayerStyle style = dense_style(config->net.activation, config->net.norm);
+    const WmActivation act = style.activation; /* the convolutions' */
     const int d = (int)config->net.depth, H = (int)config->height, W = (int)config->width;
     const WmIntList *ek = &config->net.encoder_kernels, *dk = &config->net.decoder_kernels;
     if (ek->count > WM_STACK_MAX || dk->count > WM_STACK_MAX)
@@ -47,7 +48,7 @@ WmStatus world_model_declare(WmWorldModel *model, const WmModelConfig *config, i
     model->embed = enc->channels[ek->count - 1] * enc->heights[ek->count - 1] * enc->widths[ek->count - 1];
     const WmLatent latent = latent_from_config(&config->net);
     const int D = (int)config->net.deter, S = latent.width;
-    if (rssm_declare(&model->rssm, &model->params, D, &latent, (int)config->net.hidden, model->embed, action_dim, act,
+    if (rssm_declare(&model->rssm, &model->params, D, &latent, (int)config->net.hidden, model->embed, action_dim, style,
                      (int)config->net.ensemble, err))
         return err->status;
     /* PlaNet's decoder: dense to 32d, seen as a 32d x 1 x 1 image, then 4d, 2d, d, 3 channels. */
@@ -62,12 +63,12 @@ WmStatus world_model_declare(WmWorldModel *model, const WmModelConfig *config, i
     const int units = (int)config->net.reward_units, layers = (int)config->net.reward_layers;
     model->reward_out = regression_make(config->net.reward_head);
     if (mlp_declare(&model->reward, &model->params, "reward", D + S, units, layers, regression_outputs(&model->reward_out),
-                    act, err))
+                    style, err))
         return err->status;
     /* Dreamer's continue head has the reward head's shape. */
     model->has_continue = config->net.continue_head;
     if (model->has_continue &&
-        mlp_declare(&model->continuation, &model->params, "continue", D + S, units, layers, 1, act, err))
+        mlp_declare(&model->continuation, &model->params, "continue", D + S, units, layers, 1, style, err))
         return err->status;
     return WM_OK;
 }
@@ -106,7 +107,7 @@ typedef struct {
 
 /* One extra member of the ensemble (k >= 1) on the step's h, and its KL to the posterior. */
 typedef struct {
-    float *hidden;           /* (N, U) */
+    float *hidden, *cache;   /* (N, U), its layer's cache (dense.h) */
     float *mean, *raw, *std; /* (N, S) */
     float *kl;               /* (N) */
 } MemberPrior;
@@ -330,12 +331,14 @@ static WmStatus members_forward(WmWorldModel *m, WmElbo *e, double *kl_sum, WmEr
     for (int k = 1; k < m->rssm.members; k++) {
         MemberPrior *p = &e->members[k];
         p->hidden = arena_floats(&m->arena, (size_t)N * m->rssm.hidden);
+        p->cache = arena_optional_floats(&m->arena, dense_cache_floats(&rssm_member_head(&m->rssm, k)->hidden, N));
         p->mean = arena_floats(&m->arena, (size_t)N * S);
         p->raw = arena_floats(&m->arena, (size_t)N * S);
         p->std = arena_floats(&m->arena, (size_t)N * S);
         p->kl = arena_floats(&m->arena, N);
         if (arena_check(&m->arena, err) ||
-            rssm_member_prior(&m->rssm, &m->params, k, m->trace.h, p->hidden, p->mean, p->raw, p->std, N, err))
+            rssm_member_prior(&m->rssm, &m->params, k, m->trace.h, p->hidden, p->cache, p->mean, p->raw, p->std, N,
+                              err))
             return err->status;
         latent_kl_forward(&m->rssm.latent, p->kl, m->trace.post_mean, m->trace.post_std, p->mean, p->std, N);
         for (int n = 0; n < N; n++) *kl_sum += p->kl[n];
@@ -357,7 +360,7 @@ static WmStatus members_backward(WmWorldModel *m, const WmElbo *e, float *dstep,
         latent_kl_backward(&m->rssm.latent, NULL, NULL, dmean, dstd, dstep, m->trace.post_mean, m->trace.post_std,
                            p->mean, p->std, N);
         if (rssm_member_prior_backward(&m->rssm, &m->params, arena, k, NULL, dmean, dstd, m->trace.h, p->hidden,
-                                       p->mean, p->raw, N, err))
+                                       p->cache, p->mean, p->raw, N, err))
             return err->status;
         arena_rewind(arena, mark);
     }
@@ -453,7 +456,8 @@ static WmStatus decode_backward(WmWorldModel *m, const WmElbo *e, float *ddecode
     gauss_ll_fixed_gradient_in_place(dimage, in->images, world_model_image_floats(m), 1.0f, -per_frame);
     if (conv_stack_backward(&m->decoder, &m->dnnl, &m->params, arena, ddecoder_in, dimage, e->f.decoder_in,
                             e->f.decoder_outs, err) ||
-        dense_backward(&m->decoder_dense, &m->params, dfeatures, ddecoder_in, e->f.features, e->f.decoder_in, N, err))
+        dense_backward(&m->decoder_dense, &m->params, dfeatures, ddecoder_in, e->f.features, e->f.decoder_in, NULL, N,
+                       err))
         return err->status;
     /* Reward head: dL/dmean of -scale * ll, then back through the MLP. */
     const float reward_weight = (float)m->config.loss.reward_scale * per_frame;

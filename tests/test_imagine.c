@@ -45,10 +45,14 @@ typedef struct {
 /* slow_target: the returns bootstrap from a frozen copy of the value, so a perturbed value moves its prediction
  * and not the target it regresses onto (the stop-gradient the value loss has). */
 static void make_fixture_full(Fixture *f, const char *gradient, int slow_target, int continue_head, int members,
-                              int twohot, float slow_regularizer) {
+                              int twohot, float slow_regularizer, int v3_layers) {
     memset(f, 0, sizeof *f);
     WmConfig c;
     tiny_config(&c, gradient);
+    if (v3_layers) {
+        c.model.activation = c.actor.activation = WM_ACTIVATION_SILU;
+        c.model.norm = c.actor.norm = WM_NORM_LAYER;
+    }
     if (twohot) c.model.reward_head = c.actor.value_head = WM_REGRESSION_TWOHOT;
     c.actor.slow_regularizer = slow_regularizer;
     c.actor.slow_target = slow_target;
@@ -84,7 +88,7 @@ static void make_fixture_full(Fixture *f, const char *gradient, int slow_target,
 }
 
 static void make_fixture_with(Fixture *f, const char *gradient, int slow_target, int continue_head, int members) {
-    make_fixture_full(f, gradient, slow_target, continue_head, members, 0, 0.0f);
+    make_fixture_full(f, gradient, slow_target, continue_head, members, 0, 0.0f, 0);
 }
 
 static void make_fixture(Fixture *f, const char *gradient, int slow_target) {
@@ -141,14 +145,15 @@ static void check_tensors(Fixture *f, WmParams *p, int value, const char *what) 
  * every head's prior and reward; and returns normalised by a running percentile range of 4. */
 static const struct {
     const char *what;
-    int slow_target, continue_head, members, normalized, twohot;
+    int slow_target, continue_head, members, normalized, twohot, v3_layers;
 } ACTOR_VARIANTS[] = {
-    {"actor loss (dynamics)", 0, 0, 1, 0, 0},
-    {"actor loss (dynamics, slow value)", 1, 0, 1, 0, 0},
-    {"actor loss (continue head)", 0, 1, 1, 0, 0},
-    {"actor loss (ensemble penalty)", 0, 0, 3, 0, 0},
-    {"actor loss (returns normalised)", 0, 0, 1, 1, 0},
-    {"actor loss (twohot reward and value, ensemble penalty)", 1, 0, 3, 0, 1},
+    {"actor loss (dynamics)", 0, 0, 1, 0, 0, 0},
+    {"actor loss (dynamics, slow value)", 1, 0, 1, 0, 0, 0},
+    {"actor loss (continue head)", 0, 1, 1, 0, 0, 0},
+    {"actor loss (ensemble penalty)", 0, 0, 3, 0, 0, 0},
+    {"actor loss (returns normalised)", 0, 0, 1, 1, 0, 0},
+    {"actor loss (twohot reward and value, ensemble penalty)", 1, 0, 3, 0, 1, 0},
+    {"actor loss (SiLU and LayerNorm in the model, the actor and the value)", 1, 1, 3, 0, 1, 1},
 };
 
 /* actor.return_normalization with running percentiles -1.5 and 2.5: the return term is divided by 4. */
@@ -159,7 +164,7 @@ static void normalize_returns(Fixture *f) {
 START_TEST(actor_gradient_matches_central_differences) {
     Fixture f;
     make_fixture_full(&f, "dynamics", ACTOR_VARIANTS[_i].slow_target, ACTOR_VARIANTS[_i].continue_head,
-                      ACTOR_VARIANTS[_i].members, ACTOR_VARIANTS[_i].twohot, 0.0f);
+                      ACTOR_VARIANTS[_i].members, ACTOR_VARIANTS[_i].twohot, 0.0f, ACTOR_VARIANTS[_i].v3_layers);
     if (ACTOR_VARIANTS[_i].normalized) normalize_returns(&f);
     check_tensors(&f, &f.im.actor.params, 0, ACTOR_VARIANTS[_i].what);
     free_fixture(&f);
@@ -227,7 +232,7 @@ START_TEST(value_gradient_matches_central_differences) {
     static const char *const WHAT[4] = {"value loss", "value loss (twohot)", "value loss (slow regulariser)",
                                         "value loss (twohot, slow regulariser)"};
     Fixture f;
-    make_fixture_full(&f, "dynamics", 1, 0, 1, _i % 2, _i >= 2 ? 0.8f : 0.0f);
+    make_fixture_full(&f, "dynamics", 1, 0, 1, _i % 2, _i >= 2 ? 0.8f : 0.0f, 0);
     for (size_t i = 0; _i >= 2 && i < f.im.value.params.total; i++) f.im.value_target.value[i] *= 0.7f;
     check_tensors(&f, &f.im.value.params, 1, WHAT[_i]);
     free_fixture(&f);

@@ -1,5 +1,5 @@
 /* A central-difference gradient check for every differentiable op in src/ops: linear, conv2d, transposed conv2d,
- * the five activations, the GRU cell, concat/split, the Gaussian log-likelihoods, the diagonal-Gaussian KL, free
+ * the activations (from their output, and from their input: silu), layer norm, the GRU cell, concat/split, the Gaussian log-likelihoods, the diagonal-Gaussian KL, free
  * nats, MSE and reparameterised sampling; DreamerV3's categorical latents (softmax with unimix, their KL) and
  * twohot heads (the cross-entropy, symlog, symexp). */
 #include <check.h>
@@ -20,6 +20,7 @@
 #include "ops/gru.h"
 #include "ops/linear.h"
 #include "ops/loss.h"
+#include "ops/norm.h"
 #include "ops/sample.h"
 #include "ops/twohot.h"
 
@@ -222,6 +223,65 @@ START_TEST(grad_activation_from_output) {
     WmError err = {0};
     ck_assert_int_ne(act_backward_from_output(WM_ACT_SOFTPLUS, &dy, &y, 1, &err), WM_OK);
     ck_assert_ptr_nonnull(strstr(err.message, "softplus"));
+}
+END_TEST
+
+/* The backward that reads the slope from the input: silu and softplus need it; the others agree with their
+ * from-output form. */
+static void act_from_input_bwd(void *c) {
+    ActCase *k = c;
+    float *scaled = malloc(k->n * sizeof *scaled);
+    memcpy(scaled, k->dy, k->n * sizeof *scaled);
+    act_backward_from_input(k->kind, scaled, k->x, k->n);
+    for (size_t i = 0; i < k->n; i++) k->dx[i] += scaled[i];
+    free(scaled);
+}
+
+START_TEST(grad_activation_from_input) {
+    static const WmActivation kinds[] = {WM_ACT_SILU, WM_ACT_SOFTPLUS, WM_ACT_RELU, WM_ACT_ELU, WM_ACT_TANH,
+                                         WM_ACT_SIGMOID};
+    check_activation(kinds[_i], act_from_input_bwd, 8);
+    ck_assert_int_eq(act_needs_input(kinds[_i]), kinds[_i] == WM_ACT_SILU || kinds[_i] == WM_ACT_SOFTPLUS);
+}
+END_TEST
+
+/* ---- layer norm ---- */
+typedef struct {
+    size_t rows;
+    int width;
+    float *x, *gamma, *beta, *y, *xhat, *rstd, *dx, *dgamma, *dbeta, *dy;
+} NormCase;
+
+static void norm_fwd(void *c) {
+    NormCase *k = c;
+    layer_norm_forward(k->y, k->xhat, k->rstd, k->x, k->gamma, k->beta, k->rows, k->width);
+}
+static void norm_bwd(void *c) { /* the op writes dx; the harness wants it added */
+    NormCase *k = c;
+    float *dx = malloc(k->rows * k->width * sizeof *dx);
+    layer_norm_backward(dx, k->dgamma, k->dbeta, k->dy, k->xhat, k->rstd, k->gamma, k->rows, k->width);
+    for (size_t i = 0; i < k->rows * k->width; i++) k->dx[i] += dx[i];
+    free(dx);
+}
+
+START_TEST(grad_layer_norm) {
+    NormCase k = {.rows = 4, .width = 7};
+    GcProblem p = problem(&k, norm_fwd, norm_bwd);
+    k.x = buffer(28), k.gamma = buffer(7), k.beta = buffer(7), k.y = buffer(28), k.xhat = buffer(28), k.rstd = buffer(4);
+    fill_normal(k.x, 28, 1.5f, 67), fill_uniform(k.gamma, 7, 0.5f, 1.5f, 68), fill_normal(k.beta, 7, 0.3f, 69);
+    add_input(&p, "x", k.x, 28), add_input(&p, "gamma", k.gamma, 7), add_input(&p, "beta", k.beta, 7);
+    add_output(&p, k.y, 28);
+    k.dx = p.inputs[0].grad, k.dgamma = p.inputs[1].grad, k.dbeta = p.inputs[2].grad, k.dy = p.outputs[0].grad;
+    p.eps = 1e-3;
+    expect_gradients(&p, "layer norm");
+    /* Each row's xhat has mean 0 and variance var / (var + eps) < 1. */
+    norm_fwd(&k);
+    for (int r = 0; r < 4; r++) {
+        double mean = 0.0;
+        for (int i = 0; i < 7; i++) mean += k.xhat[r * 7 + i];
+        ck_assert_double_eq_tol(mean / 7, 0.0, 1e-6);
+    }
+    free_buffers();
 }
 END_TEST
 
@@ -692,6 +752,8 @@ static Suite *grad_suite(void) {
     tcase_add_loop_test(tc, grad_conv, 0, (int)(sizeof CONV_GRAD_SHAPES / sizeof CONV_GRAD_SHAPES[0]));
     tcase_add_test(tc, grad_grid);
     tcase_add_loop_test(tc, grad_activation_from_output, 0, 4);
+    tcase_add_loop_test(tc, grad_activation_from_input, 0, 6);
+    tcase_add_test(tc, grad_layer_norm);
     tcase_add_test(tc, grad_gru);
     tcase_add_test(tc, grad_concat);
     tcase_add_test(tc, grad_gauss_ll_fixed);

@@ -278,6 +278,25 @@ START_TEST(kl_split_is_balancing_by_another_name) {
 }
 END_TEST
 
+/* DreamerV3's layers: SiLU everywhere (the convolutions keep its input for backward) and LayerNorm in the RSSM's
+ * dense layers and the heads, with the norms' gains moved off 1 so they are exercised. */
+START_TEST(silu_and_layer_norm_match_central_differences) {
+    WmConfig c;
+    tiny_config(&c);
+    WmError err = {0};
+    ck_assert(config_set_assignment(&c, "model.activation=silu", &err) == WM_OK);
+    ck_assert(config_set_assignment(&c, "model.norm=layer", &err) == WM_OK);
+    ck_assert(config_set_assignment(&c, "model.continue_head=true", &err) == WM_OK);
+    length = LENGTH;
+    WmWorldModel m;
+    make_model(&m, &c);
+    const int scale = params_find(&m.params, "rssm.input.norm.scale");
+    ck_assert_int_ge(scale, 0);
+    world_model_free(&m);
+    check_full_model(&c);
+}
+END_TEST
+
 /* The twohot reward head (DreamerV3), with its output layer given weights (it starts at zero). */
 START_TEST(twohot_reward_matches_central_differences) {
     WmConfig c;
@@ -339,6 +358,7 @@ int main(void) {
     tcase_add_test(tc, kl_balance_half_is_half_scale);
     tcase_add_test(tc, kl_split_is_balancing_by_another_name);
     tcase_add_test(tc, twohot_reward_matches_central_differences);
+    tcase_add_test(tc, silu_and_layer_norm_match_central_differences);
     tcase_add_test(tc, preprocess_quantises_and_centres);
     suite_add_tcase(suite, tc);
     return check_run(suite);

@@ -26,7 +26,9 @@ typedef struct {
 } ConfigKey;
 
 static const ConfigChoice GRADIENTS[] = {{"dynamics", WM_GRADIENT_DYNAMICS}, {"reinforce", WM_GRADIENT_REINFORCE}, {0}},
-                          ACTIVATIONS[] = {{"relu", WM_ACTIVATION_RELU}, {"elu", WM_ACTIVATION_ELU}, {0}},
+                          ACTIVATIONS[] = {{"relu", WM_ACTIVATION_RELU}, {"elu", WM_ACTIVATION_ELU},
+                                         {"silu", WM_ACTIVATION_SILU}, {0}},
+                          NORMS[] = {{"none", WM_NORM_NONE}, {"layer", WM_NORM_LAYER}, {0}},
                           PLANNERS[] = {{"shooting", WM_PLAN_SHOOTING}, {"cem", WM_PLAN_CEM}, {"mppi", WM_PLAN_MPPI},
                                         {"actor", WM_PLAN_ACTOR}, {0}},
                           PROPAGATIONS[] = {{"each", WM_PROPAGATION_EACH}, {"random", WM_PROPAGATION_RANDOM}, {0}},
@@ -78,8 +80,11 @@ static const ConfigKey KEYS[] = {
     {"model.reward_head", KEY_CHOICE, AT(model.reward_head), 0, 0, "gaussian",
      "gaussian (the reward itself, log-likelihood with std 1) or twohot (DreamerV3: 255 symlog bins, cross-entropy)",
      REGRESSIONS},
-    {"model.activation", KEY_CHOICE, AT(model.activation), 0, 0, "relu", "relu or elu, for every hidden layer",
-     ACTIVATIONS},
+    {"model.activation", KEY_CHOICE, AT(model.activation), 0, 0, "relu",
+     "relu, elu or silu (DreamerV3's), for every hidden layer", ACTIVATIONS},
+    {"model.norm", KEY_CHOICE, AT(model.norm), 0, 0, "none",
+     "none, or layer: DreamerV3's LayerNorm before the activation of the RSSM's input and hidden layers and the "
+     "reward and continue heads' hidden layers", NORMS},
     {"model.continue_head", KEY_BOOL, AT(model.continue_head), 0, 1, "false",
      "a head predicting whether the episode goes on, trained on is_terminal; imagined steps after a predicted end "
      "are discounted (Dreamer)", NULL},
@@ -152,8 +157,10 @@ static const ConfigKey KEYS[] = {
     {"actor.value_units", KEY_INT, AT(actor.value_units), 1, 8192, "400", "the value's hidden units", NULL},
     {"actor.value_head", KEY_CHOICE, AT(actor.value_head), 0, 0, "gaussian",
      "gaussian (the value itself, squared error) or twohot (DreamerV3: 255 symlog bins, cross-entropy)", REGRESSIONS},
-    {"actor.activation", KEY_CHOICE, AT(actor.activation), 0, 0, "elu", "elu or relu, for the actor and the value",
-     ACTIVATIONS},
+    {"actor.activation", KEY_CHOICE, AT(actor.activation), 0, 0, "elu",
+     "elu, relu or silu, for the actor and the value", ACTIVATIONS},
+    {"actor.norm", KEY_CHOICE, AT(actor.norm), 0, 0, "none",
+     "none, or layer: LayerNorm in the actor's and the value's hidden layers (DreamerV3)", NORMS},
     {"actor.learning_rate", KEY_FLOAT, AT(actor.learning_rate), 0, 10, "8e-05", "the actor's Adam step size", NULL},
     {"actor.value_learning_rate", KEY_FLOAT, AT(actor.value_learning_rate), 0, 10, "8e-05",
      "the value's Adam step size", NULL},

@@ -19,7 +19,9 @@ typedef struct {
 
 /* Word-valued keys, parsed once where each key is declared (config.c's table lists its words and their values):
  * nothing outside src/config compares a config word. */
-typedef enum { WM_ACTIVATION_RELU, WM_ACTIVATION_ELU } WmActivationChoice;
+typedef enum { WM_ACTIVATION_RELU, WM_ACTIVATION_ELU, WM_ACTIVATION_SILU } WmActivationChoice;
+/* model.norm, actor.norm: DreamerV3's LayerNorm in the dense hidden layers, or none. */
+typedef enum { WM_NORM_NONE, WM_NORM_LAYER } WmNormChoice;
 typedef enum { WM_PRECISION_AUTO, WM_PRECISION_FP32, WM_PRECISION_BF16 } WmPrecisionChoice;
 /* plan.planner; WM_PLAN_ACTOR is no search: the agent acts with the amortized actor instead. */
 typedef enum { WM_PLAN_SHOOTING, WM_PLAN_CEM, WM_PLAN_MPPI, WM_PLAN_ACTOR } WmPlanKind;
@@ -45,6 +47,7 @@ typedef struct {
     long reward_layers, reward_units;
     WmRegressionChoice reward_head; /* gaussian (PlaNet) or twohot (DreamerV3) */
     WmActivationChoice activation;
+    WmNormChoice norm; /* the dense hidden layers' (the RSSM's input and heads, the reward and continue heads) */
     int continue_head; /* predict whether the episode goes on (trained on is_terminal); discounts imagination */
 } WmModelSection;
 
@@ -67,7 +70,8 @@ typedef struct {
     long layers, units;                   /* the actor's hidden layers (Dreamer V1: 4 x 400) */
     long value_layers, value_units;       /* the value's (3 x 400) */
     WmRegressionChoice value_head;        /* gaussian (a squared error) or twohot (DreamerV3) */
-    WmActivationChoice activation;        /* elu or relu */
+    WmActivationChoice activation;        /* elu, relu or silu */
+    WmNormChoice norm;                    /* the actor's and value's hidden layers */
     double learning_rate, value_learning_rate, eps, clip_norm;
     long horizon;                         /* imagined steps from every posterior state */
     double gamma, lambda;                 /* the lambda-return's discount and mixing */

@@ -95,6 +95,8 @@ void *arena_alloc_zero(WmArena *arena, size_t bytes) {
 
 float *arena_floats(WmArena *arena, size_t count) { return arena_alloc(arena, count * sizeof(float)); }
 
+float *arena_optional_floats(WmArena *arena, size_t count) { return count ? arena_floats(arena, count) : NULL; }
+
 void arena_rewind(WmArena *arena, size_t mark) {
     free_spills_from(arena, mark);
     arena->used = mark;

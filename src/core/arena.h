@@ -46,6 +46,8 @@ void arena_reset(WmArena *arena);
 void *arena_alloc(WmArena *arena, size_t bytes);
 void *arena_alloc_zero(WmArena *arena, size_t bytes);
 float *arena_floats(WmArena *arena, size_t count);
+/* The same, but NULL for count 0 (a layer that keeps no cache); a failure shows only in arena_check. */
+float *arena_optional_floats(WmArena *arena, size_t count);
 
 /* Scoped scratch inside a step: rewind to a mark to hand back everything allocated after it. */
 static inline size_t arena_mark(const WmArena *arena) { return arena->used; }

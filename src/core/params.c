@@ -99,8 +99,10 @@ void params_init_glorot(WmParams *p, uint64_t seed) {
     for (int i = 0; i < p->count; i++) {
         const WmParamInfo *info = &p->infos[i];
         float *value = params_value(p, i);
-        if (info->rank == 1) {
-            memset(value, 0, info->count * sizeof *value);
+        if (info->rank == 1) { /* biases at 0; a norm's gain (a name ending in ".scale") at 1 */
+            const size_t length = strlen(info->name);
+            const int gain = length > 6 && strcmp(info->name + length - 6, ".scale") == 0;
+            for (size_t j = 0; j < info->count; j++) value[j] = gain ? 1.0f : 0.0f;
             continue;
         }
         WmRng rng = rng_stream(seed, name_stream(info->name));

@@ -42,7 +42,8 @@ float *params_value(const WmParams *params, int index);
 float *params_grad(const WmParams *params, int index);
 int params_find(const WmParams *params, const char *name);
 void params_zero_grad(WmParams *params);
-/* Glorot-uniform weights (rank >= 2, fans from shape[0] and shape[1] times a 4-d kernel's area), zero biases;
+/* Glorot-uniform weights (rank >= 2, fans from shape[0] and shape[1] times a 4-d kernel's area), zero biases, and
+ * ones for a norm's gain (a rank-1 tensor whose name ends in ".scale");
  * each tensor draws from a stream named after it (seed, FNV-1a of the name). */
 void params_init_glorot(WmParams *params, uint64_t seed);
 

@@ -5,7 +5,7 @@
 
 #include "ops/fast_math.h"
 
-static const char *const ACT_NAMES[] = {"none", "relu", "elu", "tanh", "sigmoid", "softplus"};
+static const char *const ACT_NAMES[] = {"none", "relu", "elu", "tanh", "sigmoid", "softplus", "silu"};
 
 const char *act_name(WmActivation kind) { return ACT_NAMES[kind]; }
 
@@ -43,13 +43,50 @@ void act_forward(WmActivation kind, float *y, const float *x, size_t n) {
     case WM_ACT_TANH: WM_ACT_LOOP(tanhf(v)); break;
     case WM_ACT_SIGMOID: WM_ACT_LOOP(act_sigmoid(v)); break;
     case WM_ACT_SOFTPLUS: WM_ACT_LOOP(act_softplus(v)); break;
+    case WM_ACT_SILU: WM_ACT_LOOP(v * act_sigmoid(v)); break;
+    }
+}
+
+int act_needs_input(WmActivation kind) { return kind == WM_ACT_SOFTPLUS || kind == WM_ACT_SILU; }
+
+void act_backward_from_input(WmActivation kind, float *dy, const float *x, size_t n) {
+    switch (kind) {
+    case WM_ACT_NONE: return;
+    case WM_ACT_SILU: /* d/dx x s(x) = s (1 + x (1 - s)) */
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+        for (size_t i = 0; i < n; i++) {
+            const float s = act_sigmoid(x[i]);
+            dy[i] *= s * (1.0f + x[i] * (1.0f - s));
+        }
+        return;
+    case WM_ACT_SOFTPLUS:
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+        for (size_t i = 0; i < n; i++) dy[i] *= act_sigmoid(x[i]);
+        return;
+    case WM_ACT_RELU:
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+        for (size_t i = 0; i < n; i++) dy[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+        return;
+    case WM_ACT_ELU:
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+        for (size_t i = 0; i < n; i++) dy[i] *= x[i] > 0.0f ? 1.0f : expf(x[i]);
+        return;
+    case WM_ACT_TANH:
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+        for (size_t i = 0; i < n; i++) dy[i] *= 1.0f - tanhf(x[i]) * tanhf(x[i]);
+        return;
+    case WM_ACT_SIGMOID:
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+        for (size_t i = 0; i < n; i++) dy[i] *= act_sigmoid(x[i]) * (1.0f - act_sigmoid(x[i]));
+        return;
     }
 }
 
 WmStatus act_backward_from_output(WmActivation kind, float *dy, const float *y, size_t n, WmError *err) {
     switch (kind) {
     case WM_ACT_NONE: return WM_OK;
-    case WM_ACT_SOFTPLUS: break;
+    case WM_ACT_SOFTPLUS:
+    case WM_ACT_SILU: break;
     case WM_ACT_RELU:
 #pragma omp parallel for simd schedule(static) if (n > 65536)
         for (size_t i = 0; i < n; i++) dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;

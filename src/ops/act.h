@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 
-typedef enum { WM_ACT_NONE, WM_ACT_RELU, WM_ACT_ELU, WM_ACT_TANH, WM_ACT_SIGMOID, WM_ACT_SOFTPLUS } WmActivation;
+typedef enum { WM_ACT_NONE, WM_ACT_RELU, WM_ACT_ELU, WM_ACT_TANH, WM_ACT_SIGMOID, WM_ACT_SOFTPLUS, WM_ACT_SILU } WmActivation;
 
 const char *act_name(WmActivation kind);
 
@@ -17,6 +17,10 @@ void act_forward(WmActivation kind, float *y, const float *x, size_t n);
  * everything (y > 0 exactly when x > 0), so layers keep only their outputs. Softplus cannot be inverted cheaply
  * from its output: asking for it is an error naming the activation. */
 WmStatus act_backward_from_output(WmActivation kind, float *dy, const float *y, size_t n, WmError *err);
+/* Whether backward needs the input (softplus and silu: x sigmoid(x), DreamerV3's), not just the output. */
+int act_needs_input(WmActivation kind);
+/* In place, dy *= f'(x), from the input. */
+void act_backward_from_input(WmActivation kind, float *dy, const float *x, size_t n);
 /* Scalar helpers shared with other ops. */
 float act_softplus(float x);
 float act_sigmoid(float x);

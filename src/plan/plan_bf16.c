@@ -15,7 +15,7 @@ static WmStatus layer_load(WmPlanBf16Layer *layer, const WmDnnl *ctx, const WmPa
     return matmul_bf16_load(&layer->product, ctx, params_value(params, layer->dense->weight), err);
 }
 
-/* y = act(x W^T + b), x converted to bf16 in net->x first. */
+/* y = act(norm(x W^T + b)), x converted to bf16 in net->x first. */
 static WmStatus layer_forward(WmPlanBf16 *net, WmPlanBf16Layer *layer, float *y, const float *x, WmError *err) {
     const WmDense *dense = layer->dense;
     const size_t rows = (size_t)layer->product.batch;
@@ -23,7 +23,7 @@ static WmStatus layer_forward(WmPlanBf16 *net, WmPlanBf16Layer *layer, float *y,
     if (matmul_bf16_forward(&layer->product, &net->dnnl, y, net->x, params_value(&net->model->params, dense->bias),
                             err))
         return err->status;
-    act_forward(dense->activation, y, y, rows * dense->out);
+    dense_finish(dense, &net->model->params, y, NULL, (int)rows); /* its norm and activation */
     return WM_OK;
 }
 

@@ -62,8 +62,8 @@ static WmStatus member_prior(WmPlanModel *plan, WmRssmStep *step, int head, size
     float *h = step->h + at * r->deter, *hidden = step->prior_h + at * r->hidden, *mean = step->prior_mean + at * r->stoch;
     float *raw = step->prior_raw + at * r->stoch;
     if (plan->bf16) return plan_bf16_member_prior(&plan->fast, head, h, hidden, mean, raw, err);
-    return rssm_member_prior(r, &plan->model->params, head, h, hidden, mean, raw, step->prior_std + at * r->stoch,
-                             count, err);
+    return rssm_member_prior(r, &plan->model->params, head, h, hidden, NULL, mean, raw,
+                             step->prior_std + at * r->stoch, count, err);
 }
 
 /* The reward head on features (rows, D + S), fp32 or bf16, read as numbers: *reward (rows), from the arena. */

@@ -93,10 +93,12 @@ static WmStatus ensemble_reward_forward(WmImagination *im, const WmWorldModel *m
     const int widths[2] = {D, S};
     for (int j = 0; j < K; j++) {
         e->hidden[j] = arena_floats(arena, (size_t)N * U);
+        e->cache[j] = arena_optional_floats(arena, dense_cache_floats(&rssm_member_head(&m->rssm, j)->hidden, N));
         e->mean[j] = arena_floats(arena, (size_t)N * S), e->raw[j] = arena_floats(arena, (size_t)N * S);
         e->std[j] = arena_floats(arena, (size_t)N * S), e->features[j] = arena_floats(arena, (size_t)N * (D + S));
         if (arena_check(arena, err) ||
-            rssm_member_prior(&m->rssm, &m->params, j, x->h, e->hidden[j], e->mean[j], e->raw[j], e->std[j], N, err))
+            rssm_member_prior(&m->rssm, &m->params, j, x->h, e->hidden[j], e->cache[j], e->mean[j], e->raw[j], e->std[j],
+                              N, err))
             return err->status;
         const float *parts[2] = {x->h, e->mean[j]};
         concat_forward(e->features[j], parts, widths, 2, N);
@@ -136,8 +138,8 @@ static WmStatus ensemble_reward_backward(WmImagination *im, const WmWorldModel *
         float *const parts[2] = {dh, dmean};
         const int widths[2] = {D, S};
         concat_backward(parts, dfeatures, widths, 2, N);
-        if (rssm_member_prior_backward(&m->rssm, frozen, arena, j, dh, dmean, dstd, x->h, e->hidden[j], e->mean[j],
-                                       e->raw[j], N, err))
+        if (rssm_member_prior_backward(&m->rssm, frozen, arena, j, dh, dmean, dstd, x->h, e->hidden[j], e->cache[j],
+                                       e->mean[j], e->raw[j], N, err))
             return err->status;
         arena_rewind(arena, mark);
     }

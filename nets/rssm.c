@@ -18,6 +18,11 @@ WmStatus rssm_declare(WmRssm *rssm, WmParams *params, int deter, const WmLatent 
     rssm->gru_weight_hh = params_declare(params, "rssm.gru.weight_hh", 2, hh, err);
     rssm->gru_bias_ih = params_declare(params, "rssm.gru.bias_ih", 1, bias, err);
     rssm->gru_bias_hh = params_declare(params, "rssm.gru.bias_hh", 1, bias, err);
+    rssm->gru_norm_scale = rssm->gru_norm_offset = -1; /* DreamerV3's normalised cell with the layers' norm */
+    if (style.norm) {
+        rssm->gru_norm_scale = params_declare(params, "rssm.gru.norm.scale", 1, bias, err);
+        rssm->gru_norm_offset = params_declare(params, "rssm.gru.norm.offset", 1, bias, err);
+    }
     latent_head_declare(latent, &rssm->prior, params, "rssm.prior", deter, hidden, style, err);
     latent_head_declare(latent, &rssm->posterior, params, "rssm.posterior", deter + embed, hidden, style, err);
     if (members < 1 || members > WM_RSSM_MEMBERS_MAX)
@@ -41,9 +46,12 @@ WmStatus rssm_member_prior(const WmRssm *rssm, const WmParams *params, int membe
                                batch, err);
 }
 
-static WmGruWeights gru_weights(const WmRssm *rssm, const WmParams *params) {
+WmGruWeights rssm_gru_weights(const WmRssm *rssm, const WmParams *params) {
+    const int norm = rssm->gru_norm_scale >= 0;
     return (WmGruWeights){params_value(params, rssm->gru_weight_ih), params_value(params, rssm->gru_weight_hh),
-                          params_value(params, rssm->gru_bias_ih), params_value(params, rssm->gru_bias_hh)};
+                          params_value(params, rssm->gru_bias_ih), params_value(params, rssm->gru_bias_hh),
+                          norm ? params_value(params, rssm->gru_norm_scale) : NULL,
+                          norm ? params_value(params, rssm->gru_norm_offset) : NULL};
 }
 
 /* ---- one transition ---- */
@@ -70,7 +78,7 @@ WmStatus rssm_step_forward(const WmRssm *rssm, const WmParams *params, WmRssmSte
     const float *parts[2] = {z_prev, action};
     const int widths[2] = {S, A};
     concat_forward(step->input_cat, parts, widths, 2, B);
-    const WmGruWeights w = gru_weights(rssm, params);
+    const WmGruWeights w = rssm_gru_weights(rssm, params);
     (void)S;
     if (dense_forward_cached(&rssm->input, params, step->input, step->input_cache, step->input_cat, B, err) ||
         gru_forward(step->h, step->gru_cache, step->input, h_prev, &w, B, rssm->hidden, rssm->deter, err))
@@ -100,9 +108,12 @@ WmStatus rssm_step_backward(const WmRssm *rssm, WmParams *params, WmArena *arena
     float *dinput = arena_alloc_zero(arena, (size_t)B * U * sizeof(float));
     float *dcat = arena_alloc_zero(arena, (size_t)B * (S + A) * sizeof(float));
     if (arena_check(arena, err)) return err->status;
-    const WmGruWeights w = gru_weights(rssm, params);
+    const WmGruWeights w = rssm_gru_weights(rssm, params);
+    const int norm = rssm->gru_norm_scale >= 0;
     const WmGruGrads gw = {params_grad(params, rssm->gru_weight_ih), params_grad(params, rssm->gru_weight_hh),
-                           params_grad(params, rssm->gru_bias_ih), params_grad(params, rssm->gru_bias_hh)};
+                           params_grad(params, rssm->gru_bias_ih), params_grad(params, rssm->gru_bias_hh),
+                           norm ? params_grad(params, rssm->gru_norm_scale) : NULL,
+                           norm ? params_grad(params, rssm->gru_norm_offset) : NULL};
     /* The member's prior, then the GRU and the input layer. */
     if (rssm_member_prior_backward(rssm, params, arena, step->member, dh, dprior_mean, dprior_std, step->h, step->prior_h,
                                    step->prior_cache, step->prior_mean, step->prior_raw, B, err) ||

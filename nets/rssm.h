@@ -15,6 +15,7 @@
 #include "core/params.h"
 #include "nets/dense.h"
 #include "nets/latent.h"
+#include "ops/gru.h"
 
 #define WM_RSSM_MEMBERS_MAX 16
 
@@ -23,6 +24,7 @@ typedef struct {
     WmLatent latent;
     WmDense input;                          /* [z, a] -> U */
     int gru_weight_ih, gru_weight_hh, gru_bias_ih, gru_bias_hh; /* (3D, U), (3D, D), (3D), (3D) */
+    int gru_norm_scale, gru_norm_offset; /* (3D) each with model.norm (ops/gru.h's normalised cell), else -1 */
     WmLatentHead prior;                     /* D -> U -> S */
     WmLatentHead posterior;                 /* D + E -> U -> S */
     /* An ensemble of prior members p_k(z | h), k = 1 .. members - 1, beside the main one (k = 0): trained on the same
@@ -65,6 +67,9 @@ typedef struct {
 
 WmStatus rssm_declare(WmRssm *rssm, WmParams *params, int deter, const WmLatent *latent, int hidden, int embed,
                       int action, WmLayerStyle style, int members, WmError *err);
+
+/* The GRU's tensors in `params`. */
+WmGruWeights rssm_gru_weights(const WmRssm *rssm, const WmParams *params);
 
 /* The prior head of member `member` (0: the main prior). */
 const WmLatentHead *rssm_member_head(const WmRssm *rssm, int member);

@@ -289,11 +289,13 @@ END_TEST
 typedef struct {
     int batch, in, hidden;
     WmArena scratch;
-    float *x, *h, *wih, *whh, *bih, *bhh, *h_next, *cache;
-    float *dx, *dh, *dwih, *dwhh, *dbih, *dbhh, *dh_next;
+    float *x, *h, *wih, *whh, *bih, *bhh, *h_next, *cache, *scale, *offset; /* scale, offset: the normalised cell */
+    float *dx, *dh, *dwih, *dwhh, *dbih, *dbhh, *dh_next, *dscale, *doffset;
 } GruCase;
 
-static WmGruWeights gru_weights(const GruCase *k) { return (WmGruWeights){k->wih, k->whh, k->bih, k->bhh}; }
+static WmGruWeights gru_weights(const GruCase *k) {
+    return (WmGruWeights){k->wih, k->whh, k->bih, k->bhh, k->scale, k->offset};
+}
 
 static void gru_fwd(void *c) {
     GruCase *k = c;
@@ -303,13 +305,14 @@ static void gru_fwd(void *c) {
 static void gru_bwd(void *c) {
     GruCase *k = c;
     WmGruWeights w = gru_weights(k);
-    WmGruGrads g = {k->dwih, k->dwhh, k->dbih, k->dbhh};
+    WmGruGrads g = {k->dwih, k->dwhh, k->dbih, k->dbhh, k->dscale, k->doffset};
     WmError err = {0};
     ck_assert_msg(gru_backward(k->dx, k->dh, &g, k->dh_next, k->cache, k->x, k->h, &w, k->batch, k->in, k->hidden,
                                &k->scratch, &err) == WM_OK,
                   "%s", err.message);
 }
 
+/* _i: 0 PyTorch's cell, 1 DreamerV3's normalised one (with its gain and offset). */
 START_TEST(grad_gru) {
     GruCase k = {.batch = 3, .in = 4, .hidden = 5};
     arena_init(&k.scratch, "gru scratch");
@@ -324,8 +327,14 @@ START_TEST(grad_gru) {
     add_output(&p, k.h_next, 15);
     k.dx = p.inputs[0].grad, k.dh = p.inputs[1].grad, k.dwih = p.inputs[2].grad, k.dwhh = p.inputs[3].grad;
     k.dbih = p.inputs[4].grad, k.dbhh = p.inputs[5].grad, k.dh_next = p.outputs[0].grad;
+    if (_i) {
+        k.scale = buffer(g), k.offset = buffer(g);
+        fill_uniform(k.scale, g, 0.5f, 1.5f, 14), fill_normal(k.offset, g, 0.3f, 15);
+        add_input(&p, "norm_scale", k.scale, g), add_input(&p, "norm_offset", k.offset, g);
+        k.dscale = p.inputs[6].grad, k.doffset = p.inputs[7].grad;
+    }
     p.eps = 1e-3;
-    expect_gradients(&p, "gru");
+    expect_gradients(&p, _i ? "normalised gru" : "gru");
     ck_assert_int_eq(k.scratch.used, 0); /* backward handed its scratch back */
     arena_free(&k.scratch);
     free_buffers();
@@ -754,7 +763,7 @@ static Suite *grad_suite(void) {
     tcase_add_loop_test(tc, grad_activation_from_output, 0, 4);
     tcase_add_loop_test(tc, grad_activation_from_input, 0, 6);
     tcase_add_test(tc, grad_layer_norm);
-    tcase_add_test(tc, grad_gru);
+    tcase_add_loop_test(tc, grad_gru, 0, 2);
     tcase_add_test(tc, grad_concat);
     tcase_add_test(tc, grad_gauss_ll_fixed);
     tcase_add_test(tc, grad_kl);

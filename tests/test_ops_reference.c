@@ -197,7 +197,7 @@ START_TEST(gru_matches_reference) {
     float *bih = filled(g, 0.3f, 24), *bhh = filled(g, 0.3f, 25);
     float *out = filled(batch * hidden, 1.0f, 26), *out_ref = filled(batch * hidden, 1.0f, 27);
     float *cache = filled(gru_cache_floats(batch, hidden), 1.0f, 28);
-    WmGruWeights w = {wih, whh, bih, bhh};
+    WmGruWeights w = {wih, whh, bih, bhh, NULL, NULL};
     WmError err = {0};
     ck_assert_int_eq(gru_forward(out, cache, x, h, &w, batch, in, hidden, &err), WM_OK);
     gru_reference_forward(out_ref, x, h, &w, batch, in, hidden);

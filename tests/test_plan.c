@@ -204,20 +204,28 @@ END_TEST
 
 /* A tiny world model (16x16, deter 8, stoch 4) with `members` ensemble members, weights drawn from seed 3 and every
  * bias nonzero. */
-static void tiny_model(WmWorldModel *m, WmConfig *c, int members) {
+static void tiny_model_v3(WmWorldModel *m, WmConfig *c, int members, int v3) {
     config_defaults(c);
     WmError err = {0};
     static const char *const SETS[] = {"data.height=16", "data.width=16", "model.depth=2", "model.encoder_kernels=[4,4]",
                                        "model.decoder_kernels=[6,6]", "model.deter=8", "model.stoch=4",
                                        "model.hidden=8", "model.reward_units=8"};
+    /* DreamerV3's model: 2 categoricals of 2 classes (the state is still 4 floats), twohot reward, SiLU, norms. */
+    static const char *const V3[] = {"model.stoch=2", "model.latent=categorical", "model.classes=2",
+                                     "model.reward_head=twohot", "model.activation=silu", "model.norm=layer"};
     for (size_t i = 0; i < sizeof SETS / sizeof SETS[0]; i++) ck_assert(config_set_assignment(c, SETS[i], &err) == WM_OK);
+    for (size_t i = 0; v3 && i < sizeof V3 / sizeof V3[0]; i++) ck_assert(config_set_assignment(c, V3[i], &err) == WM_OK);
     c->model.ensemble = members;
     const WmModelConfig model_config = model_config_from(c);
     ck_assert_msg(world_model_create(m, &model_config, A, &err) == WM_OK, "%s", err.message);
     world_model_init_params(m, 3);
     for (int i = 0; i < m->params.count; i++)
         if (m->params.infos[i].rank == 1) fill_normal(params_value(&m->params, i), m->params.infos[i].count, 0.2f, 40 + i);
+    const int reward_out = m->reward.layers[m->reward.count - 1].weight; /* a twohot head starts at zero */
+    if (v3) fill_normal(params_value(&m->params, reward_out), m->params.infos[reward_out].count, 3.0f, 39);
 }
+
+static void tiny_model(WmWorldModel *m, WmConfig *c, int members) { tiny_model_v3(m, c, members, 0); }
 
 /* The world model's objective: batching does not change a candidate's return, and a sequence's return is the
  * sum of the rewards predicted along it. */
@@ -289,13 +297,15 @@ static double correlation(const float *a, const float *b, int n) {
 }
 
 /* bf16 planning ranks candidates as fp32 does: every return within 2% (of the largest), correlation above 0.999;
- * the ensemble's particles come out as in fp32; new weights reach the bf16 copies through plan_model_load. */
+ * the ensemble's particles come out as in fp32; new weights reach the bf16 copies through plan_model_load. _i: 0
+ * PlaNet's model, 1 DreamerV3's, where bf16 runs the same model (every return within 5%) but is not shown to rank
+ * as fp32 does: on this tiny random model the correlation is 0.92 (configs/dreamerv3.yaml plans in fp32). */
 START_TEST(bf16_objective_tracks_fp32) {
     enum { N = 200 };
     WmConfig c;
     WmError err = {0};
     WmWorldModel pair;
-    tiny_model(&pair, &c, 2);
+    tiny_model_v3(&pair, &c, 2, _i);
     WmPlanModel exact, fast;
     static float h[8], z[4], candidates[N * H * A], want[2 * N], got[2 * N];
     fill_normal(h, 8, 0.5f, 1), fill_normal(z, 4, 0.5f, 2), fill_uniform(candidates, N * H * A, -1, 1, 3);
@@ -307,14 +317,15 @@ START_TEST(bf16_objective_tracks_fp32) {
         ck_assert_msg(plan_model_returns(&fast, candidates, N, got, &err) == WM_OK, "%s", err.message);
         float largest = 0;
         for (int n = 0; n < 2 * N; n++) largest = fmaxf(largest, fabsf(want[n]));
-        int identical = 1;
+        int identical = 1, worst = 0;
         for (int n = 0; n < 2 * N; n++) {
-            ck_assert_msg(fabsf(got[n] - want[n]) <= 0.02f * largest, "round %d, row %d: bf16 %.5f, fp32 %.5f",
-                          round, n, got[n], want[n]);
+            worst = fabsf(got[n] - want[n]) > fabsf(got[worst] - want[worst]) ? n : worst;
             identical &= got[n] == want[n];
         }
+        ck_assert_msg(fabsf(got[worst] - want[worst]) <= (_i ? 0.05f : 0.02f) * largest, "round %d, row %d: bf16 %.5f, fp32 %.5f of %.5f",
+                      round, worst, got[worst], want[worst], largest);
         ck_assert_msg(!identical, "bf16 returns equal fp32's bit for bit: not running in bf16");
-        for (int k = 0; k < 2; k++) {
+        for (int k = 0; k < 2 && !_i; k++) {
             const double r = correlation(got + k * N, want + k * N, N);
             ck_assert_msg(r > 0.999, "round %d, particle %d: correlation %.5f", round, k, r);
         }
@@ -343,7 +354,7 @@ int main(void) {
     tcase_add_loop_test(tc, nan_never_wins, 0, 3);
     tcase_add_test(tc, ensemble_penalty_changes_the_plan);
     tcase_add_test(tc, model_objective_is_batch_consistent);
-    tcase_add_test(tc, bf16_objective_tracks_fp32);
+    tcase_add_loop_test(tc, bf16_objective_tracks_fp32, 0, 2);
     suite_add_tcase(suite, tc);
     return check_run(suite);
 }

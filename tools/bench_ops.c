@@ -159,7 +159,7 @@ static WmStatus linear_backward_pass(void *ctx, WmError *err) {
 /* The GRU keeps its input and hidden state in x (B, in + H): weight_ih then weight_hh sit in w. */
 static WmGruWeights gru_weights_of(const DenseCase *k) {
     int hidden = k->out;
-    return (WmGruWeights){k->w, k->w + (size_t)3 * hidden * k->in, k->bias, k->bias + 3 * hidden};
+    return (WmGruWeights){k->w, k->w + (size_t)3 * hidden * k->in, k->bias, k->bias + 3 * hidden, NULL, NULL};
 }
 static WmStatus gru_forward_pass(void *ctx, WmError *err) {
     DenseCase *k = ctx;
@@ -170,7 +170,7 @@ static WmStatus gru_backward_pass(void *ctx, WmError *err) {
     DenseCase *k = ctx;
     WmGruWeights w = gru_weights_of(k);
     int hidden = k->out;
-    WmGruGrads g = {k->dw, k->dw + (size_t)3 * hidden * k->in, k->dbias, k->dbias + 3 * hidden};
+    WmGruGrads g = {k->dw, k->dw + (size_t)3 * hidden * k->in, k->dbias, k->dbias + 3 * hidden, NULL, NULL};
     arena_reset(&k->scratch); /* the first pass measures the scratch; the later ones run in its block */
     return gru_backward(k->dx, k->dx + (size_t)k->batch * k->in, &g, k->dy, k->cache, k->x,
                         k->x + (size_t)k->batch * k->in, &w, k->batch, k->in, hidden, &k->scratch, err);

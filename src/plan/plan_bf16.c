@@ -95,7 +95,7 @@ WmStatus plan_bf16_transition(WmPlanBf16 *net, WmRssmStep *step, const float *h_
     const WmRssm *r = &m->rssm;
     const int rows = net->rows;
     const WmGruCacheParts cache = gru_cache_parts(step->gru_cache, rows, r->deter);
-    float *proj_x = cache.proj_x, *proj_h = cache.proj_h, *gates = cache.gates;
+    float *proj_x = cache.proj_x, *proj_h = cache.proj_h;
     const float *parts[2] = {z_prev, actions};
     const int widths[2] = {r->stoch, r->action};
     concat_forward(step->input_cat, parts, widths, 2, rows);
@@ -106,7 +106,8 @@ WmStatus plan_bf16_transition(WmPlanBf16 *net, WmRssmStep *step, const float *h_
     bf16_from_f32(net->x, h_prev, (size_t)rows * r->deter);
     if (matmul_bf16_forward(&net->gru_hh, &net->dnnl, proj_h, net->x, params_value(&m->params, r->gru_bias_hh), err))
         return err->status;
-    gru_gates_forward(step->h, gates, proj_x, proj_h, h_prev, rows, r->deter);
+    const WmGruWeights w = rssm_gru_weights(r, &m->params);
+    gru_gates_forward(step->h, &cache, h_prev, &w, rows, r->deter);
     return plan_bf16_member_prior(net, 0, step->h, step->prior_h, step->prior_mean, step->prior_raw, err);
 }
 

@@ -10,9 +10,9 @@ packages=(gcc libc6-dev meson ninja-build pkg-config cmake libdnnl-dev libpng-de
           libopenmpi-dev openmpi-bin  # optional at build (-Dmpi=auto): mpirun -np N wm train
           libmujoco-dev libosmesa6-dev)  # optional at build (-Dmujoco=auto): the dmc- environments
 if [ "${1:-build}" = test ]; then
-    # real peers in tests: numpy for .npz and checkpoints, ffmpeg for camera frames; chromium loads the
-    # run report page as a user's browser would
-    packages+=(python3-numpy ffmpeg chromium clang libclang-rt-14-dev)  # clang + its libFuzzer: tools/fuzz.sh
+    # real peers in tests: numpy for .npz and checkpoints, torch recomputes DreamerV3's losses, ffmpeg for camera
+    # frames; chromium loads the run report page as a user's browser would
+    packages+=(python3-numpy python3-torch ffmpeg chromium clang libclang-rt-14-dev)  # clang + libFuzzer: tools/fuzz.sh
 fi
 
 missing=()

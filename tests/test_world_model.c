@@ -317,6 +317,65 @@ START_TEST(twohot_reward_matches_central_differences) {
 }
 END_TEST
 
+/* The straight-through path of a categorical head: z = onehot + probs - sg(probs), so a gradient on z reaches the
+ * head's parameters as a gradient on the probabilities would (central differences of the probabilities), and z
+ * itself is one-hot. */
+typedef struct {
+    WmLatent latent;
+    WmLatentHead head;
+    WmParams params;
+    float input[3 * 5], hidden[3 * 6], cache[3 * 6 * 2 + 3], mean[3 * 8], raw[3 * 8], z[3 * 8], noise[3 * 8];
+    float *dz;
+} StraightThrough;
+
+static void straight_through_forward(void *ctx) {
+    StraightThrough *k = ctx;
+    WmError err = {0};
+    ck_assert(latent_head_forward(&k->latent, &k->head, &k->params, k->input, k->hidden, k->cache, k->mean, k->raw,
+                                  NULL, 3, &err) == WM_OK);
+    latent_sample(&k->latent, k->z, k->mean, NULL, k->noise, 3);
+}
+
+static void straight_through_backward(void *ctx) {
+    StraightThrough *k = ctx;
+    float dmean[3 * 8] = {0}, dhidden[3 * 6], draw[3 * 8];
+    latent_sample_backward(&k->latent, dmean, NULL, k->dz, k->noise, 3);
+    WmError err = {0};
+    ck_assert(latent_head_backward(&k->latent, &k->head, &k->params, NULL, dmean, NULL, k->input, k->hidden, k->cache,
+                                   k->mean, k->raw, dhidden, draw, 3, &err) == WM_OK);
+}
+
+START_TEST(straight_through_reaches_the_logits) {
+    StraightThrough k = {.latent = {WM_LATENT_CATEGORICAL, 8, 4, 0.1f, 0.01f}};
+    WmError err = {0};
+    params_init(&k.params);
+    ck_assert(latent_head_declare(&k.latent, &k.head, &k.params, "head", 5, 6, (WmLayerStyle){WM_ACT_SILU, 1}, &err) ==
+              WM_OK);
+    ck_assert(params_allocate(&k.params, &err) == WM_OK);
+    for (int i = 0; i < k.params.count; i++) fill_normal(params_value(&k.params, i), k.params.infos[i].count, 0.5f, 70 + i);
+    fill_normal(k.input, 15, 1.0f, 80), fill_normal(k.noise, 24, 1.0f, 81);
+    GcProblem p;
+    memset(&p, 0, sizeof p);
+    p.ctx = &k, p.forward = straight_through_forward, p.backward = straight_through_backward;
+    p.eps = 1e-3, p.atol = 1e-3, p.rtol = 1e-2, p.max_checks = 40;
+    for (int i = 0; i < k.params.count; i++)
+        p.inputs[p.input_count++] = (GcInput){k.params.infos[i].name, params_value(&k.params, i),
+                                              params_grad(&k.params, i), k.params.infos[i].count};
+    float dmean_projection[24];
+    p.outputs[p.output_count++] = (GcOutput){k.mean, dmean_projection, 24}; /* d<w, probs> */
+    k.dz = dmean_projection;                                                /* arrives as dz */
+    char report[256];
+    ck_assert_msg(gradcheck_run(&p, report, sizeof report) == 0, "straight through: %s", report);
+    straight_through_forward(&k);
+    for (int g = 0; g < 6; g++) {
+        float ones = 0.0f;
+        for (int c = 0; c < 4; c++) ones += k.z[g * 4 + c], ck_assert(k.z[g * 4 + c] == 0.0f || k.z[g * 4 + c] == 1.0f);
+        ck_assert_float_eq(ones, 1.0f);
+    }
+    params_free(&k.params);
+}
+END_TEST
+
 /* The preprocessing: 5 bits kept, centred, noise below one step. */
 START_TEST(preprocess_quantises_and_centres) {
     WmConfig c;
@@ -359,6 +418,7 @@ int main(void) {
     tcase_add_test(tc, kl_split_is_balancing_by_another_name);
     tcase_add_test(tc, twohot_reward_matches_central_differences);
     tcase_add_test(tc, silu_and_layer_norm_match_central_differences);
+    tcase_add_test(tc, straight_through_reaches_the_logits);
     tcase_add_test(tc, preprocess_quantises_and_centres);
     suite_add_tcase(suite, tc);
     return check_run(suite);

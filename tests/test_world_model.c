@@ -279,7 +279,7 @@ START_TEST(kl_split_is_balancing_by_another_name) {
 END_TEST
 
 /* DreamerV3's layers: SiLU everywhere (the convolutions keep its input for backward) and LayerNorm in the RSSM's
- * dense layers and the heads, with the norms' gains moved off 1 so they are exercised. */
+ * dense layers, its normalised GRU and the heads (the gains drawn at random as the biases, so none sits at 1). */
 START_TEST(silu_and_layer_norm_match_central_differences) {
     WmConfig c;
     tiny_config(&c);

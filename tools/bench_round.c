@@ -22,21 +22,28 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return remove(path);
 }
 
+/* The last line of metrics.jsonl that closes a round (it has "episodes"), and the step the round before ended at. */
+typedef struct {
+    cJSON *line;
+    double step, previous_step;
+} LastRound;
+
 static WmStatus keep_round(void *ctx, const cJSON *object, const char *text, int number, WmError *err) {
     (void)text, (void)number, (void)err;
-    cJSON **round = ctx;
+    LastRound *round = ctx;
     if (cJSON_GetObjectItemCaseSensitive(object, "episodes")) {
-        cJSON_Delete(*round);
-        *round = cJSON_Duplicate(object, 1);
+        cJSON_Delete(round->line);
+        round->line = cJSON_Duplicate(object, 1);
+        round->previous_step = round->step;
+        round->step = cJSON_GetObjectItemCaseSensitive(object, "step")->valuedouble;
     }
     return WM_OK;
 }
 
-/* The last line of metrics.jsonl that closes a round (it has "episodes"). */
-static WmStatus last_round(const char *metrics, cJSON **round, WmError *err) {
-    *round = NULL;
+static WmStatus last_round(const char *metrics, LastRound *round, WmError *err) {
+    *round = (LastRound){NULL, 0.0, 0.0};
     if (metrics_read(metrics, keep_round, round, err)) return err->status;
-    return *round ? WM_OK : wm_error_set(err, WM_ERR_FORMAT, "%s: no round was logged", metrics);
+    return round->line ? WM_OK : wm_error_set(err, WM_ERR_FORMAT, "%s: no round was logged", metrics);
 }
 
 static double field(const cJSON *o, const char *name) {
@@ -52,14 +59,17 @@ WmStatus bench_round(const char *config_path, int json, WmError *err) {
     WmRunPaths paths;
     run_paths(&paths, run);
     WmConfig config;
-    cJSON *round = NULL;
+    LastRound last = {NULL, 0.0, 0.0};
     const WmConfigRequest request = {.config_path = config_path};
     if (run_resolve_config(&paths, 0, &request, &config, err) == WM_OK) {
         const WmTrainOptions options = {.run = run, .env = config.data.env, .config_path = config_path,
                                         .steps = config.online.steps_per_episode};
         const WmTrainObserver silent = {0};
         const double start = wm_clock_seconds();
-        if (run_train(&options, &silent, err) == WM_OK && last_round(paths.metrics, &round, err) == WM_OK) {
+        if (run_train(&options, &silent, err) == WM_OK && last_round(paths.metrics, &last, err) == WM_OK) {
+            /* The round's steps: online.steps_per_episode, or with a train ratio what the last round took. */
+            const cJSON *round = last.line;
+            const long steps = (long)(last.step - last.previous_step);
             const double train = field(round, "train_s"), imagine = field(round, "imagine_s"),
                          collect = field(round, "collect_s"), evaluate = field(round, "eval_s"),
                          total = train + imagine + collect + evaluate;
@@ -67,17 +77,16 @@ WmStatus bench_round(const char *config_path, int json, WmError *err) {
                 printf("{\"bench\":\"round\",\"config\":\"%s\",\"env\":\"%s\",\"threads\":%d,\"steps\":%ld,"
                        "\"batch\":%ld,\"train_s\":%.2f,\"imagine_s\":%.2f,\"collect_s\":%.2f,\"eval_s\":%.2f,"
                        "\"round_s\":%.2f,\"with_seed_episodes_s\":%.2f}\n",
-                       config_path, config.data.env, omp_get_max_threads(), config.online.steps_per_episode,
-                       config.data.batch, train, imagine, collect, evaluate, total, wm_clock_seconds() - start);
+                       config_path, config.data.env, omp_get_max_threads(), steps, config.data.batch, train, imagine, collect, evaluate, total, wm_clock_seconds() - start);
             else
                 printf("wm bench train --round %s: %s, %d thread%s, %ld steps at B = %ld and one episode (%s)\n\n"
                        "| training | imagination | collection | evaluation | round |\n|---|---|---|---|---|\n"
                        "| %.1f s | %.1f s | %.1f s | %.1f s | %.1f s |\n",
-                       config_path, config.data.env, omp_get_max_threads(), wm_plural(omp_get_max_threads()),
-                       config.online.steps_per_episode, config.data.batch, config_choice_word("plan.planner", config.plan.planner), train, imagine, collect, evaluate, total);
+                       config_path, config.data.env, omp_get_max_threads(), wm_plural(omp_get_max_threads()), steps,
+                       config.data.batch, config_choice_word("plan.planner", config.plan.planner), train, imagine, collect, evaluate, total);
         }
     }
-    cJSON_Delete(round);
+    cJSON_Delete(last.line);
     nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     return err->status;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ops/grid.h"
+#include "ops/norm.h"
 
 WmStatus conv_stack_declare(WmConvStack *stack, WmParams *params, const char *name, int transposed, int in_channels,
                             int in_height, int in_width, int layers, const int *channels, const int *kernels,
@@ -31,6 +32,23 @@ WmStatus conv_stack_declare(WmConvStack *stack, WmParams *params, const char *na
         snprintf(path, sizeof path, "%s.%s%d.bias", name, transposed ? "deconv" : "conv", i + 1);
         stack->bias[i] = params_declare(params, path, 1, bias_shape, err);
         c = o;
+    }
+    return err->status;
+}
+
+static int has_activation(const WmConvStack *stack, int i) { return !(stack->last_linear && i == stack->layers - 1); }
+
+WmStatus conv_stack_declare_norms(WmConvStack *stack, WmParams *params, const char *name, WmError *err) {
+    stack->norm = 1;
+    for (int i = 0; i < stack->layers; i++) {
+        if (!has_activation(stack, i)) continue;
+        char path[WM_PARAM_NAME_MAX];
+        const int shape[1] = {stack->channels[i]};
+        const char *kind = stack->transposed ? "deconv" : "conv";
+        snprintf(path, sizeof path, "%s.%s%d.norm.scale", name, kind, i + 1);
+        stack->norm_scale[i] = params_declare(params, path, 1, shape, err);
+        snprintf(path, sizeof path, "%s.%s%d.norm.offset", name, kind, i + 1);
+        stack->norm_offset[i] = params_declare(params, path, 1, shape, err);
     }
     return err->status;
 }
@@ -184,19 +202,41 @@ size_t conv_stack_out_floats(const WmConvStack *stack, int layer) {
 }
 
 static WmActivation layer_activation(const WmConvStack *stack, int i) {
-    return stack->last_linear && i == stack->layers - 1 ? WM_ACT_NONE : stack->activation;
+    return has_activation(stack, i) ? stack->activation : WM_ACT_NONE;
+}
+
+static int layer_norms(const WmConvStack *stack, int i) { return stack->norm && has_activation(stack, i); }
+
+/* Layer i's output as held: oneDNN's layout when held natively, else plain. */
+static WmStatus channel_layout(const WmConvStack *stack, int i, WmChannelLayout *layout, WmError *err) {
+    if (conv_stack_holds_natively(stack, i)) return conv_held_layout(&stack->convs[i], layout, err);
+    *layout = channel_layout_plain(stack->batch, stack->channels[i], stack->heights[i], stack->widths[i]);
+    return WM_OK;
+}
+
+/* What layer i keeps after its output (outs[i] + n): [xhat (n), rstd (N x pixels)] with a norm, then [silu's
+ * input (n)]. */
+static size_t layer_cache_floats(const WmConvStack *stack, int i) {
+    const size_t n = conv_stack_out_floats(stack, i);
+    const size_t norm = layer_norms(stack, i) ? n + (size_t)stack->batch * stack->heights[i] * stack->widths[i] : 0;
+    return norm + (act_needs_input(layer_activation(stack, i)) ? n : 0);
 }
 
 WmStatus conv_stack_forward(WmConvStack *stack, const WmDnnl *dnnl, const WmParams *params, WmArena *arena,
                             float **outs, const float *x, WmError *err) {
     for (int i = 0; i < stack->layers; i++) {
-        const size_t n = conv_stack_out_floats(stack, i);
+        const size_t n = conv_stack_out_floats(stack, i), cache = layer_cache_floats(stack, i);
         const WmActivation act = layer_activation(stack, i);
-        /* An activation whose slope needs its input (silu) keeps that input after the output. */
-        outs[i] = arena_floats(arena, act_needs_input(act) ? 2 * n : n);
+        outs[i] = arena_floats(arena, n + cache);
         if (outs[i] == NULL) return arena_check(arena, err);
         if (layer_forward(stack, i, dnnl, params, arena, outs[i], i ? outs[i - 1] : x, err)) return err->status;
-        if (act_needs_input(act)) memcpy(outs[i] + n, outs[i], n * sizeof(float));
+        WmChannelLayout layout;
+        if (layer_norms(stack, i)) {
+            if (channel_layout(stack, i, &layout, err)) return err->status;
+            channel_norm_forward(outs[i], outs[i] + n, outs[i] + 2 * n, outs[i], params_value(params, stack->norm_scale[i]),
+                                 params_value(params, stack->norm_offset[i]), &layout);
+        }
+        if (act_needs_input(act)) memcpy(outs[i] + n + cache - n, outs[i], n * sizeof(float));
         act_forward(act, outs[i], outs[i], n);
     }
     return WM_OK;
@@ -220,9 +260,15 @@ WmStatus conv_stack_backward(WmConvStack *stack, const WmDnnl *dnnl, WmParams *p
     WmStatus status = WM_OK;
     for (int i = stack->layers - 1; i >= 0; i--) {
         const WmActivation act = layer_activation(stack, i);
-        const size_t n = conv_stack_out_floats(stack, i);
-        if (act_needs_input(act)) act_backward_from_input(act, dy, outs[i] + n, n);
+        const size_t n = conv_stack_out_floats(stack, i), cache = layer_cache_floats(stack, i);
+        if (act_needs_input(act)) act_backward_from_input(act, dy, outs[i] + n + cache - n, n);
         else if ((status = act_backward_from_output(act, dy, outs[i], n, err))) break;
+        WmChannelLayout layout;
+        if (layer_norms(stack, i)) {
+            if ((status = channel_layout(stack, i, &layout, err))) break;
+            channel_norm_backward(dy, params_grad(params, stack->norm_scale[i]), params_grad(params, stack->norm_offset[i]),
+                                  dy, outs[i] + n, outs[i] + 2 * n, params_value(params, stack->norm_scale[i]), &layout);
+        }
         const size_t in_floats = i ? conv_stack_out_floats(stack, i - 1) : 0;
         /* Alternate ends, 64-byte aligned: the end one starts at a multiple of 16 floats below the block's end. */
         float *dinput = !i ? dx : (stack->layers - 1 - i) % 2 ? between : between + ((block - in_floats) & ~(size_t)15);

@@ -1,5 +1,6 @@
 /* A stack of stride-2 convolutions (the encoder) or transposed convolutions (the decoder), each followed by the
- * activation except, optionally, the last. The parameters are declared once; the primitives are built for one
+ * activation except, optionally, the last, and with conv_stack_declare_norms by DreamerV3's channel LayerNorm before
+ * it. The parameters are declared once; the primitives are built for one
  * batch size (B x L frames for training), since oneDNN primitives are made per shape. */
 #ifndef WM_NETS_CONV_STACK_H
 #define WM_NETS_CONV_STACK_H
@@ -20,6 +21,8 @@ typedef struct {
     WmActivation activation;
     int last_linear; /* the last layer has no activation (the decoder's mean image) */
     int weight[WM_STACK_MAX], bias[WM_STACK_MAX]; /* parameter indices */
+    int norm;                                          /* a channel LayerNorm before each activation */
+    int norm_scale[WM_STACK_MAX], norm_offset[WM_STACK_MAX];
     /* A transposed layer on a 1x1 input runs as a dense map onto its grid (ops/grid.h), not as a convolution. */
     int is_grid[WM_STACK_MAX];
     int bf16; /* mixed precision: each pass reads bf16 (ops/conv.h); set before building */
@@ -32,6 +35,8 @@ typedef struct {
 WmStatus conv_stack_declare(WmConvStack *stack, WmParams *params, const char *name, int transposed, int in_channels,
                             int in_height, int in_width, int layers, const int *channels, const int *kernels,
                             WmActivation activation, int last_linear, WmError *err);
+/* Declares a channel LayerNorm (`name.convK.norm.scale` and `.offset`) before every layer's activation. */
+WmStatus conv_stack_declare_norms(WmConvStack *stack, WmParams *params, const char *name, WmError *err);
 /* Builds the primitives for `batch` images. */
 WmStatus conv_stack_build(WmConvStack *stack, WmDnnl *dnnl, int batch, WmError *err);
 /* A second copy of a declared stack over the same parameters, with its own primitives for `batch` images (the
@@ -51,7 +56,8 @@ size_t conv_stack_out_floats(const WmConvStack *stack, int layer);
 int conv_stack_holds_natively(const WmConvStack *stack, int layer);
 
 /* outs[i] (allocated from arena) receives layer i's output; outs[layers-1] is the result, always plain (N, C, H,
- * W); the inner ones are held as conv_stack_holds_natively says. */
+ * W); the inner ones are held as conv_stack_holds_natively says. After each output, what its backward needs
+ * beyond it: the norm's normalised values and 1/std per pixel, and silu's input. */
 WmStatus conv_stack_forward(WmConvStack *stack, const WmDnnl *dnnl, const WmParams *params, WmArena *arena,
                             float **outs, const float *x, WmError *err);
 /* dtop is the gradient of the last output (consumed). dx (may be NULL) += the gradient of x. The gradients between

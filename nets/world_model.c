@@ -42,7 +42,8 @@ WmStatus world_model_declare(WmWorldModel *model, const WmModelConfig *config, i
     int channels[WM_STACK_MAX];
     for (int i = 0; i < ek->count; i++) channels[i] = d << i; /* d, 2d, 4d, 8d */
     if (conv_stack_declare(&model->encoder, &model->params, "encoder", 0, IMAGE_CHANNELS, H, W, ek->count, channels,
-                           ek->values, act, 0, err))
+                           ek->values, act, 0, err) ||
+        (style.norm && conv_stack_declare_norms(&model->encoder, &model->params, "encoder", err)))
         return err->status;
     const WmConvStack *enc = &model->encoder;
     model->embed = enc->channels[ek->count - 1] * enc->heights[ek->count - 1] * enc->widths[ek->count - 1];
@@ -58,7 +59,8 @@ WmStatus world_model_declare(WmWorldModel *model, const WmModelConfig *config, i
         return err->status;
     for (int i = 0; i < dk->count; i++) channels[i] = i == dk->count - 1 ? IMAGE_CHANNELS : d << (dk->count - 2 - i);
     if (conv_stack_declare(&model->decoder, &model->params, "decoder", 1, model->decoder_width, 1, 1, dk->count,
-                           channels, dk->values, act, 1, err))
+                           channels, dk->values, act, 1, err) ||
+        (style.norm && conv_stack_declare_norms(&model->decoder, &model->params, "decoder", err)))
         return err->status;
     const int units = (int)config->net.reward_units, layers = (int)config->net.reward_layers;
     model->reward_out = regression_make(config->net.reward_head);

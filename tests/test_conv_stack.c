@@ -1,6 +1,7 @@
 /* The convolution stacks as the world model runs them (inner outputs and their gradients held in oneDNN's blocked
  * layout, a grid first layer, a thin plain last layer, gradients between layers sharing one block) against the
- * same layers computed one by one with the plain-C twins of src/ops/reference.c, in fp32 and in bf16. */
+ * same layers computed one by one with the plain-C twins of src/ops/reference.c, in fp32 and in bf16; and with
+ * DreamerV3's channel LayerNorm and SiLU, the norm run on the blocked layout against the plain one. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include "check_run.h"
 #include "gradcheck.h"
 #include "nets/conv_stack.h"
+#include "ops/norm.h"
 #include "ops/reference.h"
 
 typedef struct {
@@ -68,17 +70,55 @@ static void reference_layer(const WmConvShape *s, float *y, const float *x, cons
     if (dy) release(dyr, dy);
 }
 
-static void check_stack(const StackCase *c, int bf16) {
+/* The layer's activation and norm in the twin: relu, or (v3) the channel norm on the plain layout, then SiLU. */
+typedef struct {
+    float *pre, *xhat, *rstd; /* v3: SiLU's input, the norm's normalised values and 1/std */
+} TwinCache;
+
+static void twin_activate(float *y, size_t n, int v3, const WmChannelLayout *layout, const float *scale,
+                          const float *offset, TwinCache *cache) {
+    if (!v3) {
+        relu(y, n);
+        return;
+    }
+    cache->xhat = malloc(n * sizeof(float)), cache->pre = malloc(n * sizeof(float));
+    cache->rstd = malloc((size_t)layout->images * layout->height * layout->width * sizeof(float));
+    channel_norm_forward(y, cache->xhat, cache->rstd, y, scale, offset, layout);
+    memcpy(cache->pre, y, n * sizeof(float));
+    act_forward(WM_ACT_SILU, y, y, n);
+}
+
+static void twin_activate_backward(float *dy, const float *y, size_t n, int v3, const WmChannelLayout *layout,
+                                   const float *scale, float *dscale, float *doffset, TwinCache *cache) {
+    if (!v3) {
+        relu_backward(dy, y, n);
+        return;
+    }
+    act_backward_from_input(WM_ACT_SILU, dy, cache->pre, n);
+    channel_norm_backward(dy, dscale, doffset, dy, cache->xhat, cache->rstd, scale, layout);
+    free(cache->pre), free(cache->xhat), free(cache->rstd);
+}
+
+static void check_stack(const StackCase *c, int bf16, int v3) {
     WmError err = {0};
     WmParams params;
     params_init(&params);
     WmConvStack stack;
     ck_assert_msg(conv_stack_declare(&stack, &params, c->name, c->transposed, c->in_channels, c->in_height,
-                                     c->in_width, c->layers, c->channels, c->kernels, WM_ACT_RELU, c->last_linear,
-                                     &err) == WM_OK, "%s", err.message);
+                                     c->in_width, c->layers, c->channels, c->kernels, v3 ? WM_ACT_SILU : WM_ACT_RELU,
+                                     c->last_linear, &err) == WM_OK, "%s", err.message);
+    if (v3) ck_assert(conv_stack_declare_norms(&stack, &params, c->name, &err) == WM_OK);
     ck_assert_int_eq(params_allocate(&params, &err), WM_OK);
     params_init_glorot(&params, 5);
     for (int i = 0; i < c->layers; i++) fill_normal(params_value(&params, stack.bias[i]), c->channels[i], 0.1f, 40 + i);
+    const int normed = c->last_linear ? c->layers - 1 : c->layers;
+    float *dscale[4] = {0}, *doffset[4] = {0};
+    TwinCache twin[4] = {{0}};
+    for (int i = 0; v3 && i < normed; i++) {
+        fill_uniform(params_value(&params, stack.norm_scale[i]), c->channels[i], 0.5f, 1.5f, 50 + i);
+        fill_normal(params_value(&params, stack.norm_offset[i]), c->channels[i], 0.2f, 60 + i);
+        dscale[i] = calloc(c->channels[i], sizeof(float)), doffset[i] = calloc(c->channels[i], sizeof(float));
+    }
     params_zero_grad(&params);
     WmDnnl dnnl;
     ck_assert_int_eq(dnnl_ctx_init(&dnnl, &err), WM_OK);
@@ -110,7 +150,10 @@ static void check_stack(const StackCase *c, int bf16) {
         ref_dw[i] = calloc(nw, sizeof(float)), ref_db[i] = calloc(c->channels[i], sizeof(float));
         reference_layer(&shapes[i], ref_outs[i], i ? ref_outs[i - 1] : x, params_value(&params, stack.weight[i]),
                         params_value(&params, stack.bias[i]), NULL, NULL, NULL, NULL, bf16 && !stack.is_grid[i]);
-        if (!(c->last_linear && i == c->layers - 1)) relu(ref_outs[i], out_n[i]);
+        const WmChannelLayout plain = channel_layout_plain(BATCH, c->channels[i], stack.heights[i], stack.widths[i]);
+        if (i < normed)
+            twin_activate(ref_outs[i], out_n[i], v3, &plain, v3 ? params_value(&params, stack.norm_scale[i]) : NULL,
+                          v3 ? params_value(&params, stack.norm_offset[i]) : NULL, &twin[i]);
     }
     const int top = c->layers - 1;
     float *dtop = malloc(out_n[top] * sizeof(float)), *ref_dtop = malloc(out_n[top] * sizeof(float));
@@ -119,7 +162,10 @@ static void check_stack(const StackCase *c, int bf16) {
     float *ref_dx = calloc(in_n, sizeof(float)), *dx = calloc(in_n, sizeof(float));
     float *dy = ref_dtop;
     for (int i = top; i >= 0; i--) {
-        if (!(c->last_linear && i == top)) relu_backward(dy, ref_outs[i], out_n[i]);
+        const WmChannelLayout plain = channel_layout_plain(BATCH, c->channels[i], stack.heights[i], stack.widths[i]);
+        if (i < normed)
+            twin_activate_backward(dy, ref_outs[i], out_n[i], v3, &plain,
+                                   v3 ? params_value(&params, stack.norm_scale[i]) : NULL, dscale[i], doffset[i], &twin[i]);
         const size_t din_n = i ? out_n[i - 1] : in_n;
         float *din = i ? calloc(din_n, sizeof(float)) : ref_dx;
         reference_layer(&shapes[i], NULL, i ? ref_outs[i - 1] : x, params_value(&params, stack.weight[i]), NULL, din,
@@ -139,7 +185,7 @@ static void check_stack(const StackCase *c, int bf16) {
      * other way can differ; an f32 pass where bf16 was asked for misses by about 1e-3. */
     const double tolerance = bf16 ? 2e-4 : 2e-5;
     char what[96];
-    snprintf(what, sizeof what, "%s (%s)", c->name, bf16 ? "bf16" : "fp32");
+    snprintf(what, sizeof what, "%s (%s%s)", c->name, bf16 ? "bf16" : "fp32", v3 ? ", norm and SiLU" : "");
     double e = worst_relative(outs[top], ref_outs[top], out_n[top]);
     ck_assert_msg(e <= tolerance, "%s output: relative error %.3g", what, e);
     e = worst_relative(dx, ref_dx, in_n);
@@ -149,7 +195,13 @@ static void check_stack(const StackCase *c, int bf16) {
         ck_assert_msg(e <= tolerance, "%s layer %d weight gradient: relative error %.3g", what, i + 1, e);
         e = worst_relative(params_grad(&params, stack.bias[i]), ref_db[i], c->channels[i]);
         ck_assert_msg(e <= tolerance, "%s layer %d bias gradient: relative error %.3g", what, i + 1, e);
-        free(ref_outs[i]), free(ref_dw[i]), free(ref_db[i]);
+        if (v3 && i < normed) {
+            e = worst_relative(params_grad(&params, stack.norm_scale[i]), dscale[i], c->channels[i]);
+            ck_assert_msg(e <= tolerance, "%s layer %d norm gain gradient: relative error %.3g", what, i + 1, e);
+            e = worst_relative(params_grad(&params, stack.norm_offset[i]), doffset[i], c->channels[i]);
+            ck_assert_msg(e <= tolerance, "%s layer %d norm offset gradient: relative error %.3g", what, i + 1, e);
+        }
+        free(ref_outs[i]), free(ref_dw[i]), free(ref_db[i]), free(dscale[i]), free(doffset[i]);
     }
     free(x), free(dtop), free(ref_dtop), free(ref_dx), free(dx); /* dy ends as ref_dx */
     arena_free(&arena);
@@ -158,10 +210,13 @@ static void check_stack(const StackCase *c, int bf16) {
     params_free(&params);
 }
 
-START_TEST(stack_matches_layer_by_layer_reference) { check_stack(&CASES[_i], 0); }
+START_TEST(stack_matches_layer_by_layer_reference) { check_stack(&CASES[_i], 0, 0); }
 END_TEST
 
-START_TEST(bf16_stack_matches_layer_by_layer_reference) { check_stack(&CASES[_i], 1); }
+START_TEST(bf16_stack_matches_layer_by_layer_reference) { check_stack(&CASES[_i], 1, 0); }
+END_TEST
+
+START_TEST(normed_silu_stack_matches_layer_by_layer_reference) { check_stack(&CASES[_i], 0, 1); }
 END_TEST
 
 static Suite *conv_stack_suite(void) {
@@ -170,6 +225,7 @@ static Suite *conv_stack_suite(void) {
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, stack_matches_layer_by_layer_reference, 0, sizeof CASES / sizeof CASES[0]);
     tcase_add_loop_test(tc, bf16_stack_matches_layer_by_layer_reference, 0, sizeof CASES / sizeof CASES[0]);
+    tcase_add_loop_test(tc, normed_silu_stack_matches_layer_by_layer_reference, 0, sizeof CASES / sizeof CASES[0]);
     suite_add_tcase(suite, tc);
     return suite;
 }

@@ -1,6 +1,6 @@
 """DreamerV3's pieces against PyTorch and numpy, from outside: tests/elbo_dump.c writes a tiny world model with
-categorical latents, the KL split with free bits, a twohot reward head, a continue head, SiLU, LayerNorm and the
-normalised GRU, one batch, and wm's loss terms on it; this file recomputes them in torch (float64) from the same
+categorical latents, the KL split with free bits, a twohot reward head, a continue head, SiLU, LayerNorm (the
+convolutions' over channels) and the normalised GRU, one batch, and wm's loss terms on it; this file recomputes them in torch (float64) from the same
 weights, written from DreamerV3's equations, not from wm's code:
 - the categorical KL with unimix against torch.distributions' kl_divergence;
 - the twohot encoding, cross-entropy and prediction against a straightforward numpy twin;
@@ -132,10 +132,18 @@ def sample(pr, noise):
     return F.one_hot(pick, CLASSES).to(pr.dtype).reshape(*pr.shape[:-2], -1)
 
 
+def channel_norm(x, name):
+    """LayerNorm over each pixel's channels (DreamerV3's after a convolution)."""
+    x = x.permute(0, 2, 3, 1)
+    x = F.layer_norm(x, x.shape[-1:], T[name + ".norm.scale"], T[name + ".norm.offset"], EPS)
+    return x.permute(0, 3, 1, 2)
+
+
 images, actions = T["input.images"], T["input.actions"]
 x = images
 for i in (1, 2):
-    x = F.silu(F.conv2d(x, T[f"encoder.conv{i}.weight"], T[f"encoder.conv{i}.bias"], stride=2))
+    x = F.conv2d(x, T[f"encoder.conv{i}.weight"], T[f"encoder.conv{i}.bias"], stride=2)
+    x = F.silu(channel_norm(x, f"encoder.conv{i}"))
 embed = x.flatten(1).reshape(L, B, -1)
 h, z = torch.zeros(B, DETER), torch.zeros(B, GROUPS * CLASSES)
 noise = T["input.noise"].reshape(L, B, -1)
@@ -149,8 +157,8 @@ for t in range(L):
 features = torch.cat([torch.cat(hs), torch.cat(zs)], -1)  # (L B, D + S), time-major as wm's rows
 N = L * B
 decoded = (features @ T["decoder.dense.weight"].T + T["decoder.dense.bias"])[:, :, None, None]
-decoded = F.silu(F.conv_transpose2d(decoded, T["decoder.deconv1.weight"].transpose(0, 1), T["decoder.deconv1.bias"],
-                                    stride=2))
+decoded = F.conv_transpose2d(decoded, T["decoder.deconv1.weight"].transpose(0, 1), T["decoder.deconv1.bias"], stride=2)
+decoded = F.silu(channel_norm(decoded, "decoder.deconv1"))
 decoded = F.conv_transpose2d(decoded, T["decoder.deconv2.weight"].transpose(0, 1), T["decoder.deconv2.bias"], stride=2)
 image_nll = (0.5 * ((decoded - images) ** 2).sum() + images.numel() * 0.5 * np.log(2 * np.pi)).item() / N
 reward_logits = mlp(features, "reward", 1)

@@ -68,6 +68,17 @@ int conv_wants_plain(const WmConvShape *s) { return s->transposed && s->out_chan
 
 size_t conv_y_bytes(const WmConv *conv) { return dnnl_memory_desc_get_size(&conv->y_held); }
 
+WmStatus conv_held_layout(const WmConv *conv, WmChannelLayout *layout, WmError *err) {
+    const dnnl_memory_desc_t *md = &conv->y_held;
+    const dnnl_blocking_desc_t *b = &md->format_desc.blocking;
+    if (md->format_kind != dnnl_blocked || b->inner_nblks > 1 || (b->inner_nblks == 1 && b->inner_idxs[0] != 1))
+        return wm_error_set(err, WM_ERR_ARG, "a convolution's output is held in a layout the channel norm cannot read");
+    *layout = (WmChannelLayout){(int)md->dims[0], (int)md->dims[1], (int)md->dims[2], (int)md->dims[3],
+                                b->inner_nblks ? (int)b->inner_blks[0] : 1, (long)b->strides[0], (long)b->strides[1],
+                                (long)b->strides[2], (long)b->strides[3]};
+    return WM_OK;
+}
+
 WmStatus conv_init(WmConv *conv, WmDnnl *ctx, const WmConvShape *s, WmError *err) {
     const WmConvHolding plain = {.x = NULL};
     return conv_init_held(conv, ctx, s, &plain, err);

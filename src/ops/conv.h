@@ -6,6 +6,7 @@
 #define WM_OPS_CONV_H
 
 #include "core/dnnl_ctx.h"
+#include "ops/norm.h"
 
 typedef struct {
     int batch;
@@ -56,6 +57,9 @@ WmStatus conv_init_held(WmConv *conv, WmDnnl *ctx, const WmConvShape *shape, con
                         WmError *err);
 /* Bytes of y as held (a blocked layout pads channels up to its block). */
 size_t conv_y_bytes(const WmConv *conv);
+/* Where each element of y sits as it is held (plain, or oneDNN's blocked channels): for a caller that works on the
+ * held output in place (a channel norm). An error for a layout with more than one inner block. */
+WmStatus conv_held_layout(const WmConv *conv, WmChannelLayout *layout, WmError *err);
 /* A transposed convolution to fewer than 16 channels (the decoder's image layer) runs forward on plain tensors: a
  * blocked output would pad 3 channels to 16 and run 3x slower than oneDNN's gemm path. Its y is held plain. */
 int conv_wants_plain(const WmConvShape *shape);

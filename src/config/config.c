@@ -125,6 +125,11 @@ static const ConfigKey KEYS[] = {
      "std of the Gaussian noise on the planner's actions while collecting", NULL},
     {"online.eval_every", KEY_INT, AT(online.eval_every), 1, 1e9, "10",
      "collected episodes between evaluation episodes without noise", NULL},
+    {"online.eval_steps", KEY_INT, AT(online.eval_steps), 0, 1e12, "0",
+     "environment steps (action repeat counted, seed episodes included) between evaluations, as published curves "
+     "are read (10000); 0: online.eval_every instead", NULL},
+    {"online.eval_episodes", KEY_INT, AT(online.eval_episodes), 1, 1000, "1",
+     "episodes per evaluation; metrics.jsonl logs their mean (eval_return) and std (eval_return_std)", NULL},
     {"plan.planner", KEY_CHOICE, AT(plan.planner), 0, 0, "cem",
      "shooting, cem, mppi, or actor (the amortized actor; needs actor.enabled)", PLANNERS},
     {"plan.horizon", KEY_INT, AT(plan.horizon), 1, 1000, "12", "steps each candidate looks ahead (the planning horizon)", NULL},

@@ -118,6 +118,8 @@ typedef struct {
         double train_ratio;      /* replayed steps (B x L) per collected step; 0: steps_per_episode instead */
         double exploration_noise; /* std of the Gaussian noise added to the planner's actions */
         long eval_every;         /* collected episodes between evaluations without noise */
+        long eval_steps;         /* environment steps between evaluations; 0: eval_every instead */
+        long eval_episodes;      /* episodes per evaluation (their mean and std are logged) */
     } online;
     struct {
         WmPlanKind planner; /* shooting, cem, mppi or actor */

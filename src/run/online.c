@@ -26,6 +26,7 @@ typedef struct {
     WmRng explore;
     long episodes; /* how many this rank's episode directory holds */
     long policy_frames; /* frames of this rank's episodes after the seed episodes (online.train_ratio counts them) */
+    long env_steps;     /* environment steps of this rank's episodes, action repeat counted (online.eval_steps) */
     int made_env, made_eval_env;
     const WmComm *comm;
     char episodes_dir[WM_RUN_PATH_MAX + 32]; /* R/episodes; rank r > 0 of a data-parallel job: R/episodes-rank<r> */
@@ -50,13 +51,19 @@ typedef struct {
     WmPolicy explore, evaluate;
 } Rounds;
 
+/* The counts the loop paces itself by, for the index-th episode of `frames` frames (the first is the reset's). */
+static void count_episode(Online *online, long index, int frames) {
+    if (index >= online->config->online.seed_episodes) online->policy_frames += frames;
+    online->env_steps += (long)(frames - 1) * online->env.action_repeat;
+}
+
 /* Saves an episode under the rank's episode directory and moves it into the replay store. */
 static WmStatus keep(Online *online, WmTrainer *t, WmEpisode *episode, WmError *err) {
     char path[WM_RUN_PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/episode_%06ld", online->episodes_dir, online->episodes);
     const int frames = episode->length;
     if (episode_write_png_dir(path, episode, err) || replay_add(&t->replay, episode, err)) return err->status;
-    if (online->episodes++ >= online->config->online.seed_episodes) online->policy_frames += frames;
+    count_episode(online, online->episodes++, frames);
     return WM_OK;
 }
 
@@ -150,7 +157,7 @@ static WmStatus resume(Online *online, WmTrainer *t, WmAgent *agent, const WmTra
     WmFrameSize size = {WM_ENV_SIZE, WM_ENV_SIZE, 0};
     if (dataset_read(online->episodes_dir, &size, 0, &data, err)) return err->status;
     for (int i = 0; i < data.count && err->status == WM_OK; i++) {
-        if (i >= online->config->online.seed_episodes) online->policy_frames += data.episodes[i].length;
+        count_episode(online, i, data.episodes[i].length);
         replay_add(&t->replay, &data.episodes[i], err);
     }
     online->episodes = data.count;
@@ -180,36 +187,60 @@ static WmStatus save(void *ctx, WmError *err) {
                                2, own, count + 1, err);
 }
 
-/* One episode collected with the planner plus exploration noise, and on rank 0 every online.eval_every episodes
- * one without, then the round's metrics line (rank 0's). */
+/* online.eval_episodes without noise: the mean and std of their returns. */
+static WmStatus evaluate(Online *online, Rounds *r, double *mean, double *std, WmError *err) {
+    const long count = online->config->online.eval_episodes;
+    double sum = 0.0, squares = 0.0;
+    for (long i = 0; i < count; i++) {
+        WmEpisode episode = {0};
+        agent_reset(online->agent);
+        const WmStatus status = env_rollout(&online->eval_env, &r->evaluate, &episode, NULL, err);
+        const double value = status == WM_OK ? episode_return(&episode) : 0.0;
+        episode_free(&episode);
+        if (status) return status;
+        sum += value, squares += value * value;
+    }
+    *mean = sum / count;
+    *std = count > 1 ? sqrt(fmax(0.0, squares / count - *mean * *mean)) : 0.0;
+    return WM_OK;
+}
+
+/* Whether the round just played evaluates (rank 0 does): every online.eval_every episodes, or whenever the
+ * environment steps cross a multiple of online.eval_steps (`before`: the steps before this round's episode). */
+static int evaluates(const Online *online, long before) {
+    const WmConfig *config = online->config;
+    if (online->comm->rank != 0) return 0;
+    if (config->online.eval_steps > 0)
+        return online->env_steps / config->online.eval_steps > before / config->online.eval_steps;
+    return online->episodes % config->online.eval_every == 0;
+}
+
+/* One episode collected with the planner plus exploration noise, and on rank 0 an evaluation when `evaluates`
+ * says, then the round's metrics line (rank 0's). */
 static WmStatus play_round(Online *online, Rounds *r, FILE *metrics, WmError *err) {
     WmTrainer *t = online->trainer;
-    const WmConfig *config = &t->config;
-    double train_return = 0.0, eval_return = 0.0;
+    double train_return = 0.0, eval_return = 0.0, eval_std = 0.0;
     const double collect_start = wm_clock_seconds();
+    const long steps_before = online->env_steps;
     agent_reset(online->agent);
     agent_set_sampling(online->agent, 1); /* the actor explores with a sample (and the noise); a planner ignores it */
     if (play_and_keep(online, t, &r->explore, &train_return, err)) return err->status;
     agent_set_sampling(online->agent, 0);
-    const int evaluate = online->comm->rank == 0 &&
-        online->episodes % config->online.eval_every == 0; /* rank 0 evaluates */
+    const int evaluating = evaluates(online, steps_before);
     const double eval_start = wm_clock_seconds();
-    if (evaluate) {
-        WmEpisode episode = {0};
-        agent_reset(online->agent);
-        const WmStatus status = env_rollout(&online->eval_env, &r->evaluate, &episode, NULL, err);
-        if (status == WM_OK) eval_return = episode_return(&episode);
-        episode_free(&episode);
-        if (status) return status;
-    }
+    if (evaluating && evaluate(online, r, &eval_return, &eval_std, err)) return err->status;
     const double eval_done = wm_clock_seconds();
     r->acting_seconds += eval_done - collect_start, r->rounds++;
-    r->last_train = train_return, r->last_eval = evaluate ? eval_return : r->last_eval;
+    r->last_train = train_return, r->last_eval = evaluating ? eval_return : r->last_eval;
     if (metrics) {
         cJSON *line = metrics_line();
         metrics_add(line, "step", (double)t->step), metrics_add(line, "wall_s", round_to(eval_done - r->start, 3));
         metrics_add(line, "episodes", (double)online->episodes), metrics_add(line, "train_return", train_return);
-        if (evaluate) metrics_add(line, "eval_return", eval_return);
+        metrics_add(line, "env_steps", (double)online->env_steps);
+        if (evaluating) {
+            metrics_add(line, "eval_return", eval_return), metrics_add(line, "eval_return_std", eval_std);
+            metrics_add(line, "eval_episodes", (double)online->config->online.eval_episodes);
+        }
         if (online->precision.plans) metrics_add_word(line, "plan_precision", online->agent->settings.bf16 ? "bf16" : "fp32");
         /* The round's time split. */
         metrics_add(line, "train_s", round_to(t->model_seconds - r->round_model, 2));

@@ -7,6 +7,7 @@ stops with a message on a truncated frame.
 Usage: test_viz_peer.py WM WM_VIZ IMAGE_PROBE"""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -118,6 +119,29 @@ with tempfile.TemporaryDirectory() as tmp:
     out = os.path.join(tmp, "online_curves.png")
     r = viz("curves", "--run", whole, "--out", out)
     check(r.returncode == 0 and probe(out)[0] == "png", "curves of the online run, eval_return included: " + r.stdout.strip())
+
+    # wm-viz scores: the run and a copy whose evaluations are 10 higher (a second "seed") over a reference file.
+    higher = os.path.join(tmp, "higher")
+    shutil.copytree(whole, higher)
+    with open(os.path.join(higher, "metrics.jsonl"), "w") as f:
+        for r in [json.loads(line) for line in open(os.path.join(whole, "metrics.jsonl"))]:
+            if "eval_return" in r:
+                r["eval_return"] += 10
+            f.write(json.dumps(r) + "\n")
+    reference = os.path.join(tmp, "reference.csv")
+    with open(reference, "w") as f:
+        f.write("task,method,seeds,10k,20k\ncartpole-swingup,dreamerv3,10,82,169\ncartpole-swingup,drqv2,10,,102\n")
+    mean = sum(r["eval_return"] for r in returns) / len(returns) + 5
+    r = viz("scores", "--reference", reference, "--out", os.path.join(tmp, "scores"), whole, higher)
+    row = [l for l in r.stdout.splitlines() if l.startswith("| cartpole-swingup | 10k |")]
+    check(r.returncode == 0 and len(row) == 1 and f"| {mean:.0f} +- 5 (2) | 82 | — |" in row[0] and
+          probe(os.path.join(tmp, "scores", "scores.png"))[0] == "png",
+          "wm-viz scores averages two runs per 10k steps beside the reference: " + (row[0] if row else r.stderr))
+    with open(reference, "a") as f:
+        f.write("cartpole-swingup,curl,10,12\n")
+    r = viz("scores", "--reference", reference, "--out", os.path.join(tmp, "scores"), whole)
+    check(r.returncode == 1 and "reference.csv:4: 4 fields, the header has 5" in r.stderr,
+          "a short reference row is named by its line: " + r.stderr.strip())
 
     # wm plan, the camera path, fed by ffmpeg as a real producer: exactly one action line per frame.
     producer = subprocess.Popen(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=96x72:rate=10",

@@ -24,7 +24,7 @@ WmStatus cli_parse_long(const char *option, const char *text, long lo, long hi, 
 /* For "--name VALUE": when argv[*i] is the option, stores the value, advances *i and returns 1. A missing value is
  * an error (returns -1). Returns 0 when argv[*i] is another option. */
 static int option_value(int argc, char **argv, int *i, const char *name, const char **value, WmError *err) {
-    if (strcmp(argv[*i], name) != 0) return 0;
+    if (name == NULL || strcmp(argv[*i], name) != 0) return 0;
     if (*i + 1 >= argc) {
         wm_error_set(err, WM_ERR_ARG, "%s needs a value", name);
         return -1;
@@ -57,6 +57,13 @@ WmStatus cli_parse_options(int argc, char **argv, const CliOption *options, int 
             else if (o->kind == CLI_LONG) cli_parse_long(o->name, value, o->lo, o->hi, (long *)o->out, err);
             else if (list->count == CLI_LIST_MAX) wm_error_set(err, WM_ERR_ARG, "more than %d %s", CLI_LIST_MAX, o->name);
             else list->items[list->count++] = value;
+        }
+        for (int k = 0; k < count && !matched && argv[i][0] != '-'; k++) { /* a positional argument */
+            CliList *list = options[k].out;
+            if (options[k].name != NULL || options[k].kind != CLI_LIST) continue;
+            if (list->count == CLI_LIST_MAX) wm_error_set(err, WM_ERR_ARG, "more than %d arguments", CLI_LIST_MAX);
+            else list->items[list->count++] = argv[i];
+            matched = 1;
         }
         if (!matched && err->status == WM_OK) wm_error_set(err, WM_ERR_ARG, "unknown option '%s'", argv[i]);
     }

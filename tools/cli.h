@@ -14,7 +14,8 @@ int cli_ends_with(const char *s, const char *suffix);
 int cli_wants_help(int argc, char **argv);
 
 /* A table of options, parsed in one call: "--name VALUE" for text and numbers, "--name" alone for a flag, and
- * "--name VALUE" repeated for a list (--set k=v ...). */
+ * "--name VALUE" repeated for a list (--set k=v ...). A list with no name takes the arguments that are not options
+ * (wm-viz scores RUN...). */
 typedef enum { CLI_TEXT, CLI_LONG, CLI_FLAG, CLI_LIST } CliKind;
 enum { CLI_LIST_MAX = 64 };
 typedef struct {

@@ -69,6 +69,7 @@ int viz_recon(int argc, char **argv);
 int viz_openloop(int argc, char **argv);
 int viz_dataset(int argc, char **argv);
 int viz_curves(int argc, char **argv);
+int viz_scores(int argc, char **argv);
 int viz_report(int argc, char **argv);
 
 #endif

@@ -9,6 +9,7 @@ static const CliCommand COMMANDS[] = {
     {"recon", viz_recon, "true frames over the model's reconstructions"},
     {"openloop", viz_openloop, "observe a few frames, imagine the rest: truth, model, error (PNG or GIF)"},
     {"curves", viz_curves, "every logged loss term and evaluation figure over steps"},
+    {"scores", viz_scores, "evaluation returns over environment steps beside published methods' curves, and a table"},
     {"dataset", viz_dataset, "a contact sheet of a dataset's frames"},
     {"report", viz_report, "one self-contained HTML page of a run: summary, curves, pictures, an episode, config"},
 };

@@ -1,6 +1,6 @@
-/* Dreamer's actor and value on the latent features [h, z] (D + S): the actor an MLP to 2A raw outputs of a
- * tanh-Normal over actions in [-1, 1] (ops/tanh_normal.h), the value an MLP read as one number (nets/regression.h). Each has its own
- * parameter block, so each has its own Adam state, apart from the world model's. */
+/* Dreamer's actor and value on the latent features [h, z] (D + S): the actor an MLP to 2A raw outputs of a tanh-Normal
+ * over actions in [-1, 1] (ops/tanh_normal.h), the value an MLP read as one number (nets/regression.h). Each has its
+ * own parameter block, so each has its own Adam state, apart from the world model's. */
 #ifndef WM_NETS_ACTOR_H
 #define WM_NETS_ACTOR_H
 

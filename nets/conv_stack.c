@@ -109,8 +109,9 @@ static WmStatus build_layer(WmConvStack *stack, int i, WmDnnl *dnnl, WmError *er
     /* Outputs and copies are allocated at conv_stack_out_floats and layer_scratch_floats: hold oneDNN to them. */
     if (conv_y_bytes(&stack->convs[i]) > conv_stack_out_floats(stack, i) * sizeof(float)) {
         conv_free(&stack->convs[i]);
-        return wm_error_set(err, WM_ERR_DNNL, "layer %d: oneDNN holds its output in %zu bytes, more than the %zu planned",
-                            i + 1, conv_y_bytes(&stack->convs[i]), conv_stack_out_floats(stack, i) * sizeof(float));
+        return wm_error_set(err, WM_ERR_DNNL,
+                            "layer %d: oneDNN holds its output in %zu bytes, more than the %zu planned", i + 1,
+                            conv_y_bytes(&stack->convs[i]), conv_stack_out_floats(stack, i) * sizeof(float));
     }
     if (holding.x_copy_placed && stack->convs[i].x.bytes > layer_scratch_floats(stack, i) * sizeof(float)) {
         const size_t bytes = stack->convs[i].x.bytes;
@@ -233,7 +234,8 @@ WmStatus conv_stack_forward(WmConvStack *stack, const WmDnnl *dnnl, const WmPara
         WmChannelLayout layout;
         if (layer_norms(stack, i)) {
             if (channel_layout(stack, i, &layout, err)) return err->status;
-            channel_norm_forward(outs[i], outs[i] + n, outs[i] + 2 * n, outs[i], params_value(params, stack->norm_scale[i]),
+            channel_norm_forward(outs[i], outs[i] + n, outs[i] + 2 * n, outs[i],
+                                 params_value(params, stack->norm_scale[i]),
                                  params_value(params, stack->norm_offset[i]), &layout);
         }
         if (act_needs_input(act)) memcpy(outs[i] + n + cache - n, outs[i], n * sizeof(float));
@@ -266,8 +268,9 @@ WmStatus conv_stack_backward(WmConvStack *stack, const WmDnnl *dnnl, WmParams *p
         WmChannelLayout layout;
         if (layer_norms(stack, i)) {
             if ((status = channel_layout(stack, i, &layout, err))) break;
-            channel_norm_backward(dy, params_grad(params, stack->norm_scale[i]), params_grad(params, stack->norm_offset[i]),
-                                  dy, outs[i] + n, outs[i] + 2 * n, params_value(params, stack->norm_scale[i]), &layout);
+            channel_norm_backward(dy, params_grad(params, stack->norm_scale[i]),
+                                  params_grad(params, stack->norm_offset[i]), dy, outs[i] + n, outs[i] + 2 * n,
+                                  params_value(params, stack->norm_scale[i]), &layout);
         }
         const size_t in_floats = i ? conv_stack_out_floats(stack, i - 1) : 0;
         /* Alternate ends, 64-byte aligned: the end one starts at a multiple of 16 floats below the block's end. */

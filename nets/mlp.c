@@ -13,8 +13,8 @@ WmStatus mlp_declare(WmMlp *mlp, WmParams *params, const char *name, int in, int
         char layer[WM_PARAM_NAME_MAX];
         if (last) snprintf(layer, sizeof layer, "%s.out", name);
         else snprintf(layer, sizeof layer, "%s.hidden%d", name, i + 1);
-        if (dense_declare_styled(&mlp->layers[i], params, layer, width, to, last ? (WmLayerStyle){WM_ACT_NONE, 0} : style,
-                                 err))
+        if (dense_declare_styled(&mlp->layers[i], params, layer, width, to,
+                                 last ? (WmLayerStyle){WM_ACT_NONE, 0} : style, err))
             return err->status;
         width = to;
         mlp->widest = mlp->widest > to ? mlp->widest : to;

@@ -115,8 +115,8 @@ WmStatus rssm_step_backward(const WmRssm *rssm, WmParams *params, WmArena *arena
                            norm ? params_grad(params, rssm->gru_norm_scale) : NULL,
                            norm ? params_grad(params, rssm->gru_norm_offset) : NULL};
     /* The member's prior, then the GRU and the input layer. */
-    if (rssm_member_prior_backward(rssm, params, arena, step->member, dh, dprior_mean, dprior_std, step->h, step->prior_h,
-                                   step->prior_cache, step->prior_mean, step->prior_raw, B, err) ||
+    if (rssm_member_prior_backward(rssm, params, arena, step->member, dh, dprior_mean, dprior_std, step->h,
+                                   step->prior_h, step->prior_cache, step->prior_mean, step->prior_raw, B, err) ||
         gru_backward(dinput, dh_prev, &gw, dh, step->gru_cache, step->input, h_prev, &w, B, U, rssm->deter, arena,
                      err) ||
         dense_backward(&rssm->input, params, dcat, dinput, step->input_cat, step->input, step->input_cache, B, err))
@@ -199,9 +199,15 @@ WmStatus rssm_observe(const WmRssm *rssm, const WmParams *params, WmArena *arena
     for (int step = 0; step < L; step++) {
         const size_t row = (size_t)step * B;
         t.steps[step] = (WmRssmStep){
-            .batch = B, .input_cat = t.input_cat + row * (S + A), .input = t.input + row * U, .h = t.h + row * D,
-            .gru_cache = t.gru_cache + step * gru_floats, .prior_h = t.prior_h + row * U,
-            .prior_mean = t.prior_mean + row * S, .prior_raw = t.prior_raw + row * S, .prior_std = t.prior_std + row * S,
+            .batch = B,
+            .input_cat = t.input_cat + row * (S + A),
+            .input = t.input + row * U,
+            .h = t.h + row * D,
+            .gru_cache = t.gru_cache + step * gru_floats,
+            .prior_h = t.prior_h + row * U,
+            .prior_mean = t.prior_mean + row * S,
+            .prior_raw = t.prior_raw + row * S,
+            .prior_std = t.prior_std + row * S,
             .input_cache = input_cache ? t.input_cache + step * input_cache : NULL,
             .prior_cache = prior_cache ? t.prior_cache + step * prior_cache : NULL,
         };

@@ -64,8 +64,8 @@ WmStatus world_model_declare(WmWorldModel *model, const WmModelConfig *config, i
         return err->status;
     const int units = (int)config->net.reward_units, layers = (int)config->net.reward_layers;
     model->reward_out = regression_make(config->net.reward_head);
-    if (mlp_declare(&model->reward, &model->params, "reward", D + S, units, layers, regression_outputs(&model->reward_out),
-                    style, err))
+    if (mlp_declare(&model->reward, &model->params, "reward", D + S, units, layers,
+                    regression_outputs(&model->reward_out), style, err))
         return err->status;
     /* Dreamer's continue head has the reward head's shape. */
     model->has_continue = config->net.continue_head;
@@ -129,7 +129,8 @@ WmStatus world_model_build(WmWorldModel *model, int batch, int length, WmError *
      * against free memory as it goes; the inputs are checked here, before they are allocated. */
     char what[96];
     snprintf(what, sizeof what, "a step of %d x %d frames (data.batch x data.length)", batch, length);
-    const size_t inputs = (world_model_image_floats(model) + N * (model->action_dim + model->rssm.stoch + 2)) * sizeof(float);
+    const size_t inputs =
+        (world_model_image_floats(model) + N * (model->action_dim + model->rssm.stoch + 2)) * sizeof(float);
     if (memory_check(what, inputs, err)) return err->status;
     if (dnnl_ctx_init(&model->dnnl, err)) return err->status;
     model->encoder.bf16 = model->decoder.bf16 = model->train_bf16;
@@ -157,7 +158,8 @@ WmStatus world_model_build(WmWorldModel *model, int batch, int length, WmError *
     }
     if (overshoot_floats) in->overshoot_noise = wm_aligned_alloc(overshoot_floats * sizeof(float));
     model->elbo = calloc(1, sizeof *model->elbo);
-    if (!model->elbo || !in->images || !in->actions || !in->rewards || !in->noise || !in->continues || (overshoot_floats && !in->overshoot_noise))
+    if (!model->elbo || !in->images || !in->actions || !in->rewards || !in->noise || !in->continues ||
+        (overshoot_floats && !in->overshoot_noise))
         return wm_error_set(err, WM_ERR_NOMEM, "world model: out of memory for a %d x %d batch", batch, length);
     return WM_OK;
 }
@@ -281,8 +283,8 @@ static WmStatus overshoot_backward(WmWorldModel *m, Overshoot *o, float weight, 
             noise_end -= rows * S;
         }
         const float *h_prev = k > 1 ? o->steps[k - 1].h : m->trace.h;
-        if (rssm_step_backward(&m->rssm, &m->params, arena, &o->steps[k], h_prev, dh_prev, dz_prev, NULL, dh, dmean, dstd,
-                               err))
+        if (rssm_step_backward(&m->rssm, &m->params, arena, &o->steps[k], h_prev, dh_prev, dz_prev, NULL, dh, dmean,
+                               dstd, err))
             return err->status;
         dh = dh_prev, dz = dz_prev;
     }
@@ -356,7 +358,8 @@ static WmStatus members_backward(WmWorldModel *m, const WmElbo *e, float *dstep,
     for (int k = 1; k < m->rssm.members; k++) {
         const MemberPrior *p = &e->members[k];
         const size_t mark = arena_mark(arena);
-        float *dmean = arena_alloc_zero(arena, rows_s * sizeof(float)), *dstd = arena_alloc_zero(arena, rows_s * sizeof(float));
+        float *dmean = arena_alloc_zero(arena, rows_s * sizeof(float)),
+              *dstd = arena_alloc_zero(arena, rows_s * sizeof(float));
         if (arena_check(arena, err)) return err->status;
         for (int n = 0; n < N; n++) dstep[n] = (float)m->config.loss.kl_scale * per_frame;
         latent_kl_backward(&m->rssm.latent, NULL, NULL, dmean, dstd, dstep, m->trace.post_mean, m->trace.post_std,
@@ -419,12 +422,14 @@ WmStatus elbo_forward(WmWorldModel *m, WmLosses *losses, WmError *err) {
     free_nats_forward(e->kl_clamped, e->kl, (size_t)N, (float)c->loss.free_nats);
     double kl_sum = 0.0, kl_clamped_sum = 0.0, kl_bits_sum = 0.0;
     for (int n = 0; n < N; n++) kl_sum += e->kl[n], kl_clamped_sum += e->kl_clamped[n];
-    for (int n = 0; kl_split(c) && n < N; n++) kl_bits_sum += e->kl[n] > c->loss.free_bits ? e->kl[n] : c->loss.free_bits;
+    for (int n = 0; kl_split(c) && n < N; n++)
+        kl_bits_sum += e->kl[n] > c->loss.free_bits ? e->kl[n] : c->loss.free_bits;
     losses->image_nll = -image_ll / N;
     losses->reward_nll = -reward_ll / N;
     losses->kl = kl_sum / N;
     losses->image_mse = reduce_sum_squared_diff(m->image_mean, in->images, image_floats) / (double)image_floats;
-    losses->loss = losses->image_nll + c->loss.reward_scale * losses->reward_nll + c->loss.kl_scale * kl_clamped_sum / N;
+    losses->loss =
+        losses->image_nll + c->loss.reward_scale * losses->reward_nll + c->loss.kl_scale * kl_clamped_sum / N;
     if (kl_split(c)) losses->loss += (c->loss.kl_dyn + c->loss.kl_rep) * kl_bits_sum / N;
     losses->overshoot_kl = 0.0;
     WmOvershoot *overshoot = m->overshoot;

@@ -49,7 +49,8 @@ typedef struct {
     int action_dim;
     int batch, length; /* B, L the step runs at */
     int train_bf16;    /* the convolutions in bf16 mixed precision (train.precision); set before world_model_build */
-    size_t activation_bytes; /* of the arena, what the last step's forward pass held (the rest of its peak: gradients) */
+    size_t
+        activation_bytes; /* of the arena, what the last step's forward pass held (the rest of its peak: gradients) */
     WmParams params;
     WmConvStack encoder, decoder;
     int embed;              /* E: the encoder's flattened output */

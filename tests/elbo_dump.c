@@ -45,7 +45,8 @@ int main(int argc, char **argv) {
     WmConfig config;
     WmError err = {0};
     config_defaults(&config);
-    for (size_t i = 0; i < sizeof SETS / sizeof SETS[0] && err.status == WM_OK; i++) config_set_assignment(&config, SETS[i], &err);
+    for (size_t i = 0; i < sizeof SETS / sizeof SETS[0] && err.status == WM_OK; i++)
+        config_set_assignment(&config, SETS[i], &err);
     const WmModelConfig model_config = model_config_from(&config);
     WmWorldModel m;
     if (err.status || world_model_create(&m, &model_config, ACTIONS, &err) ||

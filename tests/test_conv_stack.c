@@ -165,7 +165,8 @@ static void check_stack(const StackCase *c, int bf16, int v3) {
         const WmChannelLayout plain = channel_layout_plain(BATCH, c->channels[i], stack.heights[i], stack.widths[i]);
         if (i < normed)
             twin_activate_backward(dy, ref_outs[i], out_n[i], v3, &plain,
-                                   v3 ? params_value(&params, stack.norm_scale[i]) : NULL, dscale[i], doffset[i], &twin[i]);
+                                   v3 ? params_value(&params, stack.norm_scale[i]) : NULL, dscale[i], doffset[i],
+                                   &twin[i]);
         const size_t din_n = i ? out_n[i - 1] : in_n;
         float *din = i ? calloc(din_n, sizeof(float)) : ref_dx;
         reference_layer(&shapes[i], NULL, i ? ref_outs[i - 1] : x, params_value(&params, stack.weight[i]), NULL, din,

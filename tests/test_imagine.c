@@ -336,7 +336,9 @@ END_TEST
 
 /* The density's mode against a brute-force search of the action's log-density on a fine grid of u: as likely as
  * the best grid point; about tanh(mean) when the Normal is narrow; on the mean's side and near +-1 when it is wide. */
-static double log_density_in_u(double u, double m, double s) { return -0.5 * (u - m) * (u - m) / (s * s) + 2.0 * log(cosh(u)); }
+static double log_density_in_u(double u, double m, double s) {
+    return -0.5 * (u - m) * (u - m) / (s * s) + 2.0 * log(cosh(u));
+}
 
 START_TEST(tanh_normal_density_mode_is_the_likeliest_action) {
     const WmTanhNormal dist = {5.0f, 5.0f, 1e-4f};

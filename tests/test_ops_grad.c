@@ -1,7 +1,7 @@
-/* A central-difference gradient check for every differentiable op in src/ops: linear, conv2d, transposed conv2d,
- * the activations (from their output, and from their input: silu), layer norm, the GRU cell, concat/split, the Gaussian log-likelihoods, the diagonal-Gaussian KL, free
- * nats, MSE and reparameterised sampling; DreamerV3's categorical latents (softmax with unimix, their KL) and
- * twohot heads (the cross-entropy, symlog, symexp). */
+/* A central-difference gradient check for every differentiable op in src/ops: linear, conv2d, transposed conv2d, the
+ * activations (from their output, and from their input: silu), layer norm, the GRU cell, concat/split, the Gaussian
+ * log-likelihoods, the diagonal-Gaussian KL, free nats, MSE and reparameterised sampling; DreamerV3's categorical
+ * latents (softmax with unimix, their KL) and twohot heads (the cross-entropy, symlog, symexp). */
 #include <check.h>
 
 #include "check_run.h"
@@ -267,7 +267,8 @@ static void norm_bwd(void *c) { /* the op writes dx; the harness wants it added 
 START_TEST(grad_layer_norm) {
     NormCase k = {.rows = 4, .width = 7};
     GcProblem p = problem(&k, norm_fwd, norm_bwd);
-    k.x = buffer(28), k.gamma = buffer(7), k.beta = buffer(7), k.y = buffer(28), k.xhat = buffer(28), k.rstd = buffer(4);
+    k.x = buffer(28), k.gamma = buffer(7), k.beta = buffer(7), k.y = buffer(28), k.xhat = buffer(28),
+    k.rstd = buffer(4);
     fill_normal(k.x, 28, 1.5f, 67), fill_uniform(k.gamma, 7, 0.5f, 1.5f, 68), fill_normal(k.beta, 7, 0.3f, 69);
     add_input(&p, "x", k.x, 28), add_input(&p, "gamma", k.gamma, 7), add_input(&p, "beta", k.beta, 7);
     add_output(&p, k.y, 28);
@@ -653,7 +654,8 @@ START_TEST(grad_twohot_cross_entropy) {
     GcProblem p = problem(&k, twohot_fwd, twohot_bwd);
     k.logits = buffer(5 * 41), k.targets = buffer(5), k.loss = buffer(5);
     fill_normal(k.logits, 5 * 41, 1.0f, 64);
-    const float targets[5] = {0.0f, 1.3f, -7.5f, 250.0f, 1e12f}; /* a bin, between bins, negative, large, past the end */
+    const float targets[5] = {0.0f, 1.3f, -7.5f, 250.0f,
+                              1e12f}; /* a bin, between bins, negative, large, past the end */
     memcpy(k.targets, targets, sizeof targets);
     add_input(&p, "logits", k.logits, 5 * 41);
     add_output(&p, k.loss, 5);

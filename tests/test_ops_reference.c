@@ -232,7 +232,8 @@ START_TEST(bf16_rounds_to_nearest_even) {
 END_TEST
 
 /* Batch x in -> out: odd sizes, and the planning shapes (1000 candidates; the GRU and reward layers). */
-static const int MATMUL_SHAPES[][3] = {{400, 6, 8}, {7, 13, 11}, {1, 5, 3}, {1000, 200, 600}, {1000, 230, 300}, {33, 31, 200}};
+static const int MATMUL_SHAPES[][3] = {{400, 6, 8},      {7, 13, 11},      {1, 5, 3},
+                                       {1000, 200, 600}, {1000, 230, 300}, {33, 31, 200}};
 
 START_TEST(matmul_bf16_matches_reference) {
     int batch = MATMUL_SHAPES[_i][0], in = MATMUL_SHAPES[_i][1], out = MATMUL_SHAPES[_i][2];
@@ -281,7 +282,8 @@ static Suite *reference_suite(void) {
     tcase_add_test(tc, fast_exp_and_expm1_match_libm);
     tcase_add_test(tc, bf16_rounds_to_nearest_even);
     tcase_add_loop_test(tc, matmul_bf16_matches_reference, 0, (int)(sizeof MATMUL_SHAPES / sizeof MATMUL_SHAPES[0]));
-    tcase_add_loop_test(tc, grid_matches_transposed_conv_reference, 0, (int)(sizeof GRID_SHAPES / sizeof GRID_SHAPES[0]));
+    tcase_add_loop_test(tc, grid_matches_transposed_conv_reference, 0,
+                        (int)(sizeof GRID_SHAPES / sizeof GRID_SHAPES[0]));
     suite_add_tcase(suite, tc);
     return suite;
 }

@@ -164,7 +164,8 @@ START_TEST(nan_never_wins) {
     WmRng rng = rng_stream(7, 0);
     float action[A];
     ck_assert_msg(planner_act(&p, nan_above_half, NULL, &rng, action, &err) == WM_OK, "%s", err.message);
-    ck_assert_msg(action[0] <= 0.5f && action[0] > 0.3f, "%s chose %.3f", config_choice_word("plan.planner", kind), action[0]);
+    ck_assert_msg(action[0] <= 0.5f && action[0] > 0.3f, "%s chose %.3f", config_choice_word("plan.planner", kind),
+                  action[0]);
     ck_assert(isfinite(action[1]) && fabsf(action[1]) <= 1.0f);
     ck_assert_int_eq(planner_act(&p, all_nan, NULL, &rng, action, &err), WM_ERR_NUMERIC);
     planner_free(&p);
@@ -207,20 +208,29 @@ END_TEST
 static void tiny_model_v3(WmWorldModel *m, WmConfig *c, int members, int v3) {
     config_defaults(c);
     WmError err = {0};
-    static const char *const SETS[] = {"data.height=16", "data.width=16", "model.depth=2", "model.encoder_kernels=[4,4]",
-                                       "model.decoder_kernels=[6,6]", "model.deter=8", "model.stoch=4",
-                                       "model.hidden=8", "model.reward_units=8"};
+    static const char *const SETS[] = {"data.height=16",
+                                       "data.width=16",
+                                       "model.depth=2",
+                                       "model.encoder_kernels=[4,4]",
+                                       "model.decoder_kernels=[6,6]",
+                                       "model.deter=8",
+                                       "model.stoch=4",
+                                       "model.hidden=8",
+                                       "model.reward_units=8"};
     /* DreamerV3's model: 2 categoricals of 2 classes (the state is still 4 floats), twohot reward, SiLU, norms. */
     static const char *const V3[] = {"model.stoch=2", "model.latent=categorical", "model.classes=2",
                                      "model.reward_head=twohot", "model.activation=silu", "model.norm=layer"};
-    for (size_t i = 0; i < sizeof SETS / sizeof SETS[0]; i++) ck_assert(config_set_assignment(c, SETS[i], &err) == WM_OK);
-    for (size_t i = 0; v3 && i < sizeof V3 / sizeof V3[0]; i++) ck_assert(config_set_assignment(c, V3[i], &err) == WM_OK);
+    for (size_t i = 0; i < sizeof SETS / sizeof SETS[0]; i++)
+        ck_assert(config_set_assignment(c, SETS[i], &err) == WM_OK);
+    for (size_t i = 0; v3 && i < sizeof V3 / sizeof V3[0]; i++)
+        ck_assert(config_set_assignment(c, V3[i], &err) == WM_OK);
     c->model.ensemble = members;
     const WmModelConfig model_config = model_config_from(c);
     ck_assert_msg(world_model_create(m, &model_config, A, &err) == WM_OK, "%s", err.message);
     world_model_init_params(m, 3);
     for (int i = 0; i < m->params.count; i++)
-        if (m->params.infos[i].rank == 1) fill_normal(params_value(&m->params, i), m->params.infos[i].count, 0.2f, 40 + i);
+        if (m->params.infos[i].rank == 1)
+            fill_normal(params_value(&m->params, i), m->params.infos[i].count, 0.2f, 40 + i);
     const int reward_out = m->reward.layers[m->reward.count - 1].weight; /* a twohot head starts at zero */
     if (v3) fill_normal(params_value(&m->params, reward_out), m->params.infos[reward_out].count, 3.0f, 39);
 }
@@ -322,8 +332,8 @@ START_TEST(bf16_objective_tracks_fp32) {
             worst = fabsf(got[n] - want[n]) > fabsf(got[worst] - want[worst]) ? n : worst;
             identical &= got[n] == want[n];
         }
-        ck_assert_msg(fabsf(got[worst] - want[worst]) <= (_i ? 0.05f : 0.02f) * largest, "round %d, row %d: bf16 %.5f, fp32 %.5f of %.5f",
-                      round, worst, got[worst], want[worst], largest);
+        ck_assert_msg(fabsf(got[worst] - want[worst]) <= (_i ? 0.05f : 0.02f) * largest,
+                      "round %d, row %d: bf16 %.5f, fp32 %.5f of %.5f", round, worst, got[worst], want[worst], largest);
         ck_assert_msg(!identical, "bf16 returns equal fp32's bit for bit: not running in bf16");
         for (int k = 0; k < 2 && !_i; k++) {
             const double r = correlation(got + k * N, want + k * N, N);

@@ -352,7 +352,8 @@ START_TEST(straight_through_reaches_the_logits) {
     ck_assert(latent_head_declare(&k.latent, &k.head, &k.params, "head", 5, 6, (WmLayerStyle){WM_ACT_SILU, 1}, &err) ==
               WM_OK);
     ck_assert(params_allocate(&k.params, &err) == WM_OK);
-    for (int i = 0; i < k.params.count; i++) fill_normal(params_value(&k.params, i), k.params.infos[i].count, 0.5f, 70 + i);
+    for (int i = 0; i < k.params.count; i++)
+        fill_normal(params_value(&k.params, i), k.params.infos[i].count, 0.5f, 70 + i);
     fill_normal(k.input, 15, 1.0f, 80), fill_normal(k.noise, 24, 1.0f, 81);
     GcProblem p;
     memset(&p, 0, sizeof p);

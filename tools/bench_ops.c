@@ -51,7 +51,8 @@ static WmStatus time_best(BenchPass pass, void *ctx, int repeats, double *second
 static void report(BenchOps *b, const char *op, const char *shape, const char *pass, double flops, double seconds) {
     double gflops = flops / seconds * 1e-9;
     if (b->json) {
-        fprintf(b->out, "%s{\"op\":\"%s\",\"shape\":\"%s\",\"pass\":\"%s\",\"ms\":%.3f,\"gflops\":%.1f,\"of_sgemm\":%.3f}",
+        fprintf(b->out,
+                "%s{\"op\":\"%s\",\"shape\":\"%s\",\"pass\":\"%s\",\"ms\":%.3f,\"gflops\":%.1f,\"of_sgemm\":%.3f}",
                 b->rows ? "," : "", op, shape, pass, seconds * 1e3, gflops, gflops / b->sgemm_gflops);
     } else {
         fprintf(b->out, "| %-15s | %-28s | %-16s | %9.2f | %8.1f | %5.0f%% |\n", op, shape, pass, seconds * 1e3, gflops,
@@ -219,14 +220,46 @@ static const struct {
     const char *name;
     WmConvShape shape;
 } MODEL_CONVS[] = {
-    {"encoder.conv1", {.in_channels = 3, .in_height = 64, .in_width = 64, .out_channels = 32, .kernel = 4, .stride = 2}},
-    {"encoder.conv2", {.in_channels = 32, .in_height = 31, .in_width = 31, .out_channels = 64, .kernel = 4, .stride = 2}},
-    {"encoder.conv3", {.in_channels = 64, .in_height = 14, .in_width = 14, .out_channels = 128, .kernel = 4, .stride = 2}},
-    {"encoder.conv4", {.in_channels = 128, .in_height = 6, .in_width = 6, .out_channels = 256, .kernel = 4, .stride = 2}},
-    {"decoder.deconv1", {.in_channels = 1024, .in_height = 1, .in_width = 1, .out_channels = 128, .kernel = 5, .stride = 2, .transposed = 1}},
-    {"decoder.deconv2", {.in_channels = 128, .in_height = 5, .in_width = 5, .out_channels = 64, .kernel = 5, .stride = 2, .transposed = 1}},
-    {"decoder.deconv3", {.in_channels = 64, .in_height = 13, .in_width = 13, .out_channels = 32, .kernel = 6, .stride = 2, .transposed = 1}},
-    {"decoder.deconv4", {.in_channels = 32, .in_height = 30, .in_width = 30, .out_channels = 3, .kernel = 6, .stride = 2, .transposed = 1}},
+    {"encoder.conv1",
+     {.in_channels = 3, .in_height = 64, .in_width = 64, .out_channels = 32, .kernel = 4, .stride = 2}},
+    {"encoder.conv2",
+     {.in_channels = 32, .in_height = 31, .in_width = 31, .out_channels = 64, .kernel = 4, .stride = 2}},
+    {"encoder.conv3",
+     {.in_channels = 64, .in_height = 14, .in_width = 14, .out_channels = 128, .kernel = 4, .stride = 2}},
+    {"encoder.conv4",
+     {.in_channels = 128, .in_height = 6, .in_width = 6, .out_channels = 256, .kernel = 4, .stride = 2}},
+    {"decoder.deconv1",
+     {.in_channels = 1024,
+      .in_height = 1,
+      .in_width = 1,
+      .out_channels = 128,
+      .kernel = 5,
+      .stride = 2,
+      .transposed = 1}},
+    {"decoder.deconv2",
+     {.in_channels = 128,
+      .in_height = 5,
+      .in_width = 5,
+      .out_channels = 64,
+      .kernel = 5,
+      .stride = 2,
+      .transposed = 1}},
+    {"decoder.deconv3",
+     {.in_channels = 64,
+      .in_height = 13,
+      .in_width = 13,
+      .out_channels = 32,
+      .kernel = 6,
+      .stride = 2,
+      .transposed = 1}},
+    {"decoder.deconv4",
+     {.in_channels = 32,
+      .in_height = 30,
+      .in_width = 30,
+      .out_channels = 3,
+      .kernel = 6,
+      .stride = 2,
+      .transposed = 1}},
 };
 
 int bench_ops_usage(FILE *out, int code) {
@@ -268,7 +301,9 @@ int bench_ops(int argc, char **argv) {
         fprintf(b.out, "dnnl_sgemm 1024^3: %.1f GFLOP/s (the column 'of sgemm' divides by this)\n\n", b.sgemm_gflops);
         fprintf(b.out, "| %-15s | %-28s | %-16s | %9s | %8s | %6s |\n", "op", "shape", "pass", "ms", "GFLOP/s",
                 "sgemm");
-        fprintf(b.out, "|-----------------|------------------------------|------------------|-----------|----------|--------|\n");
+        fprintf(
+            b.out,
+            "|-----------------|------------------------------|------------------|-----------|----------|--------|\n");
     }
     for (size_t i = 0; i < sizeof MODEL_CONVS / sizeof MODEL_CONVS[0]; i++)
         if (bench_conv(&b, &dnnl, MODEL_CONVS[i].name, MODEL_CONVS[i].shape, &err)) goto fail;

@@ -77,13 +77,15 @@ WmStatus bench_round(const char *config_path, int json, WmError *err) {
                 printf("{\"bench\":\"round\",\"config\":\"%s\",\"env\":\"%s\",\"threads\":%d,\"steps\":%ld,"
                        "\"batch\":%ld,\"train_s\":%.2f,\"imagine_s\":%.2f,\"collect_s\":%.2f,\"eval_s\":%.2f,"
                        "\"round_s\":%.2f,\"with_seed_episodes_s\":%.2f}\n",
-                       config_path, config.data.env, omp_get_max_threads(), steps, config.data.batch, train, imagine, collect, evaluate, total, wm_clock_seconds() - start);
+                       config_path, config.data.env, omp_get_max_threads(), steps, config.data.batch, train, imagine,
+                       collect, evaluate, total, wm_clock_seconds() - start);
             else
                 printf("wm bench train --round %s: %s, %d thread%s, %ld steps at B = %ld and one episode (%s)\n\n"
                        "| training | imagination | collection | evaluation | round |\n|---|---|---|---|---|\n"
                        "| %.1f s | %.1f s | %.1f s | %.1f s | %.1f s |\n",
                        config_path, config.data.env, omp_get_max_threads(), wm_plural(omp_get_max_threads()), steps,
-                       config.data.batch, config_choice_word("plan.planner", config.plan.planner), train, imagine, collect, evaluate, total);
+                       config.data.batch, config_choice_word("plan.planner", config.plan.planner), train, imagine,
+                       collect, evaluate, total);
         }
     }
     cJSON_Delete(last.line);

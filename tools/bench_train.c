@@ -138,7 +138,8 @@ static void print_world_model(const BenchTrain *b, const WmWorldModel *m, double
                  decoder_scratchpad = conv_stack_scratchpad_bytes(&m->decoder);
     const double params_mib = mib(4 * m->params.total * sizeof(float)), activations_mib = mib(m->activation_bytes),
                  gradients_mib = mib(m->arena.peak - m->activation_bytes),
-                 scratchpad_mib = mib(encoder_scratchpad > decoder_scratchpad ? encoder_scratchpad : decoder_scratchpad),
+                 scratchpad_mib =
+                     mib(encoder_scratchpad > decoder_scratchpad ? encoder_scratchpad : decoder_scratchpad),
                  workspace_mib = mib(m->dnnl.workspace_bytes),
                  inputs_mib = mib(world_model_image_floats(m) * sizeof(float)), rss_mib = usage.ru_maxrss / 1024.0;
     const char *precision = config_choice_word("train.precision", b->config->train.precision);

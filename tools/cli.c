@@ -55,7 +55,8 @@ WmStatus cli_parse_options(int argc, char **argv, const CliOption *options, int 
             CliList *list = o->out;
             if (o->kind == CLI_TEXT) *(const char **)o->out = value;
             else if (o->kind == CLI_LONG) cli_parse_long(o->name, value, o->lo, o->hi, (long *)o->out, err);
-            else if (list->count == CLI_LIST_MAX) wm_error_set(err, WM_ERR_ARG, "more than %d %s", CLI_LIST_MAX, o->name);
+            else if (list->count == CLI_LIST_MAX)
+                wm_error_set(err, WM_ERR_ARG, "more than %d %s", CLI_LIST_MAX, o->name);
             else list->items[list->count++] = value;
         }
         for (int k = 0; k < count && !matched && argv[i][0] != '-'; k++) { /* a positional argument */

@@ -84,7 +84,8 @@ static int panels_of(const PlotSeries *series, int count, char panels[][64]) {
 static WmStatus draw_panels(PlotSeries *series, int count, char panels[][64], int panel_count, const char *out,
                             WmError *err) {
     const int rows = (panel_count + COLUMNS - 1) / COLUMNS;
-    cairo_surface_t *surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, COLUMNS * PLOT_PANEL_W, rows * PLOT_PANEL_H);
+    cairo_surface_t *surface =
+        cairo_image_surface_create(CAIRO_FORMAT_RGB24, COLUMNS * PLOT_PANEL_W, rows * PLOT_PANEL_H);
     cairo_t *cr = cairo_create(surface);
     cairo_set_source_rgb(cr, 1, 1, 1);
     cairo_paint(cr);

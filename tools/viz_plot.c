@@ -45,8 +45,12 @@ typedef struct {
     double left, right, top, bottom, xmin, xmax, ymin, ymax;
 } Frame;
 
-static double px(const Frame *f, double v) { return f->left + (v - f->xmin) / (f->xmax - f->xmin) * (f->right - f->left); }
-static double py(const Frame *f, double v) { return f->bottom - (v - f->ymin) / (f->ymax - f->ymin) * (f->bottom - f->top); }
+static double px(const Frame *f, double v) {
+    return f->left + (v - f->xmin) / (f->xmax - f->xmin) * (f->right - f->left);
+}
+static double py(const Frame *f, double v) {
+    return f->bottom - (v - f->ymin) / (f->ymax - f->ymin) * (f->bottom - f->top);
+}
 
 /* The ranges of every finite value (bands included), padded a little. */
 static void fit(Frame *f, PlotSeries *const *lines, int count) {

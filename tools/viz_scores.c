@@ -74,7 +74,8 @@ static WmStatus reference_read(const char *path, Reference *ref, WmError *err) {
                 wm_error_set(err, WM_ERR_FORMAT, "%s:1: expected a header task,method,seeds,10k,...", path);
             for (int c = 3; c < n && err->status == WM_OK; c++)
                 if (column_steps(fields[c], &ref->steps[ref->columns++]))
-                    wm_error_set(err, WM_ERR_FORMAT, "%s:1: column %d: '%s' is not a step count", path, c + 1, fields[c]);
+                    wm_error_set(err, WM_ERR_FORMAT, "%s:1: column %d: '%s' is not a step count", path, c + 1,
+                                 fields[c]);
             continue;
         }
         if (n == 1 && fields[0][0] == '\0') continue;
@@ -140,7 +141,9 @@ static WmStatus add_evaluation(void *ctx, const cJSON *object, const char *text,
     double steps;
     if (cJSON_IsNumber(env_steps)) steps = env_steps->valuedouble;
     else if (cJSON_IsNumber(episodes)) steps = episodes->valuedouble * DMC_EPISODE_STEPS;
-    else return wm_error_set(err, WM_ERR_FORMAT, "%s:%d: an evaluation without env_steps or episodes", run->path, number);
+    else
+        return wm_error_set(err, WM_ERR_FORMAT, "%s:%d: an evaluation without env_steps or episodes", run->path,
+                            number);
     const int bucket = (int)ceil(steps / BUCKET_STEPS - 1e-9);
     if (bucket < 1 || bucket >= BUCKETS_MAX) return WM_OK;
     run->sum[bucket] += ret->valuedouble, run->count[bucket]++;
@@ -231,7 +234,8 @@ static void print_task(const Reference *ref, const char *task, RunCurve *const *
         char ours[48], theirs[TABLE_METHODS][24];
         format_return(ours, sizeof ours, runs, count, buckets[i]);
         for (int m = 0; m < TABLE_METHODS; m++)
-            format_reference(theirs[m], sizeof theirs[m], reference_at(ref, task, METHODS[m], buckets[i] * BUCKET_STEPS));
+            format_reference(theirs[m], sizeof theirs[m],
+                             reference_at(ref, task, METHODS[m], buckets[i] * BUCKET_STEPS));
         printf("| %s | %dk | %s (%d) | %s | %s | %s | %d h %02d min | %.0f |\n", task, buckets[i] * 10, ours, count,
                theirs[0], theirs[1], theirs[2], (int)(wall / 3600), (int)fmod(wall / 60, 60), updates);
     }
@@ -246,7 +250,8 @@ static WmStatus draw_tasks(const Reference *ref, RunCurve *runs, int count, cons
         if (t == task_count) tasks[task_count++] = runs[r].task;
     }
     const int columns = task_count < 3 ? task_count : 3, rows = (task_count + columns - 1) / columns;
-    cairo_surface_t *surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, columns * PLOT_PANEL_W, rows * PLOT_PANEL_H);
+    cairo_surface_t *surface =
+        cairo_image_surface_create(CAIRO_FORMAT_RGB24, columns * PLOT_PANEL_W, rows * PLOT_PANEL_H);
     cairo_t *cr = cairo_create(surface);
     cairo_set_source_rgb(cr, 1, 1, 1);
     cairo_paint(cr);
@@ -277,12 +282,13 @@ static WmStatus draw_tasks(const Reference *ref, RunCurve *runs, int count, cons
 }
 
 static int scores_usage(FILE *out, int code) {
-    fprintf(out, "usage: wm-viz scores --reference FILE --out DIR RUN...\n"
-                 "  wm's evaluations (eval_return at env_steps in each RUN's metrics.jsonl; several runs of a task are\n"
-                 "  averaged, the band their lowest to highest) over the reference methods' curves, one panel per\n"
-                 "  task, into DIR/scores.png; prints the table at 50k, 100k and the last step every run reached\n"
-                 "  FILE: task,method,seeds,10k,...,1000k rows of mean returns (../shared/reference/dmc_vision.csv)\n"
-                 "example: wm-viz scores --reference data/reference/dmc_vision.csv --out runs/scores runs/re-1 runs/re-2\n");
+    fprintf(out,
+            "usage: wm-viz scores --reference FILE --out DIR RUN...\n"
+            "  wm's evaluations (eval_return at env_steps in each RUN's metrics.jsonl; several runs of a task are\n"
+            "  averaged, the band their lowest to highest) over the reference methods' curves, one panel per\n"
+            "  task, into DIR/scores.png; prints the table at 50k, 100k and the last step every run reached\n"
+            "  FILE: task,method,seeds,10k,...,1000k rows of mean returns (../shared/reference/dmc_vision.csv)\n"
+            "example: wm-viz scores --reference data/reference/dmc_vision.csv --out runs/scores runs/re-1 runs/re-2\n");
     return code;
 }
 

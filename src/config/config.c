@@ -54,7 +54,8 @@ static const ConfigKey KEYS[] = {
     {"data.batch", KEY_INT, AT(data.batch), 1, 4096, "50", "B: sequences per batch", NULL},
     {"data.length", KEY_INT, AT(data.length), 1, 4096, "50", "L: steps per sequence", NULL},
     {"data.bit_depth", KEY_INT, AT(data.bit_depth), 1, 8, "5", "bits kept per colour channel", NULL},
-    {"data.dequantize", KEY_BOOL, AT(data.dequantize), 0, 1, "true", "add uniform noise of one quantisation step", NULL},
+    {"data.dequantize", KEY_BOOL, AT(data.dequantize), 0, 1, "true", "add uniform noise of one quantisation step",
+     NULL},
     {"data.holdout_episodes", KEY_INT, AT(data.holdout_episodes), 0, 1e6, "0",
      "last episodes of --data held out of training and evaluated at each log line", NULL},
     {"model.depth", KEY_INT, AT(model.depth), 1, 1024, "32", "convolution channels: d, 2d, 4d, 8d", NULL},
@@ -67,7 +68,8 @@ static const ConfigKey KEYS[] = {
      "S: the stochastic state's Gaussians, or its categoricals (model.latent)", NULL},
     {"model.latent", KEY_CHOICE, AT(model.latent), 0, 0, "gaussian",
      "the stochastic state: gaussian (PlaNet: stoch Gaussians) or categorical (DreamerV3: stoch one-hot categoricals "
-     "of model.classes, straight-through gradients)", LATENTS},
+     "of model.classes, straight-through gradients)",
+     LATENTS},
     {"model.classes", KEY_INT, AT(model.classes), 2, 1024, "32", "classes of each categorical (model.latent)", NULL},
     {"model.unimix", KEY_FLOAT, AT(model.unimix), 0, 0.99, "0.01",
      "uniform share mixed into each categorical (DreamerV3: 1%)", NULL},
@@ -84,10 +86,12 @@ static const ConfigKey KEYS[] = {
      "relu, elu or silu (DreamerV3's), for every hidden layer", ACTIVATIONS},
     {"model.norm", KEY_CHOICE, AT(model.norm), 0, 0, "none",
      "none, or layer: DreamerV3's LayerNorm before the activation of the RSSM's input and hidden layers and the "
-     "reward and continue heads' hidden layers", NORMS},
+     "reward and continue heads' hidden layers",
+     NORMS},
     {"model.continue_head", KEY_BOOL, AT(model.continue_head), 0, 1, "false",
      "a head predicting whether the episode goes on, trained on is_terminal; imagined steps after a predicted end "
-     "are discounted (Dreamer)", NULL},
+     "are discounted (Dreamer)",
+     NULL},
     {"loss.free_nats", KEY_FLOAT, AT(loss.free_nats), 0, 1e6, "3.0", "KL per step below this gets no gradient", NULL},
     {"loss.kl_scale", KEY_FLOAT, AT(loss.kl_scale), 0, 1e6, "1.0", "weight of the KL term", NULL},
     {"loss.kl_balancing", KEY_BOOL, AT(loss.kl_balancing), 0, 1, "false", "Dreamer V2 KL balancing", NULL},
@@ -113,28 +117,33 @@ static const ConfigKey KEYS[] = {
     {"optim.clip_norm", KEY_FLOAT, AT(optim.clip_norm), 0, 1e12, "1000.0", "global gradient norm clip; 0 is off", NULL},
     {"train.precision", KEY_CHOICE, AT(train.precision), 0, 0, "fp32",
      "fp32, bf16 mixed precision (the convolutions read bf16 and sum in f32; weights, Adam moments, losses and the "
-     "RSSM stay f32), or auto: whichever of the two runs the convolutions faster here, measured", PRECISIONS},
+     "RSSM stay f32), or auto: whichever of the two runs the convolutions faster here, measured",
+     PRECISIONS},
     {"online.seed_episodes", KEY_INT, AT(online.seed_episodes), 1, 100000, "5",
      "random-policy episodes before training (wm train --env)", NULL},
     {"online.steps_per_episode", KEY_INT, AT(online.steps_per_episode), 1, 1e9, "100",
      "gradient steps between collected episodes", NULL},
     {"online.train_ratio", KEY_FLOAT, AT(online.train_ratio), 0, 1e6, "0.0",
      "replayed steps (data.batch x data.length per gradient step) per collected step, as DreamerV3 counts; episodes "
-     "are collected whenever training has caught up with it. 0: online.steps_per_episode instead", NULL},
+     "are collected whenever training has caught up with it. 0: online.steps_per_episode instead",
+     NULL},
     {"online.exploration_noise", KEY_FLOAT, AT(online.exploration_noise), 0, 10, "0.3",
      "std of the Gaussian noise on the planner's actions while collecting", NULL},
     {"online.eval_every", KEY_INT, AT(online.eval_every), 1, 1e9, "10",
      "collected episodes between evaluation episodes without noise", NULL},
     {"online.eval_steps", KEY_INT, AT(online.eval_steps), 0, 1e12, "0",
      "environment steps (action repeat counted, seed episodes included) between evaluations, as published curves "
-     "are read (10000); 0: online.eval_every instead", NULL},
+     "are read (10000); 0: online.eval_every instead",
+     NULL},
     {"online.eval_episodes", KEY_INT, AT(online.eval_episodes), 1, 1000, "1",
      "episodes per evaluation; metrics.jsonl logs their mean (eval_return) and std (eval_return_std)", NULL},
     {"plan.planner", KEY_CHOICE, AT(plan.planner), 0, 0, "cem",
      "shooting, cem, mppi, or actor (the amortized actor; needs actor.enabled)", PLANNERS},
-    {"plan.horizon", KEY_INT, AT(plan.horizon), 1, 1000, "12", "steps each candidate looks ahead (the planning horizon)", NULL},
+    {"plan.horizon", KEY_INT, AT(plan.horizon), 1, 1000, "12",
+     "steps each candidate looks ahead (the planning horizon)", NULL},
     {"plan.iterations", KEY_INT, AT(plan.iterations), 1, 1000, "10", "refits per decision (CEM, MPPI)", NULL},
-    {"plan.candidates", KEY_INT, AT(plan.candidates), 1, 100000, "1000", "action sequences per iteration (candidates)", NULL},
+    {"plan.candidates", KEY_INT, AT(plan.candidates), 1, 100000, "1000", "action sequences per iteration (candidates)",
+     NULL},
     {"plan.top_k", KEY_INT, AT(plan.top_k), 1, 100000, "100", "CEM's elite: the best k refit the distribution", NULL},
     {"plan.init_std", KEY_FLOAT, AT(plan.init_std), 1e-6, 10, "1.0", "CEM's starting std (mean 0)", NULL},
     {"plan.mppi_lambda", KEY_FLOAT, AT(plan.mppi_lambda), 1e-9, 1e9, "0.1",
@@ -148,7 +157,8 @@ static const ConfigKey KEYS[] = {
      "imagined rollouts in fp32, bf16, or auto: whichever plans faster here, measured once per machine", PRECISIONS},
     {"plan.actor_candidates", KEY_INT, AT(plan.actor_candidates), 0, 100000, "0",
      "of each iteration's candidates, how many are the actor's own rollouts, drawn once per decision "
-     "(planning guided by the actor)", NULL},
+     "(planning guided by the actor)",
+     NULL},
     {"plan.value_bootstrap", KEY_BOOL, AT(plan.value_bootstrap), 0, 1, "false",
      "add actor.gamma^horizon x the value of the last imagined state to every candidate's return", NULL},
     {"plan.actor_mode", KEY_CHOICE, AT(plan.actor_mode), 0, 0, "mean",
@@ -179,21 +189,23 @@ static const ConfigKey KEYS[] = {
      "weight of the policy's entropy in the actor's objective", NULL},
     {"actor.gradient", KEY_CHOICE, AT(actor.gradient), 0, 0, "dynamics",
      "dynamics: backpropagate the return through the learned model (Dreamer V1); reinforce: score function with "
-     "the value as baseline (V2/V3)", GRADIENTS},
+     "the value as baseline (V2/V3)",
+     GRADIENTS},
     {"actor.return_normalization", KEY_BOOL, AT(actor.return_normalization), 0, 1, "false",
      "divide the actor's return term by max(1, S), S a running 5th-to-95th percentile range of the imagined returns "
-     "(DreamerV3): the entropy bonus then weighs the same whatever the rewards' scale", NULL},
+     "(DreamerV3): the entropy bonus then weighs the same whatever the rewards' scale",
+     NULL},
     {"actor.slow_target", KEY_BOOL, AT(actor.slow_target), 0, 1, "false",
      "bootstrap returns with a slowly updated copy of the value", NULL},
     {"actor.target_every", KEY_INT, AT(actor.target_every), 1, 1e9, "100",
      "updates between refreshes of the slow value", NULL},
     {"actor.slow_mix", KEY_FLOAT, AT(actor.slow_mix), 1e-6, 1, "1.0",
      "each refresh moves the slow value this share of the way to the value: 1 copies it (Dreamer), DreamerV3 mixes "
-     "0.02 every update", NULL},
+     "0.02 every update",
+     NULL},
     {"actor.slow_regularizer", KEY_FLOAT, AT(actor.slow_regularizer), 0, 1e6, "0.0",
      "weight of the value's regression onto the slow value's prediction, beside the returns (DreamerV3: 1)", NULL},
-    {"actor.init_std", KEY_FLOAT, AT(actor.init_std), 1e-3, 100, "1.0", "the action distribution's starting std",
-     NULL},
+    {"actor.init_std", KEY_FLOAT, AT(actor.init_std), 1e-3, 100, "1.0", "the action distribution's starting std", NULL},
     {"actor.mean_scale", KEY_FLOAT, AT(actor.mean_scale), 1e-3, 100, "2.0", "mean = scale tanh(raw / scale)", NULL},
     {"actor.min_std", KEY_FLOAT, AT(actor.min_std), 0, 10, "0.0001", "floor of the action distribution's std", NULL},
     {"actor.variance_penalty", KEY_FLOAT, AT(actor.variance_penalty), 0, 1e9, "0.0",
@@ -332,9 +344,10 @@ static WmStatus apply(WmConfig *config, const ConfigKey *key, const char *text, 
         return parse_choice(key, text, where, (int *)field, err);
     case KEY_TEXT:
         /* A word (letters, digits, '.', '_', '-'), so the YAML a run writes reads back to the same text. */
-        if (text[0] == '\0' || strspn(text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(text))
-            return wm_error_set(err, WM_ERR_ARG, "%s: %s: '%s' is not a word of letters, digits, '.', '_' or '-'", where,
-                                key->name, text);
+        if (text[0] == '\0' ||
+            strspn(text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(text))
+            return wm_error_set(err, WM_ERR_ARG, "%s: %s: '%s' is not a word of letters, digits, '.', '_' or '-'",
+                                where, key->name, text);
         if (strlen(text) >= WM_CONFIG_TEXT_MAX)
             return wm_error_set(err, WM_ERR_ARG, "%s: %s: longer than %d characters", where, key->name,
                                 WM_CONFIG_TEXT_MAX - 1);
@@ -384,7 +397,8 @@ WmStatus config_set(WmConfig *config, const char *name, const char *text, const 
             if (d < distance) best = i, distance = d;
         }
         if (best >= 0)
-            return wm_error_set(err, WM_ERR_ARG, "%s: unknown key '%s' (did you mean %s?)", where, name, KEYS[best].name);
+            return wm_error_set(err, WM_ERR_ARG, "%s: unknown key '%s' (did you mean %s?)", where, name,
+                                KEYS[best].name);
         return wm_error_set(err, WM_ERR_ARG, "%s: unknown key '%s' (wm config --keys lists them)", where, name);
     }
     return apply(config, key, text, where, err);
@@ -400,7 +414,8 @@ WmStatus config_set_assignment(WmConfig *config, const char *assignment, WmError
 }
 
 WmModelConfig model_config_from(const WmConfig *config) {
-    return (WmModelConfig){config->data.height, config->data.width, config->data.bit_depth, config->model, config->loss};
+    return (WmModelConfig){config->data.height, config->data.width, config->data.bit_depth, config->model,
+                           config->loss};
 }
 
 WmStatus model_config_validate(const WmModelConfig *config, WmError *err) {
@@ -418,7 +433,8 @@ WmStatus model_config_validate(const WmModelConfig *config, WmError *err) {
     if (size != config->height || size != config->width)
         return wm_error_set(err, WM_ERR_ARG, "model.decoder_kernels: the decoder makes %ldx%ld images, data is %ldx%ld",
                             size, size, config->width, config->height);
-    if (net->decoder_kernels.count < 2) return wm_error_set(err, WM_ERR_ARG, "model.decoder_kernels: at least 2 layers");
+    if (net->decoder_kernels.count < 2)
+        return wm_error_set(err, WM_ERR_ARG, "model.decoder_kernels: at least 2 layers");
     if (net->latent == WM_LATENT_CATEGORICAL && net->stoch * net->classes > 65536)
         return wm_error_set(err, WM_ERR_ARG, "model.classes: stoch x classes = %ld floats of state, more than 65536",
                             net->stoch * net->classes);
@@ -435,7 +451,8 @@ WmStatus config_validate(const WmConfig *config, WmError *err) {
         return wm_error_set(err, WM_ERR_ARG, "plan.%s: needs actor.enabled: true",
                             config->plan.actor_candidates > 0 ? "actor_candidates" : "value_bootstrap");
     if (config->plan.actor_candidates >= config->plan.candidates)
-        return wm_error_set(err, WM_ERR_ARG, "plan.actor_candidates: %ld leaves none of plan.candidates = %ld to the search",
+        return wm_error_set(err, WM_ERR_ARG,
+                            "plan.actor_candidates: %ld leaves none of plan.candidates = %ld to the search",
                             config->plan.actor_candidates, config->plan.candidates);
     if (config->plan.top_k > config->plan.candidates)
         return wm_error_set(err, WM_ERR_ARG, "plan.top_k: %ld is more than plan.candidates = %ld", config->plan.top_k,
@@ -481,7 +498,8 @@ int config_differences(const WmConfig *a, const WmConfig *b, const char *const *
     if (size) out[0] = '\0';
     for (int i = 0; i < KEY_COUNT; i++) {
         int wanted = 0;
-        for (int p = 0; prefixes[p] && !wanted; p++) wanted = strncmp(KEYS[i].name, prefixes[p], strlen(prefixes[p])) == 0;
+        for (int p = 0; prefixes[p] && !wanted; p++)
+            wanted = strncmp(KEYS[i].name, prefixes[p], strlen(prefixes[p])) == 0;
         char left[256], right[256];
         format_value(a, &KEYS[i], left, sizeof left);
         format_value(b, &KEYS[i], right, sizeof right);

@@ -6,7 +6,15 @@
 
 #include "core/error.h"
 
-typedef enum { WM_ACT_NONE, WM_ACT_RELU, WM_ACT_ELU, WM_ACT_TANH, WM_ACT_SIGMOID, WM_ACT_SOFTPLUS, WM_ACT_SILU } WmActivation;
+typedef enum {
+    WM_ACT_NONE,
+    WM_ACT_RELU,
+    WM_ACT_ELU,
+    WM_ACT_TANH,
+    WM_ACT_SIGMOID,
+    WM_ACT_SOFTPLUS,
+    WM_ACT_SILU
+} WmActivation;
 
 const char *act_name(WmActivation kind);
 

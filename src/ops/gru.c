@@ -97,8 +97,9 @@ WmStatus gru_backward(float *dx, float *dh, const WmGruGrads *grads, const float
     if (w->norm_scale) { /* the gates, the norm, then the summed projections' one gradient for both products */
 #pragma omp parallel for schedule(static) if ((size_t)batch * hidden >= 16384)
         for (int b = 0; b < batch; b++)
-            gru_norm_gates_backward(dproj_x + b * width, dh ? dh + (size_t)b * hidden : NULL, dh_next + (size_t)b * hidden,
-                                    c.proj_x + b * width, gates + b * width, h + (size_t)b * hidden, w, hidden);
+            gru_norm_gates_backward(dproj_x + b * width, dh ? dh + (size_t)b * hidden : NULL,
+                                    dh_next + (size_t)b * hidden, c.proj_x + b * width, gates + b * width,
+                                    h + (size_t)b * hidden, w, hidden);
         layer_norm_backward(dproj_x, grads->norm_scale, grads->norm_offset, dproj_x, c.proj_x, c.rstd, w->norm_scale,
                             (size_t)batch, (int)width);
         memcpy(dproj_h, dproj_x, batch * width * sizeof *dproj_h);

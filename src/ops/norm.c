@@ -96,7 +96,8 @@ void channel_norm_backward(float *dx, float *dgamma, float *dbeta, const float *
                 const size_t i = channel_at(l, n, c, p);
                 mean_dhat += dy[i] * gamma[c], mean_dhat_hat += dy[i] * gamma[c] * xhat[i];
             }
-            const float m1 = (float)(mean_dhat / C), m2 = (float)(mean_dhat_hat / C), inv = rstd[(size_t)n * pixels + p];
+            const float m1 = (float)(mean_dhat / C), m2 = (float)(mean_dhat_hat / C),
+                        inv = rstd[(size_t)n * pixels + p];
             for (int c = 0; c < C; c++) {
                 const size_t i = channel_at(l, n, c, p);
                 dx[i] = inv * (dy[i] * gamma[c] - m1 - xhat[i] * m2);

@@ -38,8 +38,8 @@ WmStatus plan_bf16_transition(WmPlanBf16 *net, WmRssmStep *step, const float *h_
  * categorical's logits. */
 WmStatus plan_bf16_member_prior(WmPlanBf16 *net, int member, const float *h, float *hidden, float *mean, float *raw,
                                 WmError *err);
-/* The reward head on features (rows, D + S): reward (rows, the head's outputs). The hidden layers alternate between scratch_a and
- * scratch_b, each (rows, the widest layer). */
+/* The reward head on features (rows, D + S): reward (rows, the head's outputs). The hidden layers alternate between
+ * scratch_a and scratch_b, each (rows, the widest layer). */
 WmStatus plan_bf16_reward(WmPlanBf16 *net, const float *features, float *scratch_a, float *scratch_b, float *reward,
                           WmError *err);
 

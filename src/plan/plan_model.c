@@ -59,7 +59,8 @@ void plan_model_start(WmPlanModel *plan, const float *h, const float *z) { plan-
 /* Head `head` (>= 1) on `count` rows starting at row `at`: the prior's mean (and the arrays it needs). */
 static WmStatus member_prior(WmPlanModel *plan, WmRssmStep *step, int head, size_t at, int count, WmError *err) {
     const WmRssm *r = &plan->model->rssm;
-    float *h = step->h + at * r->deter, *hidden = step->prior_h + at * r->hidden, *mean = step->prior_mean + at * r->stoch;
+    float *h = step->h + at * r->deter, *hidden = step->prior_h + at * r->hidden,
+          *mean = step->prior_mean + at * r->stoch;
     float *raw = step->prior_raw + at * r->stoch;
     if (plan->bf16) return plan_bf16_member_prior(&plan->fast, head, h, hidden, mean, raw, err);
     return rssm_member_prior(r, &plan->model->params, head, h, hidden, NULL, mean, raw,
@@ -71,10 +72,12 @@ static WmStatus plan_reward(WmPlanModel *plan, const float *features, int rows, 
     const WmWorldModel *m = plan->model;
     WmArena *arena = &plan->arena;
     const float *x = features;
-    float *out = arena_floats(arena, (size_t)rows * regression_outputs(&m->reward_out)), *y = arena_floats(arena, (size_t)rows);
+    float *out = arena_floats(arena, (size_t)rows * regression_outputs(&m->reward_out)),
+          *y = arena_floats(arena, (size_t)rows);
     if (y == NULL) return arena_check(arena, err);
     if (plan->bf16) {
-        float *a = arena_floats(arena, (size_t)rows * plan->reward_widest), *b = arena_floats(arena, (size_t)rows * plan->reward_widest);
+        float *a = arena_floats(arena, (size_t)rows * plan->reward_widest),
+              *b = arena_floats(arena, (size_t)rows * plan->reward_widest);
         if (b == NULL) return arena_check(arena, err);
         if (plan_bf16_reward(&plan->fast, features, a, b, out, err)) return err->status;
         x = out;
@@ -115,7 +118,8 @@ WmStatus plan_model_returns(void *ctx, const float *candidates, int count, float
     const int widths[2] = {D, S};
     for (int t = 0; t < horizon; t++) {
         for (int row = 0; row < rows; row++)
-            memcpy(actions + (size_t)row * A, candidates + ((size_t)(row % count) * horizon + t) * A, (size_t)A * sizeof *actions);
+            memcpy(actions + (size_t)row * A, candidates + ((size_t)(row % count) * horizon + t) * A,
+                   (size_t)A * sizeof *actions);
         /* The transition with head 0 on every row, then each particle's own head on its rows. */
         if (plan->bf16 ? plan_bf16_transition(&plan->fast, &step, h, z, actions, err)
                     : rssm_step_forward(r, &m->params, &step, h, z, actions, err))

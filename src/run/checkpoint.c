@@ -143,7 +143,8 @@ WmStatus checkpoint_save(const WmTrainer *trainer, const char *path, const WmMet
     Block blocks[BLOCKS_MAX];
     const int block_count = trainer_blocks(t, blocks);
     int tensor_count = 0;
-    for (int b = 0; b < block_count; b++) tensor_count += blocks[b].params->count * (blocks[b].adam ? 3 : 1) + !!blocks[b].adam;
+    for (int b = 0; b < block_count; b++)
+        tensor_count += blocks[b].params->count * (blocks[b].adam ? 3 : 1) + !!blocks[b].adam;
     WmTensorRef *tensors = calloc((size_t)tensor_count, sizeof *tensors);
     char *names = malloc((size_t)tensor_count * NAME_MAX_BYTES);
     int64_t steps[BLOCKS_MAX];

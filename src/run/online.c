@@ -1,9 +1,10 @@
 /* wm train --env NAME: PlaNet's online loop. Seed episodes with random actions, then repeat: steps_per_episode
  * gradient steps (or, with online.train_ratio, as many as keep the replayed steps at that ratio to the steps
- * collected after the seed episodes, as DreamerV3 counts), one episode collected with the planner plus Gaussian exploration noise, and every eval_every
- * episodes one without noise, logged as eval_return. Episodes are kept under R/episodes. Every checkpoint also
- * holds the environments', the exploration's and the agent's random streams, so a resumed run (replay read back
- * from R/episodes) continues bit for bit. */
+ * collected after the seed episodes, as DreamerV3 counts), one episode collected with the planner plus Gaussian
+ * exploration noise, and every eval_every episodes (or eval_steps environment steps) eval_episodes without noise,
+ * logged as eval_return. Episodes are kept under R/episodes. Every checkpoint also holds the environments', the
+ * exploration's and the agent's random streams, so a resumed run (replay read back from R/episodes) continues bit
+ * for bit. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -241,7 +242,8 @@ static WmStatus play_round(Online *online, Rounds *r, FILE *metrics, WmError *er
             metrics_add(line, "eval_return", eval_return), metrics_add(line, "eval_return_std", eval_std);
             metrics_add(line, "eval_episodes", (double)online->config->online.eval_episodes);
         }
-        if (online->precision.plans) metrics_add_word(line, "plan_precision", online->agent->settings.bf16 ? "bf16" : "fp32");
+        if (online->precision.plans)
+            metrics_add_word(line, "plan_precision", online->agent->settings.bf16 ? "bf16" : "fp32");
         /* The round's time split. */
         metrics_add(line, "train_s", round_to(t->model_seconds - r->round_model, 2));
         metrics_add(line, "imagine_s", round_to(t->imagine_seconds - r->round_imagine, 2));

@@ -26,7 +26,8 @@ WmStatus imagine_create(WmImagination *im, const WmConfig *c, const WmWorldModel
     im->normalize_returns = c->actor.return_normalization;
     im->slow_regularizer = (float)c->actor.slow_regularizer, im->slow_mix = (float)c->actor.slow_mix;
     im->has_slow = im->slow_target || im->slow_regularizer > 0.0f;
-    if (actor_create(&im->actor, &c->actor, F, m->action_dim, err) || value_create(&im->value, &c->actor, F, err)) return err->status;
+    if (actor_create(&im->actor, &c->actor, F, m->action_dim, err) || value_create(&im->value, &c->actor, F, err))
+        return err->status;
     const uint64_t seed = (uint64_t)c->run.seed;
     params_init_glorot(&im->actor.params, seed);
     params_init_glorot(&im->value.params, seed);
@@ -96,9 +97,8 @@ static WmStatus ensemble_reward_forward(WmImagination *im, const WmWorldModel *m
         e->cache[j] = arena_optional_floats(arena, dense_cache_floats(&rssm_member_head(&m->rssm, j)->hidden, N));
         e->mean[j] = arena_floats(arena, (size_t)N * S), e->raw[j] = arena_floats(arena, (size_t)N * S);
         e->std[j] = arena_floats(arena, (size_t)N * S), e->features[j] = arena_floats(arena, (size_t)N * (D + S));
-        if (arena_check(arena, err) ||
-            rssm_member_prior(&m->rssm, &m->params, j, x->h, e->hidden[j], e->cache[j], e->mean[j], e->raw[j], e->std[j],
-                              N, err))
+        if (arena_check(arena, err) || rssm_member_prior(&m->rssm, &m->params, j, x->h, e->hidden[j], e->cache[j],
+                                                         e->mean[j], e->raw[j], e->std[j], N, err))
             return err->status;
         const float *parts[2] = {x->h, e->mean[j]};
         concat_forward(e->features[j], parts, widths, 2, N);
@@ -124,8 +124,10 @@ static WmStatus ensemble_reward_backward(WmImagination *im, const WmWorldModel *
     WmArena *arena = &im->arena;
     for (int j = 0; j < K; j++) {
         const size_t mark = arena_mark(arena);
-        float *dreward = arena_floats(arena, (size_t)N), *dfeatures = arena_alloc_zero(arena, (size_t)N * (D + S) * sizeof(float));
-        float *dmean = arena_alloc_zero(arena, (size_t)N * S * sizeof(float)), *dstd = arena_alloc_zero(arena, (size_t)N * S * sizeof(float));
+        float *dreward = arena_floats(arena, (size_t)N),
+              *dfeatures = arena_alloc_zero(arena, (size_t)N * (D + S) * sizeof(float));
+        float *dmean = arena_alloc_zero(arena, (size_t)N * S * sizeof(float)),
+              *dstd = arena_alloc_zero(arena, (size_t)N * S * sizeof(float));
         if (arena_check(arena, err)) return err->status;
         for (int n = 0; n < N; n++) { /* dVar / dr_j = 2 (r_j - mean r) / K */
             double sum = 0.0;
@@ -161,7 +163,8 @@ WmStatus imagine_rollout_forward(WmImagination *im, const WmWorldModel *m, const
         const float *parts[2] = {x->h, x->z};
         concat_forward(x->features, parts, widths, 2, N);
         const int value_last = im->value.net.count - 1;
-        if (mlp_forward(&im->value.net, &im->value.params, arena, x->value_outs, x->features, N, err)) return err->status;
+        if (mlp_forward(&im->value.net, &im->value.params, arena, x->value_outs, x->features, N, err))
+            return err->status;
         if (im->has_slow && mlp_forward(&im->value.net, &im->value_target, arena, x->target_outs, x->features, N, err))
             return err->status;
         if (k >= 1 && (mlp_forward(&m->reward, &m->params, arena, x->reward_outs, x->features, N, err) ||
@@ -174,7 +177,8 @@ WmStatus imagine_rollout_forward(WmImagination *im, const WmWorldModel *m, const
         if (x->value == NULL || x->target == NULL || (k >= 1 && x->reward == NULL)) return arena_check(arena, err);
         if (k == steps) break;
         /* The actor's action at s_k, then the transition to s_{k+1} with the prior's reparameterised sample. */
-        if (mlp_forward(&im->actor.net, &im->actor.params, arena, x->actor_outs, x->features, N, err)) return err->status;
+        if (mlp_forward(&im->actor.net, &im->actor.params, arena, x->actor_outs, x->features, N, err))
+            return err->status;
         x->mean = arena_floats(arena, (size_t)4 * N * A);
         x->entropy = arena_floats(arena, (size_t)N);
         if (x->entropy == NULL) return arena_check(arena, err);
@@ -192,7 +196,8 @@ WmStatus imagine_rollout_forward(WmImagination *im, const WmWorldModel *m, const
         const float *noise = latent_noise + (size_t)k * N * S;
         latent_sample(&m->rssm.latent, z, next->step.prior_mean, next->step.prior_std, noise, (size_t)N);
         next->h = next->step.h, next->z = z;
-        if (im->variance_penalty > 0.0f && m->rssm.members > 1 && ensemble_reward_forward(im, m, next, err)) return err->status;
+        if (im->variance_penalty > 0.0f && m->rssm.members > 1 && ensemble_reward_forward(im, m, next, err))
+            return err->status;
     }
     return WM_OK;
 }
@@ -218,10 +223,10 @@ WmStatus imagine_rollout_backward_reinforce(WmImagination *im, const Imagined *s
     return WM_OK;
 }
 
-/* Through the learned dynamics (Dreamer V1): from s_H back to s_0, each state's gradient gathers the reward's and
- * the value's (frozen views: no weight gradients), the actor's through its input, and the next transition's; then
- * it goes back through the draw z_k (z = mean + std eps, or straight through) and the transition into the previous state and the action taken
- * there. */
+/* Through the learned dynamics (Dreamer V1): from s_H back to s_0, each state's gradient gathers the reward's and the
+ * value's (frozen views: no weight gradients), the actor's through its input, and the next transition's; then it goes
+ * back through the draw z_k (z = mean + std eps, or straight through) and the transition into the previous state and
+ * the action taken there. */
 WmStatus imagine_rollout_backward_dynamics(WmImagination *im, const WmWorldModel *m, const Imagined *s,
                                            const ImagineGradients *g, WmError *err) {
     const int N = im->starts, D = m->rssm.deter, S = m->rssm.stoch, A = m->action_dim, F = D + S,
@@ -230,7 +235,8 @@ WmStatus imagine_rollout_backward_dynamics(WmImagination *im, const WmWorldModel
     WmParams frozen_model = m->params, frozen_value = im->slow_target ? im->value_target : im->value.params;
     frozen_model.grad = NULL, frozen_value.grad = NULL;
     /* The gradient reaching s_k's h, z and a_k from later steps, and what the transition sends to s_{k-1}. */
-    float *dh = arena_alloc_zero(arena, (size_t)N * D * sizeof(float)), *dz = arena_alloc_zero(arena, (size_t)N * S * sizeof(float));
+    float *dh = arena_alloc_zero(arena, (size_t)N * D * sizeof(float)),
+          *dz = arena_alloc_zero(arena, (size_t)N * S * sizeof(float));
     float *daction = arena_alloc_zero(arena, (size_t)N * A * sizeof(float));
     float *dh_prev = arena_floats(arena, (size_t)N * D), *dz_prev = arena_floats(arena, (size_t)N * S);
     float *daction_prev = arena_floats(arena, (size_t)N * A);
@@ -244,8 +250,8 @@ WmStatus imagine_rollout_backward_dynamics(WmImagination *im, const WmWorldModel
         float *dtop = arena_floats(arena, (size_t)N);
         if (arena_check(arena, err)) return err->status;
         if (k >= 1) {
-            if (head_backward(arena, &m->reward, &m->reward_out, &frozen_model, dfeatures, AT(g->reward, k), x->features,
-                              x->reward_outs, N, err))
+            if (head_backward(arena, &m->reward, &m->reward_out, &frozen_model, dfeatures, AT(g->reward, k),
+                              x->features, x->reward_outs, N, err))
                 return err->status;
             memcpy(dtop, AT(g->continue_logit, k), (size_t)N * sizeof(float));
             if (m->has_continue && mlp_backward(&m->continuation, &frozen_model, arena, dfeatures, dtop, x->features,

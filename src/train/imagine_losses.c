@@ -37,7 +37,8 @@ static WmStatus returns_forward(WmImagination *im, const WmWorldModel *m, WmImag
     const Imagined *s = r->s;
     const size_t column = (size_t)(steps + 1) * N;
     r->reward = arena_alloc_zero(arena, column * sizeof(float)), r->bootstrap = arena_floats(arena, column);
-    r->ret = arena_floats(arena, column), r->discount = arena_floats(arena, column), r->weight = arena_floats(arena, column);
+    r->ret = arena_floats(arena, column), r->discount = arena_floats(arena, column),
+    r->weight = arena_floats(arena, column);
     if (arena_check(arena, err)) return err->status;
     float *reward = r->reward, *bootstrap = r->bootstrap, *ret = r->ret, *discount = r->discount, *weight = r->weight;
     for (int k = 0; k <= steps; k++) {
@@ -75,7 +76,8 @@ static WmStatus losses_forward(WmImagination *im, const WmImagineRollout *r, WmI
     for (int k = 1; k < steps; k++) {
         const float *v = s[k].value, *baseline = AT(r->bootstrap, k - 1);
         if (twohot) regression_loss_forward(&im->value.out, value_rows, s[k].value_outs[value_last], AT(r->ret, k), N);
-        if (regularized) regression_loss_forward(&im->value.out, slow_rows, s[k].value_outs[value_last], s[k].target, N);
+        if (regularized)
+            regression_loss_forward(&im->value.out, slow_rows, s[k].value_outs[value_last], s[k].target, N);
         for (int n = 0; n < N; n++) {
             const double R = AT(r->ret, k)[n], H = s[k - 1].entropy[n], w = AT(r->weight, k)[n];
             /* REINFORCE's surrogate: log pi(a_{k-1} | s_{k-1}) = -H at the drawn sample, times the advantage. */

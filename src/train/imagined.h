@@ -8,7 +8,8 @@
 
 /* What one imagined state s_k keeps for backward; rows n = 0 .. N-1. */
 typedef struct {
-    float *hidden[WM_RSSM_MEMBERS_MAX], *mean[WM_RSSM_MEMBERS_MAX], *raw[WM_RSSM_MEMBERS_MAX], *std[WM_RSSM_MEMBERS_MAX];
+    float *hidden[WM_RSSM_MEMBERS_MAX], *mean[WM_RSSM_MEMBERS_MAX], *raw[WM_RSSM_MEMBERS_MAX],
+        *std[WM_RSSM_MEMBERS_MAX];
     float *cache[WM_RSSM_MEMBERS_MAX]; /* each member's hidden layer's (dense.h) */
     float *features[WM_RSSM_MEMBERS_MAX], *reward_outs[WM_RSSM_MEMBERS_MAX][WM_MLP_LAYERS_MAX];
     const float *reward[WM_RSSM_MEMBERS_MAX]; /* (N): each member's reward, read from its head's output */

@@ -8,6 +8,7 @@
 WmStatus agent_init(WmAgent *a, const WmWorldModel *model, const WmPlanSettings *settings, const WmActor *actor,
                     const WmValue *value, uint64_t seed, WmError *err) {
     memset(a, 0, sizeof *a);
+    a->weights_stale = 1;
     a->model = model, a->settings = *settings;
     if (plan_precision_resolve(&a->settings, model, &a->precision, err)) return err->status;
     settings = &a->settings;
@@ -61,6 +62,7 @@ void agent_reset(WmAgent *a) {
     memset(a->z, 0, (size_t)a->model->rssm.stoch * sizeof *a->z);
     memset(a->last_action, 0, (size_t)a->model->rssm.action * sizeof *a->last_action);
     if (!a->actor) planner_reset(&a->planner);
+    a->weights_stale = 1;
 }
 
 void agent_set_sampling(WmAgent *a, int sample) { a->sample = sample; }
@@ -92,9 +94,11 @@ WmStatus agent_act(WmAgent *a, float *action, WmError *err) {
     const double start = wm_clock_seconds();
     if (a->actor) {
         if (actor_decide(a, action, err)) return err->status;
-    } else if (plan_model_load(&a->objective, err) ||
-               planner_act(&a->planner, plan_model_returns, &a->objective, &a->rng, action, err)) {
-        return err->status;
+    } else {
+        /* bf16 planning's weight copies: converted once per episode, not at every decision (issue 13's suspicion). */
+        if (a->weights_stale && plan_model_load(&a->objective, err)) return err->status;
+        a->weights_stale = 0;
+        if (planner_act(&a->planner, plan_model_returns, &a->objective, &a->rng, action, err)) return err->status;
     }
     a->plan_seconds += wm_clock_seconds() - start;
     a->decisions++;

@@ -30,6 +30,7 @@ typedef struct {
     WmRng rng;
     float *h, *z, *last_action, *image; /* (D), (S), (A), (3, H, W) */
     float *noise;                       /* (A): standard normal draws, for the actor's sample or exploration */
+    int weights_stale;                  /* the planner's copies (bf16) must be refreshed before the next decision */
     double plan_seconds;                /* time spent in planner_act, summed */
     long decisions;
 } WmAgent;
@@ -40,7 +41,8 @@ typedef struct {
 WmStatus agent_init(WmAgent *agent, const WmWorldModel *model, const WmPlanSettings *settings, const WmActor *actor,
                     const WmValue *value, uint64_t seed, WmError *err);
 void agent_free(WmAgent *agent);
-/* A new episode: zero state, zero last action, no plan to warm-start from. */
+/* A new episode: zero state, zero last action, no plan to warm-start from; the model's weights are read afresh at
+ * the first decision (they change only between episodes: training runs between them). */
 void agent_reset(WmAgent *agent);
 /* Folds one RGB frame (H, W, 3, the model's size) into the state, with the last action. */
 WmStatus agent_observe(WmAgent *agent, const uint8_t *frame, WmError *err);

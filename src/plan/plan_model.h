@@ -1,9 +1,10 @@
 /* The world model as a planning objective: N candidate action sequences roll forward from one latent state
- * through the prior (its mean, so a plan's value is deterministic), one batched transition per step, and the
+ * through the prior (its mode, so a plan's value is deterministic), one batched transition per step, and the
  * reward head's predictions are summed over the horizon. With an ensemble of K prior heads every candidate rolls
  * K particles (N K rows, one GRU product per step): particle k follows head k throughout ("each") or a head drawn
  * at random per step ("random"), and the objective returns the K returns. In bf16 (plan.precision) the products
- * run on bf16 copies of the weights (plan/plan_bf16.h), refreshed by plan_model_load at every decision. */
+ * run on bf16 copies of the weights (plan/plan_bf16.h), refreshed by plan_model_load when the weights change (the
+ * agent: at the first decision of each episode). */
 #ifndef WM_PLAN_PLAN_MODEL_H
 #define WM_PLAN_PLAN_MODEL_H
 

@@ -23,76 +23,103 @@ float twohot_bin(const WmTwohot *t, int i) {
     return t->low + (t->high - t->low) * (float)i / (float)(t->bins - 1);
 }
 
+static void twohot_pair(const WmTwohot *t, float y, int *below, float *above_weight);
+
 void twohot_encode(const WmTwohot *t, float *target, float y) {
     memset(target, 0, (size_t)t->bins * sizeof *target);
+    int k;
+    float w;
+    twohot_pair(t, y, &k, &w);
+    target[k] += 1.0f - w, target[k + 1] += w;
+}
+
+/* The two bins around symlog(y): the lower one's index and the upper one's weight (1 - it on the lower). Past
+ * either end (and for NaN, so the loss stays finite and the bad value shows in metrics) all of it on the end bin. */
+static void twohot_pair(const WmTwohot *t, float y, int *below, float *above_weight) {
     const float x = symlog(y), step = (t->high - t->low) / (float)(t->bins - 1);
-    if (!(x > t->low)) { /* also NaN: the first bin, so the loss stays finite and the bad value shows in metrics */
-        target[0] = 1.0f;
+    if (!(x > t->low)) {
+        *below = 0, *above_weight = 0.0f;
         return;
     }
     if (x >= t->high) {
-        target[t->bins - 1] = 1.0f;
+        *below = t->bins - 2, *above_weight = 1.0f;
         return;
     }
-    int below = (int)floorf((x - t->low) / step);
-    below = below > t->bins - 2 ? t->bins - 2 : below;
-    const float above_weight = (x - twohot_bin(t, below)) / step;
-    target[below] = 1.0f - above_weight;
-    target[below + 1] = above_weight;
+    int k = (int)floorf((x - t->low) / step);
+    k = k > t->bins - 2 ? t->bins - 2 : k;
+    *below = k, *above_weight = (x - twohot_bin(t, k)) / step;
 }
 
-/* log_softmax of one row into out (bins). */
-static void log_softmax(float *out, const float *logits, int bins) {
+/* log sum_i exp(logits_i): the exponentials in float, their sum in double, so the probabilities sum to 1 as
+ * closely as a float allows (the expected bin multiplies any excess by up to 254 bins). */
+static float log_sum_exp(const float *logits, int bins) {
     float top = logits[0];
-    for (int i = 1; i < bins; i++) top = logits[i] > top ? logits[i] : top;
     double sum = 0.0;
-    for (int i = 0; i < bins; i++) sum += exp((double)logits[i] - top);
-    const float log_sum = top + (float)log(sum);
-    for (int i = 0; i < bins; i++) out[i] = logits[i] - log_sum;
+    for (int i = 1; i < bins; i++) top = logits[i] > top ? logits[i] : top;
+#pragma omp simd reduction(+ : sum)
+    for (int i = 0; i < bins; i++) sum += expf(logits[i] - top);
+    return top + (float)log(sum);
 }
 
-enum { BINS_MAX = 1024 };
+/* Rows are independent: threading them changes no number. */
+#define TWOHOT_ROWS_PARALLEL _Pragma("omp parallel for schedule(static) if ((size_t)batch * t->bins > 262144)")
 
 void twohot_loss_forward(const WmTwohot *t, float *loss, const float *logits, const float *targets, int batch) {
-    float target[BINS_MAX], log_probs[BINS_MAX];
+    TWOHOT_ROWS_PARALLEL
     for (int r = 0; r < batch; r++) {
-        twohot_encode(t, target, targets[r]);
-        log_softmax(log_probs, logits + (size_t)r * t->bins, t->bins);
-        double sum = 0.0;
-        for (int i = 0; i < t->bins; i++) sum -= (double)target[i] * log_probs[i];
-        loss[r] = (float)sum;
+        const float *l = logits + (size_t)r * t->bins;
+        int k;
+        float w;
+        twohot_pair(t, targets[r], &k, &w);
+        loss[r] = log_sum_exp(l, t->bins) - ((1.0f - w) * l[k] + w * l[k + 1]); /* -sum target log softmax */
     }
 }
 
 void twohot_loss_backward(const WmTwohot *t, float *dlogits, const float *dloss, const float *logits,
                           const float *targets, int batch) {
-    float target[BINS_MAX], log_probs[BINS_MAX];
+    TWOHOT_ROWS_PARALLEL
     for (int r = 0; r < batch; r++) {
-        twohot_encode(t, target, targets[r]);
-        log_softmax(log_probs, logits + (size_t)r * t->bins, t->bins);
-        float *d = dlogits + (size_t)r * t->bins;
-        for (int i = 0; i < t->bins; i++) d[i] += dloss[r] * (expf(log_probs[i]) - target[i]);
+        const float *l = logits + (size_t)r * t->bins;
+        float *d = dlogits + (size_t)r * t->bins, w;
+        int k;
+        twohot_pair(t, targets[r], &k, &w);
+        const float lse = log_sum_exp(l, t->bins), g = dloss[r];
+#pragma omp simd
+        for (int i = 0; i < t->bins; i++) d[i] += g * expf(l[i] - lse);
+        d[k] -= g * (1.0f - w), d[k + 1] -= g * w;
     }
 }
 
+/* The expected bin of one row, with its log-sum-exp. In double: symexp multiplies any error by e^|E|, and near 0
+ * the bins' +-20 cancel. */
+static float expected_bin(const WmTwohot *t, const float *l, float *lse_out) {
+    float top = l[0];
+    for (int i = 1; i < t->bins; i++) top = l[i] > top ? l[i] : top;
+    double sum = 0.0, weighted = 0.0;
+    for (int i = 0; i < t->bins; i++) {
+        const double e = exp((double)l[i] - top);
+        sum += e, weighted += e * i;
+    }
+    *lse_out = top + (float)log(sum);
+    return (float)(t->low + (double)(t->high - t->low) / (t->bins - 1) * (weighted / sum));
+}
+
 void twohot_predict(const WmTwohot *t, float *y, const float *logits, int batch) {
-    float log_probs[BINS_MAX];
+    TWOHOT_ROWS_PARALLEL
     for (int r = 0; r < batch; r++) {
-        log_softmax(log_probs, logits + (size_t)r * t->bins, t->bins);
-        double expected = 0.0;
-        for (int i = 0; i < t->bins; i++) expected += exp((double)log_probs[i]) * twohot_bin(t, i);
-        y[r] = symexp((float)expected);
+        float lse;
+        y[r] = symexp(expected_bin(t, logits + (size_t)r * t->bins, &lse));
     }
 }
 
 void twohot_predict_backward(const WmTwohot *t, float *dlogits, const float *dy, const float *logits, int batch) {
-    float log_probs[BINS_MAX];
+    TWOHOT_ROWS_PARALLEL
     for (int r = 0; r < batch; r++) {
-        log_softmax(log_probs, logits + (size_t)r * t->bins, t->bins);
-        double expected = 0.0;
-        for (int i = 0; i < t->bins; i++) expected += exp((double)log_probs[i]) * twohot_bin(t, i);
-        const float slope = dy[r] * expf(fabsf((float)expected)); /* symexp'(e) = exp(|e|) */
-        float *d = dlogits + (size_t)r * t->bins;
-        for (int i = 0; i < t->bins; i++) d[i] += slope * expf(log_probs[i]) * (twohot_bin(t, i) - (float)expected);
+        const float *l = logits + (size_t)r * t->bins;
+        float *d = dlogits + (size_t)r * t->bins, lse;
+        const float expected = expected_bin(t, l, &lse);
+        const float slope = dy[r] * expf(fabsf(expected)); /* symexp'(e) = exp(|e|) */
+#pragma omp simd
+        for (int i = 0; i < t->bins; i++) d[i] += slope * expf(l[i] - lse) * (twohot_bin(t, i) - expected);
     }
 }

@@ -216,11 +216,15 @@ static WmStatus channel_layout(const WmConvStack *stack, int i, WmChannelLayout 
 }
 
 /* What layer i keeps after its output (outs[i] + n): [xhat (n), rstd (N x pixels)] with a norm, then [silu's
- * input (n)]. */
+ * input (n)], which starts activation_input_at floats into outs[i]. */
+static size_t activation_input_at(const WmConvStack *stack, int i) {
+    const size_t n = conv_stack_out_floats(stack, i);
+    return n + (layer_norms(stack, i) ? n + (size_t)stack->batch * stack->heights[i] * stack->widths[i] : 0);
+}
+
 static size_t layer_cache_floats(const WmConvStack *stack, int i) {
     const size_t n = conv_stack_out_floats(stack, i);
-    const size_t norm = layer_norms(stack, i) ? n + (size_t)stack->batch * stack->heights[i] * stack->widths[i] : 0;
-    return norm + (act_needs_input(layer_activation(stack, i)) ? n : 0);
+    return activation_input_at(stack, i) - n + (act_needs_input(layer_activation(stack, i)) ? n : 0);
 }
 
 WmStatus conv_stack_forward(WmConvStack *stack, const WmDnnl *dnnl, const WmParams *params, WmArena *arena,
@@ -238,7 +242,7 @@ WmStatus conv_stack_forward(WmConvStack *stack, const WmDnnl *dnnl, const WmPara
                                  params_value(params, stack->norm_scale[i]),
                                  params_value(params, stack->norm_offset[i]), &layout);
         }
-        if (act_needs_input(act)) memcpy(outs[i] + n + cache - n, outs[i], n * sizeof(float));
+        if (act_needs_input(act)) memcpy(outs[i] + activation_input_at(stack, i), outs[i], n * sizeof(float));
         act_forward(act, outs[i], outs[i], n);
     }
     return WM_OK;
@@ -262,8 +266,8 @@ WmStatus conv_stack_backward(WmConvStack *stack, const WmDnnl *dnnl, WmParams *p
     WmStatus status = WM_OK;
     for (int i = stack->layers - 1; i >= 0; i--) {
         const WmActivation act = layer_activation(stack, i);
-        const size_t n = conv_stack_out_floats(stack, i), cache = layer_cache_floats(stack, i);
-        if (act_needs_input(act)) act_backward_from_input(act, dy, outs[i] + n + cache - n, n);
+        const size_t n = conv_stack_out_floats(stack, i);
+        if (act_needs_input(act)) act_backward_from_input(act, dy, outs[i] + activation_input_at(stack, i), n);
         else if ((status = act_backward_from_output(act, dy, outs[i], n, err))) break;
         WmChannelLayout layout;
         if (layer_norms(stack, i)) {

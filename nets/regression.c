@@ -20,9 +20,11 @@ void regression_init(const WmRegression *r, const WmMlp *mlp, WmParams *params) 
     memset(params_value(params, out->bias), 0, (size_t)out->out * sizeof(float));
 }
 
-void regression_predict(const WmRegression *r, float *y, const float *out, int batch) {
-    if (r->kind == WM_REGRESSION_TWOHOT) twohot_predict(&r->twohot, y, out, batch);
-    else memcpy(y, out, (size_t)batch * sizeof *y);
+const float *regression_read(const WmRegression *r, WmArena *arena, const float *out, int batch) {
+    if (r->kind != WM_REGRESSION_TWOHOT) return out;
+    float *y = arena_floats(arena, (size_t)batch);
+    if (y != NULL) twohot_predict(&r->twohot, y, out, batch);
+    return y;
 }
 
 void regression_predict_backward(const WmRegression *r, float *dout, const float *dy, const float *out, int batch) {

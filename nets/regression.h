@@ -8,6 +8,7 @@
 #define WM_NETS_REGRESSION_H
 
 #include "config/config.h"
+#include "core/arena.h"
 #include "core/params.h"
 #include "nets/mlp.h"
 #include "ops/twohot.h"
@@ -23,8 +24,9 @@ int regression_outputs(const WmRegression *r);
 /* Zeroes a twohot head's output layer (after the Glorot initialisation). */
 void regression_init(const WmRegression *r, const WmMlp *mlp, WmParams *params);
 
-/* y (batch) from the output (batch, outputs). */
-void regression_predict(const WmRegression *r, float *y, const float *out, int batch);
+/* The output read as numbers: the output itself (Gaussian), or the prediction in an array from the arena (NULL
+ * when the arena is out of memory: arena_check says so). */
+const float *regression_read(const WmRegression *r, WmArena *arena, const float *out, int batch);
 /* dout (batch, outputs) += the gradient through the prediction of dy (batch). */
 void regression_predict_backward(const WmRegression *r, float *dout, const float *dy, const float *out, int batch);
 /* loss (batch): each row's negative log-likelihood of its target, without the Gaussian's constant: 0.5 (y - t)^2,

@@ -312,11 +312,8 @@ static WmStatus forward(WmWorldModel *m, int context, Forward *f, WmError *err) 
     if (decode_forward(m, f->features, f->decoder_in, f->decoder_outs, f->reward_outs, f->continue_outs, err))
         return err->status;
     m->image_mean = f->decoder_outs[m->decoder.layers - 1];
-    m->reward_mean = f->reward_outs[m->reward.count - 1];
-    if (m->reward_out.kind == WM_REGRESSION_TWOHOT) { /* the logits, read as the reward */
-        if ((m->reward_mean = arena_floats(arena, (size_t)N)) == NULL) return arena_check(arena, err);
-        regression_predict(&m->reward_out, m->reward_mean, f->reward_outs[m->reward.count - 1], N);
-    }
+    m->reward_mean = (float *)regression_read(&m->reward_out, arena, f->reward_outs[m->reward.count - 1], N);
+    if (m->reward_mean == NULL) return arena_check(arena, err);
     m->continue_logit = m->has_continue ? f->continue_outs[m->continuation.count - 1] : NULL;
     return WM_OK;
 }

@@ -23,16 +23,6 @@ float twohot_bin(const WmTwohot *t, int i) {
     return t->low + (t->high - t->low) * (float)i / (float)(t->bins - 1);
 }
 
-static void twohot_pair(const WmTwohot *t, float y, int *below, float *above_weight);
-
-void twohot_encode(const WmTwohot *t, float *target, float y) {
-    memset(target, 0, (size_t)t->bins * sizeof *target);
-    int k;
-    float w;
-    twohot_pair(t, y, &k, &w);
-    target[k] += 1.0f - w, target[k + 1] += w;
-}
-
 /* The two bins around symlog(y): the lower one's index and the upper one's weight (1 - it on the lower). Past
  * either end (and for NaN, so the loss stays finite and the bad value shows in metrics) all of it on the end bin. */
 static void twohot_pair(const WmTwohot *t, float y, int *below, float *above_weight) {
@@ -48,6 +38,14 @@ static void twohot_pair(const WmTwohot *t, float y, int *below, float *above_wei
     int k = (int)floorf((x - t->low) / step);
     k = k > t->bins - 2 ? t->bins - 2 : k;
     *below = k, *above_weight = (x - twohot_bin(t, k)) / step;
+}
+
+void twohot_encode(const WmTwohot *t, float *target, float y) {
+    memset(target, 0, (size_t)t->bins * sizeof *target);
+    int k;
+    float w;
+    twohot_pair(t, y, &k, &w);
+    target[k] += 1.0f - w, target[k + 1] += w;
 }
 
 /* log sum_i exp(logits_i): the exponentials in float, their sum in double, so the probabilities sum to 1 as

@@ -72,11 +72,9 @@ static WmStatus plan_reward(WmPlanModel *plan, const float *features, int rows, 
     const WmWorldModel *m = plan->model;
     WmArena *arena = &plan->arena;
     const float *x = features;
-    float *out = arena_floats(arena, (size_t)rows * regression_outputs(&m->reward_out)),
-          *y = arena_floats(arena, (size_t)rows);
-    if (y == NULL) return arena_check(arena, err);
     if (plan->bf16) {
-        float *a = arena_floats(arena, (size_t)rows * plan->reward_widest),
+        float *out = arena_floats(arena, (size_t)rows * regression_outputs(&m->reward_out)),
+              *a = arena_floats(arena, (size_t)rows * plan->reward_widest),
               *b = arena_floats(arena, (size_t)rows * plan->reward_widest);
         if (b == NULL) return arena_check(arena, err);
         if (plan_bf16_reward(&plan->fast, features, a, b, out, err)) return err->status;
@@ -88,9 +86,8 @@ static WmStatus plan_reward(WmPlanModel *plan, const float *features, int rows, 
         if (dense_forward(&m->reward.layers[i], &m->params, next, x, rows, err)) return err->status;
         x = next;
     }
-    regression_predict(&m->reward_out, y, x, rows);
-    *reward = y;
-    return WM_OK;
+    *reward = regression_read(&m->reward_out, arena, x, rows);
+    return *reward ? WM_OK : arena_check(arena, err);
 }
 
 WmStatus plan_model_returns(void *ctx, const float *candidates, int count, float *returns, WmError *err) {
@@ -150,9 +147,8 @@ WmStatus plan_model_returns(void *ctx, const float *candidates, int count, float
         const float *ends[2] = {h, z};
         concat_forward(final, ends, widths, 2, rows);
         if (mlp_forward(&plan->value->net, &plan->value->params, va, outs, final, rows, err)) return err->status;
-        float *value = arena_floats(va, (size_t)rows);
+        const float *value = regression_read(&plan->value->out, va, outs[plan->value->net.count - 1], rows);
         if (value == NULL) return arena_check(va, err);
-        regression_predict(&plan->value->out, value, outs[plan->value->net.count - 1], rows);
         for (int row = 0; row < rows; row++) returns[row] += plan->bootstrap_discount * value[row];
     }
     return WM_OK;

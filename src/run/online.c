@@ -189,7 +189,7 @@ static WmStatus save(void *ctx, WmError *err) {
 }
 
 /* online.eval_episodes without noise: the mean and std of their returns. */
-static WmStatus evaluate(Online *online, Rounds *r, double *mean, double *std, WmError *err) {
+static WmStatus evaluate_episodes(Online *online, Rounds *r, double *mean, double *std, WmError *err) {
     const long count = online->config->online.eval_episodes;
     double sum = 0.0, squares = 0.0;
     for (long i = 0; i < count; i++) {
@@ -206,9 +206,9 @@ static WmStatus evaluate(Online *online, Rounds *r, double *mean, double *std, W
     return WM_OK;
 }
 
-/* Whether the round just played evaluates (rank 0 does): every online.eval_every episodes, or whenever the
- * environment steps cross a multiple of online.eval_steps (`before`: the steps before this round's episode). */
-static int evaluates(const Online *online, long before) {
+/* Whether an evaluation is due after the round's episode (rank 0 evaluates): every online.eval_every episodes, or
+ * whenever the environment steps cross a multiple of online.eval_steps (`before`: the steps before the episode). */
+static int evaluation_due(const Online *online, long before) {
     const WmConfig *config = online->config;
     if (online->comm->rank != 0) return 0;
     if (config->online.eval_steps > 0)
@@ -216,8 +216,8 @@ static int evaluates(const Online *online, long before) {
     return online->episodes % config->online.eval_every == 0;
 }
 
-/* One episode collected with the planner plus exploration noise, and on rank 0 an evaluation when `evaluates`
- * says, then the round's metrics line (rank 0's). */
+/* One episode collected with the planner plus exploration noise, an evaluation when one is due, then the round's
+ * metrics line (rank 0's). */
 static WmStatus play_round(Online *online, Rounds *r, FILE *metrics, WmError *err) {
     WmTrainer *t = online->trainer;
     double train_return = 0.0, eval_return = 0.0, eval_std = 0.0;
@@ -227,9 +227,9 @@ static WmStatus play_round(Online *online, Rounds *r, FILE *metrics, WmError *er
     agent_set_sampling(online->agent, 1); /* the actor explores with a sample (and the noise); a planner ignores it */
     if (play_and_keep(online, t, &r->explore, &train_return, err)) return err->status;
     agent_set_sampling(online->agent, 0);
-    const int evaluating = evaluates(online, steps_before);
+    const int evaluating = evaluation_due(online, steps_before);
     const double eval_start = wm_clock_seconds();
-    if (evaluating && evaluate(online, r, &eval_return, &eval_std, err)) return err->status;
+    if (evaluating && evaluate_episodes(online, r, &eval_return, &eval_std, err)) return err->status;
     const double eval_done = wm_clock_seconds();
     r->acting_seconds += eval_done - collect_start, r->rounds++;
     r->last_train = train_return, r->last_eval = evaluating ? eval_return : r->last_eval;

@@ -63,14 +63,6 @@ void imagine_free(WmImagination *im) {
     memset(im, 0, sizeof *im);
 }
 
-/* A head's output (N, outputs) read as N numbers: the output itself, or decoded into the arena. */
-static const float *read_numbers(WmArena *arena, const WmRegression *r, const float *out, int N) {
-    if (r->kind == WM_REGRESSION_GAUSSIAN) return out;
-    float *y = arena_floats(arena, (size_t)N);
-    if (y != NULL) regression_predict(r, y, out, N);
-    return y;
-}
-
 /* dy (N) back through a head read as numbers, then its MLP: dx (N, in) +=; weight gradients only where `params`
  * has them. */
 static WmStatus head_backward(WmArena *arena, const WmMlp *mlp, const WmRegression *r, WmParams *params, float *dx,
@@ -103,7 +95,7 @@ static WmStatus ensemble_reward_forward(WmImagination *im, const WmWorldModel *m
         const float *parts[2] = {x->h, e->mean[j]};
         concat_forward(e->features[j], parts, widths, 2, N);
         if (mlp_forward(&m->reward, &m->params, arena, e->reward_outs[j], e->features[j], N, err)) return err->status;
-        e->reward[j] = read_numbers(arena, &m->reward_out, e->reward_outs[j][m->reward.count - 1], N);
+        e->reward[j] = regression_read(&m->reward_out, arena, e->reward_outs[j][m->reward.count - 1], N);
         if (e->reward[j] == NULL) return arena_check(arena, err);
     }
     for (int n = 0; n < N; n++) {
@@ -171,9 +163,9 @@ WmStatus imagine_rollout_forward(WmImagination *im, const WmWorldModel *m, const
                        (m->has_continue &&
                         mlp_forward(&m->continuation, &m->params, arena, x->continue_outs, x->features, N, err))))
             return err->status;
-        x->value = read_numbers(arena, &im->value.out, x->value_outs[value_last], N);
-        x->target = im->has_slow ? read_numbers(arena, &im->value.out, x->target_outs[value_last], N) : x->value;
-        x->reward = k >= 1 ? read_numbers(arena, &m->reward_out, x->reward_outs[m->reward.count - 1], N) : NULL;
+        x->value = regression_read(&im->value.out, arena, x->value_outs[value_last], N);
+        x->target = im->has_slow ? regression_read(&im->value.out, arena, x->target_outs[value_last], N) : x->value;
+        x->reward = k >= 1 ? regression_read(&m->reward_out, arena, x->reward_outs[m->reward.count - 1], N) : NULL;
         if (x->value == NULL || x->target == NULL || (k >= 1 && x->reward == NULL)) return arena_check(arena, err);
         if (k == steps) break;
         /* The actor's action at s_k, then the transition to s_{k+1} with the prior's reparameterised sample. */

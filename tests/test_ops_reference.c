@@ -19,6 +19,7 @@
 #include "ops/gru.h"
 #include "ops/linear.h"
 #include "ops/matmul_bf16.h"
+#include "ops/norm.h"
 #include "ops/reference.h"
 
 static const double TOLERANCE = 2e-5; /* relative to the largest reference value; fp32 sums of a few hundred terms */
@@ -207,6 +208,44 @@ START_TEST(gru_matches_reference) {
 }
 END_TEST
 
+/* Plain, blocked by 16 and by 8 (oneDNN's AVX-512 and AVX2 layouts): images, channels, height, width, block. */
+static const int CHANNEL_NORM_SHAPES[][5] = {{3, 32, 7, 9, 1}, {2, 32, 5, 6, 16}, {4, 64, 3, 31, 8}, {2, 5, 4, 4, 1}};
+
+static WmChannelLayout blocked_layout(const int *s) {
+    const int images = s[0], channels = s[1], height = s[2], width = s[3], block = s[4];
+    if (block == 1) return channel_layout_plain(images, channels, height, width);
+    const long pixels = (long)height * width;
+    return (WmChannelLayout){images, channels, height, width, block, (channels / block) * pixels * block,
+                             pixels * block, (long)width * block, block};
+}
+
+START_TEST(channel_norm_matches_reference) {
+    const WmChannelLayout l = blocked_layout(CHANNEL_NORM_SHAPES[_i]);
+    const size_t n = (size_t)l.images * l.channels * l.height * l.width, pixels = n / l.channels;
+    float *x = filled(n, 2.0f, 40), *dy = filled(n, 1.0f, 41), *gamma = filled(l.channels, 1.0f, 42);
+    float *beta = filled(l.channels, 1.0f, 43), *y = filled(n, 1.0f, 44), *y_ref = filled(n, 1.0f, 44);
+    float *xhat = filled(n, 1.0f, 45), *xhat_ref = filled(n, 1.0f, 45), *rstd = filled(pixels, 1.0f, 46);
+    float *rstd_ref = filled(pixels, 1.0f, 46), *dx = filled(n, 1.0f, 47), *dx_ref = filled(n, 1.0f, 47);
+    float *dgamma = filled(l.channels, 1.0f, 48), *dgamma_ref = copy_of(dgamma, l.channels);
+    float *dbeta = filled(l.channels, 1.0f, 49), *dbeta_ref = copy_of(dbeta, l.channels);
+    char shape[64];
+    snprintf(shape, sizeof shape, "%d x %d x %d x %d, block %d", l.images, l.channels, l.height, l.width, l.block);
+    channel_norm_forward(y, xhat, rstd, x, gamma, beta, &l);
+    channel_norm_reference_forward(y_ref, xhat_ref, rstd_ref, x, gamma, beta, &l);
+    expect_close(y, y_ref, n, "channel norm forward", shape);
+    expect_close(rstd, rstd_ref, pixels, "channel norm rstd", shape);
+    channel_norm_backward(dx, dgamma, dbeta, dy, xhat_ref, rstd_ref, gamma, &l);
+    channel_norm_reference_backward(dx_ref, dgamma_ref, dbeta_ref, dy, xhat_ref, rstd_ref, gamma, &l);
+    expect_close(dx, dx_ref, n, "channel norm backward", shape);
+    /* the parameters' sums run in the same order as the reference's, on any thread count */
+    ck_assert_mem_eq(dgamma, dgamma_ref, l.channels * sizeof *dgamma);
+    ck_assert_mem_eq(dbeta, dbeta_ref, l.channels * sizeof *dbeta);
+    float *all[] = {x, dy, gamma, beta, y, y_ref, xhat, xhat_ref, rstd, rstd_ref, dx, dx_ref, dgamma, dgamma_ref,
+                    dbeta, dbeta_ref};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
+}
+END_TEST
+
 START_TEST(bf16_rounds_to_nearest_even) {
     /* 1, a tie that stays (even), a tie that rounds up (odd), just above a tie, the largest float (to infinity),
      * a negative, a tiny subnormal, infinity and NaN. */
@@ -279,6 +318,8 @@ static Suite *reference_suite(void) {
     tcase_add_loop_test(tc, conv_matches_reference, 0, (int)(sizeof CONV_SHAPES / sizeof CONV_SHAPES[0]));
     tcase_add_loop_test(tc, linear_matches_reference, 0, (int)(sizeof LINEAR_SHAPES / sizeof LINEAR_SHAPES[0]));
     tcase_add_test(tc, gru_matches_reference);
+    tcase_add_loop_test(tc, channel_norm_matches_reference, 0,
+                        (int)(sizeof CHANNEL_NORM_SHAPES / sizeof CHANNEL_NORM_SHAPES[0]));
     tcase_add_test(tc, fast_exp_and_expm1_match_libm);
     tcase_add_test(tc, bf16_rounds_to_nearest_even);
     tcase_add_loop_test(tc, matmul_bf16_matches_reference, 0, (int)(sizeof MATMUL_SHAPES / sizeof MATMUL_SHAPES[0]));

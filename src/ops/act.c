@@ -33,6 +33,23 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) static void elu_for
     WM_ACT_LOOP(v > 0.0f ? v : fast_expm1_nonpositive(v));
 }
 
+/* SiLU, x sigmoid(x), with the exponential inlined so the loop vectorises (libm's expf, a call per element, was a
+ * fifth of a DreamerV3-preset update). */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void silu_forward(float *y, const float *x,
+                                                                                      size_t n) {
+    WM_ACT_LOOP(v * fast_sigmoid(v));
+}
+
+/* d/dx x s(x) = s (1 + x (1 - s)) */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void silu_backward(float *dy, const float *x,
+                                                                                       size_t n) {
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i++) {
+        const float s = fast_sigmoid(x[i]);
+        dy[i] *= s * (1.0f + x[i] * (1.0f - s));
+    }
+}
+
 void act_forward(WmActivation kind, float *y, const float *x, size_t n) {
     switch (kind) {
     case WM_ACT_NONE:
@@ -43,7 +60,7 @@ void act_forward(WmActivation kind, float *y, const float *x, size_t n) {
     case WM_ACT_TANH: WM_ACT_LOOP(tanhf(v)); break;
     case WM_ACT_SIGMOID: WM_ACT_LOOP(act_sigmoid(v)); break;
     case WM_ACT_SOFTPLUS: WM_ACT_LOOP(act_softplus(v)); break;
-    case WM_ACT_SILU: WM_ACT_LOOP(v * act_sigmoid(v)); break;
+    case WM_ACT_SILU: silu_forward(y, x, n); break;
     }
 }
 
@@ -52,13 +69,7 @@ int act_needs_input(WmActivation kind) { return kind == WM_ACT_SOFTPLUS || kind 
 void act_backward_from_input(WmActivation kind, float *dy, const float *x, size_t n) {
     switch (kind) {
     case WM_ACT_NONE: return;
-    case WM_ACT_SILU: /* d/dx x s(x) = s (1 + x (1 - s)) */
-#pragma omp parallel for simd schedule(static) if (n > 65536)
-        for (size_t i = 0; i < n; i++) {
-            const float s = act_sigmoid(x[i]);
-            dy[i] *= s * (1.0f + x[i] * (1.0f - s));
-        }
-        return;
+    case WM_ACT_SILU: silu_backward(dy, x, n); return;
     case WM_ACT_SOFTPLUS:
 #pragma omp parallel for simd schedule(static) if (n > 65536)
         for (size_t i = 0; i < n; i++) dy[i] *= act_sigmoid(x[i]);

@@ -47,4 +47,9 @@ static inline float fast_expm1_nonpositive(float x) {
     return two_n * p + (two_n - 1.0f);
 }
 
+/* sigmoid and tanh from fast_exp, for the gates and SiLU: its clamp to [-87, 88] leaves them 0, 1 or -1 in float
+ * where the argument is held. */
+static inline float fast_sigmoid(float x) { return 1.0f / (1.0f + fast_exp(-x)); }
+static inline float fast_tanh(float x) { return 2.0f / (1.0f + fast_exp(-2.0f * x)) - 1.0f; }
+
 #endif

@@ -3,7 +3,6 @@
 #include <math.h>
 #include <string.h>
 
-#include "ops/act.h"
 #include "ops/fast_math.h"
 #include "ops/linear.h"
 #include "ops/norm.h"
@@ -16,18 +15,15 @@ WmGruCacheParts gru_cache_parts(float *cache, int batch, int units) {
     return (WmGruCacheParts){cache, cache + part, cache + 2 * part, cache + 3 * part};
 }
 
-static inline float gate_sigmoid(float x) { return 1.0f / (1.0f + fast_exp(-x)); }
-static inline float gate_tanh(float x) { return 2.0f / (1.0f + fast_exp(-2.0f * x)) - 1.0f; }
-
 /* One row's gates: r, u, n into g (3U) and h' into h_next (U). Built for AVX-512, AVX2 and plain x86-64; the CPU
  * picks at load time (-fno-trapping-math in meson.build lets the clamps become vector selects). */
 __attribute__((target_clones("avx512f", "avx2", "default"))) static void
 gru_gates(float *g, float *h_next, const float *px, const float *ph, const float *h, int hidden) {
 #pragma omp simd
     for (int j = 0; j < hidden; j++) {
-        const float r = gate_sigmoid(px[j] + ph[j]);
-        const float u = gate_sigmoid(px[hidden + j] + ph[hidden + j]);
-        const float n = gate_tanh(px[2 * hidden + j] + r * ph[2 * hidden + j]);
+        const float r = fast_sigmoid(px[j] + ph[j]);
+        const float u = fast_sigmoid(px[hidden + j] + ph[hidden + j]);
+        const float n = fast_tanh(px[2 * hidden + j] + r * ph[2 * hidden + j]);
         g[j] = r, g[hidden + j] = u, g[2 * hidden + j] = n;
         h_next[j] = (1.0f - u) * n + u * h[j];
     }
@@ -43,6 +39,19 @@ WmStatus gru_forward(float *h_next, float *cache, const float *x, const float *h
     return WM_OK;
 }
 
+/* The normalised cell's gates r, u, c from the normalised values in g, written over them, and h'. Cloned as
+ * gru_gates is. */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void
+gru_norm_gate_values(float *g, float *h_next, const float *h, int hidden) {
+#pragma omp simd
+    for (int j = 0; j < hidden; j++) {
+        const float r = fast_sigmoid(g[j]), u = fast_sigmoid(g[hidden + j] - 1.0f);
+        const float c = fast_tanh(r * g[2 * hidden + j]);
+        g[j] = r, g[hidden + j] = u, g[2 * hidden + j] = c;
+        h_next[j] = u * c + (1.0f - u) * h[j];
+    }
+}
+
 /* DreamerV3's normalised cell on one row: s = px + ph normalised into xhat (written over px), then the gates r,
  * u, c into g and h'. */
 static void gru_norm_gates(float *g, float *h_next, float *px, const float *ph, const float *h, const float *scale,
@@ -50,11 +59,7 @@ static void gru_norm_gates(float *g, float *h_next, float *px, const float *ph, 
     const int width = 3 * hidden;
     for (int j = 0; j < width; j++) px[j] += ph[j];
     layer_norm_forward(g, px, rstd, px, scale, offset, 1, width); /* g: the normalised values, xhat over px */
-    for (int j = 0; j < hidden; j++) {
-        const float r = act_sigmoid(g[j]), u = act_sigmoid(g[hidden + j] - 1.0f), c = tanhf(r * g[2 * hidden + j]);
-        g[j] = r, g[hidden + j] = u, g[2 * hidden + j] = c;
-        h_next[j] = u * c + (1.0f - u) * h[j];
-    }
+    gru_norm_gate_values(g, h_next, h, hidden);
 }
 
 void gru_gates_forward(float *h_next, const WmGruCacheParts *cache, const float *h, const WmGruWeights *w, int batch,

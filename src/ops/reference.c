@@ -125,3 +125,61 @@ void gru_reference_forward(float *h_next, const float *x, const float *h, const 
             h_next[b * hidden + j] = (float)((1.0 - u) * n + u * h[b * hidden + j]);
         }
 }
+
+/* Where channel c of pixel p (h W + w) of image n is. */
+static size_t channel_at(const WmChannelLayout *l, int n, int c, int p) {
+    const int h = p / l->width, w = p % l->width;
+    return (size_t)(n * l->stride_image + (c / l->block) * l->stride_channel + h * l->stride_height +
+                    w * l->stride_width + c % l->block);
+}
+
+void channel_norm_reference_forward(float *y, float *xhat, float *rstd, const float *x, const float *gamma, const float *beta,
+                          const WmChannelLayout *l) {
+    const int C = l->channels, pixels = l->height * l->width;
+#pragma omp parallel for schedule(static) if ((size_t)l->images * C * pixels > 65536)
+    for (int n = 0; n < l->images; n++)
+        for (int p = 0; p < pixels; p++) {
+            double sum = 0.0, squares = 0.0;
+            for (int c = 0; c < C; c++) sum += x[channel_at(l, n, c, p)];
+            const float mean = (float)(sum / C);
+            for (int c = 0; c < C; c++) {
+                const float d = x[channel_at(l, n, c, p)] - mean;
+                squares += (double)d * d;
+            }
+            const float inv = 1.0f / sqrtf((float)(squares / C) + WM_NORM_EPS);
+            if (rstd) rstd[(size_t)n * pixels + p] = inv;
+            for (int c = 0; c < C; c++) {
+                const size_t i = channel_at(l, n, c, p);
+                const float hat = (x[i] - mean) * inv;
+                if (xhat) xhat[i] = hat;
+                y[i] = gamma[c] * hat + beta[c];
+            }
+        }
+}
+
+void channel_norm_reference_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *xhat,
+                           const float *rstd, const float *gamma, const WmChannelLayout *l) {
+    const int C = l->channels, pixels = l->height * l->width;
+    for (int n = 0; n < l->images && (dgamma || dbeta); n++) /* in order: the same sums on any thread count */
+        for (int p = 0; p < pixels; p++)
+            for (int c = 0; c < C; c++) {
+                const size_t i = channel_at(l, n, c, p);
+                if (dgamma) dgamma[c] += dy[i] * xhat[i];
+                if (dbeta) dbeta[c] += dy[i];
+            }
+#pragma omp parallel for schedule(static) if ((size_t)l->images * C * pixels > 65536)
+    for (int n = 0; n < l->images; n++)
+        for (int p = 0; p < pixels; p++) {
+            double mean_dhat = 0.0, mean_dhat_hat = 0.0;
+            for (int c = 0; c < C; c++) {
+                const size_t i = channel_at(l, n, c, p);
+                mean_dhat += dy[i] * gamma[c], mean_dhat_hat += dy[i] * gamma[c] * xhat[i];
+            }
+            const float m1 = (float)(mean_dhat / C), m2 = (float)(mean_dhat_hat / C),
+                        inv = rstd[(size_t)n * pixels + p];
+            for (int c = 0; c < C; c++) {
+                const size_t i = channel_at(l, n, c, p);
+                dx[i] = inv * (dy[i] * gamma[c] - m1 - xhat[i] * m2);
+            }
+        }
+}

@@ -5,6 +5,7 @@
 
 #include "ops/conv.h"
 #include "ops/gru.h"
+#include "ops/norm.h"
 
 void linear_reference_forward(float *y, const float *x, const float *weight, const float *bias, int batch, int in,
                               int out);
@@ -23,5 +24,12 @@ void conv_reference(const WmConvShape *shape, float *y, const float *x, const fl
 
 void gru_reference_forward(float *h_next, const float *x, const float *h, const WmGruWeights *w, int batch, int in,
                            int hidden);
+
+/* Channel LayerNorm pixel by pixel through the layout's index arithmetic: the fast path's twin, and its path for a
+ * layout whose rows are not contiguous lanes. */
+void channel_norm_reference_forward(float *y, float *xhat, float *rstd, const float *x, const float *gamma,
+                                    const float *beta, const WmChannelLayout *layout);
+void channel_norm_reference_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *xhat,
+                                     const float *rstd, const float *gamma, const WmChannelLayout *layout);
 
 #endif

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "data/env_remote.h"
 #include "data/env_spec.h"
 #include "data/physics.h"
 
@@ -25,10 +26,11 @@ const char *env_task_name(int index) { return index >= 0 && index < ENV_COUNT ? 
 const char *env_names(void) {
     return "cartpole-swingup, pendulum-swingup, reacher-easy, point-mass-easy, dmc-cartpole-swingup, "
            "dmc-pendulum-swingup, dmc-reacher-easy, dmc-point-mass-easy, dmc-cheetah-run, dmc-walker-walk, "
-           "dmc-finger-spin, dmc-cup-catch";
+           "dmc-finger-spin, dmc-cup-catch, exec:COMMAND, tcp:HOST:PORT";
 }
 
 int env_default_action_repeat(const char *name) {
+    if (env_remote_is_name(name)) return 1;
     const WmEnvSpec *spec = find_spec(name);
     return spec ? spec->action_repeat : -1;
 }
@@ -42,6 +44,11 @@ static int state_index(const WmEnvSpec *spec, int i) { return spec->mujoco_order
 
 WmStatus env_create(WmEnv *env, const char *name, uint64_t seed, int action_repeat, WmError *err) {
     memset(env, 0, sizeof *env);
+    if (env_remote_is_name(name)) {
+        env->action_repeat = 1; /* the remote environment's own repeat, if any, is inside its step */
+        env->rng = rng_stream(seed, WM_STREAM_ENV);
+        return env_remote_open(&env->remote, name, 0.0, err);
+    }
     env->spec = find_spec(name);
     if (env->spec == NULL) return wm_error_set(err, WM_ERR_ARG, "unknown environment '%s' (known: %s)", name, env_names());
     /* The built-in tasks' sizes bound env_step's and integrate's stack buffers. */
@@ -72,16 +79,25 @@ WmStatus env_create(WmEnv *env, const char *name, uint64_t seed, int action_repe
 }
 
 void env_free(WmEnv *env) {
+    env_remote_close(env->remote);
     if (env->surface) cairo_surface_destroy(env->surface);
     physics_close(env->physics);
     memset(env, 0, sizeof *env);
 }
 
-const char *env_name(const WmEnv *env) { return env->spec->name; }
+const char *env_name(const WmEnv *env) { return env->remote ? env_remote_name(env->remote) : env->spec->name; }
 
-int env_action_dim(const WmEnv *env) { return env->spec->action_dim; }
+int env_action_dim(const WmEnv *env) {
+    return env->remote ? env_remote_spec(env->remote)->action_dim : env->spec->action_dim;
+}
+
 int env_episode_length(const WmEnv *env) {
+    if (env->remote) return 0;
     return (WM_ENV_EPISODE_STEPS + env->action_repeat - 1) / env->action_repeat;
+}
+
+void env_set_timeout(WmEnv *env, double seconds) {
+    if (env->remote) env_remote_set_timeout(env->remote, seconds);
 }
 
 double env_tolerance_linear(double x, double lo, double hi, double margin, double value_at_margin) {
@@ -171,7 +187,13 @@ static void render(WmEnv *env, uint8_t *rgb) {
         }
 }
 
-void env_reset(WmEnv *env, uint8_t *rgb) {
+WmStatus env_reset(WmEnv *env, uint8_t *rgb, WmError *err) {
+    env->env_steps = 0;
+    if (env->remote) {
+        WmRemoteReply reply;
+        return env_remote_reset(env->remote, rng_below(&env->rng, UINT32_MAX), rgb, WM_ENV_SIZE, WM_ENV_SIZE, NULL,
+                                &reply, err);
+    }
     memset(env->state, 0, sizeof env->state);
     if (env->spec->reset) {
         env->spec->reset(env->state, &env->rng);
@@ -180,8 +202,8 @@ void env_reset(WmEnv *env, uint8_t *rgb) {
         physics_randomize(env->physics, &env->rng, &env->spec->mujoco_start);
         physics_sensors(env->physics, env->state);
     }
-    env->env_steps = 0;
     render(env, rgb);
+    return WM_OK;
 }
 
 /* Classic RK4 on the task's ODE, then its limits. */
@@ -198,7 +220,14 @@ static void integrate(const WmEnvSpec *spec, double *state, const float *action,
     if (spec->limit) spec->limit(state);
 }
 
-double env_step(WmEnv *env, const float *action, uint8_t *rgb, int *done) {
+WmStatus env_step(WmEnv *env, const float *action, uint8_t *rgb, WmEnvStep *step, WmError *err) {
+    if (env->remote) {
+        WmRemoteReply reply;
+        if (env_remote_step(env->remote, action, rgb, WM_ENV_SIZE, WM_ENV_SIZE, NULL, &reply, err)) return err->status;
+        env->env_steps++;
+        *step = (WmEnvStep){reply.reward, reply.last, reply.terminal};
+        return WM_OK;
+    }
     const WmEnvSpec *spec = env->spec;
     float clipped[WM_ENV_ACTION_MAX];
     for (int a = 0; a < spec->action_dim; a++) {
@@ -213,9 +242,9 @@ double env_step(WmEnv *env, const float *action, uint8_t *rgb, int *done) {
         reward += spec->reward(env->state, clipped);
         env->env_steps++;
     }
-    *done = env->env_steps >= WM_ENV_EPISODE_STEPS;
+    *step = (WmEnvStep){reward, env->env_steps >= WM_ENV_EPISODE_STEPS, 0};
     render(env, rgb);
-    return reward;
+    return WM_OK;
 }
 
 double env_reward(const WmEnv *env, const double *state, const float *action) {

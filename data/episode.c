@@ -27,6 +27,28 @@ WmStatus episode_alloc(WmEpisode *e, int length, int height, int width, int acti
     return WM_OK;
 }
 
+/* realloc of n_old items of `size` to n_new, the new ones zeroed. */
+static int grow(void *pointer, size_t size, int n_old, int n_new) {
+    void **p = pointer;
+    void *bigger = realloc(*p, (size_t)n_new * size);
+    if (bigger == NULL) return -1;
+    memset((char *)bigger + (size_t)n_old * size, 0, (size_t)(n_new - n_old) * size);
+    *p = bigger;
+    return 0;
+}
+
+WmStatus episode_grow(WmEpisode *e, int length, WmError *err) {
+    const int old = e->length, A = e->action_dim > 0 ? e->action_dim : 1;
+    if (length <= old) return WM_OK;
+    if (grow(&e->frames, episode_frame_bytes(e), old, length) || grow(&e->actions, A * sizeof(float), old, length) ||
+        grow(&e->rewards, sizeof(float), old, length) || grow(&e->discounts, sizeof(float), old, length) ||
+        grow(&e->is_first, 1, old, length) || grow(&e->is_terminal, 1, old, length))
+        return wm_error_set(err, WM_ERR_NOMEM, "episode of %d frames: out of memory", length);
+    for (int t = old; t < length; t++) e->discounts[t] = 1.0f;
+    e->length = length;
+    return WM_OK;
+}
+
 void episode_free(WmEpisode *e) {
     free(e->frames);
     free(e->actions);

@@ -27,6 +27,9 @@ typedef struct {
 
 /* Allocates every array for T frames; is_first[0] = 1, discounts 1, the rest zero. */
 WmStatus episode_alloc(WmEpisode *episode, int length, int height, int width, int action_dim, WmError *err);
+/* More rows (a longer length), kept rows as they were, new ones as episode_alloc makes them. On failure the
+ * episode is as it was, apart from arrays already grown, and still freed by episode_free. */
+WmStatus episode_grow(WmEpisode *episode, int length, WmError *err);
 void episode_free(WmEpisode *episode);
 size_t episode_frame_bytes(const WmEpisode *episode);
 size_t episode_bytes(const WmEpisode *episode);

@@ -2,19 +2,26 @@
 
 #include <string.h>
 
+/* Rows a remote environment's episode starts with; it doubles as the episode goes on. */
+enum { ROLLOUT_FIRST_ROWS = 256 };
+
 WmStatus env_rollout(WmEnv *env, const WmPolicy *policy, WmEpisode *episode, double *return_sum, WmError *err) {
-    const int length = env_episode_length(env), A = env_action_dim(env);
-    if (episode_alloc(episode, length + 1, WM_ENV_SIZE, WM_ENV_SIZE, A, err)) return err->status;
+    const int known = env_episode_length(env), A = env_action_dim(env);
+    if (episode_alloc(episode, known ? known + 1 : ROLLOUT_FIRST_ROWS, WM_ENV_SIZE, WM_ENV_SIZE, A, err) ||
+        env_reset(env, episode->frames, err))
+        return err->status;
     const size_t frame = episode_frame_bytes(episode);
     double total = 0.0;
-    env_reset(env, episode->frames);
     int t = 0;
-    for (int done = 0; t < length && !done; t++) {
+    for (WmEnvStep step = {0, 0, 0}; !step.last; t++) {
+        if (t + 2 > episode->length && episode_grow(episode, 2 * episode->length, err)) return err->status;
         float *action = episode->actions + (size_t)(t + 1) * A;
-        if (policy->act(policy->ctx, episode->frames + t * frame, action, err)) return err->status;
-        const double reward = env_step(env, action, episode->frames + (t + 1) * frame, &done);
-        episode->rewards[t + 1] = (float)reward;
-        total += reward;
+        if (policy->act(policy->ctx, episode->frames + t * frame, action, err) ||
+            env_step(env, action, episode->frames + (t + 1) * frame, &step, err))
+            return err->status;
+        episode->rewards[t + 1] = (float)step.reward;
+        if (step.terminal) episode->is_terminal[t + 1] = 1, episode->discounts[t + 1] = 0.0f;
+        total += step.reward;
         if (policy->stepped) policy->stepped(policy->ctx, t + 1, total);
     }
     episode->length = t + 1; /* an episode that ended early keeps only the frames it reached */

@@ -11,6 +11,20 @@
 #include "data/env.h"
 #include "data/physics.h"
 
+/* A built-in task's reset and step, which cannot fail. */
+static void reset(WmEnv *env, uint8_t *rgb) {
+    WmError err = {0};
+    ck_assert(env_reset(env, rgb, &err) == WM_OK);
+}
+
+static double step(WmEnv *env, const float *action, uint8_t *rgb, int *done) {
+    WmError err = {0};
+    WmEnvStep taken;
+    ck_assert(env_step(env, action, rgb, &taken, &err) == WM_OK);
+    *done = taken.last;
+    return taken.reward;
+}
+
 static WmEnv make(const char *name) {
     WmEnv env;
     WmError err = {0};
@@ -81,10 +95,10 @@ START_TEST(do_nothing_returns) {
     float action[2] = {0, 0};
     double total = 0.0;
     for (int episode = 0; episode < 3; episode++) {
-        env_reset(&env, NULL);
+        reset(&env, NULL);
         int done = 0, steps = 0;
         while (!done) {
-            double r = env_step(&env, action, NULL, &done);
+            double r = step(&env, action, NULL, &done);
             ck_assert(r >= 0.0 && r <= env.action_repeat);
             total += r;
             steps++;
@@ -99,11 +113,11 @@ END_TEST
 START_TEST(same_seed_same_episode) {
     WmEnv a = make("reacher-easy"), b = make("reacher-easy");
     uint8_t *fa = malloc(64 * 64 * 3), *fb = malloc(64 * 64 * 3);
-    env_reset(&a, fa);
-    env_reset(&b, fb);
+    reset(&a, fa);
+    reset(&b, fb);
     float action[2] = {0.7f, -0.3f};
     int done = 0;
-    for (int t = 0; t < 20; t++) ck_assert_double_eq(env_step(&a, action, fa, &done), env_step(&b, action, fb, &done));
+    for (int t = 0; t < 20; t++) ck_assert_double_eq(step(&a, action, fa, &done), step(&b, action, fb, &done));
     ck_assert_int_eq(memcmp(fa, fb, 64 * 64 * 3), 0);
     free(fa), free(fb);
     env_free(&a), env_free(&b);
@@ -141,15 +155,15 @@ START_TEST(dmc_twins_follow_ours) {
     WmError err = {0};
     ck_assert(env_create(&ours, TWINS[_i].ours, 1, 1, &err) == WM_OK);
     ck_assert_msg(env_create(&theirs, TWINS[_i].theirs, 1, 1, &err) == WM_OK, "%s", err.message);
-    env_reset(&ours, NULL);
-    env_reset(&theirs, NULL);
+    reset(&ours, NULL);
+    reset(&theirs, NULL);
     ck_assert_int_eq(memcmp(ours.state, theirs.state, sizeof ours.state), 0);
     double largest[WM_ENV_STATE_MAX] = {0}, apart[WM_ENV_STATE_MAX] = {0}, return_ours = 0.0, return_theirs = 0.0;
     int done = 0;
     for (int t = 0; t < 40; t++) {
         const float action[2] = {(float)sin(0.7 * (t / 8)), (float)cos(0.5 * (t / 8))};
-        return_ours += env_step(&ours, action, NULL, &done);
-        return_theirs += env_step(&theirs, action, NULL, &done);
+        return_ours += step(&ours, action, NULL, &done);
+        return_theirs += step(&theirs, action, NULL, &done);
         for (int i = 0; i < WM_ENV_STATE_MAX; i++) {
             largest[i] = fmax(largest[i], fabs(ours.state[i]));
             apart[i] = fmax(apart[i], fabs(ours.state[i] - theirs.state[i]));
@@ -175,11 +189,11 @@ START_TEST(dmc_frames_are_deterministic_and_show_the_bodies) {
     if (!physics_available()) return;
     WmEnv a = make("dmc-cartpole-swingup"), b = make("dmc-cartpole-swingup");
     uint8_t *fa = malloc(64 * 64 * 3), *fb = malloc(64 * 64 * 3);
-    env_reset(&a, fa);
-    env_reset(&b, fb);
+    reset(&a, fa);
+    reset(&b, fb);
     float action = 0.6f;
     int done = 0;
-    for (int t = 0; t < 5; t++) env_step(&a, &action, fa, &done), env_step(&b, &action, fb, &done);
+    for (int t = 0; t < 5; t++) step(&a, &action, fa, &done), step(&b, &action, fb, &done);
     ck_assert_int_eq(memcmp(fa, fb, 64 * 64 * 3), 0);
     const double upright[4] = {0, 0, 0, 0}, hanging[4] = {0, M_PI, 0, 0};
     physics_set_state(a.physics, upright);
@@ -241,7 +255,7 @@ START_TEST(dmc_tasks_start_and_step) {
     if (!physics_available()) return;
     WmEnv env = make(NAMES[_i]);
     uint8_t *first = malloc(64 * 64 * 3), *later = malloc(64 * 64 * 3);
-    env_reset(&env, first);
+    reset(&env, first);
     if (strcmp(NAMES[_i], "dmc-cup-catch") == 0) /* the ball starts 0.2 to 0.5 m above its rest place (0.2 m up) */
         ck_assert_msg(fabs(env.state[0]) <= 0.2 && env.state[2] >= 0.4 && env.state[2] <= 0.7, "ball at %g, %g",
                       env.state[0], env.state[2]);
@@ -250,7 +264,7 @@ START_TEST(dmc_tasks_start_and_step) {
     int done = 0;
     for (int t = 0; t < 10; t++) {
         for (int a = 0; a < 6; a++) action[a] = (float)sin(1.3 * t + a);
-        const double r = env_step(&env, action, later, &done);
+        const double r = step(&env, action, later, &done);
         ck_assert_msg(r >= 0.0 && r <= env.action_repeat, "%s: reward %g", NAMES[_i], r);
     }
     int lo = 255, hi = 0, moved = 0;

@@ -303,13 +303,14 @@ START_TEST(rollout_follows_the_row_convention) {
     ck_assert(e.actions[0] == 0.0f && e.rewards[0] == 0.0f);
     /* Row t holds the action that led to frame t and the reward received on arriving at it: replayed by hand. */
     uint8_t *frame = malloc(episode_frame_bytes(&e));
-    env_reset(&twin, frame);
+    ck_assert(env_reset(&twin, frame, &err) == WM_OK);
     ck_assert_int_eq(memcmp(frame, e.frames, episode_frame_bytes(&e)), 0);
     double sum = 0.0;
     for (int t = 1; t < e.length; t++) {
-        int done = 0;
+        WmEnvStep step;
         ck_assert(e.actions[t] == (float)((t - 1) % 5) * 0.25f - 0.5f);
-        const double reward = env_step(&twin, &e.actions[t], frame, &done);
+        ck_assert(env_step(&twin, &e.actions[t], frame, &step, &err) == WM_OK);
+        const double reward = step.reward;
         ck_assert(e.rewards[t] == (float)reward);
         ck_assert_int_eq(memcmp(frame, e.frames + (size_t)t * episode_frame_bytes(&e), episode_frame_bytes(&e)), 0);
         sum += reward;

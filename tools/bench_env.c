@@ -26,16 +26,17 @@ int bench_env_usage(FILE *out, int code) {
 static double timed_steps(WmEnv *env, int steps, uint8_t *rgb, WmRng *rng, long *env_steps) {
     float action[WM_ENV_ACTION_MAX];
     const int A = env_action_dim(env);
-    env_reset(env, rgb);
+    WmError err = {0}; /* a built-in task's reset and step cannot fail */
+    env_reset(env, rgb, &err);
     const double start = wm_clock_seconds();
     for (int t = 0; t < steps; t++) {
-        int done = 0;
+        WmEnvStep step;
         rng_fill_uniform(rng, action, (size_t)A);
         for (int a = 0; a < A; a++) action[a] = 2.0f * action[a] - 1.0f;
         const int before = env->env_steps;
-        env_step(env, action, rgb, &done);
+        env_step(env, action, rgb, &step, &err);
         *env_steps += env->env_steps - before;
-        if (done) env_reset(env, rgb);
+        if (step.last) env_reset(env, rgb, &err);
     }
     return wm_clock_seconds() - start;
 }

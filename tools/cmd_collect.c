@@ -1,4 +1,4 @@
-/* wm collect: episodes from a built-in environment, written atomically, one at a time. */
+/* wm collect: episodes from a built-in or remote environment, written atomically, one at a time. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +17,7 @@
 
 static int collect_usage(FILE *out, int code) {
     fprintf(out, "usage: wm collect --env NAME --episodes N --out DIR [--policy random|zero] [--seed S]\n"
-                 "                  [--format png|npz] [--action-repeat K]\n"
+                 "                  [--format png|npz] [--action-repeat K] [--env-timeout S]\n"
                  "  --env NAME         %s\n"
                  "                     (dmc-: DeepMind Control's physics on MuJoCo, when the build has it)\n"
                  "  --episodes N       how many episodes to add to DIR\n"
@@ -27,6 +27,7 @@ static int collect_usage(FILE *out, int code) {
                  "  --format F         png: frame_NNNNNN.png + steps.csv (default); npz: PlaNet/Dreamer .npz\n"
                  "  --action-repeat K  environment steps per agent step (default: the task's, PlaNet's: cartpole 8,\n"
                  "                     reacher, cheetah and cup 4, others 2)\n"
+                 "  --env-timeout S    seconds to wait for an exec: or tcp: environment's answer (default 60)\n"
                  "example: wm collect --env cartpole-swingup --episodes 5 --out runs/episodes/cp\n",
             env_names());
     return code;
@@ -34,7 +35,7 @@ static int collect_usage(FILE *out, int code) {
 
 typedef struct {
     const char *env, *out, *policy, *format;
-    long episodes, seed, action_repeat;
+    long episodes, seed, action_repeat, env_timeout;
 } CollectOptions;
 
 static WmStatus parse(int argc, char **argv, CollectOptions *wanted, WmError *err) {
@@ -43,6 +44,7 @@ static WmStatus parse(int argc, char **argv, CollectOptions *wanted, WmError *er
         {"--policy", CLI_TEXT, &wanted->policy, 0, 0},    {"--format", CLI_TEXT, &wanted->format, 0, 0},
         {"--episodes", CLI_LONG, &wanted->episodes, 1, 1000000}, {"--seed", CLI_LONG, &wanted->seed, 0, 2147483647L},
         {"--action-repeat", CLI_LONG, &wanted->action_repeat, 1, 1000},
+        {"--env-timeout", CLI_LONG, &wanted->env_timeout, 1, 1000000},
     };
     cli_parse_options(argc, argv, options, (int)(sizeof options / sizeof options[0]), err);
     if (err->status) return err->status;
@@ -76,6 +78,7 @@ int command_collect(int argc, char **argv) {
         env_free(&env);
         return 1;
     }
+    env_set_timeout(&env, (double)wanted.env_timeout);
     env.rng.counter = env_counter, policy_rng.counter = policy_counter;
     WmRandomPolicy policy_state = {strcmp(wanted.policy, "random") == 0 ? &policy_rng : NULL, env_action_dim(&env)};
     const WmPolicy policy = policy_random(&policy_state);

@@ -19,9 +19,11 @@
 static int eval_usage(FILE *out, int code) {
     fprintf(out, "usage: wm eval --run R --env NAME [--planner shooting|cem|mppi|actor] [--episodes N] [--seed S]\n"
                  "               [--gif out.gif] [--checkpoint latest|step_N] [--threads N] [--set k=v ...]\n"
+                 "               [--env-timeout S]\n"
                  "  the run's plan.* config keys set the planner's budget; --planner overrides plan.planner and\n"
                  "  --set any key (plan.candidates=500, plan.precision=fp32, ...); defaults: 5 episodes, seed 1,\n"
-                 "  the latest checkpoint, all cores\n"
+                 "  the latest checkpoint, all cores; --env-timeout: seconds to wait for an exec: or tcp:\n"
+                 "  environment's answer (default 60)\n"
                  "example: wm eval --run runs/cp-actor --env cartpole-swingup --planner actor --episodes 10\n");
     return code;
 }
@@ -35,8 +37,10 @@ typedef struct {
 
 static void show_progress(void *ctx, int steps, double return_so_far) {
     const EvalProgress *p = ctx;
-    progress_line("episode %ld/%ld: step %d/%d, return %.1f, %.0f ms per decision", p->episode, p->episodes, steps,
-                  p->length, return_so_far, 1e3 * p->agent->plan_seconds / p->agent->decisions);
+    char of_length[24] = ""; /* a remote environment's episodes end when it says */
+    if (p->length > 0) snprintf(of_length, sizeof of_length, "/%d", p->length);
+    progress_line("episode %ld/%ld: step %d%s, return %.1f, %.0f ms per decision", p->episode, p->episodes, steps,
+                  of_length, return_so_far, 1e3 * p->agent->plan_seconds / p->agent->decisions);
 }
 
 /* The planner's policy, which stops the episode at the next decision once a stop signal came. */
@@ -106,10 +110,10 @@ static WmStatus open_agent(WmRunAgent *acting, const EvalRequest *r, WmEnv *env,
                             r->env);
     const WmModelConfig *seen = &acting->model.config;
     if (seen->height != WM_ENV_SIZE || seen->width != WM_ENV_SIZE)
-        return wm_error_set(err, WM_ERR_ARG, "%s: the model sees %ldx%ld frames; the built-in environments render %dx%d",
-                            r->run, seen->width, seen->height, WM_ENV_SIZE, WM_ENV_SIZE);
-    /* The run's action repeat, as it was trained. */
-    if (acting->config.data.action_repeat > 0) env->action_repeat = (int)acting->config.data.action_repeat;
+        return wm_error_set(err, WM_ERR_ARG, "%s: the model sees %ldx%ld frames; environments give %dx%d", r->run,
+                            seen->width, seen->height, WM_ENV_SIZE, WM_ENV_SIZE);
+    /* The run's action repeat, as it was trained (a remote environment repeats inside its own step). */
+    if (acting->config.data.action_repeat > 0 && env->remote == NULL) env->action_repeat = (int)acting->config.data.action_repeat;
     return WM_OK;
 }
 
@@ -161,6 +165,7 @@ WmStatus eval_run(const EvalRequest *r, WmError *err) {
     double *returns = calloc((size_t)r->episodes, sizeof *returns);
     if (returns == NULL) return wm_error_set(err, WM_ERR_NOMEM, "out of memory");
     if (env_create(&env, r->env, (uint64_t)r->seed, 0, err) == WM_OK) {
+        env_set_timeout(&env, (double)r->env_timeout);
         if (open_agent(&acting, r, &env, err) == WM_OK) {
             print_setting(r->run, &env, &acting.agent, r->episodes);
             play(r, &env, &acting.agent, returns, err);
@@ -184,7 +189,7 @@ int command_eval(int argc, char **argv) {
         {"--planner", CLI_TEXT, &r.planner, 0, 0},     {"--gif", CLI_TEXT, &r.gif, 0, 0},
         {"--episodes", CLI_LONG, &r.episodes, 1, 100000}, {"--seed", CLI_LONG, &r.seed, 0, 4294967295L},
         {"--threads", CLI_LONG, &threads, 1, 1024},     {"--set", CLI_LIST, &sets, 0, 0},
-        {"--checkpoint", CLI_TEXT, &r.checkpoint, 0, 0},
+        {"--checkpoint", CLI_TEXT, &r.checkpoint, 0, 0}, {"--env-timeout", CLI_LONG, &r.env_timeout, 1, 1000000},
     };
     cli_parse_options(argc, argv, options, (int)(sizeof options / sizeof options[0]), &err);
     if (err.status == WM_OK && (!r.run || !r.env)) wm_error_set(&err, WM_ERR_ARG, "--run and --env are required");

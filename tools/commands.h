@@ -11,10 +11,11 @@ int command_bench(int argc, char **argv);
 int command_collect(int argc, char **argv);
 int command_config(int argc, char **argv);
 int command_eval(int argc, char **argv);
-/* wm eval without its command line: episodes of a run's agent in a built-in environment, printed as they end. */
+/* wm eval without its command line: episodes of a run's agent in an environment, printed as they end. */
 typedef struct {
     const char *run, *env, *planner, *gif, *checkpoint; /* planner, gif, checkpoint: NULL for the run's own */
     long episodes, seed;
+    long env_timeout; /* seconds for an exec: or tcp: environment's answers; 0: the default */
     const char *const *sets; /* --set k=v over the run's config */
     int set_count;
 } EvalRequest;

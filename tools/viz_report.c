@@ -58,7 +58,7 @@ static void write_escaped(FILE *html, const char *text) {
 typedef struct {
     const char *run, *out, *planner; /* planner: for the evaluation episode */
     int evaluate, no_eval;
-    char dataset[4200], env[64];
+    char dataset[4200], env[WM_CONFIG_TEXT_MAX];
     char curves[4300], recon[4300], open_png[4300], open_gif[4300], episode[4300];
     WmConfig config;
 } Report;

@@ -46,7 +46,7 @@ static const ConfigKey KEYS[] = {
     {"run.checkpoint_every", KEY_INT, AT(run.checkpoint_every), 1, 1e9, "500", "steps between checkpoints", NULL},
     {"run.keep_checkpoints", KEY_INT, AT(run.keep_checkpoints), 0, 1e9, "0",
      "step_N checkpoints kept besides latest; 0 keeps every one", NULL},
-    {"data.env", KEY_TEXT, AT(data.env), 0, 0, "cartpole-swingup", "built-in environment of the online loop", NULL},
+    {"data.env", KEY_TEXT, AT(data.env), 0, 0, "cartpole-swingup", "the online loop's environment: a built-in task, exec:COMMAND or tcp:HOST:PORT", NULL},
     {"data.height", KEY_INT, AT(data.height), 8, 1024, "64", "image height the model sees (frames are resized)", NULL},
     {"data.width", KEY_INT, AT(data.width), 8, 1024, "64", "image width the model sees", NULL},
     {"data.action_repeat", KEY_INT, AT(data.action_repeat), 0, 1000, "0", "0 takes the task's default", NULL},
@@ -137,6 +137,8 @@ static const ConfigKey KEYS[] = {
      NULL},
     {"online.eval_episodes", KEY_INT, AT(online.eval_episodes), 1, 1000, "1",
      "episodes per evaluation; metrics.jsonl logs their mean (eval_return) and std (eval_return_std)", NULL},
+    {"online.env_timeout", KEY_FLOAT, AT(online.env_timeout), 0.001, 1e6, "60.0",
+     "seconds wm waits for an answer from an exec: or tcp: environment before it stops with a line saying so", NULL},
     {"plan.planner", KEY_CHOICE, AT(plan.planner), 0, 0, "cem",
      "shooting, cem, mppi, or actor (the amortized actor; needs actor.enabled)", PLANNERS},
     {"plan.horizon", KEY_INT, AT(plan.horizon), 1, 1000, "12",
@@ -283,6 +285,12 @@ static WmStatus parse_number(const ConfigKey *key, const char *text, const char 
     return WM_OK;
 }
 
+static int text_is_printable(const char *text) {
+    for (const char *c = text; *c; c++)
+        if (*c < 0x20 || *c > 0x7e) return 0;
+    return 1;
+}
+
 /* "[4, 4, 6]" or "4,4,6". */
 static WmStatus parse_list(const ConfigKey *key, const char *text, const char *where, WmIntList *out, WmError *err) {
     char buffer[256];
@@ -343,10 +351,9 @@ static WmStatus apply(WmConfig *config, const ConfigKey *key, const char *text, 
     case KEY_CHOICE:
         return parse_choice(key, text, where, (int *)field, err);
     case KEY_TEXT:
-        /* A word (letters, digits, '.', '_', '-'), so the YAML a run writes reads back to the same text. */
-        if (text[0] == '\0' ||
-            strspn(text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(text))
-            return wm_error_set(err, WM_ERR_ARG, "%s: %s: '%s' is not a word of letters, digits, '.', '_' or '-'",
+        /* Printable ASCII, which the YAML a run writes (quoted when not a plain word) reads back to the same text. */
+        if (text[0] == '\0' || !text_is_printable(text))
+            return wm_error_set(err, WM_ERR_ARG, "%s: %s: '%s' is empty or holds a character outside printable ASCII",
                                 where, key->name, text);
         if (strlen(text) >= WM_CONFIG_TEXT_MAX)
             return wm_error_set(err, WM_ERR_ARG, "%s: %s: longer than %d characters", where, key->name,
@@ -466,6 +473,22 @@ WmStatus config_validate(const WmConfig *config, WmError *err) {
     return WM_OK;
 }
 
+/* A plain word as it is; any other text double-quoted, with " and \ escaped, so YAML reads it back the same. */
+static void format_text(const char *text, char *out, size_t size) {
+    if (strspn(text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == strlen(text)) {
+        snprintf(out, size, "%s", text);
+        return;
+    }
+    size_t used = 0;
+    out[used++] = '"';
+    for (const char *c = text; *c && used + 3 < size; c++) {
+        if (*c == '"' || *c == '\\') out[used++] = '\\';
+        out[used++] = *c;
+    }
+    out[used++] = '"';
+    out[used] = '\0';
+}
+
 static void format_value(const WmConfig *config, const ConfigKey *key, char *out, size_t size) {
     const char *field = (const char *)config + key->offset;
     switch (key->type) {
@@ -479,7 +502,7 @@ static void format_value(const WmConfig *config, const ConfigKey *key, char *out
         break;
     }
     case KEY_BOOL: snprintf(out, size, "%s", *(const int *)field ? "true" : "false"); break;
-    case KEY_TEXT: snprintf(out, size, "%s", field); break;
+    case KEY_TEXT: format_text(field, out, size); break;
     case KEY_CHOICE: snprintf(out, size, "%s", choice_word(key, *(const int *)field)); break;
     case KEY_LIST: {
         const WmIntList *list = (const WmIntList *)field;
@@ -500,7 +523,7 @@ int config_differences(const WmConfig *a, const WmConfig *b, const char *const *
         int wanted = 0;
         for (int p = 0; prefixes[p] && !wanted; p++)
             wanted = strncmp(KEYS[i].name, prefixes[p], strlen(prefixes[p])) == 0;
-        char left[256], right[256];
+        char left[WM_CONFIG_VALUE_MAX], right[WM_CONFIG_VALUE_MAX];
         format_value(a, &KEYS[i], left, sizeof left);
         format_value(b, &KEYS[i], right, sizeof right);
         if (!wanted || strcmp(left, right) == 0) continue;
@@ -520,7 +543,7 @@ void config_write_yaml(const WmConfig *config, FILE *out) {
             snprintf(section, sizeof section, "%.*s", (int)(dot - KEYS[i].name), KEYS[i].name);
             fprintf(out, "%s:\n", section);
         }
-        char value[256];
+        char value[WM_CONFIG_VALUE_MAX];
         format_value(config, &KEYS[i], value, sizeof value);
         fprintf(out, "  %s: %s\n", dot + 1, value);
     }

@@ -10,7 +10,8 @@
 #include "core/error.h"
 
 #define WM_CONFIG_LIST_MAX 8
-#define WM_CONFIG_TEXT_MAX 64
+#define WM_CONFIG_TEXT_MAX 512 /* a text value (data.env may be an exec: command line) */
+#define WM_CONFIG_VALUE_MAX (2 * WM_CONFIG_TEXT_MAX + 8) /* any value as YAML text, quoted and escaped */
 
 typedef struct {
     int count;
@@ -95,7 +96,7 @@ typedef struct {
         long keep_checkpoints; /* step_N files kept besides latest; 0 keeps all */
     } run;
     struct {
-        char env[WM_CONFIG_TEXT_MAX]; /* a built-in environment, for the online loop and evaluation */
+        char env[WM_CONFIG_TEXT_MAX]; /* the environment of the online loop and evaluation (built-in or remote) */
         long height, width;
         long action_repeat; /* 0: the task's default */
         long replay_capacity; /* frames */
@@ -120,6 +121,7 @@ typedef struct {
         long eval_every;         /* collected episodes between evaluations without noise */
         long eval_steps;         /* environment steps between evaluations; 0: eval_every instead */
         long eval_episodes;      /* episodes per evaluation (their mean and std are logged) */
+        double env_timeout;      /* seconds to wait for an exec: or tcp: environment's answer */
     } online;
     struct {
         WmPlanKind planner; /* shooting, cem, mppi or actor */

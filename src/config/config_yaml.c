@@ -35,6 +35,11 @@ static WmStatus read_value(YamlReader *r, char *out, size_t size, size_t *line) 
     if (next_event(r, &event)) return r->err->status;
     *line = event.start_mark.line + 1;
     if (event.type == YAML_SCALAR_EVENT) {
+        if (event.data.scalar.length >= size) {
+            yaml_event_delete(&event);
+            return wm_error_set(r->err, WM_ERR_FORMAT, "%s:%zu: a value longer than %zu characters", r->path, *line,
+                                size - 1);
+        }
         snprintf(out, size, "%s", (const char *)event.data.scalar.value);
         yaml_event_delete(&event);
         return WM_OK;
@@ -74,7 +79,7 @@ static WmStatus read_section(YamlReader *r, WmConfig *config, const char *sectio
             yaml_event_delete(&event);
             return wm_error_set(r->err, WM_ERR_FORMAT, "%s:%zu: expected a key under '%s'", r->path, line, section);
         }
-        char name[160], value[256], where[4200];
+        char name[160], value[WM_CONFIG_VALUE_MAX], where[4200];
         snprintf(name, sizeof name, "%s.%s", section, (const char *)event.data.scalar.value);
         yaml_event_delete(&event);
         size_t line = 0;

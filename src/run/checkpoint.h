@@ -46,7 +46,7 @@ typedef struct {
     long step;
     int action_dim;
     WmConfig config; /* the run config it was trained with */
-    char env[64];    /* the environment it learned in ("" when no one knows) */
+    char env[WM_CONFIG_TEXT_MAX]; /* the environment it learned in ("" when no one knows) */
 } WmCheckpointInfo;
 
 /* Writes parameters, Adam moments, the trainer's metadata and `extra` entries (may be NULL) to `path`, through a

@@ -195,7 +195,8 @@ static WmStatus evaluate_episodes(Online *online, Rounds *r, double *mean, doubl
     for (long i = 0; i < count; i++) {
         WmEpisode episode = {0};
         agent_reset(online->agent);
-        const WmStatus status = env_rollout(&online->eval_env, &r->evaluate, &episode, NULL, err);
+        WmEnv *env = online->made_eval_env ? &online->eval_env : &online->env;
+        const WmStatus status = env_rollout(env, &r->evaluate, &episode, NULL, err);
         const double value = status == WM_OK ? episode_return(&episode) : 0.0;
         episode_free(&episode);
         if (status) return status;
@@ -262,16 +263,19 @@ static WmStatus open_environments(Online *online, WmError *err) {
     const int repeat = (int)config->data.action_repeat, rank = online->comm->rank;
     const char *env = online->options->env;
     if (config->data.height != WM_ENV_SIZE || config->data.width != WM_ENV_SIZE) /* frames go in as rendered */
-        return wm_error_set(err, WM_ERR_ARG, "data.height and data.width are %ldx%ld; the built-in environments "
-                            "render %dx%d frames, which the online loop trains on as they are", config->data.height,
-                            config->data.width, WM_ENV_SIZE, WM_ENV_SIZE);
+        return wm_error_set(err, WM_ERR_ARG, "data.height and data.width are %ldx%ld; environments give %dx%d frames "
+                            "(a remote one's resized to it), which the online loop trains on as they are",
+                            config->data.height, config->data.width, WM_ENV_SIZE, WM_ENV_SIZE);
     if (rank == 0) snprintf(online->episodes_dir, sizeof online->episodes_dir, "%s", online->paths->episodes);
     else snprintf(online->episodes_dir, sizeof online->episodes_dir, "%s-rank%d", online->paths->episodes, rank);
     if ((rank == 0 && run_prepare(online->paths, config, err)) || env_create(&online->env, env, seed, repeat, err))
         return err->status;
     online->made_env = 1;
-    if (env_create(&online->eval_env, env, seed + EVAL_SEED_OFFSET, repeat, err)) return err->status;
-    online->made_eval_env = 1;
+    env_set_timeout(&online->env, config->online.env_timeout);
+    if (online->env.remote == NULL) { /* a remote system is one: it evaluates where it collects */
+        if (env_create(&online->eval_env, env, seed + EVAL_SEED_OFFSET, repeat, err)) return err->status;
+        online->made_eval_env = 1;
+    }
     online->explore = rng_stream(seed, WM_STREAM_EXPLORE);
     return fs_make_dirs(online->episodes_dir, err);
 }

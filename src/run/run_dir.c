@@ -59,7 +59,7 @@ static WmStatus resolve_over(const char *base, const WmConfigRequest *r, WmConfi
     if ((base && config_load_yaml(config, base, err)) || apply_sets(config, r->sets, r->set_count, err))
         return err->status;
     if (r->steps > 0) config->run.steps = r->steps;
-    if (r->env) snprintf(config->data.env, sizeof config->data.env, "%s", r->env);
+    if (r->env && config_set(config, "data.env", r->env, "--env", err)) return err->status;
     return config_validate(config, err);
 }
 

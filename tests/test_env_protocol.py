@@ -1,0 +1,136 @@
+"""The environment protocol from outside: wm collect, train and eval against a point mass written here in Python
+(tests/env_point_mass.py, numpy only), through a pipe (exec:) and a TCP socket (tcp:). Each malformed message, a
+closed pipe, an error from the environment and one that stops answering gets one line naming it, a non-zero exit,
+and the episodes recorded before it stay whole. Args: wm."""
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+from wm_peer import check, failures
+
+WM = sys.argv[1]
+HERE = os.path.dirname(os.path.abspath(__file__))
+ENV = f"{sys.executable} {os.path.join(HERE, 'env_point_mass.py')}"
+tmp = tempfile.mkdtemp(prefix="wm_protocol_")
+ONLINE = ["model.depth=4", "model.deter=16", "model.stoch=4", "model.hidden=16", "model.reward_layers=1",
+          "model.reward_units=16", "data.batch=3", "data.length=8", "run.log_every=1", "run.checkpoint_every=2",
+          "online.seed_episodes=1", "online.steps_per_episode=2", "plan.candidates=50", "plan.top_k=10",
+          "plan.iterations=2", "plan.horizon=4"]
+
+
+def run(*args, timeout=300):
+    return subprocess.run(list(args), capture_output=True, text=True, timeout=timeout)
+
+
+def episodes(out):
+    """Each recorded episode's rows (steps.csv without its header)."""
+    if not os.path.isdir(out):
+        return []
+    rows = []
+    for name in sorted(os.listdir(out)):
+        steps = os.path.join(out, name, "steps.csv")
+        if name.startswith("episode_") and os.path.exists(steps):
+            lines = open(steps).read().splitlines()
+            frames = [f for f in os.listdir(os.path.join(out, name)) if f.endswith(".png")]
+            check(len(frames) == len(lines) - 1, f"{name}: {len(frames)} frames for {len(lines) - 1} rows")
+            rows.append([l.split(",") for l in lines[1:]])
+    return rows
+
+
+def collect(env, out, count, *extra):
+    return run(WM, "collect", "--env", env, "--episodes", str(count), "--out", out, *extra)
+
+
+# The happy path: episodes of at most 50 steps, ended by the time limit or by reaching the goal (terminal).
+out = os.path.join(tmp, "happy")
+r = collect(f"exec:{ENV}", out, 4)
+eps = episodes(out)
+check(r.returncode == 0 and len(eps) == 4, f"exec: collect 4 episodes: exit {r.returncode} {r.stderr.strip()[-200:]}")
+check(all(2 <= len(e) <= 51 for e in eps), f"episode lengths {[len(e) for e in eps]} within the 50-step limit")
+check(all(e[0][3] == "1" and all(row[3] == "0" for row in e[1:]) for e in eps), "is_first only on row 0")
+check(all(all(row[4] == "0" for row in e[:-1]) for e in eps), "is_terminal only ever on an episode's last row")
+check(all(len(e) == 51 or e[-1][4] == "1" for e in eps), "a short episode ended terminal")
+check(all(-1.0 <= float(a) <= 1.0 for e in eps for row in e for a in row[:2]), "actions in [-1, 1]")
+
+# Each fault at the 60th step message (inside the second episode): one line, exit 1, the first episode whole.
+FAULTS = {
+    "short_payload": "closed the stream before the 5760 bytes of message 63's frame",
+    "nan_reward": "message 63 (a step's reply) is not a JSON object (it holds NaN or Infinity",
+    "bad_bytes": "message 63 (a step's reply): \"bytes\" must be 5760",
+    "bad_state": "message 63 (a step's reply): \"state\" must be a list of state_dim = 4 numbers (it holds 3)",
+    "error": "message 63: the environment says: motor 2 overheated",
+    "close": "closed the stream before a step's reply (it exited with status 0)",
+    "bad_json": "message 63 (a step's reply) is not a JSON object",
+    "bad_hello": "message 1 (the environment's first message): \"action_dim\" must be an integer",
+}
+for fault, said in FAULTS.items():
+    out = os.path.join(tmp, fault)
+    r = collect(f"exec:{ENV} --fault {fault} --at 60", out, 3)
+    lines = r.stderr.strip().splitlines()
+    check(r.returncode == 1 and len(lines) == 1 and lines[0].startswith("wm collect: exec:") and said in lines[0],
+          f"{fault}: exit {r.returncode}, {lines}")
+    check(len(episodes(out)) == (0 if fault == "bad_hello" else 1), f"{fault}: the episodes before it kept")
+
+out = os.path.join(tmp, "stall")
+start = time.time()
+r = collect(f"exec:{ENV} --fault stall --at 60", out, 3, "--env-timeout", "2")
+check(r.returncode == 1 and "no answer within 2 s while waiting for a step's reply" in r.stderr
+      and time.time() - start < 60, f"a stalled environment times out: {r.stderr.strip()}")
+check(len(episodes(out)) == 1, "stall: the episode before it kept")
+
+r = collect("exec:exit 3", os.path.join(tmp, "gone"), 1)
+check(r.returncode == 1 and "closed the stream before the environment's first message (it exited with status 3)"
+      in r.stderr, f"a command that exits at once: {r.stderr.strip()}")
+
+
+# TCP: the same environment as a server on a free port of localhost.
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server(*extra):
+    port = free_port()
+    p = subprocess.Popen([sys.executable, os.path.join(HERE, "env_point_mass.py"), "--tcp", str(port), *extra],
+                         stderr=subprocess.PIPE, text=True)
+    p.stderr.readline()  # "listening"
+    return p, port
+
+
+p, port = server()
+out = os.path.join(tmp, "tcp")
+r = collect(f"tcp:127.0.0.1:{port}", out, 3)
+check(r.returncode == 0 and len(episodes(out)) == 3, f"tcp: collect 3 episodes: exit {r.returncode} {r.stderr[-200:]}")
+check(p.wait(timeout=30) == 0, "the server saw close and left")
+
+p, port = server("--fault", "error", "--at", "10")
+r = collect(f"tcp:127.0.0.1:{port}", os.path.join(tmp, "tcp_error"), 1)
+check(r.returncode == 1 and "message 12: the environment says: motor 2 overheated" in r.stderr,
+      f"tcp: an error from the server: {r.stderr.strip()}")
+p.wait(timeout=30)
+r = collect(f"tcp:127.0.0.1:{free_port()}", os.path.join(tmp, "refused"), 1)
+check(r.returncode == 1 and "cannot connect: Connection refused" in r.stderr, f"tcp: nobody listening: {r.stderr}")
+r = collect("tcp:nocolon", os.path.join(tmp, "bad"), 1)
+check(r.returncode == 1 and "expected tcp:HOST:PORT" in r.stderr, f"tcp: a malformed address: {r.stderr.strip()}")
+
+# The online loop and wm eval learn and act through the protocol (a tiny model: this checks plumbing).
+run_dir = os.path.join(tmp, "online")
+args = [WM, "train", "--run", run_dir, "--env", f"exec:{ENV}", "--steps", "4", "--threads", "2"]
+for s in ONLINE:
+    args += ["--set", s]
+r = run(*args)
+check(r.returncode == 0, f"wm train --env exec: exit {r.returncode} {r.stderr.strip()[-300:]}")
+kept = episodes(os.path.join(run_dir, "episodes"))
+check(len(kept) >= 3, f"the online run kept {len(kept)} episodes")
+r = run(WM, "eval", "--run", run_dir, "--env", f"exec:{ENV}", "--episodes", "2", "--threads", "2")
+check(r.returncode == 0 and "return" in r.stdout, f"wm eval --env exec: exit {r.returncode} {r.stderr.strip()[-200:]}")
+p, port = server()
+r = run(WM, "eval", "--run", run_dir, "--env", f"tcp:127.0.0.1:{port}", "--episodes", "1", "--threads", "2")
+check(r.returncode == 1 and "learned in exec:" in r.stderr, f"eval elsewhere is another task: {r.stderr.strip()}")
+p.kill()
+
+sys.exit(1 if failures else 0)

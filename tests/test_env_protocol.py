@@ -117,6 +117,28 @@ check(r.returncode == 1 and "cannot connect: Connection refused" in r.stderr, f"
 r = collect("tcp:nocolon", os.path.join(tmp, "bad"), 1)
 check(r.returncode == 1 and "expected tcp:HOST:PORT" in r.stderr, f"tcp: a malformed address: {r.stderr.strip()}")
 
+# tools/gym_env.py serves a Gymnasium-style object (tests/gym_style_env.py: a pendulum, torques in [-2, 2] that it
+# refuses outside, episodes truncated at 60 steps, a flat observation as the state).
+ROOT = os.path.dirname(HERE)
+BRIDGE = f"{sys.executable} {os.path.join(ROOT, 'tools', 'gym_env.py')} {os.path.join(HERE, 'gym_style_env.py')}"
+out = os.path.join(tmp, "gym")
+r = collect(f"exec:{BRIDGE}:make", out, 2)
+eps = episodes(out)
+check(r.returncode == 0 and [len(e) for e in eps] == [61, 61],
+      f"the bridge: 2 episodes of 60 steps: exit {r.returncode} {r.stderr.strip()[-200:]}")
+check(all(float(row[1]) <= 0.0 for e in eps for row in e[1:]), "the bridge's rewards are the pendulum's (negative)")
+r = collect(f"exec:{BRIDGE}:make_failing", os.path.join(tmp, "gym_failing"), 2)
+check(r.returncode == 1 and "message 73: the environment says: RuntimeError: encoder cable unplugged" in r.stderr,
+      f"the bridge passes the environment's exception on: {r.stderr.strip()}")
+port = free_port()
+p = subprocess.Popen([sys.executable, os.path.join(ROOT, "tools", "gym_env.py"), os.path.join(HERE, "gym_style_env.py")
+                      + ":make", "--tcp", str(port)], stderr=subprocess.PIPE, text=True)
+p.stderr.readline()  # "serving ..."
+r = collect(f"tcp:127.0.0.1:{port}", os.path.join(tmp, "gym_tcp"), 1)
+check(r.returncode == 0 and len(episodes(os.path.join(tmp, "gym_tcp"))) == 1,
+      f"the bridge over tcp: exit {r.returncode} {r.stderr.strip()[-200:]}")
+p.kill()
+
 # The online loop and wm eval learn and act through the protocol (a tiny model: this checks plumbing).
 run_dir = os.path.join(tmp, "online")
 args = [WM, "train", "--run", run_dir, "--env", f"exec:{ENV}", "--steps", "4", "--threads", "2"]

@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "core/fs.h"
 #include "data/dataset.h"
+#include "data/env_remote.h"
 #include "data/episode_png.h"
 #include "plan/plan_model.h"
 #include "run/acting.h"
@@ -335,6 +336,10 @@ static void announce(const Online *online) {
         train_note(online->observer, "online on %s, %ld episode%s so far, %ld steps, an episode every %ld step%s",
                    online->options->env, online->episodes, wm_plural(online->episodes), config->run.steps,
                    config->online.steps_per_episode, wm_plural(config->online.steps_per_episode));
+    const double hz = online->env.remote ? env_remote_spec(online->env.remote)->control_hz : 0.0;
+    if (hz > 0.0)
+        train_note(online->observer, "%s runs in real time at %g Hz, but this loop is synchronous: the environment "
+                   "waits for each action while wm trains between episodes", online->options->env, hz);
     if (online->comm->size > 1)
         train_note(online->observer, "%d ranks, each collecting its own episodes and sampling %ld sequences a step "
                    "(a global batch of %ld); the episode counts and returns shown are rank 0's", online->comm->size,

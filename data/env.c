@@ -96,6 +96,9 @@ int env_episode_length(const WmEnv *env) {
     return (WM_ENV_EPISODE_STEPS + env->action_repeat - 1) / env->action_repeat;
 }
 
+int env_state_dim(const WmEnv *env) { return env->remote ? env_remote_spec(env->remote)->state_dim : 0; }
+const float *env_state_seen(const WmEnv *env) { return env->remote ? env_remote_state(env->remote) : NULL; }
+
 void env_set_timeout(WmEnv *env, double seconds) {
     if (env->remote) env_remote_set_timeout(env->remote, seconds);
 }
@@ -191,8 +194,8 @@ WmStatus env_reset(WmEnv *env, uint8_t *rgb, WmError *err) {
     env->env_steps = 0;
     if (env->remote) {
         WmRemoteReply reply;
-        return env_remote_reset(env->remote, rng_below(&env->rng, UINT32_MAX), rgb, WM_ENV_SIZE, WM_ENV_SIZE, NULL,
-                                &reply, err);
+        return env_remote_reset(env->remote, rng_below(&env->rng, UINT32_MAX), rgb, WM_ENV_SIZE, WM_ENV_SIZE, &reply,
+                                err);
     }
     memset(env->state, 0, sizeof env->state);
     if (env->spec->reset) {
@@ -223,7 +226,7 @@ static void integrate(const WmEnvSpec *spec, double *state, const float *action,
 WmStatus env_step(WmEnv *env, const float *action, uint8_t *rgb, WmEnvStep *step, WmError *err) {
     if (env->remote) {
         WmRemoteReply reply;
-        if (env_remote_step(env->remote, action, rgb, WM_ENV_SIZE, WM_ENV_SIZE, NULL, &reply, err)) return err->status;
+        if (env_remote_step(env->remote, action, rgb, WM_ENV_SIZE, WM_ENV_SIZE, &reply, err)) return err->status;
         env->env_steps++;
         *step = (WmEnvStep){reply.reward, reply.last, reply.terminal};
         return WM_OK;

@@ -50,6 +50,10 @@ const char *env_task_name(int index);             /* the index-th task's name, N
 /* Agent steps in one episode: 1000 / action_repeat, rounded up; 0 for a remote environment, whose episodes end
  * when it says so. */
 int env_episode_length(const WmEnv *env);
+/* Numbers of the state a remote environment sends beside each frame (0: none; the built-in tasks give frames
+ * alone), and those that came with the last frame (NULL when none). */
+int env_state_dim(const WmEnv *env);
+const float *env_state_seen(const WmEnv *env);
 /* Seconds to wait for a remote environment's answer before stopping (default WM_REMOTE_TIMEOUT_DEFAULT). */
 void env_set_timeout(WmEnv *env, double seconds);
 

@@ -39,6 +39,7 @@ struct WmRemote {
     WmRemoteSpec spec;
     char *line;          /* the last message's line, NUL-terminated */
     uint8_t *frame;      /* the last frame as sent */
+    float *state;        /* the state that came with it (state_dim numbers), NULL for none */
     uint8_t buffer[REMOTE_BUFFER];
     size_t start, end; /* unread bytes of buffer */
 };
@@ -51,6 +52,7 @@ int env_remote_is_name(const char *name) { return strncmp(name, "exec:", 5) == 0
 
 const WmRemoteSpec *env_remote_spec(const WmRemote *remote) { return &remote->spec; }
 const char *env_remote_name(const WmRemote *remote) { return remote->name; }
+const float *env_remote_state(const WmRemote *remote) { return remote->state; }
 void env_remote_set_timeout(WmRemote *remote, double seconds) {
     remote->timeout = seconds > 0.0 ? seconds : WM_REMOTE_TIMEOUT_DEFAULT;
 }
@@ -216,7 +218,8 @@ static WmStatus read_hello(WmRemote *r, WmError *err) {
     }
     r->spec = (WmRemoteSpec){(int)height, (int)width, (int)action_dim, (int)state_dim, hz ? hz->valuedouble : 0.0};
     r->frame = malloc((size_t)height * width * 3);
-    if (r->frame == NULL)
+    r->state = state_dim > 0 ? calloc((size_t)state_dim, sizeof(float)) : NULL;
+    if (r->frame == NULL || (state_dim > 0 && r->state == NULL))
         wm_error_set(err, WM_ERR_NOMEM, "%s: a frame of %ldx%ld: out of memory", r->name, width, height);
 done:
     cJSON_Delete(hello);
@@ -316,11 +319,12 @@ void env_remote_close(WmRemote *r) {
     }
     free(r->line);
     free(r->frame);
+    free(r->state);
     free(r);
 }
 
 /* The reply to a reset or a step: its numbers into reply and state, then its frame. */
-static WmStatus read_reply(WmRemote *r, const char *what, uint8_t *rgb, int height, int width, float *state,
+static WmStatus read_reply(WmRemote *r, const char *what, uint8_t *rgb, int height, int width,
                            WmRemoteReply *reply, WmError *err) {
     cJSON *message = NULL;
     if (read_line(r, what, err) || parse_message(r, what, &message, err)) return err->status;
@@ -340,12 +344,13 @@ static WmStatus read_reply(WmRemote *r, const char *what, uint8_t *rgb, int heig
     else if (!cJSON_IsNumber(bytes) || bytes->valuedouble != (double)expected)
         snprintf(wrong, sizeof wrong, "\"bytes\" must be %ld, the size of a %dx%d RGB frame as the first message said",
                  expected, r->spec.width, r->spec.height);
+    float *state = r->state;
     for (const cJSON *v = S > 0 && !wrong[0] ? states->child : NULL; v != NULL; v = v->next) {
         if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) {
             snprintf(wrong, sizeof wrong, "\"state\" holds a value that is not a finite number");
             break;
         }
-        if (state) *state++ = (float)v->valuedouble;
+        *state++ = (float)v->valuedouble;
     }
     if (wrong[0]) wm_error_set(err, WM_ERR_FORMAT, "%s: message %ld (%s): %s", r->name, r->received, what, wrong);
     else {
@@ -361,15 +366,15 @@ static WmStatus read_reply(WmRemote *r, const char *what, uint8_t *rgb, int heig
     return WM_OK;
 }
 
-WmStatus env_remote_reset(WmRemote *r, uint32_t seed, uint8_t *rgb, int height, int width, float *state,
-                          WmRemoteReply *reply, WmError *err) {
+WmStatus env_remote_reset(WmRemote *r, uint32_t seed, uint8_t *rgb, int height, int width, WmRemoteReply *reply,
+                          WmError *err) {
     char text[64];
     const int n = snprintf(text, sizeof text, "{\"reset\": %u}\n", seed);
     if (write_all(r, text, (size_t)n, err)) return err->status;
-    return read_reply(r, "a reset's reply", rgb, height, width, state, reply, err);
+    return read_reply(r, "a reset's reply", rgb, height, width, reply, err);
 }
 
-WmStatus env_remote_step(WmRemote *r, const float *action, uint8_t *rgb, int height, int width, float *state,
+WmStatus env_remote_step(WmRemote *r, const float *action, uint8_t *rgb, int height, int width,
                          WmRemoteReply *reply, WmError *err) {
     const int A = r->spec.action_dim;
     char *text = r->line; /* the last message is parsed: its buffer holds this one (A <= 4096 numbers of <= 16) */
@@ -381,5 +386,5 @@ WmStatus env_remote_step(WmRemote *r, const float *action, uint8_t *rgb, int hei
     }
     n += (size_t)snprintf(text + n, REMOTE_LINE_MAX - n, "]}\n");
     if (write_all(r, text, n, err)) return err->status;
-    return read_reply(r, "a step's reply", rgb, height, width, state, reply, err);
+    return read_reply(r, "a step's reply", rgb, height, width, reply, err);
 }

@@ -36,11 +36,14 @@ void env_remote_set_timeout(WmRemote *remote, double seconds); /* <= 0: the defa
 /* Sends close, waits briefly for a child to leave (then kills it), frees. NULL is a no-op. */
 void env_remote_close(WmRemote *remote);
 
-/* A reset with `seed`, or a step with `action` (action_dim numbers, sent clipped to [-1, 1], NaN as 0). The frame comes back
- * resized to height x width into rgb (which may be NULL); the state (state_dim floats) into state (may be NULL). */
-WmStatus env_remote_reset(WmRemote *remote, uint32_t seed, uint8_t *rgb, int height, int width, float *state,
-                          WmRemoteReply *reply, WmError *err);
-WmStatus env_remote_step(WmRemote *remote, const float *action, uint8_t *rgb, int height, int width, float *state,
+/* A reset with `seed`, or a step with `action` (action_dim numbers, sent clipped to [-1, 1], NaN as 0). The frame
+ * comes back resized to height x width into rgb (which may be NULL); the state stays in the remote
+ * (env_remote_state). */
+WmStatus env_remote_reset(WmRemote *remote, uint32_t seed, uint8_t *rgb, int height, int width, WmRemoteReply *reply,
+                          WmError *err);
+WmStatus env_remote_step(WmRemote *remote, const float *action, uint8_t *rgb, int height, int width,
                          WmRemoteReply *reply, WmError *err);
+/* The state_dim numbers that came with the last frame; NULL when the environment sends none. */
+const float *env_remote_state(const WmRemote *remote);
 
 #endif

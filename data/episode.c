@@ -37,12 +37,28 @@ static int grow(void *pointer, size_t size, int n_old, int n_new) {
     return 0;
 }
 
+WmStatus episode_alloc_states(WmEpisode *e, int state_dim, WmError *err) {
+    free(e->states);
+    e->states = NULL, e->state_dim = 0;
+    if (state_dim < 0 || state_dim > WM_EPISODE_STATE_MAX)
+        return wm_error_set(err, WM_ERR_ARG, "a state of %d numbers; wm takes 0 to %d", state_dim,
+                            WM_EPISODE_STATE_MAX);
+    if (state_dim == 0) return WM_OK;
+    e->states = calloc((size_t)e->length * state_dim, sizeof(float));
+    if (e->states == NULL)
+        return wm_error_set(err, WM_ERR_NOMEM, "states of %d numbers for %d frames: out of memory", state_dim,
+                            e->length);
+    e->state_dim = state_dim;
+    return WM_OK;
+}
+
 WmStatus episode_grow(WmEpisode *e, int length, WmError *err) {
     const int old = e->length, A = e->action_dim > 0 ? e->action_dim : 1;
     if (length <= old) return WM_OK;
     if (grow(&e->frames, episode_frame_bytes(e), old, length) || grow(&e->actions, A * sizeof(float), old, length) ||
         grow(&e->rewards, sizeof(float), old, length) || grow(&e->discounts, sizeof(float), old, length) ||
-        grow(&e->is_first, 1, old, length) || grow(&e->is_terminal, 1, old, length))
+        grow(&e->is_first, 1, old, length) || grow(&e->is_terminal, 1, old, length) ||
+        (e->states && grow(&e->states, (size_t)e->state_dim * sizeof(float), old, length)))
         return wm_error_set(err, WM_ERR_NOMEM, "episode of %d frames: out of memory", length);
     for (int t = old; t < length; t++) e->discounts[t] = 1.0f;
     e->length = length;
@@ -56,13 +72,14 @@ void episode_free(WmEpisode *e) {
     free(e->discounts);
     free(e->is_first);
     free(e->is_terminal);
+    free(e->states);
     memset(e, 0, sizeof *e);
 }
 
 size_t episode_frame_bytes(const WmEpisode *e) { return (size_t)e->height * e->width * 3; }
 
 size_t episode_bytes(const WmEpisode *e) {
-    return (size_t)e->length * (episode_frame_bytes(e) + (e->action_dim + 2) * sizeof(float) + 2);
+    return (size_t)e->length * (episode_frame_bytes(e) + (e->action_dim + e->state_dim + 2) * sizeof(float) + 2);
 }
 
 double episode_return(const WmEpisode *e) {

@@ -12,6 +12,8 @@
 /* The most actions an episode, and so a model, may have: every reader checks it where the data comes in, and a
  * checkpoint declaring more is refused. */
 #define WM_EPISODE_ACTION_MAX 4096
+/* The most numbers a frame's state vector may hold (proprioception beside the image). */
+#define WM_EPISODE_STATE_MAX 65536
 
 typedef struct {
     int length;     /* T */
@@ -23,10 +25,14 @@ typedef struct {
     float *discounts;     /* (T); 1 where the episode goes on */
     uint8_t *is_first;    /* (T) */
     uint8_t *is_terminal; /* (T) */
+    int state_dim;        /* S: 0 when frames come alone */
+    float *states;        /* (T, S): what the system measured beside each frame; NULL when S = 0 */
 } WmEpisode;
 
 /* Allocates every array for T frames; is_first[0] = 1, discounts 1, the rest zero. */
 WmStatus episode_alloc(WmEpisode *episode, int length, int height, int width, int action_dim, WmError *err);
+/* States of S numbers a frame (zeros), for an episode that carries them. */
+WmStatus episode_alloc_states(WmEpisode *episode, int state_dim, WmError *err);
 /* More rows (a longer length), kept rows as they were, new ones as episode_alloc makes them. On failure the
  * episode is as it was, apart from arrays already grown, and still freed by episode_free. */
 WmStatus episode_grow(WmEpisode *episode, int length, WmError *err);

@@ -47,8 +47,9 @@ static WmStatus read_entry(zip_t *zip, const char *path, const char *key, int re
     return npy_parse(entry->bytes, entry->size, where, &entry->array, err);
 }
 
-enum { KEY_IMAGE, KEY_ACTION, KEY_REWARD, KEY_DISCOUNT, KEY_IS_FIRST, KEY_IS_TERMINAL, KEY_COUNT };
-static const char *const KEYS[KEY_COUNT] = {"image", "action", "reward", "discount", "is_first", "is_terminal"};
+enum { KEY_IMAGE, KEY_ACTION, KEY_REWARD, KEY_DISCOUNT, KEY_IS_FIRST, KEY_IS_TERMINAL, KEY_STATE, KEY_COUNT };
+static const char *const KEYS[KEY_COUNT] = {"image",    "action",      "reward", "discount",
+                                            "is_first", "is_terminal", "state"};
 
 static WmStatus check_shapes(const char *path, const NpzEntry *entries, WmError *err) {
     const NpyArray *image = &entries[KEY_IMAGE].array;
@@ -65,7 +66,10 @@ static WmStatus check_shapes(const char *path, const NpzEntry *entries, WmError 
         if (k == KEY_ACTION && a->rank == 2 && (a->shape[1] < 1 || a->shape[1] > WM_EPISODE_ACTION_MAX))
             return wm_error_set(err, WM_ERR_FORMAT, "%s: key 'action' has %ld actions a step; wm takes 1 to %d", path,
                                 a->shape[1], WM_EPISODE_ACTION_MAX);
-        int max_rank = k == KEY_ACTION ? 2 : 1;
+        if (k == KEY_STATE && a->rank == 2 && (a->shape[1] < 1 || a->shape[1] > WM_EPISODE_STATE_MAX))
+            return wm_error_set(err, WM_ERR_FORMAT, "%s: key 'state' has %ld numbers a step; wm takes 1 to %d", path,
+                                a->shape[1], WM_EPISODE_STATE_MAX);
+        int max_rank = k == KEY_ACTION || k == KEY_STATE ? 2 : 1;
         if (a->rank > max_rank && !(a->rank == 2 && a->shape[1] == 1))
             return wm_error_set(err, WM_ERR_FORMAT, "%s: key '%s' must have rank %d", path, KEYS[k], max_rank);
         if (a->type == NPY_U1 && k != KEY_IS_FIRST && k != KEY_IS_TERMINAL)
@@ -102,9 +106,13 @@ WmStatus episode_read_npz(const char *path, WmFrameSize *size, WmEpisode *episod
         const NpyArray *image = &entries[KEY_IMAGE].array, *action = &entries[KEY_ACTION].array;
         int length = (int)image->shape[0], src_h = (int)image->shape[1], src_w = (int)image->shape[2];
         int action_dim = action->rank == 2 ? (int)action->shape[1] : 1;
+        const NpyArray *state = entries[KEY_STATE].present ? &entries[KEY_STATE].array : NULL;
+        const int state_dim = state == NULL ? 0 : state->rank == 2 ? (int)state->shape[1] : 1;
         int height = size->height ? size->height : src_h, width = size->width ? size->width : src_w;
         status = episode_alloc(episode, length, height, width, action_dim, err);
+        if (status == WM_OK) status = episode_alloc_states(episode, state_dim, err);
         if (status == WM_OK) {
+            for (size_t i = 0; state && i < state->count; i++) episode->states[i] = npy_get_float(state, i);
             if (height != src_h || width != src_w) size->resized = 1;
             size_t src_frame = (size_t)src_h * src_w * 3;
 #pragma omp parallel for schedule(static) if (length > 64)
@@ -124,6 +132,7 @@ WmStatus episode_read_npz(const char *path, WmFrameSize *size, WmEpisode *episod
     }
     for (int k = 0; k < KEY_COUNT; k++) free(entries[k].bytes);
     zip_discard(zip);
+    if (status != WM_OK) episode_free(episode);
     return status;
 }
 
@@ -154,7 +163,8 @@ WmStatus episode_write_npz(const char *path, const WmEpisode *e, int compress, W
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     remove(tmp);
     long t = e->length;
-    long image_shape[] = {t, e->height, e->width, 3}, action_shape[] = {t, e->action_dim}, step_shape[] = {t};
+    long image_shape[] = {t, e->height, e->width, 3}, action_shape[] = {t, e->action_dim}, step_shape[] = {t},
+         state_shape[] = {t, e->state_dim};
     NpyBuffer buffers[KEY_COUNT];
     memset(buffers, 0, sizeof buffers);
     WmStatus status = npy_build(&buffers[KEY_IMAGE], NPY_U1, 4, image_shape, e->frames, err);
@@ -163,11 +173,13 @@ WmStatus episode_write_npz(const char *path, const WmEpisode *e, int compress, W
     if (status == WM_OK) status = npy_build(&buffers[KEY_DISCOUNT], NPY_F4, 1, step_shape, e->discounts, err);
     if (status == WM_OK) status = npy_build(&buffers[KEY_IS_FIRST], NPY_B1, 1, step_shape, e->is_first, err);
     if (status == WM_OK) status = npy_build(&buffers[KEY_IS_TERMINAL], NPY_B1, 1, step_shape, e->is_terminal, err);
+    if (status == WM_OK && e->states) status = npy_build(&buffers[KEY_STATE], NPY_F4, 2, state_shape, e->states, err);
 
     int code = 0;
     zip_t *zip = status == WM_OK ? zip_open(tmp, ZIP_CREATE | ZIP_TRUNCATE, &code) : NULL;
     if (status == WM_OK && zip == NULL) status = wm_error_set(err, WM_ERR_IO, "%s: cannot create (libzip %d)", tmp, code);
     for (int k = 0; k < KEY_COUNT && status == WM_OK; k++) {
+        if (buffers[k].bytes == NULL) continue; /* an episode without states has no 'state' */
         char name[64];
         snprintf(name, sizeof name, "%s.npy", KEYS[k]);
         zip_source_t *source = zip_source_buffer(zip, buffers[k].bytes, buffers[k].size, 0);

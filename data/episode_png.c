@@ -37,21 +37,46 @@ static int count_fields(const char *line) {
     return fields;
 }
 
-/* The header fixes A: action_0..action_{A-1}, then reward, is_first, is_terminal. */
-static WmStatus parse_header(const char *path, char *line, int *action_dim, WmError *err) {
-    int fields = count_fields(line);
-    if (fields < 3) return wm_error_set(err, WM_ERR_FORMAT, "%s: line 1: header has %d columns, needs at least 3 "
-                                                            "(reward,is_first,is_terminal)", path, fields);
-    *action_dim = fields - 3;
-    if (*action_dim > WM_EPISODE_ACTION_MAX)
-        return wm_error_set(err, WM_ERR_FORMAT, "%s: line 1: %d action columns; wm takes at most %d", path, *action_dim,
-                            WM_EPISODE_ACTION_MAX);
+/* The columns steps.csv holds: action_0..action_{A-1}, reward, is_first, is_terminal, then state_0..state_{S-1}
+ * when the episode carries states. */
+typedef struct {
+    int action_dim, state_dim;
+} StepsColumns;
+
+static int columns_count(const StepsColumns *c) { return c->action_dim + 3 + c->state_dim; }
+
+static void column_name(const StepsColumns *c, int column, char *out, size_t size) {
+    if (column < c->action_dim) snprintf(out, size, "action_%d", column);
+    else if (column < c->action_dim + 3)
+        snprintf(out, size, "%s", (const char *[]){"reward", "is_first", "is_terminal"}[column - c->action_dim]);
+    else snprintf(out, size, "state_%d", column - c->action_dim - 3);
+}
+
+/* The header fixes A (the columns before reward) and S (the state_ columns after the flags). */
+static WmStatus parse_header(const char *path, char *line, StepsColumns *c, WmError *err) {
+    const int fields = count_fields(line);
+    /* A is where "reward" stands; a header without one is read as actions then the three (the old layout), so the
+     * first wrong name is the one reported. */
+    int actions = fields - 3, column = 0;
+    for (const char *name = line; name != NULL; column++) {
+        if (strncmp(name, "reward", 6) == 0 && (name[6] == ',' || name[6] == '\0')) {
+            actions = column;
+            break;
+        }
+        name = strchr(name, ',');
+        if (name != NULL) name++;
+    }
+    *c = (StepsColumns){actions, fields - actions - 3};
+    if (c->state_dim < 0)
+        return wm_error_set(err, WM_ERR_FORMAT, "%s: line 1: header has %d columns, needs at least 3 "
+                                                "(reward,is_first,is_terminal)", path, fields);
+    if (c->action_dim > WM_EPISODE_ACTION_MAX || c->state_dim > WM_EPISODE_STATE_MAX)
+        return wm_error_set(err, WM_ERR_FORMAT, "%s: line 1: %d action and %d state columns; wm takes at most %d "
+                            "and %d", path, c->action_dim, c->state_dim, WM_EPISODE_ACTION_MAX, WM_EPISODE_STATE_MAX);
     char *save = NULL, *name = strtok_r(line, ",", &save);
-    for (int column = 0; column < fields; column++, name = strtok_r(NULL, ",", &save)) {
+    for (column = 0; column < fields; column++, name = strtok_r(NULL, ",", &save)) {
         char expected[32];
-        if (column < *action_dim) snprintf(expected, sizeof expected, "action_%d", column);
-        else snprintf(expected, sizeof expected, "%s",
-                      (const char *[]){"reward", "is_first", "is_terminal"}[column - *action_dim]);
+        column_name(c, column, expected, sizeof expected);
         if (name == NULL || strcmp(name, expected) != 0)
             return wm_error_set(err, WM_ERR_FORMAT, "%s: line 1: column %d is '%s', expected '%s'", path, column + 1,
                                 name ? name : "", expected);
@@ -59,9 +84,9 @@ static WmStatus parse_header(const char *path, char *line, int *action_dim, WmEr
     return WM_OK;
 }
 
-static WmStatus parse_row(const char *path, int line_number, char *line, int action_dim, float *values,
+static WmStatus parse_row(const char *path, int line_number, char *line, const StepsColumns *c, float *values,
                           WmError *err) {
-    int fields = count_fields(line), expected = action_dim + 3;
+    const int fields = count_fields(line), expected = columns_count(c);
     if (fields != expected)
         return wm_error_set(err, WM_ERR_FORMAT, "%s: line %d: %d columns, expected %d", path, line_number, fields,
                             expected);
@@ -76,7 +101,8 @@ static WmStatus parse_row(const char *path, int line_number, char *line, int act
         if (!isfinite(value))
             return wm_error_set(err, WM_ERR_FORMAT, "%s: line %d, column %d: %g is not finite", path, line_number,
                                 column + 1, value);
-        if (column >= action_dim + 1 && value != 0.0f && value != 1.0f)
+        const int is_flag = column == c->action_dim + 1 || column == c->action_dim + 2;
+        if (is_flag && value != 0.0f && value != 1.0f)
             return wm_error_set(err, WM_ERR_FORMAT, "%s: line %d, column %d: a flag must be 0 or 1, not %g", path,
                                 line_number, column + 1, value);
         values[column] = value;
@@ -85,8 +111,8 @@ static WmStatus parse_row(const char *path, int line_number, char *line, int act
     return WM_OK;
 }
 
-/* Reads steps.csv into rows (malloc'd, T x (A + 3)). */
-static WmStatus read_steps(const char *dir, float **rows, int *row_count, int *action_dim, WmError *err) {
+/* Reads steps.csv into rows (malloc'd, T x columns). */
+static WmStatus read_steps(const char *dir, float **rows, int *row_count, StepsColumns *c, WmError *err) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, STEPS_FILE);
     char *text = NULL;
@@ -95,22 +121,23 @@ static WmStatus read_steps(const char *dir, float **rows, int *row_count, int *a
     if (fs_read_all(path, &text, &size, err)) return err->status;
     /* A UTF-8 byte-order mark (spreadsheets write one) is not part of the header. */
     char *cursor = strncmp(text, "\xEF\xBB\xBF", 3) == 0 ? text + 3 : text, *line = next_line(&cursor);
-    WmStatus status = line ? parse_header(path, line, action_dim, err)
+    WmStatus status = line ? parse_header(path, line, c, err)
                            : wm_error_set(err, WM_ERR_FORMAT, "%s: empty file, no header", path);
+    const size_t columns = (size_t)columns_count(c);
     int capacity = 0, line_number = 1;
     while (status == WM_OK && (line = next_line(&cursor)) != NULL) {
         line_number++;
         if (*line == '\0') continue; /* a trailing blank line */
         if (*row_count == capacity) {
             capacity = capacity ? 2 * capacity : 1024;
-            float *grown = realloc(*rows, (size_t)capacity * (*action_dim + 3) * sizeof *grown);
+            float *grown = realloc(*rows, (size_t)capacity * columns * sizeof *grown);
             if (grown == NULL) {
                 status = wm_error_set(err, WM_ERR_NOMEM, "%s: out of memory", path);
                 break;
             }
             *rows = grown;
         }
-        status = parse_row(path, line_number, line, *action_dim, *rows + (size_t)*row_count * (*action_dim + 3), err);
+        status = parse_row(path, line_number, line, c, *rows + (size_t)*row_count * columns, err);
         if (status == WM_OK) (*row_count)++;
     }
     if (status == WM_OK && *row_count == 0) status = wm_error_set(err, WM_ERR_FORMAT, "%s: no rows", path);
@@ -228,9 +255,11 @@ static void frame_path(char *out, size_t size, const char *dir, int t) {
 WmStatus episode_read_png_dir(const char *dir, WmFrameSize *size, WmEpisode *episode, WmError *err) {
     memset(episode, 0, sizeof *episode);
     float *rows = NULL;
-    int length = 0, action_dim = 0;
+    int length = 0;
+    StepsColumns columns = {0, 0};
     if (!fs_is_dir(dir)) return wm_error_set(err, WM_ERR_IO, "%s: not a directory", dir);
-    if (read_steps(dir, &rows, &length, &action_dim, err)) return err->status;
+    if (read_steps(dir, &rows, &length, &columns, err)) return err->status;
+    const int action_dim = columns.action_dim;
 
     char path[4096];
     frame_path(path, sizeof path, dir, length);
@@ -248,8 +277,9 @@ WmStatus episode_read_png_dir(const char *dir, WmFrameSize *size, WmEpisode *epi
         return wm_error_set(err, WM_ERR_FORMAT, "%s: frame 0: %s", path, first.message);
     }
     int height = size->height ? size->height : first.height, width = size->width ? size->width : first.width;
-    if (episode_alloc(episode, length, height, width, action_dim, err)) {
-        free(rows), free(first.rgb);
+    if (episode_alloc(episode, length, height, width, action_dim, err) ||
+        episode_alloc_states(episode, columns.state_dim, err)) {
+        free(rows), free(first.rgb), episode_free(episode);
         return err->status;
     }
     int failed_frame = -1; /* the lowest failing frame wins, so the message does not depend on thread timing */
@@ -286,14 +316,15 @@ WmStatus episode_read_png_dir(const char *dir, WmFrameSize *size, WmEpisode *epi
         episode_free(episode);
         return wm_error_set(err, WM_ERR_FORMAT, "%s", failure);
     }
-    int columns = action_dim + 3;
+    const int S = columns.state_dim;
     for (int t = 0; t < length; t++) {
-        const float *row = rows + (size_t)t * columns;
+        const float *row = rows + (size_t)t * columns_count(&columns);
         memcpy(episode->actions + (size_t)t * action_dim, row, action_dim * sizeof(float));
         episode->rewards[t] = row[action_dim];
         episode->is_first[t] = row[action_dim + 1] != 0.0f;
         episode->is_terminal[t] = row[action_dim + 2] != 0.0f;
         episode->discounts[t] = episode->is_terminal[t] ? 0.0f : 1.0f;
+        if (S) memcpy(episode->states + (size_t)t * S, row + action_dim + 3, (size_t)S * sizeof(float));
     }
     free(rows);
     return WM_OK;
@@ -320,12 +351,19 @@ WmStatus png_write_rgb(const char *path, const uint8_t *rgb, int height, int wid
 static WmStatus write_steps(const char *path, const WmEpisode *e, WmError *err) {
     FILE *f = fopen(path, "w");
     if (f == NULL) return wm_error_set(err, WM_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
-    for (int a = 0; a < e->action_dim; a++) fprintf(f, "action_%d,", a);
-    fprintf(f, "reward,is_first,is_terminal\n");
+    const StepsColumns columns = {e->action_dim, e->state_dim};
+    for (int column = 0; column < columns_count(&columns); column++) {
+        char name[32];
+        column_name(&columns, column, name, sizeof name);
+        fprintf(f, "%s%s", column ? "," : "", name);
+    }
+    fprintf(f, "\n");
     for (int t = 0; t < e->length; t++) {
         /* %.9g round-trips every float exactly. */
         for (int a = 0; a < e->action_dim; a++) fprintf(f, "%.9g,", e->actions[(size_t)t * e->action_dim + a]);
-        fprintf(f, "%.9g,%d,%d\n", e->rewards[t], e->is_first[t], e->is_terminal[t]);
+        fprintf(f, "%.9g,%d,%d", e->rewards[t], e->is_first[t], e->is_terminal[t]);
+        for (int i = 0; i < e->state_dim; i++) fprintf(f, ",%.9g", e->states[(size_t)t * e->state_dim + i]);
+        fprintf(f, "\n");
     }
     int ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
     if (fclose(f) != 0) ok = 0;

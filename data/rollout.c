@@ -6,10 +6,11 @@
 enum { ROLLOUT_FIRST_ROWS = 256 };
 
 WmStatus env_rollout(WmEnv *env, const WmPolicy *policy, WmEpisode *episode, double *return_sum, WmError *err) {
-    const int known = env_episode_length(env), A = env_action_dim(env);
+    const int known = env_episode_length(env), A = env_action_dim(env), S = env_state_dim(env);
     if (episode_alloc(episode, known ? known + 1 : ROLLOUT_FIRST_ROWS, WM_ENV_SIZE, WM_ENV_SIZE, A, err) ||
-        env_reset(env, episode->frames, err))
+        episode_alloc_states(episode, S, err) || env_reset(env, episode->frames, err))
         return err->status;
+    if (S) memcpy(episode->states, env_state_seen(env), (size_t)S * sizeof(float));
     const size_t frame = episode_frame_bytes(episode);
     double total = 0.0;
     int t = 0;
@@ -20,6 +21,7 @@ WmStatus env_rollout(WmEnv *env, const WmPolicy *policy, WmEpisode *episode, dou
             env_step(env, action, episode->frames + (t + 1) * frame, &step, err))
             return err->status;
         episode->rewards[t + 1] = (float)step.reward;
+        if (S) memcpy(episode->states + (size_t)(t + 1) * S, env_state_seen(env), (size_t)S * sizeof(float));
         if (step.terminal) episode->is_terminal[t + 1] = 1, episode->discounts[t + 1] = 0.0f;
         total += step.reward;
         if (policy->stepped) policy->stepped(policy->ctx, t + 1, total);

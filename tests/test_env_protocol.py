@@ -54,6 +54,24 @@ check(all(e[0][3] == "1" and all(row[3] == "0" for row in e[1:]) for e in eps), 
 check(all(all(row[4] == "0" for row in e[:-1]) for e in eps), "is_terminal only ever on an episode's last row")
 check(all(len(e) == 51 or e[-1][4] == "1" for e in eps), "a short episode ended terminal")
 check(all(-1.0 <= float(a) <= 1.0 for e in eps for row in e for a in row[:2]), "actions in [-1, 1]")
+header = open(os.path.join(out, "episode_000000", "steps.csv")).readline().strip()
+check(header == "action_0,action_1,reward,is_first,is_terminal,state_0,state_1,state_2,state_3",
+      f"the states are recorded beside the frames: {header}")
+# The state is the environment's: position then velocity, the first velocity 0 (a reset), positions in [-1, 1].
+check(all(float(e[0][7]) == 0.0 and float(e[0][8]) == 0.0 for e in eps), "each episode starts at rest")
+check(all(-1.0 <= float(row[5]) <= 1.0 and -1.0 <= float(row[6]) <= 1.0 for e in eps for row in e),
+      "positions in [-1, 1]")
+out = os.path.join(tmp, "happy_npz")
+r = collect(f"exec:{ENV}", out, 1, "--format", "npz")
+try:
+    import numpy as np
+    with np.load(os.path.join(out, "episode_000000.npz")) as z:
+        check(z["state"].dtype == np.float32 and z["state"].shape == (z["image"].shape[0], 4)
+              and np.all(z["state"][0, 2:] == 0.0), f"the .npz holds 'state' {z['state'].shape}")
+except ImportError:
+    check(False, "numpy to read the .npz")
+r = run(WM, "info", os.path.join(out, "episode_000000.npz"))
+check(r.returncode == 0, f"wm info reads an episode with states back: {r.stdout.strip()[:200]} {r.stderr.strip()}")
 
 # Each fault at the 60th step message (inside the second episode): one line, exit 1, the first episode whole.
 FAULTS = {

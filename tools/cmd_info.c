@@ -53,6 +53,7 @@ static int info_episode(const char *path) {
     printf("  frames      %d (%d steps after the first)\n", e.length, e.length - 1);
     printf("  image       %dx%d RGB\n", e.width, e.height);
     printf("  action dim  %d\n", e.action_dim);
+    if (e.state_dim) printf("  state dim   %d\n", e.state_dim);
     printf("  reward      [%g, %g], return %.3f\n", lo, hi, episode_return(&e));
     printf("  bytes       %lld on disk, %zu in memory (frames as uint8)\n", disk_bytes(path), episode_bytes(&e));
     episode_free(&e);
@@ -88,6 +89,7 @@ static int info_dataset(const char *path, int skip_bad) {
     printf("  frames      %lld (episode lengths %d to %d)\n", frames, shortest, longest);
     printf("  image       %dx%d RGB\n", size.width, size.height);
     printf("  action dim  %d\n", d.episodes[0].action_dim);
+    if (d.episodes[0].state_dim) printf("  state dim   %d\n", d.episodes[0].state_dim);
     printf("  reward      [%g, %g], mean return %.3f\n", lo, hi, mean_return);
     printf("  bytes       %lld on disk, %zu in memory (frames as uint8)\n", disk_bytes(path), memory);
     if (size.resized) printf("  note        frames of another size were resized to %dx%d\n", size.width, size.height);

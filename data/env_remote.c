@@ -15,17 +15,16 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "data/episode.h"
 #include "data/frame_resize.h"
 
 enum {
     REMOTE_NAME_MAX = 512,
-    REMOTE_LINE_MAX = 1 << 20, /* a message line; a state vector of 65536 numbers fits */
+    REMOTE_LINE_MAX = 1 << 22, /* a message line: a state of 65536 numbers at up to 24 characters each fits */
     REMOTE_SIDE_MAX = 4096,    /* frame height and width */
-    REMOTE_STATE_MAX = 65536,
     REMOTE_BUFFER = 1 << 16,
 };
 
@@ -57,12 +56,6 @@ void env_remote_set_timeout(WmRemote *remote, double seconds) {
     remote->timeout = seconds > 0.0 ? seconds : WM_REMOTE_TIMEOUT_DEFAULT;
 }
 
-static double now_seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* How a child that closed its end has left, for the message that says so. */
 static const char *child_exit(WmRemote *r, char *text, size_t size) {
     int status;
@@ -82,9 +75,9 @@ static const char *child_exit(WmRemote *r, char *text, size_t size) {
 
 /* Waits until fd is ready for `events`, up to the timeout: 0, or an error naming what was awaited. */
 static WmStatus await(WmRemote *r, int fd, short events, const char *what, WmError *err) {
-    const double deadline = now_seconds() + r->timeout;
+    const double deadline = wm_clock_seconds() + r->timeout;
     for (;;) {
-        const double left = deadline - now_seconds();
+        const double left = deadline - wm_clock_seconds();
         if (left <= 0.0)
             return wm_error_set(err, WM_ERR_IO, "%s: no answer within %.3g s while waiting for %s", r->name,
                                 r->timeout, what);
@@ -209,7 +202,7 @@ static WmStatus read_hello(WmRemote *r, WmError *err) {
         int_in(r, cJSON_GetArrayItem(image, 1), "image[1]", 1, REMOTE_SIDE_MAX, what, &width, err) ||
         int_in(r, cJSON_GetArrayItem(image, 2), "image[2]", 3, 3, what, &channels, err) ||
         int_in(r, field(hello, "action_dim"), "action_dim", 1, WM_EPISODE_ACTION_MAX, what, &action_dim, err) ||
-        (states != NULL && int_in(r, states, "state_dim", 0, REMOTE_STATE_MAX, what, &state_dim, err)))
+        (states != NULL && int_in(r, states, "state_dim", 0, WM_EPISODE_STATE_MAX, what, &state_dim, err)))
         goto done;
     if (hz != NULL && (!cJSON_IsNumber(hz) || !isfinite(hz->valuedouble) || hz->valuedouble < 0.0)) {
         wm_error_set(err, WM_ERR_FORMAT, "%s: message %ld (%s): \"control_hz\" must be a number >= 0", r->name,

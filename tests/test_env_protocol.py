@@ -173,4 +173,39 @@ r = run(WM, "eval", "--run", run_dir, "--env", f"tcp:127.0.0.1:{port}", "--episo
 check(r.returncode == 1 and "learned in exec:" in r.stderr, f"eval elsewhere is another task: {r.stderr.strip()}")
 p.kill()
 
+# Lose nothing: wm train killed (SIGKILL) while it records the seed episodes of a remote system, before any
+# checkpoint; the same command resumes, and every episode recorded before the kill is kept and joins the replay.
+run_dir = os.path.join(tmp, "killed")
+args = [WM, "train", "--run", run_dir, "--env", f"exec:{ENV} --control-hz 100", "--steps", "2", "--threads", "2"]
+for s in ONLINE + ["online.seed_episodes=6"]:
+    args += ["--set", s]
+p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+third = os.path.join(run_dir, "episodes", "episode_000002")
+deadline = time.time() + 120
+while not os.path.exists(third) and time.time() < deadline and p.poll() is None:
+    time.sleep(0.05)
+p.kill()
+p.wait()
+before = {name: open(os.path.join(run_dir, "episodes", name, "steps.csv")).read()
+          for name in os.listdir(os.path.join(run_dir, "episodes")) if not name.endswith(".tmp")}
+r = run(*args)
+after = os.listdir(os.path.join(run_dir, "episodes"))
+kept = all(name in after and open(os.path.join(run_dir, "episodes", name, "steps.csv")).read() == text
+           for name, text in before.items())
+check(len(before) >= 3 and kept and r.returncode == 0 and "recorded before a stop kept in the replay" in r.stderr,
+      f"kill -9 while seeding: the {len(before)} episodes recorded before it kept, the resume exits "
+      f"{r.returncode} with {len(after)}")
+
+# An episode recorded after the last checkpoint (as a kill between an episode and the next checkpoint leaves it):
+# the resume keeps it, where a simulated task's would be collected again.
+import shutil
+episodes_dir = os.path.join(run_dir, "episodes")
+names = sorted(n for n in os.listdir(episodes_dir) if n.startswith("episode_"))
+extra = os.path.join(episodes_dir, "episode_%06d" % len(names))
+shutil.copytree(os.path.join(episodes_dir, names[-1]), extra)
+args[args.index("--steps") + 1] = "4"
+r = run(*args)
+check(r.returncode == 0 and os.path.isdir(extra) and "1 episode recorded after the last checkpoint (a remote system's) kept in the replay" in r.stderr,
+      f"an episode after the checkpoint is kept: exit {r.returncode} {r.stderr.strip()[-300:]}")
+
 sys.exit(1 if failures else 0)

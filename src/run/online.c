@@ -110,7 +110,8 @@ static void streams_for_rank(Online *online, WmAgent *agent) {
 
 /* Episodes the last checkpoint does not count (from episode `known` on, and any half-written .tmp) were collected
  * by a start that was killed before it saved them; the streams restored from the checkpoint collect them again,
- * the same, so they go. Without this, the first of them would block the episode written in its place. */
+ * the same, so they go. Without this, the first of them would block the episode written in its place. A remote
+ * system's episodes cannot be collected again: they stay, and only half-written ones go. */
 static WmStatus forget_unsaved_episodes(const Online *online, long known, const WmTrainObserver *observer,
                                         WmError *err) {
     char **names = NULL;
@@ -122,8 +123,9 @@ static WmStatus forget_unsaved_episodes(const Online *online, long known, const 
         int end = 0;
         const size_t length = strlen(names[i]);
         const int half_written = length > 4 && strcmp(names[i] + length - 4, ".tmp") == 0;
-        if (half_written || (sscanf(names[i], "episode_%ld%n", &index, &end) == 1 && names[i][end] == '\0' &&
-                             index >= known)) {
+        const int unsaved = sscanf(names[i], "episode_%ld%n", &index, &end) == 1 && names[i][end] == '\0' &&
+                            index >= known;
+        if (half_written || (unsaved && online->env.remote == NULL)) {
             char path[WM_RUN_PATH_MAX + 300];
             snprintf(path, sizeof path, "%s/%s", online->episodes_dir, names[i]);
             fs_remove_shallow(path);
@@ -137,8 +139,26 @@ static WmStatus forget_unsaved_episodes(const Online *online, long known, const 
     return WM_OK;
 }
 
-/* A resumed run: its streams and episode count from the checkpoint, then the replay from this rank's episodes
- * (sorted, so in the order collected). */
+/* This rank's episodes (sorted, so in the order collected) into the replay and the counts. */
+static WmStatus read_back_episodes(Online *online, WmTrainer *t, WmError *err) {
+    WmDataset data;
+    WmFrameSize size = {WM_ENV_SIZE, WM_ENV_SIZE, 0};
+    char **listed = NULL;
+    int count = 0;
+    if (!fs_is_dir(online->episodes_dir) || dataset_list(online->episodes_dir, &listed, &count, err)) return err->status;
+    fs_free_list(listed, count);
+    if (count == 0) return WM_OK; /* a first start that recorded nothing */
+    if (dataset_read(online->episodes_dir, &size, 0, &data, err)) return err->status;
+    for (int i = 0; i < data.count && err->status == WM_OK; i++) {
+        count_episode(online, i, data.episodes[i].length);
+        replay_add(&t->replay, &data.episodes[i], err);
+    }
+    online->episodes = data.count;
+    dataset_free(&data);
+    return err->status;
+}
+
+/* A resumed run: its streams and episode count from the checkpoint, then the replay from this rank's episodes. */
 static WmStatus resume(Online *online, WmTrainer *t, WmAgent *agent, const WmTrainObserver *observer, WmError *err) {
     const WmRunPaths *paths = online->paths;
     WmSafetensors f;
@@ -154,19 +174,15 @@ static WmStatus resume(Online *online, WmTrainer *t, WmAgent *agent, const WmTra
         checkpoint_rng_read(&f, key, streams[i].rng, err);
     }
     safetensors_close(&f);
-    if (err->status || forget_unsaved_episodes(online, episodes, observer, err)) return err->status;
-    WmDataset data;
-    WmFrameSize size = {WM_ENV_SIZE, WM_ENV_SIZE, 0};
-    if (dataset_read(online->episodes_dir, &size, 0, &data, err)) return err->status;
-    for (int i = 0; i < data.count && err->status == WM_OK; i++) {
-        count_episode(online, i, data.episodes[i].length);
-        replay_add(&t->replay, &data.episodes[i], err);
-    }
-    online->episodes = data.count;
-    dataset_free(&data);
-    if (err->status == WM_OK && episodes != online->episodes)
+    if (err->status || forget_unsaved_episodes(online, episodes, observer, err) ||
+        read_back_episodes(online, t, err))
+        return err->status;
+    if (online->env.remote ? online->episodes < episodes : online->episodes != episodes)
         wm_error_set(err, WM_ERR_FORMAT, "%s: it knew %ld episodes, %s holds %ld", paths->latest, episodes,
                      online->episodes_dir, online->episodes);
+    else if (online->episodes > episodes)
+        train_note(observer, "%ld episode%s recorded after the last checkpoint (a remote system's) kept in the replay",
+                   online->episodes - episodes, wm_plural(online->episodes - episodes));
     return err->status;
 }
 
@@ -315,10 +331,17 @@ static WmStatus resume_or_seed(Online *online, WmError *err) {
                    online->episodes, wm_plural(online->episodes));
         return WM_OK;
     }
-    if (forget_unsaved_episodes(online, 0, online->observer, err)) return err->status;
+    /* A first start killed before its first checkpoint: a remote system's episodes from it are kept and count
+     * toward the seed episodes. */
+    if (forget_unsaved_episodes(online, 0, online->observer, err) ||
+        (online->env.remote && read_back_episodes(online, trainer, err)))
+        return err->status;
+    if (online->episodes > 0)
+        train_note(online->observer, "%ld episode%s recorded before a stop kept in the replay", online->episodes,
+                   wm_plural(online->episodes));
     WmRandomPolicy random = {&online->explore, env_action_dim(&online->env)};
     const WmPolicy seed_policy = policy_random(&random);
-    for (long i = 0; i < online->config->online.seed_episodes; i++)
+    for (long i = online->episodes; i < online->config->online.seed_episodes; i++)
         if (play_and_keep(online, trainer, &seed_policy, NULL, err)) return err->status;
     return WM_OK;
 }

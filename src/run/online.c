@@ -111,11 +111,14 @@ static void streams_for_rank(Online *online, WmAgent *agent) {
 /* Episodes the last checkpoint does not count (from episode `known` on, and any half-written .tmp) were collected
  * by a start that was killed before it saved them; the streams restored from the checkpoint collect them again,
  * the same, so they go. Without this, the first of them would block the episode written in its place. A remote
- * system's episodes cannot be collected again: they stay, and only half-written ones go. */
+ * system's episodes cannot be collected again: they stay, and only half-written ones go. *kept (may be NULL): the
+ * whole episodes left. */
 static WmStatus forget_unsaved_episodes(const Online *online, long known, const WmTrainObserver *observer,
-                                        WmError *err) {
+                                        long *kept, WmError *err) {
     char **names = NULL;
     int count = 0, forgotten = 0;
+    long whole = 0;
+    if (kept) *kept = 0;
     if (!fs_is_dir(online->episodes_dir)) return WM_OK;
     if (fs_list_dir(online->episodes_dir, &names, &count, err)) return err->status;
     for (int i = 0; i < count; i++) {
@@ -123,16 +126,19 @@ static WmStatus forget_unsaved_episodes(const Online *online, long known, const 
         int end = 0;
         const size_t length = strlen(names[i]);
         const int half_written = length > 4 && strcmp(names[i] + length - 4, ".tmp") == 0;
-        const int unsaved = sscanf(names[i], "episode_%ld%n", &index, &end) == 1 && names[i][end] == '\0' &&
-                            index >= known;
+        const int episode = sscanf(names[i], "episode_%ld%n", &index, &end) == 1 && names[i][end] == '\0';
+        const int unsaved = episode && index >= known;
         if (half_written || (unsaved && online->env.remote == NULL)) {
             char path[WM_RUN_PATH_MAX + 300];
             snprintf(path, sizeof path, "%s/%s", online->episodes_dir, names[i]);
             fs_remove_shallow(path);
             forgotten += !half_written;
+        } else {
+            whole += episode;
         }
     }
     fs_free_list(names, count);
+    if (kept) *kept = whole;
     if (forgotten)
         train_note(observer, "%d episode%s collected after the last checkpoint will be collected again", forgotten,
                    wm_plural(forgotten));
@@ -143,11 +149,6 @@ static WmStatus forget_unsaved_episodes(const Online *online, long known, const 
 static WmStatus read_back_episodes(Online *online, WmTrainer *t, WmError *err) {
     WmDataset data;
     WmFrameSize size = {WM_ENV_SIZE, WM_ENV_SIZE, 0};
-    char **listed = NULL;
-    int count = 0;
-    if (!fs_is_dir(online->episodes_dir) || dataset_list(online->episodes_dir, &listed, &count, err)) return err->status;
-    fs_free_list(listed, count);
-    if (count == 0) return WM_OK; /* a first start that recorded nothing */
     if (dataset_read(online->episodes_dir, &size, 0, &data, err)) return err->status;
     for (int i = 0; i < data.count && err->status == WM_OK; i++) {
         count_episode(online, i, data.episodes[i].length);
@@ -174,7 +175,7 @@ static WmStatus resume(Online *online, WmTrainer *t, WmAgent *agent, const WmTra
         checkpoint_rng_read(&f, key, streams[i].rng, err);
     }
     safetensors_close(&f);
-    if (err->status || forget_unsaved_episodes(online, episodes, observer, err) ||
+    if (err->status || forget_unsaved_episodes(online, episodes, observer, NULL, err) ||
         read_back_episodes(online, t, err))
         return err->status;
     if (online->env.remote ? online->episodes < episodes : online->episodes != episodes)
@@ -333,8 +334,9 @@ static WmStatus resume_or_seed(Online *online, WmError *err) {
     }
     /* A first start killed before its first checkpoint: a remote system's episodes from it are kept and count
      * toward the seed episodes. */
-    if (forget_unsaved_episodes(online, 0, online->observer, err) ||
-        (online->env.remote && read_back_episodes(online, trainer, err)))
+    long kept; /* none but a remote system's: a simulated task's unsaved episodes are forgotten */
+    if (forget_unsaved_episodes(online, 0, online->observer, &kept, err) ||
+        (kept > 0 && read_back_episodes(online, trainer, err)))
         return err->status;
     if (online->episodes > 0)
         train_note(online->observer, "%ld episode%s recorded before a stop kept in the replay", online->episodes,

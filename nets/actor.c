@@ -7,11 +7,21 @@ WmStatus actor_create(WmActor *a, const WmActorSection *c, int features, int act
     params_init(&a->params);
     const WmLayerStyle style = dense_style(c->activation, c->norm);
     a->features = features, a->actions = actions;
-    a->dist = (WmTanhNormal){(float)c->mean_scale, (float)c->init_std, (float)c->min_std};
+    a->dist = action_dist_from_config(c);
     if (mlp_declare(&a->net, &a->params, "actor", features, (int)c->units, (int)c->layers, 2 * actions, style,
                     err))
         return err->status;
     return params_allocate(&a->params, err);
+}
+
+void actor_init_params(WmActor *a, uint64_t seed) {
+    params_init_glorot(&a->params, seed);
+    if (a->dist.kind != WM_ACTION_BOUNDED_NORMAL) return;
+    /* DreamerV3 draws the policy's output layer at 1% of its scale, so every state starts at the same wide policy:
+     * mean about 0, std about min_std + 0.88 (max_std - min_std). */
+    const WmDense *out = &a->net.layers[a->net.count - 1];
+    float *w = params_value(&a->params, out->weight);
+    for (size_t i = 0; i < (size_t)out->in * out->out; i++) w[i] *= 0.01f;
 }
 
 WmStatus value_create(WmValue *v, const WmActorSection *c, int features, WmError *err) {
@@ -44,8 +54,8 @@ WmStatus actor_act(const WmActor *a, WmArena *arena, const float *features, cons
     if (mean == NULL) return arena_check(arena, err);
     float *std = mean + A, *u = std + A;
     if (mlp_forward(&a->net, &a->params, arena, outs, features, 1, err) == WM_OK) {
-        if (eps == NULL && density_mode) tanh_normal_density_mode(&a->dist, outs[a->net.count - 1], action, 1, A);
-        else tanh_normal_forward(&a->dist, outs[a->net.count - 1], eps, mean, std, u, action, 1, A);
+        if (eps == NULL && density_mode) action_dist_mode(&a->dist, outs[a->net.count - 1], action, 1, A);
+        else action_dist_forward(&a->dist, outs[a->net.count - 1], eps, mean, std, u, action, 1, A);
     }
     arena_rewind(arena, mark);
     return err->status;

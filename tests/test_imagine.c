@@ -45,7 +45,7 @@ typedef struct {
 /* slow_target: the returns bootstrap from a frozen copy of the value, so a perturbed value moves its prediction
  * and not the target it regresses onto (the stop-gradient the value loss has). */
 static void make_fixture_full(Fixture *f, const char *gradient, int slow_target, int continue_head, int members,
-                              int twohot, float slow_regularizer, int v3_layers) {
+                              int twohot, float slow_regularizer, int v3_layers, int bounded) {
     memset(f, 0, sizeof *f);
     WmConfig c;
     tiny_config(&c, gradient);
@@ -54,6 +54,9 @@ static void make_fixture_full(Fixture *f, const char *gradient, int slow_target,
         c.model.norm = c.actor.norm = WM_NORM_LAYER;
     }
     if (twohot) c.model.reward_head = c.actor.value_head = WM_REGRESSION_TWOHOT;
+    /* A narrow bounded Normal keeps every imagined sample off the clip's kink, where central differences would step
+     * across it (the clip's own gradient is checked with the distribution alone). */
+    if (bounded) c.actor.distribution = WM_ACTION_BOUNDED_NORMAL, c.actor.min_std = 0.05, c.actor.max_std = 0.15;
     c.actor.slow_regularizer = slow_regularizer;
     c.actor.slow_target = slow_target;
     c.model.continue_head = continue_head;
@@ -88,7 +91,7 @@ static void make_fixture_full(Fixture *f, const char *gradient, int slow_target,
 }
 
 static void make_fixture_with(Fixture *f, const char *gradient, int slow_target, int continue_head, int members) {
-    make_fixture_full(f, gradient, slow_target, continue_head, members, 0, 0.0f, 0);
+    make_fixture_full(f, gradient, slow_target, continue_head, members, 0, 0.0f, 0, 0);
 }
 
 static void make_fixture(Fixture *f, const char *gradient, int slow_target) {
@@ -145,15 +148,16 @@ static void check_tensors(Fixture *f, WmParams *p, int value, const char *what) 
  * every head's prior and reward; and returns normalised by a running percentile range of 4. */
 static const struct {
     const char *what;
-    int slow_target, continue_head, members, normalized, twohot, v3_layers;
+    int slow_target, continue_head, members, normalized, twohot, v3_layers, bounded;
 } ACTOR_VARIANTS[] = {
-    {"actor loss (dynamics)", 0, 0, 1, 0, 0, 0},
-    {"actor loss (dynamics, slow value)", 1, 0, 1, 0, 0, 0},
-    {"actor loss (continue head)", 0, 1, 1, 0, 0, 0},
-    {"actor loss (ensemble penalty)", 0, 0, 3, 0, 0, 0},
-    {"actor loss (returns normalised)", 0, 0, 1, 1, 0, 0},
-    {"actor loss (twohot reward and value, ensemble penalty)", 1, 0, 3, 0, 1, 0},
-    {"actor loss (SiLU and LayerNorm in the model, the actor and the value)", 1, 1, 3, 0, 1, 1},
+    {"actor loss (dynamics)", 0, 0, 1, 0, 0, 0, 0},
+    {"actor loss (dynamics, slow value)", 1, 0, 1, 0, 0, 0, 0},
+    {"actor loss (continue head)", 0, 1, 1, 0, 0, 0, 0},
+    {"actor loss (ensemble penalty)", 0, 0, 3, 0, 0, 0, 0},
+    {"actor loss (returns normalised)", 0, 0, 1, 1, 0, 0, 0},
+    {"actor loss (twohot reward and value, ensemble penalty)", 1, 0, 3, 0, 1, 0, 0},
+    {"actor loss (SiLU and LayerNorm in the model, the actor and the value)", 1, 1, 3, 0, 1, 1, 0},
+    {"actor loss (DreamerV3's bounded Normal)", 0, 0, 1, 0, 0, 0, 1},
 };
 
 /* actor.return_normalization with running percentiles -1.5 and 2.5: the return term is divided by 4. */
@@ -164,7 +168,8 @@ static void normalize_returns(Fixture *f) {
 START_TEST(actor_gradient_matches_central_differences) {
     Fixture f;
     make_fixture_full(&f, "dynamics", ACTOR_VARIANTS[_i].slow_target, ACTOR_VARIANTS[_i].continue_head,
-                      ACTOR_VARIANTS[_i].members, ACTOR_VARIANTS[_i].twohot, 0.0f, ACTOR_VARIANTS[_i].v3_layers);
+                      ACTOR_VARIANTS[_i].members, ACTOR_VARIANTS[_i].twohot, 0.0f, ACTOR_VARIANTS[_i].v3_layers,
+                      ACTOR_VARIANTS[_i].bounded);
     if (ACTOR_VARIANTS[_i].normalized) normalize_returns(&f);
     check_tensors(&f, &f.im.actor.params, 0, ACTOR_VARIANTS[_i].what);
     free_fixture(&f);
@@ -232,7 +237,7 @@ START_TEST(value_gradient_matches_central_differences) {
     static const char *const WHAT[4] = {"value loss", "value loss (twohot)", "value loss (slow regulariser)",
                                         "value loss (twohot, slow regulariser)"};
     Fixture f;
-    make_fixture_full(&f, "dynamics", 1, 0, 1, _i % 2, _i >= 2 ? 0.8f : 0.0f, 0);
+    make_fixture_full(&f, "dynamics", 1, 0, 1, _i % 2, _i >= 2 ? 0.8f : 0.0f, 0, 0);
     for (size_t i = 0; _i >= 2 && i < f.im.value.params.total; i++) f.im.value_target.value[i] *= 0.7f;
     check_tensors(&f, &f.im.value.params, 1, WHAT[_i]);
     free_fixture(&f);
@@ -258,10 +263,10 @@ START_TEST(imagination_leaves_the_world_model_gradients_alone) {
 }
 END_TEST
 
-/* ---- the tanh-Normal alone ---- */
+/* ---- each action distribution alone ---- */
 
 typedef struct {
-    WmTanhNormal dist;
+    WmActionDist dist;
     float raw[2 * 3 * 2], eps[3 * 2], mean[6], std[6], u[6], action[6], entropy[3], log_prob[3];
     float draw[12], daction[6], dentropy[3], dlog_prob[3];
     float fixed_u[6]; /* for the score function: u held where it was */
@@ -271,66 +276,99 @@ enum { DB = 3, DA = 2 };
 
 static void dist_forward(void *ctx) {
     Dist *d = ctx;
-    tanh_normal_forward(&d->dist, d->raw, d->eps, d->mean, d->std, d->u, d->action, DB, DA);
-    tanh_normal_entropy(d->std, d->u, d->eps, d->entropy, DB, DA);
+    action_dist_forward(&d->dist, d->raw, d->eps, d->mean, d->std, d->u, d->action, DB, DA);
+    action_dist_entropy(&d->dist, d->std, d->u, d->eps, d->entropy, DB, DA);
 }
 
 static void dist_backward(void *ctx) {
     Dist *d = ctx;
-    tanh_normal_backward(&d->dist, d->raw, d->std, d->u, d->eps, d->daction, d->dentropy, d->draw, DB, DA);
+    action_dist_backward(&d->dist, d->raw, d->std, d->u, d->eps, d->daction, d->dentropy, d->draw, DB, DA);
 }
 
 /* log pi(fixed_u) as a function of raw: eps follows from u = mean + std eps. */
 static void score_forward(void *ctx) {
     Dist *d = ctx;
     float eps[6];
-    tanh_normal_forward(&d->dist, d->raw, NULL, d->mean, d->std, d->u, d->action, DB, DA);
+    action_dist_forward(&d->dist, d->raw, NULL, d->mean, d->std, d->u, d->action, DB, DA);
     for (int i = 0; i < DB * DA; i++) eps[i] = (d->fixed_u[i] - d->mean[i]) / d->std[i], d->u[i] = d->fixed_u[i];
     memcpy(d->eps, eps, sizeof eps);
-    tanh_normal_log_prob(d->std, d->u, d->eps, d->log_prob, DB, DA);
+    action_dist_log_prob(&d->dist, d->std, d->u, d->eps, d->log_prob, DB, DA);
 }
 
 static void score_backward(void *ctx) {
     Dist *d = ctx;
-    tanh_normal_log_prob_backward(&d->dist, d->raw, d->std, d->eps, d->dlog_prob, d->draw, DB, DA);
+    action_dist_log_prob_backward(&d->dist, d->raw, d->std, d->eps, d->dlog_prob, d->draw, DB, DA);
+}
+
+/* The sample and the entropy (pathwise), then the log-probability with the sample held (the score function). */
+static void check_action_dist(Dist *d, const char *name, float raw_scale) {
+    fill_normal(d->raw, 12, raw_scale, 21);
+    fill_normal(d->eps, 6, 1.0f, 22);
+    GcProblem g;
+    memset(&g, 0, sizeof g);
+    g.ctx = d, g.forward = dist_forward, g.backward = dist_backward;
+    g.inputs[0] = (GcInput){"raw", d->raw, d->draw, 12};
+    g.input_count = 1;
+    g.outputs[0] = (GcOutput){d->action, d->daction, 6};
+    g.outputs[1] = (GcOutput){d->entropy, d->dentropy, 3};
+    g.output_count = 2;
+    g.eps = 1e-3, g.atol = 1e-4, g.rtol = 1e-2, g.max_checks = 12;
+    char report[256];
+    ck_assert_msg(gradcheck_run(&g, report, sizeof report) == 0, "%s sample and entropy: %s", name, report);
+    dist_forward(d);
+    memcpy(d->fixed_u, d->u, sizeof d->fixed_u);
+    memset(&g, 0, sizeof g);
+    g.ctx = d, g.forward = score_forward, g.backward = score_backward;
+    g.inputs[0] = (GcInput){"raw", d->raw, d->draw, 12};
+    g.input_count = 1;
+    g.outputs[0] = (GcOutput){d->log_prob, d->dlog_prob, 3};
+    g.output_count = 1;
+    g.eps = 1e-3, g.atol = 1e-4, g.rtol = 1e-2, g.max_checks = 12;
+    ck_assert_msg(gradcheck_run(&g, report, sizeof report) == 0, "%s log-probability: %s", name, report);
+    dist_forward(d);
+    action_dist_log_prob(&d->dist, d->std, d->u, d->eps, d->log_prob, DB, DA);
 }
 
 START_TEST(tanh_normal_gradients_match_central_differences) {
     Dist d;
     memset(&d, 0, sizeof d);
-    d.dist = (WmTanhNormal){5.0f, 2.0f, 1e-4f};
-    fill_normal(d.raw, 12, 1.0f, 21);
-    fill_normal(d.eps, 6, 1.0f, 22);
-    GcProblem g;
-    memset(&g, 0, sizeof g);
-    g.ctx = &d, g.forward = dist_forward, g.backward = dist_backward;
-    g.inputs[0] = (GcInput){"raw", d.raw, d.draw, 12};
-    g.input_count = 1;
-    g.outputs[0] = (GcOutput){d.action, d.daction, 6};
-    g.outputs[1] = (GcOutput){d.entropy, d.dentropy, 3};
-    g.output_count = 2;
-    g.eps = 1e-3, g.atol = 1e-4, g.rtol = 1e-2, g.max_checks = 12;
-    char report[256];
-    ck_assert_msg(gradcheck_run(&g, report, sizeof report) == 0, "tanh-Normal sample and entropy: %s", report);
-    /* The score function, u held fixed. */
-    dist_forward(&d);
-    memcpy(d.fixed_u, d.u, sizeof d.fixed_u);
-    memset(&g, 0, sizeof g);
-    g.ctx = &d, g.forward = score_forward, g.backward = score_backward;
-    g.inputs[0] = (GcInput){"raw", d.raw, d.draw, 12};
-    g.input_count = 1;
-    g.outputs[0] = (GcOutput){d.log_prob, d.dlog_prob, 3};
-    g.output_count = 1;
-    g.eps = 1e-3, g.atol = 1e-4, g.rtol = 1e-2, g.max_checks = 12;
-    ck_assert_msg(gradcheck_run(&g, report, sizeof report) == 0, "tanh-Normal log-probability: %s", report);
+    d.dist = (WmActionDist){WM_ACTION_TANH_NORMAL, {5.0f, 2.0f, 1e-4f}, {0.0f, 0.0f}};
+    check_action_dist(&d, "tanh-Normal", 1.0f);
     /* The entropy estimate is -log pi at the sample, and log(1 - tanh^2) stays finite far out. */
-    dist_forward(&d);
-    tanh_normal_log_prob(d.std, d.u, d.eps, d.log_prob, DB, DA);
     for (int b = 0; b < DB; b++) ck_assert_float_eq_tol(d.log_prob[b], -d.entropy[b], 1e-5);
     float far_raw[4] = {40.0f, -40.0f, 0.0f, 0.0f}, zero_eps[2] = {0, 0}, e[1];
-    tanh_normal_forward(&d.dist, far_raw, zero_eps, d.mean, d.std, d.u, d.action, 1, 2);
-    tanh_normal_entropy(d.std, d.u, zero_eps, e, 1, 2);
+    action_dist_forward(&d.dist, far_raw, zero_eps, d.mean, d.std, d.u, d.action, 1, 2);
+    action_dist_entropy(&d.dist, d.std, d.u, zero_eps, e, 1, 2);
     ck_assert(isfinite(e[0]));
+}
+END_TEST
+
+/* DreamerV3's bounded Normal: its gradients, its std inside the bounds, its clipped sample, its closed-form entropy
+ * (H + log pi(u) = sum_i (1 - eps_i^2) / 2), and a mode that is the mean. */
+START_TEST(bounded_normal_gradients_match_central_differences) {
+    Dist d;
+    memset(&d, 0, sizeof d);
+    d.dist = (WmActionDist){WM_ACTION_BOUNDED_NORMAL, {0.0f, 0.0f, 0.0f}, {0.1f, 1.0f}};
+    check_action_dist(&d, "bounded Normal", 2.0f); /* means near the bounds */
+    int clipped = 0;
+    for (int b = 0; b < DB; b++) {
+        double half = 0.0;
+        for (int i = 0; i < DA; i++) {
+            const int at = b * DA + i;
+            half += 0.5 * (1.0 - (double)d.eps[at] * d.eps[at]);
+            ck_assert(d.std[at] >= 0.1f && d.std[at] <= 1.0f && fabsf(d.action[at]) <= 1.0f);
+            clipped += fabsf(d.u[at]) > 1.0f;
+        }
+        ck_assert_double_eq_tol(d.entropy[b] + d.log_prob[b], half, 1e-5);
+    }
+    ck_assert_msg(clipped > 0, "the draws should reach past a bound, to check the clip's gradient");
+    float mode[6];
+    action_dist_mode(&d.dist, d.raw, mode, DB, DA);
+    action_dist_forward(&d.dist, d.raw, NULL, d.mean, d.std, d.u, d.action, DB, DA);
+    for (int i = 0; i < DB * DA; i++) {
+        ck_assert_float_eq(mode[i], d.action[i]);
+        ck_assert_float_eq(mode[i], d.mean[i]);
+    }
 }
 END_TEST
 
@@ -341,14 +379,14 @@ static double log_density_in_u(double u, double m, double s) {
 }
 
 START_TEST(tanh_normal_density_mode_is_the_likeliest_action) {
-    const WmTanhNormal dist = {5.0f, 5.0f, 1e-4f};
+    const WmActionDist dist = {WM_ACTION_TANH_NORMAL, {5.0f, 5.0f, 1e-4f}, {0.0f, 0.0f}};
     const float shift = logf(expf(5.0f) - 1.0f);
     const float cases[][2] = {{0.0f, -8.0f}, {1.2f, -8.0f}, {0.4f, 0.0f}, {-0.4f, 0.0f}, {2.0f, -1.0f}, {-3.0f, 1.0f},
                               {0.05f, -3.0f}, {4.0f, 2.0f}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         const float raw[2] = {cases[c][0], cases[c][1]};
         float action;
-        tanh_normal_density_mode(&dist, raw, &action, 1, 1);
+        action_dist_mode(&dist, raw, &action, 1, 1);
         const double m = 5.0 * tanh(raw[0] / 5.0), s = log1p(exp(raw[1] + shift)) + 1e-4;
         double best = -1e300, best_u = 0.0;
         for (double u = m - 40.0; u <= m + 40.0; u += 1e-4)
@@ -375,12 +413,12 @@ START_TEST(the_reported_std_is_the_actors) {
     WmImagineLosses l;
     WmError err = {0};
     ck_assert(imagine_losses_forward(&f.im, &f.model, f.h, f.z, &l, &err) == WM_OK);
-    const double expected = f.im.actor.dist.init_std + f.im.actor.dist.min_std;
+    const double expected = f.im.actor.dist.tanh.init_std + f.im.actor.dist.tanh.min_std;
     ck_assert_msg(fabs(l.std - expected) < 1e-5, "std %g, expected %g", l.std, expected);
     for (int a = 0; a < ACTIONS; a++) bias[ACTIONS + a] = 2.0f; /* std = softplus(2 + shift) + min_std */
     ck_assert(imagine_losses_forward(&f.im, &f.model, f.h, f.z, &l, &err) == WM_OK);
-    const double shift = log(exp(f.im.actor.dist.init_std) - 1.0);
-    const double wider = log1p(exp(2.0 + shift)) + f.im.actor.dist.min_std;
+    const double shift = log(exp(f.im.actor.dist.tanh.init_std) - 1.0);
+    const double wider = log1p(exp(2.0 + shift)) + f.im.actor.dist.tanh.min_std;
     ck_assert_msg(fabs(l.std - wider) < 1e-5, "std %g, expected %g", l.std, wider);
     free_fixture(&f);
 }
@@ -391,6 +429,7 @@ int main(void) {
     TCase *tc = tcase_create("imagine");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, tanh_normal_gradients_match_central_differences);
+    tcase_add_test(tc, bounded_normal_gradients_match_central_differences);
     tcase_add_test(tc, tanh_normal_density_mode_is_the_likeliest_action);
     tcase_add_loop_test(tc, actor_gradient_matches_central_differences, 0,
                         (int)(sizeof ACTOR_VARIANTS / sizeof ACTOR_VARIANTS[0]));

@@ -36,6 +36,8 @@ static const ConfigChoice GRADIENTS[] = {{"dynamics", WM_GRADIENT_DYNAMICS}, {"r
                                           {"bf16", WM_PRECISION_BF16}, {0}},
                           LATENTS[] = {{"gaussian", WM_LATENT_GAUSSIAN}, {"categorical", WM_LATENT_CATEGORICAL}, {0}},
                           REGRESSIONS[] = {{"gaussian", WM_REGRESSION_GAUSSIAN}, {"twohot", WM_REGRESSION_TWOHOT}, {0}},
+                          ACTION_DISTS[] = {{"tanh_normal", WM_ACTION_TANH_NORMAL},
+                                            {"bounded_normal", WM_ACTION_BOUNDED_NORMAL}, {0}},
                           ACTOR_MODES[] = {{"mean", WM_ACTOR_MODE_MEAN}, {"density", WM_ACTOR_MODE_DENSITY}, {0}};
 
 #define AT(field) offsetof(WmConfig, field)
@@ -207,9 +209,15 @@ static const ConfigKey KEYS[] = {
      NULL},
     {"actor.slow_regularizer", KEY_FLOAT, AT(actor.slow_regularizer), 0, 1e6, "0.0",
      "weight of the value's regression onto the slow value's prediction, beside the returns (DreamerV3: 1)", NULL},
+    {"actor.distribution", KEY_CHOICE, AT(actor.distribution), 0, 0, "tanh_normal",
+     "tanh_normal (Dreamer: a Normal squashed by tanh) or bounded_normal (DreamerV3: a Normal with mean tanh(m), std "
+     "in [actor.min_std, actor.max_std], its sample clipped to [-1, 1])",
+     ACTION_DISTS},
     {"actor.init_std", KEY_FLOAT, AT(actor.init_std), 1e-3, 100, "1.0", "the action distribution's starting std", NULL},
     {"actor.mean_scale", KEY_FLOAT, AT(actor.mean_scale), 1e-3, 100, "2.0", "mean = scale tanh(raw / scale)", NULL},
     {"actor.min_std", KEY_FLOAT, AT(actor.min_std), 0, 10, "0.0001", "floor of the action distribution's std", NULL},
+    {"actor.max_std", KEY_FLOAT, AT(actor.max_std), 1e-3, 10, "1.0",
+     "ceiling of the bounded Normal's std (DreamerV3: 1; its floor actor.min_std: 0.1)", NULL},
     {"actor.variance_penalty", KEY_FLOAT, AT(actor.variance_penalty), 0, 1e9, "0.0",
      "subtract this times the ensemble members' reward variance from every imagined reward", NULL},
 };
@@ -457,6 +465,9 @@ WmStatus config_validate(const WmConfig *config, WmError *err) {
     if ((config->plan.actor_candidates > 0 || config->plan.value_bootstrap) && !config->actor.enabled)
         return wm_error_set(err, WM_ERR_ARG, "plan.%s: needs actor.enabled: true",
                             config->plan.actor_candidates > 0 ? "actor_candidates" : "value_bootstrap");
+    if (config->actor.distribution == WM_ACTION_BOUNDED_NORMAL && config->actor.max_std <= config->actor.min_std)
+        return wm_error_set(err, WM_ERR_ARG, "actor.max_std: %g is not above actor.min_std = %g", config->actor.max_std,
+                            config->actor.min_std);
     if (config->plan.actor_candidates >= config->plan.candidates)
         return wm_error_set(err, WM_ERR_ARG,
                             "plan.actor_candidates: %ld leaves none of plan.candidates = %ld to the search",

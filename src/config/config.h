@@ -29,6 +29,8 @@ typedef enum { WM_PLAN_SHOOTING, WM_PLAN_CEM, WM_PLAN_MPPI, WM_PLAN_ACTOR } WmPl
 typedef enum { WM_PROPAGATION_EACH, WM_PROPAGATION_RANDOM } WmPropagationChoice;
 typedef enum { WM_ACTOR_MODE_MEAN, WM_ACTOR_MODE_DENSITY } WmActorModeChoice;
 typedef enum { WM_GRADIENT_DYNAMICS, WM_GRADIENT_REINFORCE } WmGradientChoice;
+/* actor.distribution: the policy over continuous actions (ops/action_dist.h). */
+typedef enum { WM_ACTION_TANH_NORMAL, WM_ACTION_BOUNDED_NORMAL } WmActionDistChoice;
 /* model.latent: the stochastic state's distribution (nets/latent.h). */
 typedef enum { WM_LATENT_GAUSSIAN, WM_LATENT_CATEGORICAL } WmLatentChoice;
 /* model.reward_head, actor.value_head: how a head's output is read as a number (nets/regression.h). */
@@ -83,7 +85,9 @@ typedef struct {
     long target_every;                    /* updates between refreshes of the slow value */
     double slow_mix;                      /* each refresh moves the slow value this share of the way (1: a copy) */
     double slow_regularizer;              /* weight of the value's pull toward the slow value (DreamerV3: 1) */
-    double init_std, mean_scale, min_std; /* the tanh-Normal's shape */
+    WmActionDistChoice distribution;      /* tanh_normal (Dreamer) or bounded_normal (DreamerV3) */
+    double init_std, mean_scale;          /* the tanh-Normal's shape */
+    double min_std, max_std;              /* the std's floor (both), and the bounded Normal's ceiling */
     double variance_penalty;              /* lambda x the ensemble members' reward variance, per imagined step */
 } WmActorSection;
 

@@ -42,7 +42,7 @@ WmStatus actor_proposal_fill(void *ctx, float *candidates, int count, WmError *e
         concat_forward(features, parts, widths, 2, count);
         rng_fill_normal(&p->rng, eps, (size_t)count * A, 0.0f, 1.0f);
         if (mlp_forward(&p->actor->net, &p->actor->params, arena, outs, features, count, err)) return err->status;
-        tanh_normal_forward(&p->actor->dist, outs[p->actor->net.count - 1], eps, mean, std, u, action, count, A);
+        action_dist_forward(&p->actor->dist, outs[p->actor->net.count - 1], eps, mean, std, u, action, count, A);
         for (int n = 0; n < count; n++)
             memcpy(candidates + ((size_t)n * horizon + t) * A, action + (size_t)n * A, (size_t)A * sizeof *action);
         if (rssm_step_forward(r, &m->params, &step, h, z, action, err)) return err->status;

@@ -29,7 +29,7 @@ WmStatus imagine_create(WmImagination *im, const WmConfig *c, const WmWorldModel
     if (actor_create(&im->actor, &c->actor, F, m->action_dim, err) || value_create(&im->value, &c->actor, F, err))
         return err->status;
     const uint64_t seed = (uint64_t)c->run.seed;
-    params_init_glorot(&im->actor.params, seed);
+    actor_init_params(&im->actor, seed);
     params_init_glorot(&im->value.params, seed);
     regression_init(&im->value.out, &im->value.net, &im->value.params);
     const float lr[2] = {(float)c->actor.learning_rate, (float)c->actor.value_learning_rate};
@@ -176,9 +176,9 @@ WmStatus imagine_rollout_forward(WmImagination *im, const WmWorldModel *m, const
         if (x->entropy == NULL) return arena_check(arena, err);
         x->std = x->mean + (size_t)N * A, x->u = x->std + (size_t)N * A, x->action = x->u + (size_t)N * A;
         const float *eps = action_noise + (size_t)k * N * A;
-        tanh_normal_forward(&im->actor.dist, x->actor_outs[im->actor.net.count - 1], eps, x->mean, x->std, x->u,
+        action_dist_forward(&im->actor.dist, x->actor_outs[im->actor.net.count - 1], eps, x->mean, x->std, x->u,
                             x->action, N, A);
-        tanh_normal_entropy(x->std, x->u, eps, x->entropy, N, A);
+        action_dist_entropy(&im->actor.dist, x->std, x->u, eps, x->entropy, N, A);
         Imagined *next = &s[k + 1];
         float *z = NULL;
         if (rssm_step_alloc(&m->rssm, arena, &next->step, N, err)) return err->status;
@@ -206,8 +206,8 @@ WmStatus imagine_rollout_backward_reinforce(WmImagination *im, const Imagined *s
         float *draw = arena_alloc_zero(arena, (size_t)N * 2 * A * sizeof(float));
         if (draw == NULL) return arena_check(arena, err);
         const float *eps = im->noise + (size_t)k * N * A, *raw = s[k].actor_outs[last];
-        tanh_normal_log_prob_backward(&im->actor.dist, raw, s[k].std, eps, AT(dlog_prob, k), draw, N, A);
-        tanh_normal_backward(&im->actor.dist, raw, s[k].std, s[k].u, eps, NULL, AT(dentropy, k), draw, N, A);
+        action_dist_log_prob_backward(&im->actor.dist, raw, s[k].std, eps, AT(dlog_prob, k), draw, N, A);
+        action_dist_backward(&im->actor.dist, raw, s[k].std, s[k].u, eps, NULL, AT(dentropy, k), draw, N, A);
         if (mlp_backward(&im->actor.net, &im->actor.params, arena, NULL, draw, s[k].features, s[k].actor_outs, N, err))
             return err->status;
         arena_rewind(arena, mark);
@@ -255,7 +255,7 @@ WmStatus imagine_rollout_backward_dynamics(WmImagination *im, const WmWorldModel
         }
         if (k < steps) {
             const float *eps = im->noise + (size_t)k * N * A;
-            tanh_normal_backward(&im->actor.dist, x->actor_outs[last], x->std, x->u, eps, daction, AT(g->entropy, k),
+            action_dist_backward(&im->actor.dist, x->actor_outs[last], x->std, x->u, eps, daction, AT(g->entropy, k),
                                  draw, N, A);
             if (mlp_backward(&im->actor.net, &im->actor.params, arena, k ? dfeatures : NULL, draw, x->features,
                              x->actor_outs, N, err))

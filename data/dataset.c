@@ -69,7 +69,15 @@ WmStatus dataset_read_share(const char *dir, WmFrameSize *size, int skip_bad, co
     for (int i = 0; i < listed && status == WM_OK; i++) {
         if (!in_share(share, i, listed)) continue;
         WmError episode_err = {0};
-        if (episode_read(paths[i], size, &dataset->episodes[dataset->count], &episode_err) == WM_OK) {
+        WmEpisode *read = &dataset->episodes[dataset->count];
+        if (episode_read(paths[i], size, read, &episode_err) == WM_OK && dataset->count > 0 &&
+            (read->action_dim != dataset->episodes[0].action_dim || read->state_dim != dataset->episodes[0].state_dim)) {
+            wm_error_set(&episode_err, WM_ERR_FORMAT, "%s: %d actions and %d state numbers per step, the first episode "
+                         "has %d and %d", paths[i], read->action_dim, read->state_dim, dataset->episodes[0].action_dim,
+                         dataset->episodes[0].state_dim);
+            episode_free(read);
+        }
+        if (episode_err.status == WM_OK) {
             /* Size is fixed by the first episode unless the caller asked for one. */
             if (size->height == 0) size->height = dataset->episodes[0].height, size->width = dataset->episodes[0].width;
             dataset->count++;
@@ -103,6 +111,7 @@ uint64_t dataset_fingerprint(const WmDataset *d) {
         hash = hash_fnv1a(hash, x->frames, episode_frame_bytes(x) * x->length);
         hash = hash_fnv1a(hash, x->actions, (size_t)x->length * x->action_dim * sizeof(float));
         hash = hash_fnv1a(hash, x->rewards, (size_t)x->length * sizeof(float));
+        if (x->state_dim) hash = hash_fnv1a(hash, x->states, (size_t)x->length * x->state_dim * sizeof(float));
     }
     return hash;
 }

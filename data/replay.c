@@ -4,15 +4,17 @@
 #include <string.h>
 
 WmStatus replay_batch_alloc(WmReplayBatch *batch, int batch_size, int length, int height, int width, int action_dim,
-                            WmError *err) {
+                            int state_dim, WmError *err) {
     const size_t rows = (size_t)batch_size * length;
-    *batch = (WmReplayBatch){.batch = batch_size, .length = length};
+    *batch = (WmReplayBatch){.batch = batch_size, .length = length, .state_dim = state_dim};
+    if (state_dim > 0) batch->states = malloc(rows * state_dim * sizeof(float));
     batch->frames = malloc(rows * height * width * 3);
     batch->actions = malloc(rows * action_dim * sizeof(float) + 1);
     batch->rewards = malloc(rows * sizeof(float));
     batch->is_first = malloc(rows);
     batch->is_terminal = malloc(rows);
-    if (!batch->frames || !batch->actions || !batch->rewards || !batch->is_first || !batch->is_terminal) {
+    if (!batch->frames || !batch->actions || !batch->rewards || !batch->is_first || !batch->is_terminal ||
+        (state_dim > 0 && !batch->states)) {
         replay_batch_free(batch);
         return wm_error_set(err, WM_ERR_NOMEM, "out of memory for a %d x %d batch", batch_size, length);
     }
@@ -21,11 +23,12 @@ WmStatus replay_batch_alloc(WmReplayBatch *batch, int batch_size, int length, in
 
 void replay_batch_free(WmReplayBatch *batch) {
     free(batch->frames), free(batch->actions), free(batch->rewards), free(batch->is_first), free(batch->is_terminal);
+    free(batch->states);
     memset(batch, 0, sizeof *batch);
 }
 
 void replay_batch_put_chunk(WmReplayBatch *batch, int column, const WmEpisode *episode, long start) {
-    const int B = batch->batch, A = episode->action_dim;
+    const int B = batch->batch, A = episode->action_dim, S = batch->state_dim;
     const size_t frame_bytes = episode_frame_bytes(episode);
     for (int t = 0; t < batch->length; t++) {
         const long src = start + t;
@@ -35,6 +38,7 @@ void replay_batch_put_chunk(WmReplayBatch *batch, int column, const WmEpisode *e
         batch->rewards[dst] = episode->rewards[src];
         batch->is_first[dst] = t == 0 ? 1 : episode->is_first[src];
         batch->is_terminal[dst] = episode->is_terminal[src];
+        if (S) memcpy(batch->states + dst * S, episode->states + src * S, (size_t)S * sizeof(float));
     }
 }
 
@@ -63,11 +67,12 @@ WmStatus replay_add(WmReplay *replay, WmEpisode *episode, WmError *err) {
                             episode->length, replay->capacity_frames);
     if (replay->episodes_added > 0 &&
         (episode->height != replay->height || episode->width != replay->width ||
-         episode->action_dim != replay->action_dim))
+         episode->action_dim != replay->action_dim || episode->state_dim != replay->state_dim))
         return wm_error_set(err, WM_ERR_FORMAT,
-                            "replay: episode is %dx%d with %d actions, the store holds %dx%d with %d actions",
-                            episode->width, episode->height, episode->action_dim, replay->width, replay->height,
-                            replay->action_dim);
+                            "replay: episode is %dx%d with %d actions and %d state numbers, the store holds %dx%d "
+                            "with %d and %d",
+                            episode->width, episode->height, episode->action_dim, episode->state_dim, replay->width,
+                            replay->height, replay->action_dim, replay->state_dim);
     while (replay->frames + episode->length > replay->capacity_frames) evict_oldest(replay);
     if (replay->count == replay->slots) {
         int slots = replay->slots ? 2 * replay->slots : 64;
@@ -76,6 +81,7 @@ WmStatus replay_add(WmReplay *replay, WmEpisode *episode, WmError *err) {
         replay->episodes = grown, replay->slots = slots;
     }
     replay->height = episode->height, replay->width = episode->width, replay->action_dim = episode->action_dim;
+    replay->state_dim = episode->state_dim;
     replay->episodes[replay->count++] = *episode;
     replay->frames += episode->length;
     replay->episodes_added++;

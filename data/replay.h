@@ -14,6 +14,7 @@
 typedef struct {
     long capacity_frames;
     int height, width, action_dim; /* fixed by the first episode added */
+    int state_dim;                 /* likewise: 0 when the episodes carry no states */
     WmEpisode *episodes;           /* oldest first; owned */
     int count, slots;
     long frames;         /* frames held now */
@@ -29,11 +30,13 @@ typedef struct {
     float *rewards;    /* (L, B): the reward received on arriving at each frame */
     uint8_t *is_first; /* (L, B) */
     uint8_t *is_terminal; /* (L, B) */
+    int state_dim;        /* S */
+    float *states;        /* (L, B, S); NULL when S = 0 */
 } WmReplayBatch;
 
-/* Buffers for B x L steps of H x W frames and A actions. */
+/* Buffers for B x L steps of H x W frames, A actions and S state numbers. */
 WmStatus replay_batch_alloc(WmReplayBatch *batch, int batch_size, int length, int height, int width, int action_dim,
-                            WmError *err);
+                            int state_dim, WmError *err);
 void replay_batch_free(WmReplayBatch *batch);
 /* Copies L steps of `episode` from `start` into batch column `column` (the episode holds start + L frames). */
 void replay_batch_put_chunk(WmReplayBatch *batch, int column, const WmEpisode *episode, long start);
@@ -42,7 +45,7 @@ void replay_init(WmReplay *replay, long capacity_frames);
 void replay_free(WmReplay *replay);
 
 /* Takes ownership of *episode (it is cleared). Evicts the oldest episodes until the new one fits. An episode longer
- * than the capacity, or of another image size or action dimension than those already held, is an error. */
+ * than the capacity, or of another image size, action or state dimension than those already held, is an error. */
 WmStatus replay_add(WmReplay *replay, WmEpisode *episode, WmError *err);
 
 /* Chunk starts of length `length` available now; 0 means nothing can be sampled. */

@@ -17,7 +17,8 @@ WmStatus env_rollout(WmEnv *env, const WmPolicy *policy, WmEpisode *episode, dou
     for (WmEnvStep step = {0, 0, 0}; !step.last; t++) {
         if (t + 2 > episode->length && episode_grow(episode, 2 * episode->length, err)) return err->status;
         float *action = episode->actions + (size_t)(t + 1) * A;
-        if (policy->act(policy->ctx, episode->frames + t * frame, action, err) ||
+        const float *state = S ? episode->states + (size_t)t * S : NULL;
+        if (policy->act(policy->ctx, episode->frames + t * frame, state, action, err) ||
             env_step(env, action, episode->frames + (t + 1) * frame, &step, err))
             return err->status;
         episode->rewards[t + 1] = (float)step.reward;
@@ -31,8 +32,8 @@ WmStatus env_rollout(WmEnv *env, const WmPolicy *policy, WmEpisode *episode, dou
     return WM_OK;
 }
 
-static WmStatus act_random(void *ctx, const uint8_t *frame, float *action, WmError *err) {
-    (void)frame, (void)err;
+static WmStatus act_random(void *ctx, const uint8_t *frame, const float *state, float *action, WmError *err) {
+    (void)frame, (void)state, (void)err;
     const WmRandomPolicy *p = ctx;
     if (p->rng == NULL) {
         memset(action, 0, (size_t)p->action_dim * sizeof *action);

@@ -9,8 +9,8 @@
 #include "data/episode.h"
 
 typedef struct {
-    /* The action (A) for the frame just observed (H, W, 3). */
-    WmStatus (*act)(void *ctx, const uint8_t *frame, float *action, WmError *err);
+    /* The action (A) for the frame just observed (H, W, 3) and the state vector beside it (NULL without). */
+    WmStatus (*act)(void *ctx, const uint8_t *frame, const float *state, float *action, WmError *err);
     /* After each environment step (may be NULL): the step count so far and the return so far. */
     void (*stepped)(void *ctx, int steps, double return_so_far);
     void *ctx;

@@ -8,6 +8,7 @@
 #include "core/reduce.h"
 #include "ops/concat.h"
 #include "ops/loss.h"
+#include "ops/twohot.h"
 
 enum { IMAGE_CHANNELS = 3 };
 
@@ -47,10 +48,18 @@ WmStatus world_model_declare(WmWorldModel *model, const WmModelConfig *config, i
         return err->status;
     const WmConvStack *enc = &model->encoder;
     model->embed = enc->channels[ek->count - 1] * enc->heights[ek->count - 1] * enc->widths[ek->count - 1];
+    const int units = (int)config->net.reward_units, layers = (int)config->net.reward_layers;
+    const int states = (int)config->state_dim;
+    if (states > 0) {
+        model->state_embed = units;
+        if (mlp_declare(&model->state_encoder, &model->params, "state_encoder", states, units, layers, units, style,
+                        err))
+            return err->status;
+    }
     const WmLatent latent = latent_from_config(&config->net);
     const int D = (int)config->net.deter, S = latent.width;
-    if (rssm_declare(&model->rssm, &model->params, D, &latent, (int)config->net.hidden, model->embed, action_dim, style,
-                     (int)config->net.ensemble, err))
+    if (rssm_declare(&model->rssm, &model->params, D, &latent, (int)config->net.hidden,
+                     model->embed + model->state_embed, action_dim, style, (int)config->net.ensemble, err))
         return err->status;
     /* PlaNet's decoder: dense to 32d, seen as a 32d x 1 x 1 image, then 4d, 2d, d, 3 channels. */
     model->decoder_width = 32 * d;
@@ -62,7 +71,6 @@ WmStatus world_model_declare(WmWorldModel *model, const WmModelConfig *config, i
                            channels, dk->values, act, 1, err) ||
         (style.norm && conv_stack_declare_norms(&model->decoder, &model->params, "decoder", err)))
         return err->status;
-    const int units = (int)config->net.reward_units, layers = (int)config->net.reward_layers;
     model->reward_out = regression_make(config->net.reward_head);
     if (mlp_declare(&model->reward, &model->params, "reward", D + S, units, layers,
                     regression_outputs(&model->reward_out), style, err))
@@ -71,6 +79,9 @@ WmStatus world_model_declare(WmWorldModel *model, const WmModelConfig *config, i
     model->has_continue = config->net.continue_head;
     if (model->has_continue &&
         mlp_declare(&model->continuation, &model->params, "continue", D + S, units, layers, 1, style, err))
+        return err->status;
+    if (states > 0 &&
+        mlp_declare(&model->state_decoder, &model->params, "state_decoder", D + S, units, layers, states, style, err))
         return err->status;
     return WM_OK;
 }
@@ -105,6 +116,9 @@ typedef struct {
     float *encoder_outs[WM_STACK_MAX], *decoder_outs[WM_STACK_MAX], *reward_outs[WM_MLP_LAYERS_MAX],
         *continue_outs[WM_MLP_LAYERS_MAX];
     float *features, *decoder_in; /* (N, D + S), (N, decoder width) */
+    float *embed;                 /* (N, E + state embed): the RSSM's observation input */
+    float *symlog_states;         /* (N, state_dim), with states */
+    float *state_encoder_outs[WM_MLP_LAYERS_MAX], *state_decoder_outs[WM_MLP_LAYERS_MAX];
 } Forward;
 
 /* One extra member of the ensemble (k >= 1) on the step's h, and its KL to the posterior. */
@@ -129,8 +143,9 @@ WmStatus world_model_build(WmWorldModel *model, int batch, int length, WmError *
      * against free memory as it goes; the inputs are checked here, before they are allocated. */
     char what[96];
     snprintf(what, sizeof what, "a step of %d x %d frames (data.batch x data.length)", batch, length);
+    const int states = (int)model->config.state_dim;
     const size_t inputs =
-        (world_model_image_floats(model) + N * (model->action_dim + model->rssm.stoch + 2)) * sizeof(float);
+        (world_model_image_floats(model) + N * (model->action_dim + model->rssm.stoch + 2 + states)) * sizeof(float);
     if (memory_check(what, inputs, err)) return err->status;
     if (dnnl_ctx_init(&model->dnnl, err)) return err->status;
     model->encoder.bf16 = model->decoder.bf16 = model->train_bf16;
@@ -144,6 +159,7 @@ WmStatus world_model_build(WmWorldModel *model, int batch, int length, WmError *
     in->rewards = wm_aligned_alloc(N * sizeof(float));
     in->noise = wm_aligned_alloc(N * model->rssm.stoch * sizeof(float));
     in->continues = wm_aligned_alloc(N * sizeof(float));
+    if (states > 0) in->states = wm_aligned_alloc(N * states * sizeof(float));
     const size_t overshoot_floats = world_model_overshoot_noise_floats(model);
     const int distance = overshoot_distance(model);
     if (distance) {
@@ -159,6 +175,7 @@ WmStatus world_model_build(WmWorldModel *model, int batch, int length, WmError *
     if (overshoot_floats) in->overshoot_noise = wm_aligned_alloc(overshoot_floats * sizeof(float));
     model->elbo = calloc(1, sizeof *model->elbo);
     if (!model->elbo || !in->images || !in->actions || !in->rewards || !in->noise || !in->continues ||
+        (states > 0 && !in->states) ||
         (overshoot_floats && !in->overshoot_noise))
         return wm_error_set(err, WM_ERR_NOMEM, "world model: out of memory for a %d x %d batch", batch, length);
     return WM_OK;
@@ -170,7 +187,7 @@ void world_model_free(WmWorldModel *model) {
     if (model->dnnl.engine) dnnl_ctx_free(&model->dnnl);
     arena_free(&model->arena);
     free(model->input.images), free(model->input.actions), free(model->input.rewards), free(model->input.noise);
-    free(model->input.continues);
+    free(model->input.continues), free(model->input.states);
     free(model->input.overshoot_noise);
     if (model->overshoot) {
         free(model->overshoot->steps);
@@ -202,14 +219,16 @@ void world_model_preprocess(const WmWorldModel *model, float *images, const uint
             }
 }
 
-/* The decoder and reward head on the features [h, z]. */
+/* The decoder and the heads (reward, state, continue) on the features [h, z]. */
 static WmStatus decode_forward(WmWorldModel *m, float *features, float *decoder_in, float **decoder_outs,
-                               float **reward_outs, float **continue_outs, WmError *err) {
+                               float **reward_outs, float **continue_outs, float **state_outs, WmError *err) {
     const int N = m->batch * m->length;
     if (dense_forward(&m->decoder_dense, &m->params, decoder_in, features, N, err) ||
         conv_stack_forward(&m->decoder, &m->dnnl, &m->params, &m->arena, decoder_outs, decoder_in, err))
         return err->status;
     if (mlp_forward(&m->reward, &m->params, &m->arena, reward_outs, features, N, err)) return err->status;
+    if (m->state_embed && mlp_forward(&m->state_decoder, &m->params, &m->arena, state_outs, features, N, err))
+        return err->status;
     return m->has_continue ? mlp_forward(&m->continuation, &m->params, &m->arena, continue_outs, features, N, err)
                            : WM_OK;
 }
@@ -300,8 +319,10 @@ static WmStatus forward(WmWorldModel *m, int context, Forward *f, WmError *err) 
     const WmModelInput *in = &m->input;
     if (conv_stack_forward(&m->encoder, &m->dnnl, &m->params, arena, f->encoder_outs, in->images, err))
         return err->status;
-    const float *embed = f->encoder_outs[m->encoder.layers - 1]; /* (N, E): NCHW flattened */
-    if (rssm_observe(&m->rssm, &m->params, arena, &m->trace, embed, in->actions, in->noise, B, L, context, err))
+    const float *conv_embed = f->encoder_outs[m->encoder.layers - 1]; /* (N, E): NCHW flattened */
+    if (world_model_observation(m, arena, conv_embed, in->states, N, &f->embed, &f->symlog_states,
+                                f->state_encoder_outs, err) ||
+        rssm_observe(&m->rssm, &m->params, arena, &m->trace, f->embed, in->actions, in->noise, B, L, context, err))
         return err->status;
     f->features = arena_floats(arena, (size_t)N * (D + S));
     f->decoder_in = arena_floats(arena, (size_t)N * m->decoder_width);
@@ -309,12 +330,34 @@ static WmStatus forward(WmWorldModel *m, int context, Forward *f, WmError *err) 
     const float *feature_parts[2] = {m->trace.h, m->trace.z};
     const int feature_widths[2] = {D, S};
     concat_forward(f->features, feature_parts, feature_widths, 2, N);
-    if (decode_forward(m, f->features, f->decoder_in, f->decoder_outs, f->reward_outs, f->continue_outs, err))
+    if (decode_forward(m, f->features, f->decoder_in, f->decoder_outs, f->reward_outs, f->continue_outs,
+                       f->state_decoder_outs, err))
         return err->status;
     m->image_mean = f->decoder_outs[m->decoder.layers - 1];
     m->reward_mean = (float *)regression_read(&m->reward_out, arena, f->reward_outs[m->reward.count - 1], N);
     if (m->reward_mean == NULL) return arena_check(arena, err);
     m->continue_logit = m->has_continue ? f->continue_outs[m->continuation.count - 1] : NULL;
+    m->state_mean = m->state_embed ? f->state_decoder_outs[m->state_decoder.count - 1] : NULL;
+    return WM_OK;
+}
+
+WmStatus world_model_observation(const WmWorldModel *m, WmArena *arena, const float *conv_embed, const float *states,
+                                 int rows, float **embed, float **symlog_states, float **state_outs, WmError *err) {
+    const int E = m->embed, Es = m->state_embed, S = (int)m->config.state_dim;
+    if (!Es) {
+        *embed = (float *)conv_embed;
+        return WM_OK;
+    }
+    float *symlogged = arena_floats(arena, (size_t)rows * S), *joined = arena_floats(arena, (size_t)rows * (E + Es));
+    float *outs_here[WM_MLP_LAYERS_MAX], **outs = state_outs ? state_outs : outs_here;
+    if (joined == NULL) return arena_check(arena, err);
+    symlog_forward(symlogged, states, (size_t)rows * S);
+    if (mlp_forward(&m->state_encoder, &m->params, arena, outs, symlogged, rows, err)) return err->status;
+    const float *parts[2] = {conv_embed, outs[m->state_encoder.count - 1]};
+    const int widths[2] = {E, Es};
+    concat_forward(joined, parts, widths, 2, rows);
+    *embed = joined;
+    if (symlog_states) *symlog_states = symlogged;
     return WM_OK;
 }
 
@@ -443,11 +486,15 @@ WmStatus elbo_forward(WmWorldModel *m, WmLosses *losses, WmError *err) {
     losses->ensemble_kl = members > 1 ? member_sum / ((double)N * (members - 1)) : 0.0;
     losses->continue_nll = continue_forward(m);
     losses->loss += losses->continue_nll;
+    losses->state_nll = m->state_embed ? -gauss_ll_fixed_forward(m->state_mean, e->f.symlog_states,
+                                                                  (size_t)N * m->config.state_dim, 1.0f) / N
+                                       : 0.0;
+    losses->loss += losses->state_nll;
     losses->loss += c->loss.kl_scale * member_sum / N;
     return WM_OK;
 }
 
-/* The image, reward and continue terms back through the decoder and the heads into dfeatures (N, D + S) +=;
+/* The image, reward, state and continue terms back through the decoder and the heads into dfeatures (N, D + S) +=;
  * ddecoder_in (N, decoder width) zeroed scratch. */
 static WmStatus decode_backward(WmWorldModel *m, const WmElbo *e, float *ddecoder_in, float *dfeatures, float per_frame,
                                 WmError *err) {
@@ -476,6 +523,15 @@ static WmStatus decode_backward(WmWorldModel *m, const WmElbo *e, float *ddecode
     }
     if (mlp_backward(&m->reward, &m->params, arena, dfeatures, dreward, e->f.features, e->f.reward_outs, N, err))
         return err->status;
+    if (m->state_embed) { /* the state's Gaussian in symlog space, std 1 */
+        const size_t floats = (size_t)N * m->config.state_dim;
+        float *dstate = arena_alloc_zero(arena, floats * sizeof(float));
+        if (dstate == NULL) return arena_check(arena, err);
+        gauss_ll_fixed_backward(dstate, m->state_mean, e->f.symlog_states, floats, 1.0f, -per_frame);
+        if (mlp_backward(&m->state_decoder, &m->params, arena, dfeatures, dstate, e->f.features,
+                         e->f.state_decoder_outs, N, err))
+            return err->status;
+    }
     if (!m->has_continue) return WM_OK;
     float *dlogit = arena_floats(arena, (size_t)N); /* d/dlogit of softplus(l) - c l, per frame */
     if (dlogit == NULL) return arena_check(arena, err);
@@ -526,7 +582,7 @@ static void kl_backward(const WmWorldModel *m, const WmElbo *e, float *dkl, floa
 WmStatus elbo_backward(WmWorldModel *m, WmError *err) {
     WmArena *arena = &m->arena;
     const WmElbo *e = m->elbo;
-    const int N = m->batch * m->length, D = m->rssm.deter, S = m->rssm.stoch, E = m->embed;
+    const int N = m->batch * m->length, D = m->rssm.deter, S = m->rssm.stoch, E = m->embed, Es = m->state_embed;
     /* Gradient buffers come from the arena; every one that accumulates starts at zero. */
     const size_t rows_s = (size_t)N * S;
     float *ddecoder_in = arena_alloc_zero(arena, (size_t)N * m->decoder_width * sizeof(float));
@@ -541,7 +597,7 @@ WmStatus elbo_backward(WmWorldModel *m, WmError *err) {
         .dprior_mean = arena_alloc_zero(arena, rows_s * sizeof(float)),
         .dprior_std = arena_alloc_zero(arena, rows_s * sizeof(float)),
     };
-    float *dembed = arena_alloc_zero(arena, (size_t)N * E * sizeof(float));
+    float *dembed = arena_alloc_zero(arena, (size_t)N * (E + Es) * sizeof(float));
     if (arena_check(arena, err)) return err->status;
     const float per_frame = 1.0f / N;
     if (decode_backward(m, e, ddecoder_in, dfeatures, per_frame, err)) return err->status;
@@ -553,6 +609,18 @@ WmStatus elbo_backward(WmWorldModel *m, WmError *err) {
         members_backward(m, e, dstep, per_frame, err) ||
         rssm_observe_backward(&m->rssm, &m->params, arena, &m->trace, &g, dembed, err))
         return err->status;
-    return conv_stack_backward(&m->encoder, &m->dnnl, &m->params, arena, NULL, dembed, m->input.images,
+    float *dconv = dembed;
+    if (Es) { /* the joined embedding's gradient split: the conv part, and the state encoder's (its input is data) */
+        dconv = arena_alloc_zero(arena, (size_t)N * E * sizeof(float));
+        float *dstate_embed = arena_alloc_zero(arena, (size_t)N * Es * sizeof(float));
+        if (dstate_embed == NULL) return arena_check(arena, err);
+        float *const parts[2] = {dconv, dstate_embed};
+        const int widths[2] = {E, Es};
+        concat_backward(parts, dembed, widths, 2, N);
+        if (mlp_backward(&m->state_encoder, &m->params, arena, NULL, dstate_embed, e->f.symlog_states,
+                         e->f.state_encoder_outs, N, err))
+            return err->status;
+    }
+    return conv_stack_backward(&m->encoder, &m->dnnl, &m->params, arena, NULL, dconv, m->input.images,
                                e->f.encoder_outs, err);
 }

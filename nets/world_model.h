@@ -1,5 +1,7 @@
 /* The world model: convolutional encoder, RSSM, deconvolutional decoder and reward head, trained jointly on the
- * ELBO. Sizes come from the model configuration (the run config's image size, model and loss sections). Time folds into the batch wherever nothing recurs: encoder,
+ * ELBO. With a state vector beside each frame (config.state_dim > 0), an MLP encodes symlog(state) beside the conv
+ * embedding, and an MLP head on [h, z] predicts symlog(state) as a Gaussian of std 1, one more ELBO term (DreamerV3's
+ * vector inputs); both have the reward head's shape. Sizes come from the model configuration (the run config's image size, model and loss sections). Time folds into the batch wherever nothing recurs: encoder,
  * decoder and reward head run once on N = L x B frames (time-major rows, n = t B + b); only the RSSM steps.
  *
  * Memory: the parameters (with gradients and Adam moments) live as long as the model; one step's activations live
@@ -29,6 +31,7 @@ typedef struct {
     double ensemble_kl;  /* KL(q || p_k) of the extra members, per frame and member; 0 without an ensemble */
     double image_mse; /* per pixel, in [-0.5, 0.5] units: easier to read than the nll */
     double continue_nll; /* -log Bernoulli(goes on) of the continue head, per frame; 0 without one */
+    double state_nll;    /* -log p(symlog(state) | h, z) per frame, without the Gaussian's constant; 0 without */
 } WmLosses;
 
 /* One step's inputs, time-major; filled by model_inputs_load (src/train) or by a test. */
@@ -38,6 +41,7 @@ typedef struct {
     float *rewards; /* (N) */
     float *noise;   /* (N, S): the posterior's reparameterisation noise */
     float *continues; /* (N): 1 where the episode goes on after the frame, 0 at a terminal one */
+    float *states;    /* (N, config.state_dim), as measured (not symlog'd); NULL without states */
     float *overshoot_noise; /* the open-loop priors' noise, world_model_overshoot_noise_floats of it */
 } WmModelInput;
 
@@ -54,6 +58,9 @@ typedef struct {
     WmParams params;
     WmConvStack encoder, decoder;
     int embed;              /* E: the encoder's flattened output */
+    int state_embed;        /* the state encoder's output beside it; 0 without states */
+    WmMlp state_encoder;    /* symlog(state) -> its embedding */
+    WmMlp state_decoder;    /* [h, z] -> symlog(state)'s mean */
     int decoder_width;      /* the decoder's dense layer, reshaped to (width, 1, 1) */
     WmDense decoder_dense;
     WmRssm rssm;
@@ -71,6 +78,7 @@ typedef struct {
     float *image_mean;    /* (N, 3, H, W) */
     float *reward_mean;   /* (N): the predicted reward */
     float *continue_logit; /* (N), with a continue head */
+    float *state_mean;     /* (N, config.state_dim): symlog(state)'s predicted mean, with states */
     WmRssmTrace trace;
 } WmWorldModel;
 
@@ -101,6 +109,13 @@ WmStatus elbo_backward(WmWorldModel *model, WmError *err);
 /* Forward only, on model->input: the first `context` steps are filtered with the frames, the rest predicted open
  * loop from the actions (the prior, with input.noise as its draws). Fills image_mean and reward_mean. */
 WmStatus world_model_predict(WmWorldModel *model, int context, WmError *err);
+
+/* The RSSM's observation input for `rows` frames from their conv embeddings (rows, E): those alone, or with the
+ * state encoder's output on symlog(states) (rows, config.state_dim) beside them, (rows, E + state_embed) from the
+ * arena. symlog_states and state_outs (may be NULL) keep what backward needs. */
+WmStatus world_model_observation(const WmWorldModel *model, WmArena *arena, const float *conv_embed,
+                                 const float *states, int rows, float **embed, float **symlog_states,
+                                 float **state_outs, WmError *err);
 
 /* Floats of noise latent overshooting draws per step (0 when it is off). */
 size_t world_model_overshoot_noise_floats(const WmWorldModel *model);

@@ -2,7 +2,9 @@
 (tests/env_point_mass.py, numpy only), through a pipe (exec:) and a TCP socket (tcp:). Each malformed message, a
 closed pipe, an error from the environment and one that stops answering gets one line naming it, a non-zero exit,
 and the episodes recorded before it stay whole. Args: wm."""
+import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -166,6 +168,26 @@ r = run(*args)
 check(r.returncode == 0, f"wm train --env exec: exit {r.returncode} {r.stderr.strip()[-300:]}")
 kept = episodes(os.path.join(run_dir, "episodes"))
 check(len(kept) >= 3, f"the online run kept {len(kept)} episodes")
+# The environment's states feed the model: a state term in the ELBO, the state size in the run, and wm plan reads
+# the states beside a PNG directory's frames from its steps.csv (and says where, when they are missing).
+metrics = [json.loads(line) for line in open(os.path.join(run_dir, "metrics.jsonl"))]
+check(all(m["state_nll"] > 0 for m in metrics if "loss" in m), "metrics.jsonl has the state's nll at every step")
+r = run(WM, "info", run_dir)
+check("frames with 4 state numbers" in r.stdout, f"wm info names the model's inputs: {r.stdout.strip()[:300]}")
+first = os.path.join(run_dir, "episodes", sorted(n for n in os.listdir(os.path.join(run_dir, "episodes"))
+                                                 if n.startswith("episode_"))[0])
+frames = len([n for n in os.listdir(first) if n.endswith(".png")])
+r = run(WM, "plan", "--run", run_dir, "--frames", first, "--threads", "2")
+check(r.returncode == 0 and len(r.stdout.split("\n")) - 1 == frames,
+      f"wm plan acts on {frames} frames with their states: exit {r.returncode} {r.stderr.strip()[-200:]}")
+bare = os.path.join(tmp, "bare_frames")
+os.makedirs(bare)
+for n in os.listdir(first):
+    if n.endswith(".png"):
+        shutil.copy(os.path.join(first, n), bare)
+r = run(WM, "plan", "--run", run_dir, "--frames", bare, "--threads", "2")
+check(r.returncode == 1 and "the model takes 4 state numbers beside each frame" in r.stderr,
+      f"frames without their states: {r.stderr.strip()}")
 r = run(WM, "eval", "--run", run_dir, "--env", f"exec:{ENV}", "--episodes", "2", "--threads", "2")
 check(r.returncode == 0 and "return" in r.stdout, f"wm eval --env exec: exit {r.returncode} {r.stderr.strip()[-200:]}")
 p, port = server()
@@ -198,7 +220,6 @@ check(len(before) >= 3 and kept and r.returncode == 0 and "recorded before a sto
 
 # An episode recorded after the last checkpoint (as a kill between an episode and the next checkpoint leaves it):
 # the resume keeps it, where a simulated task's would be collected again.
-import shutil
 episodes_dir = os.path.join(run_dir, "episodes")
 names = sorted(n for n in os.listdir(episodes_dir) if n.startswith("episode_"))
 extra = os.path.join(episodes_dir, "episode_%06d" % len(names))

@@ -67,8 +67,8 @@ START_TEST(ranks_at_batch_b_match_one_process_at_n_times_b) {
     tiny_config(&whole_config, BATCH * job.size);
     WmTrainer part, whole;
     WmError err = {0};
-    ck_assert_msg(trainer_create(&part, &part_config, ACTIONS, &err) == WM_OK, "%s", err.message);
-    ck_assert_msg(trainer_create(&whole, &whole_config, ACTIONS, &err) == WM_OK, "%s", err.message);
+    ck_assert_msg(trainer_create(&part, &part_config, ACTIONS, 0, &err) == WM_OK, "%s", err.message);
+    ck_assert_msg(trainer_create(&whole, &whole_config, ACTIONS, 0, &err) == WM_OK, "%s", err.message);
     trainer_join(&part, &job);
     const WmParams *p = &part.model.params, *q = &whole.model.params;
     ck_assert_int_eq(p->total, q->total);
@@ -105,7 +105,7 @@ START_TEST(a_rank_that_drifts_stops_the_job_at_the_check) {
     tiny_config(&c, BATCH);
     WmTrainer t;
     WmError err = {0};
-    ck_assert_msg(trainer_create(&t, &c, ACTIONS, &err) == WM_OK, "%s", err.message);
+    ck_assert_msg(trainer_create(&t, &c, ACTIONS, 0, &err) == WM_OK, "%s", err.message);
     trainer_join(&t, &job);
     if (job.rank == 1) t.model.params.value[0] += 1e-3f;
     t.step = WM_SYNC_CHECK_EVERY - 1;

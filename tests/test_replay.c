@@ -31,7 +31,7 @@ static void add_episode(WmReplay *replay, int id, int length) {
 static WmReplayBatch make_batch(int batch, int length) {
     WmReplayBatch b;
     WmError err = {0};
-    ck_assert_msg(replay_batch_alloc(&b, batch, length, H, W, A, &err) == WM_OK, "%s", err.message);
+    ck_assert_msg(replay_batch_alloc(&b, batch, length, H, W, A, 0, &err) == WM_OK, "%s", err.message);
     return b;
 }
 

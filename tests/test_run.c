@@ -36,7 +36,7 @@ static void saved_trainer(WmTrainer *t, const char *path) {
     WmConfig c;
     tiny_config(&c);
     WmError err = {0};
-    ck_assert_msg(trainer_create(t, &c, ACTIONS, &err) == WM_OK, "%s", err.message);
+    ck_assert_msg(trainer_create(t, &c, ACTIONS, 0, &err) == WM_OK, "%s", err.message);
     WmParams *p = &t->model.params;
     for (size_t i = 0; i < p->total; i++)
         p->adam_m[i] = 0.25f * (float)i, p->adam_v[i] = 1.0f / (1.0f + (float)i), p->value[i] += 1e-3f * (float)(i % 7);
@@ -80,22 +80,26 @@ static void steps(WmTrainer *t, int count) {
     }
 }
 
-/* actor: 0 off, 1 on, 2 on with actor.return_normalization; `actions` a step. */
-static void trainer_with_actions(WmTrainer *t, int actor, int actions) {
+/* actor: 0 off, 1 on, 2 on with actor.return_normalization; `actions` a step, and `states` numbers beside each
+ * frame. */
+static void trainer_with_inputs(WmTrainer *t, int actor, int actions, int states) {
     WmConfig c;
     tiny_config(&c);
     c.actor.enabled = actor > 0, c.actor.return_normalization = actor == 2;
     c.actor.layers = 1, c.actor.units = 8, c.actor.value_layers = 1, c.actor.value_units = 8;
     c.actor.horizon = 3;
     WmError err = {0};
-    ck_assert_msg(trainer_create(t, &c, actions, &err) == WM_OK, "%s", err.message);
+    ck_assert_msg(trainer_create(t, &c, actions, states, &err) == WM_OK, "%s", err.message);
     WmEpisode e;
-    ck_assert(episode_alloc(&e, 12, 16, 16, actions, &err) == WM_OK);
+    ck_assert(episode_alloc(&e, 12, 16, 16, actions, &err) == WM_OK && episode_alloc_states(&e, states, &err) == WM_OK);
+    for (int i = 0; i < 12 * states; i++) e.states[i] = (float)((i * 11) % 7) * 3.0f - 9.0f;
     for (size_t i = 0; i < episode_frame_bytes(&e) * 12; i++) e.frames[i] = (uint8_t)(i * 131 + (i >> 7));
     for (int i = 0; i < 12 * actions; i++) e.actions[i] = (float)((i * 7) % 5) / 5.0f - 0.4f;
     for (int i = 0; i < 12; i++) e.rewards[i] = (float)(i % 4) * 0.25f;
     ck_assert(replay_add(&t->replay, &e, &err) == WM_OK);
 }
+
+static void trainer_with_actions(WmTrainer *t, int actor, int actions) { trainer_with_inputs(t, actor, actions, 0); }
 
 static void trainer_with_episode(WmTrainer *t, int actor) { trainer_with_actions(t, actor, ACTIONS); }
 
@@ -141,6 +145,54 @@ START_TEST(resume_with_the_actor_is_bit_identical) {
 }
 END_TEST
 
+/* A state vector of 5 beside each frame: the checkpoint says so, a resume is bit-identical, a run without states
+ * refuses it, and an agent folds a frame in only with its state. */
+START_TEST(states_resume_and_act) {
+    enum { STATES = 5 };
+    WmTrainer a, b, plain;
+    const char *path = temp_path("states.safetensors");
+    WmError err = {0};
+    trainer_with_inputs(&a, 1, ACTIONS, STATES);
+    steps(&a, 2);
+    ck_assert_msg(checkpoint_save(&a, path, NULL, 0, &err) == WM_OK, "%s", err.message);
+    steps(&a, 1);
+    trainer_with_inputs(&b, 1, ACTIONS, STATES);
+    ck_assert_msg(checkpoint_load_trainer(&b, path, &err) == WM_OK, "%s", err.message);
+    steps(&b, 1);
+    same_block(&a.model.params, &b.model.params, "world model with states");
+    same_block(&a.imagination->actor.params, &b.imagination->actor.params, "actor");
+    trainer_with_inputs(&plain, 1, ACTIONS, 0);
+    ck_assert(checkpoint_load_trainer(&plain, path, &err) != WM_OK);
+    ck_assert_msg(strstr(err.message, "5 state numbers; this run has 2 and 0") != NULL, "%s", err.message);
+    err = (WmError){0};
+    WmWorldModel loaded;
+    WmCheckpointInfo info;
+    ck_assert_msg(checkpoint_load_model(&loaded, path, &info, &err) == WM_OK, "%s", err.message);
+    ck_assert_int_eq(info.state_dim, STATES);
+    ck_assert_int_eq((int)loaded.config.state_dim, STATES);
+    world_model_free(&loaded);
+    WmConfig c = a.config;
+    c.plan.planner = WM_PLAN_ACTOR;
+    const WmPlanSettings settings = plan_settings_from_config(&c, ACTIONS);
+    WmAgent agent;
+    ck_assert_msg(agent_init(&agent, &a.model, &settings, &a.imagination->actor, NULL, 3, &err) == WM_OK, "%s",
+                  err.message);
+    agent_reset(&agent);
+    uint8_t frame[16 * 16 * 3] = {0};
+    const float state[STATES] = {1, -2, 30, 0.5f, -400};
+    float action[ACTIONS];
+    ck_assert(agent_observe(&agent, frame, NULL, &err) != WM_OK);
+    ck_assert_msg(strstr(err.message, "5 state numbers") != NULL, "%s", err.message);
+    err = (WmError){0};
+    ck_assert_msg(agent_observe(&agent, frame, state, &err) == WM_OK && agent_act(&agent, action, &err) == WM_OK, "%s",
+                  err.message);
+    for (int i = 0; i < ACTIONS; i++) ck_assert(action[i] >= -1.0f && action[i] <= 1.0f);
+    agent_free(&agent);
+    trainer_free(&a), trainer_free(&b), trainer_free(&plain);
+    remove(path);
+}
+END_TEST
+
 /* 100 actions, more than any fixed buffer once held: training with the actor, then acting with its sample plus
  * exploration noise, and with CEM (under ASan, a buffer sized below A is a failure here). */
 START_TEST(acting_sizes_its_buffers_from_the_model) {
@@ -166,7 +218,7 @@ START_TEST(acting_sizes_its_buffers_from_the_model) {
         WmAgentPolicy state = {&agent, &explore, 0.3f, NULL, NULL};
         const WmPolicy policy = agent_policy(&state);
         for (int decision = 0; decision < 3; decision++) {
-            ck_assert_msg(policy.act(policy.ctx, frame, action, &err) == WM_OK, "%s", err.message);
+            ck_assert_msg(policy.act(policy.ctx, frame, NULL, action, &err) == WM_OK, "%s", err.message);
             for (int a = 0; a < MANY; a++) ck_assert(action[a] >= -1.0f && action[a] <= 1.0f);
             ck_assert_int_eq(memcmp(agent.last_action, action, sizeof action), 0);
         }
@@ -197,7 +249,7 @@ START_TEST(trainer_resumes_everything_it_saved) {
     const char *path = temp_path("trainer.safetensors");
     saved_trainer(&t, path);
     WmError err = {0};
-    ck_assert(trainer_create(&u, &t.config, ACTIONS, &err) == WM_OK);
+    ck_assert(trainer_create(&u, &t.config, ACTIONS, 0, &err) == WM_OK);
     ck_assert_msg(checkpoint_load_trainer(&u, path, &err) == WM_OK, "%s", err.message);
     const WmParams *p = &t.model.params, *q = &u.model.params;
     for (int i = 0; i < p->count; i++) {
@@ -211,9 +263,9 @@ START_TEST(trainer_resumes_everything_it_saved) {
     ck_assert(u.sample_rng.counter == 3 && u.latent_rng.counter == 9);
     trainer_free(&u);
     /* A checkpoint for another action size is refused, naming both. */
-    ck_assert(trainer_create(&u, &t.config, ACTIONS + 1, &err) == WM_OK);
+    ck_assert(trainer_create(&u, &t.config, ACTIONS + 1, 0, &err) == WM_OK);
     ck_assert(checkpoint_load_trainer(&u, path, &err) != WM_OK);
-    ck_assert_msg(strstr(err.message, "a model of 2 actions; this run has 3") != NULL, "%s", err.message);
+    ck_assert_msg(strstr(err.message, "a model of 2 actions and 0 state numbers; this run has 3 and 0") != NULL, "%s", err.message);
     trainer_free(&u);
     trainer_free(&t);
     remove(path);
@@ -273,8 +325,8 @@ typedef struct {
     double last_return;
 } Recorder;
 
-static WmStatus ramp(void *ctx, const uint8_t *frame, float *action, WmError *err) {
-    (void)frame, (void)err;
+static WmStatus ramp(void *ctx, const uint8_t *frame, const float *state, float *action, WmError *err) {
+    (void)frame, (void)state, (void)err;
     Recorder *r = ctx;
     action[0] = (float)(r->calls++ % 5) * 0.25f - 0.5f;
     return WM_OK;
@@ -346,6 +398,7 @@ int main(void) {
     tcase_add_test(tc, trainer_resumes_everything_it_saved);
     tcase_add_test(tc, the_actor_leaves_the_world_model_as_it_was);
     tcase_add_test(tc, acting_sizes_its_buffers_from_the_model);
+    tcase_add_test(tc, states_resume_and_act);
     tcase_add_loop_test(tc, resume_with_the_actor_is_bit_identical, 1, 3);
     tcase_add_test(tc, metadata_is_parsed_strictly);
     tcase_add_test(tc, rollout_follows_the_row_convention);

@@ -12,6 +12,7 @@
 enum { ACTIONS = 2, BATCH = 2, LENGTH = 3 };
 
 static int length = LENGTH; /* the sequence length the next model is built for */
+static int state_dim = 0; /* the state vector beside each frame; 0: frames alone */
 
 static void tiny_config(WmConfig *c) {
     WmError err = {0};
@@ -29,7 +30,8 @@ static void tiny_config(WmConfig *c) {
 
 static void make_model(WmWorldModel *m, const WmConfig *c) {
     WmError err = {0};
-    const WmModelConfig model_config = model_config_from(c);
+    WmModelConfig model_config = model_config_from(c);
+    model_config.state_dim = state_dim;
     ck_assert_msg(world_model_create(m, &model_config, ACTIONS, &err) == WM_OK, "%s", err.message);
     ck_assert_msg(world_model_build(m, BATCH, length, &err) == WM_OK, "%s", err.message);
     world_model_init_params(m, 11);
@@ -47,6 +49,7 @@ static void make_model(WmWorldModel *m, const WmConfig *c) {
     fill_normal(m->input.noise, (size_t)N * m->rssm.stoch, 1.0f, 4);
     if (m->input.overshoot_noise) fill_normal(m->input.overshoot_noise, world_model_overshoot_noise_floats(m), 1.0f, 5);
     for (int n = 0; n < N; n++) m->input.continues[n] = n % 3 ? 1.0f : 0.0f; /* some frames end their episode */
+    if (state_dim) fill_normal(m->input.states, (size_t)N * state_dim, 4.0f, 6); /* where symlog bends */
 }
 
 typedef struct {
@@ -182,6 +185,33 @@ START_TEST(continue_head_matches_central_differences) {
     ck_assert(elbo_forward(&m, &l, &err) == WM_OK);
     ck_assert(l.continue_nll > 0.0 && isfinite(l.continue_nll));
     ck_assert(params_find(&m.params, "continue.out.weight") >= 0);
+    world_model_free(&m);
+}
+END_TEST
+
+/* A state vector of 3 beside each frame: its encoder (on symlog inputs, beside the conv embedding) and its decoder
+ * head (a Gaussian on symlog(state)) join the ELBO; every tensor against central differences. The term is there,
+ * and the model without states has neither MLP. */
+START_TEST(state_vectors_match_central_differences) {
+    WmConfig c;
+    tiny_config(&c);
+    WmError err = {0};
+    length = LENGTH;
+    state_dim = 3;
+    check_full_model(&c);
+    WmWorldModel m;
+    make_model(&m, &c);
+    WmLosses l;
+    ck_assert(elbo_forward(&m, &l, &err) == WM_OK);
+    ck_assert(l.state_nll > 0.0 && isfinite(l.state_nll));
+    ck_assert(params_find(&m.params, "state_encoder.out.weight") >= 0);
+    ck_assert(params_find(&m.params, "state_decoder.out.weight") >= 0);
+    ck_assert_int_eq(m.rssm.embed, m.embed + m.state_embed);
+    world_model_free(&m);
+    state_dim = 0;
+    make_model(&m, &c);
+    ck_assert(elbo_forward(&m, &l, &err) == WM_OK);
+    ck_assert(l.state_nll == 0.0 && params_find(&m.params, "state_encoder.out.weight") < 0);
     world_model_free(&m);
 }
 END_TEST
@@ -415,6 +445,7 @@ int main(void) {
     tcase_add_test(tc, overshooting_matches_central_differences);
     tcase_add_test(tc, ensemble_matches_central_differences);
     tcase_add_test(tc, continue_head_matches_central_differences);
+    tcase_add_test(tc, state_vectors_match_central_differences);
     tcase_add_test(tc, kl_balance_half_is_half_scale);
     tcase_add_test(tc, kl_split_is_balancing_by_another_name);
     tcase_add_test(tc, twohot_reward_matches_central_differences);

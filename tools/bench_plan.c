@@ -64,7 +64,7 @@ static WmStatus bench_actor(const WmConfig *defaults, const WmWorldModel *model,
         const int every = ROWS[row].every;
         for (int r = -every; r < repeats * every; r++) {
             const double start = wm_clock_seconds();
-            if ((ROWS[row].observes && agent_observe(&agent, frame, err)) || agent_act(&agent, action, err)) break;
+            if ((ROWS[row].observes && agent_observe(&agent, frame, NULL, err)) || agent_act(&agent, action, err)) break;
             if (r >= 0 && r % every == 0) times[r / every] = wm_clock_seconds() - start;
         }
         const int bf16 = agent.settings.bf16;

@@ -44,10 +44,11 @@ static void show_progress(void *ctx, int steps, double return_so_far) {
 }
 
 /* The planner's policy, which stops the episode at the next decision once a stop signal came. */
-static WmStatus act_unless_stopped(void *ctx, const uint8_t *frame, float *action, WmError *err) {
+static WmStatus act_unless_stopped(void *ctx, const uint8_t *frame, const float *state, float *action,
+                                   WmError *err) {
     const WmPolicy *inner = ctx;
     if (stop_signal_received()) return wm_error_set(err, WM_ERR_STOPPED, "stopped on a signal");
-    return inner->act(inner->ctx, frame, action, err);
+    return inner->act(inner->ctx, frame, state, action, err);
 }
 
 static void stepped(void *ctx, int steps, double return_so_far) {

@@ -1,7 +1,8 @@
 /* wm plan --run R --frames SOURCE: the camera path. Each frame is folded into the latent state with the action
  * printed last, the planner chooses the next action, and one line of space-separated floats goes to stdout,
  * flushed. SOURCE is `-` (raw RGB24 frames on stdin, --frame-size WxH), a directory of PNG frames (sorted by name),
- * or a V4L2 camera (tools/frame_source.c). Frames of another size than the model's are resized. Per-frame latency
+ * or a V4L2 camera (tools/frame_source.c). Frames of another size than the model's are resized. A model that takes a
+ * state vector beside each frame reads it from the PNG directory's steps.csv (columns state_0..), row by frame. Per-frame latency
  * goes to R/plan_metrics.jsonl (a warning, not a refusal, when it cannot be written). A closed stdout, Ctrl-C,
  * SIGTERM or SIGHUP ends it cleanly, with the metrics flushed and the summary line. */
 #include <errno.h>
@@ -15,6 +16,8 @@
 #include "commands.h"
 #include "frame_source.h"
 #include "core/clock.h"
+#include "core/fs.h"
+#include "data/episode.h"
 #include "data/frame_resize.h"
 #include "run/acting.h"
 #include "run/metrics.h"
@@ -66,9 +69,27 @@ static WmStatus parse_options(int argc, char **argv, PlanRequest *r, WmError *er
     return WM_OK;
 }
 
-/* Acts on every frame until the source ends, a stop signal or a closed stdout (*stdout_closed, not an error). */
-static WmStatus act_on_frames(WmAgent *agent, const WmWorldModel *model, FrameSource *frames, FILE *metrics,
-                              int *stdout_closed, WmError *err) {
+/* A model with states: the PNG directory's episode, read for its steps.csv states (frames.length rows). */
+static WmStatus read_states(const PlanRequest *r, const WmWorldModel *model, WmEpisode *states, WmError *err) {
+    const int S = (int)model->config.state_dim;
+    if (!fs_is_dir(r->source))
+        return wm_error_set(err, WM_ERR_ARG, "--frames %s: the model takes %d state number%s beside each frame; give a "
+                            "PNG directory whose steps.csv has columns state_0..", r->source, S, wm_plural(S));
+    WmFrameSize size = {(int)model->config.height, (int)model->config.width, 0};
+    WmError read = {0};
+    if (episode_read(r->source, &size, states, &read))
+        return wm_error_set(err, read.status, "--frames %s: the model takes %d state number%s beside each frame, from "
+                            "steps.csv: %s", r->source, S, wm_plural(S), read.message);
+    if (states->state_dim != S)
+        return wm_error_set(err, WM_ERR_FORMAT, "%s: steps.csv has %d state column%s, the model takes %d", r->source,
+                            states->state_dim, wm_plural(states->state_dim), S);
+    return WM_OK;
+}
+
+/* Acts on every frame until the source ends, a stop signal or a closed stdout (*stdout_closed, not an error);
+ * `states` (the frames' rows, or NULL) goes beside them. */
+static WmStatus act_on_frames(WmAgent *agent, const WmWorldModel *model, FrameSource *frames,
+                              const WmEpisode *states, FILE *metrics, int *stdout_closed, WmError *err) {
     const int dim = model->action_dim, H = (int)model->config.height, W = (int)model->config.width;
     uint8_t *frame = malloc((size_t)H * W * 3);
     float *action = malloc((size_t)dim * sizeof *action);
@@ -80,7 +101,13 @@ static WmStatus act_on_frames(WmAgent *agent, const WmWorldModel *model, FrameSo
         if (got <= 0) break;
         const double t0 = wm_clock_seconds();
         frame_resize_rgb(frame, H, W, frames->pixels, frames->height, frames->width);
-        if (agent_observe(agent, frame, err) || agent_act(agent, action, err)) break;
+        if (states && index >= states->length) {
+            wm_error_set(err, WM_ERR_FORMAT, "--frames: frame %ld has no row in steps.csv (%d rows)", index,
+                         states->length);
+            break;
+        }
+        const float *state = states ? states->states + (size_t)index * states->state_dim : NULL;
+        if (agent_observe(agent, frame, state, err) || agent_act(agent, action, err)) break;
         const double latency = wm_clock_seconds() - t0;
         for (int a = 0; a < dim; a++) printf(a ? " %.6f" : "%.6f", action[a]);
         printf("\n");
@@ -116,6 +143,8 @@ int command_plan(int argc, char **argv) {
     memset(&acting, 0, sizeof acting);
     FrameSource frames;
     int made_source = 0, stdout_closed = 0;
+    WmEpisode states;
+    memset(&states, 0, sizeof states);
     FILE *metrics = NULL;
     /* The planner's streams from the run's own seed. */
     if (run_agent_open(&acting, r.run, r.checkpoint, r.sets.items, r.sets.count, r.planner, (int)r.action_dim, -1,
@@ -126,10 +155,14 @@ int command_plan(int argc, char **argv) {
         metrics = fopen(paths.plan_metrics, "a");
         if (metrics == NULL)
             fprintf(stderr, "wm plan: warning: %s: cannot open for appending; no latency log\n", paths.plan_metrics);
-        made_source = 1; /* frame_source_close also cleans up after a failed open */
-        if (frame_source_open(&frames, r.source, r.in_width, r.in_height, &err) == WM_OK) {
-            frames.stop_requested = stop_signal_received;
-            act_on_frames(&acting.agent, &acting.model, &frames, metrics, &stdout_closed, &err);
+        const int with_states = acting.model.config.state_dim > 0;
+        if (!with_states || read_states(&r, &acting.model, &states, &err) == WM_OK) {
+            made_source = 1; /* frame_source_close also cleans up after a failed open */
+            if (frame_source_open(&frames, r.source, r.in_width, r.in_height, &err) == WM_OK) {
+                frames.stop_requested = stop_signal_received;
+                act_on_frames(&acting.agent, &acting.model, &frames, with_states ? &states : NULL, metrics,
+                              &stdout_closed, &err);
+            }
         }
     }
     const WmAgent *agent = &acting.agent;
@@ -141,6 +174,7 @@ int command_plan(int argc, char **argv) {
     if (err.status) fprintf(stderr, "wm plan: %s\n", err.message);
     if (metrics) fclose(metrics);
     run_agent_close(&acting);
+    episode_free(&states);
     if (made_source) frame_source_close(&frames);
     return err.status ? 1 : 0;
 }

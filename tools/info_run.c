@@ -85,6 +85,9 @@ int info_run(const char *dir, FILE *out) {
         fprintf(out, "  step %ld of %ld, written by wm %s\n", info.step, config.run.steps, version ? version : "0.1 or older");
         if (data) fprintf(out, "  data: %s (fingerprint %s%s%s)\n", data, print ? print : "?", info.env[0] ? ", " : "", info.env);
         else fprintf(out, "  data: online in %s\n", info.env[0] ? info.env : config.data.env);
+        if (info.state_dim > 0)
+            fprintf(out, "  inputs: frames with %d state number%s each (wm_agent_act_state)\n", info.state_dim,
+                    wm_plural(info.state_dim));
         fprintf(out, "  actor: %s\n", config.actor.enabled ? "trained in imagination (--planner actor)" : "none");
         safetensors_close(&file);
     }

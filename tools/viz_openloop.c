@@ -158,7 +158,8 @@ WmStatus viz_openloop_write(const VizOpenloopRequest *request, WmError *err) {
     WmFrameSize size = {0};
     if (dataset_read(o.data, &size, 0, &data, err)) goto done;
     const int count = (int)(o.episodes < data.count ? o.episodes : data.count);
-    if (run_predictor_open(&predictor, o.run, o.checkpoint, data.episodes[0].action_dim, count, L, err)) goto done;
+    if (run_predictor_open(&predictor, o.run, o.checkpoint, data.episodes[0].action_dim, data.episodes[0].state_dim,
+                           count, L, err)) goto done;
     const int H = (int)predictor.model.config.height, W = (int)predictor.model.config.width;
     if (size.height != H || size.width != W) {
         dataset_free(&data);

@@ -52,7 +52,8 @@ WmStatus viz_recon_write(const VizReconRequest *r, WmError *err) {
     uint8_t *truth = NULL, *recon = NULL;
     WmFrameSize size = {0};
     if (dataset_read(r->data, &size, 0, &data, err) ||
-        run_predictor_open(&predictor, r->run, r->checkpoint, data.episodes[0].action_dim, 0, 0, err))
+        run_predictor_open(&predictor, r->run, r->checkpoint, data.episodes[0].action_dim,
+                           data.episodes[0].state_dim, 0, 0, err))
         goto done;
     const WmModelConfig *c = &predictor.model.config;
     if (size.height != c->height || size.width != c->width) {

@@ -40,6 +40,13 @@ void wm_agent_reset(wm_agent *agent);
  * writes the next action (action_dim floats in [-1, 1]) into `action`, which holds `capacity`. Returns the action
  * size, or -1 with the reason in wm_agent_error. */
 int wm_agent_act(wm_agent *agent, const uint8_t *rgb, int width, int height, float *action, int capacity);
+/* How many numbers the model takes beside each frame (a state vector: joint angles, velocities): 0 for a model
+ * trained on frames alone. */
+int wm_agent_state_dim(const wm_agent *agent);
+/* wm_agent_act with the state vector measured beside the frame (state_dim floats, as in the episodes it learned
+ * from: the .npz key `state`, the steps.csv columns state_0..). */
+int wm_agent_act_state(wm_agent *agent, const uint8_t *rgb, int width, int height, const float *state, int state_dim,
+                       float *action, int capacity);
 /* The last error's message. */
 const char *wm_agent_error(const wm_agent *agent);
 void wm_agent_close(wm_agent *agent);

@@ -2,6 +2,7 @@
  * model's size. */
 #include "wm.h"
 
+#include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +49,10 @@ int wm_agent_action_dim(const wm_agent *a) { return a->acting.model.action_dim; 
 
 void wm_agent_reset(wm_agent *a) { agent_reset(&a->acting.agent); }
 
-int wm_agent_act(wm_agent *a, const uint8_t *rgb, int width, int height, float *action, int capacity) {
+int wm_agent_state_dim(const wm_agent *a) { return (int)a->acting.model.config.state_dim; }
+
+int wm_agent_act_state(wm_agent *a, const uint8_t *rgb, int width, int height, const float *state, int state_dim,
+                       float *action, int capacity) {
     const WmModelConfig *c = &a->acting.model.config;
     const int A = a->acting.model.action_dim;
     memset(&a->err, 0, sizeof a->err);
@@ -56,10 +60,21 @@ int wm_agent_act(wm_agent *a, const uint8_t *rgb, int width, int height, float *
         wm_error_set(&a->err, WM_ERR_ARG, "wm_agent_act: a frame of %dx%d", width, height);
     else if (capacity < A)
         wm_error_set(&a->err, WM_ERR_ARG, "wm_agent_act: room for %d action values, the model has %d", capacity, A);
+    else if (state_dim != c->state_dim || (state_dim > 0 && state == NULL))
+        wm_error_set(&a->err, WM_ERR_ARG, "wm_agent_act: %d state numbers, the model takes %ld%s", state == NULL ? 0 :
+                     state_dim, c->state_dim, c->state_dim ? " (wm_agent_act_state)" : "");
+    for (int i = 0; a->err.status == WM_OK && i < state_dim; i++)
+        if (!isfinite(state[i])) wm_error_set(&a->err, WM_ERR_ARG, "wm_agent_act: state[%d] is not finite", i);
     if (a->err.status) return -1;
     frame_resize_rgb(a->frame, (int)c->height, (int)c->width, rgb, height, width);
-    if (agent_observe(&a->acting.agent, a->frame, &a->err) || agent_act(&a->acting.agent, action, &a->err)) return -1;
+    if (agent_observe(&a->acting.agent, a->frame, state_dim ? state : NULL, &a->err) ||
+        agent_act(&a->acting.agent, action, &a->err))
+        return -1;
     return A;
+}
+
+int wm_agent_act(wm_agent *a, const uint8_t *rgb, int width, int height, float *action, int capacity) {
+    return wm_agent_act_state(a, rgb, width, height, NULL, 0, action, capacity);
 }
 
 const char *wm_agent_error(const wm_agent *a) { return a->err.message; }

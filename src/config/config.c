@@ -429,7 +429,7 @@ WmStatus config_set_assignment(WmConfig *config, const char *assignment, WmError
 }
 
 WmModelConfig model_config_from(const WmConfig *config) {
-    return (WmModelConfig){config->data.height, config->data.width, config->data.bit_depth, config->model,
+    return (WmModelConfig){config->data.height, config->data.width, config->data.bit_depth, 0, config->model,
                            config->loss};
 }
 

@@ -148,6 +148,9 @@ typedef struct {
 typedef struct {
     long height, width; /* H, W */
     long bit_depth;
+    /* The state vector's floats beside each frame: the data's (its episodes' `state`), not a config key, set by
+     * whoever builds the model from data or a checkpoint; 0 when frames come alone. */
+    long state_dim;
     WmModelSection net;
     WmLossSection loss;
 } WmModelConfig;

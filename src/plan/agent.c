@@ -77,13 +77,18 @@ static WmStatus actor_decide(WmAgent *a, float *action, WmError *err) {
     return actor_act(a->actor, &a->arena, a->features, a->sample ? a->noise : NULL, a->density_mode, action, err);
 }
 
-WmStatus agent_observe(WmAgent *a, const uint8_t *frame, WmError *err) {
+WmStatus agent_observe(WmAgent *a, const uint8_t *frame, const float *state, WmError *err) {
+    const WmWorldModel *m = a->model;
+    if (m->state_embed && state == NULL)
+        return wm_error_set(err, WM_ERR_ARG, "agent: the model takes %ld state numbers beside each frame, and none "
+                            "came", m->config.state_dim);
     arena_reset(&a->arena);
-    world_model_preprocess(a->model, a->image, frame, 1, NULL);
-    float *outs[WM_STACK_MAX];
-    if (conv_stack_forward(&a->encoder, &a->dnnl, &a->model->params, &a->arena, outs, a->image, err)) return err->status;
-    return rssm_filter(&a->model->rssm, &a->model->params, &a->arena, a->h, a->z, a->last_action,
-                       outs[a->encoder.layers - 1], err);
+    world_model_preprocess(m, a->image, frame, 1, NULL);
+    float *outs[WM_STACK_MAX], *embed = NULL;
+    if (conv_stack_forward(&a->encoder, &a->dnnl, &m->params, &a->arena, outs, a->image, err) ||
+        world_model_observation(m, &a->arena, outs[a->encoder.layers - 1], state, 1, &embed, NULL, NULL, err))
+        return err->status;
+    return rssm_filter(&m->rssm, &m->params, &a->arena, a->h, a->z, a->last_action, embed, err);
 }
 
 void agent_set_last_action(WmAgent *a, const float *action) {

@@ -44,8 +44,9 @@ void agent_free(WmAgent *agent);
 /* A new episode: zero state, zero last action, no plan to warm-start from; the model's weights are read afresh at
  * the first decision (they change only between episodes: training runs between them). */
 void agent_reset(WmAgent *agent);
-/* Folds one RGB frame (H, W, 3, the model's size) into the state, with the last action. */
-WmStatus agent_observe(WmAgent *agent, const uint8_t *frame, WmError *err);
+/* Folds one RGB frame (H, W, 3, the model's size) into the state, with the last action, and the state vector
+ * measured beside it (config.state_dim floats; NULL for a model of frames alone). */
+WmStatus agent_observe(WmAgent *agent, const uint8_t *frame, const float *state, WmError *err);
 /* Plans from the current state; writes the action (A) and remembers it for the next observe. */
 WmStatus agent_act(WmAgent *agent, float *action, WmError *err);
 /* The action actually executed (A), when it differs from the one chosen (exploration noise): the next observe

@@ -34,15 +34,19 @@ WmStatus run_open_model(const char *run, const char *checkpoint, const char *con
     return WM_OK;
 }
 
-WmStatus run_predictor_open(WmRunPredictor *p, const char *run, const char *checkpoint, int action_dim, int batch,
-                            int length, WmError *err) {
+WmStatus run_predictor_open(WmRunPredictor *p, const char *run, const char *checkpoint, int action_dim, int state_dim,
+                            int batch, int length, WmError *err) {
     memset(p, 0, sizeof *p);
     if (run_open_model(run, checkpoint, NULL, 0, action_dim, &p->config, &p->model, NULL, err)) return err->status;
     p->made_model = 1;
     const WmModelConfig *c = &p->model.config;
+    if (c->state_dim != state_dim)
+        return wm_error_set(err, WM_ERR_FORMAT, "%s: the run's model takes %ld state number%s per frame; the episodes "
+                            "carry %d", run, c->state_dim, wm_plural(c->state_dim), state_dim);
     const int B = batch > 0 ? batch : (int)p->config.data.batch, L = length > 0 ? length : (int)p->config.data.length;
     if (world_model_build(&p->model, B, L, err)) return err->status;
-    return replay_batch_alloc(&p->batch, B, L, (int)c->height, (int)c->width, p->model.action_dim, err);
+    return replay_batch_alloc(&p->batch, B, L, (int)c->height, (int)c->width, p->model.action_dim, (int)c->state_dim,
+                              err);
 }
 
 void run_predictor_close(WmRunPredictor *p) {
@@ -89,9 +93,9 @@ void run_agent_close(WmRunAgent *a) {
 
 static float clip(float a) { return a < -1.0f ? -1.0f : a > 1.0f ? 1.0f : a; }
 
-static WmStatus act(void *ctx, const uint8_t *frame, float *action, WmError *err) {
+static WmStatus act(void *ctx, const uint8_t *frame, const float *state, float *action, WmError *err) {
     WmAgentPolicy *p = ctx;
-    if (agent_observe(p->agent, frame, err) || agent_act(p->agent, action, err)) return err->status;
+    if (agent_observe(p->agent, frame, state, err) || agent_act(p->agent, action, err)) return err->status;
     if (p->noise > 0.0f) {
         const int A = p->agent->model->action_dim;
         float *draw = p->agent->noise; /* the actor's sample, if any, is already in action */

@@ -26,7 +26,7 @@ typedef struct {
 } WmRunPredictor;
 
 WmStatus run_predictor_open(WmRunPredictor *predictor, const char *run, const char *checkpoint, int action_dim,
-                            int batch, int length, WmError *err);
+                            int state_dim, int batch, int length, WmError *err);
 void run_predictor_close(WmRunPredictor *predictor);
 
 typedef struct {

@@ -67,14 +67,16 @@ WmStatus checkpoint_read_info(const WmSafetensors *f, WmCheckpointInfo *info, Wm
     if (format == NULL || strcmp(format, WM_CHECKPOINT_FORMAT) != 0)
         return wm_error_set(err, WM_ERR_FORMAT, "%s: not a wm checkpoint (metadata format is '%s')", f->path,
                             format ? format : "missing");
-    long step, action_dim;
+    long step, action_dim, state_dim = 0;
     if (checkpoint_meta_long(f, WM_META_STEP, 0, 1000000000000L, &step, err) ||
-        checkpoint_meta_long(f, WM_META_ACTION_DIM, 1, WM_EPISODE_ACTION_MAX, &action_dim, err))
+        checkpoint_meta_long(f, WM_META_ACTION_DIM, 1, WM_EPISODE_ACTION_MAX, &action_dim, err) ||
+        (safetensors_meta(f, WM_META_STATE_DIM) &&
+         checkpoint_meta_long(f, WM_META_STATE_DIM, 1, WM_EPISODE_STATE_MAX, &state_dim, err)))
         return err->status;
     if (config == NULL) return wm_error_set(err, WM_ERR_FORMAT, "%s: metadata 'config' is missing", f->path);
     char where[4200];
     snprintf(where, sizeof where, "%s: metadata 'config'", f->path);
-    info->step = step, info->action_dim = (int)action_dim;
+    info->step = step, info->action_dim = (int)action_dim, info->state_dim = (int)state_dim;
     const char *env = safetensors_meta(f, WM_META_ENV);
     snprintf(info->env, sizeof info->env, "%s", env ? env : "");
     config_defaults(&info->config);
@@ -171,11 +173,12 @@ WmStatus checkpoint_save(const WmTrainer *trainer, const char *path, const WmMet
             tensors[n++] = (WmTensorRef){blocks[b].step_name, "I64", 1, {1}, &steps[b], sizeof steps[b]};
         }
     }
-    char step[32], action_dim[32], updates[32], percentiles[80], ranks[32];
+    char step[32], action_dim[32], state_dim[32], updates[32], percentiles[80], ranks[32];
     char streams[WM_TRAINER_STREAMS_MAX][WM_META_TEXT_MAX];
     snprintf(step, sizeof step, "%ld", t->step);
     snprintf(action_dim, sizeof action_dim, "%d", t->model.action_dim);
-    WmMetaEntry *meta = calloc((size_t)WM_TRAINER_STREAMS_MAX + 9 + (size_t)extra_count, sizeof *meta);
+    snprintf(state_dim, sizeof state_dim, "%ld", t->model.config.state_dim);
+    WmMetaEntry *meta = calloc((size_t)WM_TRAINER_STREAMS_MAX + 10 + (size_t)extra_count, sizeof *meta);
     if (meta == NULL) {
         free(tensors), free(names), free(config);
         return wm_error_set(err, WM_ERR_NOMEM, "%s: out of memory", path);
@@ -185,6 +188,7 @@ WmStatus checkpoint_save(const WmTrainer *trainer, const char *path, const WmMet
     meta[4] = (WmMetaEntry){WM_META_VERSION, WM_VERSION};
     meta[5] = (WmMetaEntry){WM_META_TRAIN_PRECISION, t->model.train_bf16 ? "bf16" : "fp32"};
     int meta_count = 6;
+    if (t->model.config.state_dim > 0) meta[meta_count++] = (WmMetaEntry){WM_META_STATE_DIM, state_dim};
     meta_count += checkpoint_trainer_streams(t, meta + meta_count, streams);
     if (t->imagination) {
         snprintf(updates, sizeof updates, "%ld", t->imagination->updates);
@@ -224,9 +228,10 @@ WmStatus checkpoint_load_trainer(WmTrainer *t, const char *path, WmError *err) {
     Block blocks[BLOCKS_MAX];
     const int block_count = trainer_blocks(t, blocks);
     if (checkpoint_read_info(&f, &info, err)) goto done;
-    if (info.action_dim != t->model.action_dim) {
-        wm_error_set(err, WM_ERR_FORMAT, "%s: a model of %d action%s; this run has %d", path, info.action_dim,
-                     wm_plural(info.action_dim), t->model.action_dim);
+    if (info.action_dim != t->model.action_dim || info.state_dim != t->model.config.state_dim) {
+        wm_error_set(err, WM_ERR_FORMAT, "%s: a model of %d action%s and %d state number%s; this run has %d and %ld",
+                     path, info.action_dim, wm_plural(info.action_dim), info.state_dim, wm_plural(info.state_dim),
+                     t->model.action_dim, t->model.config.state_dim);
         goto done;
     }
     long ranks = 1;
@@ -291,7 +296,8 @@ WmStatus checkpoint_load_model(WmWorldModel *model, const char *path, WmCheckpoi
     WmCheckpointInfo own;
     WmCheckpointInfo *read = info ? info : &own;
     if (checkpoint_read_info(&f, read, err) == WM_OK) {
-        const WmModelConfig model_config = model_config_from(&read->config);
+        WmModelConfig model_config = model_config_from(&read->config);
+        model_config.state_dim = read->state_dim;
         if (world_model_declare(model, &model_config, read->action_dim, err) == WM_OK &&
             params_allocate_values(&model->params, err) == WM_OK) {
             const Block block = {&model->params, "", NULL, NULL};

@@ -20,6 +20,7 @@
 #define WM_META_CONFIG "config"
 #define WM_META_STEP "step"
 #define WM_META_ACTION_DIM "action_dim"
+#define WM_META_STATE_DIM "state_dim" /* written when the episodes carry states */
 #define WM_META_RNG_SAMPLE "rng.sample"
 #define WM_META_RNG_DEQUANTIZE "rng.dequantize"
 #define WM_META_RNG_LATENT "rng.latent"
@@ -45,6 +46,7 @@
 typedef struct {
     long step;
     int action_dim;
+    int state_dim; /* 0 when the model takes frames alone */
     WmConfig config; /* the run config it was trained with */
     char env[WM_CONFIG_TEXT_MAX]; /* the environment it learned in ("" when no one knows) */
 } WmCheckpointInfo;

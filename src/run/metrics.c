@@ -90,6 +90,7 @@ void run_write_step_metrics(FILE *out, const WmTrainer *t, const WmLosses *l, do
                 {"grad_norm", t->grad_norm}, {"frames_per_s", round_to(frames_per_second, 1)}};
     for (size_t i = 0; i < sizeof step / sizeof step[0]; i++) metrics_add(line, step[i].key, step[i].value);
     if (t->model.has_continue) metrics_add(line, "continue_nll", l->continue_nll);
+    if (t->model.state_embed) metrics_add(line, "state_nll", l->state_nll);
     metrics_add_word(line, "train_precision", t->model.train_bf16 ? "bf16" : "fp32");
     if (t->imagination) {
         const WmImagineLosses *i = &t->imagine_losses;

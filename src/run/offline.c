@@ -106,7 +106,7 @@ static WmStatus make_trainer(Offline *o, WmError *err) {
     const int action_dim = o->dataset.episodes[0].action_dim;
     WmConfig resolved;
     if (run_resolve_precision(o->paths, o->comm, config, action_dim, 0, &resolved, &o->precision, err) == WM_OK &&
-        trainer_create(&o->trainer, &resolved, action_dim, err) == WM_OK) {
+        trainer_create(&o->trainer, &resolved, action_dim, o->dataset.episodes[0].state_dim, err) == WM_OK) {
         o->trainer_made = 1;
         o->trainer.config = *config; /* the words as written: the checkpoints record what auto chose */
         trainer_join(&o->trainer, o->comm);

@@ -304,7 +304,7 @@ static WmStatus make_learner(Online *online, WmError *err) {
     const int A = env_action_dim(&online->env);
     WmConfig resolved;
     if (run_resolve_precision(online->paths, online->comm, config, A, 1, &resolved, &online->precision, err) ||
-        trainer_create(online->trainer, &resolved, A, err))
+        trainer_create(online->trainer, &resolved, A, env_state_dim(&online->env), err))
         return err->status;
     online->made_trainer = 1;
     online->trainer->config = *config; /* the words as written: the checkpoints record what auto chose */

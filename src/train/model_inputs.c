@@ -8,4 +8,5 @@ void model_inputs_load(WmWorldModel *m, const WmReplayBatch *batch, WmRng *dequa
     memcpy(m->input.actions, batch->actions, rows * m->action_dim * sizeof(float));
     memcpy(m->input.rewards, batch->rewards, rows * sizeof(float));
     for (size_t n = 0; n < rows; n++) m->input.continues[n] = batch->is_terminal[n] ? 0.0f : 1.0f;
+    if (m->input.states) memcpy(m->input.states, batch->states, rows * m->config.state_dim * sizeof(float));
 }

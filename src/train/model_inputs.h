@@ -6,7 +6,8 @@
 #include "data/replay.h"
 #include "nets/world_model.h"
 
-/* The batch's frames, actions, rewards and continues into model->input; with `dequantize_rng`, PlaNet's noise. */
+/* The batch's frames, actions, rewards, continues and states into model->input (the batch's state_dim is the
+ * model's); with `dequantize_rng`, PlaNet's noise. */
 void model_inputs_load(WmWorldModel *model, const WmReplayBatch *batch, WmRng *dequantize_rng);
 
 #endif

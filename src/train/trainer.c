@@ -10,11 +10,12 @@
 #include "train/model_inputs.h"
 #include "train/train_precision.h"
 
-WmStatus trainer_create(WmTrainer *t, const WmConfig *config, int action_dim, WmError *err) {
+WmStatus trainer_create(WmTrainer *t, const WmConfig *config, int action_dim, int state_dim, WmError *err) {
     memset(t, 0, sizeof *t);
     t->config = *config;
     const int B = (int)config->data.batch, L = (int)config->data.length;
-    const WmModelConfig model_config = model_config_from(config);
+    WmModelConfig model_config = model_config_from(config);
+    model_config.state_dim = state_dim;
     if (world_model_create(&t->model, &model_config, action_dim, err)) return err->status;
     if (train_precision_resolve(&t->model, config->train.precision, B * L, &t->precision, err)) return err->status;
     if (world_model_build(&t->model, B, L, err)) return err->status;
@@ -32,7 +33,8 @@ WmStatus trainer_create(WmTrainer *t, const WmConfig *config, int action_dim, Wm
         if (t->imagination == NULL) return wm_error_set(err, WM_ERR_NOMEM, "trainer: out of memory");
         if (imagine_create(t->imagination, config, &t->model, B * L, err)) return err->status;
     }
-    return replay_batch_alloc(&t->batch, B, L, (int)config->data.height, (int)config->data.width, action_dim, err);
+    return replay_batch_alloc(&t->batch, B, L, (int)config->data.height, (int)config->data.width, action_dim, state_dim,
+                              err);
 }
 
 void trainer_free(WmTrainer *t) {
@@ -68,12 +70,12 @@ uint64_t trainer_params_checksum(const WmTrainer *t) {
 
 /* The job's gradient and losses: each rank's mean over its own B sequences, averaged. */
 static WmStatus average_over_ranks(WmTrainer *t, WmLosses *l, WmError *err) {
-    double terms[8] = {l->loss, l->image_nll, l->reward_nll, l->kl, l->overshoot_kl, l->ensemble_kl, l->image_mse,
-                       l->continue_nll};
+    double terms[9] = {l->loss,      l->image_nll, l->reward_nll,   l->kl,       l->overshoot_kl,
+                       l->ensemble_kl, l->image_mse, l->continue_nll, l->state_nll};
     if (comm_average_floats(&t->comm, t->model.params.grad, t->model.params.total, err) ||
-        comm_average_doubles(&t->comm, terms, 8, err))
+        comm_average_doubles(&t->comm, terms, 9, err))
         return err->status;
-    *l = (WmLosses){terms[0], terms[1], terms[2], terms[3], terms[4], terms[5], terms[6], terms[7]};
+    *l = (WmLosses){terms[0], terms[1], terms[2], terms[3], terms[4], terms[5], terms[6], terms[7], terms[8]};
     return WM_OK;
 }
 
@@ -92,7 +94,7 @@ static WmStatus require_finite_losses(const WmLosses *l, long step, WmError *err
         double value;
     } terms[] = {{"image_nll", l->image_nll},       {"reward_nll", l->reward_nll}, {"kl", l->kl},
                  {"overshoot_kl", l->overshoot_kl}, {"ensemble_kl", l->ensemble_kl},
-                 {"continue_nll", l->continue_nll}, {"loss", l->loss}};
+                 {"continue_nll", l->continue_nll}, {"state_nll", l->state_nll}, {"loss", l->loss}};
     char what[64];
     for (size_t i = 0; i < sizeof terms / sizeof terms[0] && err->status == WM_OK; i++) {
         snprintf(what, sizeof what, "loss term '%s'", terms[i].name);

@@ -34,7 +34,7 @@ enum { WM_SYNC_CHECK_EVERY = 100 };
 
 /* Creates the model for the config, initialises its parameters from run.seed and prepares a replay store of
  * data.replay_capacity frames. */
-WmStatus trainer_create(WmTrainer *trainer, const WmConfig *config, int action_dim, WmError *err);
+WmStatus trainer_create(WmTrainer *trainer, const WmConfig *config, int action_dim, int state_dim, WmError *err);
 void trainer_free(WmTrainer *trainer);
 
 /* Makes the trainer one rank of a data-parallel job, before its first step: its random streams become the rank's

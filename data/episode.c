@@ -65,6 +65,19 @@ WmStatus episode_grow(WmEpisode *e, int length, WmError *err) {
     return WM_OK;
 }
 
+void episode_copy_rows(WmEpisode *e, const WmEpisode *s, int from, int to) {
+    if (to <= from) return;
+    const size_t rows = (size_t)(to - from), frame = episode_frame_bytes(e), A = (size_t)e->action_dim;
+    const size_t S = (size_t)e->state_dim;
+    memcpy(e->frames + from * frame, s->frames + from * frame, rows * frame);
+    memcpy(e->actions + from * A, s->actions + from * A, rows * A * sizeof(float));
+    memcpy(e->rewards + from, s->rewards + from, rows * sizeof(float));
+    memcpy(e->discounts + from, s->discounts + from, rows * sizeof(float));
+    memcpy(e->is_first + from, s->is_first + from, rows);
+    memcpy(e->is_terminal + from, s->is_terminal + from, rows);
+    if (S) memcpy(e->states + from * S, s->states + from * S, rows * S * sizeof(float));
+}
+
 void episode_free(WmEpisode *e) {
     free(e->frames);
     free(e->actions);

@@ -37,6 +37,8 @@ WmStatus episode_alloc_states(WmEpisode *episode, int state_dim, WmError *err);
  * episode is as it was, apart from arrays already grown, and still freed by episode_free. */
 WmStatus episode_grow(WmEpisode *episode, int length, WmError *err);
 void episode_free(WmEpisode *episode);
+/* Rows [from, to) of `source` into the same rows of `episode` (both of one size, `episode` holding `to` rows). */
+void episode_copy_rows(WmEpisode *episode, const WmEpisode *source, int from, int to);
 size_t episode_frame_bytes(const WmEpisode *episode);
 size_t episode_bytes(const WmEpisode *episode);
 /* Sum of rewards after the first frame: the episode's return. */

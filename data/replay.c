@@ -93,6 +93,23 @@ static long starts_in(const WmEpisode *episode, int length) {
     return episode->length >= length ? episode->length - length + 1 : 0;
 }
 
+WmStatus replay_extend_newest(WmReplay *replay, const WmEpisode *source, int rows, WmError *err) {
+    WmEpisode *newest = replay->count ? &replay->episodes[replay->count - 1] : NULL;
+    if (newest == NULL || rows <= newest->length) return WM_OK;
+    if (rows > replay->capacity_frames)
+        return wm_error_set(err, WM_ERR_ARG, "replay: an episode of %d frames does not fit a capacity of %ld frames",
+                            rows, replay->capacity_frames);
+    const int before = newest->length;
+    while (replay->count > 1 && replay->frames + (rows - before) > replay->capacity_frames) {
+        evict_oldest(replay);
+        newest = &replay->episodes[replay->count - 1];
+    }
+    if (episode_grow(newest, rows, err)) return err->status;
+    episode_copy_rows(newest, source, before, rows);
+    replay->frames += rows - before;
+    return WM_OK;
+}
+
 long replay_chunk_count(const WmReplay *replay, int length) {
     long total = 0;
     for (int i = 0; i < replay->count; i++) total += starts_in(&replay->episodes[i], length);

@@ -48,6 +48,10 @@ void replay_free(WmReplay *replay);
  * than the capacity, or of another image size, action or state dimension than those already held, is an error. */
 WmStatus replay_add(WmReplay *replay, WmEpisode *episode, WmError *err);
 
+/* The newest episode grows to `rows` rows, the new ones copied from `source` (of its sizes, holding them): an
+ * episode that joins the store while it is recorded. The oldest others are evicted to stay within capacity. */
+WmStatus replay_extend_newest(WmReplay *replay, const WmEpisode *source, int rows, WmError *err);
+
 /* Chunk starts of length `length` available now; 0 means nothing can be sampled. */
 long replay_chunk_count(const WmReplay *replay, int length);
 

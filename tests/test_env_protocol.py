@@ -195,6 +195,33 @@ r = run(WM, "eval", "--run", run_dir, "--env", f"tcp:127.0.0.1:{port}", "--episo
 check(r.returncode == 1 and "learned in exec:" in r.stderr, f"eval elsewhere is another task: {r.stderr.strip()}")
 p.kill()
 
+# online.mode async: the actor acts in its own thread at the environment's 20 Hz while the learner trains; one
+# metrics line per episode with the actor's latency and the weights' age; SIGTERM ends it with every episode on disk
+# and a checkpoint, and the same command resumes.
+run_dir = os.path.join(tmp, "async")
+args = [WM, "train", "--run", run_dir, "--env", f"exec:{ENV} --control-hz 20 --length 20", "--steps", "1000",
+        "--threads", "2"]
+for s in ONLINE + ["online.mode=async", "online.sync_every=5", "online.train_ratio=4"]:
+    args += ["--set", s]
+p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+fifth = os.path.join(run_dir, "episodes", "episode_000004")
+deadline = time.time() + 120
+while not os.path.exists(fifth) and time.time() < deadline and p.poll() is None:
+    time.sleep(0.1)
+p.terminate()
+_, stderr = p.communicate(timeout=120)
+lines = [json.loads(l) for l in open(os.path.join(run_dir, "metrics.jsonl"))]
+acting = [l for l in lines if "actor_latency_p99_ms" in l]
+check(p.returncode == 0 and len(acting) >= 4 and all(l["actor_decisions"] >= 1 and l["weights_age"] >= 0
+                                                     for l in acting),
+      f"async: {len(acting)} episodes with the actor's latency, exit {p.returncode} {stderr.strip()[-300:]}")
+on_disk = episodes(os.path.join(run_dir, "episodes"))
+check(len(on_disk) == lines[-1]["episodes"] or len(on_disk) == acting[-1]["episodes"],
+      f"async: every episode the metrics count is on disk ({len(on_disk)})")
+r = run(*(args[:args.index("--steps") + 1] + [str(max(l.get("step", 0) for l in lines) + 2)] + args[args.index("--steps") + 2:]))
+check(r.returncode == 0 and "resuming" in r.stderr and "(async)" in r.stderr,
+      f"async: the same command resumes: exit {r.returncode} {r.stderr.strip()[-300:]}")
+
 # Lose nothing: wm train killed (SIGKILL) while it records the seed episodes of a remote system, before any
 # checkpoint; the same command resumes, and every episode recorded before the kill is kept and joins the replay.
 run_dir = os.path.join(tmp, "killed")

@@ -38,6 +38,7 @@ static const ConfigChoice GRADIENTS[] = {{"dynamics", WM_GRADIENT_DYNAMICS}, {"r
                           REGRESSIONS[] = {{"gaussian", WM_REGRESSION_GAUSSIAN}, {"twohot", WM_REGRESSION_TWOHOT}, {0}},
                           ACTION_DISTS[] = {{"tanh_normal", WM_ACTION_TANH_NORMAL},
                                             {"bounded_normal", WM_ACTION_BOUNDED_NORMAL}, {0}},
+                          ONLINE_MODES[] = {{"sync", WM_ONLINE_SYNC}, {"async", WM_ONLINE_ASYNC}, {0}},
                           ACTOR_MODES[] = {{"mean", WM_ACTOR_MODE_MEAN}, {"density", WM_ACTOR_MODE_DENSITY}, {0}};
 
 #define AT(field) offsetof(WmConfig, field)
@@ -141,6 +142,15 @@ static const ConfigKey KEYS[] = {
      "episodes per evaluation; metrics.jsonl logs their mean (eval_return) and std (eval_return_std)", NULL},
     {"online.env_timeout", KEY_FLOAT, AT(online.env_timeout), 0.001, 1e6, "60.0",
      "seconds wm waits for an answer from an exec: or tcp: environment before it stops with a line saying so", NULL},
+    {"online.mode", KEY_CHOICE, AT(online.mode), 0, 0, "sync",
+     "sync: collect an episode between rounds of training (PlaNet); async: an actor thread acts at the environment's "
+     "pace while the learner trains on the replay (DayDreamer)",
+     ONLINE_MODES},
+    {"online.sync_every", KEY_INT, AT(online.sync_every), 1, 1e9, "50",
+     "async: environment steps between the actor's copies of the learner's newest weights", NULL},
+    {"online.min_train_ratio", KEY_FLOAT, AT(online.min_train_ratio), 0, 1e6, "0.0",
+     "async: a replay ratio below this marks the learner as behind in metrics.jsonl (learner_behind); 0: no floor",
+     NULL},
     {"plan.planner", KEY_CHOICE, AT(plan.planner), 0, 0, "cem",
      "shooting, cem, mppi, or actor (the amortized actor; needs actor.enabled)", PLANNERS},
     {"plan.horizon", KEY_INT, AT(plan.horizon), 1, 1000, "12",

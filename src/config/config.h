@@ -29,6 +29,8 @@ typedef enum { WM_PLAN_SHOOTING, WM_PLAN_CEM, WM_PLAN_MPPI, WM_PLAN_ACTOR } WmPl
 typedef enum { WM_PROPAGATION_EACH, WM_PROPAGATION_RANDOM } WmPropagationChoice;
 typedef enum { WM_ACTOR_MODE_MEAN, WM_ACTOR_MODE_DENSITY } WmActorModeChoice;
 typedef enum { WM_GRADIENT_DYNAMICS, WM_GRADIENT_REINFORCE } WmGradientChoice;
+/* online.mode: collect between rounds of training, or act in a thread of its own while the learner trains. */
+typedef enum { WM_ONLINE_SYNC, WM_ONLINE_ASYNC } WmOnlineMode;
 /* actor.distribution: the policy over continuous actions (ops/action_dist.h). */
 typedef enum { WM_ACTION_TANH_NORMAL, WM_ACTION_BOUNDED_NORMAL } WmActionDistChoice;
 /* model.latent: the stochastic state's distribution (nets/latent.h). */
@@ -126,6 +128,9 @@ typedef struct {
         long eval_steps;         /* environment steps between evaluations; 0: eval_every instead */
         long eval_episodes;      /* episodes per evaluation (their mean and std are logged) */
         double env_timeout;      /* seconds to wait for an exec: or tcp: environment's answer */
+        WmOnlineMode mode;       /* sync (PlaNet's rounds) or async (DayDreamer's actor and learner) */
+        long sync_every;         /* async: environment steps between the actor's copies of the newest weights */
+        double min_train_ratio;  /* async: below this replay ratio the learner is behind, and the metrics say so */
     } online;
     struct {
         WmPlanKind planner; /* shooting, cem, mppi or actor */

@@ -17,31 +17,13 @@
 #include "plan/plan_model.h"
 #include "run/acting.h"
 #include "run/loops.h"
+#include "run/online.h"
 #include "run/metrics.h"
 #include "run/precision.h"
 
 /* The evaluation environment's seed, apart from the collecting one's. */
 enum { EVAL_SEED_OFFSET = 1000003 };
 
-typedef struct {
-    WmEnv env, eval_env;
-    WmRng explore;
-    long episodes; /* how many this rank's episode directory holds */
-    long policy_frames; /* frames of this rank's episodes after the seed episodes (online.train_ratio counts them) */
-    long env_steps;     /* environment steps of this rank's episodes, action repeat counted (online.eval_steps) */
-    int made_env, made_eval_env;
-    const WmComm *comm;
-    char episodes_dir[WM_RUN_PATH_MAX + 32]; /* R/episodes; rank r > 0 of a data-parallel job: R/episodes-rank<r> */
-    const WmRunPaths *paths;
-    const WmTrainOptions *options;
-    const WmConfig *config;
-    const WmTrainObserver *observer;
-    WmTrainer *trainer; /* once made */
-    WmAgent *agent;
-    int made_trainer, made_agent;
-    FILE *metrics; /* rank 0's */
-    WmRunPrecision precision;
-} Online;
 
 /* A round's bookkeeping: the time split of the round and of the run so far (for the ETA), the last returns. */
 typedef struct {
@@ -54,28 +36,28 @@ typedef struct {
 } Rounds;
 
 /* The counts the loop paces itself by, for the index-th episode of `frames` frames (the first is the reset's). */
-static void count_episode(Online *online, long index, int frames) {
+void online_count_episode(WmOnline *online, long index, int frames) {
     if (index >= online->config->online.seed_episodes) online->policy_frames += frames;
     online->env_steps += (long)(frames - 1) * online->env.action_repeat;
 }
 
 /* Saves an episode under the rank's episode directory and moves it into the replay store. */
-static WmStatus keep(Online *online, WmTrainer *t, WmEpisode *episode, WmError *err) {
+WmStatus online_keep(WmOnline *online, WmTrainer *t, WmEpisode *episode, WmError *err) {
     char path[WM_RUN_PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/episode_%06ld", online->episodes_dir, online->episodes);
     const int frames = episode->length;
     if (episode_write_png_dir(path, episode, err) || replay_add(&t->replay, episode, err)) return err->status;
-    count_episode(online, online->episodes++, frames);
+    online_count_episode(online, online->episodes++, frames);
     return WM_OK;
 }
 
 /* Plays one episode with `policy` into the replay and R/episodes; its return into *return_sum. */
-static WmStatus play_and_keep(Online *online, WmTrainer *t, const WmPolicy *policy,
+static WmStatus play_and_keep(WmOnline *online, WmTrainer *t, const WmPolicy *policy,
                               double *return_sum, WmError *err) {
     WmEpisode episode = {0};
     if (env_rollout(&online->env, policy, &episode, NULL, err) == WM_OK) {
         if (return_sum) *return_sum = episode_return(&episode);
-        keep(online, t, &episode, err);
+        online_keep(online, t, &episode, err);
     }
     episode_free(&episode);
     return err->status;
@@ -89,7 +71,7 @@ typedef struct {
 } OnlineStream;
 
 /* How many there are: the actor's proposals have a stream only when the planner takes them. */
-static int online_streams(Online *online, WmAgent *agent, OnlineStream *out) {
+static int online_streams(WmOnline *online, WmAgent *agent, OnlineStream *out) {
     const OnlineStream streams[ONLINE_STREAMS] = {
         {WM_META_ONLINE_ENV, &online->env.rng},           {WM_META_ONLINE_EVAL_ENV, &online->eval_env.rng},
         {WM_META_ONLINE_EXPLORE, &online->explore},       {WM_META_ONLINE_AGENT, &agent->rng},
@@ -100,7 +82,7 @@ static int online_streams(Online *online, WmAgent *agent, OnlineStream *out) {
 }
 
 /* Each rank collects with its own copy of every stream (rng_stream_for_rank; rank 0's are the streams themselves). */
-static void streams_for_rank(Online *online, WmAgent *agent) {
+static void streams_for_rank(WmOnline *online, WmAgent *agent) {
     OnlineStream streams[ONLINE_STREAMS];
     const int count = online_streams(online, agent, streams);
     for (int i = 0; i < count; i++) /* the stream word only: where each stream stands is kept */
@@ -113,7 +95,7 @@ static void streams_for_rank(Online *online, WmAgent *agent) {
  * the same, so they go. Without this, the first of them would block the episode written in its place. A remote
  * system's episodes cannot be collected again: they stay, and only half-written ones go. *kept (may be NULL): the
  * whole episodes left. */
-static WmStatus forget_unsaved_episodes(const Online *online, long known, const WmTrainObserver *observer,
+static WmStatus forget_unsaved_episodes(const WmOnline *online, long known, const WmTrainObserver *observer,
                                         long *kept, WmError *err) {
     char **names = NULL;
     int count = 0, forgotten = 0;
@@ -146,12 +128,12 @@ static WmStatus forget_unsaved_episodes(const Online *online, long known, const 
 }
 
 /* This rank's episodes (sorted, so in the order collected) into the replay and the counts. */
-static WmStatus read_back_episodes(Online *online, WmTrainer *t, WmError *err) {
+static WmStatus read_back_episodes(WmOnline *online, WmTrainer *t, WmError *err) {
     WmDataset data;
     WmFrameSize size = {WM_ENV_SIZE, WM_ENV_SIZE, 0};
     if (dataset_read(online->episodes_dir, &size, 0, &data, err)) return err->status;
     for (int i = 0; i < data.count && err->status == WM_OK; i++) {
-        count_episode(online, i, data.episodes[i].length);
+        online_count_episode(online, i, data.episodes[i].length);
         replay_add(&t->replay, &data.episodes[i], err);
     }
     online->episodes = data.count;
@@ -160,7 +142,7 @@ static WmStatus read_back_episodes(Online *online, WmTrainer *t, WmError *err) {
 }
 
 /* A resumed run: its streams and episode count from the checkpoint, then the replay from this rank's episodes. */
-static WmStatus resume(Online *online, WmTrainer *t, WmAgent *agent, const WmTrainObserver *observer, WmError *err) {
+static WmStatus resume(WmOnline *online, WmTrainer *t, WmAgent *agent, const WmTrainObserver *observer, WmError *err) {
     const WmRunPaths *paths = online->paths;
     WmSafetensors f;
     if (safetensors_open(&f, paths->latest, err)) return err->status;
@@ -188,8 +170,8 @@ static WmStatus resume(Online *online, WmTrainer *t, WmAgent *agent, const WmTra
 }
 
 /* A checkpoint with every rank's online streams and episode count in its metadata (collective). */
-static WmStatus save(void *ctx, WmError *err) {
-    Online *online = ctx;
+WmStatus online_save(void *ctx, WmError *err) {
+    WmOnline *online = ctx;
     OnlineStream streams[ONLINE_STREAMS];
     const int count = online_streams(online, online->agent, streams);
     char texts[ONLINE_STREAMS][WM_META_TEXT_MAX], episodes[32];
@@ -207,7 +189,7 @@ static WmStatus save(void *ctx, WmError *err) {
 }
 
 /* online.eval_episodes without noise: the mean and std of their returns. */
-static WmStatus evaluate_episodes(Online *online, Rounds *r, double *mean, double *std, WmError *err) {
+static WmStatus evaluate_episodes(WmOnline *online, Rounds *r, double *mean, double *std, WmError *err) {
     const long count = online->config->online.eval_episodes;
     double sum = 0.0, squares = 0.0;
     for (long i = 0; i < count; i++) {
@@ -227,7 +209,7 @@ static WmStatus evaluate_episodes(Online *online, Rounds *r, double *mean, doubl
 
 /* Whether an evaluation is due after the round's episode (rank 0 evaluates): every online.eval_every episodes, or
  * whenever the environment steps cross a multiple of online.eval_steps (`before`: the steps before the episode). */
-static int evaluation_due(const Online *online, long before) {
+static int evaluation_due(const WmOnline *online, long before) {
     const WmConfig *config = online->config;
     if (online->comm->rank != 0) return 0;
     if (config->online.eval_steps > 0)
@@ -237,7 +219,7 @@ static int evaluation_due(const Online *online, long before) {
 
 /* One episode collected with the planner plus exploration noise, an evaluation when one is due, then the round's
  * metrics line (rank 0's). */
-static WmStatus play_round(Online *online, Rounds *r, FILE *metrics, WmError *err) {
+static WmStatus play_round(WmOnline *online, Rounds *r, FILE *metrics, WmError *err) {
     WmTrainer *t = online->trainer;
     double train_return = 0.0, eval_return = 0.0, eval_std = 0.0;
     const double collect_start = wm_clock_seconds();
@@ -275,7 +257,7 @@ static WmStatus play_round(Online *online, Rounds *r, FILE *metrics, WmError *er
 }
 
 /* The run directory, the collecting and evaluating environments and the episode directory. */
-static WmStatus open_environments(Online *online, WmError *err) {
+static WmStatus open_environments(WmOnline *online, WmError *err) {
     const WmConfig *config = online->config;
     const uint64_t seed = (uint64_t)config->run.seed;
     const int repeat = (int)config->data.action_repeat, rank = online->comm->rank;
@@ -299,7 +281,7 @@ static WmStatus open_environments(Online *online, WmError *err) {
 }
 
 /* The trainer, and the agent that acts with its model (and its actor and value, when imagination trains them). */
-static WmStatus make_learner(Online *online, WmError *err) {
+static WmStatus make_learner(WmOnline *online, WmError *err) {
     const WmConfig *config = online->config;
     const int A = env_action_dim(&online->env);
     WmConfig resolved;
@@ -320,7 +302,7 @@ static WmStatus make_learner(Online *online, WmError *err) {
 }
 
 /* Resumes from the run's checkpoint, or starts it with the seed episodes of random actions. */
-static WmStatus resume_or_seed(Online *online, WmError *err) {
+static WmStatus resume_or_seed(WmOnline *online, WmError *err) {
     const WmRunPaths *paths = online->paths;
     WmTrainer *trainer = online->trainer;
     if (fs_exists(paths->latest)) {
@@ -348,7 +330,7 @@ static WmStatus resume_or_seed(Online *online, WmError *err) {
     return WM_OK;
 }
 
-static void announce(const Online *online) {
+static void announce(const WmOnline *online) {
     const WmConfig *config = online->config;
     char precision[400];
     run_precision_describe(&online->precision, precision, sizeof precision);
@@ -362,9 +344,10 @@ static void announce(const Online *online) {
                    online->options->env, online->episodes, wm_plural(online->episodes), config->run.steps,
                    config->online.steps_per_episode, wm_plural(config->online.steps_per_episode));
     const double hz = online->env.remote ? env_remote_spec(online->env.remote)->control_hz : 0.0;
-    if (hz > 0.0)
+    if (hz > 0.0 && config->online.mode == WM_ONLINE_SYNC)
         train_note(online->observer, "%s runs in real time at %g Hz, but this loop is synchronous: the environment "
-                   "waits for each action while wm trains between episodes", online->options->env, hz);
+                   "waits for each action while wm trains between episodes (online.mode: async keeps its pace)",
+                   online->options->env, hz);
     if (online->comm->size > 1)
         train_note(online->observer, "%d ranks, each collecting its own episodes and sampling %ld sequences a step "
                    "(a global batch of %ld); the episode counts and returns shown are rank 0's", online->comm->size,
@@ -372,7 +355,7 @@ static void announce(const Online *online) {
 }
 
 /* The progress line after a step: the ETA counts the steps left and the rounds' acting time. */
-static void report_step(const Online *online, const Rounds *r, long first_step, const WmLosses *losses) {
+static void report_step(const WmOnline *online, const Rounds *r, long first_step, const WmLosses *losses) {
     const WmConfig *config = online->config;
     const WmTrainer *trainer = online->trainer;
     const double elapsed = wm_clock_seconds() - r->start,
@@ -392,7 +375,7 @@ static void report_step(const Online *online, const Rounds *r, long first_step, 
 
 /* Whether the round's training is done after `step` steps: every online.steps_per_episode, or once the replayed
  * steps reach online.train_ratio times the collected ones (summed over the ranks, so they all agree). */
-static WmStatus round_ends(const Online *online, long step, int *ends, WmError *err) {
+static WmStatus round_ends(const WmOnline *online, long step, int *ends, WmError *err) {
     const WmConfig *config = online->config;
     if (config->online.train_ratio <= 0.0) {
         *ends = step % config->online.steps_per_episode == 0;
@@ -405,7 +388,7 @@ static WmStatus round_ends(const Online *online, long step, int *ends, WmError *
 }
 
 /* Steps to run.steps, or to a stop signal, a round of acting whenever round_ends says. */
-static WmStatus train_rounds(Online *online, WmError *err) {
+static WmStatus train_rounds(WmOnline *online, WmError *err) {
     const WmConfig *config = online->config;
     WmTrainer *trainer = online->trainer;
     const long first_step = trainer->step;
@@ -414,7 +397,7 @@ static WmStatus train_rounds(Online *online, WmError *err) {
                   evaluator = {online->agent, NULL, 0.0f, NULL, NULL};
     Rounds r = {wm_clock_seconds(), trainer->model_seconds, trainer->imagine_seconds, 0.0, 0, NAN, NAN,
                 agent_policy(&explorer), agent_policy(&evaluator)};
-    const WmLoopTail tail = {online->observer, online->comm, config, save, online};
+    const WmLoopTail tail = {online->observer, online->comm, config, online_save, online};
     int stopped = 0;
     while (trainer->step < config->run.steps && !stopped) {
         WmLosses losses;
@@ -441,13 +424,14 @@ WmStatus train_online(const WmTrainOptions *opts, const WmConfig *config, const 
     WmTrainer trainer;
     WmAgent agent;
     const WmComm single = comm_single();
-    Online online = {.comm = opts->comm ? opts->comm : &single, .paths = paths, .options = opts, .config = config,
+    WmOnline online = {.comm = opts->comm ? opts->comm : &single, .paths = paths, .options = opts, .config = config,
                      .observer = observer, .trainer = &trainer, .agent = &agent};
     if (open_environments(&online, err) == WM_OK && make_learner(&online, err) == WM_OK &&
         resume_or_seed(&online, err) == WM_OK &&
         (online.comm->rank != 0 || run_open_metrics(paths, &online.metrics, err) == WM_OK)) {
         announce(&online);
-        train_rounds(&online, err);
+        if (config->online.mode == WM_ONLINE_ASYNC) online_train_async(&online, err);
+        else train_rounds(&online, err);
     }
     if (online.metrics) fclose(online.metrics);
     if (online.made_agent) agent_free(&agent);

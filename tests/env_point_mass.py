@@ -4,7 +4,9 @@
 The agent pushes a mass (position, velocity) toward a goal; the frame shows the mass and the goal, the state gives
 position and velocity (a frame alone does not show the velocity). Frames are 48 x 40, so wm resizes them.
 
-    env_point_mass.py [--length T] [--control-hz F] [--tcp PORT] [--fault KIND --at N]
+    env_point_mass.py [--length T] [--control-hz F] [--tcp PORT] [--stay] [--fault KIND --at N]
+
+--stay: reaching the goal does not end the episode (the task is to reach it and stay there).
 
 --tcp PORT serves one connection on 127.0.0.1:PORT (after printing "listening" on stderr) instead of stdin/stdout.
 --fault KIND misbehaves at the N-th step message (1-based, counted over the whole connection):
@@ -35,8 +37,8 @@ def render(position, goal):
 
 
 class PointMass:
-    def __init__(self, length):
-        self.length = length
+    def __init__(self, length, stay=False):
+        self.length, self.stay = length, stay
         self.rng = np.random.default_rng(0)
 
     def reset(self, seed):
@@ -54,7 +56,7 @@ class PointMass:
         self.t += 1
         distance = float(np.linalg.norm(self.position - self.goal))
         reward = math.exp(-4.0 * distance)
-        terminal = distance < GOAL_RADIUS
+        terminal = distance < GOAL_RADIUS and not self.stay
         return self.observe(reward, terminal)
 
     def observe(self, reward, terminal):
@@ -72,7 +74,7 @@ def serve(read_line, write, args):
     if args.fault == "bad_hello":
         hello["action_dim"] = "two"
     write((json.dumps(hello) + "\n").encode())
-    env, steps = PointMass(args.length), 0
+    env, steps = PointMass(args.length, args.stay), 0
     period = 1.0 / args.control_hz if args.control_hz > 0 else 0.0
     while True:
         line = read_line()
@@ -122,6 +124,7 @@ def main():
     parser.add_argument("--tcp", type=int, default=0)
     parser.add_argument("--fault", default="")
     parser.add_argument("--at", type=int, default=1)
+    parser.add_argument("--stay", action="store_true")
     args = parser.parse_args()
     if args.tcp:
         server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -97,6 +97,7 @@ void run_write_step_metrics(FILE *out, const WmTrainer *t, const WmLosses *l, do
         metrics_add(line, "actor_loss", i->actor_loss), metrics_add(line, "value_loss", i->value_loss);
         metrics_add(line, "imagined_return", i->imagined_return), metrics_add(line, "actor_entropy", i->entropy);
         metrics_add(line, "actor_grad_norm", i->actor_grad_norm);
+        if (!t->imagination->reinforce) metrics_add(line, "actor_action_grad", i->action_grad);
         metrics_add(line, "value_grad_norm", i->value_grad_norm);
         metrics_add(line, "actor_std", i->std);
         metrics_add(line, "return_p5", i->return_low), metrics_add(line, "return_p95", i->return_high);

@@ -234,6 +234,7 @@ WmStatus imagine_rollout_backward_dynamics(WmImagination *im, const WmWorldModel
     float *daction_prev = arena_floats(arena, (size_t)N * A);
     if (arena_check(arena, err)) return err->status;
     const int widths[2] = {D, S};
+    double action_squares = 0.0;
     for (int k = steps; k >= 0; k--) {
         const size_t mark = arena_mark(arena);
         const Imagined *x = &s[k];
@@ -255,6 +256,7 @@ WmStatus imagine_rollout_backward_dynamics(WmImagination *im, const WmWorldModel
         }
         if (k < steps) {
             const float *eps = im->noise + (size_t)k * N * A;
+            for (size_t i = 0; i < (size_t)N * A; i++) action_squares += (double)daction[i] * daction[i];
             action_dist_backward(&im->actor.dist, x->actor_outs[last], x->std, x->u, eps, daction, AT(g->entropy, k),
                                  draw, N, A);
             if (mlp_backward(&im->actor.net, &im->actor.params, arena, k ? dfeatures : NULL, draw, x->features,
@@ -284,6 +286,8 @@ WmStatus imagine_rollout_backward_dynamics(WmImagination *im, const WmWorldModel
         memcpy(daction, daction_prev, (size_t)N * A * sizeof(float));
         arena_rewind(arena, mark);
     }
+    /* daction is of the mean over the N (H - 1) states' objectives: times that count, per state. */
+    im->action_grad = sqrt(action_squares / ((double)steps * N * A)) * (double)N * (steps - 1);
     return WM_OK;
 }
 
@@ -334,6 +338,7 @@ WmStatus imagine_update(WmImagination *im, const WmWorldModel *m, const float *h
         wm_require_finite(value_norm, UPDATE, im->updates, "the value's gradient norm", err))
         return err->status;
     losses->actor_grad_norm = adam_step(&im->actor_adam, &im->actor.params);
+    losses->action_grad = im->reinforce ? 0.0 : im->action_grad;
     losses->value_grad_norm = adam_step(&im->value_adam, &im->value.params);
     im->updates++;
     if (im->normalize_returns) {

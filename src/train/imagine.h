@@ -41,6 +41,9 @@ typedef struct {
                              * whose std runs away acts as +-1 noise, whatever its mean */
     double return_low, return_high; /* the 5th and 95th percentiles of this update's returns R_1 .. R_{H-1} */
     double actor_grad_norm, value_grad_norm;
+    double action_grad; /* through the dynamics: the RMS over imagined actions of d(scaled return)/d(action), per
+                         * state (undoing the mean over states): how much the model lets an action move the return;
+                         * 0 with REINFORCE */
 } WmImagineLosses;
 
 typedef struct WmImagineRollout WmImagineRollout;
@@ -58,6 +61,7 @@ typedef struct {
     float gamma, lambda, entropy_scale, variance_penalty, slow_regularizer, slow_mix;
     int normalize_returns;
     double return_low, return_high; /* running percentiles of the returns (actor.return_normalization) */
+    double action_grad; /* the last backward's WmImagineLosses.action_grad */
     int *member_at; /* (horizon): the ensemble member of each imagined step, drawn per update with the noise */
     long target_every, updates;
     float *noise; /* one update's draws: (horizon, N, A) action noise, then (horizon, N, S) latent noise */

@@ -116,7 +116,7 @@ typedef struct {
     float *encoder_outs[WM_STACK_MAX], *decoder_outs[WM_STACK_MAX], *reward_outs[WM_MLP_LAYERS_MAX],
         *continue_outs[WM_MLP_LAYERS_MAX];
     float *features, *decoder_in; /* (N, D + S), (N, decoder width) */
-    float *embed;                 /* (N, E + state embed): the RSSM's observation input */
+    const float *embed;           /* (N, E + state embed): the RSSM's observation input */
     float *symlog_states;         /* (N, state_dim), with states */
     float *state_encoder_outs[WM_MLP_LAYERS_MAX], *state_decoder_outs[WM_MLP_LAYERS_MAX];
 } Forward;
@@ -342,10 +342,11 @@ static WmStatus forward(WmWorldModel *m, int context, Forward *f, WmError *err) 
 }
 
 WmStatus world_model_observation(const WmWorldModel *m, WmArena *arena, const float *conv_embed, const float *states,
-                                 int rows, float **embed, float **symlog_states, float **state_outs, WmError *err) {
+                                 int rows, const float **embed, float **symlog_states, float **state_outs,
+                                 WmError *err) {
     const int E = m->embed, Es = m->state_embed, S = (int)m->config.state_dim;
     if (!Es) {
-        *embed = (float *)conv_embed;
+        *embed = conv_embed;
         return WM_OK;
     }
     float *symlogged = arena_floats(arena, (size_t)rows * S), *joined = arena_floats(arena, (size_t)rows * (E + Es));

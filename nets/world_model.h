@@ -114,7 +114,7 @@ WmStatus world_model_predict(WmWorldModel *model, int context, WmError *err);
  * state encoder's output on symlog(states) (rows, config.state_dim) beside them, (rows, E + state_embed) from the
  * arena. symlog_states and state_outs (may be NULL) keep what backward needs. */
 WmStatus world_model_observation(const WmWorldModel *model, WmArena *arena, const float *conv_embed,
-                                 const float *states, int rows, float **embed, float **symlog_states,
+                                 const float *states, int rows, const float **embed, float **symlog_states,
                                  float **state_outs, WmError *err);
 
 /* Floats of noise latent overshooting draws per step (0 when it is off). */

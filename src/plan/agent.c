@@ -84,7 +84,8 @@ WmStatus agent_observe(WmAgent *a, const uint8_t *frame, const float *state, WmE
                             "came", m->config.state_dim);
     arena_reset(&a->arena);
     world_model_preprocess(m, a->image, frame, 1, NULL);
-    float *outs[WM_STACK_MAX], *embed = NULL;
+    float *outs[WM_STACK_MAX];
+    const float *embed = NULL;
     if (conv_stack_forward(&a->encoder, &a->dnnl, &m->params, &a->arena, outs, a->image, err) ||
         world_model_observation(m, &a->arena, outs[a->encoder.layers - 1], state, 1, &embed, NULL, NULL, err))
         return err->status;

@@ -222,6 +222,29 @@ r = run(*(args[:args.index("--steps") + 1] + [str(max(l.get("step", 0) for l in 
 check(r.returncode == 0 and "resuming" in r.stderr and "(async)" in r.stderr,
       f"async: the same command resumes: exit {r.returncode} {r.stderr.strip()[-300:]}")
 
+# Async, killed (SIGKILL) mid-run: every episode on disk before the kill is there, unchanged, after the resume, and
+# those after the last checkpoint join the replay.
+run_dir = os.path.join(tmp, "async_killed")
+args = [WM, "train", "--run", run_dir, "--env", f"exec:{ENV} --control-hz 20 --length 20", "--steps", "100000",
+        "--threads", "2"]
+for s in ONLINE + ["online.mode=async", "online.sync_every=5", "online.train_ratio=4", "run.checkpoint_every=20"]:
+    args += ["--set", s]
+p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+sixth = os.path.join(run_dir, "episodes", "episode_000005")
+deadline = time.time() + 120
+while not os.path.exists(sixth) and time.time() < deadline and p.poll() is None:
+    time.sleep(0.1)
+p.kill()
+p.wait()
+before = {name: open(os.path.join(run_dir, "episodes", name, "steps.csv")).read()
+          for name in os.listdir(os.path.join(run_dir, "episodes")) if not name.endswith(".tmp")}
+args[args.index("--steps") + 1] = "24"
+r = run(*args)
+kept = all(open(os.path.join(run_dir, "episodes", name, "steps.csv")).read() == text for name, text in before.items())
+check(len(before) >= 6 and kept and r.returncode == 0 and "kept in the replay" in r.stderr,
+      f"async, kill -9: the {len(before)} episodes on disk kept, the resume exits {r.returncode} "
+      f"{r.stderr.strip()[-200:]}")
+
 # Lose nothing: wm train killed (SIGKILL) while it records the seed episodes of a remote system, before any
 # checkpoint; the same command resumes, and every episode recorded before the kill is kept and joins the replay.
 run_dir = os.path.join(tmp, "killed")

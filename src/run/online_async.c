@@ -217,16 +217,18 @@ static WmStatus actor_make(Actor *a, WmOnline *online, Exchange *ex, WmError *er
     a->period = hz > 0.0 ? 1.0 / hz : 0.0;
     a->latencies = malloc(LATENCIES_MAX * sizeof *a->latencies);
     if (a->latencies == NULL) return wm_error_set(err, WM_ERR_NOMEM, "async actor: out of memory");
+    a->made_model = 1; /* world_model_free undoes a declaration cut short too */
     if (world_model_declare(&a->model, &t->model.config, t->model.action_dim, err) ||
         params_allocate_values(&a->model.params, err))
         return err->status;
-    a->made_model = 1;
     const int features = t->model.rssm.deter + t->model.rssm.stoch;
     a->has_actor = a->has_value = im != NULL;
-    if (im && (actor_create(&a->actor, &config->actor, features, t->model.action_dim, err) ||
-               (a->made_actor = 1, value_create(&a->value, &config->actor, features, err))))
-        return err->status;
-    a->made_value = im != NULL;
+    if (im) {
+        a->made_actor = a->made_value = 1; /* as the model: freeing undoes a creation cut short */
+        if (actor_create(&a->actor, &config->actor, features, t->model.action_dim, err) ||
+            value_create(&a->value, &config->actor, features, err))
+            return err->status;
+    }
     take_weights(a);
     if (agent_init(&a->agent, &a->model, &online->agent->settings, im ? &a->actor : NULL, im ? &a->value : NULL,
                    seed, err))

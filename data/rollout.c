@@ -19,8 +19,10 @@ WmStatus env_rollout(WmEnv *env, const WmPolicy *policy, WmEpisode *episode, dou
         float *action = episode->actions + (size_t)(t + 1) * A;
         const float *state = S ? episode->states + (size_t)t * S : NULL;
         if (policy->act(policy->ctx, episode->frames + t * frame, state, action, err) ||
-            env_step(env, action, episode->frames + (t + 1) * frame, &step, err))
+            env_step(env, action, episode->frames + (t + 1) * frame, &step, err)) {
+            episode->length = t + 1; /* the rows whole so far, for a caller that keeps an episode cut short */
             return err->status;
+        }
         episode->rewards[t + 1] = (float)step.reward;
         if (S) memcpy(episode->states + (size_t)(t + 1) * S, env_state_seen(env), (size_t)S * sizeof(float));
         if (step.terminal) episode->is_terminal[t + 1] = 1, episode->discounts[t + 1] = 0.0f;

@@ -17,7 +17,8 @@ typedef struct {
 } WmPolicy;
 
 /* Plays one episode from env_reset to its last step into `episode` (allocated here: env_episode_length + 1 rows,
- * or as many as a remote environment's episode takes; a terminal step gets is_terminal and discount 0).
+ * or as many as a remote environment's episode takes; a terminal step gets is_terminal and discount 0). When a
+ * step fails, episode->length is the rows whole before it.
  * `return_sum` (may be NULL) receives the sum of the environment's rewards, in double. */
 WmStatus env_rollout(WmEnv *env, const WmPolicy *policy, WmEpisode *episode, double *return_sum, WmError *err);
 

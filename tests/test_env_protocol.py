@@ -195,6 +195,18 @@ r = run(WM, "eval", "--run", run_dir, "--env", f"tcp:127.0.0.1:{port}", "--episo
 check(r.returncode == 1 and "learned in exec:" in r.stderr, f"eval elsewhere is another task: {r.stderr.strip()}")
 p.kill()
 
+# A remote system that fails in the middle of an online episode: the run stops with the line, and the steps it sent
+# before the failure are kept as an episode cut there (they cannot be played again).
+run_dir = os.path.join(tmp, "online_fault")
+args = [WM, "train", "--run", run_dir, "--env", f"exec:{ENV} --fault close --at 60", "--steps", "20", "--threads", "2"]
+for s in ONLINE:
+    args += ["--set", s]
+r = run(*args)
+kept = episodes(os.path.join(run_dir, "episodes"))
+check(r.returncode == 1 and len(kept) == 2 and len(kept[0]) == 51 and len(kept[1]) == 10,
+      f"a failure mid-episode keeps the steps before it: exit {r.returncode}, episodes of "
+      f"{[len(k) for k in kept]} rows, {r.stderr.strip()[-160:]}")
+
 # online.mode async: the actor acts in its own thread at the environment's 20 Hz while the learner trains; one
 # metrics line per episode with the actor's latency and the weights' age; SIGTERM ends it with every episode on disk
 # and a checkpoint, and the same command resumes.

@@ -58,6 +58,10 @@ static WmStatus play_and_keep(WmOnline *online, WmTrainer *t, const WmPolicy *po
     if (env_rollout(&online->env, policy, &episode, NULL, err) == WM_OK) {
         if (return_sum) *return_sum = episode_return(&episode);
         online_keep(online, t, &episode, err);
+    } else if (online->env.remote && episode.frames && episode.length >= 2) {
+        /* A remote system's steps cannot be played again: what it sent before the failure is kept, cut there. */
+        WmError keep_err = {0};
+        online_keep(online, t, &episode, &keep_err);
     }
     episode_free(&episode);
     return err->status;

@@ -2,8 +2,10 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "core/fs.h"
+#include "data/env_remote.h"
 #include "run/loops.h"
 
 void train_note(const WmTrainObserver *observer, const char *format, ...) {
@@ -48,6 +50,19 @@ static WmStatus lock_run(const WmComm *comm, const WmRunPaths *paths, int *lock,
     return err->status;
 }
 
+
+/* Whether `dir` holds a recorded episode (episode_N, not a half-written .tmp). */
+static int holds_episodes(const char *dir) {
+    char **names = NULL;
+    int count = 0, found = 0;
+    WmError err = {0};
+    if (!fs_is_dir(dir) || fs_list_dir(dir, &names, &count, &err)) return 0;
+    for (int i = 0; i < count && !found; i++)
+        found = strncmp(names[i], "episode_", 8) == 0 && strstr(names[i], ".tmp") == NULL;
+    fs_free_list(names, count);
+    return found;
+}
+
 WmStatus run_train(const WmTrainOptions *o, const WmTrainObserver *observer, WmError *err) {
     if (o->run == NULL || (o->data == NULL) == (o->env == NULL))
         return wm_error_set(err, WM_ERR_ARG, "--run and one of --data DIR (offline) or --env NAME (online) are required");
@@ -67,8 +82,11 @@ WmStatus run_train(const WmTrainOptions *o, const WmTrainObserver *observer, WmE
     if (status == WM_OK)
         status = o->env ? train_online(o, &config, &paths, observer, err)
                         : train_offline(o, &config, &paths, observer, err);
-    /* A first start that failed leaves no run directory that a second start would take for a resume. */
-    if (status && !resuming && comm->rank == 0) run_discard(&paths, directory_was_new);
+    /* A first start that failed leaves no run directory that a second start would take for a resume; but a remote
+     * system's episodes cannot be recorded again, so a run that holds some stays, and the same command resumes it
+     * with them (online.c). */
+    const int keeps_episodes = o->env && env_remote_is_name(o->env) && holds_episodes(paths.episodes);
+    if (status && !resuming && comm->rank == 0 && !keeps_episodes) run_discard(&paths, directory_was_new);
     run_unlock(&lock);
     return status;
 }

@@ -27,6 +27,30 @@ def run(*args, timeout=300):
     return subprocess.run(list(args), capture_output=True, text=True, timeout=timeout)
 
 
+def train_args(run_dir, env, steps, extra=()):
+    """wm train online in `env` with the tiny model of ONLINE and the `extra` keys."""
+    args = [WM, "train", "--run", run_dir, "--env", env, "--steps", str(steps), "--threads", "2"]
+    for s in ONLINE + list(extra):
+        args += ["--set", s]
+    return args
+
+
+def start_until_episode(args, run_dir, index, **popen):
+    """Starts `args` and returns once episode `index` is on disk (or the process ended, or two minutes passed)."""
+    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, **popen)
+    path = os.path.join(run_dir, "episodes", "episode_%06d" % index)
+    deadline = time.time() + 120
+    while not os.path.exists(path) and time.time() < deadline and p.poll() is None:
+        time.sleep(0.05)
+    return p
+
+
+def episode_texts(run_dir):
+    """Each whole episode's steps.csv, by name."""
+    d = os.path.join(run_dir, "episodes")
+    return {n: open(os.path.join(d, n, "steps.csv")).read() for n in os.listdir(d) if not n.endswith(".tmp")}
+
+
 def episodes(out):
     """Each recorded episode's rows (steps.csv without its header)."""
     if not os.path.isdir(out):
@@ -161,10 +185,7 @@ p.kill()
 
 # The online loop and wm eval learn and act through the protocol (a tiny model: this checks plumbing).
 run_dir = os.path.join(tmp, "online")
-args = [WM, "train", "--run", run_dir, "--env", f"exec:{ENV}", "--steps", "4", "--threads", "2"]
-for s in ONLINE:
-    args += ["--set", s]
-r = run(*args)
+r = run(*train_args(run_dir, f"exec:{ENV}", 4))
 check(r.returncode == 0, f"wm train --env exec: exit {r.returncode} {r.stderr.strip()[-300:]}")
 kept = episodes(os.path.join(run_dir, "episodes"))
 check(len(kept) >= 3, f"the online run kept {len(kept)} episodes")
@@ -198,10 +219,7 @@ p.kill()
 # A remote system that fails in the middle of an online episode: the run stops with the line, and the steps it sent
 # before the failure are kept as an episode cut there (they cannot be played again).
 run_dir = os.path.join(tmp, "online_fault")
-args = [WM, "train", "--run", run_dir, "--env", f"exec:{ENV} --fault close --at 60", "--steps", "20", "--threads", "2"]
-for s in ONLINE:
-    args += ["--set", s]
-r = run(*args)
+r = run(*train_args(run_dir, f"exec:{ENV} --fault close --at 60", 20))
 kept = episodes(os.path.join(run_dir, "episodes"))
 check(r.returncode == 1 and len(kept) == 2 and len(kept[0]) == 51 and len(kept[1]) == 10,
       f"a failure mid-episode keeps the steps before it: exit {r.returncode}, episodes of "
@@ -211,15 +229,9 @@ check(r.returncode == 1 and len(kept) == 2 and len(kept[0]) == 51 and len(kept[1
 # metrics line per episode with the actor's latency and the weights' age; SIGTERM ends it with every episode on disk
 # and a checkpoint, and the same command resumes.
 run_dir = os.path.join(tmp, "async")
-args = [WM, "train", "--run", run_dir, "--env", f"exec:{ENV} --control-hz 20 --length 20", "--steps", "1000",
-        "--threads", "2"]
-for s in ONLINE + ["online.mode=async", "online.sync_every=5", "online.train_ratio=4"]:
-    args += ["--set", s]
-p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-fifth = os.path.join(run_dir, "episodes", "episode_000004")
-deadline = time.time() + 120
-while not os.path.exists(fifth) and time.time() < deadline and p.poll() is None:
-    time.sleep(0.1)
+ASYNC = ["online.mode=async", "online.sync_every=5", "online.train_ratio=4"]
+args = train_args(run_dir, f"exec:{ENV} --control-hz 20 --length 20", 1000, ASYNC)
+p = start_until_episode(args, run_dir, 4, stderr=subprocess.PIPE, text=True)
 p.terminate()
 _, stderr = p.communicate(timeout=120)
 lines = [json.loads(l) for l in open(os.path.join(run_dir, "metrics.jsonl"))]
@@ -237,19 +249,11 @@ check(r.returncode == 0 and "resuming" in r.stderr and "(async)" in r.stderr,
 # Async, killed (SIGKILL) mid-run: every episode on disk before the kill is there, unchanged, after the resume, and
 # those after the last checkpoint join the replay.
 run_dir = os.path.join(tmp, "async_killed")
-args = [WM, "train", "--run", run_dir, "--env", f"exec:{ENV} --control-hz 20 --length 20", "--steps", "100000",
-        "--threads", "2"]
-for s in ONLINE + ["online.mode=async", "online.sync_every=5", "online.train_ratio=4", "run.checkpoint_every=20"]:
-    args += ["--set", s]
-p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-sixth = os.path.join(run_dir, "episodes", "episode_000005")
-deadline = time.time() + 120
-while not os.path.exists(sixth) and time.time() < deadline and p.poll() is None:
-    time.sleep(0.1)
+args = train_args(run_dir, f"exec:{ENV} --control-hz 20 --length 20", 100000, ASYNC + ["run.checkpoint_every=20"])
+p = start_until_episode(args, run_dir, 5, stderr=subprocess.DEVNULL)
 p.kill()
 p.wait()
-before = {name: open(os.path.join(run_dir, "episodes", name, "steps.csv")).read()
-          for name in os.listdir(os.path.join(run_dir, "episodes")) if not name.endswith(".tmp")}
+before = episode_texts(run_dir)
 args[args.index("--steps") + 1] = "24"
 r = run(*args)
 kept = all(open(os.path.join(run_dir, "episodes", name, "steps.csv")).read() == text for name, text in before.items())
@@ -260,18 +264,11 @@ check(len(before) >= 6 and kept and r.returncode == 0 and "kept in the replay" i
 # Lose nothing: wm train killed (SIGKILL) while it records the seed episodes of a remote system, before any
 # checkpoint; the same command resumes, and every episode recorded before the kill is kept and joins the replay.
 run_dir = os.path.join(tmp, "killed")
-args = [WM, "train", "--run", run_dir, "--env", f"exec:{ENV} --control-hz 100", "--steps", "2", "--threads", "2"]
-for s in ONLINE + ["online.seed_episodes=6"]:
-    args += ["--set", s]
-p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-third = os.path.join(run_dir, "episodes", "episode_000002")
-deadline = time.time() + 120
-while not os.path.exists(third) and time.time() < deadline and p.poll() is None:
-    time.sleep(0.05)
+args = train_args(run_dir, f"exec:{ENV} --control-hz 100", 2, ["online.seed_episodes=6"])
+p = start_until_episode(args, run_dir, 2, stderr=subprocess.DEVNULL)
 p.kill()
 p.wait()
-before = {name: open(os.path.join(run_dir, "episodes", name, "steps.csv")).read()
-          for name in os.listdir(os.path.join(run_dir, "episodes")) if not name.endswith(".tmp")}
+before = episode_texts(run_dir)
 r = run(*args)
 after = os.listdir(os.path.join(run_dir, "episodes"))
 kept = all(name in after and open(os.path.join(run_dir, "episodes", name, "steps.csv")).read() == text

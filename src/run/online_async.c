@@ -80,8 +80,8 @@ typedef struct {
 typedef struct {
     WmOnline *online;
     Exchange *ex;
-    int growing_rows; /* rows of the episode in progress in the replay (0: not there yet) */
-    long growing_frames_counted;
+    int growing_rows; /* rows of the episode in progress in the replay (0: not there yet); they count toward the
+                       * train ratio as a finished episode's frames do */
     WmEpisode stage; /* the episode in progress's new rows, copied out under the lock */
     double start;
     int noted_behind;
@@ -265,7 +265,7 @@ static void publish_weights(const WmTrainer *t, Exchange *ex) {
 
 static double replay_ratio(const WmOnline *online, const Learner *l) {
     const WmConfig *c = online->config;
-    const double collected = (double)online->policy_frames + (double)l->growing_frames_counted;
+    const double collected = (double)online->policy_frames + (double)l->growing_rows;
     return collected > 0 ? (double)online->trainer->step * c->data.batch * c->data.length / collected : INFINITY;
 }
 
@@ -281,7 +281,7 @@ static WmStatus keep_finished(Learner *l, WmEpisode *episode, const ActorEpisode
     if (l->growing_rows > 0) replay_extend_newest(&t->replay, episode, frames, err);
     else replay_add(&t->replay, episode, err);
     if (err->status) return err->status;
-    l->growing_rows = 0, l->growing_frames_counted = 0;
+    l->growing_rows = 0;
     online_count_episode(online, online->episodes++, frames);
     const double ratio = replay_ratio(online, l), floor = online->config->online.min_train_ratio;
     const int behind = floor > 0.0 && ratio < floor;
@@ -323,7 +323,6 @@ static WmStatus grow_in_replay(Learner *l, const WmEpisode *stage, int rows, WmE
         episode_free(&start);
     }
     if (err->status) return err->status;
-    l->growing_frames_counted += rows - l->growing_rows; /* toward the train ratio, as a finished episode's */
     l->growing_rows = rows;
     return WM_OK;
 }

@@ -1,6 +1,8 @@
 /* The recurrent state-space model (PlaNet, Hafner et al. 2019), with the dimension letters B batch, L steps,
  * D deter, S stoch, E embed, A action, U the units of the dense layers:
  *   x_t  = act(W_in [z_{t-1}, a_t])            a_t: the action that led to frame t (the row convention)
+ *     or [act(W_z z_{t-1}), act(W_a a_t)]      with the action's own layer (DreamerV3's RSSM of 2024): one
+ *                                              action float is then not one input among a thousand one-hot ones
  *   h_t  = GRU(x_t, h_{t-1})                   the deterministic state
  *   prior     p(z_t | h_t)      from act(W_p h_t)            Gaussian or categorical (nets/latent.h)
  *   posterior q(z_t | h_t, e_t) from act(W_q [h_t, e_t])
@@ -22,8 +24,11 @@
 typedef struct {
     int deter, stoch, hidden, embed, action; /* D, S (the state's floats: latent.width), U, E, A */
     WmLatent latent;
-    WmDense input;                          /* [z, a] -> U */
-    int gru_weight_ih, gru_weight_hh, gru_bias_ih, gru_bias_hh; /* (3D, U), (3D, D), (3D), (3D) */
+    WmDense input;                          /* [z, a] -> U, or z -> U with the action's own layer */
+    WmDense action_input;                   /* a -> U when separate_action */
+    int separate_action;
+    int gru_in;                             /* the GRU's input: U, or 2U with the action's own layer */
+    int gru_weight_ih, gru_weight_hh, gru_bias_ih, gru_bias_hh; /* (3D, gru_in), (3D, D), (3D), (3D) */
     int gru_norm_scale, gru_norm_offset; /* (3D) each with model.norm (ops/gru.h's normalised cell), else -1 */
     WmLatentHead prior;                     /* D -> U -> S */
     WmLatentHead posterior;                 /* D + E -> U -> S */
@@ -37,14 +42,18 @@ typedef struct {
 typedef struct {
     int batch;
     int member;                   /* the member whose prior it runs (0: the main prior; imagination may pick another) */
-    float *input_cat, *input;     /* (B, S + A), (B, U) */
-    float *input_cache, *prior_cache; /* the input layer's and the prior's hidden layer's (dense.h; NULL if none) */
+    float *input_cat, *input;     /* (B, S + A): [z, a], or z's block then a's with the action's own layer; (B, gru_in) */
+    float *input_parts;           /* with the action's own layer: its output and z's, (B, U) each, else NULL */
+    float *input_cache, *action_cache, *prior_cache; /* the input layers' and the prior's hidden layer's (dense.h;
+                                                      * NULL where none) */
     float *h, *gru_cache;         /* (B, D), gru_cache_floats(B, D) */
     float *prior_h, *prior_mean, *prior_raw, *prior_std; /* (B, U), (B, S) x 3 */
 } WmRssmStep;
 
 /* Allocates a step's arrays for `batch` rows from the arena. */
 WmStatus rssm_step_alloc(const WmRssm *rssm, WmArena *arena, WmRssmStep *step, int batch, WmError *err);
+/* Floats of the action layer's cache for `batch` rows (0 without one, or when it keeps none). */
+size_t rssm_action_cache_floats(const WmRssm *rssm, int batch);
 /* h, the prior's mean and std from (h_prev, z_prev, action), all (B, .). */
 WmStatus rssm_step_forward(const WmRssm *rssm, const WmParams *params, WmRssmStep *step, const float *h_prev,
                            const float *z_prev, const float *action, WmError *err);
@@ -58,15 +67,15 @@ WmStatus rssm_step_backward(const WmRssm *rssm, WmParams *params, WmArena *arena
 typedef struct {
     int batch, length;
     WmRssmStep *steps;               /* L transitions, each pointing into the arrays below */
-    float *input_cat, *input, *h, *gru_cache;
+    float *input_cat, *input, *input_parts, *h, *gru_cache;
     float *prior_h, *prior_mean, *prior_raw, *prior_std;
     float *post_cat, *post_h, *post_mean, *post_raw, *post_std;
-    float *input_cache, *prior_cache, *post_cache; /* L caches each of the layers that keep one (dense.h) */
+    float *input_cache, *action_cache, *prior_cache, *post_cache; /* L caches each of the layers that keep one (dense.h) */
     float *noise, *z;                /* S */
 } WmRssmTrace;
 
 WmStatus rssm_declare(WmRssm *rssm, WmParams *params, int deter, const WmLatent *latent, int hidden, int embed,
-                      int action, WmLayerStyle style, int members, WmError *err);
+                      int action, int separate_action, WmLayerStyle style, int members, WmError *err);
 
 /* The GRU's tensors in `params`. */
 WmGruWeights rssm_gru_weights(const WmRssm *rssm, const WmParams *params);

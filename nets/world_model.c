@@ -59,7 +59,8 @@ WmStatus world_model_declare(WmWorldModel *model, const WmModelConfig *config, i
     const WmLatent latent = latent_from_config(&config->net);
     const int D = (int)config->net.deter, S = latent.width;
     if (rssm_declare(&model->rssm, &model->params, D, &latent, (int)config->net.hidden,
-                     model->embed + model->state_embed, action_dim, style, (int)config->net.ensemble, err))
+                     model->embed + model->state_embed, action_dim,
+                     config->net.action_input == WM_ACTION_INPUT_SEPARATE, style, (int)config->net.ensemble, err))
         return err->status;
     /* PlaNet's decoder: dense to 32d, seen as a 32d x 1 x 1 image, then 4d, 2d, d, 3 channels. */
     model->decoder_width = 32 * d;

@@ -1,8 +1,9 @@
 /* Test helper for the DreamerV3 peer (test_dreamerv3_peer.py): builds a tiny world model with DreamerV3's pieces
  * (categorical latents with unimix, the KL split with free bits, a twohot reward head, a continue head, SiLU and
- * LayerNorm, the normalised GRU), fills its weights and one batch from fixed streams, runs the ELBO's forward and
- * writes a safetensors file: every parameter by name, the batch ("input.*"), and the loss terms in the metadata.
- * Beside them, two op cases the peer checks on their own: the categorical KL ("kl.*") and twohot ("twohot.*").
+ * LayerNorm, the normalised GRU, the action's own input layer), fills its weights and one batch from fixed
+ * streams, runs the ELBO's forward and writes a safetensors file: every parameter by name, the batch ("input.*"),
+ * and the loss terms in the metadata. Beside them, two op cases the peer checks on their own: the categorical KL
+ * ("kl.*") and twohot ("twohot.*").
  * Usage: elbo_dump OUT.safetensors */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,7 @@ static const char *const SETS[] = {
     "model.deter=6", "model.stoch=3", "model.latent=categorical", "model.classes=4", "model.hidden=5",
     "model.reward_layers=1", "model.reward_units=5", "model.reward_head=twohot", "model.continue_head=true",
     "model.activation=silu", "model.norm=layer", "loss.kl_scale=0", "loss.kl_dyn=0.5", "loss.kl_rep=0.1",
-    "loss.free_bits=0.05", "loss.reward_scale=1.5"};
+    "loss.free_bits=0.05", "loss.reward_scale=1.5", "model.action_input=separate"};
 
 typedef struct {
     WmTensorRef refs[TENSORS_MAX];

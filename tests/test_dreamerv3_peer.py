@@ -1,7 +1,8 @@
 """DreamerV3's pieces against PyTorch and numpy, from outside: tests/elbo_dump.c writes a tiny world model with
 categorical latents, the KL split with free bits, a twohot reward head, a continue head, SiLU, LayerNorm (the
-convolutions' over channels) and the normalised GRU, one batch, and wm's loss terms on it; this file recomputes them in torch (float64) from the same
-weights, written from DreamerV3's equations, not from wm's code:
+convolutions' over channels), the normalised GRU and the action's own input layer, one batch, and wm's loss terms on
+it; this file recomputes them in torch (float64) from the same weights, written from DreamerV3's equations, not from
+wm's code:
 - the categorical KL with unimix against torch.distributions' kl_divergence;
 - the twohot encoding, cross-entropy and prediction against a straightforward numpy twin;
 - the world model's loss terms (image, reward, KL, continue and the total) to 1e-6.
@@ -149,7 +150,12 @@ h, z = torch.zeros(B, DETER), torch.zeros(B, GROUPS * CLASSES)
 noise = T["input.noise"].reshape(L, B, -1)
 hs, zs, posts, priors = [], [], [], []
 for t in range(L):
-    h = gru(dense(torch.cat([z, actions.reshape(L, B, A)[t]], -1), "rssm.input"), h)
+    a = actions.reshape(L, B, A)[t]
+    if "rssm.action_input.weight" in T:  # DreamerV3's RSSM of 2024: z and the action each through their own layer
+        x = torch.cat([dense(z, "rssm.input"), dense(a, "rssm.action_input")], -1)
+    else:
+        x = dense(torch.cat([z, a], -1), "rssm.input")
+    h = gru(x, h)
     prior = probs(dense(dense(h, "rssm.prior.hidden"), "rssm.prior.logits", False))
     post = probs(dense(dense(torch.cat([h, embed[t]], -1), "rssm.posterior.hidden"), "rssm.posterior.logits", False))
     z = sample(post, noise[t])

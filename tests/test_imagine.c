@@ -52,6 +52,7 @@ static void make_fixture_full(Fixture *f, const char *gradient, int slow_target,
     if (v3_layers) {
         c.model.activation = c.actor.activation = WM_ACTIVATION_SILU;
         c.model.norm = c.actor.norm = WM_NORM_LAYER;
+        c.model.action_input = WM_ACTION_INPUT_SEPARATE; /* the action's own layer, which daction goes through */
     }
     if (twohot) c.model.reward_head = c.actor.value_head = WM_REGRESSION_TWOHOT;
     /* A narrow bounded Normal keeps every imagined sample off the clip's kink, where central differences would step
@@ -156,7 +157,8 @@ static const struct {
     {"actor loss (ensemble penalty)", 0, 0, 3, 0, 0, 0, 0},
     {"actor loss (returns normalised)", 0, 0, 1, 1, 0, 0, 0},
     {"actor loss (twohot reward and value, ensemble penalty)", 1, 0, 3, 0, 1, 0, 0},
-    {"actor loss (SiLU and LayerNorm in the model, the actor and the value)", 1, 1, 3, 0, 1, 1, 0},
+    {"actor loss (SiLU and LayerNorm in the model, the actor and the value; the action's own layer)", 1, 1, 3, 0, 1, 1,
+     0},
     {"actor loss (DreamerV3's bounded Normal)", 0, 0, 1, 0, 0, 0, 1},
 };
 

@@ -217,9 +217,11 @@ static void tiny_model_v3(WmWorldModel *m, WmConfig *c, int members, int v3) {
                                        "model.stoch=4",
                                        "model.hidden=8",
                                        "model.reward_units=8"};
-    /* DreamerV3's model: 2 categoricals of 2 classes (the state is still 4 floats), twohot reward, SiLU, norms. */
-    static const char *const V3[] = {"model.stoch=2", "model.latent=categorical", "model.classes=2",
-                                     "model.reward_head=twohot", "model.activation=silu", "model.norm=layer"};
+    /* DreamerV3's model: 2 categoricals of 2 classes (the state is still 4 floats), twohot reward, SiLU, norms, the
+     * action's own input layer. */
+    static const char *const V3[] = {"model.stoch=2",         "model.latent=categorical", "model.classes=2",
+                                     "model.reward_head=twohot", "model.activation=silu",  "model.norm=layer",
+                                     "model.action_input=separate"};
     for (size_t i = 0; i < sizeof SETS / sizeof SETS[0]; i++)
         ck_assert(config_set_assignment(c, SETS[i], &err) == WM_OK);
     for (size_t i = 0; v3 && i < sizeof V3 / sizeof V3[0]; i++)

@@ -327,6 +327,27 @@ START_TEST(silu_and_layer_norm_match_central_differences) {
 }
 END_TEST
 
+/* The action through a dense layer of its own beside z's (DreamerV3's RSSM of 2024), with its norm and SiLU: the
+ * GRU reads both layers' outputs side by side. */
+START_TEST(separate_action_input_matches_central_differences) {
+    WmConfig c;
+    tiny_config(&c);
+    WmError err = {0};
+    ck_assert(config_set_assignment(&c, "model.action_input=separate", &err) == WM_OK);
+    ck_assert(config_set_assignment(&c, "model.activation=silu", &err) == WM_OK);
+    ck_assert(config_set_assignment(&c, "model.norm=layer", &err) == WM_OK);
+    length = LENGTH;
+    WmWorldModel m;
+    make_model(&m, &c);
+    const int action = params_find(&m.params, "rssm.action_input.weight"), ih = m.rssm.gru_weight_ih;
+    ck_assert_int_ge(action, 0);
+    ck_assert_int_eq(m.params.infos[action].shape[1], m.action_dim);
+    ck_assert_int_eq(m.params.infos[ih].shape[1], 2 * (int)c.model.hidden);
+    world_model_free(&m);
+    check_full_model(&c);
+}
+END_TEST
+
 /* The twohot reward head (DreamerV3), with its output layer given weights (it starts at zero). */
 START_TEST(twohot_reward_matches_central_differences) {
     WmConfig c;
@@ -450,6 +471,7 @@ int main(void) {
     tcase_add_test(tc, kl_split_is_balancing_by_another_name);
     tcase_add_test(tc, twohot_reward_matches_central_differences);
     tcase_add_test(tc, silu_and_layer_norm_match_central_differences);
+    tcase_add_test(tc, separate_action_input_matches_central_differences);
     tcase_add_test(tc, straight_through_reaches_the_logits);
     tcase_add_test(tc, preprocess_quantises_and_centres);
     suite_add_tcase(suite, tc);

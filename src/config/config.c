@@ -35,6 +35,8 @@ static const ConfigChoice GRADIENTS[] = {{"dynamics", WM_GRADIENT_DYNAMICS}, {"r
                           PRECISIONS[] = {{"auto", WM_PRECISION_AUTO}, {"fp32", WM_PRECISION_FP32},
                                           {"bf16", WM_PRECISION_BF16}, {0}},
                           LATENTS[] = {{"gaussian", WM_LATENT_GAUSSIAN}, {"categorical", WM_LATENT_CATEGORICAL}, {0}},
+                          ACTION_INPUTS[] = {{"joint", WM_ACTION_INPUT_JOINT}, {"separate", WM_ACTION_INPUT_SEPARATE},
+                                             {0}},
                           REGRESSIONS[] = {{"gaussian", WM_REGRESSION_GAUSSIAN}, {"twohot", WM_REGRESSION_TWOHOT}, {0}},
                           ACTION_DISTS[] = {{"tanh_normal", WM_ACTION_TANH_NORMAL},
                                             {"bounded_normal", WM_ACTION_BOUNDED_NORMAL}, {0}},
@@ -77,6 +79,11 @@ static const ConfigKey KEYS[] = {
     {"model.unimix", KEY_FLOAT, AT(model.unimix), 0, 0.99, "0.01",
      "uniform share mixed into each categorical (DreamerV3: 1%)", NULL},
     {"model.hidden", KEY_INT, AT(model.hidden), 1, 8192, "200", "width of the RSSM's dense layers", NULL},
+    {"model.action_input", KEY_CHOICE, AT(model.action_input), 0, 0, "joint",
+     "joint: one dense layer reads [z, a] (PlaNet, DreamerV3 of 2023); separate: z and the action each through a "
+     "dense layer of their own, side by side into the GRU (DreamerV3's RSSM of 2024), so one action float is not "
+     "one input among a thousand one-hot ones",
+     ACTION_INPUTS},
     {"model.min_std", KEY_FLOAT, AT(model.min_std), 1e-6, 10, "0.1", "floor of the stochastic state's std", NULL},
     {"model.ensemble", KEY_INT, AT(model.ensemble), 1, 16, "1",
      "K prior members trained on the same posteriors; planning scores mean - lambda_var x variance over them", NULL},

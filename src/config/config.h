@@ -35,6 +35,8 @@ typedef enum { WM_ONLINE_SYNC, WM_ONLINE_ASYNC } WmOnlineMode;
 typedef enum { WM_ACTION_TANH_NORMAL, WM_ACTION_BOUNDED_NORMAL } WmActionDistChoice;
 /* model.latent: the stochastic state's distribution (nets/latent.h). */
 typedef enum { WM_LATENT_GAUSSIAN, WM_LATENT_CATEGORICAL } WmLatentChoice;
+/* model.action_input: where the action meets the RSSM (nets/rssm.h). */
+typedef enum { WM_ACTION_INPUT_JOINT, WM_ACTION_INPUT_SEPARATE } WmActionInputChoice;
 /* model.reward_head, actor.value_head: how a head's output is read as a number (nets/regression.h). */
 typedef enum { WM_REGRESSION_GAUSSIAN, WM_REGRESSION_TWOHOT } WmRegressionChoice;
 
@@ -44,6 +46,7 @@ typedef struct {
     WmIntList encoder_kernels; /* stride 2 each */
     WmIntList decoder_kernels;
     long deter, stoch, hidden; /* D, the stochastic state's Gaussians or categoricals, the RSSM's dense units */
+    WmActionInputChoice action_input; /* [z, a] in one layer, or the action in a layer of its own (DreamerV3) */
     WmLatentChoice latent;     /* gaussian (PlaNet) or categorical (DreamerV3) */
     long classes;              /* each categorical's classes: the state is stoch x classes one-hot floats */
     double unimix;             /* the uniform share mixed into every categorical */

@@ -36,7 +36,8 @@ WmStatus plan_bf16_init(WmPlanBf16 *net, const WmWorldModel *model, int count, W
     const int rows = net->rows;
     int widest = r->stoch + r->action;
     if (layer_init(&net->input, ctx, &r->input, rows, err) ||
-        matmul_bf16_init(&net->gru_ih, ctx, rows, r->hidden, 3 * r->deter, err) ||
+        (r->separate_action && layer_init(&net->action_input, ctx, &r->action_input, rows, err)) ||
+        matmul_bf16_init(&net->gru_ih, ctx, rows, r->gru_in, 3 * r->deter, err) ||
         matmul_bf16_init(&net->gru_hh, ctx, rows, r->deter, 3 * r->deter, err))
         return err->status;
     for (int k = 0; k < r->members; k++) {
@@ -51,7 +52,7 @@ WmStatus plan_bf16_init(WmPlanBf16 *net, const WmWorldModel *model, int count, W
         if (layer_init(&net->reward[i], ctx, &model->reward.layers[i], rows, err)) return err->status;
         widest = widest > model->reward.layers[i].in ? widest : model->reward.layers[i].in;
     }
-    widest = widest > r->hidden ? widest : r->hidden;
+    widest = widest > r->gru_in ? widest : r->gru_in;
     widest = widest > r->deter ? widest : r->deter;
     net->x = malloc((size_t)rows * widest * sizeof *net->x);
     if (net->x == NULL) return wm_error_set(err, WM_ERR_NOMEM, "bf16 planning: no memory for %d rows", rows);
@@ -60,6 +61,7 @@ WmStatus plan_bf16_init(WmPlanBf16 *net, const WmWorldModel *model, int count, W
 
 void plan_bf16_free(WmPlanBf16 *net) {
     matmul_bf16_free(&net->input.product);
+    matmul_bf16_free(&net->action_input.product);
     matmul_bf16_free(&net->gru_ih);
     matmul_bf16_free(&net->gru_hh);
     for (int k = 0; k < WM_RSSM_MEMBERS_MAX; k++) {
@@ -77,6 +79,7 @@ WmStatus plan_bf16_load(WmPlanBf16 *net, WmError *err) {
     const WmRssm *r = &m->rssm;
     const WmDnnl *ctx = &net->dnnl;
     if (layer_load(&net->input, ctx, &m->params, err) ||
+        (r->separate_action && layer_load(&net->action_input, ctx, &m->params, err)) ||
         matmul_bf16_load(&net->gru_ih, ctx, params_value(&m->params, r->gru_weight_ih), err) ||
         matmul_bf16_load(&net->gru_hh, ctx, params_value(&m->params, r->gru_weight_hh), err))
         return err->status;
@@ -96,11 +99,21 @@ WmStatus plan_bf16_transition(WmPlanBf16 *net, WmRssmStep *step, const float *h_
     const int rows = net->rows;
     const WmGruCacheParts cache = gru_cache_parts(step->gru_cache, rows, r->deter);
     float *proj_x = cache.proj_x, *proj_h = cache.proj_h;
-    const float *parts[2] = {z_prev, actions};
-    const int widths[2] = {r->stoch, r->action};
-    concat_forward(step->input_cat, parts, widths, 2, rows);
-    if (layer_forward(net, &net->input, step->input, step->input_cat, err)) return err->status;
-    bf16_from_f32(net->x, step->input, (size_t)rows * r->hidden);
+    if (r->separate_action) { /* z and the action each through their layer, side by side */
+        float *z_out = step->input_parts, *a_out = z_out + (size_t)rows * r->hidden;
+        if (layer_forward(net, &net->input, z_out, z_prev, err) ||
+            layer_forward(net, &net->action_input, a_out, actions, err))
+            return err->status;
+        const float *parts[2] = {z_out, a_out};
+        const int widths[2] = {r->hidden, r->hidden};
+        concat_forward(step->input, parts, widths, 2, rows);
+    } else {
+        const float *parts[2] = {z_prev, actions};
+        const int widths[2] = {r->stoch, r->action};
+        concat_forward(step->input_cat, parts, widths, 2, rows);
+        if (layer_forward(net, &net->input, step->input, step->input_cat, err)) return err->status;
+    }
+    bf16_from_f32(net->x, step->input, (size_t)rows * r->gru_in);
     if (matmul_bf16_forward(&net->gru_ih, &net->dnnl, proj_x, net->x, params_value(&m->params, r->gru_bias_ih), err))
         return err->status;
     bf16_from_f32(net->x, h_prev, (size_t)rows * r->deter);

@@ -20,7 +20,7 @@ typedef struct {
     const WmWorldModel *model;
     WmDnnl dnnl;     /* its own: a model loaded only to act has no training context */
     int rows, count; /* rows = count x members: the transition and the reward run on all, the extra members on count */
-    WmPlanBf16Layer input, prior_hidden[WM_RSSM_MEMBERS_MAX];
+    WmPlanBf16Layer input, action_input, prior_hidden[WM_RSSM_MEMBERS_MAX]; /* action_input: when the RSSM has it */
     WmPlanBf16Layer prior_out[WM_RSSM_MEMBERS_MAX]; /* a Gaussian's mean layer, or a categorical's logits layer */
     WmPlanBf16Layer reward[WM_MLP_LAYERS_MAX];
     WmMatmulBf16 gru_ih, gru_hh;

@@ -16,7 +16,8 @@ WmStatus rssm_declare(WmRssm *rssm, WmParams *params, int deter, const WmLatent 
     rssm->gru_in = separate_action ? 2 * hidden : hidden;
     dense_declare_styled(&rssm->input, params, "rssm.input", separate_action ? stoch : stoch + action, hidden, style,
                          err);
-    if (separate_action) dense_declare_styled(&rssm->action_input, params, "rssm.action_input", action, hidden, style, err);
+    if (separate_action)
+        dense_declare_styled(&rssm->action_input, params, "rssm.action_input", action, hidden, style, err);
     const int ih[2] = {3 * deter, rssm->gru_in}, hh[2] = {3 * deter, deter}, bias[1] = {3 * deter};
     rssm->gru_weight_ih = params_declare(params, "rssm.gru.weight_ih", 2, ih, err);
     rssm->gru_weight_hh = params_declare(params, "rssm.gru.weight_hh", 2, hh, err);

@@ -42,7 +42,8 @@ typedef struct {
 typedef struct {
     int batch;
     int member;                   /* the member whose prior it runs (0: the main prior; imagination may pick another) */
-    float *input_cat, *input;     /* (B, S + A): [z, a], or z's block then a's with the action's own layer; (B, gru_in) */
+    float *input_cat;             /* (B, S + A): [z, a], or z's block then a's with the action's own layer */
+    float *input;                 /* (B, gru_in) */
     float *input_parts;           /* with the action's own layer: its output and z's, (B, U) each, else NULL */
     float *input_cache, *action_cache, *prior_cache; /* the input layers' and the prior's hidden layer's (dense.h;
                                                       * NULL where none) */
@@ -70,7 +71,8 @@ typedef struct {
     float *input_cat, *input, *input_parts, *h, *gru_cache;
     float *prior_h, *prior_mean, *prior_raw, *prior_std;
     float *post_cat, *post_h, *post_mean, *post_raw, *post_std;
-    float *input_cache, *action_cache, *prior_cache, *post_cache; /* L caches each of the layers that keep one (dense.h) */
+    float *input_cache, *action_cache, *prior_cache, *post_cache; /* L caches each of the layers that keep one
+                                                                   * (dense.h) */
     float *noise, *z;                /* S */
 } WmRssmTrace;
 

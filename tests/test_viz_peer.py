@@ -95,6 +95,53 @@ with tempfile.TemporaryDirectory() as tmp:
                             f"plan.precision={precision}"], capture_output=True, text=True)
         check(r.returncode == 0 and f"iterations, {precision})" in r.stdout and "return" in r.stdout,
               f"wm eval --set plan.precision={precision}: " + " | ".join(r.stdout.strip().splitlines()[::2]))
+    # wm eval --values: the value and the imagined rewards beside the real episode. Its arithmetic is recomputed
+    # here from the CSV's own columns: the n-step target sum_k gamma^k r_{t+1+k} + gamma^n v(s_{t+n}), the real
+    # n-step reward sum, and the summary's means and correlation.
+    run_actor = os.path.join(tmp, "run_actor")
+    horizon, gamma = 5, 0.9
+    check(train(WM, run_actor, data, 4, small + ["actor.enabled=true", f"actor.horizon={horizon}",
+                                                 f"actor.gamma={gamma}"]).returncode == 0,
+          "train a tiny 64x64 model with the actor for 4 steps")
+    values = os.path.join(tmp, "values.csv")
+    r = subprocess.run([WM, "eval", "--run", run_actor, "--env", "cartpole-swingup", "--planner", "actor",
+                        "--episodes", "2", "--values", values], capture_output=True, text=True)
+    check(r.returncode == 0 and os.path.exists(values) and not os.path.exists(values + ".tmp"),
+          f"wm eval --values writes the CSV: exit {r.returncode} {r.stderr.strip()[-200:]}")
+    with open(values) as f:
+        header, *rows = [line.rstrip("\n").split(",") for line in f]
+    check(header == ["episode", "t", "reward", "reward_head", "value", "target", "imagined", "real"]
+          and len(rows) == 250, f"values CSV: the header and 125 decisions x 2 episodes ({len(rows)} rows)")
+    worst, pairs = 0.0, []
+    for e in range(2):
+        ep = [row for row in rows if row[0] == str(e)]
+        reward = [float(row[2]) for row in ep]
+        value = [float(row[4]) for row in ep]
+        T = len(ep)
+        for t, row in enumerate(ep):
+            has_target, has_real = t + horizon < T, t + horizon < T + 1
+            blank_wrong = (row[5] == "") == has_target or (row[7] == "") == has_real
+            if blank_wrong:
+                worst = float("inf")
+                continue
+            if has_real:
+                pairs.append((float(row[6]), float(row[7])))
+            if has_target:  # the CSV has the rewards up to the last decision's, not the final frame's
+                real = sum(reward[t + k] for k in range(1, horizon + 1))
+                worst = max(worst, abs(real - float(row[7])) / (1 + abs(real)))
+            if has_target:
+                target = sum(gamma ** (k - 1) * reward[t + k] for k in range(1, horizon + 1))
+                target += gamma ** horizon * value[t + horizon]
+                worst = max(worst, abs(target - float(row[5])) / (1 + abs(target)))
+    check(worst < 1e-4, f"values CSV: the n-step targets and real sums recomputed from its columns (worst {worst:.2g})")
+    line = [l for l in r.stdout.splitlines() if l.strip().startswith("imagined reward over n steps")]
+    mean_imagined = sum(p[0] for p in pairs) / max(len(pairs), 1)
+    check(len(line) == 1 and f"mean {mean_imagined:.3f}," in line[0],
+          f"values summary: the imagined mean {mean_imagined:.3f} over {len(pairs)} states: " + " ".join(line))
+    r = subprocess.run([WM, "eval", "--run", run64, "--env", "cartpole-swingup", "--episodes", "1", "--values",
+                        values], capture_output=True, text=True)
+    check(r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1 and "actor" in r.stderr,
+          "wm eval --values on a run without the actor: one line, exit 1: " + r.stderr.strip())
     # The online loop: seed episodes, then 3 gradient steps per collected episode, an evaluation after each. A run
     # stopped at step 5 (mid-phase) and resumed to 9 ends bit-identical to one run to 9, episodes included.
     online = small + ["online.seed_episodes=2", "online.steps_per_episode=3", "online.eval_every=1",

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "eval_values.h"
 #include "data/env.h"
 #include "data/rollout.h"
 #include "progress.h"
@@ -19,11 +20,12 @@
 static int eval_usage(FILE *out, int code) {
     fprintf(out, "usage: wm eval --run R --env NAME [--planner shooting|cem|mppi|actor] [--episodes N] [--seed S]\n"
                  "               [--gif out.gif] [--checkpoint latest|step_N] [--threads N] [--set k=v ...]\n"
-                 "               [--env-timeout S]\n"
+                 "               [--env-timeout S] [--values values.csv]\n"
                  "  the run's plan.* config keys set the planner's budget; --planner overrides plan.planner and\n"
                  "  --set any key (plan.candidates=500, plan.precision=fp32, ...); defaults: 5 episodes, seed 1,\n"
                  "  the latest checkpoint, all cores; --env-timeout: seconds to wait for an exec: or tcp:\n"
-                 "  environment's answer (default 60)\n"
+                 "  environment's answer (default 60); --values: per decision, the value and the model's imagined\n"
+                 "  rewards over the imagination's horizon beside the real episode's, and a summary (eval_values.h)\n"
                  "example: wm eval --run runs/cp-actor --env cartpole-swingup --planner actor --episodes 10\n");
     return code;
 }
@@ -43,17 +45,24 @@ static void show_progress(void *ctx, int steps, double return_so_far) {
                   of_length, return_so_far, 1e3 * p->agent->plan_seconds / p->agent->decisions);
 }
 
-/* The planner's policy, which stops the episode at the next decision once a stop signal came. */
+/* The planner's policy, which stops the episode at the next decision once a stop signal came, and keeps each
+ * decision's state when the values are asked for. */
+typedef struct {
+    WmPolicy inner;
+    EvalValues *values; /* or NULL */
+} EvalPolicy;
+
 static WmStatus act_unless_stopped(void *ctx, const uint8_t *frame, const float *state, float *action,
                                    WmError *err) {
-    const WmPolicy *inner = ctx;
+    const EvalPolicy *p = ctx;
     if (stop_signal_received()) return wm_error_set(err, WM_ERR_STOPPED, "stopped on a signal");
-    return inner->act(inner->ctx, frame, state, action, err);
+    if (p->inner.act(p->inner.ctx, frame, state, action, err)) return err->status;
+    return p->values ? eval_values_record(p->values, err) : WM_OK;
 }
 
 static void stepped(void *ctx, int steps, double return_so_far) {
-    const WmPolicy *inner = ctx;
-    if (inner->stepped) inner->stepped(inner->ctx, steps, return_so_far);
+    const EvalPolicy *p = ctx;
+    if (p->inner.stepped) p->inner.stepped(p->inner.ctx, steps, return_so_far);
 }
 
 /* The episode's frames as an animated GIF, each upscaled as a contact sheet's cell under a caption: the step,
@@ -128,11 +137,12 @@ static void print_summary(const double *returns, long whole, const WmAgent *agen
 }
 
 /* Plays the episodes, printing each return and the summary; a stop signal ends them at the next decision. */
-static WmStatus play(const EvalRequest *r, WmEnv *env, WmAgent *agent, double *returns, WmError *err) {
+static WmStatus play(const EvalRequest *r, WmEnv *env, WmAgent *agent, EvalValues *values, double *returns,
+                     WmError *err) {
     EvalProgress progress = {agent, 0, r->episodes, env_episode_length(env)};
     WmAgentPolicy planner = {agent, NULL, 0.0f, show_progress, &progress};
-    const WmPolicy planner_policy = agent_policy(&planner);
-    const WmPolicy policy = {act_unless_stopped, stepped, (void *)&planner_policy};
+    EvalPolicy eval_policy = {agent_policy(&planner), values};
+    const WmPolicy policy = {act_unless_stopped, stepped, &eval_policy};
     WmEpisode episode = {0};
     long whole = 0; /* episodes played to their end */
     for (long e = 0; e < r->episodes; e++, whole++) {
@@ -148,6 +158,7 @@ static WmStatus play(const EvalRequest *r, WmEnv *env, WmAgent *agent, double *r
         if (err->status) break;
         progress_done();
         printf("  episode %ld: return %.2f\n", e + 1, returns[e]);
+        if (values && eval_values_episode(values, &episode, (int)e, err)) break;
         if (e == 0 && r->gif) {
             if (write_gif(r->gif, &episode, err)) break;
             printf("  wrote %s (%d frames)\n", r->gif, episode.length);
@@ -156,6 +167,7 @@ static WmStatus play(const EvalRequest *r, WmEnv *env, WmAgent *agent, double *r
     }
     episode_free(&episode);
     if (err->status == WM_OK) print_summary(returns, whole, agent);
+    if (err->status == WM_OK && values) eval_values_finish(values, err);
     return err->status;
 }
 
@@ -167,10 +179,13 @@ WmStatus eval_run(const EvalRequest *r, WmError *err) {
     if (returns == NULL) return wm_error_set(err, WM_ERR_NOMEM, "out of memory");
     if (env_create(&env, r->env, (uint64_t)r->seed, 0, err) == WM_OK) {
         env_set_timeout(&env, (double)r->env_timeout);
-        if (open_agent(&acting, r, &env, err) == WM_OK) {
+        EvalValues values = {0};
+        if (open_agent(&acting, r, &env, err) == WM_OK &&
+            (!r->values || eval_values_open(&values, &acting, r->run, r->checkpoint, r->values, err) == WM_OK)) {
             print_setting(r->run, &env, &acting.agent, r->episodes);
-            play(r, &env, &acting.agent, returns, err);
+            play(r, &env, &acting.agent, r->values ? &values : NULL, returns, err);
         }
+        eval_values_free(&values);
         run_agent_close(&acting);
         env_free(&env);
     }
@@ -191,6 +206,7 @@ int command_eval(int argc, char **argv) {
         {"--episodes", CLI_LONG, &r.episodes, 1, 100000}, {"--seed", CLI_LONG, &r.seed, 0, 4294967295L},
         {"--threads", CLI_LONG, &threads, 1, 1024},     {"--set", CLI_LIST, &sets, 0, 0},
         {"--checkpoint", CLI_TEXT, &r.checkpoint, 0, 0}, {"--env-timeout", CLI_LONG, &r.env_timeout, 1, 1000000},
+        {"--values", CLI_TEXT, &r.values, 0, 0},
     };
     cli_parse_options(argc, argv, options, (int)(sizeof options / sizeof options[0]), &err);
     if (err.status == WM_OK && (!r.run || !r.env)) wm_error_set(&err, WM_ERR_ARG, "--run and --env are required");

@@ -14,6 +14,7 @@ int command_eval(int argc, char **argv);
 /* wm eval without its command line: episodes of a run's agent in an environment, printed as they end. */
 typedef struct {
     const char *run, *env, *planner, *gif, *checkpoint; /* planner, gif, checkpoint: NULL for the run's own */
+    const char *values; /* a CSV of the value and the imagined rewards against the real episodes, or NULL */
     long episodes, seed;
     long env_timeout; /* seconds for an exec: or tcp: environment's answers; 0: the default */
     const char *const *sets; /* --set k=v over the run's config */

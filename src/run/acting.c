@@ -55,6 +55,15 @@ void run_predictor_close(WmRunPredictor *p) {
     memset(p, 0, sizeof *p);
 }
 
+/* The actor and the value (either may be NULL) of the run's checkpoint. */
+static WmStatus load_policy(const char *run, const char *checkpoint, WmActor *actor, WmValue *value, WmError *err) {
+    WmRunPaths paths;
+    char path[WM_RUN_PATH_MAX + 64];
+    run_paths(&paths, run);
+    if (run_checkpoint_path(&paths, checkpoint, path, sizeof path, err)) return err->status;
+    return checkpoint_load_policy(path, actor, value, err);
+}
+
 WmStatus run_agent_open(WmRunAgent *a, const char *run, const char *checkpoint, const char *const *sets,
                         int set_count, const char *planner, int action_dim, int64_t seed, WmError *err) {
     memset(a, 0, sizeof *a);
@@ -65,21 +74,23 @@ WmStatus run_agent_open(WmRunAgent *a, const char *run, const char *checkpoint, 
     const WmPlanSettings settings = plan_settings_from_config(&a->config, a->model.action_dim);
     const int wants_actor = settings.kind == WM_PLAN_ACTOR || settings.actor_candidates > 0,
               wants_value = settings.kind != WM_PLAN_ACTOR && settings.value_bootstrap;
-    if (wants_actor || wants_value) {
-        WmRunPaths paths;
-        char path[WM_RUN_PATH_MAX + 64];
-        run_paths(&paths, run);
-        if (run_checkpoint_path(&paths, checkpoint, path, sizeof path, err) ||
-            checkpoint_load_policy(path, wants_actor ? &a->actor : NULL, wants_value ? &a->value : NULL, err))
-            return err->status;
-        a->made_actor = wants_actor, a->made_value = wants_value;
-    }
+    if ((wants_actor || wants_value) &&
+        load_policy(run, checkpoint, wants_actor ? &a->actor : NULL, wants_value ? &a->value : NULL, err))
+        return err->status;
+    a->made_actor = wants_actor, a->made_value = wants_value;
     const uint64_t planning_seed = seed < 0 ? (uint64_t)a->config.run.seed : (uint64_t)seed;
     if (agent_init(&a->agent, &a->model, &settings, a->made_actor ? &a->actor : NULL, a->made_value ? &a->value : NULL,
                    planning_seed, err))
         return err->status;
     a->made_agent = 1;
     agent_reset(&a->agent);
+    return WM_OK;
+}
+
+WmStatus run_agent_load_value(WmRunAgent *a, const char *run, const char *checkpoint, WmError *err) {
+    if (a->made_value) return WM_OK;
+    if (load_policy(run, checkpoint, NULL, &a->value, err)) return err->status;
+    a->made_value = 1;
     return WM_OK;
 }
 

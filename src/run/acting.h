@@ -43,6 +43,8 @@ typedef struct {
  * planner's streams (< 0: the run's run.seed). */
 WmStatus run_agent_open(WmRunAgent *acting, const char *run, const char *checkpoint, const char *const *sets,
                         int set_count, const char *planner, int action_dim, int64_t seed, WmError *err);
+/* The run's value beside an agent opened without it (wm eval --values); nothing to do when it is loaded. */
+WmStatus run_agent_load_value(WmRunAgent *acting, const char *run, const char *checkpoint, WmError *err);
 void run_agent_close(WmRunAgent *acting);
 
 /* The agent as a rollout policy: each frame observed with the action executed last, then planned. With

@@ -11,7 +11,7 @@
 WmStatus eval_values_open(EvalValues *v, WmRunAgent *acting, const char *run, const char *checkpoint,
                           const char *path, WmError *err) {
     memset(v, 0, sizeof *v);
-    arena_init(&v->arena, "the value over an episode");
+    arena_init(&v->arena, "the value and the reward head over an episode");
     if (run_agent_load_value(acting, run, checkpoint, err)) return err->status;
     v->agent = &acting->agent, v->value = &acting->value;
     v->horizon = (int)acting->config.actor.horizon, v->gamma = (float)acting->config.actor.gamma;

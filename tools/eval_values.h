@@ -31,7 +31,7 @@ typedef struct {
     const WmAgent *agent;
     const WmValue *value;
     WmPlanModel imagination; /* one candidate: the actions really taken, n steps */
-    WmArena arena;           /* the value over an episode's states */
+    WmArena arena;           /* the value and the reward head over an episode's states */
     int horizon;
     float gamma;
     float *h, *z; /* (room, D), (room, S): the filtered state at each decision of the episode in hand */

@@ -97,7 +97,7 @@ with tempfile.TemporaryDirectory() as tmp:
               f"wm eval --set plan.precision={precision}: " + " | ".join(r.stdout.strip().splitlines()[::2]))
     # wm eval --values: the value and the imagined rewards beside the real episode. Its arithmetic is recomputed
     # here from the CSV's own columns: the n-step target sum_k gamma^k r_{t+1+k} + gamma^n v(s_{t+n}), the real
-    # n-step reward sum, and the summary's means and correlation.
+    # n-step reward sum, and the summary's mean of the imagined rewards.
     run_actor = os.path.join(tmp, "run_actor")
     horizon, gamma = 5, 0.9
     check(train(WM, run_actor, data, 4, small + ["actor.enabled=true", f"actor.horizon={horizon}",

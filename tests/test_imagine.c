@@ -9,6 +9,7 @@
 #include "check_run.h"
 #include "gradcheck.h"
 #include "train/imagine.h"
+#include "train/imagined.h"
 
 enum { ACTIONS = 2, STARTS = 3 };
 
@@ -233,6 +234,34 @@ START_TEST(normalised_returns_scale_the_actor_alone) {
 }
 END_TEST
 
+/* REINFORCE's advantage for the action at s_{k-1} is that state's return minus its value, both holding r_{k-1}, so
+ * the reward the action cannot change drops out (DreamerV3's return and value hold neither); r_0 is the reward
+ * head's at the start. */
+START_TEST(reinforce_advantage_is_the_return_less_the_value_of_the_state_acted_in) {
+    Fixture f;
+    make_fixture_with(&f, "reinforce", 0, 1, 1);
+    WmImagineLosses l;
+    WmError err = {0};
+    ck_assert(imagine_losses_forward(&f.im, &f.model, f.h, f.z, &l, &err) == WM_OK);
+    const WmImagineRollout *r = f.im.rollout;
+    const int N = STARTS;
+    const float lambda = f.im.lambda;
+    double largest = 0.0;
+    for (int n = 0; n < N; n++) ck_assert_float_eq(AT(r->reward, 0)[n], r->s[0].reward[n]);
+    for (int k = 1; k < f.im.horizon; k++)
+        for (int n = 0; n < N; n++) {
+            const double ret_before = AT(r->reward, k - 1)[n] + (double)AT(r->discount, k - 1)[n] *
+                                                                     ((1.0 - lambda) * AT(r->bootstrap, k)[n] +
+                                                                      lambda * AT(r->ret, k)[n]);
+            const double expected = ret_before - AT(r->bootstrap, k - 1)[n];
+            ck_assert_double_eq_tol(AT(r->advantage, k)[n], expected, 1e-5 * (1.0 + fabs(expected)));
+            largest = fmax(largest, fabs(AT(r->reward, k - 1)[n]));
+        }
+    ck_assert_double_gt(largest, 0.0);
+    free_fixture(&f);
+}
+END_TEST
+
 /* _i: 0 a Gaussian value (squared error), 1 twohot (cross-entropy), 2 and 3 the same with DreamerV3's pull toward
  * the slow value (the slow copy, which the returns bootstrap from too, moved away from the value). */
 START_TEST(value_gradient_matches_central_differences) {
@@ -438,6 +467,7 @@ int main(void) {
     tcase_add_test(tc, the_ensemble_penalty_lowers_the_imagined_return);
     tcase_add_test(tc, the_reported_std_is_the_actors);
     tcase_add_test(tc, normalised_returns_scale_the_actor_alone);
+    tcase_add_test(tc, reinforce_advantage_is_the_return_less_the_value_of_the_state_acted_in);
     tcase_add_loop_test(tc, value_gradient_matches_central_differences, 0, 4);
     tcase_add_test(tc, imagination_leaves_the_world_model_gradients_alone);
     suite_add_tcase(s, tc);

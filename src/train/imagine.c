@@ -159,14 +159,16 @@ WmStatus imagine_rollout_forward(WmImagination *im, const WmWorldModel *m, const
             return err->status;
         if (im->has_slow && mlp_forward(&im->value.net, &im->value_target, arena, x->target_outs, x->features, N, err))
             return err->status;
-        if (k >= 1 && (mlp_forward(&m->reward, &m->params, arena, x->reward_outs, x->features, N, err) ||
-                       (m->has_continue &&
-                        mlp_forward(&m->continuation, &m->params, arena, x->continue_outs, x->features, N, err))))
+        /* r_0 only for REINFORCE's advantage (imagined.h) */
+        const int has_reward = k >= 1 || im->reinforce;
+        if ((has_reward && mlp_forward(&m->reward, &m->params, arena, x->reward_outs, x->features, N, err)) ||
+            (k >= 1 && m->has_continue &&
+             mlp_forward(&m->continuation, &m->params, arena, x->continue_outs, x->features, N, err)))
             return err->status;
         x->value = regression_read(&im->value.out, arena, x->value_outs[value_last], N);
         x->target = im->has_slow ? regression_read(&im->value.out, arena, x->target_outs[value_last], N) : x->value;
-        x->reward = k >= 1 ? regression_read(&m->reward_out, arena, x->reward_outs[m->reward.count - 1], N) : NULL;
-        if (x->value == NULL || x->target == NULL || (k >= 1 && x->reward == NULL)) return arena_check(arena, err);
+        x->reward = has_reward ? regression_read(&m->reward_out, arena, x->reward_outs[m->reward.count - 1], N) : NULL;
+        if (x->value == NULL || x->target == NULL || (has_reward && x->reward == NULL)) return arena_check(arena, err);
         if (k == steps) break;
         /* The actor's action at s_k, then the transition to s_{k+1} with the prior's reparameterised sample. */
         if (mlp_forward(&im->actor.net, &im->actor.params, arena, x->actor_outs, x->features, N, err))

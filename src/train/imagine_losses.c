@@ -43,7 +43,7 @@ static WmStatus returns_forward(WmImagination *im, const WmWorldModel *m, WmImag
     float *reward = r->reward, *bootstrap = r->bootstrap, *ret = r->ret, *discount = r->discount, *weight = r->weight;
     for (int k = 0; k <= steps; k++) {
         memcpy(AT(bootstrap, k), im->slow_target ? s[k].target : s[k].value, (size_t)N * sizeof(float));
-        if (k >= 1) memcpy(AT(reward, k), s[k].reward, (size_t)N * sizeof(float));
+        if (s[k].reward) memcpy(AT(reward, k), s[k].reward, (size_t)N * sizeof(float));
         for (int n = 0; k >= 1 && s[k].members && n < N; n++)
             AT(reward, k)[n] -= im->variance_penalty * s[k].members->variance[n];
         for (int n = 0; n < N; n++) {
@@ -58,6 +58,16 @@ static WmStatus returns_forward(WmImagination *im, const WmWorldModel *m, WmImag
             AT(ret, k)[n] = AT(reward, k)[n] + AT(discount, k)[n] * ((1.0f - lambda) * AT(bootstrap, k + 1)[n] +
                                                                      lambda * AT(ret, k + 1)[n]);
     r->count = (double)N * (steps - 1), r->scale = imagine_return_scale(im);
+    r->advantage = NULL;
+    if (!im->reinforce) return WM_OK;
+    /* R_{k-1} - v(s_{k-1}): both hold r_{k-1}, which the action at s_{k-1} cannot change, so the difference is
+     * centred on what the action does, as DreamerV3's return and value (neither holds the current reward) are. */
+    if ((r->advantage = arena_alloc_zero(arena, column * sizeof(float))) == NULL) return arena_check(arena, err);
+    for (int k = 1; k < steps; k++)
+        for (int n = 0; n < N; n++)
+            AT(r->advantage, k)[n] = AT(reward, k - 1)[n] - AT(bootstrap, k - 1)[n] +
+                                     AT(discount, k - 1)[n] * ((1.0f - lambda) * AT(bootstrap, k)[n] +
+                                                               lambda * AT(ret, k)[n]);
     return WM_OK;
 }
 
@@ -74,14 +84,14 @@ static WmStatus losses_forward(WmImagination *im, const WmImagineRollout *r, WmI
     for (int k = 0; k < steps; k++)
         for (size_t i = 0; i < (size_t)N * im->actor.actions; i++) std_sum += s[k].std[i];
     for (int k = 1; k < steps; k++) {
-        const float *v = s[k].value, *baseline = AT(r->bootstrap, k - 1);
+        const float *v = s[k].value;
         if (twohot) regression_loss_forward(&im->value.out, value_rows, s[k].value_outs[value_last], AT(r->ret, k), N);
         if (regularized)
             regression_loss_forward(&im->value.out, slow_rows, s[k].value_outs[value_last], s[k].target, N);
         for (int n = 0; n < N; n++) {
             const double R = AT(r->ret, k)[n], H = s[k - 1].entropy[n], w = AT(r->weight, k)[n];
             /* REINFORCE's surrogate: log pi(a_{k-1} | s_{k-1}) = -H at the drawn sample, times the advantage. */
-            const double objective = (im->reinforce ? -H * (R - baseline[n]) : R) / r->scale;
+            const double objective = (im->reinforce ? -H * AT(r->advantage, k)[n] : R) / r->scale;
             actor_sum += w * (objective + im->entropy_scale * H);
             value_sum += w * (twohot ? (double)value_rows[n] : 0.5 * ((double)v[n] - R) * ((double)v[n] - R));
             if (regularized) value_sum += w * (double)im->slow_regularizer * slow_rows[n];
@@ -154,7 +164,7 @@ static WmStatus actor_loss_backward(WmImagination *im, const WmWorldModel *m, co
             AT(g.entropy, k - 1)[n] = -im->entropy_scale * w;
             if (im->reinforce) {
                 /* d(-w log pi sg(R - v)) / d log pi; log pi = -H is handled by the score function. */
-                AT(g.log_prob, k - 1)[n] = -w * (AT(r->ret, k)[n] - AT(r->bootstrap, k - 1)[n]) / scale;
+                AT(g.log_prob, k - 1)[n] = -w * AT(r->advantage, k)[n] / scale;
                 continue;
             }
             /* dL/dR_k = -w_k, and R_k feeds R_{k-1} with weight gamma_{k-1} lambda. */

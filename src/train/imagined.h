@@ -37,6 +37,10 @@ typedef struct {
 struct WmImagineRollout {
     Imagined *s;
     float *reward, *bootstrap, *ret, *discount, *weight;
+    /* REINFORCE's advantage of the action at s_{k-1}, in column k: its return minus the value at s_{k-1}, where both
+     * count r_{k-1}, the reward s_{k-1} already holds (so r_0 is read at the start too); NULL with the dynamics
+     * gradient. */
+    float *advantage;
     double count; /* N (H - 1): the states the losses average over */
     double scale; /* imagine_return_scale at the forward */
 };

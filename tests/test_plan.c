@@ -259,7 +259,8 @@ START_TEST(model_objective_is_batch_consistent) {
     int differ = 0;
     for (int n = 1; n < 50; n++) differ |= batched[n] != batched[0];
     ck_assert_msg(differ, "every candidate got the same return");
-    /* A value bootstrap adds gamma^H v(s_H): a value whose weights are zero says its output bias everywhere. */
+    /* A value bootstrap puts gamma^(H-1) v(s_H) in place of r_H, which v holds: the return of the first H - 1
+     * steps plus the value, which, its weights zero, says its output bias everywhere. */
     WmValue value;
     c.actor.value_layers = 1, c.actor.value_units = 4;
     ck_assert(value_create(&value, &c.actor, 12, &err) == WM_OK);
@@ -269,9 +270,17 @@ START_TEST(model_objective_is_batch_consistent) {
     float bootstrapped[50];
     plan_model_set_value(&o, &value, 0.9f);
     ck_assert(plan_model_returns(&o, candidates, 50, bootstrapped, &err) == WM_OK);
-    for (int n = 0; n < 50; n++)
-        ck_assert_float_eq_tol(bootstrapped[n] - batched[n], powf(0.9f, H) * 2.5f, 1e-5f * (1 + fabsf(batched[n])));
     value_free(&value);
+    plan_model_free(&o);
+    float shorter[50 * (H - 1) * A], first_steps[50];
+    for (int n = 0; n < 50; n++)
+        memcpy(shorter + (size_t)n * (H - 1) * A, candidates + (size_t)n * H * A, (size_t)(H - 1) * A * sizeof(float));
+    ck_assert(plan_model_init(&o, &m, 50, H - 1, 0, 0, 0, &err) == WM_OK);
+    plan_model_start(&o, h, z);
+    ck_assert(plan_model_returns(&o, shorter, 50, first_steps, &err) == WM_OK);
+    for (int n = 0; n < 50; n++)
+        ck_assert_float_eq_tol(bootstrapped[n] - first_steps[n], powf(0.9f, H - 1) * 2.5f,
+                               1e-5f * (1 + fabsf(batched[n])));
     plan_model_free(&o);
 
     /* With a second member (same weights elsewhere: tensors draw from streams named after them), particle 0

@@ -96,7 +96,7 @@ with tempfile.TemporaryDirectory() as tmp:
         check(r.returncode == 0 and f"iterations, {precision})" in r.stdout and "return" in r.stdout,
               f"wm eval --set plan.precision={precision}: " + " | ".join(r.stdout.strip().splitlines()[::2]))
     # wm eval --values: the value and the imagined rewards beside the real episode. Its arithmetic is recomputed
-    # here from the CSV's own columns: the n-step target sum_k gamma^k r_{t+1+k} + gamma^n v(s_{t+n}), the real
+    # here from the CSV's own columns: the n-step target sum_k<n gamma^k r_{t+k} + gamma^n v(s_{t+n}), the real
     # n-step reward sum, and the summary's mean of the imagined rewards.
     run_actor = os.path.join(tmp, "run_actor")
     horizon, gamma = 5, 0.9
@@ -130,7 +130,7 @@ with tempfile.TemporaryDirectory() as tmp:
                 real = sum(reward[t + k] for k in range(1, horizon + 1))
                 worst = max(worst, abs(real - float(row[7])) / (1 + abs(real)))
             if has_target:
-                target = sum(gamma ** (k - 1) * reward[t + k] for k in range(1, horizon + 1))
+                target = sum(gamma ** k * reward[t + k] for k in range(horizon))
                 target += gamma ** horizon * value[t + horizon]
                 worst = max(worst, abs(target - float(row[5])) / (1 + abs(target)))
     check(worst < 1e-4, f"values CSV: the n-step targets and real sums recomputed from its columns (worst {worst:.2g})")

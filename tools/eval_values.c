@@ -100,7 +100,8 @@ WmStatus eval_values_episode(EvalValues *v, const WmEpisode *episode, int index,
         const int has_target = t + n < T, has_real = t + n < episode->length;
         double target = 0.0, real = 0.0, imagined = 0.0, discount = 1.0;
         for (int k = 1; k <= n && has_real; k++) real += episode->rewards[t + k];
-        for (int k = 1; k <= n && has_target; k++, discount *= v->gamma) target += discount * episode->rewards[t + k];
+        /* v(s_t) holds r_t, the reward on arriving at s_t, as the value's lambda-returns do (train/imagined.h). */
+        for (int k = 0; k < n && has_target; k++, discount *= v->gamma) target += discount * episode->rewards[t + k];
         if (has_target) target += discount * values[t + n];
         if (has_real && imagined_rewards(v, episode, t, &imagined, err)) return err->status;
         if (has_target) pair_add(&v->value_target, values[t], target);

@@ -7,8 +7,9 @@
  *             mode, as the planners imagine): the model's own account of the next n rewards;
  *   real      the sum of those n rewards as the environment gave them;
  *   value     v(s_t);
- *   target    sum_k gamma^k r_{t+1+k} + gamma^n v(s_{t+n}): the value's n-step target on the real trajectory, the
- *             same form as the lambda-return the value learns in imagination.
+ *   target    sum_{k<n} gamma^k r_{t+k} + gamma^n v(s_{t+n}): the value's n-step target on the real trajectory,
+ *             the same form as the lambda-return the value learns in imagination (which holds r_t, the reward on
+ *             arriving at s_t).
  * One CSV row per decision (a field is empty where the episode ends before t + n), and a summary of each pair over
  * every state: the means, the standard deviations across states, the correlation and the RMS error. A value whose
  * spread across states is small beside its target's cannot tell the actor which states are better. */

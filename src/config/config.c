@@ -181,7 +181,8 @@ static const ConfigKey KEYS[] = {
      "(planning guided by the actor)",
      NULL},
     {"plan.value_bootstrap", KEY_BOOL, AT(plan.value_bootstrap), 0, 1, "false",
-     "add actor.gamma^horizon x the value of the last imagined state to every candidate's return", NULL},
+     "end every candidate's return with the value of the last imagined state, which holds that state's reward, "
+     "times actor.gamma^(horizon - 1)", NULL},
     {"plan.actor_mode", KEY_CHOICE, AT(plan.actor_mode), 0, 0, "mean",
      "--planner actor without sampling: mean (tanh of the Normal's mean) or density (the mode of the action's density)",
      ACTOR_MODES},

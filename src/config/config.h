@@ -145,7 +145,7 @@ typedef struct {
         WmPropagationChoice propagation; /* each: member k all the way; random: a random member per step */
         WmPrecisionChoice precision;     /* fp32, bf16, or auto: the faster here, measured */
         long actor_candidates; /* candidates per iteration from the actor's rollouts (needs the actor) */
-        int value_bootstrap;   /* add gamma^H v(s_H) of the value to every candidate's return */
+        int value_bootstrap;   /* end every candidate's return with gamma^(H-1) v(s_H) in place of r_H */
         WmActorModeChoice actor_mode; /* how --planner actor acts without sampling: mean or density */
     } plan;
     WmActorSection actor;

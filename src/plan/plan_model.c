@@ -39,7 +39,7 @@ WmStatus plan_model_init(WmPlanModel *plan, const WmWorldModel *model, int candi
 }
 
 void plan_model_set_value(WmPlanModel *plan, const WmValue *value, float gamma) {
-    plan->value = value, plan->bootstrap_discount = powf(gamma, (float)plan->horizon);
+    plan->value = value, plan->bootstrap_discount = powf(gamma, (float)(plan->horizon - 1));
     arena_init(&plan->value_arena, "planning's value");
 }
 
@@ -133,13 +133,16 @@ WmStatus plan_model_returns(void *ctx, const float *candidates, int count, float
         /* The prior's mode is the next z (the transition has read this one); the reward head reads [h, z]. */
         latent_mode(&r->latent, z, step.prior_mean, (size_t)rows);
         concat_forward(features, parts, widths, 2, rows);
+        /* With a value to bootstrap from, r_H is left to it: v(s_H) holds the reward at s_H (train/imagined.h). */
         const float *reward = NULL;
-        if (plan_reward(plan, features, rows, &reward, err)) return err->status;
-        for (int row = 0; row < rows; row++) returns[row] += reward[row];
+        if (!(plan->value && t == horizon - 1)) {
+            if (plan_reward(plan, features, rows, &reward, err)) return err->status;
+            for (int row = 0; row < rows; row++) returns[row] += reward[row];
+        }
         memcpy(h, step.h, (size_t)rows * D * sizeof *h);
         arena_rewind(arena, mark);
     }
-    if (plan->value) { /* + gamma^H v(s_H) */
+    if (plan->value) { /* + gamma^(H-1) v(s_H) */
         WmArena *va = &plan->value_arena;
         arena_reset(va);
         float *outs[WM_MLP_LAYERS_MAX], *final = arena_floats(va, (size_t)rows * (D + S));

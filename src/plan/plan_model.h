@@ -39,7 +39,7 @@ void plan_model_free(WmPlanModel *objective);
 /* Brings the bf16 weight copies up to date with the model (nothing to do in fp32); the model may have been trained
  * since the last decision. */
 WmStatus plan_model_load(WmPlanModel *objective, WmError *err);
-/* From now on each candidate's return is its imagined rewards plus gamma^horizon v(s_H) of the value (fp32). */
+/* From now on each candidate's return is r_1 .. r_{H-1} plus gamma^(H-1) v(s_H), which holds r_H (fp32). */
 void plan_model_set_value(WmPlanModel *objective, const WmValue *value, float gamma);
 /* Sets the state the next decision starts from. */
 void plan_model_start(WmPlanModel *objective, const float *h, const float *z);

@@ -38,7 +38,7 @@ typedef struct {
     WmPrecisionChoice precision; /* plan.precision; auto is resolved into bf16 by plan_precision_resolve */
     int bf16;                    /* imagined rollouts in bf16 */
     int actor_candidates;   /* of each iteration's candidates, the actor's rollouts, drawn once per decision */
-    int value_bootstrap;    /* returns bootstrapped with bootstrap_gamma^horizon v(s_H) */
+    int value_bootstrap;    /* r_1 .. r_{H-1} + bootstrap_gamma^(H-1) v(s_H): v holds r_H */
     float bootstrap_gamma;
     int actor_density_mode; /* --planner actor's mode: the density's (plan.actor_mode density) or tanh(mean) */
 } WmPlanSettings;

@@ -262,6 +262,44 @@ START_TEST(reinforce_advantage_is_the_return_less_the_value_of_the_state_acted_i
 }
 END_TEST
 
+/* actor.imagine_last = K: the update starts from the last K steps of each sequence, the trace's last B x K rows
+ * (time-major), and is the same update as one given those rows; a K past the sequence is refused. */
+START_TEST(imagine_last_starts_from_the_last_steps_of_every_sequence) {
+    enum { B = 2, L = 3 };
+    WmConfig c;
+    tiny_config(&c, "dynamics");
+    ck_assert_int_eq(imagine_starts(&c, B, L), B * L);
+    c.data.length = L, c.actor.imagine_last = L + 1;
+    WmError err = {0};
+    ck_assert(config_validate(&c, &err) == WM_ERR_ARG && strstr(err.message, "actor.imagine_last") != NULL);
+    c.actor.imagine_last = 1;
+    ck_assert_int_eq(imagine_starts(&c, B, L), B);
+    const WmModelConfig mc = model_config_from(&c);
+    WmWorldModel m;
+    err = (WmError){0};
+    ck_assert_msg(world_model_create(&m, &mc, ACTIONS, &err) == WM_OK, "%s", err.message);
+    world_model_init_params(&m, 4);
+    const int D = m.rssm.deter, S = m.rssm.stoch;
+    float *h = malloc(B * L * D * sizeof(float)), *z = malloc(B * L * S * sizeof(float));
+    fill_normal(h, B * L * D, 0.5f, 1), fill_normal(z, B * L * S, 1.0f, 2);
+    const WmRssmTrace kept = m.trace;
+    m.batch = B, m.length = L, m.trace.h = h, m.trace.z = z;
+    WmImagination from_trace, given;
+    ck_assert(imagine_create(&from_trace, &c, &m, B, &err) == WM_OK);
+    ck_assert(imagine_create(&given, &c, &m, B, &err) == WM_OK);
+    WmImagineLosses a, b;
+    ck_assert(imagine_update_from_trace(&from_trace, &m, &a, &err) == WM_OK);
+    ck_assert(imagine_update(&given, &m, h + (L - 1) * B * D, z + (L - 1) * B * S, &b, &err) == WM_OK);
+    ck_assert(a.actor_loss == b.actor_loss && a.value_loss == b.value_loss && isfinite(a.actor_loss));
+    ck_assert_int_eq(memcmp(from_trace.actor.params.value, given.actor.params.value,
+                            given.actor.params.total * sizeof(float)), 0);
+    imagine_free(&from_trace), imagine_free(&given);
+    m.trace = kept;
+    world_model_free(&m);
+    free(h), free(z);
+}
+END_TEST
+
 /* _i: 0 a Gaussian value (squared error), 1 twohot (cross-entropy), 2 and 3 the same with DreamerV3's pull toward
  * the slow value (the slow copy, which the returns bootstrap from too, moved away from the value). */
 START_TEST(value_gradient_matches_central_differences) {
@@ -468,6 +506,7 @@ int main(void) {
     tcase_add_test(tc, the_reported_std_is_the_actors);
     tcase_add_test(tc, normalised_returns_scale_the_actor_alone);
     tcase_add_test(tc, reinforce_advantage_is_the_return_less_the_value_of_the_state_acted_in);
+    tcase_add_test(tc, imagine_last_starts_from_the_last_steps_of_every_sequence);
     tcase_add_loop_test(tc, value_gradient_matches_central_differences, 0, 4);
     tcase_add_test(tc, imagination_leaves_the_world_model_gradients_alone);
     suite_add_tcase(s, tc);

@@ -165,12 +165,11 @@ static WmStatus time_imagination(const BenchTrain *b, const WmWorldModel *m, dou
     WmConfig config = *b->config;
     config.actor.enabled = 1;
     WmImagination im;
-    const int starts = m->batch * m->length;
-    imagine_create(&im, &config, m, starts, err);
+    imagine_create(&im, &config, m, imagine_starts(&config, m->batch, m->length), err);
     for (int r = -2; err->status == WM_OK && r < b->repeats; r++) {
         WmImagineLosses losses;
         const double start = wm_clock_seconds();
-        if (imagine_update(&im, m, m->trace.h, m->trace.z, &losses, err)) break;
+        if (imagine_update_from_trace(&im, m, &losses, err)) break;
         if (r >= 0) b->times[r] = wm_clock_seconds() - start;
     }
     if (err->status == WM_OK) {

@@ -205,6 +205,9 @@ static const ConfigKey KEYS[] = {
     {"actor.clip_norm", KEY_FLOAT, AT(actor.clip_norm), 0, 1e12, "100.0",
      "global gradient norm clip of the actor and of the value; 0 is off", NULL},
     {"actor.horizon", KEY_INT, AT(actor.horizon), 2, 1000, "15", "imagined steps from every posterior state", NULL},
+    {"actor.imagine_last", KEY_INT, AT(actor.imagine_last), 0, 1000000, "0",
+     "imagine from the last K posterior states of each sequence, B x K starts (DreamerV3's imag_last); 0: from every "
+     "state, B x L", NULL},
     {"actor.gamma", KEY_FLOAT, AT(actor.gamma), 0, 1, "0.99", "discount of imagined rewards", NULL},
     {"actor.lambda", KEY_FLOAT, AT(actor.lambda), 0, 1, "0.95", "lambda of the lambda-return", NULL},
     {"actor.entropy_scale", KEY_FLOAT, AT(actor.entropy_scale), 0, 1e6, "0.0001",
@@ -493,6 +496,10 @@ WmStatus config_validate(const WmConfig *config, WmError *err) {
     if (config->plan.top_k > config->plan.candidates)
         return wm_error_set(err, WM_ERR_ARG, "plan.top_k: %ld is more than plan.candidates = %ld", config->plan.top_k,
                             config->plan.candidates);
+    if (config->actor.imagine_last > config->data.length)
+        return wm_error_set(err, WM_ERR_ARG,
+                            "actor.imagine_last: %ld is more than the %ld steps of a sequence (data.length)",
+                            config->actor.imagine_last, config->data.length);
     if (config->loss.overshooting >= config->data.length)
         return wm_error_set(err, WM_ERR_ARG, "loss.overshooting: %ld reaches past a sequence of data.length = %ld",
                             config->loss.overshooting, config->data.length);

@@ -82,6 +82,7 @@ typedef struct {
     WmNormChoice norm;                    /* the actor's and value's hidden layers */
     double learning_rate, value_learning_rate, eps, clip_norm;
     long horizon;                         /* imagined steps from every posterior state */
+    long imagine_last;                    /* imagine from each sequence's last K posterior states; 0: from all */
     double gamma, lambda;                 /* the lambda-return's discount and mixing */
     double entropy_scale;                 /* weight of the policy's entropy in the actor's objective */
     WmGradientChoice gradient;            /* dynamics (Dreamer V1) or reinforce (V2/V3) */

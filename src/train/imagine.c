@@ -351,3 +351,13 @@ WmStatus imagine_update(WmImagination *im, const WmWorldModel *m, const float *h
     if (im->has_slow && im->updates % im->target_every == 0) slow_value_refresh(im);
     return WM_OK;
 }
+
+int imagine_starts(const WmConfig *config, int batch, int length) {
+    return batch * (config->actor.imagine_last > 0 ? (int)config->actor.imagine_last : length);
+}
+
+WmStatus imagine_update_from_trace(WmImagination *im, const WmWorldModel *m, WmImagineLosses *losses,
+                                   WmError *err) {
+    const size_t first = (size_t)m->batch * m->length - (size_t)im->starts;
+    return imagine_update(im, m, m->trace.h + first * m->rssm.deter, m->trace.z + first * m->rssm.stoch, losses, err);
+}

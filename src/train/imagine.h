@@ -1,13 +1,14 @@
-/* Dreamer's actor-critic, learned in imagination (Hafner et al. 2020). From every posterior state of a training
- * batch (N = B x L starts, detached from the world model), `horizon` steps are imagined with the prior, the actor
- * choosing each action from the features [h, z] (a reparameterised tanh-Normal sample). The reward head predicts
- * r_k and the value v_k on the imagined states s_1 .. s_H, and the lambda-returns
+/* Dreamer's actor-critic, learned in imagination (Hafner et al. 2020). From the posterior states of a training
+ * batch (N = B x L starts, or B x actor.imagine_last, detached from the world model), `horizon` steps are imagined
+ * with the prior, the actor choosing each action from the features [h, z] (a reparameterised tanh-Normal sample).
+ * The reward head predicts r_k and the value v_k on the imagined states s_1 .. s_H, and the lambda-returns
  *   R_H = v_H,   R_k = r_k + gamma ((1 - lambda) v_{k+1} + lambda R_{k+1}),   k = 1 .. H-1
  * are what the actor maximises, weighted by the cumulative discount w_k = gamma^(k-1), with an entropy bonus on
  * each action (the soft-optimal policy of control as inference):
  *   actor loss = -mean_{n,k} w_k (R_k + entropy_scale H(pi(. | s_{k-1})))
  * "dynamics" backpropagates R through the learned transition, reward and value (Dreamer V1); "reinforce" uses
- * log pi(a_{k-1} | s_{k-1}) sg(R_k - v(s_{k-1})) instead (V2/V3). The value regresses onto the detached returns:
+ * log pi(a_{k-1} | s_{k-1}) sg(R_{k-1} - v(s_{k-1})) instead (V2/V3), R_0 with the reward head's r_0. The value
+ * regresses onto the detached returns:
  *   value loss = mean_{n,k} w_k (v(sg(s_k)) - sg(R_k))^2 / 2   (or the twohot cross-entropy)
  * plus, with actor.slow_regularizer (DreamerV3), that weight times the same loss toward the slow value's
  * prediction, a copy refreshed every target_every updates by slow_mix of the way (V3: 0.02 every update).
@@ -68,6 +69,9 @@ typedef struct {
     WmComm *comm; /* a data-parallel job's ranks (the trainer's), or NULL: gradients and losses are averaged */
 } WmImagination;
 
+/* The states each update imagines from, of a batch of B sequences of L steps: B x actor.imagine_last, or B x L. */
+int imagine_starts(const WmConfig *config, int batch, int length);
+
 /* For `starts` states per update on `model`'s shapes. Initialises the actor and value from run.seed. */
 WmStatus imagine_create(WmImagination *im, const WmConfig *config, const WmWorldModel *model, int starts,
                         WmError *err);
@@ -88,5 +92,9 @@ double imagine_return_scale(const WmImagination *im);
  * value every target_every updates). A non-finite loss or norm stops with WM_ERR_NUMERIC before any change. */
 WmStatus imagine_update(WmImagination *im, const WmWorldModel *model, const float *h, const float *z,
                         WmImagineLosses *losses, WmError *err);
+/* imagine_update from the model's last step's posterior states, detached: the last im->starts rows of its trace,
+ * which is time-major, so the last steps of every sequence. */
+WmStatus imagine_update_from_trace(WmImagination *im, const WmWorldModel *model, WmImagineLosses *losses,
+                                   WmError *err);
 
 #endif

@@ -31,7 +31,7 @@ WmStatus trainer_create(WmTrainer *t, const WmConfig *config, int action_dim, in
     if (config->actor.enabled) {
         t->imagination = calloc(1, sizeof *t->imagination);
         if (t->imagination == NULL) return wm_error_set(err, WM_ERR_NOMEM, "trainer: out of memory");
-        if (imagine_create(t->imagination, config, &t->model, B * L, err)) return err->status;
+        if (imagine_create(t->imagination, config, &t->model, imagine_starts(config, B, L), err)) return err->status;
     }
     return replay_batch_alloc(&t->batch, B, L, (int)config->data.height, (int)config->data.width, action_dim, state_dim,
                               err);
@@ -113,10 +113,8 @@ static WmStatus step_on_input(WmTrainer *t, WmLosses *losses, double start, WmEr
     if (wm_require_finite(t->grad_norm, "step", t->step, "the gradient norm", err)) return err->status;
     const double model_done = wm_clock_seconds();
     t->model_seconds += model_done - start;
-    /* From every posterior state of the batch, detached: the trace still holds them. */
-    if (t->imagination &&
-        imagine_update(t->imagination, m, m->trace.h, m->trace.z, &t->imagine_losses, err))
-        return err->status;
+    /* From the batch's posterior states, detached: the trace still holds them. */
+    if (t->imagination && imagine_update_from_trace(t->imagination, m, &t->imagine_losses, err)) return err->status;
     t->imagine_seconds += wm_clock_seconds() - model_done;
     t->step++;
     if (t->comm.size > 1 && t->step % WM_SYNC_CHECK_EVERY == 0 && check_in_step(t, err)) return err->status;

@@ -228,6 +228,38 @@ START_TEST(acting_sizes_its_buffers_from_the_model) {
 }
 END_TEST
 
+/* plan.actor_mode: the mode acts the same whatever the agent's seed; "sample" draws from the policy even when not
+ * exploring (agent_set_sampling 0, as evaluation sets it), so two seeds act differently. */
+START_TEST(actor_mode_sample_draws_when_not_exploring) {
+    WmTrainer t;
+    trainer_with_actions(&t, 1, 3);
+    steps(&t, 2);
+    WmError err = {0};
+    uint8_t frame[16 * 16 * 3];
+    for (size_t i = 0; i < sizeof frame; i++) frame[i] = (uint8_t)(i * 31);
+    for (int sample = 0; sample < 2; sample++) {
+        WmConfig c = t.config;
+        c.plan.planner = WM_PLAN_ACTOR, c.plan.actor_mode = sample ? WM_ACTOR_MODE_SAMPLE : WM_ACTOR_MODE_MEAN;
+        const WmPlanSettings settings = plan_settings_from_config(&c, 3);
+        float actions[2][3];
+        for (int seed = 0; seed < 2; seed++) {
+            WmAgent agent;
+            ck_assert_msg(agent_init(&agent, &t.model, &settings, &t.imagination->actor, NULL, 5 + (uint64_t)seed,
+                                     &err) == WM_OK, "%s", err.message);
+            agent_reset(&agent);
+            agent_set_sampling(&agent, 0);
+            ck_assert_msg(agent_observe(&agent, frame, NULL, &err) == WM_OK &&
+                          agent_act(&agent, actions[seed], &err) == WM_OK, "%s", err.message);
+            agent_free(&agent);
+        }
+        const int same = memcmp(actions[0], actions[1], sizeof actions[0]) == 0;
+        ck_assert_msg(same == !sample, "plan.actor_mode %s: two seeds acted %s", sample ? "sample" : "mean",
+                      same ? "alike" : "differently");
+    }
+    trainer_free(&t);
+}
+END_TEST
+
 START_TEST(the_actor_leaves_the_world_model_as_it_was) {
     WmTrainer off, on;
     two_steps(&off, 0);
@@ -398,6 +430,7 @@ int main(void) {
     tcase_add_test(tc, trainer_resumes_everything_it_saved);
     tcase_add_test(tc, the_actor_leaves_the_world_model_as_it_was);
     tcase_add_test(tc, acting_sizes_its_buffers_from_the_model);
+    tcase_add_test(tc, actor_mode_sample_draws_when_not_exploring);
     tcase_add_test(tc, states_resume_and_act);
     tcase_add_loop_test(tc, resume_with_the_actor_is_bit_identical, 1, 3);
     tcase_add_test(tc, metadata_is_parsed_strictly);

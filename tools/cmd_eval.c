@@ -98,7 +98,8 @@ static WmStatus write_gif(const char *path, const WmEpisode *episode, WmError *e
 static void print_setting(const char *run, const WmEnv *env, const WmAgent *agent, long episodes) {
     const WmPlanSettings *settings = &agent->settings;
     if (agent->actor)
-        printf("wm eval: %s on %s, the actor (its mode), action repeat %d, %ld episode%s\n", run, env_name(env),
+        printf("wm eval: %s on %s, the actor (%s), action repeat %d, %ld episode%s\n", run, env_name(env),
+               settings->actor_sample ? "its samples" : settings->actor_density_mode ? "its density's mode" : "its mode",
                env->action_repeat, episodes, wm_plural(episodes));
     else {
         char precision[160];

@@ -41,7 +41,8 @@ static const ConfigChoice GRADIENTS[] = {{"dynamics", WM_GRADIENT_DYNAMICS}, {"r
                           ACTION_DISTS[] = {{"tanh_normal", WM_ACTION_TANH_NORMAL},
                                             {"bounded_normal", WM_ACTION_BOUNDED_NORMAL}, {0}},
                           ONLINE_MODES[] = {{"sync", WM_ONLINE_SYNC}, {"async", WM_ONLINE_ASYNC}, {0}},
-                          ACTOR_MODES[] = {{"mean", WM_ACTOR_MODE_MEAN}, {"density", WM_ACTOR_MODE_DENSITY}, {0}};
+                          ACTOR_MODES[] = {{"mean", WM_ACTOR_MODE_MEAN}, {"density", WM_ACTOR_MODE_DENSITY},
+                                         {"sample", WM_ACTOR_MODE_SAMPLE}, {0}};
 
 #define AT(field) offsetof(WmConfig, field)
 static const ConfigKey KEYS[] = {
@@ -184,7 +185,8 @@ static const ConfigKey KEYS[] = {
      "end every candidate's return with the value of the last imagined state, which holds that state's reward, "
      "times actor.gamma^(horizon - 1)", NULL},
     {"plan.actor_mode", KEY_CHOICE, AT(plan.actor_mode), 0, 0, "mean",
-     "--planner actor without sampling: mean (tanh of the Normal's mean) or density (the mode of the action's density)",
+     "--planner actor when not exploring: mean (tanh of the Normal's mean), density (the mode of the action's "
+     "density) or sample (a draw from the policy, as it collects, without online.exploration_noise)",
      ACTOR_MODES},
     {"actor.enabled", KEY_BOOL, AT(actor.enabled), 0, 1, "false",
      "train an actor and a value in imagination beside the world model (Dreamer); --planner actor acts with it", NULL},

@@ -27,7 +27,7 @@ typedef enum { WM_PRECISION_AUTO, WM_PRECISION_FP32, WM_PRECISION_BF16 } WmPreci
 /* plan.planner; WM_PLAN_ACTOR is no search: the agent acts with the amortized actor instead. */
 typedef enum { WM_PLAN_SHOOTING, WM_PLAN_CEM, WM_PLAN_MPPI, WM_PLAN_ACTOR } WmPlanKind;
 typedef enum { WM_PROPAGATION_EACH, WM_PROPAGATION_RANDOM } WmPropagationChoice;
-typedef enum { WM_ACTOR_MODE_MEAN, WM_ACTOR_MODE_DENSITY } WmActorModeChoice;
+typedef enum { WM_ACTOR_MODE_MEAN, WM_ACTOR_MODE_DENSITY, WM_ACTOR_MODE_SAMPLE } WmActorModeChoice;
 typedef enum { WM_GRADIENT_DYNAMICS, WM_GRADIENT_REINFORCE } WmGradientChoice;
 /* online.mode: collect between rounds of training, or act in a thread of its own while the learner trains. */
 typedef enum { WM_ONLINE_SYNC, WM_ONLINE_ASYNC } WmOnlineMode;
@@ -147,7 +147,7 @@ typedef struct {
         WmPrecisionChoice precision;     /* fp32, bf16, or auto: the faster here, measured */
         long actor_candidates; /* candidates per iteration from the actor's rollouts (needs the actor) */
         int value_bootstrap;   /* end every candidate's return with gamma^(H-1) v(s_H) in place of r_H */
-        WmActorModeChoice actor_mode; /* how --planner actor acts without sampling: mean or density */
+        WmActorModeChoice actor_mode; /* how --planner actor acts when not exploring: mean, density or sample */
     } plan;
     WmActorSection actor;
 } WmConfig;

@@ -18,7 +18,7 @@ WmStatus agent_init(WmAgent *a, const WmWorldModel *model, const WmPlanSettings 
     if (!acting && settings->value_bootstrap && value == NULL)
         return wm_error_set(err, WM_ERR_ARG, "agent: plan.value_bootstrap needs a trained value");
     a->actor = acting ? actor : NULL;
-    a->density_mode = settings->actor_density_mode;
+    a->density_mode = settings->actor_density_mode, a->sample = settings->actor_sample;
     const WmRssm *r = &model->rssm;
     const size_t image = (size_t)3 * model->config.height * model->config.width;
     if (dnnl_ctx_init(&a->dnnl, err) || conv_stack_build_copy(&a->encoder, &model->encoder, &a->dnnl, 1, err))
@@ -65,7 +65,7 @@ void agent_reset(WmAgent *a) {
     a->weights_stale = 1;
 }
 
-void agent_set_sampling(WmAgent *a, int sample) { a->sample = sample; }
+void agent_set_sampling(WmAgent *a, int sample) { a->sample = sample || a->settings.actor_sample; }
 
 /* The actor on [h, z]: its mode, or a sample with noise from the agent's stream. */
 static WmStatus actor_decide(WmAgent *a, float *action, WmError *err) {

@@ -52,7 +52,7 @@ WmStatus agent_act(WmAgent *agent, float *action, WmError *err);
 /* The action actually executed (A), when it differs from the one chosen (exploration noise): the next observe
  * folds this one in. */
 void agent_set_last_action(WmAgent *agent, const float *action);
-/* With the actor: draw actions (exploring) or take the mode (evaluating, the default). */
+/* With the actor: draw actions (exploring) or act as plan.actor_mode says (evaluating: the mode by default). */
 void agent_set_sampling(WmAgent *agent, int sample);
 
 #endif

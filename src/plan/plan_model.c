@@ -19,6 +19,7 @@ WmPlanSettings plan_settings_from_config(const WmConfig *c, int action_dim) {
         .actor_candidates = (int)c->plan.actor_candidates, .value_bootstrap = c->plan.value_bootstrap,
         .bootstrap_gamma = (float)c->actor.gamma,
         .actor_density_mode = c->plan.actor_mode == WM_ACTOR_MODE_DENSITY,
+        .actor_sample = c->plan.actor_mode == WM_ACTOR_MODE_SAMPLE,
     };
 }
 

@@ -41,6 +41,7 @@ typedef struct {
     int value_bootstrap;    /* r_1 .. r_{H-1} + bootstrap_gamma^(H-1) v(s_H): v holds r_H */
     float bootstrap_gamma;
     int actor_density_mode; /* --planner actor's mode: the density's (plan.actor_mode density) or tanh(mean) */
+    int actor_sample;       /* --planner actor draws its actions even when not exploring (plan.actor_mode sample) */
 } WmPlanSettings;
 
 typedef struct {

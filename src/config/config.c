@@ -148,6 +148,10 @@ static const ConfigKey KEYS[] = {
      NULL},
     {"online.eval_episodes", KEY_INT, AT(online.eval_episodes), 1, 1000, "1",
      "episodes per evaluation; metrics.jsonl logs their mean (eval_return) and std (eval_return_std)", NULL},
+    {"online.eval_samples", KEY_BOOL, AT(online.eval_samples), 0, 1, "false",
+     "with plan.planner actor: each evaluation also plays online.eval_episodes with the actor's samples, as "
+     "DreamerV3 evaluates, beside its mode (eval_sample_return, eval_sample_return_std); other planners ignore it",
+     NULL},
     {"online.env_timeout", KEY_FLOAT, AT(online.env_timeout), 0.001, 1e6, "60.0",
      "seconds wm waits for an answer from an exec: or tcp: environment before it stops with a line saying so", NULL},
     {"online.mode", KEY_CHOICE, AT(online.mode), 0, 0, "sync",

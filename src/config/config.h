@@ -131,6 +131,7 @@ typedef struct {
         long eval_every;         /* collected episodes between evaluations without noise */
         long eval_steps;         /* environment steps between evaluations; 0: eval_every instead */
         long eval_episodes;      /* episodes per evaluation (their mean and std are logged) */
+        int eval_samples;        /* the actor's samples evaluated too, beside its mode (DreamerV3 evaluates samples) */
         double env_timeout;      /* seconds to wait for an exec: or tcp: environment's answer */
         WmOnlineMode mode;       /* sync (PlaNet's rounds) or async (DayDreamer's actor and learner) */
         long sync_every;         /* async: environment steps between the actor's copies of the newest weights */

@@ -2,9 +2,9 @@
  * gradient steps (or, with online.train_ratio, as many as keep the replayed steps at that ratio to the steps
  * collected after the seed episodes, as DreamerV3 counts), one episode collected with the planner plus Gaussian
  * exploration noise, and every eval_every episodes (or eval_steps environment steps) eval_episodes without noise,
- * logged as eval_return. Episodes are kept under R/episodes. Every checkpoint also holds the environments', the
- * exploration's and the agent's random streams, so a resumed run (replay read back from R/episodes) continues bit
- * for bit. */
+ * logged as eval_return (and with online.eval_samples as many of the actor's samples, eval_sample_return). Episodes
+ * are kept under R/episodes. Every checkpoint also holds the environments', the exploration's and the agent's
+ * random streams, so a resumed run (replay read back from R/episodes) continues bit for bit. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -192,17 +192,20 @@ WmStatus online_save(void *ctx, WmError *err) {
                                2, own, count + 1, err);
 }
 
-/* online.eval_episodes without noise: the mean and std of their returns. */
-static WmStatus evaluate_episodes(WmOnline *online, Rounds *r, double *mean, double *std, WmError *err) {
+/* online.eval_episodes without noise: the actor's mode (or the planner), or with `sample` the actor's draws, as
+ * DreamerV3 evaluates; the mean and std of their returns. */
+static WmStatus evaluate_episodes(WmOnline *online, Rounds *r, int sample, double *mean, double *std, WmError *err) {
     const long count = online->config->online.eval_episodes;
     double sum = 0.0, squares = 0.0;
     for (long i = 0; i < count; i++) {
         WmEpisode episode = {0};
         agent_reset(online->agent);
+        agent_set_sampling(online->agent, sample);
         WmEnv *env = online->made_eval_env ? &online->eval_env : &online->env;
         const WmStatus status = env_rollout(env, &r->evaluate, &episode, NULL, err);
         const double value = status == WM_OK ? episode_return(&episode) : 0.0;
         episode_free(&episode);
+        agent_set_sampling(online->agent, 0);
         if (status) return status;
         sum += value, squares += value * value;
     }
@@ -225,7 +228,8 @@ static int evaluation_due(const WmOnline *online, long before) {
  * metrics line (rank 0's). */
 static WmStatus play_round(WmOnline *online, Rounds *r, FILE *metrics, WmError *err) {
     WmTrainer *t = online->trainer;
-    double train_return = 0.0, eval_return = 0.0, eval_std = 0.0;
+    const WmConfig *config = online->config;
+    double train_return = 0.0, eval_return = 0.0, eval_std = 0.0, sample_return = 0.0, sample_std = 0.0;
     const double collect_start = wm_clock_seconds();
     const long steps_before = online->env_steps;
     agent_reset(online->agent);
@@ -233,8 +237,11 @@ static WmStatus play_round(WmOnline *online, Rounds *r, FILE *metrics, WmError *
     if (play_and_keep(online, t, &r->explore, &train_return, err)) return err->status;
     agent_set_sampling(online->agent, 0);
     const int evaluating = evaluation_due(online, steps_before);
+    const int samples = evaluating && config->online.eval_samples && config->plan.planner == WM_PLAN_ACTOR;
     const double eval_start = wm_clock_seconds();
-    if (evaluating && evaluate_episodes(online, r, &eval_return, &eval_std, err)) return err->status;
+    if ((evaluating && evaluate_episodes(online, r, 0, &eval_return, &eval_std, err)) ||
+        (samples && evaluate_episodes(online, r, 1, &sample_return, &sample_std, err)))
+        return err->status;
     const double eval_done = wm_clock_seconds();
     r->acting_seconds += eval_done - collect_start, r->rounds++;
     r->last_train = train_return, r->last_eval = evaluating ? eval_return : r->last_eval;
@@ -245,7 +252,11 @@ static WmStatus play_round(WmOnline *online, Rounds *r, FILE *metrics, WmError *
         metrics_add(line, "env_steps", (double)online->env_steps);
         if (evaluating) {
             metrics_add(line, "eval_return", eval_return), metrics_add(line, "eval_return_std", eval_std);
-            metrics_add(line, "eval_episodes", (double)online->config->online.eval_episodes);
+            metrics_add(line, "eval_episodes", (double)config->online.eval_episodes);
+        }
+        if (samples) {
+            metrics_add(line, "eval_sample_return", sample_return);
+            metrics_add(line, "eval_sample_return_std", sample_std);
         }
         if (online->precision.plans)
             metrics_add_word(line, "plan_precision", online->agent->settings.bf16 ? "bf16" : "fp32");

@@ -197,15 +197,14 @@ WmStatus online_save(void *ctx, WmError *err) {
 static WmStatus evaluate_episodes(WmOnline *online, Rounds *r, int sample, double *mean, double *std, WmError *err) {
     const long count = online->config->online.eval_episodes;
     double sum = 0.0, squares = 0.0;
+    agent_set_sampling(online->agent, sample); /* the next round's collection sets it again */
     for (long i = 0; i < count; i++) {
         WmEpisode episode = {0};
         agent_reset(online->agent);
-        agent_set_sampling(online->agent, sample);
         WmEnv *env = online->made_eval_env ? &online->eval_env : &online->env;
         const WmStatus status = env_rollout(env, &r->evaluate, &episode, NULL, err);
         const double value = status == WM_OK ? episode_return(&episode) : 0.0;
         episode_free(&episode);
-        agent_set_sampling(online->agent, 0);
         if (status) return status;
         sum += value, squares += value * value;
     }

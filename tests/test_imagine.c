@@ -29,14 +29,15 @@ static void tiny_config(WmConfig *c, const char *gradient) {
 
 /* The losses' forward, then their backward. */
 static WmStatus losses_forward_backward(WmImagination *im, const WmWorldModel *m, const float *h, const float *z,
-                                        WmImagineLosses *l, WmError *err) {
-    return imagine_losses_forward(im, m, h, z, l, err) ? err->status : imagine_losses_backward(im, m, err);
+                                        const WmImagineReplay *replay, WmImagineLosses *l, WmError *err) {
+    return imagine_losses_forward(im, m, h, z, replay, l, err) ? err->status : imagine_losses_backward(im, m, err);
 }
 
 typedef struct {
     WmImagination im;
     WmWorldModel model;
     float *h, *z, *saved;
+    const WmImagineReplay *replay; /* the starts as a replayed sequence, or NULL */
     WmParams *params; /* whose gradient is checked: the actor's or the value's */
     int value;        /* checking the value loss, else the actor loss */
     double loss;
@@ -110,7 +111,8 @@ static void losses_forward(void *ctx) {
     Fixture *f = ctx;
     WmImagineLosses l;
     WmError err = {0};
-    ck_assert_msg(imagine_losses_forward(&f->im, &f->model, f->h, f->z, &l, &err) == WM_OK, "%s", err.message);
+    ck_assert_msg(imagine_losses_forward(&f->im, &f->model, f->h, f->z, f->replay, &l, &err) == WM_OK, "%s",
+                  err.message);
     f->loss = f->value ? l.value_loss : l.actor_loss;
 }
 
@@ -122,7 +124,8 @@ static void losses_backward(void *ctx) {
     params_zero_grad(&f->im.value.params);
     WmImagineLosses l;
     WmError err = {0};
-    ck_assert_msg(losses_forward_backward(&f->im, &f->model, f->h, f->z, &l, &err) == WM_OK, "%s", err.message);
+    ck_assert_msg(losses_forward_backward(&f->im, &f->model, f->h, f->z, f->replay, &l, &err) == WM_OK, "%s",
+                  err.message);
     for (size_t i = 0; i < p->total; i++) p->grad[i] = f->saved[i] + f->loss_grad * p->grad[i];
 }
 
@@ -185,9 +188,9 @@ START_TEST(the_ensemble_penalty_lowers_the_imagined_return) {
     make_fixture_with(&f, "dynamics", 0, 0, 3);
     WmImagineLosses with, without;
     WmError err = {0};
-    ck_assert(imagine_losses_forward(&f.im, &f.model, f.h, f.z, &with, &err) == WM_OK);
+    ck_assert(imagine_losses_forward(&f.im, &f.model, f.h, f.z, NULL, &with, &err) == WM_OK);
     f.im.variance_penalty = 0.0f;
-    ck_assert(imagine_losses_forward(&f.im, &f.model, f.h, f.z, &without, &err) == WM_OK);
+    ck_assert(imagine_losses_forward(&f.im, &f.model, f.h, f.z, NULL, &without, &err) == WM_OK);
     ck_assert_double_lt(with.imagined_return, without.imagined_return);
     free_fixture(&f);
 }
@@ -207,8 +210,8 @@ START_TEST(normalised_returns_scale_the_actor_alone) {
         ck_assert_double_eq(imagine_return_scale(&plain.im), 1.0);
         WmImagineLosses a, b;
         WmError err = {0};
-        ck_assert(losses_forward_backward(&plain.im, &plain.model, plain.h, plain.z, &a, &err) == WM_OK);
-        ck_assert(losses_forward_backward(&scaled.im, &scaled.model, scaled.h, scaled.z, &b, &err) == WM_OK);
+        ck_assert(losses_forward_backward(&plain.im, &plain.model, plain.h, plain.z, NULL, &a, &err) == WM_OK);
+        ck_assert(losses_forward_backward(&scaled.im, &scaled.model, scaled.h, scaled.z, NULL, &b, &err) == WM_OK);
         ck_assert_double_eq_tol(b.actor_loss, a.actor_loss / 4.0, 1e-9 * (1.0 + fabs(a.actor_loss)));
         ck_assert_double_eq(b.value_loss, a.value_loss);
         ck_assert_double_eq(b.return_low, a.return_low);
@@ -226,7 +229,7 @@ START_TEST(normalised_returns_scale_the_actor_alone) {
         /* One update from running percentiles at 0: they become 1% of the batch's. */
         scaled.im.return_low = scaled.im.return_high = 0.0;
         WmImagineLosses u;
-        ck_assert(imagine_update(&scaled.im, &scaled.model, scaled.h, scaled.z, &u, &err) == WM_OK);
+        ck_assert(imagine_update(&scaled.im, &scaled.model, scaled.h, scaled.z, NULL, &u, &err) == WM_OK);
         ck_assert_double_eq_tol(scaled.im.return_low, 0.01 * u.return_low, 1e-15);
         ck_assert_double_eq_tol(scaled.im.return_high, 0.01 * u.return_high, 1e-15);
         free_fixture(&plain), free_fixture(&scaled);
@@ -242,7 +245,7 @@ START_TEST(reinforce_advantage_is_the_return_less_the_value_of_the_state_acted_i
     make_fixture_with(&f, "reinforce", 0, 1, 1);
     WmImagineLosses l;
     WmError err = {0};
-    ck_assert(imagine_losses_forward(&f.im, &f.model, f.h, f.z, &l, &err) == WM_OK);
+    ck_assert(imagine_losses_forward(&f.im, &f.model, f.h, f.z, NULL, &l, &err) == WM_OK);
     const WmImagineRollout *r = f.im.rollout;
     const int N = STARTS;
     const float lambda = f.im.lambda;
@@ -289,7 +292,7 @@ START_TEST(imagine_last_starts_from_the_last_steps_of_every_sequence) {
     ck_assert(imagine_create(&given, &c, &m, B, &err) == WM_OK);
     WmImagineLosses a, b;
     ck_assert(imagine_update_from_trace(&from_trace, &m, &a, &err) == WM_OK);
-    ck_assert(imagine_update(&given, &m, h + (L - 1) * B * D, z + (L - 1) * B * S, &b, &err) == WM_OK);
+    ck_assert(imagine_update(&given, &m, h + (L - 1) * B * D, z + (L - 1) * B * S, NULL, &b, &err) == WM_OK);
     ck_assert(a.actor_loss == b.actor_loss && a.value_loss == b.value_loss && isfinite(a.actor_loss));
     ck_assert_int_eq(memcmp(from_trace.actor.params.value, given.actor.params.value,
                             given.actor.params.total * sizeof(float)), 0);
@@ -300,15 +303,53 @@ START_TEST(imagine_last_starts_from_the_last_steps_of_every_sequence) {
 }
 END_TEST
 
+/* The three starts as one replayed sequence, the second of its frames the episode's last. */
+static const float REPLAY_REWARDS[STARTS] = {0.7f, -1.3f, 2.1f}, REPLAY_CONTINUES[STARTS] = {1.0f, 0.0f, 1.0f};
+static const WmImagineReplay REPLAY = {REPLAY_REWARDS, REPLAY_CONTINUES, 1};
+
 /* _i: 0 a Gaussian value (squared error), 1 twohot (cross-entropy), 2 and 3 the same with DreamerV3's pull toward
- * the slow value (the slow copy, which the returns bootstrap from too, moved away from the value). */
+ * the slow value (the slow copy, which the returns bootstrap from too, moved away from the value), 4 and 5 those
+ * with the replay value loss beside them. */
 START_TEST(value_gradient_matches_central_differences) {
-    static const char *const WHAT[4] = {"value loss", "value loss (twohot)", "value loss (slow regulariser)",
-                                        "value loss (twohot, slow regulariser)"};
+    static const char *const WHAT[6] = {"value loss", "value loss (twohot)", "value loss (slow regulariser)",
+                                        "value loss (twohot, slow regulariser)", "value loss (replayed starts)",
+                                        "value loss (twohot, replayed starts)"};
     Fixture f;
     make_fixture_full(&f, "dynamics", 1, 0, 1, _i % 2, _i >= 2 ? 0.8f : 0.0f, 0, 0);
     for (size_t i = 0; _i >= 2 && i < f.im.value.params.total; i++) f.im.value_target.value[i] *= 0.7f;
+    if (_i >= 4) f.replay = &REPLAY, f.im.replay_value = 0.6f;
     check_tensors(&f, &f.im.value.params, 1, WHAT[_i]);
+    free_fixture(&f);
+}
+END_TEST
+
+/* The replay value loss's targets, written out for one sequence of three starts: the last is the start's reward
+ * plus what imagination expects after it, each earlier one its reward plus the discounted mix of the next's
+ * one-step bootstrap and its own target, cut where the episode ends; the loss adds replay_value times the mean
+ * squared error of the value on the first two starts, half of it. */
+START_TEST(replay_value_targets_are_lambda_returns_of_the_real_rewards) {
+    Fixture f;
+    make_fixture_full(&f, "reinforce", 1, 1, 1, 0, 0.0f, 0, 0);
+    WmImagineLosses with, without;
+    WmError err = {0};
+    ck_assert(imagine_losses_forward(&f.im, &f.model, f.h, f.z, &REPLAY, &without, &err) == WM_OK);
+    ck_assert(f.im.rollout->replay_return == NULL); /* replay_value 0: off */
+    f.im.replay_value = 0.3f;
+    ck_assert(imagine_losses_forward(&f.im, &f.model, f.h, f.z, &REPLAY, &with, &err) == WM_OK);
+    const WmImagineRollout *r = f.im.rollout;
+    const double gamma = f.im.gamma, lambda = f.im.lambda;
+    double after[STARTS], expected[STARTS];
+    for (int n = 0; n < STARTS; n++) /* column 1 of the (H + 1, N) scalars */
+        after[n] = gamma * ((1.0 - lambda) * r->bootstrap[STARTS + n] + lambda * r->ret[STARTS + n]);
+    expected[2] = REPLAY_REWARDS[2] + after[2];
+    expected[1] = REPLAY_REWARDS[1]; /* the episode's last frame */
+    expected[0] = REPLAY_REWARDS[0] + gamma * ((1.0 - lambda) * (REPLAY_REWARDS[1] + after[1]) + lambda * expected[1]);
+    double squares = 0.0;
+    for (int n = 0; n < STARTS; n++) ck_assert_double_eq_tol(r->replay_return[n], expected[n], 1e-5);
+    for (int n = 0; n < 2; n++) squares += 0.5 * pow(r->s[0].value[n] - expected[n], 2);
+    ck_assert_double_eq_tol(with.value_loss - without.value_loss, 0.3 * squares / 2, 1e-5);
+    ck_assert_double_eq_tol(with.replay_return, (expected[0] + expected[1]) / 2, 1e-5);
+    ck_assert(with.actor_loss == without.actor_loss);
     free_fixture(&f);
 }
 END_TEST
@@ -323,7 +364,7 @@ START_TEST(imagination_leaves_the_world_model_gradients_alone) {
     memcpy(values, p->value, p->total * sizeof(float));
     WmImagineLosses l;
     WmError err = {0};
-    ck_assert(imagine_update(&f.im, &f.model, f.h, f.z, &l, &err) == WM_OK);
+    ck_assert(imagine_update(&f.im, &f.model, f.h, f.z, NULL, &l, &err) == WM_OK);
     ck_assert_int_eq(memcmp(before, p->grad, p->total * sizeof(float)), 0);
     ck_assert_int_eq(memcmp(values, p->value, p->total * sizeof(float)), 0);
     ck_assert(isfinite(l.actor_loss) && isfinite(l.value_loss) && l.actor_grad_norm > 0 && l.value_grad_norm > 0);
@@ -481,11 +522,11 @@ START_TEST(the_reported_std_is_the_actors) {
     memset(bias, 0, (size_t)out->out * sizeof(float));
     WmImagineLosses l;
     WmError err = {0};
-    ck_assert(imagine_losses_forward(&f.im, &f.model, f.h, f.z, &l, &err) == WM_OK);
+    ck_assert(imagine_losses_forward(&f.im, &f.model, f.h, f.z, NULL, &l, &err) == WM_OK);
     const double expected = f.im.actor.dist.tanh.init_std + f.im.actor.dist.tanh.min_std;
     ck_assert_msg(fabs(l.std - expected) < 1e-5, "std %g, expected %g", l.std, expected);
     for (int a = 0; a < ACTIONS; a++) bias[ACTIONS + a] = 2.0f; /* std = softplus(2 + shift) + min_std */
-    ck_assert(imagine_losses_forward(&f.im, &f.model, f.h, f.z, &l, &err) == WM_OK);
+    ck_assert(imagine_losses_forward(&f.im, &f.model, f.h, f.z, NULL, &l, &err) == WM_OK);
     const double shift = log(exp(f.im.actor.dist.tanh.init_std) - 1.0);
     const double wider = log1p(exp(2.0 + shift)) + f.im.actor.dist.tanh.min_std;
     ck_assert_msg(fabs(l.std - wider) < 1e-5, "std %g, expected %g", l.std, wider);
@@ -507,7 +548,8 @@ int main(void) {
     tcase_add_test(tc, normalised_returns_scale_the_actor_alone);
     tcase_add_test(tc, reinforce_advantage_is_the_return_less_the_value_of_the_state_acted_in);
     tcase_add_test(tc, imagine_last_starts_from_the_last_steps_of_every_sequence);
-    tcase_add_loop_test(tc, value_gradient_matches_central_differences, 0, 4);
+    tcase_add_loop_test(tc, value_gradient_matches_central_differences, 0, 6);
+    tcase_add_test(tc, replay_value_targets_are_lambda_returns_of_the_real_rewards);
     tcase_add_test(tc, imagination_leaves_the_world_model_gradients_alone);
     suite_add_tcase(s, tc);
     return check_run(s);

@@ -236,6 +236,10 @@ static const ConfigKey KEYS[] = {
      NULL},
     {"actor.slow_regularizer", KEY_FLOAT, AT(actor.slow_regularizer), 0, 1e6, "0.0",
      "weight of the value's regression onto the slow value's prediction, beside the returns (DreamerV3: 1)", NULL},
+    {"actor.replay_value", KEY_FLOAT, AT(actor.replay_value), 0, 1e6, "0.0",
+     "weight of the value's regression, on the replayed states imagination starts from, onto lambda-returns of the "
+     "rewards their sequence really holds, bootstrapped from the imagined returns (DreamerV3's repval: 0.3); 0: off",
+     NULL},
     {"actor.distribution", KEY_CHOICE, AT(actor.distribution), 0, 0, "tanh_normal",
      "tanh_normal (Dreamer: a Normal squashed by tanh) or bounded_normal (DreamerV3: a Normal with mean tanh(m), std "
      "in [actor.min_std, actor.max_std], its sample clipped to [-1, 1])",

@@ -91,6 +91,7 @@ typedef struct {
     long target_every;                    /* updates between refreshes of the slow value */
     double slow_mix;                      /* each refresh moves the slow value this share of the way (1: a copy) */
     double slow_regularizer;              /* weight of the value's pull toward the slow value (DreamerV3: 1) */
+    double replay_value;                  /* weight of the value's loss on the replayed starts (DreamerV3: 0.3) */
     WmActionDistChoice distribution;      /* tanh_normal (Dreamer) or bounded_normal (DreamerV3) */
     double init_std, mean_scale;          /* the tanh-Normal's shape */
     double min_std, max_std;              /* the std's floor (both), and the bounded Normal's ceiling */

@@ -102,6 +102,7 @@ void run_write_step_metrics(FILE *out, const WmTrainer *t, const WmLosses *l, do
         metrics_add(line, "actor_std", i->std);
         metrics_add(line, "return_p5", i->return_low), metrics_add(line, "return_p95", i->return_high);
         if (t->imagination->normalize_returns) metrics_add(line, "return_scale", imagine_return_scale(t->imagination));
+        if (t->imagination->replay_value > 0.0f) metrics_add(line, "replay_return", i->replay_return);
     }
     if (t->comm.size > 1) { /* the wall time spent averaging gradients over the ranks, summed over the run */
         metrics_add(line, "ranks", t->comm.size);

@@ -26,6 +26,7 @@ WmStatus imagine_create(WmImagination *im, const WmConfig *c, const WmWorldModel
     im->normalize_returns = c->actor.return_normalization;
     im->slow_regularizer = (float)c->actor.slow_regularizer, im->slow_mix = (float)c->actor.slow_mix;
     im->has_slow = im->slow_target || im->slow_regularizer > 0.0f;
+    im->replay_value = (float)c->actor.replay_value;
     if (actor_create(&im->actor, &c->actor, F, m->action_dim, err) || value_create(&im->value, &c->actor, F, err))
         return err->status;
     const uint64_t seed = (uint64_t)c->run.seed;
@@ -308,7 +309,7 @@ static void slow_value_refresh(WmImagination *im) {
 #define RETURN_PERCENTILE_DECAY 0.99
 
 WmStatus imagine_update(WmImagination *im, const WmWorldModel *m, const float *h, const float *z,
-                        WmImagineLosses *losses, WmError *err) {
+                        const WmImagineReplay *replay, WmImagineLosses *losses, WmError *err) {
     rng_fill_normal(&im->rng, im->noise, imagine_noise_floats(im, m), 0.0f, 1.0f);
     /* Which member's prior each imagined step runs: with an ensemble, a random one per step ("random"), or one for the
      * whole horizon, drawn per update ("each": every trajectory follows one head throughout). */
@@ -319,20 +320,20 @@ WmStatus imagine_update(WmImagination *im, const WmWorldModel *m, const float *h
     params_zero_grad(&im->actor.params);
     params_zero_grad(&im->value.params);
     static const char UPDATE[] = "imagination update";
-    if (imagine_losses_forward(im, m, h, z, losses, err) || imagine_losses_backward(im, m, err) ||
+    if (imagine_losses_forward(im, m, h, z, replay, losses, err) || imagine_losses_backward(im, m, err) ||
         wm_require_finite(losses->actor_loss, UPDATE, im->updates, "actor_loss", err) ||
         wm_require_finite(losses->value_loss, UPDATE, im->updates, "value_loss", err))
         return err->status;
     if (im->comm && im->comm->size > 1) { /* every rank imagined from its own batch: the mean is the job's (for the
                                             * return percentiles, the mean of the ranks' percentiles) */
-        double l[7] = {losses->actor_loss, losses->value_loss, losses->imagined_return, losses->entropy,
-                       losses->return_low, losses->return_high, losses->std};
+        double l[8] = {losses->actor_loss, losses->value_loss, losses->imagined_return, losses->entropy,
+                       losses->return_low, losses->return_high, losses->std, losses->replay_return};
         if (comm_average_floats(im->comm, im->actor.params.grad, im->actor.params.total, err) ||
             comm_average_floats(im->comm, im->value.params.grad, im->value.params.total, err) ||
-            comm_average_doubles(im->comm, l, 7, err))
+            comm_average_doubles(im->comm, l, 8, err))
             return err->status;
         losses->actor_loss = l[0], losses->value_loss = l[1], losses->imagined_return = l[2], losses->entropy = l[3];
-        losses->return_low = l[4], losses->return_high = l[5], losses->std = l[6];
+        losses->return_low = l[4], losses->return_high = l[5], losses->std = l[6], losses->replay_return = l[7];
     }
     const double actor_norm = grad_global_norm(im->actor.params.grad, im->actor.params.total);
     const double value_norm = grad_global_norm(im->value.params.grad, im->value.params.total);
@@ -359,5 +360,8 @@ int imagine_starts(const WmConfig *config, int batch, int length) {
 WmStatus imagine_update_from_trace(WmImagination *im, const WmWorldModel *m, WmImagineLosses *losses,
                                    WmError *err) {
     const size_t first = (size_t)m->batch * m->length - (size_t)im->starts;
-    return imagine_update(im, m, m->trace.h + first * m->rssm.deter, m->trace.z + first * m->rssm.stoch, losses, err);
+    WmImagineReplay replay = {NULL, NULL, m->batch};
+    if (im->replay_value > 0.0f) replay.rewards = m->input.rewards + first, replay.continues = m->input.continues + first;
+    return imagine_update(im, m, m->trace.h + first * m->rssm.deter, m->trace.z + first * m->rssm.stoch,
+                          replay.rewards ? &replay : NULL, losses, err);
 }

@@ -11,7 +11,9 @@
  * regresses onto the detached returns:
  *   value loss = mean_{n,k} w_k (v(sg(s_k)) - sg(R_k))^2 / 2   (or the twohot cross-entropy)
  * plus, with actor.slow_regularizer (DreamerV3), that weight times the same loss toward the slow value's
- * prediction, a copy refreshed every target_every updates by slow_mix of the way (V3: 0.02 every update).
+ * prediction, a copy refreshed every target_every updates by slow_mix of the way (V3: 0.02 every update). With
+ * actor.replay_value (DreamerV3's replay value loss, 0.3) the value also regresses, on the starts themselves, onto
+ * lambda-returns of the rewards the replayed sequence really holds (imagine_replay.c).
  * With actor.return_normalization (DreamerV3) the return term is divided by max(1, S), S = P95 - P5 of the returns
  * R_k as exponential moving averages (decay 0.99) of each update's percentiles: the entropy bonus then weighs the
  * same against returns of any scale. The running percentiles change after each update, so an update's losses
@@ -42,12 +44,20 @@ typedef struct {
                              * whose std runs away acts as +-1 noise, whatever its mean */
     double return_low, return_high; /* the 5th and 95th percentiles of this update's returns R_1 .. R_{H-1} */
     double actor_grad_norm, value_grad_norm;
+    double replay_return; /* with actor.replay_value: the mean target G_t of the replayed starts */
     double action_grad; /* through the dynamics: the RMS over imagined actions of d(scaled return)/d(action), per
                          * state (undoing the mean over states): how much the model lets an action move the return;
                          * 0 with REINFORCE */
 } WmImagineLosses;
 
 typedef struct WmImagineRollout WmImagineRollout;
+
+/* The starts' real rewards and continues (N each, the starts' rows): `batch` sequences side by side, time-major,
+ * each start a real state of its sequence, as imagine_update_from_trace takes them. */
+typedef struct {
+    const float *rewards, *continues;
+    int batch;
+} WmImagineReplay;
 
 typedef struct {
     WmActor actor;
@@ -60,6 +70,7 @@ typedef struct {
     int starts, horizon, reinforce, slow_target, random_propagation;
     int has_slow;     /* a slow copy of the value is kept (value_target) */
     float gamma, lambda, entropy_scale, variance_penalty, slow_regularizer, slow_mix;
+    float replay_value; /* weight of the value's loss on the replayed starts (actor.replay_value) */
     int normalize_returns;
     double return_low, return_high; /* running percentiles of the returns (actor.return_normalization) */
     double action_grad; /* the last backward's WmImagineLosses.action_grad */
@@ -80,9 +91,9 @@ void imagine_free(WmImagination *im);
 /* Floats of noise one update draws. */
 size_t imagine_noise_floats(const WmImagination *im, const WmWorldModel *model);
 /* The actor's and the value's losses from starts h (N, D) and z (N, S) with the noise in im->noise (the arena is
- * reset first). */
+ * reset first); with `replay` (or NULL) and actor.replay_value, the value's loss on the starts too. */
 WmStatus imagine_losses_forward(WmImagination *im, const WmWorldModel *model, const float *h, const float *z,
-                                WmImagineLosses *losses, WmError *err);
+                                const WmImagineReplay *replay, WmImagineLosses *losses, WmError *err);
 /* After imagine_losses_forward: adds the actor's and the value's gradients to their blocks (the caller zeroes
  * them). */
 WmStatus imagine_losses_backward(WmImagination *im, const WmWorldModel *model, WmError *err);
@@ -91,9 +102,9 @@ double imagine_return_scale(const WmImagination *im);
 /* One update: draws the noise, computes both losses and gradients (averaged over the ranks), steps both optimisers (and refreshes the slow
  * value every target_every updates). A non-finite loss or norm stops with WM_ERR_NUMERIC before any change. */
 WmStatus imagine_update(WmImagination *im, const WmWorldModel *model, const float *h, const float *z,
-                        WmImagineLosses *losses, WmError *err);
+                        const WmImagineReplay *replay, WmImagineLosses *losses, WmError *err);
 /* imagine_update from the model's last step's posterior states, detached: the last im->starts rows of its trace,
- * which is time-major, so the last steps of every sequence. */
+ * which is time-major, so the last steps of every sequence, with their rewards and continues as the replay. */
 WmStatus imagine_update_from_trace(WmImagination *im, const WmWorldModel *model, WmImagineLosses *losses,
                                    WmError *err);
 

@@ -108,17 +108,20 @@ static WmStatus losses_forward(WmImagination *im, const WmImagineRollout *r, WmI
 }
 
 WmStatus imagine_losses_forward(WmImagination *im, const WmWorldModel *m, const float *h0, const float *z0,
-                                WmImagineLosses *losses, WmError *err) {
+                                const WmImagineReplay *replay, WmImagineLosses *losses, WmError *err) {
     const int N = im->starts, steps = im->horizon;
     WmImagineRollout *r = im->rollout;
     WmArena *arena = &im->arena;
     arena_reset(arena);
     r->s = arena_alloc_zero(arena, sizeof(Imagined) * (size_t)(steps + 1));
+    r->replay_return = NULL, r->replay_batch = 0, losses->replay_return = 0.0;
     if (r->s == NULL) return arena_check(arena, err);
     if (imagine_rollout_forward(im, m, h0, z0, r->s, err) || returns_forward(im, m, r, err) ||
-        return_percentiles(arena, AT(r->ret, 1), (size_t)N * (steps - 1), losses, err))
+        return_percentiles(arena, AT(r->ret, 1), (size_t)N * (steps - 1), losses, err) ||
+        losses_forward(im, r, losses, err))
         return err->status;
-    return losses_forward(im, r, losses, err);
+    const int replayed = replay && im->replay_value > 0.0f && N > replay->batch;
+    return replayed ? replay_value_forward(im, r, replay, losses, err) : WM_OK;
 }
 
 /* The value: every state's regression onto its detached return, and onto the slow value's prediction. */
@@ -184,5 +187,7 @@ static WmStatus actor_loss_backward(WmImagination *im, const WmWorldModel *m, co
 }
 
 WmStatus imagine_losses_backward(WmImagination *im, const WmWorldModel *m, WmError *err) {
-    return value_backward(im, im->rollout, err) ? err->status : actor_loss_backward(im, m, im->rollout, err);
+    const WmImagineRollout *r = im->rollout;
+    if (value_backward(im, r, err) || (r->replay_return && replay_value_backward(im, r, err))) return err->status;
+    return actor_loss_backward(im, m, r, err);
 }

@@ -41,6 +41,8 @@ struct WmImagineRollout {
      * count r_{k-1}, the reward s_{k-1} already holds (so r_0 is read at the start too); NULL with the dynamics
      * gradient. */
     float *advantage;
+    float *replay_return; /* (N): the replay value loss's targets G_t at the starts (imagine_replay.c), or NULL */
+    int replay_batch;     /* the replay's sequences side by side */
     double count; /* N (H - 1): the states the losses average over */
     double scale; /* imagine_return_scale at the forward */
 };
@@ -61,5 +63,11 @@ WmStatus imagine_rollout_backward_reinforce(WmImagination *im, const Imagined *s
                                             const float *dentropy, WmError *err);
 WmStatus imagine_rollout_backward_dynamics(WmImagination *im, const WmWorldModel *m, const Imagined *s,
                                            const ImagineGradients *g, WmError *err);
+
+/* The replay value loss (actor.replay_value, imagine_replay.c): its targets at the starts, its share of
+ * losses->value_loss and losses->replay_return; then its gradient into the value's block. */
+WmStatus replay_value_forward(WmImagination *im, WmImagineRollout *r, const WmImagineReplay *replay,
+                              WmImagineLosses *losses, WmError *err);
+WmStatus replay_value_backward(WmImagination *im, const WmImagineRollout *r, WmError *err);
 
 #endif

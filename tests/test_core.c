@@ -281,6 +281,35 @@ START_TEST(adam_clips_by_global_norm) {
 }
 END_TEST
 
+/* DreamerV3's adaptive clipping: a tensor whose gradient is more than agc times its own norm is scaled to that,
+ * one under it is not, and a tensor at zero may move by the 1e-3 floor; the step is Adam's on each tensor's own
+ * scaled gradient. */
+START_TEST(adam_clips_each_tensor_by_its_own_norm) {
+    WmParams params;
+    WmError err = {0};
+    params_init(&params);
+    int shape[] = {2};
+    for (int i = 0; i < 3; i++) params_declare(&params, i == 0 ? "a" : i == 1 ? "b" : "c", 1, shape, &err);
+    ck_assert_int_eq(params_allocate(&params, &err), WM_OK);
+    float *a = params_value(&params, 0), *b = params_value(&params, 1);
+    a[0] = 3.0f, a[1] = 4.0f; /* norm 5: limit 1.5 */
+    b[0] = 10.0f;             /* norm 10: limit 3 */
+    float *ga = params_grad(&params, 0), *gb = params_grad(&params, 1), *gc = params_grad(&params, 2);
+    ga[0] = 6.0f, ga[1] = 8.0f; /* norm 10 > 1.5: scaled by 0.15 */
+    gb[1] = 2.0f;               /* norm 2 < 3: kept */
+    gc[0] = 1.0f;               /* norm 1 > 0.3 x 1e-3 */
+    WmAdam adam = adam_defaults();
+    adam.clip_norm = 0.0f, adam.agc = 0.3f;
+    ck_assert_double_eq_tol(adam_step(&adam, &params), sqrt(100.0 + 4.0 + 1.0), 1e-6);
+    const float *m = params.adam_m;
+    ck_assert_float_eq_tol(m[params.infos[0].offset], 0.1f * 6.0f * 0.15f, 1e-7f);
+    ck_assert_float_eq_tol(m[params.infos[0].offset + 1], 0.1f * 8.0f * 0.15f, 1e-7f);
+    ck_assert_float_eq_tol(m[params.infos[1].offset + 1], 0.1f * 2.0f, 1e-7f);
+    ck_assert_float_eq_tol(m[params.infos[2].offset], 0.1f * 3e-4f, 1e-10f);
+    params_free(&params);
+}
+END_TEST
+
 /* ---- safetensors: one strict check of the header against the file, before any tensor is read ---- */
 
 /* A file of an 8-byte length, `header` padded with spaces to a multiple of 8 (as writers do), and `data_bytes` of
@@ -359,6 +388,7 @@ static Suite *core_suite(void) {
     tcase_add_test(tc, quantiles_match_numpy);
     tcase_add_test(tc, adam_matches_a_hand_computed_step);
     tcase_add_test(tc, adam_clips_by_global_norm);
+    tcase_add_test(tc, adam_clips_each_tensor_by_its_own_norm);
     tcase_add_test(tc, safetensors_headers_are_checked_against_the_file);
     suite_add_tcase(suite, tc);
     return suite;

@@ -126,6 +126,10 @@ static const ConfigKey KEYS[] = {
     {"optim.beta1", KEY_FLOAT, AT(optim.beta1), 0, 0.999999, "0.9", "Adam first-moment decay", NULL},
     {"optim.beta2", KEY_FLOAT, AT(optim.beta2), 0, 0.999999, "0.999", "Adam second-moment decay", NULL},
     {"optim.clip_norm", KEY_FLOAT, AT(optim.clip_norm), 0, 1e12, "1000.0", "global gradient norm clip; 0 is off", NULL},
+    {"optim.agc", KEY_FLOAT, AT(optim.agc), 0, 1e6, "0.0",
+     "adaptive clipping per tensor (DreamerV3: 0.3): each weight tensor's gradient norm at most this times the "
+     "tensor's own norm (at least 1e-3), after the global clip; 0 is off",
+     NULL},
     {"train.precision", KEY_CHOICE, AT(train.precision), 0, 0, "fp32",
      "fp32, bf16 mixed precision (the convolutions read bf16 and sum in f32; weights, Adam moments, losses and the "
      "RSSM stay f32), or auto: whichever of the two runs the convolutions faster here, measured",

@@ -120,6 +120,7 @@ typedef struct {
     WmLossSection loss;
     struct {
         double learning_rate, eps, beta1, beta2, clip_norm;
+        double agc; /* adaptive clipping per tensor (DreamerV3: 0.3); 0: off */
     } optim;
     struct {
         WmPrecisionChoice precision; /* fp32, bf16 (the convolutions read bf16, sum in f32), or auto: measured */

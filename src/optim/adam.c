@@ -26,12 +26,24 @@ void adam_update(const WmAdam *adam, float *value, float *m, float *v, const flo
     }
 }
 
+/* The floor of a tensor's norm in adaptive clipping: a tensor at zero (a fresh bias) may still move. */
+#define AGC_MIN_NORM 1e-3
+
 double adam_step(WmAdam *adam, WmParams *params) {
     double norm = grad_global_norm(params->grad, params->total);
     if (!isfinite(norm)) return norm;
     float scale = 1.0f;
     if (adam->clip_norm > 0.0f && norm > adam->clip_norm) scale = (float)(adam->clip_norm / norm);
-    adam_update(adam, params->value, params->adam_m, params->adam_v, params->grad, params->total, scale);
+    if (adam->agc <= 0.0f)
+        adam_update(adam, params->value, params->adam_m, params->adam_v, params->grad, params->total, scale);
+    for (int i = 0; adam->agc > 0.0f && i < params->count; i++) {
+        const size_t at = params->infos[i].offset, n = params->infos[i].count;
+        const double grad_norm = scale * grad_global_norm(params->grad + at, n);
+        const double limit = adam->agc * fmax(grad_global_norm(params->value + at, n), AGC_MIN_NORM);
+        const float tensor_scale = grad_norm > limit ? (float)(scale * limit / grad_norm) : scale;
+        adam_update(adam, params->value + at, params->adam_m + at, params->adam_v + at, params->grad + at, n,
+                    tensor_scale);
+    }
     adam->step++;
     return norm;
 }

@@ -34,8 +34,8 @@ WmStatus imagine_create(WmImagination *im, const WmConfig *c, const WmWorldModel
     params_init_glorot(&im->value.params, seed);
     regression_init(&im->value.out, &im->value.net, &im->value.params);
     const float lr[2] = {(float)c->actor.learning_rate, (float)c->actor.value_learning_rate};
-    im->actor_adam = (WmAdam){lr[0], 0.9f, 0.999f, (float)c->actor.eps, (float)c->actor.clip_norm, 0};
-    im->value_adam = (WmAdam){lr[1], 0.9f, 0.999f, (float)c->actor.eps, (float)c->actor.clip_norm, 0};
+    im->actor_adam = (WmAdam){lr[0], 0.9f, 0.999f, (float)c->actor.eps, (float)c->actor.clip_norm, 0, 0.0f};
+    im->value_adam = (WmAdam){lr[1], 0.9f, 0.999f, (float)c->actor.eps, (float)c->actor.clip_norm, 0, 0.0f};
     im->rng = rng_stream(seed, WM_STREAM_IMAGINE);
     im->random_propagation = c->plan.propagation == WM_PROPAGATION_RANDOM;
     im->variance_penalty = (float)c->actor.variance_penalty;

@@ -22,7 +22,7 @@ WmStatus trainer_create(WmTrainer *t, const WmConfig *config, int action_dim, in
     const uint64_t seed = (uint64_t)config->run.seed;
     world_model_init_params(&t->model, seed);
     t->adam = (WmAdam){(float)config->optim.learning_rate, (float)config->optim.beta1, (float)config->optim.beta2,
-                       (float)config->optim.eps, (float)config->optim.clip_norm, 0};
+                       (float)config->optim.eps, (float)config->optim.clip_norm, 0, (float)config->optim.agc};
     t->sample_rng = rng_stream(seed, WM_STREAM_SAMPLE);
     t->dequantize_rng = rng_stream(seed, WM_STREAM_DEQUANTIZE);
     t->latent_rng = rng_stream(seed, WM_STREAM_LATENT);

@@ -361,7 +361,8 @@ WmStatus imagine_update_from_trace(WmImagination *im, const WmWorldModel *m, WmI
                                    WmError *err) {
     const size_t first = (size_t)m->batch * m->length - (size_t)im->starts;
     WmImagineReplay replay = {NULL, NULL, m->batch};
-    if (im->replay_value > 0.0f) replay.rewards = m->input.rewards + first, replay.continues = m->input.continues + first;
+    if (im->replay_value > 0.0f)
+        replay.rewards = m->input.rewards + first, replay.continues = m->input.continues + first;
     return imagine_update(im, m, m->trace.h + first * m->rssm.deter, m->trace.z + first * m->rssm.stoch,
                           replay.rewards ? &replay : NULL, losses, err);
 }

@@ -99,8 +99,9 @@ WmStatus imagine_losses_forward(WmImagination *im, const WmWorldModel *model, co
 WmStatus imagine_losses_backward(WmImagination *im, const WmWorldModel *model, WmError *err);
 /* What the return term is divided by: max(1, running P95 - P5) with actor.return_normalization, else 1. */
 double imagine_return_scale(const WmImagination *im);
-/* One update: draws the noise, computes both losses and gradients (averaged over the ranks), steps both optimisers (and refreshes the slow
- * value every target_every updates). A non-finite loss or norm stops with WM_ERR_NUMERIC before any change. */
+/* One update: draws the noise, computes both losses and gradients (averaged over the ranks), steps both optimisers
+ * (and refreshes the slow value every target_every updates). A non-finite loss or norm stops with WM_ERR_NUMERIC
+ * before any change. */
 WmStatus imagine_update(WmImagination *im, const WmWorldModel *model, const float *h, const float *z,
                         const WmImagineReplay *replay, WmImagineLosses *losses, WmError *err);
 /* imagine_update from the model's last step's posterior states, detached: the last im->starts rows of its trace,

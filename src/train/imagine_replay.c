@@ -6,10 +6,8 @@
  *   T = gamma ((1 - lambda) v_1 + lambda R_1)   (what the imagined rollout from the state expects after it),
  * is a target for v(s_t), t < K-1, as the imagined returns are targets for the imagined states (the same loss,
  * with the slow value's pull beside it), weighted by actor.replay_value. The value then learns from rewards that
- * really came, over as many steps as the sequence holds, and not only from the 15 imagined ones: with a gamma of
+ * really came, over the steps the starts span, and not only from the imagined ones: with a gamma of
  * 0.997 its targets lie hundreds of rewards away, which bootstrapping from itself alone climbs to slowly. */
-#include <string.h>
-
 #include "train/imagined.h"
 
 /* Rows of the starts are time-major: start n is step n / B of the last K of its sequence n % B. */
